@@ -1,0 +1,338 @@
+//! A client node: it generates the scenario's traffic and records every
+//! operation in the history.
+//!
+//! Open-loop traffic arrives at a rate whatever happens to earlier requests
+//! (like real users); closed-loop traffic comes from a fixed number of
+//! clients that each wait for an answer, think, and send again (like a
+//! benchmark tool). A request whose answer does not come before the timeout
+//! is indeterminate (`info`): it may still have taken effect.
+
+use crate::context::Ctx;
+use crate::distribution::Distribution;
+use crate::history::{OpTicket, Outcome};
+use crate::message::{Message, NodeId, Op, Request, RequestId, Timer};
+use crate::node::Process;
+use crate::queue::TimerId;
+use crate::time::{Duration, NANOS_PER_SEC};
+use crate::trace::Note;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrival {
+    /// Evenly spaced.
+    Constant,
+    /// Independent arrivals: exponential gaps.
+    #[default]
+    Poisson,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum Workload {
+    /// `rate` requests per second, arriving regardless of answers.
+    OpenLoop {
+        rate: f64,
+        #[serde(default)]
+        arrival: Arrival,
+    },
+    /// `clients` clients, each sending one request at a time.
+    ClosedLoop {
+        clients: u32,
+        #[serde(default = "zero_think")]
+        think_time: Distribution,
+    },
+}
+
+fn zero_think() -> Distribution {
+    Distribution::Constant(Duration::ZERO)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_max_outstanding() -> u32 {
+    10_000
+}
+fn default_read_fraction() -> f64 {
+    0.9
+}
+fn default_keys() -> u32 {
+    1000
+}
+
+/// What each request does: reads or writes of keys chosen uniformly.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpMix {
+    #[serde(default = "default_read_fraction")]
+    pub read_fraction: f64,
+    #[serde(default = "default_keys")]
+    pub keys: u32,
+}
+
+impl Default for OpMix {
+    fn default() -> Self {
+        OpMix { read_fraction: default_read_fraction(), keys: default_keys() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The node requests go to.
+    pub target: String,
+    pub workload: Workload,
+    /// How long a client waits for an answer.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    #[serde(default)]
+    pub ops: OpMix,
+    /// Requests in flight at most; an open-loop client counts the excess as
+    /// not sent.
+    #[serde(default = "default_max_outstanding")]
+    pub max_outstanding: u32,
+    /// When traffic starts.
+    #[serde(default)]
+    pub start: Duration,
+    /// When traffic stops (never, if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Duration>,
+}
+
+/// The largest request rate one client node accepts.
+pub const MAX_RATE: f64 = 10_000_000.0;
+pub const MAX_OUTSTANDING: u32 = 1 << 20;
+const SLOT_BITS: u32 = 20;
+
+impl ClientConfig {
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((f.to_string(), m));
+        match &self.workload {
+            Workload::OpenLoop { rate, .. } => {
+                if !rate.is_finite() || *rate <= 0.0 || *rate > MAX_RATE {
+                    return err("workload.rate", format!("rate must be a number of requests per second above 0 and at most {MAX_RATE}, got {rate}"));
+                }
+            }
+            Workload::ClosedLoop { clients, think_time } => {
+                if *clients == 0 || *clients > MAX_OUTSTANDING {
+                    return err("workload.clients", format!("clients must be 1 to {MAX_OUTSTANDING}, got {clients}"));
+                }
+                think_time.validate().map_err(|e| ("workload.think_time".to_string(), e))?;
+            }
+        }
+        if self.timeout == Duration::ZERO {
+            return err("timeout", "timeout must be longer than 0s".into());
+        }
+        if !(0.0..=1.0).contains(&self.ops.read_fraction) {
+            return err("ops.read_fraction", format!("read_fraction must be between 0 and 1, got {}", self.ops.read_fraction));
+        }
+        if self.ops.keys == 0 {
+            return err("ops.keys", "keys must be at least 1".into());
+        }
+        if self.max_outstanding == 0 || self.max_outstanding > MAX_OUTSTANDING {
+            return err("max_outstanding", format!("max_outstanding must be 1 to {MAX_OUTSTANDING}, got {}", self.max_outstanding));
+        }
+        if let Some(stop) = self.stop {
+            if stop <= self.start {
+                return err("stop", format!("stop ({stop}) must come after start ({})", self.start));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Outstanding {
+    id: RequestId,
+    ticket: OpTicket,
+    timer: TimerId,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Volatile {
+    /// Requests in flight, by slot (the low bits of the request id).
+    slots: Vec<Option<Outstanding>>,
+    free: Vec<u32>,
+    outstanding: u32,
+    sent: u64,
+    /// Closed loop: each client's current process number. After an
+    /// indeterminate operation a client continues as a new process, as in
+    /// Jepsen, so no process ever has two operations open.
+    process: Vec<u32>,
+    next_process: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub config: ClientConfig,
+    pub target: NodeId,
+    state: Volatile,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig, target: NodeId) -> Client {
+        Client { config, target, state: Volatile::default() }
+    }
+
+    pub fn outstanding(&self) -> u32 {
+        self.state.outstanding
+    }
+
+    fn stopped(&self, ctx: &Ctx) -> bool {
+        // Traffic times are in the client's own clock, like a load
+        // generator's schedule.
+        self.config.stop.is_some_and(|stop| ctx.monotonic() >= stop.nanos as i64)
+    }
+
+    fn next_op(&self, ctx: &mut Ctx) -> Op {
+        let mix = self.config.ops;
+        let rng = ctx.rng();
+        let key = rng.below(u64::from(mix.keys)) as u32;
+        if rng.chance(mix.read_fraction) {
+            Op::Read { key }
+        } else {
+            Op::Write { key, value: rng.next_u64() >> 16 }
+        }
+    }
+
+    /// Sends one request from `slot` (allocated by the caller).
+    fn send(&mut self, ctx: &mut Ctx, slot: u32, process: u32) {
+        let op = self.next_op(ctx);
+        self.state.sent += 1;
+        let id = (self.state.sent << SLOT_BITS) | u64::from(slot);
+        let ticket = ctx.invoke(process, op);
+        let timer = ctx.set_timer(self.config.timeout.nanos, Timer::RequestTimeout { id });
+        self.state.slots[slot as usize] = Some(Outstanding { id, ticket, timer });
+        self.state.outstanding += 1;
+        ctx.send(self.target, Message::Request(Request { id, op }));
+    }
+
+    fn arrival_gap(&self, ctx: &mut Ctx) -> u64 {
+        let Workload::OpenLoop { rate, arrival } = self.config.workload else { unreachable!() };
+        let mean = NANOS_PER_SEC as f64 / rate;
+        match arrival {
+            Arrival::Constant => mean.round().max(1.0) as u64,
+            Arrival::Poisson => ctx.rng().exponential(mean.round().max(1.0) as u64).max(1),
+        }
+    }
+
+    fn open_loop_arrival(&mut self, ctx: &mut Ctx) {
+        if self.stopped(ctx) {
+            return;
+        }
+        if self.state.outstanding < self.config.max_outstanding {
+            let slot = match self.state.free.pop() {
+                Some(s) => s,
+                None => {
+                    self.state.slots.push(None);
+                    self.state.slots.len() as u32 - 1
+                }
+            };
+            // Each open-loop request is its own process.
+            let process = self.state.next_process;
+            self.state.next_process = self.state.next_process.wrapping_add(1);
+            self.send(ctx, slot, process);
+        } else {
+            ctx.not_sent();
+            ctx.note(Note::ClientOverloaded { outstanding: self.state.outstanding });
+        }
+        let gap = self.arrival_gap(ctx);
+        ctx.set_timer(gap, Timer::NextArrival);
+    }
+
+    /// A slot's request finished (answered or timed out).
+    fn finish(&mut self, ctx: &mut Ctx, slot: u32, outcome: Outcome, value: Option<u64>) {
+        let out = self.state.slots[slot as usize].take().expect("outstanding request");
+        self.state.outstanding -= 1;
+        ctx.complete(out.ticket, outcome, value);
+        match &self.config.workload {
+            Workload::OpenLoop { .. } => self.state.free.push(slot),
+            Workload::ClosedLoop { clients, think_time } => {
+                if outcome == Outcome::Info {
+                    self.state.process[slot as usize] += clients;
+                }
+                let think = think_time.sample(ctx.rng());
+                if think == 0 {
+                    self.closed_loop_next(ctx, slot);
+                } else {
+                    ctx.set_timer(think, Timer::ThinkDone { client: slot });
+                }
+            }
+        }
+    }
+
+    fn closed_loop_next(&mut self, ctx: &mut Ctx, client: u32) {
+        if !self.stopped(ctx) {
+            let process = self.state.process[client as usize];
+            self.send(ctx, client, process);
+        }
+    }
+
+    /// The slot of a reply, if it answers a request still outstanding.
+    fn slot_of(&self, id: RequestId) -> Option<u32> {
+        let slot = (id & ((1 << SLOT_BITS) - 1)) as u32;
+        match self.state.slots.get(slot as usize) {
+            Some(Some(o)) if o.id == id => Some(slot),
+            _ => None,
+        }
+    }
+}
+
+impl Process for Client {
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        self.state = Volatile::default();
+        let start = self.config.start.nanos.saturating_sub(ctx.monotonic().max(0) as u64);
+        match &self.config.workload {
+            Workload::OpenLoop { .. } => {
+                ctx.set_timer(start, Timer::NextArrival);
+            }
+            Workload::ClosedLoop { clients, .. } => {
+                let n = *clients;
+                self.state.slots = vec![None; n as usize];
+                self.state.process = (0..n).collect();
+                for c in 0..n {
+                    ctx.set_timer(start, Timer::ThinkDone { client: c });
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, _from: NodeId, msg: Message) {
+        match msg {
+            Message::Response(resp) => {
+                if let Some(slot) = self.slot_of(resp.id) {
+                    let timer = self.state.slots[slot as usize].expect("outstanding").timer;
+                    ctx.cancel_timer(timer);
+                    self.finish(ctx, slot, resp.status.outcome(), resp.value);
+                }
+            }
+            Message::RequestRefused { id } => {
+                // Connection refused: the request never reached a process.
+                if let Some(slot) = self.slot_of(id) {
+                    let timer = self.state.slots[slot as usize].expect("outstanding").timer;
+                    ctx.cancel_timer(timer);
+                    self.finish(ctx, slot, Outcome::Fail, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
+        match timer {
+            Timer::NextArrival => self.open_loop_arrival(ctx),
+            Timer::ThinkDone { client } => self.closed_loop_next(ctx, client),
+            Timer::RequestTimeout { id } => {
+                if let Some(slot) = self.slot_of(id) {
+                    self.finish(ctx, slot, Outcome::Info, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_crash(&mut self) {
+        // Requests in flight stay open in the history: indeterminate.
+        self.state = Volatile::default();
+    }
+}

@@ -1,0 +1,73 @@
+//! The components a scenario is built from. Each is a pure state machine
+//! (see [`crate::node::Process`]); this enum dispatches to them, so a whole
+//! simulation stays plain data that can be cloned.
+
+pub mod client;
+pub mod load_balancer;
+pub mod server;
+
+use crate::context::Ctx;
+use crate::message::{Message, NodeId, Timer};
+use crate::node::Process;
+use crate::queue::TimerId;
+use client::Client;
+use load_balancer::LoadBalancer;
+use serde::Serialize;
+use server::Server;
+
+#[derive(Clone, Debug)]
+pub enum Component {
+    Client(Client),
+    LoadBalancer(LoadBalancer),
+    Server(Server),
+}
+
+/// The kinds of component, as named in scenario files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Client,
+    LoadBalancer,
+    Server,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Client => "client",
+            Kind::LoadBalancer => "load_balancer",
+            Kind::Server => "server",
+        }
+    }
+}
+
+impl Component {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Component::Client(_) => Kind::Client,
+            Component::LoadBalancer(_) => Kind::LoadBalancer,
+            Component::Server(_) => Kind::Server,
+        }
+    }
+
+    fn process(&mut self) -> &mut dyn Process {
+        match self {
+            Component::Client(c) => c,
+            Component::LoadBalancer(c) => c,
+            Component::Server(c) => c,
+        }
+    }
+
+    pub(crate) fn on_start(&mut self, ctx: &mut Ctx) {
+        self.process().on_start(ctx)
+    }
+    pub(crate) fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        self.process().on_message(ctx, from, msg)
+    }
+    pub(crate) fn on_timer(&mut self, ctx: &mut Ctx, id: TimerId, timer: Timer) {
+        self.process().on_timer(ctx, id, timer)
+    }
+    pub(crate) fn on_crash(&mut self) {
+        self.process().on_crash()
+    }
+}

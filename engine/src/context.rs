@@ -1,0 +1,97 @@
+//! The context a component's handler acts through.
+
+use crate::distribution::Distribution;
+use crate::history::{OpTicket, Outcome};
+use crate::message::{Message, NodeId, Op, Timer};
+use crate::node::Runtime;
+use crate::queue::{Event, TimerId};
+use crate::rng::Rng;
+use crate::trace::{Note, What};
+use crate::world::World;
+
+pub struct Ctx<'a> {
+    pub(crate) me: NodeId,
+    pub(crate) world: &'a mut World,
+    pub(crate) rt: &'a mut Runtime,
+}
+
+impl Ctx<'_> {
+    /// This node's id.
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// This node's monotonic clock (nanoseconds; drifts with clock skew).
+    pub fn monotonic(&self) -> i64 {
+        self.rt.clock.monotonic(self.world.now)
+    }
+
+    /// This node's wall clock (nanoseconds since the run's epoch; stepped
+    /// and drifting under clock skew).
+    pub fn wall_clock(&self) -> i64 {
+        self.rt.clock.wall(self.world.now)
+    }
+
+    pub fn send(&mut self, to: NodeId, msg: Message) {
+        self.world.send(self.me, to, msg);
+    }
+
+    /// Sets a timer to fire after `after_ns` of this node's monotonic time.
+    pub fn set_timer(&mut self, after_ns: u64, timer: Timer) -> TimerId {
+        let id = self.world.next_timer;
+        self.world.next_timer += 1;
+        let at = self.world.now + self.rt.clock.true_span(after_ns);
+        let event = Event::Timer { node: self.me, incarnation: self.rt.incarnation, id, timer };
+        self.world.schedule(at, event);
+        id
+    }
+
+    /// Cancels a timer that has not fired yet.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.world.queue.cancel(id);
+    }
+
+    pub fn rng(&mut self) -> &mut Rng {
+        &mut self.rt.rng
+    }
+
+    /// Draws a service time and scales it by the node's slowdown.
+    pub fn service_time(&mut self, dist: &Distribution) -> u64 {
+        let base = dist.sample(&mut self.rt.rng);
+        if self.rt.slowdown == 1.0 {
+            base
+        } else {
+            (base as f64 * self.rt.slowdown) as u64
+        }
+    }
+
+    /// Reports this node's load: busy workers out of `capacity`, and
+    /// requests waiting.
+    pub fn set_load(&mut self, busy: u32, capacity: u32, queued: u32) {
+        self.rt.load.set(self.world.now, busy, capacity, queued);
+    }
+
+    /// A client invokes an operation: recorded in the history and counted.
+    pub fn invoke(&mut self, process: u32, op: Op) -> OpTicket {
+        self.world.metrics.sent();
+        self.world.history.invoke(self.me, process, op, self.world.now)
+    }
+
+    /// The operation behind `ticket` completed: recorded with its latency
+    /// (measured in true time, by the engine, not by the node's clock).
+    pub fn complete(&mut self, ticket: OpTicket, outcome: Outcome, value: Option<u64>) {
+        let latency = self.world.now - ticket.invoked_at;
+        self.world.metrics.completed(outcome, latency);
+        self.world.history.complete(ticket, outcome, value, self.world.now);
+    }
+
+    /// A request the client could not even send.
+    pub fn not_sent(&mut self) {
+        self.world.metrics.not_sent();
+    }
+
+    /// Records something this node wants the event log to show.
+    pub fn note(&mut self, note: Note) {
+        self.world.trace.record(self.world.now, What::Note { node: self.me, note });
+    }
+}

@@ -1,0 +1,31 @@
+//! Cluster Lab's engine: a deterministic discrete-event simulation of a
+//! cluster. Pure Rust with no web dependency; the same code runs natively
+//! (tests, benchmarks, the `clusterlab` CLI) and as WebAssembly in the page.
+//!
+//! Determinism rules (semantics.md section 7): integer time; one event queue
+//! ordered by (time, sequence); one seeded PRNG with a pinned algorithm,
+//! split into per-node and per-link streams; no iteration over std
+//! `HashMap`; no platform `ln`/`exp` (the `libm` crate instead).
+
+pub mod clock;
+pub mod components;
+pub mod context;
+pub mod distribution;
+pub mod fault;
+pub mod history;
+pub mod message;
+pub mod metrics;
+pub mod network;
+pub mod node;
+pub mod queue;
+pub mod rng;
+pub mod scenario;
+pub mod sim;
+pub mod time;
+pub mod trace;
+pub mod trace_view;
+pub mod world;
+
+pub use scenario::{Scenario, ScenarioError};
+pub use sim::Simulation;
+pub use time::{Duration, Time};

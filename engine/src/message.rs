@@ -1,0 +1,164 @@
+//! What nodes say to each other, and the timers they set. One shared
+//! vocabulary: every component matches the variants it understands.
+
+use crate::history::Outcome;
+use serde::Serialize;
+
+/// A node's index in the scenario's node list.
+pub type NodeId = u32;
+
+/// Identifies a request end to end, unique per sending node.
+pub type RequestId = u64;
+
+/// What a client asks for. Keys and values are integers so histories stay
+/// compact and checkable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "f")]
+pub enum Op {
+    Read { key: u32 },
+    Write { key: u32, value: u64 },
+}
+
+impl Op {
+    pub fn key(&self) -> u32 {
+        match *self {
+            Op::Read { key } | Op::Write { key, .. } => key,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Request {
+    pub id: RequestId,
+    pub op: Op,
+}
+
+/// HTTP-style reply status. What each one means for a client's history is
+/// decided in one place, [`Status::outcome`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// 200: done.
+    Ok,
+    /// 503: refused before any work was done (a full queue, no server up).
+    ServiceUnavailable,
+    /// 504: the proxy gave up waiting; the server may or may not have done it.
+    GatewayTimeout,
+}
+
+impl Status {
+    /// What a reply with this status means for the client's history.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Status::Ok => Outcome::Ok,
+            // Refused before any work: definitely not applied.
+            Status::ServiceUnavailable => Outcome::Fail,
+            // The proxy gave up waiting; the server may have done it.
+            Status::GatewayTimeout => Outcome::Info,
+        }
+    }
+
+    pub fn code(self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::ServiceUnavailable => 503,
+            Status::GatewayTimeout => 504,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Response {
+    pub id: RequestId,
+    pub status: Status,
+    /// The value read, for reads that found one.
+    pub value: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Message {
+    Request(Request),
+    Response(Response),
+    /// A load balancer's health check (a TCP connect, answered by the
+    /// server's kernel even while every worker is busy).
+    HealthCheck { seq: u32 },
+    HealthCheckOk { seq: u32 },
+    /// The TCP reset a live host sends when no process listens any more:
+    /// the answer to a request that reached a crashed process.
+    RequestRefused { id: RequestId },
+    HealthCheckRefused { seq: u32 },
+}
+
+/// A message's kind, for the trace, the event log and the colours of the
+/// animation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MsgKind {
+    Request,
+    Response,
+    ErrorResponse,
+    HealthCheck,
+    HealthCheckReply,
+    Refused,
+}
+
+impl Message {
+    pub fn kind(&self) -> MsgKind {
+        match self {
+            Message::Request(_) => MsgKind::Request,
+            Message::Response(r) if r.status == Status::Ok => MsgKind::Response,
+            Message::Response(_) => MsgKind::ErrorResponse,
+            Message::HealthCheck { .. } => MsgKind::HealthCheck,
+            Message::HealthCheckOk { .. } => MsgKind::HealthCheckReply,
+            Message::RequestRefused { .. } | Message::HealthCheckRefused { .. } => MsgKind::Refused,
+        }
+    }
+
+    /// What the receiving host's kernel answers when the process is down.
+    /// Connection-oriented messages get a reset; replies get nothing.
+    pub fn refusal(&self) -> Option<Message> {
+        match *self {
+            Message::Request(r) => Some(Message::RequestRefused { id: r.id }),
+            Message::HealthCheck { seq } => Some(Message::HealthCheckRefused { seq }),
+            _ => None,
+        }
+    }
+
+    /// A short human description for the event log and trace files.
+    pub fn describe(&self) -> String {
+        match self {
+            Message::Request(r) => match r.op {
+                Op::Read { key } => format!("request #{} read k{key}", r.id),
+                Op::Write { key, value } => format!("request #{} write k{key}={value}", r.id),
+            },
+            Message::Response(r) => format!("response #{} {}", r.id, r.status.code()),
+            Message::HealthCheck { seq } => format!("health check #{seq}"),
+            Message::HealthCheckOk { seq } => format!("health check #{seq} ok"),
+            Message::RequestRefused { id } => format!("connection refused for request #{id}"),
+            Message::HealthCheckRefused { seq } => format!("connection refused for health check #{seq}"),
+        }
+    }
+}
+
+/// The timers components set. A timer carries what its owner needs to
+/// recognise it when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "timer")]
+pub enum Timer {
+    /// Open-loop workload: time to issue the next request.
+    NextArrival,
+    /// Closed-loop workload: a client finished thinking.
+    ThinkDone { client: u32 },
+    /// A client's per-request timeout.
+    RequestTimeout { id: RequestId },
+    /// A server worker finished a request.
+    ServiceDone { worker: u32 },
+    /// A load balancer's next health check of a server is due.
+    CheckDue { server: u32 },
+    /// A health check got no answer in time.
+    CheckTimeout { server: u32, seq: u32 },
+    /// Retry a request after a failed connection (HAProxy's turn-around).
+    Retry { conn: u32 },
+    /// HAProxy `timeout server`: the server did not answer in time.
+    ServerTimeout { conn: u32, attempt: u32 },
+}

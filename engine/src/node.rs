@@ -1,0 +1,69 @@
+//! A node: one component (a pure state machine) plus what the engine keeps
+//! about it (up or down, its clock, its randomness, its load).
+
+use crate::clock::Clock;
+use crate::components::Component;
+use crate::context::Ctx;
+use crate::message::{Message, NodeId, Timer};
+use crate::metrics::LoadGauge;
+use crate::queue::TimerId;
+use crate::rng::Rng;
+use crate::time::Time;
+use serde::Serialize;
+use std::collections::VecDeque;
+
+/// What every component implements. Handlers act only through the context:
+/// they send, set and cancel timers, read their own clocks, draw randomness
+/// and record metrics and history. No I/O, no global state.
+pub trait Process {
+    /// Called when the node starts and again when it restarts after a
+    /// crash (after [`Process::on_crash`] dropped its volatile state).
+    fn on_start(&mut self, ctx: &mut Ctx);
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message);
+    fn on_timer(&mut self, ctx: &mut Ctx, id: TimerId, timer: Timer);
+    /// The process died: keep only what it had persisted.
+    fn on_crash(&mut self);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Up,
+    /// The process is dead. If `host_down` is false the host still answers
+    /// connections with a reset (connection refused); if true, nothing
+    /// answers at all (a powered-off machine).
+    Crashed { host_down: bool },
+    /// Stopped, as with SIGSTOP: state kept, nothing processed; arriving
+    /// messages and due timers wait until it resumes.
+    Paused,
+}
+
+/// Work a paused node owes: handled in order when it resumes.
+#[derive(Clone, Debug)]
+pub enum Deferred {
+    Message { from: NodeId, msg: Message },
+    Timer { id: TimerId, timer: Timer },
+}
+
+/// The engine's record of a node, beside its component.
+#[derive(Clone, Debug)]
+pub struct Runtime {
+    pub status: Status,
+    /// Bumped at every crash: timers set by an earlier incarnation never fire.
+    pub incarnation: u32,
+    pub clock: Clock,
+    /// Service-time factor (1 = normal; 3 = three times slower).
+    pub slowdown: f64,
+    pub rng: Rng,
+    pub load: LoadGauge,
+    pub deferred: VecDeque<Deferred>,
+    pub restarts: u32,
+    pub last_change: Time,
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub name: String,
+    pub component: Component,
+    pub rt: Runtime,
+}

@@ -1,0 +1,437 @@
+//! The scenario: everything that defines a run (topology, component
+//! configuration, network, workloads, fault schedule, seed), as one serde
+//! type with a format version. The format is documented in
+//! `docs/scenario-format.md`.
+//!
+//! [`Scenario::from_json`] is the one way in from outside: it bounds the
+//! size, checks the version first, then the types, then the meaning, and
+//! every rejection names the field (`nodes[2].servers[0].weight`) and says
+//! what is wrong. It never panics.
+
+use crate::components::client::{ClientConfig, Workload};
+use crate::components::load_balancer::config::LoadBalancerConfig;
+use crate::components::load_balancer::MAX_MAXCONN;
+use crate::components::server::ServerConfig;
+use crate::components::Kind;
+use crate::distribution::Distribution;
+use crate::fault::ScheduledFault;
+use crate::message::NodeId;
+use crate::network::{LinkProfile, Ordering};
+use crate::time::Duration;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The scenario format this engine reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Scenario files larger than this are refused before parsing.
+pub const MAX_SCENARIO_BYTES: usize = 1 << 20;
+pub const MAX_NODES: usize = 500;
+pub const MAX_NAME_LEN: usize = 64;
+pub const MAX_FAULTS: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The format version, [`FORMAT_VERSION`].
+    pub version: u32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// The seed of every random draw in the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// How long a run lasts unless told otherwise.
+    #[serde(default = "default_duration")]
+    pub duration: Duration,
+    pub nodes: Vec<NodeSpec>,
+    /// The wires between nodes. Messages travel only over links.
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+    /// The profile of every link, unless the link sets its own values.
+    #[serde(default)]
+    pub network: LinkProfile,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<ScheduledFault>,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn default_duration() -> Duration {
+    Duration::from_secs(60)
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeSpec {
+    pub name: String,
+    /// Where the canvas draws the node (x, y in canvas units).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pos: Option<[f64; 2]>,
+    #[serde(flatten)]
+    pub component: ComponentSpec,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ComponentSpec {
+    Client(ClientConfig),
+    LoadBalancer(LoadBalancerConfig),
+    Server(ServerConfig),
+}
+
+impl ComponentSpec {
+    pub fn kind(&self) -> Kind {
+        match self {
+            ComponentSpec::Client(_) => Kind::Client,
+            ComponentSpec::LoadBalancer(_) => Kind::LoadBalancer,
+            ComponentSpec::Server(_) => Kind::Server,
+        }
+    }
+}
+
+/// A link between two nodes; unset fields take the scenario's `network`
+/// values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub between: [String; 2],
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<Ordering>,
+}
+
+impl LinkSpec {
+    pub fn profile(&self, default: &LinkProfile) -> LinkProfile {
+        LinkProfile {
+            latency: self.latency.unwrap_or(default.latency),
+            jitter: self.jitter.unwrap_or(default.jitter),
+            loss: self.loss.unwrap_or(default.loss),
+            duplicate: self.duplicate.unwrap_or(default.duplicate),
+            ordering: self.ordering.unwrap_or(default.ordering),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Length of one metrics interval.
+    #[serde(default = "default_interval")]
+    pub interval: Duration,
+    /// Intervals kept; older ones are dropped (and counted).
+    #[serde(default = "default_keep")]
+    pub keep_intervals: usize,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_keep() -> usize {
+    3600
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { interval: default_interval(), keep_intervals: default_keep() }
+    }
+}
+
+/// Bounds on everything that grows during a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Trace events kept (the newest); the hash still covers all.
+    #[serde(default = "default_trace")]
+    pub trace_events: usize,
+    /// Operations kept in the client history; more are counted only.
+    #[serde(default = "default_history")]
+    pub history_ops: usize,
+    /// Events pending at once; past this the run stops with a message.
+    #[serde(default = "default_pending")]
+    pub pending_events: usize,
+    /// Messages and timers a paused node holds; more are dropped.
+    #[serde(default = "default_paused")]
+    pub paused_backlog: usize,
+}
+
+fn default_trace() -> usize {
+    100_000
+}
+fn default_history() -> usize {
+    100_000
+}
+fn default_pending() -> usize {
+    2_000_000
+}
+fn default_paused() -> usize {
+    10_000
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            trace_events: default_trace(),
+            history_ops: default_history(),
+            pending_events: default_pending(),
+            paused_backlog: default_paused(),
+        }
+    }
+}
+
+/// Upper bounds on the limits themselves, to keep memory sane.
+const MAX_TRACE: usize = 10_000_000;
+const MAX_HISTORY: usize = 10_000_000;
+const MAX_PENDING: usize = 100_000_000;
+const MAX_KEEP_INTERVALS: usize = 1_000_000;
+
+/// Why a scenario was refused: where (`path`, in JSON terms) and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ScenarioError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ScenarioError { path: path.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() || self.path == "." {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+impl Scenario {
+    /// Parses and checks a scenario from JSON text.
+    pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
+        if text.len() > MAX_SCENARIO_BYTES {
+            return Err(ScenarioError::new(
+                "",
+                format!("the scenario is {} bytes; the limit is {MAX_SCENARIO_BYTES} bytes", text.len()),
+            ));
+        }
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ScenarioError::new("", format!("not valid JSON: {e}")))?;
+        Scenario::from_value(value)
+    }
+
+    /// Checks a scenario given as a JSON value.
+    pub fn from_value(value: serde_json::Value) -> Result<Scenario, ScenarioError> {
+        let Some(obj) = value.as_object() else {
+            return Err(ScenarioError::new("", "a scenario must be a JSON object"));
+        };
+        // The version first: a newer file should say so, not fail on a
+        // field this version does not know.
+        match obj.get("version") {
+            None => return Err(ScenarioError::new("version", format!("missing; this Cluster Lab reads version {FORMAT_VERSION}"))),
+            Some(v) => match v.as_u64() {
+                Some(v) if v == u64::from(FORMAT_VERSION) => {}
+                Some(v) if v > u64::from(FORMAT_VERSION) => {
+                    return Err(ScenarioError::new(
+                        "version",
+                        format!("this scenario uses format version {v}, newer than this Cluster Lab understands (version {FORMAT_VERSION}); open it with a newer Cluster Lab"),
+                    ))
+                }
+                _ => return Err(ScenarioError::new("version", format!("must be {FORMAT_VERSION}, got {v}"))),
+            },
+        }
+        let scenario: Scenario = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            ScenarioError::new(path, e.into_inner().to_string())
+        })?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a scenario always serialises")
+    }
+
+    /// Node ids by name.
+    pub fn node_ids(&self) -> BTreeMap<&str, NodeId> {
+        self.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i as NodeId)).collect()
+    }
+
+    /// Checks what the types cannot: references, ranges, bounds.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let err = |path: String, msg: String| Err(ScenarioError::new(path, msg));
+        if self.nodes.is_empty() {
+            return err("nodes".into(), "a scenario needs at least one node".into());
+        }
+        if self.nodes.len() > MAX_NODES {
+            return err("nodes".into(), format!("{} nodes; the limit is {MAX_NODES}", self.nodes.len()));
+        }
+        if self.duration == Duration::ZERO {
+            return err("duration".into(), "must be longer than 0s".into());
+        }
+        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let at = format!("nodes[{i}].name");
+            if n.name.is_empty() || n.name.len() > MAX_NAME_LEN {
+                return err(at, format!("a name must be 1 to {MAX_NAME_LEN} characters"));
+            }
+            if !n.name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+                return err(at, format!("`{}` may use only letters, digits, '-', '_' and '.'", n.name));
+            }
+            if let Some(j) = ids.insert(&n.name, i) {
+                return err(at, format!("`{}` is already the name of nodes[{j}]", n.name));
+            }
+            if let Some([x, y]) = n.pos {
+                if !x.is_finite() || !y.is_finite() {
+                    return err(format!("nodes[{i}].pos"), "coordinates must be finite numbers".into());
+                }
+            }
+        }
+        if let Err(e) = self.network.validate() {
+            return err("network".into(), e);
+        }
+        let mut linked: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        for (i, l) in self.links.iter().enumerate() {
+            let mut ends = [0usize; 2];
+            for (k, name) in l.between.iter().enumerate() {
+                match ids.get(name.as_str()) {
+                    Some(&id) => ends[k] = id,
+                    None => return err(format!("links[{i}].between[{k}]"), format!("no node is named `{name}`")),
+                }
+            }
+            if ends[0] == ends[1] {
+                return err(format!("links[{i}].between"), format!("a link joins two different nodes, not `{}` to itself", l.between[0]));
+            }
+            let key = (ends[0].min(ends[1]), ends[0].max(ends[1]));
+            if let Some(j) = linked.insert(key, i) {
+                return err(format!("links[{i}].between"), format!("`{}` and `{}` are already linked by links[{j}]", l.between[0], l.between[1]));
+            }
+            if let Err(e) = l.profile(&self.network).validate() {
+                return err(format!("links[{i}]"), e);
+            }
+        }
+        let is_linked = |a: usize, b: usize| linked.contains_key(&(a.min(b), a.max(b)));
+        for (i, n) in self.nodes.iter().enumerate() {
+            let at = |f: &str| format!("nodes[{i}].{f}");
+            match &n.component {
+                ComponentSpec::Client(c) => {
+                    c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    let Some(&t) = ids.get(c.target.as_str()) else {
+                        return err(at("target"), format!("no node is named `{}`", c.target));
+                    };
+                    let kind = self.nodes[t].component.kind();
+                    if !matches!(kind, Kind::LoadBalancer | Kind::Server) {
+                        return err(at("target"), format!("`{}` is a {}; a client sends to a load_balancer or a server", c.target, kind.name()));
+                    }
+                    if !is_linked(i, t) {
+                        return err(at("target"), format!("no link joins `{}` to `{}`; add one to `links`", n.name, c.target));
+                    }
+                    if let Workload::ClosedLoop { clients, .. } = c.workload {
+                        if clients > c.max_outstanding {
+                            return err(at("workload.clients"), format!("{clients} clients exceed max_outstanding ({})", c.max_outstanding));
+                        }
+                    }
+                }
+                ComponentSpec::LoadBalancer(lb) => {
+                    lb.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    if lb.maxconn > MAX_MAXCONN {
+                        return err(at("maxconn"), format!("maxconn must be at most {MAX_MAXCONN}"));
+                    }
+                    for (k, s) in lb.servers.iter().enumerate() {
+                        let f = format!("servers[{k}].name");
+                        let Some(&t) = ids.get(s.name.as_str()) else {
+                            return err(at(&f), format!("no node is named `{}`", s.name));
+                        };
+                        let kind = self.nodes[t].component.kind();
+                        if kind != Kind::Server {
+                            return err(at(&f), format!("`{}` is a {}; a load balancer forwards to servers", s.name, kind.name()));
+                        }
+                        if !is_linked(i, t) {
+                            return err(at(&f), format!("no link joins `{}` to `{}`; add one to `links`", n.name, s.name));
+                        }
+                    }
+                }
+                ComponentSpec::Server(s) => s.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?,
+            }
+        }
+        if self.faults.len() > MAX_FAULTS {
+            return err("faults".into(), format!("{} faults; the limit is {MAX_FAULTS}", self.faults.len()));
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            self.check_fault(&f.fault, &ids, &is_linked).map_err(|(field, m)| {
+                let path = if field.is_empty() { format!("faults[{i}]") } else { format!("faults[{i}].{field}") };
+                ScenarioError::new(path, m)
+            })?;
+        }
+        if self.metrics.interval < Duration::from_millis(1) {
+            return err("metrics.interval".into(), format!("must be at least 1ms, got {}", self.metrics.interval));
+        }
+        if self.metrics.keep_intervals > MAX_KEEP_INTERVALS {
+            return err("metrics.keep_intervals".into(), format!("must be at most {MAX_KEEP_INTERVALS}"));
+        }
+        let l = &self.limits;
+        for (name, v, max) in [
+            ("trace_events", l.trace_events, MAX_TRACE),
+            ("history_ops", l.history_ops, MAX_HISTORY),
+            ("pending_events", l.pending_events, MAX_PENDING),
+            ("paused_backlog", l.paused_backlog, MAX_PENDING),
+        ] {
+            if v > max {
+                return err(format!("limits.{name}"), format!("must be at most {max}, got {v}"));
+            }
+        }
+        if l.pending_events == 0 {
+            return err("limits.pending_events".into(), "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Checks one fault's node references and numbers; `Err` is (field, message).
+    pub(crate) fn check_fault(
+        &self,
+        fault: &crate::fault::Fault,
+        ids: &BTreeMap<&str, usize>,
+        is_linked: &dyn Fn(usize, usize) -> bool,
+    ) -> Result<(), (String, String)> {
+        use crate::fault::Fault;
+        fault.validate().map_err(|m| (String::new(), m))?;
+        let resolved = fault
+            .resolve(|name| ids.get(name.as_str()).copied().ok_or_else(|| name.clone()))
+            .map_err(|name| (String::new(), format!("no node is named `{name}`")))?;
+        match &resolved {
+            Fault::CutLink { between: [a, b] }
+            | Fault::HealLink { between: [a, b] }
+            | Fault::DegradeLink { between: [a, b], .. }
+            | Fault::RestoreLink { between: [a, b] } => {
+                if !is_linked(*a, *b) {
+                    return Err(("between".into(), format!("no link joins `{}` and `{}`", self.nodes[*a].name, self.nodes[*b].name)));
+                }
+            }
+            Fault::Partition { groups } => {
+                let mut seen = BTreeMap::new();
+                for (g, members) in groups.iter().enumerate() {
+                    for &m in members {
+                        if let Some(other) = seen.insert(m, g) {
+                            return Err((format!("groups[{g}]"), format!("`{}` is already in groups[{other}]", self.nodes[m].name)));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,578 @@
+//! The simulation: builds a run from a scenario and drives it, one event at
+//! a time, in (time, sequence) order.
+
+use crate::clock::Clock;
+use crate::components::client::Client;
+use crate::components::load_balancer::{Backend, LoadBalancer, ServerView};
+use crate::components::server::Server;
+use crate::components::{Component, Kind};
+use crate::context::Ctx;
+use crate::fault::{Fault, ScheduledFault};
+use crate::history::History;
+use crate::message::{Message, MsgKind, NodeId};
+use crate::metrics::{LoadGauge, Metrics, Summary};
+use crate::network::{DropReason, Network};
+use crate::node::{Deferred, Node, Runtime, Status};
+use crate::queue::{Event, EventQueue, Scheduled};
+use crate::rng::{Rng, STREAM_NODE};
+use crate::scenario::{ComponentSpec, Limits, Scenario, ScenarioError, MAX_FAULTS};
+use crate::time::{format_time, Time};
+use crate::trace::{NodeChange, Trace, What};
+use crate::world::World;
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+/// A whole run: plain data, so it can be cloned to checkpoint, seek and
+/// branch.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    scenario: Arc<Scenario>,
+    seed: u64,
+    nodes: Vec<Node>,
+    world: World,
+    /// Every fault of the run, scheduled or applied live, by index.
+    faults: Vec<ScheduledFault<NodeId>>,
+    /// The live faults, by name, in the order applied (for replay).
+    live_faults: Vec<ScheduledFault>,
+    events: u64,
+    /// Time of the last event processed (see [`Simulation::apply_fault`]).
+    last_event_at: Option<Time>,
+    limits: Limits,
+}
+
+/// A message on the wire, for drawing.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct InFlight {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub sent_at: Time,
+    pub arrives: Time,
+    pub kind: MsgKind,
+}
+
+/// A node's state as the UI and reports show it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeState {
+    pub id: NodeId,
+    pub name: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub restarts: u32,
+    pub busy: u32,
+    pub capacity: u32,
+    pub queued: u32,
+    /// The wall clock's error against true time, in nanoseconds.
+    pub clock_error_ns: i64,
+    pub slowdown: f64,
+    #[serde(flatten)]
+    pub detail: Detail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "detail")]
+pub enum Detail {
+    Client { outstanding: u32 },
+    LoadBalancer { connections: u32, backlog: usize, servers: Vec<ServerView> },
+    Server { served: u64, refused: u64, boots: u32 },
+}
+
+/// The CLI's and the tests' summary of a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub seed: u64,
+    pub simulated: String,
+    pub simulated_ns: Time,
+    pub events: u64,
+    pub trace_hash: String,
+    pub metrics: Summary,
+    pub intervals: usize,
+    pub nodes: Vec<NodeState>,
+    pub trace: TraceReport,
+    pub history: HistoryReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halted: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceReport {
+    pub recorded: u64,
+    pub kept: usize,
+    pub discarded: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryReport {
+    pub ops: usize,
+    pub discarded: u64,
+}
+
+impl Simulation {
+    /// Builds a run with the scenario's own seed.
+    pub fn new(scenario: &Scenario) -> Result<Simulation, ScenarioError> {
+        Simulation::with_seed(scenario, scenario.seed)
+    }
+
+    pub fn with_seed(scenario: &Scenario, seed: u64) -> Result<Simulation, ScenarioError> {
+        scenario.validate()?;
+        let ids = scenario.node_ids();
+        let id = |name: &str| *ids.get(name).expect("validated reference");
+        let n = scenario.nodes.len();
+        let links: Vec<_> = scenario
+            .links
+            .iter()
+            .map(|l| (id(&l.between[0]), id(&l.between[1]), l.profile(&scenario.network)))
+            .collect();
+        let limits = scenario.limits;
+        let world = World {
+            now: 0,
+            queue: EventQueue::new(limits.pending_events),
+            network: Network::new(seed, n, &links),
+            trace: Trace::new(limits.trace_events),
+            metrics: Metrics::new(scenario.metrics.interval.nanos, scenario.metrics.keep_intervals),
+            history: History::new(limits.history_ops),
+            next_timer: 0,
+            halted: None,
+        };
+        let nodes = scenario
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let component = match &spec.component {
+                    ComponentSpec::Client(c) => Component::Client(Client::new(c.clone(), id(&c.target))),
+                    ComponentSpec::Server(c) => Component::Server(Server::new(c.clone())),
+                    ComponentSpec::LoadBalancer(c) => {
+                        let backends = c
+                            .servers
+                            .iter()
+                            .map(|s| Backend { node: id(&s.name), name: s.name.clone(), eff: s.effective(&c.default_server) })
+                            .collect();
+                        Component::LoadBalancer(LoadBalancer::new(c.clone(), backends))
+                    }
+                };
+                Node {
+                    name: spec.name.clone(),
+                    component,
+                    rt: Runtime {
+                        status: Status::Up,
+                        incarnation: 0,
+                        clock: Clock::default(),
+                        slowdown: 1.0,
+                        rng: Rng::stream(seed, STREAM_NODE + i as u64),
+                        load: LoadGauge::default(),
+                        deferred: VecDeque::new(),
+                        restarts: 0,
+                        last_change: 0,
+                    },
+                }
+            })
+            .collect();
+        let faults: Vec<ScheduledFault<NodeId>> = scenario
+            .faults
+            .iter()
+            .map(|f| ScheduledFault {
+                at: f.at,
+                fault: f.fault.resolve(|name| Ok::<_, ()>(id(name))).expect("validated references"),
+            })
+            .collect();
+        let mut sim = Simulation {
+            scenario: Arc::new(scenario.clone()),
+            seed,
+            nodes,
+            world,
+            faults,
+            live_faults: Vec::new(),
+            events: 0,
+            last_event_at: None,
+            limits,
+        };
+        for (i, f) in sim.faults.iter().enumerate() {
+            sim.world.queue.push_fault(f.at.nanos, i as u32);
+        }
+        let interval = sim.world.metrics.interval();
+        sim.world.schedule(interval, Event::Tick);
+        for i in 0..n {
+            sim.world.trace.record(0, What::Node { node: i as NodeId, change: NodeChange::Started });
+            sim.start_node(i);
+        }
+        Ok(sim)
+    }
+
+    fn ctx_for(&mut self, i: usize) -> (&mut Component, Ctx<'_>) {
+        let node = &mut self.nodes[i];
+        (&mut node.component, Ctx { me: i as NodeId, world: &mut self.world, rt: &mut node.rt })
+    }
+
+    fn start_node(&mut self, i: usize) {
+        let (component, mut ctx) = self.ctx_for(i);
+        component.on_start(&mut ctx);
+    }
+
+    // ----- driving the run ------------------------------------------------
+
+    /// Processes the next event. Returns false when there is none or the
+    /// run has halted.
+    pub fn step(&mut self) -> bool {
+        if self.world.halted.is_some() {
+            return false;
+        }
+        while let Some(s) = self.world.queue.pop() {
+            if self.process(s) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Processes every event before `t`; the clock then reads `t`.
+    pub fn run_until(&mut self, t: Time) {
+        self.run_until_budget(t, u64::MAX);
+    }
+
+    /// Like [`Simulation::run_until`] but stops after `max_events`; returns
+    /// true if it reached `t`.
+    pub fn run_until_budget(&mut self, t: Time, max_events: u64) -> bool {
+        let mut done = 0;
+        while self.world.halted.is_none() {
+            match self.world.queue.peek_time() {
+                Some(at) if at < t => {
+                    if done == max_events {
+                        return false;
+                    }
+                    if self.step() {
+                        done += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        if self.world.halted.is_none() && self.world.now < t {
+            self.world.now = t;
+        }
+        self.world.halted.is_none()
+    }
+
+    /// Handles one popped event; false if it was a stale timer (skipped and
+    /// not counted).
+    fn process(&mut self, s: Scheduled) -> bool {
+        if let Event::Timer { node, incarnation, .. } = s.event {
+            if self.nodes[node as usize].rt.incarnation != incarnation {
+                return false;
+            }
+        }
+        self.world.now = s.at;
+        self.last_event_at = Some(s.at);
+        self.events += 1;
+        match s.event {
+            Event::Deliver { from, to, msg, .. } => self.deliver(from, to, msg),
+            Event::Timer { node, id, timer, .. } => {
+                let i = node as usize;
+                match self.nodes[i].rt.status {
+                    Status::Up => {
+                        self.world.trace.record(s.at, What::Timer { node, timer });
+                        let (component, mut ctx) = self.ctx_for(i);
+                        component.on_timer(&mut ctx, id, timer);
+                    }
+                    Status::Paused => self.defer(i, Deferred::Timer { id, timer }),
+                    // A crash bumps the incarnation, so this cannot happen.
+                    Status::Crashed { .. } => unreachable!("timer of a crashed incarnation"),
+                }
+            }
+            Event::Fault { index } => self.apply(index),
+            Event::Tick => {
+                let now = s.at;
+                self.world.trace.record(now, What::Tick);
+                let mut gauges: Vec<LoadGauge> = self.nodes.iter().map(|n| n.rt.load).collect();
+                self.world.metrics.close_interval(now, &mut gauges);
+                for (n, g) in self.nodes.iter_mut().zip(gauges) {
+                    n.rt.load = g;
+                }
+                let next = now + self.world.metrics.interval();
+                self.world.schedule(next, Event::Tick);
+            }
+        }
+        true
+    }
+
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg: Message) {
+        let now = self.world.now;
+        if self.world.network.is_blocked(from, to) {
+            self.world.trace.record(now, What::Drop { from, to, msg, reason: DropReason::Partition });
+            return;
+        }
+        let i = to as usize;
+        match self.nodes[i].rt.status {
+            Status::Up => {
+                self.world.trace.record(now, What::Deliver { from, to, msg });
+                let (component, mut ctx) = self.ctx_for(i);
+                component.on_message(&mut ctx, from, msg);
+            }
+            Status::Paused => self.defer(i, Deferred::Message { from, msg }),
+            Status::Crashed { host_down } => {
+                self.world.trace.record(now, What::Drop { from, to, msg, reason: DropReason::NodeDown });
+                // A live host answers a connection to a dead process with a reset.
+                if !host_down {
+                    if let Some(reset) = msg.refusal() {
+                        self.world.send(to, from, reset);
+                    }
+                }
+            }
+        }
+    }
+
+    fn defer(&mut self, i: usize, d: Deferred) {
+        let node = &mut self.nodes[i];
+        if node.rt.deferred.len() < self.limits.paused_backlog {
+            node.rt.deferred.push_back(d);
+        } else if let Deferred::Message { from, msg } = d {
+            let now = self.world.now;
+            self.world.trace.record(now, What::Drop { from, to: i as NodeId, msg, reason: DropReason::BufferFull });
+        }
+        // A timer past the backlog limit is lost: the run says so in the trace.
+    }
+
+    fn change(&mut self, i: usize, change: NodeChange) {
+        self.nodes[i].rt.last_change = self.world.now;
+        self.world.trace.record(self.world.now, What::Node { node: i as NodeId, change });
+    }
+
+    fn apply(&mut self, index: u32) {
+        let now = self.world.now;
+        self.world.trace.record(now, What::Fault { index });
+        let fault = self.faults[index as usize].fault.clone();
+        let net = &mut self.world.network;
+        match fault {
+            Fault::Partition { groups } => net.partition(&groups),
+            Fault::PartitionOneWay { from, to } => net.partition_one_way(&from, &to),
+            Fault::Heal => net.heal(),
+            Fault::CutLink { between: [a, b] } => net.cut(a, b),
+            Fault::HealLink { between: [a, b] } => net.heal_link(a, b),
+            Fault::RestoreLink { between: [a, b] } => net.restore(a, b),
+            ref f @ Fault::DegradeLink { between: [a, b], .. } => {
+                net.degrade(a, b, &f.degradation().expect("a degrade fault"))
+            }
+            Fault::Crash { node, host_down } => {
+                let i = node as usize;
+                if !matches!(self.nodes[i].rt.status, Status::Crashed { .. }) {
+                    let rt = &mut self.nodes[i].rt;
+                    rt.status = Status::Crashed { host_down };
+                    rt.incarnation += 1;
+                    rt.deferred.clear();
+                    rt.load.set(now, 0, rt.load.capacity, 0);
+                    self.nodes[i].component.on_crash();
+                    self.change(i, NodeChange::Crashed);
+                } else {
+                    self.nodes[i].rt.status = Status::Crashed { host_down };
+                }
+            }
+            Fault::Restart { node } => {
+                let i = node as usize;
+                if matches!(self.nodes[i].rt.status, Status::Crashed { .. }) {
+                    self.nodes[i].rt.status = Status::Up;
+                    self.nodes[i].rt.restarts += 1;
+                    self.change(i, NodeChange::Restarted);
+                    self.start_node(i);
+                }
+            }
+            Fault::Pause { node } => {
+                let i = node as usize;
+                if self.nodes[i].rt.status == Status::Up {
+                    self.nodes[i].rt.status = Status::Paused;
+                    self.change(i, NodeChange::Paused);
+                }
+            }
+            Fault::Resume { node } => {
+                let i = node as usize;
+                if self.nodes[i].rt.status == Status::Paused {
+                    self.nodes[i].rt.status = Status::Up;
+                    self.change(i, NodeChange::Resumed);
+                    // What arrived while paused is handled now, in order.
+                    while let Some(d) = self.nodes[i].rt.deferred.pop_front() {
+                        if self.nodes[i].rt.status != Status::Up {
+                            break;
+                        }
+                        match d {
+                            Deferred::Message { from, msg } => {
+                                self.world.trace.record(now, What::Deliver { from, to: node, msg });
+                                let (component, mut ctx) = self.ctx_for(i);
+                                component.on_message(&mut ctx, from, msg);
+                            }
+                            Deferred::Timer { id, timer } => {
+                                self.world.trace.record(now, What::Timer { node, timer });
+                                let (component, mut ctx) = self.ctx_for(i);
+                                component.on_timer(&mut ctx, id, timer);
+                            }
+                        }
+                    }
+                }
+            }
+            Fault::SkewClock { node, offset, drift_ppm } => {
+                self.nodes[node as usize].rt.clock.skew(now, offset, drift_ppm);
+                self.change(node as usize, NodeChange::ClockSkewed);
+            }
+            Fault::SlowNode { node, factor } => {
+                self.nodes[node as usize].rt.slowdown = factor;
+                self.change(node as usize, NodeChange::Slowed);
+            }
+        }
+    }
+
+    /// Applies a fault now, from outside (the UI). It is recorded with the
+    /// time it took effect, so [`Simulation::replay_scenario`] reproduces
+    /// the run exactly.
+    pub fn apply_fault(&mut self, fault: Fault) -> Result<(), ScenarioError> {
+        if self.faults.len() >= MAX_FAULTS {
+            return Err(ScenarioError::new("faults", format!("a run holds at most {MAX_FAULTS} faults")));
+        }
+        let ids: BTreeMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+        let net = &self.world.network;
+        let is_linked = |a: usize, b: usize| net.has_link(a as NodeId, b as NodeId);
+        self.scenario
+            .check_fault(&fault, &ids, &is_linked)
+            .map_err(|(field, m)| ScenarioError::new(field, m))?;
+        let resolved = fault.resolve(|name| Ok::<_, ()>(ids[name.as_str()] as NodeId)).expect("checked");
+        // Events at the current time may already have run (after `step`):
+        // then the fault takes effect one nanosecond later, which a replay
+        // reproduces exactly, because faults run first among equal times.
+        let at = match self.last_event_at {
+            Some(t) if t == self.world.now => self.world.now + 1,
+            _ => self.world.now,
+        };
+        let index = self.faults.len() as u32;
+        let at = crate::time::Duration::from_nanos(at);
+        self.faults.push(ScheduledFault { at, fault: resolved });
+        self.live_faults.push(ScheduledFault { at, fault });
+        self.world.queue.push_fault(at.nanos, index);
+        Ok(())
+    }
+
+    /// The scenario plus every fault applied live: running it from the start
+    /// gives this very run.
+    pub fn replay_scenario(&self) -> Scenario {
+        let mut s = (*self.scenario).clone();
+        s.seed = self.seed;
+        s.faults.extend(self.live_faults.iter().cloned());
+        s
+    }
+
+    // ----- reading the state ----------------------------------------------
+
+    pub fn now(&self) -> Time {
+        self.world.now
+    }
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+    pub fn halted(&self) -> Option<&str> {
+        self.world.halted.as_deref()
+    }
+    pub fn trace(&self) -> &Trace {
+        &self.world.trace
+    }
+    pub fn trace_hash(&self) -> String {
+        self.world.trace.hash()
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.world.metrics
+    }
+    pub fn history(&self) -> &History {
+        &self.world.history
+    }
+    pub fn network(&self) -> &Network {
+        &self.world.network
+    }
+    pub fn pending_events(&self) -> usize {
+        self.world.queue.len()
+    }
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+    pub fn node_name(&self, id: NodeId) -> &str {
+        &self.nodes[id as usize].name
+    }
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.name == name).map(|i| i as NodeId)
+    }
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+    pub fn fault(&self, index: u32) -> Option<&ScheduledFault<NodeId>> {
+        self.faults.get(index as usize)
+    }
+
+    /// A fault as a sentence with node names.
+    pub fn describe_fault(&self, index: u32) -> String {
+        match self.fault(index) {
+            Some(f) => f.fault.resolve(|&id| Ok::<_, ()>(self.node_name(id).to_string())).expect("infallible").to_string(),
+            None => format!("fault #{index}"),
+        }
+    }
+
+    pub fn node_state(&self, id: NodeId) -> NodeState {
+        let node = &self.nodes[id as usize];
+        let detail = match &node.component {
+            Component::Client(c) => Detail::Client { outstanding: c.outstanding() },
+            Component::LoadBalancer(lb) => {
+                Detail::LoadBalancer { connections: lb.connections(), backlog: lb.backlog(), servers: lb.servers() }
+            }
+            Component::Server(s) => Detail::Server { served: s.served(), refused: s.refused(), boots: s.disk.boots },
+        };
+        NodeState {
+            id,
+            name: node.name.clone(),
+            kind: node.component.kind(),
+            status: node.rt.status,
+            restarts: node.rt.restarts,
+            busy: node.rt.load.busy,
+            capacity: node.rt.load.capacity,
+            queued: node.rt.load.queued,
+            clock_error_ns: node.rt.clock.wall_error(self.world.now),
+            slowdown: node.rt.slowdown,
+            detail,
+        }
+    }
+
+    /// Messages on the wire now (at most `limit`, earliest arrivals first).
+    pub fn in_flight(&self, limit: usize) -> Vec<InFlight> {
+        let mut v: Vec<InFlight> = self
+            .world
+            .queue
+            .iter()
+            .filter_map(|s| match s.event {
+                Event::Deliver { from, to, sent_at, msg } => {
+                    Some(InFlight { from, to, sent_at, arrives: s.at, kind: msg.kind() })
+                }
+                _ => None,
+            })
+            .collect();
+        v.sort_by_key(|m| (m.arrives, m.sent_at, m.from, m.to));
+        v.truncate(limit);
+        v
+    }
+
+    pub fn report(&self) -> Report {
+        let trace = &self.world.trace;
+        Report {
+            scenario: self.scenario.name.clone(),
+            seed: self.seed,
+            simulated: format_time(self.world.now),
+            simulated_ns: self.world.now,
+            events: self.events,
+            trace_hash: self.trace_hash(),
+            metrics: self.world.metrics.summary(self.world.now),
+            intervals: self.world.metrics.series().len(),
+            nodes: (0..self.nodes.len() as NodeId).map(|i| self.node_state(i)).collect(),
+            trace: TraceReport { recorded: trace.total(), kept: trace.events().len(), discarded: trace.discarded() },
+            history: HistoryReport { ops: self.world.history.ops().len(), discarded: self.world.history.discarded() },
+            halted: self.world.halted.clone(),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The event trace: what happened, in order, for the UI's animation and event
+//! log, for trace files, and for the trace hash that proves two runs equal.
+//!
+//! The trace keeps only the newest `capacity` events (a ring); the hash covers
+//! every event ever recorded, kept or not, and the number discarded is
+//! reported, so the bound is visible.
+
+use crate::message::{Message, NodeId, Timer};
+use crate::network::DropReason;
+use crate::time::Time;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+
+/// What changed about a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeChange {
+    Started,
+    Crashed,
+    Restarted,
+    Paused,
+    Resumed,
+    ClockSkewed,
+    Slowed,
+}
+
+/// Things a component reports about itself for the event log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "note")]
+pub enum Note {
+    /// A load balancer marked a server DOWN (health counter reached 0).
+    ServerDown { server: NodeId, health: u32 },
+    /// A load balancer marked a server UP (health counter reached rise).
+    ServerUp { server: NodeId, health: u32 },
+    /// A health check result that moved the counter without changing state.
+    CheckFailed { server: NodeId, health: u32 },
+    CheckPassed { server: NodeId, health: u32 },
+    /// A load balancer had no usable server: 503.
+    NoServerAvailable,
+    /// A server's queue was full: the request was refused with 503.
+    QueueFull { queued: u32 },
+    /// A load balancer's accept backlog was full: the connection was dropped.
+    BacklogFull,
+    /// A load balancer retried a request after a failed connection.
+    Retried { server: NodeId, attempt: u32 },
+    /// A client could not send: too many requests outstanding.
+    ClientOverloaded { outstanding: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum What {
+    /// A message put on the wire. `arrives` is when it will be delivered
+    /// (`None` when the link lost it).
+    Send { from: NodeId, to: NodeId, msg: Message, arrives: Option<Time> },
+    Deliver { from: NodeId, to: NodeId, msg: Message },
+    Drop { from: NodeId, to: NodeId, msg: Message, reason: DropReason },
+    Timer { node: NodeId, timer: Timer },
+    Node { node: NodeId, change: NodeChange },
+    /// The fault with this index in the run's fault list took effect.
+    Fault { index: u32 },
+    Note { node: NodeId, note: Note },
+    /// A metrics interval closed.
+    Tick,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceEvent {
+    /// Position in the whole run's trace, from 0.
+    pub n: u64,
+    pub time: Time,
+    pub what: What,
+}
+
+/// A pinned 64-bit hash: every word is folded in with SplitMix64's
+/// finaliser. Platform-independent: `usize`/`isize` are widened to 64 bits,
+/// so native and Wasm (32-bit) builds hash identically.
+#[derive(Clone, Copy, Debug)]
+pub struct TraceHasher {
+    state: u64,
+}
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        TraceHasher { state: 0x243f_6a88_85a3_08d3 }
+    }
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Hasher for TraceHasher {
+    fn finish(&self) -> u64 {
+        mix(self.state)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        self.write_u64(bytes.len() as u64);
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.state = mix(self.state.rotate_left(23) ^ i).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.write_u64(i as i64 as u64);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.write_u64(i as u64);
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Trace {
+    events: VecDeque<TraceEvent>,
+    capacity: usize,
+    total: u64,
+    hasher: TraceHasher,
+}
+
+impl Trace {
+    pub fn new(capacity: usize) -> Trace {
+        Trace {
+            events: VecDeque::with_capacity(capacity.min(1 << 16)),
+            capacity,
+            total: 0,
+            hasher: TraceHasher::default(),
+        }
+    }
+
+    pub fn record(&mut self, time: Time, what: What) {
+        time.hash(&mut self.hasher);
+        what.hash(&mut self.hasher);
+        if self.capacity > 0 {
+            if self.events.len() == self.capacity {
+                self.events.pop_front();
+            }
+            self.events.push_back(TraceEvent { n: self.total, time, what });
+        }
+        self.total += 1;
+    }
+
+    /// The hash over every event recorded so far, as 16 hex digits.
+    pub fn hash(&self) -> String {
+        format!("{:016x}", self.hasher.finish())
+    }
+
+    /// Events recorded over the whole run.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Events discarded because the trace was full.
+    pub fn discarded(&self) -> u64 {
+        self.total - self.events.len() as u64
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The kept events, oldest first.
+    pub fn events(&self) -> &VecDeque<TraceEvent> {
+        &self.events
+    }
+
+    /// The kept events numbered `n` and later (for incremental readers:
+    /// pass the `n` after the last one you saw). Returns the number of
+    /// events that were wanted but already discarded.
+    pub fn since(&self, n: u64) -> (u64, impl Iterator<Item = &TraceEvent>) {
+        let first_kept = self.total - self.events.len() as u64;
+        let missed = first_kept.saturating_sub(n);
+        let skip = n.saturating_sub(first_kept) as usize;
+        (missed, self.events.iter().skip(skip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_the_newest_and_counts_the_rest() {
+        let mut t = Trace::new(3);
+        for i in 0..5 {
+            t.record(i, What::Tick);
+        }
+        assert_eq!(t.total(), 5);
+        assert_eq!(t.discarded(), 2);
+        let times: Vec<Time> = t.events().iter().map(|e| e.time).collect();
+        assert_eq!(times, [2, 3, 4]);
+        let (missed, rest) = t.since(1);
+        assert_eq!(missed, 1);
+        assert_eq!(rest.map(|e| e.n).collect::<Vec<_>>(), [2, 3, 4]);
+        let (missed, rest) = t.since(4);
+        assert_eq!(missed, 0);
+        assert_eq!(rest.count(), 1);
+    }
+
+    #[test]
+    fn hash_covers_discarded_events_and_order() {
+        let mut a = Trace::new(1);
+        let mut b = Trace::new(100);
+        let mut c = Trace::new(100);
+        for i in 0..10 {
+            a.record(i, What::Tick);
+            b.record(i, What::Tick);
+        }
+        for i in (0..10).rev() {
+            c.record(i, What::Tick);
+        }
+        assert_eq!(a.hash(), b.hash());
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn hasher_is_pinned() {
+        let mut h = TraceHasher::default();
+        h.write_u64(1);
+        h.write_usize(2);
+        assert_eq!(h.finish(), PINNED);
+    }
+    const PINNED: u64 = 8426970731482280455;
+}

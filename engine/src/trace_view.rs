@@ -1,0 +1,127 @@
+//! Trace events in words: for trace files (JSON lines) and the UI's event
+//! log. Node ids become names; every event gets a sentence.
+
+use crate::message::{MsgKind, NodeId};
+use crate::network::DropReason;
+use crate::sim::Simulation;
+use crate::time::{format_time, Time};
+use crate::trace::{NodeChange, Note, TraceEvent, What};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TraceLine {
+    pub n: u64,
+    pub t_ns: Time,
+    pub event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MsgKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DropReason>,
+    /// What happened, as a sentence.
+    pub text: String,
+}
+
+impl Simulation {
+    pub fn trace_line(&self, e: &TraceEvent) -> TraceLine {
+        let name = |id: NodeId| self.node_name(id).to_string();
+        let mut line = TraceLine {
+            n: e.n,
+            t_ns: e.time,
+            event: "",
+            node: None,
+            from: None,
+            to: None,
+            kind: None,
+            reason: None,
+            text: String::new(),
+        };
+        match e.what {
+            What::Send { from, to, msg, arrives } => {
+                line.event = "send";
+                line.kind = Some(msg.kind());
+                line.text = match arrives {
+                    Some(at) => format!("{} sends {} to {} (arrives at {})", name(from), msg.describe(), name(to), format_time(at)),
+                    None => format!("{} sends {} to {}", name(from), msg.describe(), name(to)),
+                };
+                line.from = Some(name(from));
+                line.to = Some(name(to));
+            }
+            What::Deliver { from, to, msg } => {
+                line.event = "deliver";
+                line.kind = Some(msg.kind());
+                line.text = format!("{} receives {} from {}", name(to), msg.describe(), name(from));
+                line.from = Some(name(from));
+                line.to = Some(name(to));
+            }
+            What::Drop { from, to, msg, reason } => {
+                line.event = "drop";
+                line.kind = Some(msg.kind());
+                line.reason = Some(reason);
+                let why = match reason {
+                    DropReason::Loss => "lost on the link",
+                    DropReason::Partition => "blocked by a partition",
+                    DropReason::NodeDown => "not received: the process is down",
+                    DropReason::NoRoute => "not sent: no link",
+                    DropReason::BufferFull => "dropped: the paused node's buffer is full",
+                };
+                line.text = format!("{} from {} to {} {why}", msg.describe(), name(from), name(to));
+                line.from = Some(name(from));
+                line.to = Some(name(to));
+            }
+            What::Timer { node, timer } => {
+                line.event = "timer";
+                line.text = format!("{}: timer {timer:?}", name(node));
+                line.node = Some(name(node));
+            }
+            What::Node { node, change } => {
+                line.event = "node";
+                let n = self.node(node);
+                line.text = match change {
+                    NodeChange::Started => format!("{} started", name(node)),
+                    NodeChange::Crashed => format!("{} crashed", name(node)),
+                    NodeChange::Restarted => format!("{} restarted", name(node)),
+                    NodeChange::Paused => format!("{} paused", name(node)),
+                    NodeChange::Resumed => format!("{} resumed", name(node)),
+                    NodeChange::ClockSkewed => format!("{}'s clock was skewed", name(node)),
+                    NodeChange::Slowed => format!("{} now runs x{} slower", name(node), n.rt.slowdown),
+                };
+                line.node = Some(name(node));
+            }
+            What::Fault { index } => {
+                line.event = "fault";
+                line.text = format!("fault: {}", self.describe_fault(index));
+            }
+            What::Note { node, note } => {
+                line.event = "note";
+                line.text = format!("{}: {}", name(node), self.describe_note(note));
+                line.node = Some(name(node));
+            }
+            What::Tick => {
+                line.event = "tick";
+                line.text = "metrics interval closed".into();
+            }
+        }
+        line
+    }
+
+    fn describe_note(&self, note: Note) -> String {
+        let name = |id: NodeId| self.node_name(id).to_string();
+        match note {
+            Note::ServerDown { server, .. } => format!("server {} is DOWN", name(server)),
+            Note::ServerUp { server, .. } => format!("server {} is UP", name(server)),
+            Note::CheckFailed { server, health } => format!("health check of {} failed (health {health})", name(server)),
+            Note::CheckPassed { server, health } => format!("health check of {} passed (health {health})", name(server)),
+            Note::NoServerAvailable => "no server available: 503".into(),
+            Note::QueueFull { queued } => format!("queue full ({queued} waiting): 503"),
+            Note::BacklogFull => "listen backlog full: connection dropped".into(),
+            Note::Retried { server, attempt } => format!("connection to {} failed (attempt {attempt}); retrying", name(server)),
+            Note::ClientOverloaded { outstanding } => format!("{outstanding} requests outstanding: request not sent"),
+        }
+    }
+}
