@@ -4,7 +4,7 @@ use crate::distribution::Distribution;
 use crate::history::{OpTicket, Outcome};
 use crate::message::{Message, NodeId, Op, Timer};
 use crate::node::Runtime;
-use crate::queue::{Event, TimerId};
+use crate::queue::TimerId;
 use crate::rng::Rng;
 use crate::trace::{Note, What};
 use crate::world::World;
@@ -38,12 +38,8 @@ impl Ctx<'_> {
 
     /// Sets a timer to fire after `after_ns` of this node's monotonic time.
     pub fn set_timer(&mut self, after_ns: u64, timer: Timer) -> TimerId {
-        let id = self.world.next_timer;
-        self.world.next_timer += 1;
         let at = self.world.now + self.rt.clock.true_span(after_ns);
-        let event = Event::Timer { node: self.me, incarnation: self.rt.incarnation, id, timer };
-        self.world.schedule(at, event);
-        id
+        self.world.schedule_timer(at, self.me, self.rt.incarnation, timer)
     }
 
     /// Cancels a timer that has not fired yet.

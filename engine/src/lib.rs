@@ -25,6 +25,7 @@ pub mod time;
 pub mod trace;
 pub mod trace_view;
 pub mod world;
+pub mod ziggurat;
 
 pub use scenario::{Scenario, ScenarioError};
 pub use sim::Simulation;

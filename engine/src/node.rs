@@ -41,7 +41,7 @@ pub enum Status {
 /// Work a paused node owes: handled in order when it resumes.
 #[derive(Clone, Debug)]
 pub enum Deferred {
-    Message { from: NodeId, msg: Message },
+    Message { from: NodeId, sent_at: Time, msg: Message },
     Timer { id: TimerId, timer: Timer },
 }
 

@@ -73,15 +73,14 @@ impl Rng {
         self.unit() < p
     }
 
-    /// An exponential sample with the given mean, in nanoseconds. Uses the
-    /// pinned `libm` logarithm, never the platform's, so native and Wasm agree.
+    /// An exponential sample with the given mean, in nanoseconds (by the
+    /// ziggurat, which uses the pinned `libm`, never the platform's maths,
+    /// so native and Wasm agree).
     pub fn exponential(&mut self, mean_ns: u64) -> u64 {
         if mean_ns == 0 {
             return 0;
         }
-        // 1 - unit() lies in (0, 1], so the log is finite.
-        let u = 1.0 - self.unit();
-        let x = -libm::log(u) * mean_ns as f64;
+        let x = crate::ziggurat::exp1(self) * mean_ns as f64;
         // Cap the tail at 50 means: a single pathological draw should not stall
         // a run for hours of simulated time (probability e^-50).
         x.min(mean_ns as f64 * 50.0) as u64

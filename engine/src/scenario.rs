@@ -191,7 +191,7 @@ impl Default for Limits {
 /// Upper bounds on the limits themselves, to keep memory sane.
 const MAX_TRACE: usize = 10_000_000;
 const MAX_HISTORY: usize = 10_000_000;
-const MAX_PENDING: usize = 100_000_000;
+const MAX_PENDING: usize = crate::queue::MAX_PENDING;
 const MAX_KEEP_INTERVALS: usize = 1_000_000;
 
 /// Why a scenario was refused: where (`path`, in JSON terms) and what.

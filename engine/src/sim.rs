@@ -132,7 +132,6 @@ impl Simulation {
             trace: Trace::new(limits.trace_events),
             metrics: Metrics::new(scenario.metrics.interval.nanos, scenario.metrics.keep_intervals),
             history: History::new(limits.history_ops),
-            next_timer: 0,
             halted: None,
         };
         let nodes = scenario
@@ -215,10 +214,15 @@ impl Simulation {
     /// Processes the next event. Returns false when there is none or the
     /// run has halted.
     pub fn step(&mut self) -> bool {
+        self.step_before(Time::MAX)
+    }
+
+    /// Processes the next event if it is due before `t`.
+    fn step_before(&mut self, t: Time) -> bool {
         if self.world.halted.is_some() {
             return false;
         }
-        while let Some(s) = self.world.queue.pop() {
+        while let Some(s) = self.world.queue.pop_before(t) {
             if self.process(s) {
                 return true;
             }
@@ -235,18 +239,11 @@ impl Simulation {
     /// true if it reached `t`.
     pub fn run_until_budget(&mut self, t: Time, max_events: u64) -> bool {
         let mut done = 0;
-        while self.world.halted.is_none() {
-            match self.world.queue.peek_time() {
-                Some(at) if at < t => {
-                    if done == max_events {
-                        return false;
-                    }
-                    if self.step() {
-                        done += 1;
-                    }
-                }
-                _ => break,
-            }
+        while done < max_events && self.step_before(t) {
+            done += 1;
+        }
+        if done == max_events && self.world.queue.peek_time().is_some_and(|at| at < t) {
+            return false;
         }
         if self.world.halted.is_none() && self.world.now < t {
             self.world.now = t;
@@ -266,7 +263,7 @@ impl Simulation {
         self.last_event_at = Some(s.at);
         self.events += 1;
         match s.event {
-            Event::Deliver { from, to, msg, .. } => self.deliver(from, to, msg),
+            Event::Deliver { from, to, sent_at, msg } => self.deliver(from, to, sent_at, msg),
             Event::Timer { node, id, timer, .. } => {
                 let i = node as usize;
                 match self.nodes[i].rt.status {
@@ -296,22 +293,22 @@ impl Simulation {
         true
     }
 
-    fn deliver(&mut self, from: NodeId, to: NodeId, msg: Message) {
+    fn deliver(&mut self, from: NodeId, to: NodeId, sent_at: Time, msg: Message) {
         let now = self.world.now;
         if self.world.network.is_blocked(from, to) {
-            self.world.trace.record(now, What::Drop { from, to, msg, reason: DropReason::Partition });
+            self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::Partition });
             return;
         }
         let i = to as usize;
         match self.nodes[i].rt.status {
             Status::Up => {
-                self.world.trace.record(now, What::Deliver { from, to, msg });
+                self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
                 let (component, mut ctx) = self.ctx_for(i);
                 component.on_message(&mut ctx, from, msg);
             }
-            Status::Paused => self.defer(i, Deferred::Message { from, msg }),
+            Status::Paused => self.defer(i, Deferred::Message { from, sent_at, msg }),
             Status::Crashed { host_down } => {
-                self.world.trace.record(now, What::Drop { from, to, msg, reason: DropReason::NodeDown });
+                self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::NodeDown });
                 // A live host answers a connection to a dead process with a reset.
                 if !host_down {
                     if let Some(reset) = msg.refusal() {
@@ -326,9 +323,9 @@ impl Simulation {
         let node = &mut self.nodes[i];
         if node.rt.deferred.len() < self.limits.paused_backlog {
             node.rt.deferred.push_back(d);
-        } else if let Deferred::Message { from, msg } = d {
+        } else if let Deferred::Message { from, sent_at, msg } = d {
             let now = self.world.now;
-            self.world.trace.record(now, What::Drop { from, to: i as NodeId, msg, reason: DropReason::BufferFull });
+            self.world.trace.record(now, What::Drop { from, to: i as NodeId, sent_at, msg, reason: DropReason::BufferFull });
         }
         // A timer past the backlog limit is lost: the run says so in the trace.
     }
@@ -394,8 +391,8 @@ impl Simulation {
                             break;
                         }
                         match d {
-                            Deferred::Message { from, msg } => {
-                                self.world.trace.record(now, What::Deliver { from, to: node, msg });
+                            Deferred::Message { from, sent_at, msg } => {
+                                self.world.trace.record(now, What::Deliver { from, to: node, sent_at, msg });
                                 let (component, mut ctx) = self.ctx_for(i);
                                 component.on_message(&mut ctx, from, msg);
                             }
@@ -546,10 +543,8 @@ impl Simulation {
             .world
             .queue
             .iter()
-            .filter_map(|s| match s.event {
-                Event::Deliver { from, to, sent_at, msg } => {
-                    Some(InFlight { from, to, sent_at, arrives: s.at, kind: msg.kind() })
-                }
+            .filter_map(|(at, e)| match *e {
+                Event::Deliver { from, to, sent_at, msg } => Some(InFlight { from, to, sent_at, arrives: at, kind: msg.kind() }),
                 _ => None,
             })
             .collect();

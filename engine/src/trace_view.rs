@@ -21,6 +21,9 @@ pub struct TraceLine {
     pub to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<MsgKind>,
+    /// For messages: when it was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_ns: Option<Time>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<DropReason>,
     /// What happened, as a sentence.
@@ -38,29 +41,28 @@ impl Simulation {
             from: None,
             to: None,
             kind: None,
+            sent_ns: None,
             reason: None,
             text: String::new(),
         };
         match e.what {
-            What::Send { from, to, msg, arrives } => {
-                line.event = "send";
-                line.kind = Some(msg.kind());
-                line.text = match arrives {
-                    Some(at) => format!("{} sends {} to {} (arrives at {})", name(from), msg.describe(), name(to), format_time(at)),
-                    None => format!("{} sends {} to {}", name(from), msg.describe(), name(to)),
-                };
-                line.from = Some(name(from));
-                line.to = Some(name(to));
-            }
-            What::Deliver { from, to, msg } => {
+            What::Deliver { from, to, sent_at, msg } => {
                 line.event = "deliver";
                 line.kind = Some(msg.kind());
-                line.text = format!("{} receives {} from {}", name(to), msg.describe(), name(from));
+                line.sent_ns = Some(sent_at);
+                line.text = format!(
+                    "{} receives {} from {} (sent at {})",
+                    name(to),
+                    msg.describe(),
+                    name(from),
+                    format_time(sent_at)
+                );
                 line.from = Some(name(from));
                 line.to = Some(name(to));
             }
-            What::Drop { from, to, msg, reason } => {
+            What::Drop { from, to, sent_at, msg, reason } => {
                 line.event = "drop";
+                line.sent_ns = Some(sent_at);
                 line.kind = Some(msg.kind());
                 line.reason = Some(reason);
                 let why = match reason {

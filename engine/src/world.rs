@@ -3,10 +3,10 @@
 //! Kept apart from the nodes so a node's handler can borrow both.
 
 use crate::history::History;
-use crate::message::{Message, NodeId};
+use crate::message::{Message, NodeId, Timer};
 use crate::metrics::Metrics;
 use crate::network::{Network, Transmission};
-use crate::queue::{Event, EventQueue, TimerId};
+use crate::queue::{Event, EventQueue, QueueFull, TimerId};
 use crate::time::Time;
 use crate::trace::{Trace, What};
 
@@ -18,7 +18,6 @@ pub struct World {
     pub trace: Trace,
     pub metrics: Metrics,
     pub history: History,
-    pub(crate) next_timer: TimerId,
     /// Set when a limit stopped the run; the run makes no further progress.
     pub halted: Option<String>,
 }
@@ -30,14 +29,11 @@ impl World {
         let now = self.now;
         match self.network.transmit(now, from, to) {
             Transmission::Lost(reason) => {
-                self.trace.record(now, What::Send { from, to, msg, arrives: None });
-                self.trace.record(now, What::Drop { from, to, msg, reason });
+                self.trace.record(now, What::Drop { from, to, sent_at: now, msg, reason });
             }
             Transmission::Arrives { at, duplicate_at } => {
-                self.trace.record(now, What::Send { from, to, msg, arrives: Some(at) });
                 self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
                 if let Some(at) = duplicate_at {
-                    self.trace.record(now, What::Send { from, to, msg, arrives: Some(at) });
                     self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
                 }
             }
@@ -47,13 +43,30 @@ impl World {
     pub fn schedule(&mut self, at: Time, event: Event) {
         debug_assert!(at >= self.now, "no event in the past");
         if let Err(full) = self.queue.push(at, event) {
-            self.halted.get_or_insert_with(|| {
-                format!(
-                    "stopped: more than {} events were pending at once (limits.pending_events); \
-                     the scenario generates work faster than it completes it",
-                    full.limit
-                )
-            });
+            self.halt(full);
         }
+    }
+
+    /// Schedules a timer. If the queue is full the run halts and the id
+    /// returned names no timer (cancelling it does nothing).
+    pub fn schedule_timer(&mut self, at: Time, node: NodeId, incarnation: u32, timer: Timer) -> TimerId {
+        debug_assert!(at >= self.now, "no timer in the past");
+        match self.queue.push_timer(at, node, incarnation, timer) {
+            Ok(id) => id,
+            Err(full) => {
+                self.halt(full);
+                TimerId::NONE
+            }
+        }
+    }
+
+    fn halt(&mut self, full: QueueFull) {
+        self.halted.get_or_insert_with(|| match full {
+            QueueFull::Pending { limit } => format!(
+                "stopped: more than {limit} events were pending at once (limits.pending_events); \
+                 the scenario generates work faster than it completes it"
+            ),
+            QueueFull::Sequence => "stopped: the run has processed the most events one run can hold".to_string(),
+        });
     }
 }
