@@ -219,6 +219,40 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// Checks one node's JSON against its component's type, with full paths.
+fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
+    let at = |path: &str| if path.is_empty() || path == "." { format!("nodes[{i}]") } else { format!("nodes[{i}].{path}") };
+    let Some(obj) = node.as_object() else {
+        return Err(ScenarioError::new(at(""), "a node must be a JSON object"));
+    };
+    let mut rest = obj.clone();
+    for field in ["name", "pos"] {
+        rest.remove(field);
+    }
+    let kind = match rest.remove("type") {
+        Some(serde_json::Value::String(t)) => t,
+        Some(other) => return Err(ScenarioError::new(at("type"), format!("must be a string, got {other}"))),
+        None => return Err(ScenarioError::new(at("type"), "missing; one of `client`, `load_balancer`, `server`")),
+    };
+    fn typed<T: serde::de::DeserializeOwned>(rest: serde_json::Map<String, serde_json::Value>) -> Result<(), (String, String)> {
+        serde_path_to_error::deserialize::<_, T>(serde_json::Value::Object(rest))
+            .map(|_| ())
+            .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
+    }
+    let checked = match kind.as_str() {
+        "client" => typed::<ClientConfig>(rest),
+        "load_balancer" => typed::<LoadBalancerConfig>(rest),
+        "server" => typed::<ServerConfig>(rest),
+        other => {
+            return Err(ScenarioError::new(
+                at("type"),
+                format!("unknown component `{other}`; expected one of `client`, `load_balancer`, `server`"),
+            ))
+        }
+    };
+    checked.map_err(|(path, msg)| ScenarioError::new(at(&path), msg))
+}
+
 impl Scenario {
     /// Parses and checks a scenario from JSON text.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
@@ -252,6 +286,14 @@ impl Scenario {
                 }
                 _ => return Err(ScenarioError::new("version", format!("must be {FORMAT_VERSION}, got {v}"))),
             },
+        }
+        // Nodes first, one by one: serde loses the path inside a flattened
+        // component, and a learner needs `nodes[2].servers[0].weight`, not
+        // `nodes[2]`.
+        if let Some(serde_json::Value::Array(nodes)) = obj.get("nodes") {
+            for (i, node) in nodes.iter().enumerate() {
+                check_node(i, node)?;
+            }
         }
         let scenario: Scenario = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();

@@ -48,12 +48,16 @@ impl Duration {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("`{text}` has no unit; write e.g. \"250ms\" or \"2s\" (units: ns, us, ms, s, m, h)"))?;
         let (number, unit) = s.split_at(split);
+        const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "m", "h"];
+        if number.is_empty() && !UNITS.contains(&unit.trim()) {
+            return Err(format!("`{text}` is not a duration; write a number and a unit, e.g. \"250ms\" or \"2s\""));
+        }
         let unit_nanos = match unit.trim() {
             "ns" => 1,
             "us" | "µs" => NANOS_PER_MICRO,
             "ms" => NANOS_PER_MILLI,
             "s" => NANOS_PER_SEC,
-            "m" | "min" => 60 * NANOS_PER_SEC,
+            "m" => 60 * NANOS_PER_SEC,
             "h" => 3600 * NANOS_PER_SEC,
             other => {
                 return Err(format!(
@@ -175,6 +179,7 @@ mod tests {
         assert!(Duration::parse("-5ms").unwrap_err().contains("negative"));
         assert!(Duration::parse("ms").unwrap_err().contains("no number"));
         assert!(Duration::parse("1.2.3s").unwrap_err().contains("not a number"));
+        assert!(Duration::parse("soon").unwrap_err().contains("is not a duration"));
         assert!(Duration::parse("0.5ns").unwrap_err().contains("more precise"));
         assert!(Duration::parse("99999999999999999999s").unwrap_err().contains("too long"));
     }

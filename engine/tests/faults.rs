@@ -1,0 +1,184 @@
+//! Each fault does what the real thing does.
+mod common;
+use common::*;
+use engine::node::Status;
+use engine::sim::Detail;
+use engine::trace::What;
+use serde_json::json;
+
+fn served(sim: &engine::Simulation, name: &str) -> (u64, u32) {
+    match sim.node_state(sim.node_id(name).unwrap()).detail {
+        Detail::Server { served, boots, .. } => (served, boots),
+        other => panic!("{name} is not a server: {other:?}"),
+    }
+}
+
+/// Deliveries from `from` to `to` in the kept trace, within [t0, t1).
+fn deliveries(sim: &engine::Simulation, from: &str, to: &str, t0: u64, t1: u64) -> usize {
+    let (f, t) = (sim.node_id(from).unwrap(), sim.node_id(to).unwrap());
+    sim.trace()
+        .events()
+        .iter()
+        .filter(|e| e.time >= t0 && e.time < t1)
+        .filter(|e| matches!(e.what, What::Deliver { from, to, .. } if from == f && to == t))
+        .count()
+}
+
+#[test]
+fn a_one_way_partition_delivers_nothing_in_the_cut_direction_only() {
+    let mut v = client_server(100.0);
+    v["faults"] = json!([
+        { "at": "1s", "action": "partition_one_way", "from": ["s"], "to": ["c"] },
+        { "at": "2s", "action": "heal" }
+    ]);
+    let mut sim = sim(v);
+    sim.run_until(3 * SEC);
+    // Requests still reach the server; answers stop, then come back.
+    assert!(deliveries(&sim, "c", "s", SEC + 10 * MS, 2 * SEC) >= 95);
+    assert_eq!(deliveries(&sim, "s", "c", SEC + 10 * MS, 2 * SEC), 0);
+    assert!(deliveries(&sim, "s", "c", 2 * SEC + 10 * MS, 3 * SEC) >= 95);
+    // The client saw timeouts (indeterminate), not errors.
+    let m = sim.metrics().summary(sim.now());
+    assert!(m.counts.timeouts >= 95, "{:?}", m.counts);
+    assert_eq!(m.counts.errors, 0);
+}
+
+#[test]
+fn a_symmetric_partition_cuts_both_ways_including_messages_in_flight() {
+    let mut v = client_server(1000.0);
+    v["faults"] = json!([{ "at": "1s", "action": "partition", "groups": [["c"], ["s"]] }]);
+    let mut sim = sim(v);
+    sim.run_until(2 * SEC);
+    // Nothing is delivered once the cut is in place, even what was sent
+    // before it and was still on the wire.
+    assert_eq!(deliveries(&sim, "c", "s", SEC, 2 * SEC), 0);
+    assert_eq!(deliveries(&sim, "s", "c", SEC, 2 * SEC), 0);
+    let dropped_in_flight = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| e.time >= SEC && matches!(e.what, What::Drop { sent_at, .. } if sent_at < SEC))
+        .count();
+    assert!(dropped_in_flight > 0, "messages on the wire at the cut are lost");
+}
+
+#[test]
+fn a_crash_loses_volatile_state_and_keeps_persisted_state() {
+    let mut v = client_server(200.0);
+    v["faults"] = json!([
+        { "at": "1s", "action": "crash", "node": "s" },
+        { "at": "2s", "action": "restart", "node": "s" }
+    ]);
+    let mut sim = sim(v);
+    sim.run_until(SEC - MS);
+    let (served_before, boots_before) = served(&sim, "s");
+    assert!(served_before > 150);
+    assert_eq!(boots_before, 1);
+    sim.run_until(SEC + 500 * MS);
+    assert!(matches!(sim.node_state(1).status, Status::Crashed { host_down: false }));
+    sim.run_until(2 * SEC + MS);
+    let (served_after, boots_after) = served(&sim, "s");
+    // The in-memory count started over; the boot count on disk went on.
+    assert!(served_after < 5, "served {served_after} right after restart");
+    assert_eq!(boots_after, 2);
+    assert_eq!(sim.node_state(1).restarts, 1);
+    // While down, the host refused connections: the client saw definite
+    // failures at once, not timeouts.
+    let m = sim.metrics().summary(sim.now());
+    assert!(m.counts.errors >= 190, "{:?}", m.counts);
+}
+
+#[test]
+fn a_powered_off_host_answers_nothing() {
+    let mut v = client_server(200.0);
+    v["faults"] = json!([{ "at": "1s", "action": "crash", "node": "s", "host_down": true }]);
+    let mut sim = sim(v);
+    sim.run_until(3 * SEC);
+    let m = sim.metrics().summary(sim.now());
+    assert_eq!(m.counts.errors, 0);
+    // Sent between 1 s and 2.5 s: timed out by 3 s. Nothing was refused.
+    assert!(m.counts.timeouts >= 295, "{:?}", m.counts);
+}
+
+#[test]
+fn a_paused_node_makes_no_progress_and_catches_up_on_resume() {
+    let mut v = client_server(100.0);
+    v["faults"] = json!([
+        { "at": "1s", "action": "pause", "node": "s" },
+        { "at": "1200ms", "action": "resume", "node": "s" }
+    ]);
+    let mut sim = sim(v);
+    sim.run_until(SEC + MS);
+    let (at_pause, _) = served(&sim, "s");
+    sim.run_until(SEC + 199 * MS);
+    assert_eq!(served(&sim, "s").0, at_pause, "a paused node serves nothing");
+    assert_eq!(sim.node_state(1).status, Status::Paused);
+    sim.run_until(SEC + 300 * MS);
+    // The 20 requests that arrived while paused were kept and served.
+    assert!(served(&sim, "s").0 >= at_pause + 25);
+    // Its boot count did not change: a pause is not a restart.
+    assert_eq!(served(&sim, "s").1, 1);
+}
+
+#[test]
+fn skewed_clocks_read_differently_and_drift_changes_timer_rates() {
+    let mut v = client_server(1000.0);
+    v["faults"] = json!([{ "at": "1s", "action": "skew_clock", "node": "c", "offset": "-2s", "drift_ppm": 100000 }]);
+    let mut sim = sim(v);
+    sim.run_until(SEC);
+    let sent_first_second = sim.metrics().summary(sim.now()).counts.sent;
+    sim.run_until(2 * SEC);
+    let c = sim.node_state(0);
+    let s = sim.node_state(1);
+    // The client's wall clock is 2 s behind plus 10% of a second gained.
+    assert_eq!(c.clock_error_ns, -2 * SEC as i64 + 100 * MS as i64);
+    assert_eq!(s.clock_error_ns, 0);
+    // Its clock runs 10% fast, so its "1000 per second" comes 10% faster.
+    let sent_second_second = sim.metrics().summary(sim.now()).counts.sent - sent_first_second;
+    assert!((1095..=1105).contains(&sent_second_second), "{sent_second_second}");
+}
+
+#[test]
+fn a_slow_node_takes_longer() {
+    let mut v = client_server(100.0);
+    v["faults"] = json!([{ "at": "1s", "action": "slow_node", "node": "s", "factor": 5 }]);
+    let mut sim = sim(v);
+    sim.run_until(2 * SEC + 1);
+    let rows = sim.metrics().series();
+    // 1 ms each way plus 2 ms of service, then plus 10 ms.
+    assert!((rows[0].latency.p50_ms - 4.0).abs() < 0.1, "{:?}", rows[0].latency);
+    assert!((rows[1].latency.p50_ms - 12.0).abs() < 0.1, "{:?}", rows[1].latency);
+}
+
+#[test]
+fn a_degraded_link_is_slower_and_lossy_until_restored() {
+    // Half the server's capacity, so queueing does not blur the latency.
+    let mut v = client_server(500.0);
+    v["faults"] = json!([
+        { "at": "1s", "action": "degrade_link", "between": ["c", "s"], "latency": "50ms", "loss": 0.5 },
+        { "at": "2s", "action": "restore_link", "between": ["c", "s"] }
+    ]);
+    let mut sim = sim(v);
+    sim.run_until(3 * SEC + 1);
+    let rows = sim.metrics().series();
+    assert!((rows[0].latency.p50_ms - 4.0).abs() < 0.1);
+    // Both directions lose half: 25% of requests make the round trip.
+    let ok_rate = rows[1].counts.ok as f64 / 500.0;
+    assert!((0.2..0.3).contains(&ok_rate), "{ok_rate}");
+    assert!(rows[2].latency.p50_ms < 5.0, "{:?}", rows[2]);
+}
+
+#[test]
+fn messages_to_a_crashed_process_are_refused_by_its_host() {
+    let mut v = client_server(100.0);
+    v["faults"] = json!([{ "at": "1s", "action": "crash", "node": "s" }]);
+    let mut sim = sim(v);
+    sim.run_until(2 * SEC);
+    let refused = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(e.what, What::Deliver { msg: engine::message::Message::RequestRefused { .. }, .. }))
+        .count();
+    assert!(refused >= 99, "{refused}");
+}

@@ -1,0 +1,155 @@
+//! The load balancer behaves like HAProxy 2.6 (semantics.md section 1).
+mod common;
+use common::*;
+use engine::message::Message;
+use engine::sim::Detail;
+use engine::trace::{Note, What};
+use serde_json::json;
+
+/// Times of a note about `server` from the load balancer.
+fn note_times(sim: &engine::Simulation, server: &str, want: fn(&Note) -> Option<u32>) -> Vec<u64> {
+    let id = sim.node_id(server).unwrap();
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Note { note, .. } if want(note) == Some(id) => Some(e.time),
+            _ => None,
+        })
+        .collect()
+}
+
+fn down(n: &Note) -> Option<u32> {
+    if let Note::ServerDown { server, .. } = n { Some(*server) } else { None }
+}
+fn up(n: &Note) -> Option<u32> {
+    if let Note::ServerUp { server, .. } = n { Some(*server) } else { None }
+}
+
+#[test]
+fn a_crashed_server_is_down_on_the_third_refused_check() {
+    let mut sim = sim(lb_three(json!([
+        { "at": "10s", "action": "crash", "node": "s2" },
+        { "at": "20s", "action": "restart", "node": "s2" }
+    ])));
+    sim.run_until(30 * SEC);
+    let downs = note_times(&sim, "s2", down);
+    assert_eq!(downs.len(), 1, "{downs:?}");
+    // Checks every second; a fully-UP server needs `fall` = 3 failures:
+    // detection takes more than 2 s and at most 3 s.
+    let detect = downs[0] - 10 * SEC;
+    assert!(detect > 2 * SEC && detect <= 3 * SEC + 5 * MS, "detected after {detect} ns");
+    // And back UP on the second consecutive success after the restart.
+    let ups = note_times(&sim, "s2", up);
+    assert_eq!(ups.len(), 1, "{ups:?}");
+    let recover = ups[0] - 20 * SEC;
+    assert!(recover > SEC && recover <= 2 * SEC + 5 * MS, "recovered after {recover} ns");
+}
+
+#[test]
+fn a_cut_link_is_detected_by_check_timeouts_more_slowly() {
+    let mut sim = sim(lb_three(json!([{ "at": "10s", "action": "cut_link", "between": ["lb", "s3"] }])));
+    sim.run_until(20 * SEC);
+    let downs = note_times(&sim, "s3", down);
+    assert_eq!(downs.len(), 1);
+    // A check now takes `inter` to time out, and the next starts `inter`
+    // after that: about 2 s per failure, so more than 4 s for three.
+    let detect = downs[0] - 10 * SEC;
+    assert!(detect > 4 * SEC && detect <= 6 * SEC + 5 * MS, "detected after {detect} ns");
+}
+
+#[test]
+fn servers_start_up_and_one_failed_check_takes_a_fresh_server_down() {
+    // s3 dies before its first check, which is spread to 2/3 of a second.
+    let mut sim = sim(lb_three(json!([{ "at": "100ms", "action": "crash", "node": "s3" }])));
+    sim.run_until(2 * SEC);
+    let downs = note_times(&sim, "s3", down);
+    assert_eq!(downs.len(), 1);
+    assert!(downs[0] > 666 * MS && downs[0] < 700 * MS, "down at {}", downs[0]);
+    // Before that, it was UP and got traffic (which failed).
+    let first_requests_to_s3 = sim.trace().events().iter().filter(|e| {
+        matches!(e.what, What::Drop { to, msg: Message::Request(_), .. } if to == sim.node_id("s3").unwrap())
+    });
+    assert!(first_requests_to_s3.count() > 10);
+}
+
+#[test]
+fn first_checks_are_spread_over_the_interval() {
+    let mut sim = sim(lb_three(json!([])));
+    sim.run_until(SEC);
+    let first_check = |name: &str| {
+        let id = sim.node_id(name).unwrap();
+        sim.trace()
+            .events()
+            .iter()
+            .find(|e| matches!(e.what, What::Deliver { to, msg: Message::HealthCheck { .. }, .. } if to == id))
+            .map(|e| e.time)
+            .unwrap()
+    };
+    // Sent at 0, 1/3 s and 2/3 s; arriving a fraction of a millisecond later.
+    assert!(first_check("s1") < 5 * MS);
+    assert!((333 * MS..340 * MS).contains(&first_check("s2")));
+    assert!((666 * MS..672 * MS).contains(&first_check("s3")));
+}
+
+#[test]
+fn weighted_round_robin_shares_traffic_by_weight() {
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["servers"] = json!([{ "name": "s1", "weight": 3 }, { "name": "s2", "weight": 2 }, { "name": "s3", "weight": 1 }]);
+    let mut sim = sim(v);
+    sim.run_until(30 * SEC);
+    let Detail::LoadBalancer { servers, .. } = sim.node_state(1).detail else { panic!("not a load balancer") };
+    let counts: Vec<u64> = servers.iter().map(|s| s.requests).collect();
+    let total: u64 = counts.iter().sum();
+    // FWRR is exact: within one round of 6 of the 3:2:1 split.
+    assert!((counts[0] as i64 - (total / 2) as i64).abs() <= 6, "{counts:?}");
+    assert!((counts[1] as i64 - (total / 3) as i64).abs() <= 6, "{counts:?}");
+    assert!((counts[2] as i64 - (total / 6) as i64).abs() <= 6, "{counts:?}");
+}
+
+#[test]
+fn with_every_server_down_clients_get_503() {
+    let mut sim = sim(lb_three(json!([
+        { "at": "5s", "action": "crash", "node": "s1" },
+        { "at": "5s", "action": "crash", "node": "s2" },
+        { "at": "5s", "action": "crash", "node": "s3" }
+    ])));
+    sim.run_until(15 * SEC);
+    let last = sim.metrics().series().back().unwrap().clone();
+    assert_eq!(last.counts.ok, 0);
+    assert!(last.error_rate > 0.99, "{last:?}");
+    let no_server = sim.trace().events().iter().filter(|e| matches!(e.what, What::Note { note: Note::NoServerAvailable, .. })).count();
+    assert!(no_server > 100);
+}
+
+#[test]
+fn refused_connections_are_retried_on_the_same_server_after_a_pause() {
+    let mut sim = sim(lb_three(json!([{ "at": "10s", "action": "crash", "node": "s2" }])));
+    sim.run_until(11 * SEC);
+    let retries: Vec<(u64, u32)> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { note: Note::Retried { attempt, .. }, .. } => Some((e.time, attempt)),
+            _ => None,
+        })
+        .collect();
+    assert!(!retries.is_empty());
+    // First attempts fail at once; a second attempt comes min(timeout
+    // connect, 1 s) = 1 s later, so none has failed yet within 1 s.
+    assert!(retries.iter().all(|&(_, attempt)| attempt == 1), "{retries:?}");
+}
+
+#[test]
+fn redispatch_sends_the_retry_to_another_server_at_once() {
+    let mut v = lb_three(json!([{ "at": "10s", "action": "crash", "node": "s2" }]));
+    v["nodes"][1]["redispatch"] = json!(true);
+    let mut sim = sim(v);
+    sim.run_until(12 * SEC);
+    // With redispatch the clients see no failures at all while s2 is
+    // still marked UP: every refused request is re-sent to s1 or s3.
+    let row = &sim.metrics().series()[10];
+    assert_eq!(row.counts.errors + row.counts.timeouts, 0, "{row:?}");
+    assert!(row.counts.ok > 180);
+}

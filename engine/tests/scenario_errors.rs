@@ -1,0 +1,159 @@
+//! Bad scenarios are refused with a message naming the field and the
+//! reason, never a panic.
+mod common;
+use common::*;
+use engine::Scenario;
+use serde_json::{json, Value};
+
+fn err(v: Value) -> String {
+    Scenario::from_value(v).expect_err("should be refused").to_string()
+}
+
+/// `v` with the value at `pointer` set (added, if the object lacks it).
+fn with(mut v: Value, pointer: &str, new: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').expect("a JSON pointer");
+    let target = v.pointer_mut(parent).unwrap_or_else(|| panic!("no {parent}"));
+    match target {
+        Value::Object(map) => {
+            map.insert(key.to_string(), new);
+        }
+        Value::Array(items) => items[key.parse::<usize>().expect("an index")] = new,
+        _ => panic!("{parent} holds no fields"),
+    }
+    v
+}
+
+#[test]
+fn every_example_scenario_is_valid_and_round_trips() {
+    for (name, s) in examples() {
+        let again = Scenario::from_json(&s.to_json_pretty()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s, again, "{name} changes through JSON");
+    }
+}
+
+#[test]
+fn wrong_types_name_the_field() {
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/default_server/rise", json!("two"))),
+        "nodes[1].default_server.rise: invalid type: string \"two\", expected u32"
+    );
+    assert_eq!(
+        err(with(client_server(10.0), "/nodes/1/workers", json!(-3))),
+        "nodes[1].workers: invalid value: integer `-3`, expected u32"
+    );
+    assert_eq!(
+        err(with(client_server(10.0), "/nodes/0/timeout", json!("soon"))),
+        "nodes[0].timeout: `soon` is not a duration; write a number and a unit, e.g. \"250ms\" or \"2s\""
+    );
+    assert_eq!(err(with(client_server(10.0), "/seed", json!("x"))), "seed: invalid type: string \"x\", expected u64");
+}
+
+#[test]
+fn unknown_component_and_unknown_fields() {
+    assert_eq!(
+        err(with(client_server(10.0), "/nodes/1/type", json!("databse"))),
+        "nodes[1].type: unknown component `databse`; expected one of `client`, `load_balancer`, `server`"
+    );
+    let e = err(with(client_server(10.0), "/nodes/1/wrokers", json!(3)));
+    assert_eq!(e, "nodes[1].wrokers: unknown field `wrokers`, expected one of `workers`, `queue`, `service_time`");
+    let e = err(with(lb_three(json!([])), "/nodes/1/servers/1/wieght", json!(3)));
+    assert!(e.starts_with("nodes[1].servers[1].wieght: unknown field `wieght`"), "{e}");
+    let e = err(with(client_server(10.0), "/speed", json!(3)));
+    assert!(e.starts_with("speed: unknown field `speed`, expected one of `version`"), "{e}");
+}
+
+#[test]
+fn dangling_references_are_named() {
+    assert_eq!(
+        err(with(client_server(10.0), "/links/0/between/1", json!("ghost"))),
+        "links[0].between[1]: no node is named `ghost`"
+    );
+    assert_eq!(err(with(client_server(10.0), "/nodes/0/target", json!("ghost"))), "nodes[0].target: no node is named `ghost`");
+    assert_eq!(
+        err(with(client_server(10.0), "/links", json!([]))),
+        "nodes[0].target: no link joins `c` to `s`; add one to `links`"
+    );
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/servers/2/name", json!("c"))),
+        "nodes[1].servers[2].name: `c` is a client; a load balancer forwards to servers"
+    );
+    assert_eq!(
+        err(lb_three(json!([{ "at": "1s", "action": "crash", "node": "s9" }]))),
+        "faults[0]: no node is named `s9`"
+    );
+    assert_eq!(
+        err(lb_three(json!([{ "at": "1s", "action": "cut_link", "between": ["s1", "s2"] }]))),
+        "faults[0].between: no link joins `s1` and `s2`"
+    );
+}
+
+#[test]
+fn out_of_range_numbers() {
+    assert_eq!(
+        err(with(client_server(10.0), "/nodes/0/workload/rate", json!(-5))),
+        "nodes[0].workload.rate: rate must be a number of requests per second above 0 and at most 10000000, got -5"
+    );
+    assert_eq!(
+        err(with(client_server(10.0), "/links/0/loss", json!(1.5))),
+        "links[0]: loss must be a probability between 0 and 1, got 1.5"
+    );
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/servers/0", json!({ "name": "s1", "weight": 300 }))),
+        "nodes[1].servers[0].weight: weight must be 0 to 256, got 300"
+    );
+    assert_eq!(
+        err(lb_three(json!([{ "at": "1s", "action": "slow_node", "node": "s1", "factor": 0 }]))),
+        "faults[0]: factor must be above 0 and at most 1000, got 0"
+    );
+    assert!(err(with(client_server(10.0), "/nodes/1/service_time", json!({ "uniform": { "min": "5ms", "max": "1ms" } })))
+        .starts_with("nodes[1].service_time: uniform min 5ms is greater than max 1ms"));
+}
+
+#[test]
+fn versions() {
+    assert_eq!(
+        err(with(client_server(10.0), "/version", json!(2))),
+        "version: this scenario uses format version 2, newer than this Cluster Lab understands (version 1); open it with a newer Cluster Lab"
+    );
+    assert_eq!(err(with(client_server(10.0), "/version", json!(0))), "version: must be 1, got 0");
+    let mut v = client_server(10.0);
+    v.as_object_mut().unwrap().remove("version");
+    assert_eq!(err(v), "version: missing; this Cluster Lab reads version 1");
+    // A future version is reported as such even if it has fields we do not know.
+    let mut v = with(client_server(10.0), "/version", json!(3));
+    v["quantum"] = json!(true);
+    assert!(err(v).contains("format version 3"));
+}
+
+#[test]
+fn names_must_be_unique_and_plain() {
+    let v = with(client_server(10.0), "/nodes/1/name", json!("c"));
+    assert_eq!(err(v), "nodes[1].name: `c` is already the name of nodes[0]");
+    let v = with(client_server(10.0), "/nodes/1/name", json!("<b>x</b>"));
+    assert_eq!(err(v), "nodes[1].name: `<b>x</b>` may use only letters, digits, '-', '_' and '.'");
+}
+
+#[test]
+fn malformed_truncated_and_oversized_text() {
+    let e = Scenario::from_json("{\"version\": 1, \"nodes\": [").unwrap_err().to_string();
+    assert!(e.starts_with("not valid JSON: EOF while parsing a list at line 1"), "{e}");
+    let e = Scenario::from_json("[1, 2]").unwrap_err().to_string();
+    assert_eq!(e, "a scenario must be a JSON object");
+    let big = format!("{{\"version\": 1, \"description\": \"{}\"}}", "x".repeat(2 << 20));
+    let e = Scenario::from_json(&big).unwrap_err().to_string();
+    assert!(e.contains("the limit is 1048576 bytes"), "{e}");
+}
+
+#[test]
+fn garbage_never_panics() {
+    // Every prefix of a real scenario, and a few mangled ones: errors, never panics.
+    let text = load_example("web-three-servers.json").to_json_pretty();
+    for cut in (0..text.len()).step_by(7) {
+        let _ = Scenario::from_json(&text[..cut]);
+    }
+    for (i, c) in text.char_indices().step_by(13) {
+        let mut mangled = text.clone();
+        mangled.replace_range(i..i + c.len_utf8(), if c.is_ascii_digit() { "-" } else { "7" });
+        let _ = Scenario::from_json(&mangled);
+    }
+}
