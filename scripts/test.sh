@@ -2,7 +2,7 @@
 # Everything CI checks, in order; exits non-zero if anything fails.
 #   1. setup (installs only what is missing)
 #   2. cargo test natively: engine + cli, then the app crate
-#   3. trunk build --release -> dist/
+#   3. the release CLI, and trunk build --release -> dist/
 #   4. serve dist/ on a free 127.0.0.1 port; browser tests (tests/e2e/*.test.mjs)
 set -euo pipefail
 LOG_TAG=test
@@ -52,6 +52,11 @@ run_browser_tests() {
   trap - EXIT
   return "$rc"
 }
+
+# The browser tests compare the Wasm engine's trace hashes with the native
+# CLI's, so they need the release CLI too.
+check "cargo build --release: clusterlab CLI" cargo build --release -p clusterlab-cli || true
+export CLUSTERLAB_BIN="$ROOT/target/release/clusterlab"
 
 if check "trunk build --release" trunk build --release && check "wasm size" report_wasm_size; then
   check "browser tests" run_browser_tests || true

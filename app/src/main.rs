@@ -1,21 +1,38 @@
-//! Placeholder app so the build and browser-test pipeline has something to
-//! build; the real Cluster Lab UI replaces this file.
-use leptos::prelude::*;
+//! Entry point: mounts the app, and exports a few functions for the browser
+//! tests and the Wasm benchmark (`window.wasmBindings`).
+
+use wasm_bindgen::prelude::*;
 
 fn main() {
-    console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    clusterlab_app::start();
 }
 
-#[component]
-fn App() -> impl IntoView {
-    let (count, set_count) = signal(0u32);
-    view! {
-        <main>
-            <h1>"Cluster Lab"</h1>
-            <button on:click=move |_| set_count.update(|n| *n += 1)>
-                "Clicked " {count} " times"
-            </button>
-        </main>
-    }
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Runs a scenario headless for `until` of simulated time and returns a JSON
+/// object with `events`, `trace_hash` and `wall_ms`: the same numbers the
+/// native `clusterlab run` prints, computed by this Wasm build.
+#[wasm_bindgen]
+pub fn run_headless(scenario_json: &str, until: &str) -> Result<String, JsError> {
+    let scenario = engine::Scenario::from_json(scenario_json).map_err(|e| JsError::new(&e.to_string()))?;
+    let until = engine::Duration::parse(until).map_err(|e| JsError::new(&e))?;
+    let start = now_ms();
+    let mut sim = engine::Simulation::new(&scenario).map_err(|e| JsError::new(&e.to_string()))?;
+    sim.run_until(until.nanos);
+    let wall_ms = now_ms() - start;
+    Ok(serde_json::json!({
+        "events": sim.events(),
+        "trace_hash": sim.trace_hash(),
+        "wall_ms": wall_ms,
+    })
+    .to_string())
+}
+
+/// Panics on purpose, so a test can check that a panic shows a visible
+/// error instead of freezing the page.
+#[wasm_bindgen]
+pub fn debug_panic() {
+    panic!("deliberate panic from debug_panic()");
 }

@@ -1,0 +1,87 @@
+//! The event log: the trace's meaningful events (faults, crashes, servers
+//! going DOWN and UP, refusals) as sentences, bounded, with repeats folded
+//! so a screen reader is not flooded.
+
+use engine::time::{format_time, Time};
+use engine::trace::What;
+use engine::Simulation;
+use std::collections::VecDeque;
+
+/// Lines kept; older ones scroll away.
+pub const MAX_LINES: usize = 200;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    /// Unique and increasing, for keyed rendering.
+    pub id: u64,
+    pub time: Time,
+    pub text: String,
+    /// A CSS class: `fault`, `node`, `note`, `bad`.
+    pub class: &'static str,
+    /// The node it is about, for filtering.
+    pub node: Option<String>,
+    /// How many identical lines in a row this one stands for.
+    pub repeat: u32,
+}
+
+impl LogLine {
+    pub fn time_text(&self) -> String {
+        format_time(self.time)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct EventLog {
+    lines: VecDeque<LogLine>,
+    /// The next trace event to read.
+    cursor: u64,
+    next_id: u64,
+    /// Trace events discarded before the log could read them.
+    pub missed: u64,
+}
+
+impl EventLog {
+    /// Reads the trace events recorded since the last call.
+    pub fn pull(&mut self, sim: &Simulation) {
+        let (missed, events) = sim.trace().since(self.cursor);
+        self.missed += missed;
+        for e in events {
+            let class = match e.what {
+                What::Fault { .. } => "fault",
+                What::Node { .. } => "node",
+                What::Note { note, .. } => match note {
+                    engine::trace::Note::ServerDown { .. }
+                    | engine::trace::Note::NoServerAvailable
+                    | engine::trace::Note::QueueFull { .. }
+                    | engine::trace::Note::BacklogFull
+                    | engine::trace::Note::ClientOverloaded { .. }
+                    | engine::trace::Note::CheckFailed { .. } => "bad",
+                    _ => "note",
+                },
+                _ => continue,
+            };
+            let line = sim.trace_line(e);
+            self.push(e.time, line.text, class, line.node);
+        }
+        self.cursor = sim.trace().total();
+    }
+
+    fn push(&mut self, time: Time, text: String, class: &'static str, node: Option<String>) {
+        if let Some(last) = self.lines.back_mut() {
+            if last.text == text {
+                last.repeat += 1;
+                last.time = time;
+                return;
+            }
+        }
+        self.next_id += 1;
+        self.lines.push_back(LogLine { id: self.next_id, time, text, class, node, repeat: 1 });
+        if self.lines.len() > MAX_LINES {
+            self.lines.pop_front();
+        }
+    }
+
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
+        self.lines.iter()
+    }
+}

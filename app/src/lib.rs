@@ -1,0 +1,18 @@
+//! Cluster Lab's single-page app: the engine running live in the page.
+//! Logic lives in plain types ([`lab::Lab`], [`snapshot`], [`event_log`])
+//! with native tests; the views in [`ui`] only read and forward clicks.
+
+pub mod event_log;
+pub mod examples;
+pub mod fatal;
+pub mod frame_loop;
+pub mod handle;
+pub mod lab;
+pub mod snapshot;
+pub mod ui;
+
+/// Mounts the app into the page.
+pub fn start() {
+    fatal::install();
+    leptos::mount::mount_to_body(ui::app::App);
+}

@@ -1,0 +1,290 @@
+//! What the view draws, taken from the engine once per frame: plain data,
+//! so rendering never reaches into the simulation.
+
+use crate::lab::Lab;
+use engine::components::Kind;
+use engine::message::MsgKind;
+use engine::node::Status;
+use engine::scenario::ComponentSpec;
+use engine::sim::Detail;
+use engine::time::{format_time, NANOS_PER_SEC};
+
+/// The canvas's coordinate space.
+pub const WIDTH: f64 = 720.0;
+pub const HEIGHT: f64 = 400.0;
+/// Moving messages drawn at most.
+pub const MAX_DOTS: usize = 300;
+/// Scenarios with more nodes than this are drawn compact.
+pub const COMPACT_ABOVE: usize = 12;
+/// Metrics intervals shown in the charts.
+pub const CHART_INTERVALS: usize = 60;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeView {
+    pub name: String,
+    pub kind: Kind,
+    pub x: f64,
+    pub y: f64,
+    /// `up`, `crashed`, `paused`, or `down` (running but marked DOWN by a
+    /// load balancer's health checks).
+    pub state: &'static str,
+    /// One line of live state under the name.
+    pub badge: String,
+    /// Details for the side panel, as (label, value) rows.
+    pub details: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkView {
+    pub a: String,
+    pub b: String,
+    pub ax: f64,
+    pub ay: f64,
+    pub bx: f64,
+    pub by: f64,
+    pub cut: bool,
+    pub degraded: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dot {
+    pub x: f64,
+    pub y: f64,
+    pub kind: MsgKind,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Point {
+    /// End of the interval, in seconds.
+    pub t: f64,
+    pub throughput: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub error_pct: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub now: String,
+    pub now_s: f64,
+    pub events: u64,
+    pub trace_hash: String,
+    pub playing: bool,
+    pub speed: f64,
+    pub achieved_speed: f64,
+    pub behind: bool,
+    pub halted: Option<String>,
+    pub nodes: Vec<NodeView>,
+    pub links: Vec<LinkView>,
+    pub dots: Vec<Dot>,
+    pub points: Vec<Point>,
+    pub in_flight: usize,
+    /// Many nodes: draw them small, without badges.
+    pub compact: bool,
+}
+
+/// Where a node is drawn: its scenario position, or a column by kind.
+fn layout(lab: &Lab) -> Vec<(f64, f64)> {
+    let s = lab.sim.scenario();
+    let mut per_kind = [0usize; 3];
+    let col = |k: &ComponentSpec| match k {
+        ComponentSpec::Client(_) => 0,
+        ComponentSpec::LoadBalancer(_) => 1,
+        ComponentSpec::Server(_) => 2,
+    };
+    let mut counts = [0usize; 3];
+    for n in &s.nodes {
+        counts[col(&n.component)] += 1;
+    }
+    s.nodes
+        .iter()
+        .map(|n| {
+            if let Some([x, y]) = n.pos {
+                return (x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT));
+            }
+            let c = col(&n.component);
+            per_kind[c] += 1;
+            let x = 80.0 + c as f64 * 240.0;
+            let y = HEIGHT * per_kind[c] as f64 / (counts[c] + 1) as f64;
+            (x, y)
+        })
+        .collect()
+}
+
+pub fn take(lab: &Lab) -> Snapshot {
+    let sim = &lab.sim;
+    let pos = layout(lab);
+    let states: Vec<_> = (0..sim.node_count() as u32).map(|i| sim.node_state(i)).collect();
+    // What load balancers think of each server.
+    let mut lb_view: Vec<Option<(bool, String)>> = vec![None; states.len()];
+    for st in &states {
+        if let Detail::LoadBalancer { servers, .. } = &st.detail {
+            for s in servers.iter().filter(|s| s.checked) {
+                let entry = &mut lb_view[s.node as usize];
+                // Several balancers: DOWN if any sees it DOWN.
+                if entry.as_ref().is_none_or(|(up, _)| *up) {
+                    *entry = Some((s.up, s.health.clone()));
+                }
+            }
+        }
+    }
+    let nodes = states
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let (x, y) = pos[i];
+            let lb_sees = lb_view[i].clone();
+            let state = match st.status {
+                Status::Crashed { .. } => "crashed",
+                Status::Paused => "paused",
+                Status::Up if lb_sees.as_ref().is_some_and(|(up, _)| !up) => "down",
+                Status::Up => "up",
+            };
+            let mut details = vec![
+                ("kind".to_string(), st.kind.name().replace('_', " ")),
+                (
+                    "process".to_string(),
+                    match st.status {
+                        Status::Up => "running".to_string(),
+                        Status::Paused => "paused".to_string(),
+                        Status::Crashed { host_down: false } => "crashed (host up: connections refused)".to_string(),
+                        Status::Crashed { host_down: true } => "crashed (host down)".to_string(),
+                    },
+                ),
+                ("restarts".to_string(), st.restarts.to_string()),
+            ];
+            if st.clock_error_ns != 0 {
+                details.push(("clock error".to_string(), format!("{:+.3} ms", st.clock_error_ns as f64 / 1e6)));
+            }
+            if st.slowdown != 1.0 {
+                details.push(("slowdown".to_string(), format!("x{}", st.slowdown)));
+            }
+            let badge = match &st.detail {
+                Detail::Client { outstanding } => {
+                    details.push(("requests in flight".to_string(), outstanding.to_string()));
+                    format!("{outstanding} in flight")
+                }
+                Detail::Server { served, refused, boots } => {
+                    details.push(("workers busy".to_string(), format!("{} of {}", st.busy, st.capacity)));
+                    details.push(("queued".to_string(), st.queued.to_string()));
+                    details.push(("served since start".to_string(), served.to_string()));
+                    details.push(("refused (queue full)".to_string(), refused.to_string()));
+                    details.push(("boots (on disk)".to_string(), boots.to_string()));
+                    if let Some((_, health)) = &lb_sees {
+                        details.push(("health check".to_string(), health.clone()));
+                    }
+                    match (&lb_sees, st.status) {
+                        (_, Status::Crashed { .. }) => "crashed".to_string(),
+                        (Some((_, health)), _) => format!("{health} · {}/{} busy", st.busy, st.capacity),
+                        (None, _) => format!("{}/{} busy · {} queued", st.busy, st.capacity, st.queued),
+                    }
+                }
+                Detail::LoadBalancer { connections, backlog, servers } => {
+                    details.push(("connections".to_string(), format!("{connections} (maxconn {})", st.capacity)));
+                    details.push(("backlog".to_string(), backlog.to_string()));
+                    for s in servers {
+                        details.push((
+                            format!("server {}", s.name),
+                            format!("{} · weight {} · {} requests", s.health, s.weight, s.requests),
+                        ));
+                    }
+                    let up = servers.iter().filter(|s| s.up).count();
+                    format!("{up}/{} UP · {connections} conns", servers.len())
+                }
+            };
+            NodeView { name: st.name.clone(), kind: st.kind, x, y, state, badge, details }
+        })
+        .collect();
+    let net = sim.network();
+    let mut links = Vec::new();
+    for l in net.links().iter().filter(|l| l.from < l.to) {
+        let (a, b) = (l.from as usize, l.to as usize);
+        links.push(LinkView {
+            a: sim.node_name(l.from).to_string(),
+            b: sim.node_name(l.to).to_string(),
+            ax: pos[a].0,
+            ay: pos[a].1,
+            bx: pos[b].0,
+            by: pos[b].1,
+            cut: net.is_blocked(l.from, l.to) || net.is_blocked(l.to, l.from),
+            degraded: l.degraded.is_some(),
+        });
+    }
+    let now = sim.now();
+    let flying = sim.in_flight(usize::MAX);
+    let dots = flying
+        .iter()
+        .take(MAX_DOTS)
+        .map(|m| {
+            let span = (m.arrives - m.sent_at).max(1) as f64;
+            let f = ((now.saturating_sub(m.sent_at)) as f64 / span).clamp(0.0, 1.0);
+            let (a, b) = (pos[m.from as usize], pos[m.to as usize]);
+            Dot { x: a.0 + (b.0 - a.0) * f, y: a.1 + (b.1 - a.1) * f, kind: m.kind }
+        })
+        .collect();
+    let series = sim.metrics().series();
+    let skip = series.len().saturating_sub(CHART_INTERVALS);
+    let points = series
+        .iter()
+        .skip(skip)
+        .map(|r| Point {
+            t: r.end as f64 / NANOS_PER_SEC as f64,
+            throughput: r.throughput,
+            p50_ms: r.latency.p50_ms,
+            p99_ms: r.latency.p99_ms,
+            error_pct: (r.error_rate + r.timeout_rate) * 100.0,
+        })
+        .collect();
+    Snapshot {
+        now: format_time(now - now % 1_000_000),
+        now_s: now as f64 / NANOS_PER_SEC as f64,
+        events: sim.events(),
+        trace_hash: sim.trace_hash(),
+        playing: lab.playing,
+        speed: lab.speed,
+        achieved_speed: lab.achieved_speed,
+        behind: lab.behind,
+        halted: sim.halted().map(str::to_string),
+        nodes,
+        links,
+        dots,
+        points,
+        in_flight: flying.len(),
+        compact: sim.node_count() > COMPACT_ABOVE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples;
+    use engine::Scenario;
+
+    #[test]
+    fn shows_nodes_links_messages_and_metrics() {
+        let ex = examples::find(examples::DEFAULT).unwrap();
+        let mut lab = Lab::new(ex.id, &Scenario::from_json(ex.json).unwrap()).unwrap();
+        lab.speed = 50.0;
+        for _ in 0..40 {
+            lab.advance(100.0, || true);
+        }
+        let s = take(&lab);
+        assert_eq!(s.nodes.len(), 5);
+        assert_eq!(s.links.len(), 4);
+        assert!(s.in_flight > 0 && !s.dots.is_empty());
+        assert!(s.points.len() >= 3);
+        let last = s.points.last().unwrap();
+        assert!(last.throughput > 250.0 && last.throughput < 350.0, "{last:?}");
+        let lb = s.nodes.iter().find(|n| n.name == "lb").unwrap();
+        assert_eq!(lb.badge.split(" · ").next(), Some("3/3 UP"));
+        lab.toggle_crash("web2").unwrap();
+        for _ in 0..40 {
+            lab.advance(100.0, || true);
+        }
+        let s = take(&lab);
+        let web2 = s.nodes.iter().find(|n| n.name == "web2").unwrap();
+        assert_eq!(web2.state, "crashed");
+        let lb = s.nodes.iter().find(|n| n.name == "lb").unwrap();
+        assert_eq!(lb.badge.split(" · ").next(), Some("2/3 UP"));
+    }
+}

@@ -1,0 +1,89 @@
+//! Play, pause, step, restart, speed, the example to open, and where the
+//! run is: simulated time, events, and the run's fingerprint.
+
+use crate::examples::EXAMPLES;
+use crate::handle::LabHandle;
+use crate::lab::SPEEDS;
+use leptos::prelude::*;
+
+fn speed_text(s: f64) -> String {
+    if s < 1.0 {
+        format!("{s}x")
+    } else {
+        format!("{s:.0}x")
+    }
+}
+
+#[component]
+pub fn Controls() -> impl IntoView {
+    let h = expect_context::<LabHandle>();
+    let snap = h.snapshot;
+    let playing = move || snap.with(|s| s.playing);
+    let speed_index = move || {
+        snap.with(|s| SPEEDS.iter().position(|&v| v == s.speed).unwrap_or(3))
+    };
+    let example_options = EXAMPLES
+        .iter()
+        .map(|ex| {
+            let name = engine::Scenario::from_json(ex.json).map(|s| s.name).unwrap_or_else(|_| ex.id.to_string());
+            view! { <option value=ex.id selected=move || h.example.with(|e| e == ex.id)>{name}</option> }
+        })
+        .collect_view();
+    view! {
+        <div class="buttons">
+            <button
+                class="primary"
+                aria-pressed=move || playing().to_string()
+                on:click=move |_| h.set_playing(!playing())
+            >
+                {move || if playing() { "Pause" } else { "Play" }}
+            </button>
+            <button on:click=move |_| h.step() title="Process exactly one event">"Step"</button>
+            <button on:click=move |_| h.restart() title="Start this scenario again from time zero">"Restart"</button>
+        </div>
+        <label class="speed">
+            <span>"Speed "<output>{move || snap.with(|s| speed_text(s.speed))}</output></span>
+            <input
+                type="range"
+                min="0"
+                max=(SPEEDS.len() - 1).to_string()
+                step="1"
+                prop:value=move || speed_index().to_string()
+                aria-valuetext=move || snap.with(|s| format!("{} simulated per real second", speed_text(s.speed)))
+                on:input=move |ev| {
+                    if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                        if let Some(&s) = SPEEDS.get(i) {
+                            h.set_speed(s);
+                        }
+                    }
+                }
+            />
+        </label>
+        <label class="example">
+            <span>"Scenario"</span>
+            <select on:change=move |ev| h.open(&event_target_value(&ev))>{example_options}</select>
+        </label>
+        <dl class="status">
+            <div><dt>"Simulated time"</dt><dd data-testid="sim-time" data-seconds=move || snap.with(|s| s.now_s.to_string())>{move || snap.with(|s| s.now.clone())}</dd></div>
+            <div><dt>"Events"</dt><dd data-testid="events">{move || snap.with(|s| s.events.to_string())}</dd></div>
+            <div>
+                <dt>"Fingerprint"</dt>
+                <dd data-testid="trace-hash" title="A hash of every event so far: the same scenario and seed always give the same fingerprint">
+                    {move || snap.with(|s| s.trace_hash.clone())}
+                </dd>
+            </div>
+        </dl>
+        <p class="behind" role="status">
+            {move || snap.with(|s| {
+                if let Some(h) = &s.halted {
+                    h.clone()
+                } else if s.playing && s.behind {
+                    format!("Your computer cannot keep up with {}: running at {:.2}x.", speed_text(s.speed), s.achieved_speed)
+                } else {
+                    String::new()
+                }
+            })}
+        </p>
+        <p class="notice" role="alert">{move || h.notice.get().unwrap_or_default()}</p>
+    }
+}

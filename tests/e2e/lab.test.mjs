@@ -1,0 +1,123 @@
+// The lab in a real browser: the release build, headless Chromium.
+import assert from 'node:assert/strict';
+import { appTest, gotoApp } from './harness.mjs';
+
+/** Waits until `fn` (run in the page) returns something truthy. */
+const until = (page, fn, arg, timeout = 30_000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
+
+const number = (text) => Number(String(text).match(/-?[\d.]+/)?.[0] ?? NaN);
+
+appTest('the lab loads its wasm, renders the cluster and traffic flows', async ({ page }) => {
+  const wasm = page.waitForResponse((res) => res.url().endsWith('.wasm'));
+  await gotoApp(page);
+  const res = await wasm;
+  assert.equal(res.headers()['content-type'], 'application/wasm');
+  await page.getByRole('heading', { level: 1, name: 'Cluster Lab' }).waitFor();
+  for (const name of ['clients', 'lb', 'web1', 'web2', 'web3']) {
+    await page.locator(`[data-node="${name}"]`).waitFor();
+  }
+  // Simulated time moves and events are processed.
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 3);
+  const events = number(await page.getByTestId('events').textContent());
+  assert.ok(events > 1000, `only ${events} events after 3 s`);
+  // The throughput chart shows the 300 requests per second arriving.
+  const tput = page.locator('.chart', { hasText: 'Throughput' }).locator('.chart-now');
+  await until(page, (el) => /ok \d+/.test(el.textContent), await tput.elementHandle());
+  const rate = number(await tput.textContent());
+  assert.ok(rate > 240 && rate < 360, `throughput ${rate}`);
+  // Events keep coming as time passes.
+  await until(page, (n) => Number(document.querySelector('[data-testid=events]').textContent) > n, events);
+  // Messages are on the wire.
+  assert.match(await page.locator('.in-flight').textContent(), /^\d+ messages on the wire$/);
+});
+
+appTest('crashing a server: the load balancer marks it DOWN and errors show', async ({ page }) => {
+  await gotoApp(page);
+  await page.locator('[data-node="web2"]').waitFor();
+  // Run ten times faster so the health checks (every second) act quickly.
+  await page.getByRole('slider').fill('6');
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 5);
+  await page.locator('[data-node="web2"]').click();
+  await page.getByRole('button', { name: 'Crash web2' }).click();
+  // The node shows as crashed, and the inspector offers a restart.
+  await page.getByRole('button', { name: 'Restart web2' }).waitFor();
+  await until(page, () => document.querySelector('[data-node="web2"]').classList.contains('crashed'));
+  // HAProxy semantics: three refused checks, one per second, then DOWN.
+  await until(page, () => document.querySelector('[data-node="lb"] .badge').textContent.startsWith('2/3 UP'));
+  await page.locator('.events li', { hasText: 'server web2 is DOWN' }).waitFor();
+  // Requests caught on web2 failed or timed out: the error chart went up.
+  const errors = page.locator('.chart', { hasText: 'Errors and timeouts' });
+  await until(page, (el) => Number(el.getAttribute('points')?.split(' ').some((p) => parseFloat(p.split(',')[1]) < 100)), await errors.locator('polyline').elementHandle());
+  // Restart: it comes back UP after two good checks.
+  await page.getByRole('button', { name: 'Restart web2' }).click();
+  await until(page, () => document.querySelector('[data-node="lb"] .badge').textContent.startsWith('3/3 UP'));
+  await page.locator('.events li', { hasText: 'server web2 is UP' }).waitFor();
+});
+
+appTest('a link can be cut and healed from the keyboard', async ({ page }) => {
+  await gotoApp(page);
+  const link = page.getByRole('button', { name: 'Cut the link between lb and web3' });
+  await link.focus();
+  await page.keyboard.press('Enter');
+  const heal = page.getByRole('button', { name: 'Heal the cut link between lb and web3' });
+  await heal.waitFor();
+  await page.locator('.events li', { hasText: 'fault: cut link lb - web3' }).waitFor();
+  await heal.focus();
+  await page.keyboard.press(' ');
+  await page.getByRole('button', { name: 'Cut the link between lb and web3' }).waitFor();
+  await page.locator('.events li', { hasText: 'fault: heal link lb - web3' }).waitFor();
+});
+
+appTest('pause stops time; step processes one event', async ({ page }) => {
+  await gotoApp(page);
+  await until(page, () => Number(document.querySelector('[data-testid=events]').textContent) > 100);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const before = await page.getByTestId('events').textContent();
+  const timeBefore = await page.getByTestId('sim-time').textContent();
+  // Several frames later, nothing moved.
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(r)))));
+  assert.equal(await page.getByTestId('events').textContent(), before);
+  assert.equal(await page.getByTestId('sim-time').textContent(), timeBefore);
+  await page.getByRole('button', { name: 'Step' }).click();
+  await until(page, (b) => document.querySelector('[data-testid=events]').textContent === String(Number(b) + 1), before);
+});
+
+appTest('switching scenarios starts the new one from zero', async ({ page }) => {
+  await gotoApp(page);
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 1);
+  await page.getByLabel('Scenario').selectOption('closed-loop-overload');
+  await page.getByRole('heading', { name: 'Closed-loop overload' }).waitFor();
+  assert.equal(await page.locator('[data-node="web3"]').count(), 0);
+  await page.locator('[data-node="web2"]').waitFor();
+});
+
+appTest(
+  'a panic shows a visible error instead of freezing',
+  { allow: { console: [/deliberate panic/, /unreachable/i], pageerror: [/unreachable/i, /deliberate panic/] } },
+  async ({ page }) => {
+    await gotoApp(page);
+    await page.locator('[data-node="web1"]').waitFor();
+    await page.evaluate(() => {
+      try {
+        window.wasmBindings.debug_panic();
+      } catch {
+        // The abort after the panic surfaces here; the page must show it.
+      }
+    });
+    const alert = page.locator('#fatal');
+    await alert.waitFor({ state: 'visible' });
+    assert.match(await alert.textContent(), /internal error.*Reload the page/s);
+    assert.match(await alert.textContent(), /deliberate panic from debug_panic/);
+  },
+);
+
+appTest(
+  'reduced motion: no moving messages, the count stays',
+  { contextOptions: { reducedMotion: 'reduce' } },
+  async ({ page }) => {
+    await gotoApp(page);
+    await page.locator('[data-node="web1"]').waitFor();
+    assert.equal(await page.locator('.dots').evaluate((el) => getComputedStyle(el).display), 'none');
+    await page.locator('.in-flight').waitFor();
+  },
+);
