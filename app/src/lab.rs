@@ -26,6 +26,10 @@ pub struct Lab {
     pub log: EventLog,
     /// Simulated nanoseconds per real second actually achieved, smoothed.
     pub achieved_speed: f64,
+    /// The scenario's duration, until the run first reaches it: the lab
+    /// pauses there once, and Play goes on past it.
+    pub stop_at: Option<Time>,
+    pub reached_end: bool,
 }
 
 impl Lab {
@@ -41,6 +45,8 @@ impl Lab {
             behind: false,
             log,
             achieved_speed: 1.0,
+            stop_at: Some(scenario.duration.nanos),
+            reached_end: false,
         })
     }
 
@@ -54,7 +60,11 @@ impl Lab {
         let wall_ms = wall_ms.clamp(0.0, MAX_FRAME_MS);
         let step = (wall_ms * self.speed * NANOS_PER_MILLI as f64) as Time;
         let start_time = self.sim.now();
-        let target = start_time + step.max(1);
+        let mut target = start_time + step.max(1);
+        let end = self.stop_at.filter(|&end| target > end);
+        if let Some(end) = end {
+            target = end.saturating_add(1);
+        }
         let start_events = self.sim.events();
         let mut reached = false;
         while time_left() {
@@ -67,6 +77,13 @@ impl Lab {
             }
         }
         self.behind = !reached;
+        if let (Some(end), true) = (end, reached) {
+            // The whole scenario has run, including what happens at its end.
+            self.sim.run_through(end);
+            self.stop_at = None;
+            self.reached_end = true;
+            self.playing = false;
+        }
         if wall_ms > 0.0 {
             let achieved = (self.sim.now() - start_time) as f64 / (wall_ms * NANOS_PER_MILLI as f64);
             self.achieved_speed = 0.9 * self.achieved_speed + 0.1 * achieved;
@@ -82,10 +99,9 @@ impl Lab {
     }
 
     fn apply(&mut self, fault: Fault) -> Result<(), ScenarioError> {
-        self.sim.apply_fault(fault)?;
-        // Faults take effect as events: run them now so the view shows them.
-        let now = self.sim.now();
-        self.sim.run_until(now + 1);
+        // Faults take effect as events: run up to it so the view shows it.
+        let at = self.sim.apply_fault(fault)?;
+        self.sim.run_through(at);
         self.log.pull(&self.sim);
         Ok(())
     }
@@ -157,6 +173,22 @@ mod tests {
         let mut lab = lab();
         lab.advance(60_000.0, || true);
         assert_eq!(lab.sim.now(), 100 * NANOS_PER_MILLI);
+    }
+
+    #[test]
+    fn pauses_once_at_the_scenario_duration() {
+        let mut lab = lab();
+        lab.speed = 100.0;
+        for _ in 0..100 {
+            lab.advance(100.0, || true);
+        }
+        // 60 s scenario: paused exactly at its end, with the last interval.
+        assert_eq!(lab.sim.now(), 60_000 * NANOS_PER_MILLI);
+        assert!(!lab.playing && lab.reached_end);
+        assert_eq!(lab.sim.metrics().series().len(), 60);
+        lab.playing = true;
+        lab.advance(100.0, || true);
+        assert_eq!(lab.sim.now(), 70_000 * NANOS_PER_MILLI);
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn run_headless(scenario_json: &str, until: &str) -> Result<String, JsError>
     let until = engine::Duration::parse(until).map_err(|e| JsError::new(&e))?;
     let start = now_ms();
     let mut sim = engine::Simulation::new(&scenario).map_err(|e| JsError::new(&e.to_string()))?;
-    sim.run_until(until.nanos);
+    sim.run_through(until.nanos);
     let wall_ms = now_ms() - start;
     Ok(serde_json::json!({
         "events": sim.events(),

@@ -73,6 +73,8 @@ pub struct Snapshot {
     pub speed: f64,
     pub achieved_speed: f64,
     pub behind: bool,
+    /// The run reached the scenario's duration (and paused there).
+    pub reached_end: bool,
     pub halted: Option<String>,
     pub nodes: Vec<NodeView>,
     pub links: Vec<LinkView>,
@@ -244,6 +246,7 @@ pub fn take(lab: &Lab) -> Snapshot {
         speed: lab.speed,
         achieved_speed: lab.achieved_speed,
         behind: lab.behind,
+        reached_end: lab.reached_end && !lab.playing,
         halted: sim.halted().map(str::to_string),
         nodes,
         links,
@@ -264,7 +267,9 @@ mod tests {
     fn shows_nodes_links_messages_and_metrics() {
         let ex = examples::find(examples::DEFAULT).unwrap();
         let mut lab = Lab::new(ex.id, &Scenario::from_json(ex.json).unwrap()).unwrap();
-        lab.speed = 50.0;
+        // 0.5 s per frame: 20 s here and 20 s after the crash, well within
+        // the scenario's 60 s.
+        lab.speed = 5.0;
         for _ in 0..40 {
             lab.advance(100.0, || true);
         }

@@ -79,8 +79,10 @@ fn run(a: &RunArgs) -> Result<(), String> {
     let seed = a.seed.unwrap_or(scenario.seed);
     let until = a.until.unwrap_or(scenario.duration).nanos;
     let mut sim = Simulation::with_seed(&scenario, seed).map_err(|e| format!("{}: {e}", a.scenario))?;
+    // The run includes what happens at `until` itself (a final metrics
+    // interval, a fault scheduled then).
     match &a.trace {
-        None => sim.run_until(until),
+        None => sim.run_through(until),
         Some(path) => {
             let file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
             let mut out = BufWriter::new(file);
@@ -90,7 +92,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
             let chunk = (sim.trace().capacity() as u64 / 4).max(1);
             let mut next = 0;
             loop {
-                let done = sim.run_until_budget(until, chunk);
+                let done = sim.run_until_budget(until.saturating_add(1), chunk);
                 let (missed, lines) = sim.trace().since(next);
                 if missed > 0 {
                     return Err(format!(
@@ -107,6 +109,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
                 }
             }
             out.flush().map_err(write_err)?;
+            sim.run_through(until);
         }
     }
     let report = sim.report();

@@ -2,7 +2,7 @@
 //!
 //! In a scenario a distribution is either a plain duration (constant) or one
 //! of the tagged forms:
-//! `"5ms"`, `{"uniform": {"min": "1ms", "max": "3ms"}}`,
+//! `"5ms"` (or `{"constant": "5ms"}`), `{"uniform": {"min": "1ms", "max": "3ms"}}`,
 //! `{"exponential": {"min": "1ms", "mean": "5ms"}}` (the minimum plus an
 //! exponential tail, so that the overall mean is `mean`).
 
@@ -107,7 +107,19 @@ impl<'de> Deserialize<'de> for Distribution {
                 Duration::parse(v).map(Distribution::Constant).map_err(E::custom)
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Distribution, A::Error> {
-                let tagged = Tagged::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                // Collected first, to say clearly what is wrong with a map
+                // that does not have exactly one form in it.
+                let fields: std::collections::BTreeMap<String, serde_json::Value> =
+                    Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                if fields.len() != 1 {
+                    let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+                    return Err(de::Error::custom(format!(
+                        "a distribution has exactly one form (constant, uniform or exponential), got {{{}}}",
+                        keys.join(", ")
+                    )));
+                }
+                let tagged = Tagged::deserialize(serde_json::Value::Object(fields.into_iter().collect()))
+                    .map_err(de::Error::custom)?;
                 let dist = match tagged {
                     Tagged::Constant(d) => Distribution::Constant(d),
                     Tagged::Uniform { min, max } => Distribution::Uniform { min, max },
@@ -147,6 +159,9 @@ mod tests {
         assert!(parse(r#"{"uniform":{"min":"3ms","max":"1ms"}}"#).unwrap_err().contains("greater than max"));
         assert!(parse(r#"{"gaussian":{"mean":"3ms"}}"#).unwrap_err().contains("unknown variant `gaussian`"));
         assert!(parse("5").unwrap_err().contains("a duration such as"));
+        assert!(parse(r#"{"uniform":{"min":"1ms","max":"3ms"},"constant":"1ms"}"#)
+            .unwrap_err()
+            .contains("exactly one form (constant, uniform or exponential), got {constant, uniform}"));
     }
 
     #[test]

@@ -20,10 +20,11 @@ pub enum Fault<N = String> {
     /// other direction still works.
     PartitionOneWay { from: Vec<N>, to: Vec<N> },
     /// Remove every partition and cut link.
-    Heal,
+    Heal {},
     /// Cut one link in both directions.
     CutLink { between: [N; 2] },
-    /// Reconnect one cut link.
+    /// Reconnect one link in both directions, whatever cut it (a partition
+    /// too).
     HealLink { between: [N; 2] },
     /// Kill the process: its volatile state is lost, what it persisted is
     /// kept. With `host_down`, the whole machine is off: nothing answers,
@@ -38,7 +39,8 @@ pub enum Fault<N = String> {
     /// Stop the process without killing it (SIGSTOP).
     Pause { node: N },
     Resume { node: N },
-    /// Make a link worse, in both directions: unset fields keep their value.
+    /// Make a link worse, in both directions. Unset fields take the link's
+    /// own values (a second degrade replaces the first).
     DegradeLink {
         between: [N; 2],
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +56,7 @@ pub enum Fault<N = String> {
     RestoreLink { between: [N; 2] },
     /// Set a node's wall clock `offset` away from true time, and make its
     /// clocks run `drift_ppm` parts per million fast (or slow, if negative).
+    /// Replaces any earlier skew of that node (unset fields are 0).
     SkewClock {
         node: N,
         #[serde(default)]
@@ -76,7 +79,7 @@ impl<N> Fault<N> {
         Ok(match self {
             Fault::Partition { groups } => Fault::Partition { groups: groups.iter().map(&mut all).collect::<Result<_, _>>()? },
             Fault::PartitionOneWay { from, to } => Fault::PartitionOneWay { from: all(from)?, to: all(to)? },
-            Fault::Heal => Fault::Heal,
+            Fault::Heal {} => Fault::Heal {},
             Fault::CutLink { between: [a, b] } => Fault::CutLink { between: [f(a)?, f(b)?] },
             Fault::HealLink { between: [a, b] } => Fault::HealLink { between: [f(a)?, f(b)?] },
             Fault::Crash { node, host_down } => Fault::Crash { node: f(node)?, host_down: *host_down },
@@ -96,27 +99,29 @@ impl<N> Fault<N> {
         })
     }
 
-    /// Checks the numbers (node references are checked by `resolve`).
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the numbers (node references are checked by `resolve`);
+    /// `Err` is (field, message).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |field: &str, msg: String| Err((field.to_string(), msg));
         match self {
             Fault::DegradeLink { latency, loss, duplicate, .. } => {
                 if let Some(l) = latency {
-                    l.validate().map_err(|e| format!("latency: {e}"))?;
+                    l.validate().map_err(|e| ("latency".to_string(), e))?;
                 }
                 for (name, p) in [("loss", loss), ("duplicate", duplicate)] {
                     if let Some(p) = p {
                         if !(0.0..=1.0).contains(p) {
-                            return Err(format!("{name} must be a probability between 0 and 1, got {p}"));
+                            return err(name, format!("{name} must be a probability between 0 and 1, got {p}"));
                         }
                     }
                 }
                 Ok(())
             }
             Fault::SkewClock { drift_ppm, .. } if drift_ppm.abs() > MAX_DRIFT_PPM => {
-                Err(format!("drift_ppm must be between -{MAX_DRIFT_PPM} and {MAX_DRIFT_PPM}, got {drift_ppm}"))
+                err("drift_ppm", format!("drift_ppm must be between -{MAX_DRIFT_PPM} and {MAX_DRIFT_PPM}, got {drift_ppm}"))
             }
             Fault::SlowNode { factor, .. } if !(factor.is_finite() && *factor > 0.0 && *factor <= MAX_SLOW_FACTOR) => {
-                Err(format!("factor must be above 0 and at most {MAX_SLOW_FACTOR}, got {factor}"))
+                err("factor", format!("factor must be above 0 and at most {MAX_SLOW_FACTOR}, got {factor}"))
             }
             _ => Ok(()),
         }
@@ -135,7 +140,7 @@ impl<N> Fault<N> {
         match self {
             Fault::Partition { .. } => "partition",
             Fault::PartitionOneWay { .. } => "partition_one_way",
-            Fault::Heal => "heal",
+            Fault::Heal {} => "heal",
             Fault::CutLink { .. } => "cut_link",
             Fault::HealLink { .. } => "heal_link",
             Fault::Crash { .. } => "crash",
@@ -160,7 +165,7 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
                 write!(f, "partition {}", g.join(" | "))
             }
             Fault::PartitionOneWay { from, to } => write!(f, "one-way partition: {{{}}} cannot reach {{{}}}", list(from), list(to)),
-            Fault::Heal => write!(f, "heal every partition"),
+            Fault::Heal {} => write!(f, "heal every partition"),
             Fault::CutLink { between: [a, b] } => write!(f, "cut link {a} - {b}"),
             Fault::HealLink { between: [a, b] } => write!(f, "heal link {a} - {b}"),
             Fault::Crash { node, host_down: false } => write!(f, "crash {node}"),

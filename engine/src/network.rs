@@ -59,19 +59,20 @@ impl Default for LinkProfile {
 }
 
 impl LinkProfile {
-    pub fn validate(&self) -> Result<(), String> {
-        self.latency.validate().map_err(|e| format!("latency: {e}"))?;
+    /// Checks the numbers; `Err` is (field, message).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        self.latency.validate().map_err(|e| ("latency".to_string(), e))?;
         for (name, p) in [("loss", self.loss), ("duplicate", self.duplicate)] {
             if !(0.0..=1.0).contains(&p) {
-                return Err(format!("{name} must be a probability between 0 and 1, got {p}"));
+                return Err((name.to_string(), format!("{name} must be a probability between 0 and 1, got {p}")));
             }
         }
         Ok(())
     }
 }
 
-/// Changes to a link's profile made by a degrade fault; unset fields keep
-/// the link's own values.
+/// Changes to a link's profile made by a degrade fault; unset fields take
+/// the link's own (scenario) values, not those of an earlier degradation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Degradation {

@@ -57,6 +57,8 @@ pub struct Runtime {
     pub rng: Rng,
     pub load: LoadGauge,
     pub deferred: VecDeque<Deferred>,
+    /// Messages among `deferred` (bounded by `limits.paused_backlog`).
+    pub deferred_messages: usize,
     pub restarts: u32,
     pub last_change: Time,
 }

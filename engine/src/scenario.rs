@@ -10,7 +10,6 @@
 
 use crate::components::client::{ClientConfig, Workload};
 use crate::components::load_balancer::config::LoadBalancerConfig;
-use crate::components::load_balancer::MAX_MAXCONN;
 use crate::components::server::ServerConfig;
 use crate::components::Kind;
 use crate::distribution::Distribution;
@@ -342,8 +341,8 @@ impl Scenario {
                 }
             }
         }
-        if let Err(e) = self.network.validate() {
-            return err("network".into(), e);
+        if let Err((field, e)) = self.network.validate() {
+            return err(format!("network.{field}"), e);
         }
         let mut linked: BTreeMap<(usize, usize), usize> = BTreeMap::new();
         for (i, l) in self.links.iter().enumerate() {
@@ -361,8 +360,8 @@ impl Scenario {
             if let Some(j) = linked.insert(key, i) {
                 return err(format!("links[{i}].between"), format!("`{}` and `{}` are already linked by links[{j}]", l.between[0], l.between[1]));
             }
-            if let Err(e) = l.profile(&self.network).validate() {
-                return err(format!("links[{i}]"), e);
+            if let Err((field, e)) = l.profile(&self.network).validate() {
+                return err(format!("links[{i}].{field}"), e);
             }
         }
         let is_linked = |a: usize, b: usize| linked.contains_key(&(a.min(b), a.max(b)));
@@ -389,9 +388,6 @@ impl Scenario {
                 }
                 ComponentSpec::LoadBalancer(lb) => {
                     lb.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
-                    if lb.maxconn > MAX_MAXCONN {
-                        return err(at("maxconn"), format!("maxconn must be at most {MAX_MAXCONN}"));
-                    }
                     for (k, s) in lb.servers.iter().enumerate() {
                         let f = format!("servers[{k}].name");
                         let Some(&t) = ids.get(s.name.as_str()) else {
@@ -449,7 +445,7 @@ impl Scenario {
         is_linked: &dyn Fn(usize, usize) -> bool,
     ) -> Result<(), (String, String)> {
         use crate::fault::Fault;
-        fault.validate().map_err(|m| (String::new(), m))?;
+        fault.validate()?;
         let resolved = fault
             .resolve(|name| ids.get(name.as_str()).copied().ok_or_else(|| name.clone()))
             .map_err(|name| (String::new(), format!("no node is named `{name}`")))?;

@@ -162,6 +162,7 @@ impl Simulation {
                         rng: Rng::stream(seed, STREAM_NODE + i as u64),
                         load: LoadGauge::default(),
                         deferred: VecDeque::new(),
+                        deferred_messages: 0,
                         restarts: 0,
                         last_change: 0,
                     },
@@ -230,9 +231,19 @@ impl Simulation {
         false
     }
 
-    /// Processes every event before `t`; the clock then reads `t`.
+    /// Processes every event before `t`; the clock then reads `t`. (Events
+    /// at `t` itself wait: a fault applied now still comes before them.)
     pub fn run_until(&mut self, t: Time) {
         self.run_until_budget(t, u64::MAX);
+    }
+
+    /// Processes every event up to and including `t`: a whole run of
+    /// length `t`, with the faults and the metrics interval due at `t`.
+    pub fn run_through(&mut self, t: Time) {
+        self.run_until(t.saturating_add(1));
+        if self.world.halted.is_none() {
+            self.world.now = t.max(self.last_event_at.unwrap_or(0));
+        }
     }
 
     /// Like [`Simulation::run_until`] but stops after `max_events`; returns
@@ -306,7 +317,15 @@ impl Simulation {
                 let (component, mut ctx) = self.ctx_for(i);
                 component.on_message(&mut ctx, from, msg);
             }
-            Status::Paused => self.defer(i, Deferred::Message { from, sent_at, msg }),
+            Status::Paused => match msg.kernel_answer() {
+                // The host's kernel still completes a TCP handshake for a
+                // stopped process: a connect-only health check passes.
+                Some(answer) => {
+                    self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
+                    self.world.send(to, from, answer);
+                }
+                None => self.defer(i, Deferred::Message { from, sent_at, msg }),
+            },
             Status::Crashed { host_down } => {
                 self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::NodeDown });
                 // A live host answers a connection to a dead process with a reset.
@@ -319,15 +338,24 @@ impl Simulation {
         }
     }
 
+    /// Holds work for a paused node. Timers always wait (the kernel keeps
+    /// them; the process's own bounds limit how many there are); messages
+    /// wait in a bounded receive buffer, and past it they are dropped, in
+    /// the trace.
     fn defer(&mut self, i: usize, d: Deferred) {
         let node = &mut self.nodes[i];
-        if node.rt.deferred.len() < self.limits.paused_backlog {
-            node.rt.deferred.push_back(d);
-        } else if let Deferred::Message { from, sent_at, msg } = d {
-            let now = self.world.now;
-            self.world.trace.record(now, What::Drop { from, to: i as NodeId, sent_at, msg, reason: DropReason::BufferFull });
+        match d {
+            Deferred::Timer { .. } => node.rt.deferred.push_back(d),
+            Deferred::Message { from, sent_at, msg } => {
+                if node.rt.deferred_messages < self.limits.paused_backlog {
+                    node.rt.deferred_messages += 1;
+                    node.rt.deferred.push_back(d);
+                } else {
+                    let now = self.world.now;
+                    self.world.trace.record(now, What::Drop { from, to: i as NodeId, sent_at, msg, reason: DropReason::BufferFull });
+                }
+            }
         }
-        // A timer past the backlog limit is lost: the run says so in the trace.
     }
 
     fn change(&mut self, i: usize, change: NodeChange) {
@@ -343,7 +371,7 @@ impl Simulation {
         match fault {
             Fault::Partition { groups } => net.partition(&groups),
             Fault::PartitionOneWay { from, to } => net.partition_one_way(&from, &to),
-            Fault::Heal => net.heal(),
+            Fault::Heal {} => net.heal(),
             Fault::CutLink { between: [a, b] } => net.cut(a, b),
             Fault::HealLink { between: [a, b] } => net.heal_link(a, b),
             Fault::RestoreLink { between: [a, b] } => net.restore(a, b),
@@ -357,6 +385,7 @@ impl Simulation {
                     rt.status = Status::Crashed { host_down };
                     rt.incarnation += 1;
                     rt.deferred.clear();
+                    rt.deferred_messages = 0;
                     rt.load.set(now, 0, rt.load.capacity, 0);
                     self.nodes[i].component.on_crash();
                     self.change(i, NodeChange::Crashed);
@@ -386,6 +415,7 @@ impl Simulation {
                     self.nodes[i].rt.status = Status::Up;
                     self.change(i, NodeChange::Resumed);
                     // What arrived while paused is handled now, in order.
+                    self.nodes[i].rt.deferred_messages = 0;
                     while let Some(d) = self.nodes[i].rt.deferred.pop_front() {
                         if self.nodes[i].rt.status != Status::Up {
                             break;
@@ -416,10 +446,10 @@ impl Simulation {
         }
     }
 
-    /// Applies a fault now, from outside (the UI). It is recorded with the
-    /// time it took effect, so [`Simulation::replay_scenario`] reproduces
-    /// the run exactly.
-    pub fn apply_fault(&mut self, fault: Fault) -> Result<(), ScenarioError> {
+    /// Applies a fault now, from outside (the UI): it takes effect as the
+    /// next event, at the returned time. It is recorded with that time, so
+    /// [`Simulation::replay_scenario`] reproduces the run exactly.
+    pub fn apply_fault(&mut self, fault: Fault) -> Result<Time, ScenarioError> {
         if self.faults.len() >= MAX_FAULTS {
             return Err(ScenarioError::new("faults", format!("a run holds at most {MAX_FAULTS} faults")));
         }
@@ -442,7 +472,7 @@ impl Simulation {
         self.faults.push(ScheduledFault { at, fault: resolved });
         self.live_faults.push(ScheduledFault { at, fault });
         self.world.queue.push_fault(at.nanos, index);
-        Ok(())
+        Ok(at.nanos)
     }
 
     /// The scenario plus every fault applied live: running it from the start

@@ -48,13 +48,13 @@ impl Duration {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("`{text}` has no unit; write e.g. \"250ms\" or \"2s\" (units: ns, us, ms, s, m, h)"))?;
         let (number, unit) = s.split_at(split);
-        const UNITS: [&str; 7] = ["ns", "us", "µs", "ms", "s", "m", "h"];
-        if number.is_empty() && !UNITS.contains(&unit.trim()) {
+        const UNITS: [&str; 6] = ["ns", "us", "ms", "s", "m", "h"];
+        if number.is_empty() && !UNITS.contains(&unit) {
             return Err(format!("`{text}` is not a duration; write a number and a unit, e.g. \"250ms\" or \"2s\""));
         }
-        let unit_nanos = match unit.trim() {
+        let unit_nanos = match unit {
             "ns" => 1,
-            "us" | "µs" => NANOS_PER_MICRO,
+            "us" => NANOS_PER_MICRO,
             "ms" => NANOS_PER_MILLI,
             "s" => NANOS_PER_SEC,
             "m" => 60 * NANOS_PER_SEC,

@@ -115,8 +115,8 @@ impl Simulation {
     fn describe_note(&self, note: Note) -> String {
         let name = |id: NodeId| self.node_name(id).to_string();
         match note {
-            Note::ServerDown { server, .. } => format!("server {} is DOWN", name(server)),
-            Note::ServerUp { server, .. } => format!("server {} is UP", name(server)),
+            Note::ServerDown { server, .. } => format!("server {} is DOWN (health check failed)", name(server)),
+            Note::ServerUp { server, .. } => format!("server {} is UP (health checks passed)", name(server)),
             Note::CheckFailed { server, health } => format!("health check of {} failed (health {health})", name(server)),
             Note::CheckPassed { server, health } => format!("health check of {} passed (health {health})", name(server)),
             Note::NoServerAvailable => "no server available: 503".into(),

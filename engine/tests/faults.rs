@@ -182,3 +182,46 @@ fn messages_to_a_crashed_process_are_refused_by_its_host() {
         .count();
     assert!(refused >= 99, "{refused}");
 }
+
+#[test]
+fn a_paused_server_still_passes_tcp_health_checks() {
+    // The kernel completes a TCP connect for a stopped process, so a
+    // connect-only check cannot see a hang: the server stays UP while its
+    // requests wait.
+    let mut sim = sim(lb_three(json!([{ "at": "5s", "action": "pause", "node": "s2" }])));
+    sim.run_until(15 * SEC);
+    let id = sim.node_id("s2").unwrap();
+    let downs = sim.trace().events().iter().filter(|e| matches!(e.what, What::Note { note: engine::trace::Note::ServerDown { server, .. }, .. } if server == id)).count();
+    assert_eq!(downs, 0);
+    assert_eq!(sim.node_state(id).status, Status::Paused);
+}
+
+#[test]
+fn timers_of_a_paused_node_wait_even_past_the_message_buffer() {
+    let mut v = client_server(200.0);
+    v["limits"] = json!({ "paused_backlog": 0 });
+    v["faults"] = json!([
+        { "at": "1s", "action": "pause", "node": "s" },
+        { "at": "2s", "action": "resume", "node": "s" }
+    ]);
+    let mut sim = sim(v);
+    sim.run_through(3 * SEC);
+    // Messages to the paused server were dropped (buffer 0) ...
+    let full = sim.trace().events().iter().filter(|e| matches!(e.what, What::Drop { reason: engine::network::DropReason::BufferFull, .. })).count();
+    assert!(full >= 190, "{full}");
+    // ... but the requests in service finished on resume: no worker is stuck.
+    assert_eq!(sim.node_state(1).busy, 0);
+    let after = sim.metrics().series().back().unwrap().counts.ok;
+    assert!(after >= 190, "{after}");
+}
+
+#[test]
+fn a_run_through_its_duration_includes_what_happens_at_the_end() {
+    let mut v = client_server(100.0);
+    v["faults"] = json!([{ "at": "3s", "action": "crash", "node": "s" }]);
+    let mut sim = sim(v);
+    sim.run_through(3 * SEC);
+    assert_eq!(sim.now(), 3 * SEC);
+    assert_eq!(sim.metrics().series().len(), 3);
+    assert!(matches!(sim.node_state(1).status, Status::Crashed { .. }));
+}

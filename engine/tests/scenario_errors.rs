@@ -58,6 +58,8 @@ fn unknown_component_and_unknown_fields() {
     assert_eq!(e, "nodes[1].wrokers: unknown field `wrokers`, expected one of `workers`, `queue`, `service_time`");
     let e = err(with(lb_three(json!([])), "/nodes/1/servers/1/wieght", json!(3)));
     assert!(e.starts_with("nodes[1].servers[1].wieght: unknown field `wieght`"), "{e}");
+    let e = err(lb_three(json!([{ "at": "1s", "action": "heal", "node": "s1" }])));
+    assert!(e.starts_with("faults[0]: unknown field `node`"), "{e}");
     let e = err(with(client_server(10.0), "/speed", json!(3)));
     assert!(e.starts_with("speed: unknown field `speed`, expected one of `version`"), "{e}");
 }
@@ -95,7 +97,7 @@ fn out_of_range_numbers() {
     );
     assert_eq!(
         err(with(client_server(10.0), "/links/0/loss", json!(1.5))),
-        "links[0]: loss must be a probability between 0 and 1, got 1.5"
+        "links[0].loss: loss must be a probability between 0 and 1, got 1.5"
     );
     assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/servers/0", json!({ "name": "s1", "weight": 300 }))),
@@ -103,7 +105,20 @@ fn out_of_range_numbers() {
     );
     assert_eq!(
         err(lb_three(json!([{ "at": "1s", "action": "slow_node", "node": "s1", "factor": 0 }]))),
-        "faults[0]: factor must be above 0 and at most 1000, got 0"
+        "faults[0].factor: factor must be above 0 and at most 1000, got 0"
+    );
+    assert_eq!(
+        err(lb_three(json!([{ "at": "1s", "action": "degrade_link", "between": ["lb", "s1"], "loss": 2 }]))),
+        "faults[0].loss: loss must be a probability between 0 and 1, got 2"
+    );
+    // A default-server mistake is reported where it was made.
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/default_server/weight", json!(999))),
+        "nodes[1].default_server.weight: weight must be 0 to 256, got 999"
+    );
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/timeout_connect", json!("0s"))),
+        "nodes[1].timeout_connect: timeout_connect must be at least 1ms, got 0s"
     );
     assert!(err(with(client_server(10.0), "/nodes/1/service_time", json!({ "uniform": { "min": "5ms", "max": "1ms" } })))
         .starts_with("nodes[1].service_time: uniform min 5ms is greater than max 1ms"));

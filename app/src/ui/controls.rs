@@ -77,6 +77,8 @@ pub fn Controls() -> impl IntoView {
             {move || snap.with(|s| {
                 if let Some(h) = &s.halted {
                     h.clone()
+                } else if s.reached_end {
+                    format!("The scenario's {} are over. Press Play to keep going.", s.now)
                 } else if s.playing && s.behind {
                     format!("Your computer cannot keep up with {}: running at {:.2}x.", speed_text(s.speed), s.achieved_speed)
                 } else {

@@ -69,6 +69,9 @@ pub const DEFAULT_RISE: u32 = 2;
 pub const DEFAULT_FALL: u32 = 3;
 /// `SRV_UWGHT_MAX`
 pub const MAX_WEIGHT: u32 = 256;
+/// Bounds that keep a run's memory and time sane.
+pub const MAX_RETRIES: u32 = 100;
+pub const MAX_BACKLOG: u32 = 1 << 20;
 
 /// A server line with every default filled in.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -109,9 +112,6 @@ fn default_timeout_server() -> Duration {
 fn default_maxconn() -> u32 {
     2000
 }
-fn default_backlog() -> u32 {
-    1024
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,13 +129,20 @@ pub struct LoadBalancerConfig {
     /// `option allbackups`: use every backup server, not only the first.
     #[serde(default)]
     pub allbackups: bool,
-    /// `timeout connect`; also bounds the pause before a retry (at most 1 s).
+    /// `timeout connect`. Sets the pause before retrying the same server
+    /// after a refused connection (`min(timeout connect, 1s)`) and, with
+    /// `timeout check`, the check timeout. (Connection set-up is not a
+    /// separate step in this model yet: a request that reaches no server
+    /// waits for `timeout server`.)
     #[serde(default = "default_timeout_connect")]
     pub timeout_connect: Duration,
     /// `timeout server`: how long to wait for a server's answer (then 504).
     #[serde(default = "default_timeout_server")]
     pub timeout_server: Duration,
-    /// `timeout check`; unset, a check times out after `inter`.
+    /// `timeout check`. Unset, a check times out after `inter`; set, a
+    /// connect-only (TCP) check times out after `min(inter, timeout
+    /// connect)`, as in HAProxy (its own value bounds the read phase of
+    /// checks that read a reply, which these do not).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_check: Option<Duration>,
     /// Frontend `maxconn`: connections served at once; more wait in the
@@ -143,8 +150,9 @@ pub struct LoadBalancerConfig {
     #[serde(default = "default_maxconn")]
     pub maxconn: u32,
     /// The listen backlog (`backlog`); connections beyond it are dropped.
-    #[serde(default = "default_backlog")]
-    pub backlog: u32,
+    /// Unset, HAProxy passes the frontend's `maxconn` to `listen()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backlog: Option<u32>,
 }
 
 impl LoadBalancerConfig {
@@ -155,33 +163,71 @@ impl LoadBalancerConfig {
             return err("servers".into(), "a load balancer needs at least one server".into());
         }
         let d = &self.default_server;
+        // `default-server` first, so its mistakes are reported there.
+        let defaults = ServerLine {
+            name: String::new(),
+            weight: d.weight,
+            check: d.check,
+            inter: d.inter,
+            fastinter: d.fastinter,
+            downinter: d.downinter,
+            rise: d.rise,
+            fall: d.fall,
+            backup: false,
+        };
+        check_server(&defaults.effective(&ServerDefaults::default()), &|f| format!("default_server.{f}"))?;
         for (i, s) in self.servers.iter().enumerate() {
-            let e = s.effective(d);
+            check_server(&s.effective(d), &|f| format!("servers[{i}].{f}"))?;
             let at = |f: &str| format!("servers[{i}].{f}");
-            if e.weight > MAX_WEIGHT {
-                return err(at("weight"), format!("weight must be 0 to {MAX_WEIGHT}, got {}", e.weight));
-            }
-            if e.params.rise == 0 {
-                return err(at("rise"), "rise must be at least 1".into());
-            }
-            if e.params.fall == 0 {
-                return err(at("fall"), "fall must be at least 1".into());
-            }
-            for (name, v) in [("inter", e.params.inter), ("fastinter", e.params.fastinter), ("downinter", e.params.downinter)] {
-                if v < Duration::from_millis(1) {
-                    return err(at(name), format!("{name} must be at least 1ms, got {v}"));
-                }
-            }
             if self.servers[..i].iter().any(|o| o.name == s.name) {
                 return err(at("name"), format!("server `{}` is listed twice", s.name));
             }
         }
-        if self.maxconn == 0 {
-            return err("maxconn".into(), "maxconn must be at least 1".into());
+        if self.maxconn == 0 || self.maxconn > super::MAX_MAXCONN {
+            return err("maxconn".into(), format!("maxconn must be 1 to {}, got {}", super::MAX_MAXCONN, self.maxconn));
         }
-        if self.timeout_server == Duration::ZERO {
-            return err("timeout_server".into(), "timeout_server must be longer than 0s".into());
+        if let Some(b) = self.backlog {
+            if b > MAX_BACKLOG {
+                return err("backlog".into(), format!("backlog must be at most {MAX_BACKLOG}, got {b}"));
+            }
+        }
+        if self.retries > MAX_RETRIES {
+            return err("retries".into(), format!("retries must be at most {MAX_RETRIES}, got {}", self.retries));
+        }
+        for (name, v) in [("timeout_server", self.timeout_server), ("timeout_connect", self.timeout_connect)] {
+            if v < Duration::from_millis(1) {
+                return err(name.into(), format!("{name} must be at least 1ms, got {v}"));
+            }
+        }
+        if let Some(v) = self.timeout_check {
+            if v < Duration::from_millis(1) {
+                return err("timeout_check".into(), format!("timeout_check must be at least 1ms, got {v}"));
+            }
         }
         Ok(())
     }
+
+    /// The listen backlog in effect.
+    pub fn effective_backlog(&self) -> u32 {
+        self.backlog.unwrap_or(self.maxconn)
+    }
+}
+
+/// Checks one server's settings; `at` turns a field into its path.
+fn check_server(e: &EffectiveServer, at: &dyn Fn(&str) -> String) -> Result<(), (String, String)> {
+    if e.weight > MAX_WEIGHT {
+        return Err((at("weight"), format!("weight must be 0 to {MAX_WEIGHT}, got {}", e.weight)));
+    }
+    if e.params.rise == 0 {
+        return Err((at("rise"), "rise must be at least 1".into()));
+    }
+    if e.params.fall == 0 {
+        return Err((at("fall"), "fall must be at least 1".into()));
+    }
+    for (name, v) in [("inter", e.params.inter), ("fastinter", e.params.fastinter), ("downinter", e.params.downinter)] {
+        if v < Duration::from_millis(1) {
+            return Err((at(name), format!("{name} must be at least 1ms, got {v}")));
+        }
+    }
+    Ok(())
 }

@@ -333,7 +333,7 @@ impl Process for LoadBalancer {
             Message::Request(req) => {
                 if self.state.in_use < self.config.maxconn {
                     self.accept(ctx, from, req);
-                } else if self.state.backlog.len() < self.config.backlog as usize {
+                } else if self.state.backlog.len() < self.config.effective_backlog() as usize {
                     self.state.backlog.push_back((from, req));
                 } else {
                     ctx.note(Note::BacklogFull);
