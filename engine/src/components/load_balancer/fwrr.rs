@@ -9,7 +9,35 @@
 //! servers go first). Equal keys keep insertion order, as HAProxy's
 //! eb-trees do.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// An eb-tree stand-in: entries ordered by (key, insertion order). FWRR
+/// only ever takes a tree's first entry while picking; other removals
+/// happen when a server changes state, which is rare. So a binary min-heap
+/// serves: O(log n) to take the first or add, and a rebuild to remove
+/// another entry.
+#[derive(Clone, Debug, Default)]
+struct Tree {
+    heap: BinaryHeap<Reverse<((u32, u64), usize)>>,
+}
+
+impl Tree {
+    fn insert(&mut self, key: (u32, u64), server: usize) {
+        self.heap.push(Reverse((key, server)));
+    }
+    fn remove(&mut self, key: &(u32, u64)) {
+        match self.heap.peek() {
+            Some(Reverse((k, _))) if k == key => {
+                self.heap.pop();
+            }
+            _ => self.heap.retain(|Reverse((k, _))| k != key),
+        }
+    }
+    fn first(&self) -> Option<usize> {
+        self.heap.peek().map(|Reverse((_, s))| *s)
+    }
+}
 
 /// `SRV_EWGHT_MAX`: the largest effective weight (256 * 16).
 pub const EWGHT_MAX: u32 = 4096;
@@ -18,8 +46,9 @@ const UWGHT_RANGE: u32 = 256;
 /// `BE_WEIGHT_SCALE`: user weights are multiplied by this.
 pub const WEIGHT_SCALE: u32 = 16;
 
+/// Which tree a server is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Tree {
+enum Place {
     /// Not in any tree: down or weight 0.
     None,
     Curr,
@@ -34,14 +63,14 @@ struct Srv {
     usable: bool,
     npos: u32,
     rweight: u32,
-    tree: Tree,
+    tree: Place,
     key: (u32, u64),
 }
 
 #[derive(Clone, Debug, Default)]
 struct Group {
-    curr: BTreeMap<(u32, u64), usize>,
-    alt: [BTreeMap<(u32, u64), usize>; 2],
+    curr: Tree,
+    alt: [Tree; 2],
     /// Which of `alt` is the `init` tree; the other is `next`.
     init: usize,
     curr_pos: u32,
@@ -76,7 +105,7 @@ impl Fwrr {
                     usable: u && w > 0,
                     npos: 0,
                     rweight: 0,
-                    tree: Tree::None,
+                    tree: Place::None,
                     key: (0, 0),
                 })
                 .collect(),
@@ -96,7 +125,7 @@ impl Fwrr {
                 let g = f.group_of(i);
                 f.groups[g].count += 1;
                 let init = f.groups[g].init;
-                f.queue_by_weight(i, Tree::Alt(init));
+                f.queue_by_weight(i, Place::Alt(init));
             }
         }
         f
@@ -106,15 +135,15 @@ impl Fwrr {
         usize::from(self.srv[i].backup)
     }
 
-    fn tree_mut(&mut self, g: usize, tree: Tree) -> &mut BTreeMap<(u32, u64), usize> {
+    fn tree_mut(&mut self, g: usize, tree: Place) -> &mut Tree {
         match tree {
-            Tree::Curr => &mut self.groups[g].curr,
-            Tree::Alt(k) => &mut self.groups[g].alt[k],
-            Tree::None => unreachable!("no tree"),
+            Place::Curr => &mut self.groups[g].curr,
+            Place::Alt(k) => &mut self.groups[g].alt[k],
+            Place::None => unreachable!("no tree"),
         }
     }
 
-    fn insert(&mut self, i: usize, tree: Tree, key: u32) {
+    fn insert(&mut self, i: usize, tree: Place, key: u32) {
         let g = self.group_of(i);
         self.inserted += 1;
         let k = (key, self.inserted);
@@ -124,7 +153,7 @@ impl Fwrr {
     }
 
     /// `fwrr_queue_by_weight`: heavier first.
-    fn queue_by_weight(&mut self, i: usize, tree: Tree) {
+    fn queue_by_weight(&mut self, i: usize, tree: Place) {
         let key = EWGHT_MAX - self.srv[i].eweight;
         self.insert(i, tree, key);
     }
@@ -132,11 +161,11 @@ impl Fwrr {
     /// `fwrr_dequeue_srv`.
     fn dequeue(&mut self, i: usize) {
         let tree = self.srv[i].tree;
-        if tree != Tree::None {
+        if tree != Place::None {
             let g = self.group_of(i);
             let key = self.srv[i].key;
             self.tree_mut(g, tree).remove(&key);
-            self.srv[i].tree = Tree::None;
+            self.srv[i].tree = Place::None;
         }
     }
 
@@ -147,14 +176,14 @@ impl Fwrr {
         let (curr_weight, next_weight) = (self.groups[g].curr_weight, self.groups[g].next_weight);
         let s = &mut self.srv[i];
         if !s.usable {
-            s.tree = Tree::None;
+            s.tree = Place::None;
         } else if s.eweight == 0 || s.npos >= 2 * curr_weight || s.npos >= curr_weight + next_weight {
             s.npos -= curr_weight;
-            let next = Tree::Alt(1 - self.groups[g].init);
+            let next = Place::Alt(1 - self.groups[g].init);
             self.queue_by_weight(i, next);
         } else {
             let key = UWGHT_RANGE * s.npos + (EWGHT_MAX + s.rweight - s.eweight) / WEIGHT_SCALE;
-            self.insert(i, Tree::Curr, key);
+            self.insert(i, Place::Curr, key);
         }
     }
 
@@ -164,13 +193,13 @@ impl Fwrr {
         let grp = &self.groups[g];
         let s = &mut self.srv[i];
         match s.tree {
-            Tree::Alt(k) if k == grp.init => {
+            Place::Alt(k) if k == grp.init => {
                 s.npos = 0;
                 s.rweight = 0;
             }
-            Tree::Alt(_) => s.npos += grp.curr_weight,
-            Tree::None => s.npos = grp.curr_pos,
-            Tree::Curr => {}
+            Place::Alt(_) => s.npos += grp.curr_weight,
+            Place::None => s.npos = grp.curr_pos,
+            Place::Curr => {}
         }
     }
 
@@ -192,10 +221,10 @@ impl Fwrr {
     /// `fwrr_get_server_from_group`.
     fn from_group(&mut self, g: usize) -> Option<usize> {
         let grp = &self.groups[g];
-        let first = grp.curr.values().next().copied();
+        let first = grp.curr.first();
         match first {
             Some(i) if self.srv[i].npos <= grp.curr_pos => Some(i),
-            _ => match grp.alt[grp.init].values().next().copied() {
+            _ => match grp.alt[grp.init].first() {
                 Some(i) => {
                     self.srv[i].npos = 0;
                     self.srv[i].rweight = 0;
@@ -260,7 +289,7 @@ impl Fwrr {
             full.push(i);
         };
         if let Some(i) = chosen {
-            if self.srv[i].tree == Tree::None {
+            if self.srv[i].tree == Place::None {
                 self.queue(i);
             }
         }
