@@ -99,6 +99,10 @@ impl Heap {
         self.keys[i] = key;
     }
 
+    /// Floyd's pop: the hole at the root sinks to a leaf along the smallest
+    /// children (no comparison with the moved key on the way down, and no
+    /// hard-to-predict branch), then the last key rises from there, which
+    /// is usually zero or one step.
     fn pop(&mut self) -> Option<Key> {
         let last = self.keys.pop()?;
         if self.keys.is_empty() {
@@ -109,16 +113,12 @@ impl Heap {
         let mut i = 0;
         loop {
             let first = 4 * i + 1;
-            let (min, min_key) = if first + 4 <= n {
+            let min = if first + 4 <= n {
                 // All four children exist: the common case, unrolled.
                 let c = &self.keys[first..first + 4];
-                let (a, ka) = if c[1] < c[0] { (1, c[1]) } else { (0, c[0]) };
-                let (b, kb) = if c[3] < c[2] { (3, c[3]) } else { (2, c[2]) };
-                if kb < ka {
-                    (first + b, kb)
-                } else {
-                    (first + a, ka)
-                }
+                let a = if c[1] < c[0] { 1 } else { 0 };
+                let b = if c[3] < c[2] { 3 } else { 2 };
+                first + if c[b] < c[a] { b } else { a }
             } else if first < n {
                 let mut min = first;
                 for c in first + 1..n {
@@ -126,15 +126,20 @@ impl Heap {
                         min = c;
                     }
                 }
-                (min, self.keys[min])
+                min
             } else {
                 break;
             };
-            if last <= min_key {
+            self.keys[i] = self.keys[min];
+            i = min;
+        }
+        while i > 0 {
+            let parent = (i - 1) / 4;
+            if self.keys[parent] <= last {
                 break;
             }
-            self.keys[i] = min_key;
-            i = min;
+            self.keys[i] = self.keys[parent];
+            i = parent;
         }
         self.keys[i] = last;
         Some(top)

@@ -158,7 +158,8 @@ pub struct Limits {
     /// Events pending at once; past this the run stops with a message.
     #[serde(default = "default_pending")]
     pub pending_events: usize,
-    /// Messages and timers a paused node holds; more are dropped.
+    /// Messages a paused node holds for later; more are dropped (traced as
+    /// `buffer_full`). Its timers always wait.
     #[serde(default = "default_paused")]
     pub paused_backlog: usize,
 }
@@ -418,7 +419,10 @@ impl Scenario {
             return err("metrics.interval".into(), format!("must be at least 1ms, got {}", self.metrics.interval));
         }
         if self.metrics.keep_intervals > MAX_KEEP_INTERVALS {
-            return err("metrics.keep_intervals".into(), format!("must be at most {MAX_KEEP_INTERVALS}"));
+            return err(
+                "metrics.keep_intervals".into(),
+                format!("must be at most {MAX_KEEP_INTERVALS}, got {}", self.metrics.keep_intervals),
+            );
         }
         let l = &self.limits;
         for (name, v, max) in [

@@ -23,19 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../serve-dist.mjs';
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-// As root Chromium needs --no-sandbox; the rest stop it from calling out to
-// the (closed) network and hanging. Playwright's launch() already gives each
-// browser a fresh temporary --user-data-dir.
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.mjs';
+export { CHROMIUM_ARGS, CHROMIUM_PATH };
 export const DEFAULT_TEST_TIMEOUT_MS = 60_000;
 
 let browserPromise;

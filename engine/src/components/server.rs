@@ -4,7 +4,8 @@
 //! the queue is full, the request is refused at once with 503.
 //!
 //! Health checks are answered by the host (a TCP handshake) even while every
-//! worker is busy; only a crashed or paused process fails them.
+//! worker is busy, and even while the process is paused; only a crashed
+//! process (connection refused) or an unreachable host fails them.
 
 use crate::context::Ctx;
 use crate::distribution::Distribution;
