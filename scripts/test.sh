@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order; exits non-zero if anything fails.
 #   1. setup (installs only what is missing)
-#   2. cargo test natively: engine + cli, then the app crate
+#   2. formatting and lints; cargo test natively: engine + cli, then the app crate
 #   3. the release CLI, and trunk build --release -> dist/
 #   4. serve dist/ on a free 127.0.0.1 port; browser tests (tests/e2e/*.test.mjs)
 set -euo pipefail
@@ -19,6 +19,8 @@ check() {
   step "$@" || { failed+=("$name"); return 1; }
 }
 
+check "cargo fmt --check" cargo fmt --all --check || true
+check "cargo clippy" cargo clippy --workspace --all-targets -q -- -D warnings || true
 check "cargo test: engine + cli" cargo test --workspace --exclude clusterlab-app || true
 # The app is a Leptos CSR crate; it also compiles and runs its unit tests on
 # the host (pure logic needs no browser).

@@ -24,6 +24,12 @@ pub struct LabHandle {
     pub example: RwSignal<String>,
 }
 
+impl Default for LabHandle {
+    fn default() -> Self {
+        LabHandle::new()
+    }
+}
+
 impl LabHandle {
     pub fn new() -> LabHandle {
         let h = LabHandle {
@@ -73,7 +79,10 @@ impl LabHandle {
         }
         let lines = self.lab.with_value(|l| l.as_ref().map(|l| l.log.lines().cloned().collect::<Vec<_>>()));
         if let Some(lines) = lines {
-            if self.log.with_untracked(|old| old.last().map(|l| (l.id, l.repeat)) != lines.last().map(|l| (l.id, l.repeat))) {
+            if self
+                .log
+                .with_untracked(|old| old.last().map(|l| (l.id, l.repeat)) != lines.last().map(|l| (l.id, l.repeat)))
+            {
                 self.log.set(lines);
             }
         }

@@ -107,9 +107,7 @@ impl Lab {
     }
 
     pub fn is_crashed(&self, node: &str) -> bool {
-        self.sim
-            .node_id(node)
-            .is_some_and(|id| matches!(self.sim.node(id).rt.status, Status::Crashed { .. }))
+        self.sim.node_id(node).is_some_and(|id| matches!(self.sim.node(id).rt.status, Status::Crashed { .. }))
     }
 
     /// Crashes a running node or restarts a crashed one.

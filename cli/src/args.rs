@@ -68,7 +68,10 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
         match flag {
             "--seed" => {
                 let v = value("--seed")?;
-                seed = Some(v.parse::<u64>().map_err(|_| format!("--seed must be a whole number from 0 to {}, got `{v}`", u64::MAX))?);
+                seed = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| format!("--seed must be a whole number from 0 to {}, got `{v}`", u64::MAX))?,
+                );
             }
             "--until" => {
                 let v = value("--until")?;

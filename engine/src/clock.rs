@@ -55,7 +55,7 @@ impl<'de> Deserialize<'de> for Offset {
 }
 
 /// A node's clocks: piecewise linear in true time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Clock {
     /// True time of the last change.
     anchor: Time,
@@ -64,12 +64,6 @@ pub struct Clock {
     /// Wall clock minus monotonic clock.
     wall_offset: i64,
     drift_ppm: i64,
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock { anchor: 0, monotonic_at_anchor: 0, wall_offset: 0, drift_ppm: 0 }
-    }
 }
 
 impl Clock {

@@ -27,9 +27,7 @@ impl Distribution {
         match *self {
             Distribution::Constant(d) => d.nanos,
             Distribution::Uniform { min, max } => rng.between(min.nanos, max.nanos),
-            Distribution::Exponential { min, mean } => {
-                min.nanos + rng.exponential(mean.nanos - min.nanos)
-            }
+            Distribution::Exponential { min, mean } => min.nanos + rng.exponential(mean.nanos - min.nanos),
         }
     }
 
@@ -166,7 +164,9 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for json in [r#""5ms""#, r#"{"uniform":{"min":"1ms","max":"3ms"}}"#, r#"{"exponential":{"min":"1ms","mean":"5ms"}}"#] {
+        for json in
+            [r#""5ms""#, r#"{"uniform":{"min":"1ms","max":"3ms"}}"#, r#"{"exponential":{"min":"1ms","mean":"5ms"}}"#]
+        {
             let d = parse(json).unwrap();
             assert_eq!(serde_json::to_string(&d).unwrap(), json);
         }

@@ -15,17 +15,26 @@ use std::fmt;
 pub enum Fault<N = String> {
     /// Split the cluster: nodes in different groups cannot reach each other
     /// in either direction. Nodes in no group form one more group.
-    Partition { groups: Vec<Vec<N>> },
+    Partition {
+        groups: Vec<Vec<N>>,
+    },
     /// Messages from any node of `from` to any node of `to` are lost; the
     /// other direction still works.
-    PartitionOneWay { from: Vec<N>, to: Vec<N> },
+    PartitionOneWay {
+        from: Vec<N>,
+        to: Vec<N>,
+    },
     /// Remove every partition and cut link.
     Heal {},
     /// Cut one link in both directions.
-    CutLink { between: [N; 2] },
+    CutLink {
+        between: [N; 2],
+    },
     /// Reconnect one link in both directions, whatever cut it (a partition
     /// too).
-    HealLink { between: [N; 2] },
+    HealLink {
+        between: [N; 2],
+    },
     /// Kill the process: its volatile state is lost, what it persisted is
     /// kept. With `host_down`, the whole machine is off: nothing answers,
     /// not even with "connection refused".
@@ -35,10 +44,16 @@ pub enum Fault<N = String> {
         host_down: bool,
     },
     /// Start a crashed process again; it recovers from what it persisted.
-    Restart { node: N },
+    Restart {
+        node: N,
+    },
     /// Stop the process without killing it (SIGSTOP).
-    Pause { node: N },
-    Resume { node: N },
+    Pause {
+        node: N,
+    },
+    Resume {
+        node: N,
+    },
     /// Make a link worse, in both directions. Unset fields take the link's
     /// own values (a second degrade replaces the first).
     DegradeLink {
@@ -53,7 +68,9 @@ pub enum Fault<N = String> {
         duplicate: Option<f64>,
     },
     /// Undo a degradation.
-    RestoreLink { between: [N; 2] },
+    RestoreLink {
+        between: [N; 2],
+    },
     /// Set a node's wall clock `offset` away from true time, and make its
     /// clocks run `drift_ppm` parts per million fast (or slow, if negative).
     /// Replaces any earlier skew of that node (unset fields are 0).
@@ -65,7 +82,10 @@ pub enum Fault<N = String> {
         drift_ppm: i64,
     },
     /// Multiply the node's service times by `factor` (1 restores it).
-    SlowNode { node: N, factor: f64 },
+    SlowNode {
+        node: N,
+        factor: f64,
+    },
 }
 
 /// Clock drift beyond this is not a clock, it is a bug: +-50%.
@@ -77,7 +97,9 @@ impl<N> Fault<N> {
     pub fn resolve<M, E>(&self, mut f: impl FnMut(&N) -> Result<M, E>) -> Result<Fault<M>, E> {
         let mut all = |v: &Vec<N>| v.iter().map(&mut f).collect::<Result<Vec<M>, E>>();
         Ok(match self {
-            Fault::Partition { groups } => Fault::Partition { groups: groups.iter().map(&mut all).collect::<Result<_, _>>()? },
+            Fault::Partition { groups } => {
+                Fault::Partition { groups: groups.iter().map(&mut all).collect::<Result<_, _>>()? }
+            }
             Fault::PartitionOneWay { from, to } => Fault::PartitionOneWay { from: all(from)?, to: all(to)? },
             Fault::Heal {} => Fault::Heal {},
             Fault::CutLink { between: [a, b] } => Fault::CutLink { between: [f(a)?, f(b)?] },
@@ -94,7 +116,9 @@ impl<N> Fault<N> {
                 duplicate: *duplicate,
             },
             Fault::RestoreLink { between: [a, b] } => Fault::RestoreLink { between: [f(a)?, f(b)?] },
-            Fault::SkewClock { node, offset, drift_ppm } => Fault::SkewClock { node: f(node)?, offset: *offset, drift_ppm: *drift_ppm },
+            Fault::SkewClock { node, offset, drift_ppm } => {
+                Fault::SkewClock { node: f(node)?, offset: *offset, drift_ppm: *drift_ppm }
+            }
             Fault::SlowNode { node, factor } => Fault::SlowNode { node: f(node)?, factor: *factor },
         })
     }
@@ -117,9 +141,10 @@ impl<N> Fault<N> {
                 }
                 Ok(())
             }
-            Fault::SkewClock { drift_ppm, .. } if drift_ppm.abs() > MAX_DRIFT_PPM => {
-                err("drift_ppm", format!("drift_ppm must be between -{MAX_DRIFT_PPM} and {MAX_DRIFT_PPM}, got {drift_ppm}"))
-            }
+            Fault::SkewClock { drift_ppm, .. } if drift_ppm.abs() > MAX_DRIFT_PPM => err(
+                "drift_ppm",
+                format!("drift_ppm must be between -{MAX_DRIFT_PPM} and {MAX_DRIFT_PPM}, got {drift_ppm}"),
+            ),
             Fault::SlowNode { factor, .. } if !(factor.is_finite() && *factor > 0.0 && *factor <= MAX_SLOW_FACTOR) => {
                 err("factor", format!("factor must be above 0 and at most {MAX_SLOW_FACTOR}, got {factor}"))
             }
@@ -164,7 +189,9 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
                 let g: Vec<String> = groups.iter().map(|g| format!("{{{}}}", list(g))).collect();
                 write!(f, "partition {}", g.join(" | "))
             }
-            Fault::PartitionOneWay { from, to } => write!(f, "one-way partition: {{{}}} cannot reach {{{}}}", list(from), list(to)),
+            Fault::PartitionOneWay { from, to } => {
+                write!(f, "one-way partition: {{{}}} cannot reach {{{}}}", list(from), list(to))
+            }
             Fault::Heal {} => write!(f, "heal every partition"),
             Fault::CutLink { between: [a, b] } => write!(f, "cut link {a} - {b}"),
             Fault::HealLink { between: [a, b] } => write!(f, "heal link {a} - {b}"),
@@ -175,7 +202,9 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
             Fault::Resume { node } => write!(f, "resume {node}"),
             Fault::DegradeLink { between: [a, b], .. } => write!(f, "degrade link {a} - {b}"),
             Fault::RestoreLink { between: [a, b] } => write!(f, "restore link {a} - {b}"),
-            Fault::SkewClock { node, offset, drift_ppm } => write!(f, "skew {node}'s clock by {offset}, drift {drift_ppm} ppm"),
+            Fault::SkewClock { node, offset, drift_ppm } => {
+                write!(f, "skew {node}'s clock by {offset}, drift {drift_ppm} ppm")
+            }
             Fault::SlowNode { node, factor } => write!(f, "slow {node} down x{factor}"),
         }
     }

@@ -59,7 +59,15 @@ impl History {
 
     pub fn invoke(&mut self, node: NodeId, process: u32, op: Op, now: Time) -> OpTicket {
         let index = if self.ops.len() < self.limit {
-            self.ops.push(OpRecord { node, process, op, invoke: now, complete: None, outcome: Outcome::Pending, value: None });
+            self.ops.push(OpRecord {
+                node,
+                process,
+                op,
+                invoke: now,
+                complete: None,
+                outcome: Outcome::Pending,
+                value: None,
+            });
             Some(self.ops.len() as u32 - 1)
         } else {
             self.discarded += 1;

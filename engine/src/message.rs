@@ -81,12 +81,20 @@ pub enum Message {
     Response(Response),
     /// A load balancer's health check (a TCP connect, answered by the
     /// server's kernel even while every worker is busy).
-    HealthCheck { seq: u32 },
-    HealthCheckOk { seq: u32 },
+    HealthCheck {
+        seq: u32,
+    },
+    HealthCheckOk {
+        seq: u32,
+    },
     /// The TCP reset a live host sends when no process listens any more:
     /// the answer to a request that reached a crashed process.
-    RequestRefused { id: RequestId },
-    HealthCheckRefused { seq: u32 },
+    RequestRefused {
+        id: RequestId,
+    },
+    HealthCheckRefused {
+        seq: u32,
+    },
 }
 
 /// A message's kind, for the trace, the event log and the colours of the

@@ -46,10 +46,7 @@ impl Default for LinkProfile {
     /// A data-centre LAN: 100 us minimum plus an exponential tail, mean 250 us.
     fn default() -> Self {
         LinkProfile {
-            latency: Distribution::Exponential {
-                min: Duration::from_micros(100),
-                mean: Duration::from_micros(250),
-            },
+            latency: Distribution::Exponential { min: Duration::from_micros(100), mean: Duration::from_micros(250) },
             jitter: Duration::ZERO,
             loss: 0.0,
             duplicate: 0.0,
@@ -375,7 +372,11 @@ mod tests {
     #[test]
     fn degradation_overrides_then_restores() {
         let mut net = Network::new(1, 2, &[(0, 1, constant(1))]);
-        net.degrade(0, 1, &Degradation { latency: Some(Distribution::Constant(Duration::from_millis(100))), ..Default::default() });
+        net.degrade(
+            0,
+            1,
+            &Degradation { latency: Some(Distribution::Constant(Duration::from_millis(100))), ..Default::default() },
+        );
         assert_eq!(net.transmit(0, 1, 0), Transmission::Arrives { at: 100_000_000, duplicate_at: None });
         net.restore(0, 1);
         assert_eq!(net.transmit(200_000_000, 1, 0), Transmission::Arrives { at: 201_000_000, duplicate_at: None });

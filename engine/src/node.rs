@@ -32,7 +32,9 @@ pub enum Status {
     /// The process is dead. If `host_down` is false the host still answers
     /// connections with a reset (connection refused); if true, nothing
     /// answers at all (a powered-off machine).
-    Crashed { host_down: bool },
+    Crashed {
+        host_down: bool,
+    },
     /// Stopped, as with SIGSTOP: state kept, nothing processed; arriving
     /// messages and due timers wait until it resumes.
     Paused,

@@ -25,10 +25,22 @@ impl TimerId {
 
 #[derive(Clone, Debug)]
 pub enum Event {
-    Deliver { from: NodeId, to: NodeId, sent_at: Time, msg: Message },
-    Timer { node: NodeId, incarnation: u32, id: TimerId, timer: Timer },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        sent_at: Time,
+        msg: Message,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        id: TimerId,
+        timer: Timer,
+    },
     /// The scenario's fault with this index.
-    Fault { index: u32 },
+    Fault {
+        index: u32,
+    },
     /// Close a metrics interval.
     Tick,
 }

@@ -26,8 +26,8 @@ impl Rng {
         // seeds and nearby streams give unrelated states.
         let mut mix = SplitMix64::seed_from_u64(stream);
         let key = mix.next_u64();
-        let inner = Xoshiro256PlusPlus::from_rng(SplitMix64::seed_from_u64(seed ^ key))
-            .expect("SplitMix64 never fails");
+        let inner =
+            Xoshiro256PlusPlus::from_rng(SplitMix64::seed_from_u64(seed ^ key)).expect("SplitMix64 never fails");
         Rng { inner }
     }
 
@@ -93,10 +93,30 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map({ let mut r = Rng::stream(7, 1); move |_| r.next_u64() }).collect();
-        let b: Vec<u64> = (0..4).map({ let mut r = Rng::stream(7, 1); move |_| r.next_u64() }).collect();
-        let c: Vec<u64> = (0..4).map({ let mut r = Rng::stream(7, 2); move |_| r.next_u64() }).collect();
-        let d: Vec<u64> = (0..4).map({ let mut r = Rng::stream(8, 1); move |_| r.next_u64() }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::stream(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::stream(7, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::stream(7, 2);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::stream(8, 1);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

@@ -221,7 +221,8 @@ impl std::error::Error for ScenarioError {}
 
 /// Checks one node's JSON against its component's type, with full paths.
 fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
-    let at = |path: &str| if path.is_empty() || path == "." { format!("nodes[{i}]") } else { format!("nodes[{i}].{path}") };
+    let at =
+        |path: &str| if path.is_empty() || path == "." { format!("nodes[{i}]") } else { format!("nodes[{i}].{path}") };
     let Some(obj) = node.as_object() else {
         return Err(ScenarioError::new(at(""), "a node must be a JSON object"));
     };
@@ -234,7 +235,9 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         Some(other) => return Err(ScenarioError::new(at("type"), format!("must be a string, got {other}"))),
         None => return Err(ScenarioError::new(at("type"), "missing; one of `client`, `load_balancer`, `server`")),
     };
-    fn typed<T: serde::de::DeserializeOwned>(rest: serde_json::Map<String, serde_json::Value>) -> Result<(), (String, String)> {
+    fn typed<T: serde::de::DeserializeOwned>(
+        rest: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), (String, String)> {
         serde_path_to_error::deserialize::<_, T>(serde_json::Value::Object(rest))
             .map(|_| ())
             .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
@@ -262,8 +265,8 @@ impl Scenario {
                 format!("the scenario is {} bytes; the limit is {MAX_SCENARIO_BYTES} bytes", text.len()),
             ));
         }
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| ScenarioError::new("", format!("not valid JSON: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ScenarioError::new("", format!("not valid JSON: {e}")))?;
         Scenario::from_value(value)
     }
 
@@ -355,11 +358,17 @@ impl Scenario {
                 }
             }
             if ends[0] == ends[1] {
-                return err(format!("links[{i}].between"), format!("a link joins two different nodes, not `{}` to itself", l.between[0]));
+                return err(
+                    format!("links[{i}].between"),
+                    format!("a link joins two different nodes, not `{}` to itself", l.between[0]),
+                );
             }
             let key = (ends[0].min(ends[1]), ends[0].max(ends[1]));
             if let Some(j) = linked.insert(key, i) {
-                return err(format!("links[{i}].between"), format!("`{}` and `{}` are already linked by links[{j}]", l.between[0], l.between[1]));
+                return err(
+                    format!("links[{i}].between"),
+                    format!("`{}` and `{}` are already linked by links[{j}]", l.between[0], l.between[1]),
+                );
             }
             if let Err((field, e)) = l.profile(&self.network).validate() {
                 return err(format!("links[{i}].{field}"), e);
@@ -376,14 +385,27 @@ impl Scenario {
                     };
                     let kind = self.nodes[t].component.kind();
                     if !matches!(kind, Kind::LoadBalancer | Kind::Server) {
-                        return err(at("target"), format!("`{}` is a {}; a client sends to a load_balancer or a server", c.target, kind.name()));
+                        return err(
+                            at("target"),
+                            format!(
+                                "`{}` is a {}; a client sends to a load_balancer or a server",
+                                c.target,
+                                kind.name()
+                            ),
+                        );
                     }
                     if !is_linked(i, t) {
-                        return err(at("target"), format!("no link joins `{}` to `{}`; add one to `links`", n.name, c.target));
+                        return err(
+                            at("target"),
+                            format!("no link joins `{}` to `{}`; add one to `links`", n.name, c.target),
+                        );
                     }
                     if let Workload::ClosedLoop { clients, .. } = c.workload {
                         if clients > c.max_outstanding {
-                            return err(at("workload.clients"), format!("{clients} clients exceed max_outstanding ({})", c.max_outstanding));
+                            return err(
+                                at("workload.clients"),
+                                format!("{clients} clients exceed max_outstanding ({})", c.max_outstanding),
+                            );
                         }
                     }
                 }
@@ -396,10 +418,16 @@ impl Scenario {
                         };
                         let kind = self.nodes[t].component.kind();
                         if kind != Kind::Server {
-                            return err(at(&f), format!("`{}` is a {}; a load balancer forwards to servers", s.name, kind.name()));
+                            return err(
+                                at(&f),
+                                format!("`{}` is a {}; a load balancer forwards to servers", s.name, kind.name()),
+                            );
                         }
                         if !is_linked(i, t) {
-                            return err(at(&f), format!("no link joins `{}` to `{}`; add one to `links`", n.name, s.name));
+                            return err(
+                                at(&f),
+                                format!("no link joins `{}` to `{}`; add one to `links`", n.name, s.name),
+                            );
                         }
                     }
                 }
@@ -457,17 +485,23 @@ impl Scenario {
             Fault::CutLink { between: [a, b] }
             | Fault::HealLink { between: [a, b] }
             | Fault::DegradeLink { between: [a, b], .. }
-            | Fault::RestoreLink { between: [a, b] } => {
-                if !is_linked(*a, *b) {
-                    return Err(("between".into(), format!("no link joins `{}` and `{}`", self.nodes[*a].name, self.nodes[*b].name)));
-                }
+            | Fault::RestoreLink { between: [a, b] }
+                if !is_linked(*a, *b) =>
+            {
+                return Err((
+                    "between".into(),
+                    format!("no link joins `{}` and `{}`", self.nodes[*a].name, self.nodes[*b].name),
+                ));
             }
             Fault::Partition { groups } => {
                 let mut seen = BTreeMap::new();
                 for (g, members) in groups.iter().enumerate() {
                     for &m in members {
                         if let Some(other) = seen.insert(m, g) {
-                            return Err((format!("groups[{g}]"), format!("`{}` is already in groups[{other}]", self.nodes[m].name)));
+                            return Err((
+                                format!("groups[{g}]"),
+                                format!("`{}` is already in groups[{other}]", self.nodes[m].name),
+                            ));
                         }
                     }
                 }

@@ -146,7 +146,11 @@ impl Simulation {
                         let backends = c
                             .servers
                             .iter()
-                            .map(|s| Backend { node: id(&s.name), name: s.name.clone(), eff: s.effective(&c.default_server) })
+                            .map(|s| Backend {
+                                node: id(&s.name),
+                                name: s.name.clone(),
+                                eff: s.effective(&c.default_server),
+                            })
                             .collect();
                         Component::LoadBalancer(LoadBalancer::new(c.clone(), backends))
                     }
@@ -352,7 +356,10 @@ impl Simulation {
                     node.rt.deferred.push_back(d);
                 } else {
                     let now = self.world.now;
-                    self.world.trace.record(now, What::Drop { from, to: i as NodeId, sent_at, msg, reason: DropReason::BufferFull });
+                    self.world.trace.record(
+                        now,
+                        What::Drop { from, to: i as NodeId, sent_at, msg, reason: DropReason::BufferFull },
+                    );
                 }
             }
         }
@@ -456,9 +463,7 @@ impl Simulation {
         let ids: BTreeMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
         let net = &self.world.network;
         let is_linked = |a: usize, b: usize| net.has_link(a as NodeId, b as NodeId);
-        self.scenario
-            .check_fault(&fault, &ids, &is_linked)
-            .map_err(|(field, m)| ScenarioError::new(field, m))?;
+        self.scenario.check_fault(&fault, &ids, &is_linked).map_err(|(field, m)| ScenarioError::new(field, m))?;
         let resolved = fault.resolve(|name| Ok::<_, ()>(ids[name.as_str()] as NodeId)).expect("checked");
         // Events at the current time may already have run (after `step`):
         // then the fault takes effect one nanosecond later, which a replay
@@ -538,7 +543,9 @@ impl Simulation {
     /// A fault as a sentence with node names.
     pub fn describe_fault(&self, index: u32) -> String {
         match self.fault(index) {
-            Some(f) => f.fault.resolve(|&id| Ok::<_, ()>(self.node_name(id).to_string())).expect("infallible").to_string(),
+            Some(f) => {
+                f.fault.resolve(|&id| Ok::<_, ()>(self.node_name(id).to_string())).expect("infallible").to_string()
+            }
             None => format!("fault #{index}"),
         }
     }
@@ -574,7 +581,9 @@ impl Simulation {
             .queue
             .iter()
             .filter_map(|(at, e)| match *e {
-                Event::Deliver { from, to, sent_at, msg } => Some(InFlight { from, to, sent_at, arrives: at, kind: msg.kind() }),
+                Event::Deliver { from, to, sent_at, msg } => {
+                    Some(InFlight { from, to, sent_at, arrives: at, kind: msg.kind() })
+                }
                 _ => None,
             })
             .collect();

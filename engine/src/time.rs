@@ -44,9 +44,9 @@ impl Duration {
         if s.starts_with('-') {
             return Err(format!("`{text}` is negative; a duration cannot be"));
         }
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{text}` has no unit; write e.g. \"250ms\" or \"2s\" (units: ns, us, ms, s, m, h)"))?;
+        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| {
+            format!("`{text}` has no unit; write e.g. \"250ms\" or \"2s\" (units: ns, us, ms, s, m, h)")
+        })?;
         let (number, unit) = s.split_at(split);
         const UNITS: [&str; 6] = ["ns", "us", "ms", "s", "m", "h"];
         if number.is_empty() && !UNITS.contains(&unit) {
@@ -59,11 +59,7 @@ impl Duration {
             "s" => NANOS_PER_SEC,
             "m" => 60 * NANOS_PER_SEC,
             "h" => 3600 * NANOS_PER_SEC,
-            other => {
-                return Err(format!(
-                    "`{text}` has an unknown unit `{other}` (units: ns, us, ms, s, m, h)"
-                ))
-            }
+            other => return Err(format!("`{text}` has an unknown unit `{other}` (units: ns, us, ms, s, m, h)")),
         };
         if number.is_empty() {
             return Err(format!("`{text}` has no number before its unit"));
@@ -103,12 +99,7 @@ impl fmt::Display for Duration {
 }
 
 fn format_nanos(n: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    const UNITS: [(u64, &str); 4] = [
-        (NANOS_PER_SEC, "s"),
-        (NANOS_PER_MILLI, "ms"),
-        (NANOS_PER_MICRO, "us"),
-        (1, "ns"),
-    ];
+    const UNITS: [(u64, &str); 4] = [(NANOS_PER_SEC, "s"), (NANOS_PER_MILLI, "ms"), (NANOS_PER_MICRO, "us"), (1, "ns")];
     if n == 0 {
         return write!(f, "0s");
     }
@@ -121,7 +112,7 @@ fn format_nanos(n: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             }
             // Up to three decimals if exact, else fall through to a smaller unit.
             let step = size / 1000;
-            if step > 0 && rest % step == 0 {
+            if step > 0 && rest.is_multiple_of(step) {
                 let frac = format!("{:03}", rest / step);
                 return write!(f, "{whole}.{}{unit}", frac.trim_end_matches('0'));
             }

@@ -30,22 +30,41 @@ pub enum NodeChange {
 #[serde(rename_all = "snake_case", tag = "note")]
 pub enum Note {
     /// A load balancer marked a server DOWN (health counter reached 0).
-    ServerDown { server: NodeId, health: u32 },
+    ServerDown {
+        server: NodeId,
+        health: u32,
+    },
     /// A load balancer marked a server UP (health counter reached rise).
-    ServerUp { server: NodeId, health: u32 },
+    ServerUp {
+        server: NodeId,
+        health: u32,
+    },
     /// A health check result that moved the counter without changing state.
-    CheckFailed { server: NodeId, health: u32 },
-    CheckPassed { server: NodeId, health: u32 },
+    CheckFailed {
+        server: NodeId,
+        health: u32,
+    },
+    CheckPassed {
+        server: NodeId,
+        health: u32,
+    },
     /// A load balancer had no usable server: 503.
     NoServerAvailable,
     /// A server's queue was full: the request was refused with 503.
-    QueueFull { queued: u32 },
+    QueueFull {
+        queued: u32,
+    },
     /// A load balancer's accept backlog was full: the connection was dropped.
     BacklogFull,
     /// A load balancer retried a request after a failed connection.
-    Retried { server: NodeId, attempt: u32 },
+    Retried {
+        server: NodeId,
+        attempt: u32,
+    },
     /// A client could not send: too many requests outstanding.
-    ClientOverloaded { outstanding: u32 },
+    ClientOverloaded {
+        outstanding: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,15 +72,37 @@ pub enum What {
     /// A message arrived and was handled. (Sending is not an event of its
     /// own: a message sent is either delivered or dropped, and both say
     /// when it was sent.)
-    Deliver { from: NodeId, to: NodeId, sent_at: Time, msg: Message },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        sent_at: Time,
+        msg: Message,
+    },
     /// A message did not arrive: lost on the link when sent, or stopped on
     /// arrival.
-    Drop { from: NodeId, to: NodeId, sent_at: Time, msg: Message, reason: DropReason },
-    Timer { node: NodeId, timer: Timer },
-    Node { node: NodeId, change: NodeChange },
+    Drop {
+        from: NodeId,
+        to: NodeId,
+        sent_at: Time,
+        msg: Message,
+        reason: DropReason,
+    },
+    Timer {
+        node: NodeId,
+        timer: Timer,
+    },
+    Node {
+        node: NodeId,
+        change: NodeChange,
+    },
     /// The fault with this index in the run's fault list took effect.
-    Fault { index: u32 },
-    Note { node: NodeId, note: Note },
+    Fault {
+        index: u32,
+    },
+    Note {
+        node: NodeId,
+        note: Note,
+    },
     /// A metrics interval closed.
     Tick,
 }
@@ -117,7 +158,7 @@ impl Hasher for TraceHasher {
         self.write_u64(u64::from(i));
     }
     fn write_u64(&mut self, i: u64) {
-        self.state = (self.state.rotate_left(5) ^ i).wrapping_mul(0x51_7cc1_b727_220a_95);
+        self.state = (self.state.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     fn write_usize(&mut self, i: usize) {
         self.write_u64(i as u64);

@@ -117,12 +117,18 @@ impl Simulation {
         match note {
             Note::ServerDown { server, .. } => format!("server {} is DOWN (health check failed)", name(server)),
             Note::ServerUp { server, .. } => format!("server {} is UP (health checks passed)", name(server)),
-            Note::CheckFailed { server, health } => format!("health check of {} failed (health {health})", name(server)),
-            Note::CheckPassed { server, health } => format!("health check of {} passed (health {health})", name(server)),
+            Note::CheckFailed { server, health } => {
+                format!("health check of {} failed (health {health})", name(server))
+            }
+            Note::CheckPassed { server, health } => {
+                format!("health check of {} passed (health {health})", name(server))
+            }
             Note::NoServerAvailable => "no server available: 503".into(),
             Note::QueueFull { queued } => format!("queue full ({queued} waiting): 503"),
             Note::BacklogFull => "listen backlog full: connection dropped".into(),
-            Note::Retried { server, attempt } => format!("connection to {} failed (attempt {attempt}); retrying", name(server)),
+            Note::Retried { server, attempt } => {
+                format!("connection to {} failed (attempt {attempt}); retrying", name(server))
+            }
             Note::ClientOverloaded { outstanding } => format!("{outstanding} requests outstanding: request not sent"),
         }
     }

@@ -207,7 +207,12 @@ fn timers_of_a_paused_node_wait_even_past_the_message_buffer() {
     let mut sim = sim(v);
     sim.run_through(3 * SEC);
     // Messages to the paused server were dropped (buffer 0) ...
-    let full = sim.trace().events().iter().filter(|e| matches!(e.what, What::Drop { reason: engine::network::DropReason::BufferFull, .. })).count();
+    let full = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(e.what, What::Drop { reason: engine::network::DropReason::BufferFull, .. }))
+        .count();
     assert!(full >= 190, "{full}");
     // ... but the requests in service finished on resume: no worker is stuck.
     assert_eq!(sim.node_state(1).busy, 0);

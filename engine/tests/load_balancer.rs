@@ -20,10 +20,18 @@ fn note_times(sim: &engine::Simulation, server: &str, want: fn(&Note) -> Option<
 }
 
 fn down(n: &Note) -> Option<u32> {
-    if let Note::ServerDown { server, .. } = n { Some(*server) } else { None }
+    if let Note::ServerDown { server, .. } = n {
+        Some(*server)
+    } else {
+        None
+    }
 }
 fn up(n: &Note) -> Option<u32> {
-    if let Note::ServerUp { server, .. } = n { Some(*server) } else { None }
+    if let Note::ServerUp { server, .. } = n {
+        Some(*server)
+    } else {
+        None
+    }
 }
 
 #[test]
@@ -67,9 +75,9 @@ fn servers_start_up_and_one_failed_check_takes_a_fresh_server_down() {
     assert_eq!(downs.len(), 1);
     assert!(downs[0] > 666 * MS && downs[0] < 700 * MS, "down at {}", downs[0]);
     // Before that, it was UP and got traffic (which failed).
-    let first_requests_to_s3 = sim.trace().events().iter().filter(|e| {
-        matches!(e.what, What::Drop { to, msg: Message::Request(_), .. } if to == sim.node_id("s3").unwrap())
-    });
+    let first_requests_to_s3 = sim.trace().events().iter().filter(
+        |e| matches!(e.what, What::Drop { to, msg: Message::Request(_), .. } if to == sim.node_id("s3").unwrap()),
+    );
     assert!(first_requests_to_s3.count() > 10);
 }
 
@@ -95,7 +103,8 @@ fn first_checks_are_spread_over_the_interval() {
 #[test]
 fn weighted_round_robin_shares_traffic_by_weight() {
     let mut v = lb_three(json!([]));
-    v["nodes"][1]["servers"] = json!([{ "name": "s1", "weight": 3 }, { "name": "s2", "weight": 2 }, { "name": "s3", "weight": 1 }]);
+    v["nodes"][1]["servers"] =
+        json!([{ "name": "s1", "weight": 3 }, { "name": "s2", "weight": 2 }, { "name": "s3", "weight": 1 }]);
     let mut sim = sim(v);
     sim.run_until(30 * SEC);
     let Detail::LoadBalancer { servers, .. } = sim.node_state(1).detail else { panic!("not a load balancer") };
@@ -118,7 +127,12 @@ fn with_every_server_down_clients_get_503() {
     let last = sim.metrics().series().back().unwrap().clone();
     assert_eq!(last.counts.ok, 0);
     assert!(last.error_rate > 0.99, "{last:?}");
-    let no_server = sim.trace().events().iter().filter(|e| matches!(e.what, What::Note { note: Note::NoServerAvailable, .. })).count();
+    let no_server = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(e.what, What::Note { note: Note::NoServerAvailable, .. }))
+        .count();
     assert!(no_server > 100);
 }
 

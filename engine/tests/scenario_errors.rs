@@ -70,7 +70,10 @@ fn dangling_references_are_named() {
         err(with(client_server(10.0), "/links/0/between/1", json!("ghost"))),
         "links[0].between[1]: no node is named `ghost`"
     );
-    assert_eq!(err(with(client_server(10.0), "/nodes/0/target", json!("ghost"))), "nodes[0].target: no node is named `ghost`");
+    assert_eq!(
+        err(with(client_server(10.0), "/nodes/0/target", json!("ghost"))),
+        "nodes[0].target: no node is named `ghost`"
+    );
     assert_eq!(
         err(with(client_server(10.0), "/links", json!([]))),
         "nodes[0].target: no link joins `c` to `s`; add one to `links`"
@@ -120,8 +123,12 @@ fn out_of_range_numbers() {
         err(with(lb_three(json!([])), "/nodes/1/timeout_connect", json!("0s"))),
         "nodes[1].timeout_connect: timeout_connect must be at least 1ms, got 0s"
     );
-    assert!(err(with(client_server(10.0), "/nodes/1/service_time", json!({ "uniform": { "min": "5ms", "max": "1ms" } })))
-        .starts_with("nodes[1].service_time: uniform min 5ms is greater than max 1ms"));
+    assert!(err(with(
+        client_server(10.0),
+        "/nodes/1/service_time",
+        json!({ "uniform": { "min": "5ms", "max": "1ms" } })
+    ))
+    .starts_with("nodes[1].service_time: uniform min 5ms is greater than max 1ms"));
 }
 
 #[test]

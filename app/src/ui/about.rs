@@ -1,8 +1,8 @@
 //! What the open scenario is about. Lessons will take this place beside
 //! the lab.
 
-use crate::handle::LabHandle;
 use crate::examples;
+use crate::handle::LabHandle;
 use leptos::prelude::*;
 
 #[component]

@@ -1,4 +1,6 @@
-use super::{about::About, charts::Charts, controls::Controls, inspector::Inspector, log_view::LogView, topology::Topology};
+use super::{
+    about::About, charts::Charts, controls::Controls, inspector::Inspector, log_view::LogView, topology::Topology,
+};
 use crate::handle::LabHandle;
 use leptos::prelude::*;
 

@@ -5,6 +5,9 @@ use crate::handle::LabHandle;
 use crate::snapshot::{Point, CHART_INTERVALS};
 use leptos::prelude::*;
 
+/// One line of a chart: its label, its CSS class, and what it plots.
+type Line = (&'static str, &'static str, fn(&Point) -> f64);
+
 const W: f64 = 300.0;
 const H: f64 = 110.0;
 const PAD: f64 = 4.0;
@@ -38,12 +41,7 @@ fn polyline(points: &[Point], value: fn(&Point) -> f64, max: f64) -> String {
 }
 
 #[component]
-fn Chart(
-    title: &'static str,
-    unit: &'static str,
-    /// (label, css class, value) per line.
-    lines: Vec<(&'static str, &'static str, fn(&Point) -> f64)>,
-) -> impl IntoView {
+fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl IntoView {
     let h = expect_context::<LabHandle>();
     let snap = h.snapshot;
     let lines = StoredValue::new(lines);

@@ -19,9 +19,7 @@ pub fn Controls() -> impl IntoView {
     let h = expect_context::<LabHandle>();
     let snap = h.snapshot;
     let playing = move || snap.with(|s| s.playing);
-    let speed_index = move || {
-        snap.with(|s| SPEEDS.iter().position(|&v| v == s.speed).unwrap_or(3))
-    };
+    let speed_index = move || snap.with(|s| SPEEDS.iter().position(|&v| v == s.speed).unwrap_or(3));
     let example_options = EXAMPLES
         .iter()
         .map(|ex| {

@@ -110,7 +110,12 @@ impl ClientConfig {
         match &self.workload {
             Workload::OpenLoop { rate, .. } => {
                 if !rate.is_finite() || *rate <= 0.0 || *rate > MAX_RATE {
-                    return err("workload.rate", format!("rate must be a number of requests per second above 0 and at most {MAX_RATE}, got {rate}"));
+                    return err(
+                        "workload.rate",
+                        format!(
+                            "rate must be a number of requests per second above 0 and at most {MAX_RATE}, got {rate}"
+                        ),
+                    );
                 }
             }
             Workload::ClosedLoop { clients, think_time } => {
@@ -124,13 +129,19 @@ impl ClientConfig {
             return err("timeout", "timeout must be longer than 0s".into());
         }
         if !(0.0..=1.0).contains(&self.ops.read_fraction) {
-            return err("ops.read_fraction", format!("read_fraction must be between 0 and 1, got {}", self.ops.read_fraction));
+            return err(
+                "ops.read_fraction",
+                format!("read_fraction must be between 0 and 1, got {}", self.ops.read_fraction),
+            );
         }
         if self.ops.keys == 0 {
             return err("ops.keys", "keys must be at least 1".into());
         }
         if self.max_outstanding == 0 || self.max_outstanding > MAX_OUTSTANDING {
-            return err("max_outstanding", format!("max_outstanding must be 1 to {MAX_OUTSTANDING}, got {}", self.max_outstanding));
+            return err(
+                "max_outstanding",
+                format!("max_outstanding must be 1 to {MAX_OUTSTANDING}, got {}", self.max_outstanding),
+            );
         }
         if let Some(stop) = self.stop {
             if stop <= self.start {

@@ -67,5 +67,11 @@ pub fn examples() -> Vec<(String, Scenario)> {
         .filter(|n| n.ends_with(".json"))
         .collect();
     names.sort();
-    names.into_iter().map(|n| { let s = load_example(&n); (n, s) }).collect()
+    names
+        .into_iter()
+        .map(|n| {
+            let s = load_example(&n);
+            (n, s)
+        })
+        .collect()
 }

@@ -219,7 +219,7 @@ impl Fwrr {
     }
 
     /// `fwrr_get_server_from_group`.
-    fn from_group(&mut self, g: usize) -> Option<usize> {
+    fn first_of_group(&mut self, g: usize) -> Option<usize> {
         let grp = &self.groups[g];
         let first = grp.curr.first();
         match first {
@@ -267,7 +267,7 @@ impl Fwrr {
                 grp.curr_weight = grp.next_weight;
             }
             let srv = loop {
-                if let Some(i) = self.from_group(g) {
+                if let Some(i) = self.first_of_group(g) {
                     break Some(i);
                 }
                 if switched {

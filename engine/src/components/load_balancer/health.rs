@@ -100,7 +100,13 @@ mod tests {
 
     fn params() -> CheckParams {
         let s = Duration::from_secs(1);
-        CheckParams { inter: s, fastinter: Duration::from_millis(500), downinter: Duration::from_secs(5), rise: 2, fall: 3 }
+        CheckParams {
+            inter: s,
+            fastinter: Duration::from_millis(500),
+            downinter: Duration::from_secs(5),
+            rise: 2,
+            fall: 3,
+        }
     }
 
     #[test]
