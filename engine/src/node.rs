@@ -62,7 +62,6 @@ pub struct Runtime {
     /// Messages among `deferred` (bounded by `limits.paused_backlog`).
     pub deferred_messages: usize,
     pub restarts: u32,
-    pub last_change: Time,
 }
 
 #[derive(Clone, Debug)]

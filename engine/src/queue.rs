@@ -178,17 +178,8 @@ impl Wheel {
             // the later buckets.
             let pos = self.current.partition_point(|k| *k > key);
             self.current.insert(pos, key);
-        } else if at >> COARSE_BITS == self.block() {
-            let i = (fine % WHEEL as u64) as usize;
-            self.fine[i].push(key);
-            self.fine_used.set(i);
-        } else if (at >> COARSE_BITS) - self.block() < WHEEL as u64 {
-            let i = ((at >> COARSE_BITS) % WHEEL as u64) as usize;
-            self.coarse[i].push(key);
-            self.coarse_used.set(i);
         } else {
-            self.overflow_min = self.overflow_min.min(at);
-            self.overflow.push(key);
+            self.file_in_block(key, self.block());
         }
     }
 
@@ -270,8 +261,8 @@ impl Wheel {
         dropped
     }
 
-    /// Like `file`, but every key of `block` goes to a fine bucket (the one
-    /// to serve is loaded afterwards).
+    /// Files a key relative to coarse bucket `block`: a fine bucket if it
+    /// falls in that block, else a coarse bucket, else the overflow.
     fn file_in_block(&mut self, key: Key, block: u64) {
         let at = key.at();
         if at >> COARSE_BITS == block {

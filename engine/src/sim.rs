@@ -15,7 +15,7 @@ use crate::network::{DropReason, Network};
 use crate::node::{Deferred, Node, Runtime, Status};
 use crate::queue::{Event, EventQueue, Scheduled};
 use crate::rng::{Rng, STREAM_NODE};
-use crate::scenario::{ComponentSpec, Limits, Scenario, ScenarioError, MAX_FAULTS};
+use crate::scenario::{ComponentSpec, Scenario, ScenarioError, MAX_FAULTS};
 use crate::time::{format_time, Time};
 use crate::trace::{NodeChange, Trace, What};
 use crate::world::World;
@@ -38,7 +38,6 @@ pub struct Simulation {
     events: u64,
     /// Time of the last event processed (see [`Simulation::apply_fault`]).
     last_event_at: Option<Time>,
-    limits: Limits,
 }
 
 /// A message on the wire, for drawing.
@@ -168,7 +167,6 @@ impl Simulation {
                         deferred: VecDeque::new(),
                         deferred_messages: 0,
                         restarts: 0,
-                        last_change: 0,
                     },
                 }
             })
@@ -190,7 +188,6 @@ impl Simulation {
             live_faults: Vec::new(),
             events: 0,
             last_event_at: None,
-            limits,
         };
         for (i, f) in sim.faults.iter().enumerate() {
             sim.world.queue.push_fault(f.at.nanos, i as u32);
@@ -351,7 +348,7 @@ impl Simulation {
         match d {
             Deferred::Timer { .. } => node.rt.deferred.push_back(d),
             Deferred::Message { from, sent_at, msg } => {
-                if node.rt.deferred_messages < self.limits.paused_backlog {
+                if node.rt.deferred_messages < self.scenario.limits.paused_backlog {
                     node.rt.deferred_messages += 1;
                     node.rt.deferred.push_back(d);
                 } else {
@@ -366,7 +363,6 @@ impl Simulation {
     }
 
     fn change(&mut self, i: usize, change: NodeChange) {
-        self.nodes[i].rt.last_change = self.world.now;
         self.world.trace.record(self.world.now, What::Node { node: i as NodeId, change });
     }
 
