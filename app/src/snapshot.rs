@@ -184,10 +184,16 @@ pub fn take(lab: &Lab) -> Snapshot {
                 Detail::LoadBalancer { connections, backlog, servers } => {
                     details.push(("connections".to_string(), format!("{connections} (maxconn {})", st.capacity)));
                     details.push(("backlog".to_string(), backlog.to_string()));
+                    details.push(("queued for a server".to_string(), st.queued.to_string()));
                     for s in servers {
+                        let conns = if s.maxconn > 0 {
+                            format!("{}/{} conns", s.served, s.maxconn)
+                        } else {
+                            format!("{} conns", s.served)
+                        };
                         details.push((
                             format!("server {}", s.name),
-                            format!("{} · weight {} · {} requests", s.health, s.weight, s.requests),
+                            format!("{} · weight {} · {conns} · {} requests", s.health, s.weight, s.requests),
                         ));
                     }
                     let up = servers.iter().filter(|s| s.up).count();

@@ -2,7 +2,7 @@
 
 use crate::distribution::Distribution;
 use crate::history::{OpTicket, Outcome};
-use crate::message::{Message, NodeId, Op, Timer};
+use crate::message::{Message, NodeId, Op, PathId, Timer};
 use crate::node::Runtime;
 use crate::queue::TimerId;
 use crate::rng::Rng;
@@ -45,6 +45,11 @@ impl Ctx<'_> {
     /// Cancels a timer that has not fired yet.
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.world.queue.cancel(id);
+    }
+
+    /// The URL path with this id.
+    pub fn path(&self, id: PathId) -> &str {
+        &self.world.paths[usize::from(id)]
     }
 
     pub fn rng(&mut self) -> &mut Rng {

@@ -27,11 +27,22 @@ impl Op {
     }
 }
 
+/// An HTTP request: one connection, one request, one response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Request {
     pub id: RequestId,
     pub op: Op,
+    /// The URL path, as an index into the run's path table
+    /// (`World::paths`).
+    pub path: PathId,
+    /// The sender wants to know when the connection is established: the
+    /// receiving host's kernel answers [`Message::Accepted`] (the SYN-ACK).
+    /// Proxies need it to tell a connect timeout from a slow server.
+    pub accept: bool,
 }
+
+/// A URL path's index in the run's path table.
+pub type PathId = u16;
 
 /// HTTP-style reply status. What each one means for a client's history is
 /// decided in one place, [`Status::outcome`].
@@ -92,6 +103,11 @@ pub enum Message {
     RequestRefused {
         id: RequestId,
     },
+    /// The connection for request `id` is established (sent by the
+    /// receiving host's kernel, also while the process is paused).
+    Accepted {
+        id: RequestId,
+    },
     HealthCheckRefused {
         seq: u32,
     },
@@ -108,6 +124,7 @@ pub enum MsgKind {
     HealthCheck,
     HealthCheckReply,
     Refused,
+    Accepted,
 }
 
 impl Message {
@@ -118,6 +135,7 @@ impl Message {
             Message::Response(_) => MsgKind::ErrorResponse,
             Message::HealthCheck { .. } => MsgKind::HealthCheck,
             Message::HealthCheckOk { .. } => MsgKind::HealthCheckReply,
+            Message::Accepted { .. } => MsgKind::Accepted,
             Message::RequestRefused { .. } | Message::HealthCheckRefused { .. } => MsgKind::Refused,
         }
     }
@@ -132,14 +150,22 @@ impl Message {
         }
     }
 
-    /// What the receiving host's kernel answers by itself, even while the
-    /// process is stopped: a health check is a TCP connect, which the
-    /// kernel completes from the listen queue.
+    /// What the receiving host's kernel answers by itself when a process
+    /// listens, running or stopped: a health check is a TCP connect, which
+    /// the kernel completes from the listen queue; a request whose sender
+    /// asked gets the connection's SYN-ACK.
     pub fn kernel_answer(&self) -> Option<Message> {
         match *self {
             Message::HealthCheck { seq } => Some(Message::HealthCheckOk { seq }),
+            Message::Request(r) if r.accept => Some(Message::Accepted { id: r.id }),
             _ => None,
         }
+    }
+
+    /// Whether the kernel's answer is all there is: the process never sees
+    /// the message (a health check is only a connect).
+    pub fn kernel_only(&self) -> bool {
+        matches!(self, Message::HealthCheck { .. })
     }
 
     /// A short human description for the event log and trace files.
@@ -153,6 +179,7 @@ impl Message {
             Message::HealthCheck { seq } => format!("health check #{seq}"),
             Message::HealthCheckOk { seq } => format!("health check #{seq} ok"),
             Message::RequestRefused { id } => format!("connection refused for request #{id}"),
+            Message::Accepted { id } => format!("connection accepted for request #{id}"),
             Message::HealthCheckRefused { seq } => format!("connection refused for health check #{seq}"),
         }
     }
@@ -177,6 +204,11 @@ pub enum Timer {
     CheckTimeout { server: u32, seq: u32 },
     /// Retry a request after a failed connection (HAProxy's turn-around).
     Retry { conn: u32 },
+    /// HAProxy `timeout connect`: the server's host did not accept the
+    /// connection in time.
+    ConnectTimeout { conn: u32, attempt: u32 },
     /// HAProxy `timeout server`: the server did not answer in time.
     ServerTimeout { conn: u32, attempt: u32 },
+    /// HAProxy `timeout queue`: a request waited too long for a server.
+    QueueTimeout { conn: u32 },
 }

@@ -434,6 +434,21 @@ impl Scenario {
                 ComponentSpec::Server(s) => s.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?,
             }
         }
+        let distinct_paths: std::collections::BTreeSet<&str> = self
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.component {
+                ComponentSpec::Client(c) => Some(c.paths.iter().map(|p| p.path.as_str())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if distinct_paths.len() > usize::from(u16::MAX) {
+            return err(
+                "nodes".into(),
+                format!("{} distinct URL paths; the limit is {}", distinct_paths.len(), u16::MAX),
+            );
+        }
         if self.faults.len() > MAX_FAULTS {
             return err("faults".into(), format!("{} faults; the limit is {MAX_FAULTS}", self.faults.len()));
         }

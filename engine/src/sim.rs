@@ -9,7 +9,7 @@ use crate::components::{Component, Kind};
 use crate::context::Ctx;
 use crate::fault::{Fault, ScheduledFault};
 use crate::history::History;
-use crate::message::{Message, MsgKind, NodeId};
+use crate::message::{Message, MsgKind, NodeId, PathId};
 use crate::metrics::{LoadGauge, Metrics, Summary};
 use crate::network::{DropReason, Network};
 use crate::node::{Deferred, Node, Runtime, Status};
@@ -131,15 +131,30 @@ impl Simulation {
             trace: Trace::new(limits.trace_events),
             metrics: Metrics::new(scenario.metrics.interval.nanos, scenario.metrics.keep_intervals),
             history: History::new(limits.history_ops),
+            paths: Vec::new(),
             halted: None,
         };
+        let mut world = world;
+        let mut path_ids: BTreeMap<String, PathId> = BTreeMap::new();
         let nodes = scenario
             .nodes
             .iter()
             .enumerate()
             .map(|(i, spec)| {
                 let component = match &spec.component {
-                    ComponentSpec::Client(c) => Component::Client(Client::new(c.clone(), id(&c.target))),
+                    ComponentSpec::Client(c) => {
+                        let ids: Vec<PathId> = c
+                            .paths
+                            .iter()
+                            .map(|p| {
+                                *path_ids.entry(p.path.clone()).or_insert_with(|| {
+                                    world.paths.push(p.path.clone());
+                                    (world.paths.len() - 1) as PathId
+                                })
+                            })
+                            .collect();
+                        Component::Client(Client::new(c.clone(), id(&c.target), &ids))
+                    }
                     ComponentSpec::Server(c) => Component::Server(Server::new(c.clone())),
                     ComponentSpec::LoadBalancer(c) => {
                         let backends = c
@@ -313,20 +328,22 @@ impl Simulation {
         }
         let i = to as usize;
         match self.nodes[i].rt.status {
-            Status::Up => {
-                self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
-                let (component, mut ctx) = self.ctx_for(i);
-                component.on_message(&mut ctx, from, msg);
-            }
-            Status::Paused => match msg.kernel_answer() {
-                // The host's kernel still completes a TCP handshake for a
-                // stopped process: a connect-only health check passes.
-                Some(answer) => {
-                    self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
+            status @ (Status::Up | Status::Paused) => {
+                // The host's kernel answers connects by itself, even for a
+                // stopped process (a connect-only health check passes).
+                if let Some(answer) = msg.kernel_answer() {
                     self.world.send(to, from, answer);
                 }
-                None => self.defer(i, Deferred::Message { from, sent_at, msg }),
-            },
+                if msg.kernel_only() {
+                    self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
+                } else if status == Status::Up {
+                    self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
+                    let (component, mut ctx) = self.ctx_for(i);
+                    component.on_message(&mut ctx, from, msg);
+                } else {
+                    self.defer(i, Deferred::Message { from, sent_at, msg });
+                }
+            }
             Status::Crashed { host_down } => {
                 self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::NodeDown });
                 // A live host answers a connection to a dead process with a reset.
@@ -514,6 +531,11 @@ impl Simulation {
     pub fn history(&self) -> &History {
         &self.world.history
     }
+    /// The URL path with this id.
+    pub fn path(&self, id: PathId) -> &str {
+        &self.world.paths[usize::from(id)]
+    }
+
     pub fn network(&self) -> &Network {
         &self.world.network
     }

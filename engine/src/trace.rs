@@ -56,6 +56,9 @@ pub enum Note {
     },
     /// A load balancer's accept backlog was full: the connection was dropped.
     BacklogFull,
+    /// A request waited in a load balancer's queue longer than `timeout
+    /// queue`: 503.
+    QueueTimeout,
     /// A load balancer retried a request after a failed connection.
     Retried {
         server: NodeId,

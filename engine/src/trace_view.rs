@@ -1,7 +1,7 @@
 //! Trace events in words: for trace files (JSON lines) and the UI's event
 //! log. Node ids become names; every event gets a sentence.
 
-use crate::message::{MsgKind, NodeId};
+use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
 use crate::sim::Simulation;
 use crate::time::{format_time, Time};
@@ -53,7 +53,7 @@ impl Simulation {
                 line.text = format!(
                     "{} receives {} from {} (sent at {})",
                     name(to),
-                    msg.describe(),
+                    self.describe_msg(&msg),
                     name(from),
                     format_time(sent_at)
                 );
@@ -72,7 +72,7 @@ impl Simulation {
                     DropReason::NoRoute => "not sent: no link",
                     DropReason::BufferFull => "dropped: the paused node's buffer is full",
                 };
-                line.text = format!("{} from {} to {} {why}", msg.describe(), name(from), name(to));
+                line.text = format!("{} from {} to {} {why}", self.describe_msg(&msg), name(from), name(to));
                 line.from = Some(name(from));
                 line.to = Some(name(to));
             }
@@ -112,6 +112,14 @@ impl Simulation {
         line
     }
 
+    /// A message in words, with the URL path of requests.
+    pub fn describe_msg(&self, msg: &Message) -> String {
+        match msg {
+            Message::Request(r) => format!("{} {}", msg.describe(), self.path(r.path)),
+            _ => msg.describe(),
+        }
+    }
+
     fn describe_note(&self, note: Note) -> String {
         let name = |id: NodeId| self.node_name(id).to_string();
         match note {
@@ -126,6 +134,7 @@ impl Simulation {
             Note::NoServerAvailable => "no server available: 503".into(),
             Note::QueueFull { queued } => format!("queue full ({queued} waiting): 503"),
             Note::BacklogFull => "listen backlog full: connection dropped".into(),
+            Note::QueueTimeout => "request waited longer than timeout queue: 503".into(),
             Note::Retried { server, attempt } => {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))
             }

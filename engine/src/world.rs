@@ -18,6 +18,8 @@ pub struct World {
     pub trace: Trace,
     pub metrics: Metrics,
     pub history: History,
+    /// Every URL path any client asks for; requests carry an index.
+    pub paths: Vec<String>,
     /// Set when a limit stopped the run; the run makes no further progress.
     pub halted: Option<String>,
 }

@@ -167,3 +167,113 @@ fn redispatch_sends_the_retry_to_another_server_at_once() {
     assert_eq!(row.counts.errors + row.counts.timeouts, 0, "{row:?}");
     assert!(row.counts.ok > 180);
 }
+
+/// Connection set-up: a host that does not answer at all makes the
+/// connection attempt time out (`timeout connect`), and the attempt is
+/// retried at once on the same server; after `retries` more attempts the
+/// client gets 503.
+#[test]
+fn an_unreachable_server_times_out_connecting_then_503_after_retries() {
+    let mut v = lb_three(json!([{ "at": "5s", "action": "cut_link", "between": ["lb", "s3"] }]));
+    v["nodes"][0]["timeout"] = json!("10s");
+    v["nodes"][1]["timeout_connect"] = json!("400ms");
+    v["nodes"][1]["default_server"]["inter"] = json!("100s"); // keep s3 UP for this test
+    let mut sim = sim(v);
+    sim.run_through(9 * SEC);
+    // Requests routed to s3 after the cut: 4 attempts of 400 ms, then 503;
+    // a third of the 200 per second.
+    let row = &sim.metrics().series()[7];
+    assert!(row.counts.errors > 55 && row.counts.errors < 80, "{row:?}");
+    assert_eq!(row.counts.timeouts, 0);
+    let lat = sim.metrics().summary(sim.now()).latency;
+    assert!(lat.p50_ms < 10.0, "most requests still fast: {lat:?}");
+    // The trace shows the attempts: no "refused", only retries.
+    let retries: Vec<u32> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { note: Note::Retried { attempt, .. }, .. } => Some(attempt),
+            _ => None,
+        })
+        .collect();
+    for n in 1..=3 {
+        assert!(retries.contains(&n), "attempt {n} retried: {retries:?}");
+    }
+    assert!(!retries.contains(&4), "three retries, four attempts");
+}
+
+#[test]
+fn redispatch_rescues_requests_from_an_unreachable_server() {
+    let mut v = lb_three(json!([{ "at": "5s", "action": "cut_link", "between": ["lb", "s3"] }]));
+    v["nodes"][1]["timeout_connect"] = json!("200ms");
+    v["nodes"][1]["redispatch"] = json!(true);
+    v["nodes"][1]["default_server"]["inter"] = json!("100s");
+    let mut sim = sim(v);
+    sim.run_until(8 * SEC);
+    let row = &sim.metrics().series()[6];
+    assert_eq!(row.counts.errors + row.counts.timeouts, 0, "{row:?}");
+    // A third of the requests waited one connect timeout before going elsewhere.
+    assert!(row.latency.p99_ms > 200.0, "{:?}", row.latency);
+}
+
+#[test]
+fn a_paused_server_accepts_connections_and_answers_504_after_timeout_server() {
+    let mut v = lb_three(json!([{ "at": "5s", "action": "pause", "node": "s2" }]));
+    v["nodes"][0]["timeout"] = json!("10s");
+    v["nodes"][1]["timeout_server"] = json!("2s");
+    let mut sim = sim(v);
+    sim.run_until(9 * SEC);
+    // The kernel accepted the connections, so it is the server timeout
+    // that fires: 504 (indeterminate for the client), not a retry.
+    let gw = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(e.what, What::Deliver { msg: Message::Response(r), .. } if r.status == engine::message::Status::GatewayTimeout)
+        })
+        .count();
+    assert!(gw > 50, "{gw}");
+    let history = sim.history().ops();
+    assert!(history.iter().any(|op| op.outcome == engine::history::Outcome::Info));
+}
+
+#[test]
+fn server_maxconn_queues_requests_in_the_backend_queue() {
+    let mut v = lb_three(json!([]));
+    v["nodes"][0]["workload"] = json!({ "kind": "closed_loop", "clients": 30 });
+    v["nodes"][1]["default_server"]["maxconn"] = json!(2);
+    let mut sim = sim(v);
+    for step in 1..=40 {
+        sim.run_until(step * 50 * MS);
+        let Detail::LoadBalancer { servers, backlog, .. } = sim.node_state(1).detail else { panic!() };
+        assert_eq!(backlog, 0);
+        for s in &servers {
+            assert!(s.served <= 2, "{} serves {} over maxconn 2", s.name, s.served);
+        }
+    }
+    let lb = &sim.node_state(1);
+    // 30 clients, 6 slots: the rest wait in the load balancer's queue.
+    assert!(lb.queued >= 20, "{lb:?}");
+    let m = sim.metrics().summary(sim.now());
+    assert_eq!(m.counts.errors, 0);
+}
+
+#[test]
+fn timeout_queue_answers_503() {
+    let mut v = lb_three(json!([]));
+    v["nodes"][0]["workload"] = json!({ "kind": "open_loop", "rate": 2000 });
+    v["nodes"][1]["default_server"]["maxconn"] = json!(1);
+    v["nodes"][1]["timeout_queue"] = json!("50ms");
+    let mut sim = sim(v);
+    sim.run_through(3 * SEC);
+    let queue_timeouts =
+        sim.trace().events().iter().filter(|e| matches!(e.what, What::Note { note: Note::QueueTimeout, .. })).count();
+    assert!(queue_timeouts > 100, "{queue_timeouts}");
+    let last = sim.metrics().series().back().unwrap();
+    assert!(last.error_rate > 0.3, "{last:?}");
+    // Whoever got a slot was served; nobody waited beyond the queue
+    // timeout plus service.
+    assert!(last.latency.max_ms < 200.0, "{:?}", last.latency);
+}

@@ -10,7 +10,7 @@
 use crate::context::Ctx;
 use crate::distribution::Distribution;
 use crate::history::{OpTicket, Outcome};
-use crate::message::{Message, NodeId, Op, Request, RequestId, Timer};
+use crate::message::{Message, NodeId, Op, PathId, Request, RequestId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::{Duration, NANOS_PER_SEC};
@@ -60,6 +60,26 @@ fn default_keys() -> u32 {
     1000
 }
 
+/// A URL path requests ask for, and how often relative to the others.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSpec {
+    pub path: String,
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_paths() -> Vec<PathSpec> {
+    vec![PathSpec { path: "/".to_string(), weight: 1 }]
+}
+
+pub const MAX_PATHS: usize = 1000;
+pub const MAX_PATH_LEN: usize = 256;
+
 /// What each request does: reads or writes of keys chosen uniformly.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +107,10 @@ pub struct ClientConfig {
     pub timeout: Duration,
     #[serde(default)]
     pub ops: OpMix,
+    /// The URL paths requests go to (default: `/`), each picked with
+    /// probability proportional to its weight.
+    #[serde(default = "default_paths")]
+    pub paths: Vec<PathSpec>,
     /// Requests in flight at most; an open-loop client counts the excess as
     /// not sent.
     #[serde(default = "default_max_outstanding")]
@@ -137,6 +161,25 @@ impl ClientConfig {
         if self.ops.keys == 0 {
             return err("ops.keys", "keys must be at least 1".into());
         }
+        if self.paths.is_empty() || self.paths.len() > MAX_PATHS {
+            return err("paths", format!("a client needs 1 to {MAX_PATHS} paths, got {}", self.paths.len()));
+        }
+        for (i, p) in self.paths.iter().enumerate() {
+            let ok =
+                p.path.starts_with('/') && p.path.len() <= MAX_PATH_LEN && p.path.bytes().all(|b| b.is_ascii_graphic());
+            if !ok {
+                return err(
+                    &format!("paths[{i}].path"),
+                    format!(
+                        "`{}` is not a URL path: it must start with '/', be at most {MAX_PATH_LEN} characters and have no spaces",
+                        p.path
+                    ),
+                );
+            }
+            if p.weight == 0 {
+                return err(&format!("paths[{i}].weight"), "weight must be at least 1".into());
+            }
+        }
         if self.max_outstanding == 0 || self.max_outstanding > MAX_OUTSTANDING {
             return err(
                 "max_outstanding",
@@ -177,12 +220,34 @@ struct Volatile {
 pub struct Client {
     pub config: ClientConfig,
     pub target: NodeId,
+    /// The path table ids of `config.paths`, with running weight totals.
+    paths: Vec<(PathId, u64)>,
     state: Volatile,
 }
 
 impl Client {
-    pub fn new(config: ClientConfig, target: NodeId) -> Client {
-        Client { config, target, state: Volatile::default() }
+    /// `path_ids` are the run's ids of `config.paths`, in order.
+    pub fn new(config: ClientConfig, target: NodeId, path_ids: &[PathId]) -> Client {
+        let mut total = 0;
+        let paths = config
+            .paths
+            .iter()
+            .zip(path_ids)
+            .map(|(p, &id)| {
+                total += u64::from(p.weight);
+                (id, total)
+            })
+            .collect();
+        Client { config, target, paths, state: Volatile::default() }
+    }
+
+    fn next_path(&self, ctx: &mut Ctx) -> PathId {
+        if self.paths.len() == 1 {
+            return self.paths[0].0;
+        }
+        let total = self.paths.last().map_or(1, |p| p.1);
+        let x = ctx.rng().below(total);
+        self.paths[self.paths.partition_point(|p| p.1 <= x)].0
     }
 
     pub fn outstanding(&self) -> u32 {
@@ -209,13 +274,14 @@ impl Client {
     /// Sends one request from `slot` (allocated by the caller).
     fn send(&mut self, ctx: &mut Ctx, slot: u32, process: u32) {
         let op = self.next_op(ctx);
+        let path = self.next_path(ctx);
         self.state.sent += 1;
         let id = (self.state.sent << SLOT_BITS) | u64::from(slot);
         let ticket = ctx.invoke(process, op);
         let timer = ctx.set_timer(self.config.timeout.nanos, Timer::RequestTimeout { id });
         self.state.slots[slot as usize] = Some(Outstanding { id, ticket, timer });
         self.state.outstanding += 1;
-        ctx.send(self.target, Message::Request(Request { id, op }));
+        ctx.send(self.target, Message::Request(Request { id, op, path, accept: false }));
     }
 
     fn arrival_gap(&self, ctx: &mut Ctx) -> u64 {

@@ -129,23 +129,19 @@ impl Process for Server {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
-        match msg {
-            Message::Request(req) => {
-                let job = Job { from, req };
-                if let Some(worker) = self.state.idle.pop() {
-                    self.start_job(ctx, worker, job);
-                } else if self.state.queue.len() < self.config.queue as usize {
-                    self.state.queue.push_back(job);
-                } else {
-                    self.state.refused += 1;
-                    ctx.note(Note::QueueFull { queued: self.state.queue.len() as u32 });
-                    let resp = Response { id: req.id, status: Status::ServiceUnavailable, value: None };
-                    ctx.send(from, Message::Response(resp));
-                }
-                self.report_load(ctx);
+        if let Message::Request(req) = msg {
+            let job = Job { from, req };
+            if let Some(worker) = self.state.idle.pop() {
+                self.start_job(ctx, worker, job);
+            } else if self.state.queue.len() < self.config.queue as usize {
+                self.state.queue.push_back(job);
+            } else {
+                self.state.refused += 1;
+                ctx.note(Note::QueueFull { queued: self.state.queue.len() as u32 });
+                let resp = Response { id: req.id, status: Status::ServiceUnavailable, value: None };
+                ctx.send(from, Message::Response(resp));
             }
-            Message::HealthCheck { seq } => ctx.send(from, Message::HealthCheckOk { seq }),
-            _ => {}
+            self.report_load(ctx);
         }
     }
 

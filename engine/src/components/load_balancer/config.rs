@@ -34,6 +34,13 @@ pub struct ServerDefaults {
     pub rise: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fall: Option<u32>,
+    /// Connections the server takes at once (0: no limit); more wait in
+    /// a queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    /// Requests that may wait in this server's own queue (0: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxqueue: Option<u32>,
 }
 
 /// One `server` line: the node it forwards to, and its options.
@@ -56,6 +63,10 @@ pub struct ServerLine {
     pub rise: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fall: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxqueue: Option<u32>,
     /// Used only when no active server is usable.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backup: bool,
@@ -80,6 +91,10 @@ pub struct EffectiveServer {
     pub check: bool,
     pub params: CheckParams,
     pub backup: bool,
+    /// 0: no limit.
+    pub maxconn: u32,
+    /// 0: no limit.
+    pub maxqueue: u32,
 }
 
 impl ServerLine {
@@ -96,6 +111,8 @@ impl ServerLine {
                 fall: self.fall.or(d.fall).unwrap_or(DEFAULT_FALL),
             },
             backup: self.backup,
+            maxconn: self.maxconn.or(d.maxconn).unwrap_or(0),
+            maxqueue: self.maxqueue.or(d.maxqueue).unwrap_or(0),
         }
     }
 }
@@ -129,13 +146,17 @@ pub struct LoadBalancerConfig {
     /// `option allbackups`: use every backup server, not only the first.
     #[serde(default)]
     pub allbackups: bool,
-    /// `timeout connect`. Sets the pause before retrying the same server
-    /// after a refused connection (`min(timeout connect, 1s)`) and, with
-    /// `timeout check`, the check timeout. (Connection set-up is not a
-    /// separate step in this model yet: a request that reaches no server
-    /// waits for `timeout server`.)
+    /// `timeout connect`: how long to wait for a server's host to accept a
+    /// connection before counting a failed attempt (retried, see
+    /// `retries`). Also the pause before retrying the same server after a
+    /// refused connection (`min(timeout connect, 1s)`), the default of
+    /// `timeout queue`, and with `timeout check` the check timeout.
     #[serde(default = "default_timeout_connect")]
     pub timeout_connect: Duration,
+    /// `timeout queue`: how long a request may wait for a server slot
+    /// (then 503). Unset, it is `timeout connect`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_queue: Option<Duration>,
     /// `timeout server`: how long to wait for a server's answer (then 504).
     #[serde(default = "default_timeout_server")]
     pub timeout_server: Duration,
@@ -173,6 +194,8 @@ impl LoadBalancerConfig {
             downinter: d.downinter,
             rise: d.rise,
             fall: d.fall,
+            maxconn: d.maxconn,
+            maxqueue: d.maxqueue,
             backup: false,
         };
         check_server(&defaults.effective(&ServerDefaults::default()), &|f| format!("default_server.{f}"))?;
@@ -199,12 +222,19 @@ impl LoadBalancerConfig {
                 return err(name.into(), format!("{name} must be at least 1ms, got {v}"));
             }
         }
-        if let Some(v) = self.timeout_check {
-            if v < Duration::from_millis(1) {
-                return err("timeout_check".into(), format!("timeout_check must be at least 1ms, got {v}"));
+        for (name, v) in [("timeout_check", self.timeout_check), ("timeout_queue", self.timeout_queue)] {
+            if let Some(v) = v {
+                if v < Duration::from_millis(1) {
+                    return err(name.into(), format!("{name} must be at least 1ms, got {v}"));
+                }
             }
         }
         Ok(())
+    }
+
+    /// `timeout queue` in effect.
+    pub fn effective_timeout_queue(&self) -> Duration {
+        self.timeout_queue.unwrap_or(self.timeout_connect)
     }
 
     /// The listen backlog in effect.
@@ -223,6 +253,11 @@ fn check_server(e: &EffectiveServer, at: &dyn Fn(&str) -> String) -> Result<(), 
     }
     if e.params.fall == 0 {
         return Err((at("fall"), "fall must be at least 1".into()));
+    }
+    for (name, v) in [("maxconn", e.maxconn), ("maxqueue", e.maxqueue)] {
+        if v > super::MAX_MAXCONN {
+            return Err((at(name), format!("{name} must be at most {}, got {v}", super::MAX_MAXCONN)));
+        }
     }
     for (name, v) in [("inter", e.params.inter), ("fastinter", e.params.fastinter), ("downinter", e.params.downinter)] {
         if v < Duration::from_millis(1) {

@@ -1,17 +1,25 @@
 //! A load balancer with HAProxy 2.6 semantics: the backend's servers picked
-//! by `balance`, health-checked with HAProxy's rise/fall counter, requests
-//! retried on connection failure, and a frontend `maxconn` with a listen
-//! backlog behind it.
+//! by `balance`, health-checked with HAProxy's rise/fall counter, server
+//! `maxconn` with server and backend queues, connection attempts that fail
+//! (refused, or no answer within `timeout connect`) retried per `retries`
+//! and `option redispatch`, and a frontend `maxconn` with a listen backlog
+//! behind it.
 //!
 //! The load balancer is a proxy: it takes a client's request, opens its own
-//! request to a server and relays the answer back.
+//! connection to a server (the server's host accepts it, or refuses it, or
+//! nothing answers) and relays the answer back.
 
+pub mod chash;
 pub mod config;
+pub mod first;
 pub mod fwrr;
+pub mod hash;
 pub mod health;
+pub mod leastconn;
+pub mod map;
 
 use crate::context::Ctx;
-use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, Timer};
+use crate::message::{Message, NodeId, Op, PathId, Request, RequestId, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::Duration;
@@ -20,7 +28,7 @@ use config::{EffectiveServer, LoadBalancerConfig};
 use fwrr::Fwrr;
 use health::{Health, Transition};
 use serde::Serialize;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 /// `SRV_CHK_INTER_THRES`: intervals below this do not set the spread of the
 /// first checks.
@@ -45,17 +53,45 @@ struct CheckState {
     in_flight: Option<(u32, TimerId)>,
 }
 
+/// Where a proxied request stands (HAProxy's stream connector states).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for a server slot: in `server`'s queue, or in the backend
+    /// queue (`None`), since `order`.
+    Queued { server: Option<usize>, order: u64 },
+    /// Connecting to `server` (SC_ST_CON).
+    Connecting { server: usize },
+    /// Connected; waiting for the answer (SC_ST_EST).
+    Established { server: usize },
+    /// Pausing before trying `server` again (SC_ST_TAR).
+    TurnAround { server: usize },
+}
+
 #[derive(Clone, Debug)]
 struct Conn {
     client: NodeId,
     client_req: RequestId,
     op: Op,
-    server: usize,
+    path: PathId,
+    phase: Phase,
     backend_id: RequestId,
-    /// Connection attempts left (HAProxy's `conn_retries`).
-    retries_left: u32,
+    /// Connection attempts made; each attempt has its own request id.
     attempt: u32,
+    /// Attempts left after this one (HAProxy's `retries` budget).
+    retries_left: u32,
     timer: Option<TimerId>,
+}
+
+/// A server's live numbers.
+#[derive(Clone, Debug, Default)]
+struct ServerRt {
+    /// Connections assigned to it (connecting or established): HAProxy's
+    /// `served`.
+    served: u32,
+    /// Its own queue, by arrival order.
+    queue: BTreeMap<u64, usize>,
+    /// Requests sent to it since start.
+    requests: u64,
 }
 
 /// Everything a crash loses.
@@ -63,14 +99,16 @@ struct Conn {
 struct Volatile {
     fwrr: Fwrr,
     checks: Vec<Option<CheckState>>,
+    servers: Vec<ServerRt>,
+    /// The backend (proxy) queue, by arrival order.
+    backend_queue: BTreeMap<u64, usize>,
+    queue_order: u64,
     conns: Vec<Option<Conn>>,
     free: Vec<u32>,
     in_use: u32,
     backlog: VecDeque<(NodeId, Request)>,
     next_id: u64,
     check_seq: u32,
-    /// Requests per server since start, for the UI.
-    sent_to: Vec<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +128,11 @@ pub struct ServerView {
     pub checked: bool,
     /// HAProxy's notation: "3/3 UP", "1/2 DOWN".
     pub health: String,
+    /// Connections assigned now, and the server's limit (0: none).
+    pub served: u32,
+    pub maxconn: u32,
+    /// Requests waiting in this server's own queue.
+    pub queued: usize,
     pub requests: u64,
 }
 
@@ -105,6 +148,7 @@ impl LoadBalancer {
             .enumerate()
             .map(|(i, b)| {
                 let check = self.state.checks.get(i).and_then(|c| c.as_ref());
+                let rt = &self.state.servers[i];
                 ServerView {
                     node: b.node,
                     name: b.name.clone(),
@@ -112,18 +156,28 @@ impl LoadBalancer {
                     up: check.is_none_or(|c| c.health.is_up()),
                     checked: check.is_some(),
                     health: check.map_or_else(|| "no check".to_string(), |c| c.health.describe()),
-                    requests: self.state.sent_to.get(i).copied().unwrap_or(0),
+                    served: rt.served,
+                    maxconn: b.eff.maxconn,
+                    queued: rt.queue.len(),
+                    requests: rt.requests,
                 }
             })
             .collect()
     }
 
+    /// Frontend connections open.
     pub fn connections(&self) -> u32 {
         self.state.in_use
     }
 
+    /// Connections waiting in the listen backlog.
     pub fn backlog(&self) -> usize {
         self.state.backlog.len()
+    }
+
+    /// Requests waiting in the backend queue.
+    pub fn backend_queue(&self) -> usize {
+        self.state.backend_queue.len()
     }
 
     fn check_timeout(&self, inter: Duration) -> Duration {
@@ -134,7 +188,23 @@ impl LoadBalancer {
     }
 
     fn report_load(&self, ctx: &mut Ctx) {
-        ctx.set_load(self.state.in_use, self.config.maxconn, self.state.backlog.len() as u32);
+        let queued = self.state.backlog.len()
+            + self.state.backend_queue.len()
+            + self.state.servers.iter().map(|s| s.queue.len()).sum::<usize>();
+        ctx.set_load(self.state.in_use, self.config.maxconn, queued as u32);
+    }
+
+    fn conn(&mut self, slot: usize) -> &mut Conn {
+        self.state.conns[slot].as_mut().expect("a live connection")
+    }
+
+    /// `maxconn` reached, or requests already waiting for this server:
+    /// HAProxy sends nothing new its way (`srv_is_full`-like test used by
+    /// the round-robin algorithms).
+    fn saturated(&self, i: usize) -> bool {
+        let max = self.backends[i].eff.maxconn;
+        let rt = &self.state.servers[i];
+        max > 0 && (!rt.queue.is_empty() || rt.served >= max)
     }
 
     fn accept(&mut self, ctx: &mut Ctx, client: NodeId, req: Request) {
@@ -150,19 +220,41 @@ impl LoadBalancer {
             client,
             client_req: req.id,
             op: req.op,
-            server: usize::MAX,
+            path: req.path,
+            phase: Phase::Queued { server: None, order: 0 },
             backend_id: 0,
-            retries_left: self.config.retries,
             attempt: 0,
+            retries_left: self.config.retries,
             timer: None,
         });
-        self.dispatch(ctx, slot, None);
+        self.assign(ctx, slot, None);
     }
 
-    /// Picks a server for the connection and sends the request there.
-    fn dispatch(&mut self, ctx: &mut Ctx, slot: usize, avoid: Option<usize>) {
-        match self.state.fwrr.pick(avoid, |_| false) {
-            Some(server) => self.connect(ctx, slot, server),
+    /// Finds a server for the connection (`assign_server_and_queue`): a
+    /// free one, or a queue to wait in, or 503 when no server is usable.
+    fn assign(&mut self, ctx: &mut Ctx, slot: usize, avoid: Option<usize>) {
+        let state = &mut self.state;
+        let (backends, servers) = (&self.backends, &state.servers);
+        let saturated = |i: usize| {
+            let max = backends[i].eff.maxconn;
+            max > 0 && (!servers[i].queue.is_empty() || servers[i].served >= max)
+        };
+        match state.fwrr.pick(avoid, saturated) {
+            Some(server) if !self.saturated(server) => self.connect(ctx, slot, server),
+            Some(server) => {
+                // Only hash-based algorithms return a full server: wait in
+                // its own queue unless that is full too.
+                let maxqueue = self.backends[server].eff.maxqueue;
+                if maxqueue == 0 || self.state.servers[server].queue.len() < maxqueue as usize {
+                    self.enqueue(ctx, slot, Some(server));
+                } else {
+                    self.enqueue(ctx, slot, None);
+                }
+            }
+            None if (0..self.backends.len()).any(|i| self.state.fwrr.is_usable(i)) => {
+                // Every usable server is full: the backend queue.
+                self.enqueue(ctx, slot, None);
+            }
             None => {
                 ctx.note(Note::NoServerAvailable);
                 self.answer(ctx, slot, Status::ServiceUnavailable);
@@ -170,28 +262,86 @@ impl LoadBalancer {
         }
     }
 
+    fn enqueue(&mut self, ctx: &mut Ctx, slot: usize, server: Option<usize>) {
+        self.state.queue_order += 1;
+        let order = self.state.queue_order;
+        match server {
+            Some(s) => self.state.servers[s].queue.insert(order, slot),
+            None => self.state.backend_queue.insert(order, slot),
+        };
+        let timeout = self.config.effective_timeout_queue().nanos;
+        let timer = ctx.set_timer(timeout, Timer::QueueTimeout { conn: slot as u32 });
+        let c = self.conn(slot);
+        c.phase = Phase::Queued { server, order };
+        c.timer = Some(timer);
+    }
+
+    /// Opens a connection to `server` for the request in `slot`.
     fn connect(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
         self.state.next_id += 1;
         let backend_id = (self.state.next_id << SLOT_BITS) | slot as u64;
-        let timeout = self.config.timeout_server.nanos;
-        let conn = self.state.conns[slot].as_mut().expect("live connection");
-        conn.server = server;
-        conn.backend_id = backend_id;
-        conn.attempt += 1;
-        let (op, attempt) = (conn.op, conn.attempt);
-        self.state.sent_to[server] += 1;
-        ctx.send(self.backends[server].node, Message::Request(Request { id: backend_id, op }));
-        let timer = ctx.set_timer(timeout, Timer::ServerTimeout { conn: slot as u32, attempt });
-        self.state.conns[slot].as_mut().expect("live connection").timer = Some(timer);
+        let rt = &mut self.state.servers[server];
+        rt.served += 1;
+        rt.requests += 1;
+        let timeout = self.config.timeout_connect.nanos;
+        let c = self.conn(slot);
+        c.phase = Phase::Connecting { server };
+        c.backend_id = backend_id;
+        c.attempt += 1;
+        let (op, path, attempt) = (c.op, c.path, c.attempt);
+        let req = Request { id: backend_id, op, path, accept: true };
+        ctx.send(self.backends[server].node, Message::Request(req));
+        let timer = ctx.set_timer(timeout, Timer::ConnectTimeout { conn: slot as u32, attempt });
+        self.conn(slot).timer = Some(timer);
     }
 
-    /// Answers the client and frees the connection slot.
+    /// A server slot freed up: give it to the request that has waited
+    /// longest, in this server's queue or the backend's
+    /// (`process_srv_queue`).
+    fn release(&mut self, ctx: &mut Ctx, server: usize) {
+        let rt = &mut self.state.servers[server];
+        rt.served -= 1;
+        self.serve_queues(ctx, server);
+    }
+
+    fn serve_queues(&mut self, ctx: &mut Ctx, server: usize) {
+        if !self.state.fwrr.is_usable(server) {
+            return;
+        }
+        let max = self.backends[server].eff.maxconn;
+        while max == 0 || self.state.servers[server].served < max {
+            let own = self.state.servers[server].queue.first_key_value().map(|(&o, &s)| (o, s));
+            let shared = self.state.backend_queue.first_key_value().map(|(&o, &s)| (o, s));
+            let slot = match (own, shared) {
+                (Some((a, s)), Some((b, _))) if a < b => {
+                    self.state.servers[server].queue.remove(&a);
+                    s
+                }
+                (_, Some((b, s))) => {
+                    self.state.backend_queue.remove(&b);
+                    s
+                }
+                (Some((a, s)), None) => {
+                    self.state.servers[server].queue.remove(&a);
+                    s
+                }
+                (None, None) => return,
+            };
+            if let Some(t) = self.conn(slot).timer.take() {
+                ctx.cancel_timer(t);
+            }
+            self.connect(ctx, slot, server);
+        }
+    }
+
+    /// Answers the client with an error and closes the connection.
     fn answer(&mut self, ctx: &mut Ctx, slot: usize, status: Status) {
         self.relay(ctx, slot, Response { id: 0, status, value: None });
     }
 
+    /// Sends `resp` to the client and frees the frontend slot.
     fn relay(&mut self, ctx: &mut Ctx, slot: usize, mut resp: Response) {
-        let conn = self.state.conns[slot].take().expect("live connection");
+        let conn = self.state.conns[slot].take().expect("a live connection");
         if let Some(t) = conn.timer {
             ctx.cancel_timer(t);
         }
@@ -213,29 +363,50 @@ impl LoadBalancer {
         }
     }
 
-    /// A connection to a server failed (`back_handle_st_cer`).
-    fn connection_failed(&mut self, ctx: &mut Ctx, slot: usize) {
-        let conn = self.state.conns[slot].as_mut().expect("live connection");
-        if let Some(t) = conn.timer.take() {
+    /// A connection attempt failed (`back_handle_st_cer`): refused by the
+    /// host (`refused`), or no answer within `timeout connect`.
+    fn connection_failed(&mut self, ctx: &mut Ctx, slot: usize, refused: bool) {
+        let Phase::Connecting { server } = self.conn(slot).phase else { return };
+        if let Some(t) = self.conn(slot).timer.take() {
             ctx.cancel_timer(t);
         }
+        self.release(ctx, server);
+        let conn = self.conn(slot);
         if conn.retries_left == 0 {
             self.answer(ctx, slot, Status::ServiceUnavailable);
             return;
         }
         conn.retries_left -= 1;
-        let server = conn.server;
-        ctx.note(Note::Retried { server: self.backends[server].node, attempt: conn.attempt });
-        // With `option redispatch`, the last retry goes elsewhere; and for a
-        // non-hash algorithm with more than one usable server, every retry
-        // does, at once (`stream_choose_redispatch`).
-        let last = conn.retries_left == 0;
-        if self.config.redispatch && (last || self.state.fwrr.active_count() > 1) {
-            self.dispatch(ctx, slot, Some(server));
-        } else {
+        let (attempt, last) = (conn.attempt, conn.retries_left == 0);
+        ctx.note(Note::Retried { server: self.backends[server].node, attempt });
+        // `stream_choose_redispatch`: with `option redispatch`, the last
+        // retry goes elsewhere; and for a non-hash algorithm with more than
+        // one usable server, every retry does.
+        let active = self.state.fwrr.active_count();
+        if self.config.redispatch && (last || active > 1) {
+            self.assign(ctx, slot, Some(server));
+        } else if refused {
+            // An asynchronous error: pause before trying the same server
+            // (a timeout has waited long enough already).
             let pause = self.config.timeout_connect.min(MAX_TURN_AROUND).nanos;
             let timer = ctx.set_timer(pause, Timer::Retry { conn: slot as u32 });
-            self.state.conns[slot].as_mut().expect("live connection").timer = Some(timer);
+            let c = self.conn(slot);
+            c.phase = Phase::TurnAround { server };
+            c.timer = Some(timer);
+        } else {
+            self.connect(ctx, slot, server);
+        }
+    }
+
+    /// A server was marked DOWN: the requests in its queue move to the
+    /// backend queue, keeping their place (`pendconn_redistribute`).
+    fn redistribute(&mut self, server: usize) {
+        let queue = std::mem::take(&mut self.state.servers[server].queue);
+        for (order, slot) in queue {
+            self.state.backend_queue.insert(order, slot);
+            if let Some(c) = self.state.conns[slot].as_mut() {
+                c.phase = Phase::Queued { server: None, order };
+            }
         }
     }
 
@@ -263,11 +434,13 @@ impl LoadBalancer {
         match transition {
             Transition::WentDown => {
                 self.state.fwrr.set_down(server);
+                self.redistribute(server);
                 ctx.note(Note::ServerDown { server: node, health });
             }
             Transition::WentUp => {
                 self.state.fwrr.set_up(server);
                 ctx.note(Note::ServerUp { server: node, health });
+                self.serve_queues(ctx, server);
             }
             Transition::Unchanged if !passed => ctx.note(Note::CheckFailed { server: node, health }),
             Transition::Unchanged if health != before => ctx.note(Note::CheckPassed { server: node, health }),
@@ -276,11 +449,21 @@ impl LoadBalancer {
         ctx.set_timer(next, Timer::CheckDue { server: server as u32 });
     }
 
+    /// The server a check answer is from, if it answers the check in flight.
     fn check_index(&self, from: NodeId, seq: u32) -> Option<usize> {
         let i = self.backends.iter().position(|b| b.node == from)?;
         match self.state.checks[i].as_ref()?.in_flight {
             Some((s, _)) if s == seq => Some(i),
             _ => None,
+        }
+    }
+
+    fn check_answered(&mut self, ctx: &mut Ctx, from: NodeId, seq: u32, passed: bool) {
+        if let Some(i) = self.check_index(from, seq) {
+            if let Some((_, t)) = self.state.checks[i].as_ref().and_then(|c| c.in_flight) {
+                ctx.cancel_timer(t);
+            }
+            self.check_done(ctx, i, passed);
         }
     }
 }
@@ -297,13 +480,15 @@ impl Volatile {
                 .iter()
                 .map(|b| b.eff.check.then(|| CheckState { health: Health::new(b.eff.params), in_flight: None }))
                 .collect(),
+            servers: vec![ServerRt::default(); backends.len()],
+            backend_queue: BTreeMap::new(),
+            queue_order: 0,
             conns: Vec::new(),
             free: Vec::new(),
             in_use: 0,
             backlog: VecDeque::new(),
             next_id: 0,
             check_seq: 0,
-            sent_to: vec![0; backends.len()],
         }
     }
 }
@@ -339,40 +524,43 @@ impl Process for LoadBalancer {
                     ctx.note(Note::BacklogFull);
                 }
             }
+            Message::Accepted { id } => {
+                if let Some(slot) = self.conn_for(id) {
+                    if let Phase::Connecting { server } = self.conn(slot).phase {
+                        if let Some(t) = self.conn(slot).timer.take() {
+                            ctx.cancel_timer(t);
+                        }
+                        let attempt = self.conn(slot).attempt;
+                        let timeout = self.config.timeout_server.nanos;
+                        let timer = ctx.set_timer(timeout, Timer::ServerTimeout { conn: slot as u32, attempt });
+                        let c = self.conn(slot);
+                        c.phase = Phase::Established { server };
+                        c.timer = Some(timer);
+                    }
+                }
+            }
             Message::Response(resp) => {
                 if let Some(slot) = self.conn_for(resp.id) {
-                    self.relay(ctx, slot, resp);
+                    if let Phase::Connecting { server } | Phase::Established { server } = self.conn(slot).phase {
+                        self.release(ctx, server);
+                        self.relay(ctx, slot, resp);
+                    }
                 }
             }
             Message::RequestRefused { id } => {
                 if let Some(slot) = self.conn_for(id) {
-                    self.connection_failed(ctx, slot);
+                    self.connection_failed(ctx, slot, true);
                 }
             }
-            Message::HealthCheckOk { seq } => {
-                if let Some(i) = self.check_index(from, seq) {
-                    let timer = self.state.checks[i].as_ref().and_then(|c| c.in_flight).map(|(_, t)| t);
-                    if let Some(t) = timer {
-                        ctx.cancel_timer(t);
-                    }
-                    self.check_done(ctx, i, true);
-                }
-            }
-            Message::HealthCheckRefused { seq } => {
-                if let Some(i) = self.check_index(from, seq) {
-                    let timer = self.state.checks[i].as_ref().and_then(|c| c.in_flight).map(|(_, t)| t);
-                    if let Some(t) = timer {
-                        ctx.cancel_timer(t);
-                    }
-                    self.check_done(ctx, i, false);
-                }
-            }
+            Message::HealthCheckOk { seq } => self.check_answered(ctx, from, seq, true),
+            Message::HealthCheckRefused { seq } => self.check_answered(ctx, from, seq, false),
             Message::HealthCheck { .. } => {}
         }
         self.report_load(ctx);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
+        let live = |lb: &LoadBalancer, conn: u32| lb.state.conns.get(conn as usize).is_some_and(|c| c.is_some());
         match timer {
             Timer::CheckDue { server } => self.start_check(ctx, server as usize),
             Timer::CheckTimeout { server, seq } => {
@@ -382,18 +570,40 @@ impl Process for LoadBalancer {
                     self.check_done(ctx, i, false);
                 }
             }
-            Timer::Retry { conn } => {
+            Timer::ConnectTimeout { conn, attempt } if live(self, conn) => {
                 let slot = conn as usize;
-                if let Some(c) = self.state.conns[slot].as_ref() {
-                    let server = c.server;
+                if self.conn(slot).attempt == attempt {
+                    self.conn(slot).timer = None;
+                    self.connection_failed(ctx, slot, false);
+                }
+            }
+            Timer::Retry { conn } if live(self, conn) => {
+                let slot = conn as usize;
+                if let Phase::TurnAround { server } = self.conn(slot).phase {
+                    self.conn(slot).timer = None;
                     self.connect(ctx, slot, server);
                 }
             }
-            Timer::ServerTimeout { conn, attempt } => {
+            Timer::ServerTimeout { conn, attempt } if live(self, conn) => {
                 let slot = conn as usize;
-                if matches!(&self.state.conns[slot], Some(c) if c.attempt == attempt) {
-                    self.state.conns[slot].as_mut().expect("checked").timer = None;
+                if let (Phase::Established { server }, true) =
+                    (self.conn(slot).phase, self.conn(slot).attempt == attempt)
+                {
+                    self.conn(slot).timer = None;
+                    self.release(ctx, server);
                     self.answer(ctx, slot, Status::GatewayTimeout);
+                }
+            }
+            Timer::QueueTimeout { conn } if live(self, conn) => {
+                let slot = conn as usize;
+                if let Phase::Queued { server, order } = self.conn(slot).phase {
+                    match server {
+                        Some(s) => self.state.servers[s].queue.remove(&order),
+                        None => self.state.backend_queue.remove(&order),
+                    };
+                    self.conn(slot).timer = None;
+                    ctx.note(Note::QueueTimeout);
+                    self.answer(ctx, slot, Status::ServiceUnavailable);
                 }
             }
             _ => {}
