@@ -95,6 +95,19 @@ impl Degradation {
     }
 }
 
+/// A node's IPv4 address, as a number: node `n` is `10.0.0.0 + n + 1`
+/// (node 0 is 10.0.0.1). Used where the real system sees addresses:
+/// `balance source`, rendered configurations.
+pub fn ipv4(id: NodeId) -> u32 {
+    0x0A00_0000 + id + 1
+}
+
+/// [`ipv4`] in dotted notation.
+pub fn ipv4_text(id: NodeId) -> String {
+    let a = ipv4(id);
+    format!("{}.{}.{}.{}", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
+}
+
 /// Why a message did not arrive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

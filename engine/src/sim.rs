@@ -568,6 +568,17 @@ impl Simulation {
         }
     }
 
+    /// A load balancer node's configuration as a haproxy.cfg (None for
+    /// other nodes).
+    pub fn haproxy_cfg(&self, id: NodeId) -> Option<String> {
+        let Component::LoadBalancer(lb) = &self.nodes[id as usize].component else { return None };
+        let address = |name: &str| {
+            let id = self.node_id(name).expect("a configured server");
+            format!("{}:80", crate::network::ipv4_text(id))
+        };
+        Some(crate::components::load_balancer::render::haproxy_cfg(self.node_name(id), &lb.config, address))
+    }
+
     pub fn node_state(&self, id: NodeId) -> NodeState {
         let node = &self.nodes[id as usize];
         let detail = match &node.component {

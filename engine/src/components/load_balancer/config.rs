@@ -16,6 +16,15 @@ pub enum Balance {
     Roundrobin,
 }
 
+impl Balance {
+    /// The `balance` keyword's arguments in haproxy.cfg.
+    pub fn keyword(&self) -> String {
+        match self {
+            Balance::Roundrobin => "roundrobin".to_string(),
+        }
+    }
+}
+
 /// Server options that `default-server` can also set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +107,37 @@ pub struct EffectiveServer {
 }
 
 impl ServerLine {
+    fn with_options(o: ServerDefaults) -> ServerLine {
+        ServerLine {
+            name: String::new(),
+            weight: o.weight,
+            check: o.check,
+            inter: o.inter,
+            fastinter: o.fastinter,
+            downinter: o.downinter,
+            rise: o.rise,
+            fall: o.fall,
+            maxconn: o.maxconn,
+            maxqueue: o.maxqueue,
+            backup: false,
+        }
+    }
+
+    /// The options this line sets itself.
+    pub fn options(&self) -> ServerDefaults {
+        ServerDefaults {
+            weight: self.weight,
+            check: self.check,
+            inter: self.inter,
+            fastinter: self.fastinter,
+            downinter: self.downinter,
+            rise: self.rise,
+            fall: self.fall,
+            maxconn: self.maxconn,
+            maxqueue: self.maxqueue,
+        }
+    }
+
     pub fn effective(&self, d: &ServerDefaults) -> EffectiveServer {
         let inter = self.inter.or(d.inter).unwrap_or(DEFAULT_INTER);
         EffectiveServer {
@@ -185,19 +225,7 @@ impl LoadBalancerConfig {
         }
         let d = &self.default_server;
         // `default-server` first, so its mistakes are reported there.
-        let defaults = ServerLine {
-            name: String::new(),
-            weight: d.weight,
-            check: d.check,
-            inter: d.inter,
-            fastinter: d.fastinter,
-            downinter: d.downinter,
-            rise: d.rise,
-            fall: d.fall,
-            maxconn: d.maxconn,
-            maxqueue: d.maxqueue,
-            backup: false,
-        };
+        let defaults = ServerLine::with_options(*d);
         check_server(&defaults.effective(&ServerDefaults::default()), &|f| format!("default_server.{f}"))?;
         for (i, s) in self.servers.iter().enumerate() {
             check_server(&s.effective(d), &|f| format!("servers[{i}].{f}"))?;

@@ -17,6 +17,7 @@ pub mod hash;
 pub mod health;
 pub mod leastconn;
 pub mod map;
+pub mod render;
 
 use crate::context::Ctx;
 use crate::message::{Message, NodeId, Op, PathId, Request, RequestId, Response, Status, Timer};

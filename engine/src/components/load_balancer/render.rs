@@ -1,0 +1,123 @@
+//! The load balancer's configuration as a `haproxy.cfg`: what a learner
+//! would write to get the same behaviour from a real HAProxy 2.6. The
+//! tests check every rendering with `haproxy -c`.
+//!
+//! Node addresses follow [`crate::network::ipv4`]: node `n` is `10.x.y.z`
+//! for `n + 1`, port 80.
+
+use super::config::{LoadBalancerConfig, ServerDefaults, ServerLine};
+use super::health::CheckParams;
+use crate::time::Duration;
+use std::fmt::Write;
+
+/// HAProxy writes times in milliseconds by default; a unit is clearer.
+fn t(d: Duration) -> String {
+    let ms = d.nanos / 1_000_000;
+    if d.nanos % 1_000_000 != 0 {
+        format!("{}us", d.nanos / 1000)
+    } else if ms % 1000 == 0 && ms > 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// A server's options as haproxy.cfg words (only those set).
+fn options(o: &ServerDefaults) -> String {
+    let mut out = String::new();
+    if let Some(w) = o.weight {
+        let _ = write!(out, " weight {w}");
+    }
+    if let Some(c) = o.check {
+        out.push_str(if c { " check" } else { " no-check" });
+    }
+    for (k, v) in [("inter", o.inter), ("fastinter", o.fastinter), ("downinter", o.downinter)] {
+        if let Some(v) = v {
+            let _ = write!(out, " {k} {}", t(v));
+        }
+    }
+    for (k, v) in [("rise", o.rise), ("fall", o.fall), ("maxconn", o.maxconn), ("maxqueue", o.maxqueue)] {
+        if let Some(v) = v {
+            let _ = write!(out, " {k} {v}");
+        }
+    }
+    out
+}
+
+fn server(out: &mut String, s: &ServerLine, address: &str) {
+    let backup = if s.backup { " backup" } else { "" };
+    let _ = writeln!(out, "    server {} {address}{}{backup}", s.name, options(&s.options()));
+}
+
+/// Renders `config` for the load balancer node `name`; `address` gives a
+/// server node's `ip:port`.
+pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Cluster Lab load balancer `{name}` as HAProxy 2.6 configuration.");
+    let _ = writeln!(out, "global");
+    let _ = writeln!(out, "    nbthread 1");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "defaults");
+    let _ = writeln!(out, "    mode http");
+    let _ = writeln!(out, "    retries {}", config.retries);
+    if config.redispatch {
+        let _ = writeln!(out, "    option redispatch");
+    }
+    if config.allbackups {
+        let _ = writeln!(out, "    option allbackups");
+    }
+    let _ = writeln!(out, "    timeout connect {}", t(config.timeout_connect));
+    let _ = writeln!(out, "    # Clients' idle time is not modelled; HAProxy needs a value.");
+    let _ = writeln!(out, "    timeout client 50s");
+    let _ = writeln!(out, "    timeout server {}", t(config.timeout_server));
+    if let Some(q) = config.timeout_queue {
+        let _ = writeln!(out, "    timeout queue {}", t(q));
+    }
+    if let Some(c) = config.timeout_check {
+        let _ = writeln!(out, "    timeout check {}", t(c));
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "frontend {name}");
+    let _ = writeln!(out, "    bind :80");
+    let _ = writeln!(out, "    maxconn {}", config.maxconn);
+    if let Some(b) = config.backlog {
+        let _ = writeln!(out, "    backlog {b}");
+    }
+    let _ = writeln!(out, "    default_backend {name}_servers");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "backend {name}_servers");
+    let _ = writeln!(out, "    balance {}", config.balance.keyword());
+    let defaults = options(&config.default_server);
+    if !defaults.is_empty() {
+        let _ = writeln!(out, "    default-server{defaults}");
+    }
+    for s in &config.servers {
+        server(&mut out, s, &address(&s.name));
+    }
+    out
+}
+
+/// The effective check settings, in the words of a `server` line (for the
+/// UI's explanations).
+pub fn describe_checks(p: &CheckParams) -> String {
+    format!(
+        "inter {} fastinter {} downinter {} rise {} fall {}",
+        t(p.inter),
+        t(p.fastinter),
+        t(p.downinter),
+        p.rise,
+        p.fall
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_keep_their_unit() {
+        assert_eq!(t(Duration::from_secs(2)), "2s");
+        assert_eq!(t(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(t(Duration::from_micros(250)), "250us");
+    }
+}

@@ -1,0 +1,71 @@
+//! The load balancer's configuration renders as a haproxy.cfg that the
+//! real HAProxy (Debian's 2.6, installed by scripts/setup.sh) accepts.
+mod common;
+use common::*;
+use serde_json::json;
+use std::process::Command;
+
+fn haproxy_accepts(cfg: &str, tag: &str) {
+    let dir = std::env::temp_dir().join(format!("clusterlab-render-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("haproxy.cfg");
+    std::fs::write(&file, cfg).unwrap();
+    let out =
+        Command::new("haproxy").arg("-c").arg("-f").arg(&file).output().unwrap_or_else(|e| {
+            panic!("cannot run haproxy ({e}); scripts/setup.sh installs it (apt-get install haproxy)")
+        });
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "haproxy -c refused the rendering:\n{cfg}\n{text}");
+    assert!(!text.contains("[WARNING]"), "haproxy warns:\n{cfg}\n{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_example_load_balancer_renders_a_valid_haproxy_cfg() {
+    let mut rendered = 0;
+    for (name, s) in examples() {
+        let sim = engine::Simulation::new(&s).unwrap();
+        for id in 0..sim.node_count() as u32 {
+            if let Some(cfg) = sim.haproxy_cfg(id) {
+                assert!(cfg.contains("balance roundrobin"));
+                haproxy_accepts(&cfg, &format!("{}-{id}", name.trim_end_matches(".json")));
+                rendered += 1;
+            }
+        }
+    }
+    assert!(rendered >= 6, "{rendered}");
+}
+
+#[test]
+fn every_option_renders_in_haproxy_terms() {
+    let mut v = lb_three(json!([]));
+    v["nodes"][1] = json!({
+        "name": "lb", "type": "load_balancer", "balance": "roundrobin",
+        "default_server": { "check": true, "inter": "500ms", "fastinter": "100ms", "downinter": "2s", "rise": 3, "fall": 2, "maxconn": 50, "maxqueue": 10 },
+        "servers": [ { "name": "s1", "weight": 3 }, { "name": "s2", "check": false }, { "name": "s3", "backup": true } ],
+        "retries": 2, "redispatch": true, "allbackups": true,
+        "timeout_connect": "2s", "timeout_server": "10s", "timeout_queue": "1s", "timeout_check": "800ms",
+        "maxconn": 500, "backlog": 100
+    });
+    let sim = sim(v);
+    let cfg = sim.haproxy_cfg(1).unwrap();
+    for line in [
+        "    retries 2",
+        "    option redispatch",
+        "    option allbackups",
+        "    timeout connect 2s",
+        "    timeout server 10s",
+        "    timeout queue 1s",
+        "    timeout check 800ms",
+        "    maxconn 500",
+        "    backlog 100",
+        "    balance roundrobin",
+        "    default-server check inter 500ms fastinter 100ms downinter 2s rise 3 fall 2 maxconn 50 maxqueue 10",
+        "    server s1 10.0.0.3:80 weight 3",
+        "    server s2 10.0.0.4:80 no-check",
+        "    server s3 10.0.0.5:80 backup",
+    ] {
+        assert!(cfg.lines().any(|l| l == line), "missing `{line}` in:\n{cfg}");
+    }
+    haproxy_accepts(&cfg, "options");
+}
