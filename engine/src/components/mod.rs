@@ -5,6 +5,7 @@
 pub mod client;
 pub mod load_balancer;
 pub mod server;
+pub mod workers;
 
 use crate::context::Ctx;
 use crate::message::{Message, NodeId, Timer};

@@ -7,6 +7,7 @@
 //! worker is busy, and even while the process is paused; only a crashed
 //! process (connection refused) or an unreachable host fails them.
 
+use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
 use crate::distribution::Distribution;
 use crate::message::{Message, NodeId, Request, Response, Status, Timer};
@@ -15,7 +16,6 @@ use crate::queue::TimerId;
 use crate::time::Duration;
 use crate::trace::Note;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 
 fn default_workers() -> u32 {
     4
@@ -69,13 +69,17 @@ pub struct Disk {
 }
 
 /// What a crash loses.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Volatile {
-    workers: Vec<Option<Job>>,
-    idle: Vec<u32>,
-    queue: VecDeque<Job>,
+    pool: WorkerPool<Job>,
     served: u64,
     refused: u64,
+}
+
+impl Volatile {
+    fn new(config: &ServerConfig) -> Volatile {
+        Volatile { pool: WorkerPool::new(config.workers, config.queue as usize), served: 0, refused: 0 }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -87,14 +91,15 @@ pub struct Server {
 
 impl Server {
     pub fn new(config: ServerConfig) -> Server {
-        Server { config, disk: Disk::default(), state: Volatile::default() }
+        let state = Volatile::new(&config);
+        Server { config, disk: Disk::default(), state }
     }
 
     pub fn busy(&self) -> u32 {
-        self.config.workers - self.state.idle.len() as u32
+        self.state.pool.busy()
     }
     pub fn queued(&self) -> usize {
-        self.state.queue.len()
+        self.state.pool.queued()
     }
     /// Requests served since the last start.
     pub fn served(&self) -> u64 {
@@ -104,42 +109,34 @@ impl Server {
         self.state.refused
     }
 
-    fn start_job(&mut self, ctx: &mut Ctx, worker: u32, job: Job) {
-        self.state.workers[worker as usize] = Some(job);
+    fn start_service(&self, ctx: &mut Ctx, worker: u32) {
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker });
     }
 
     fn report_load(&self, ctx: &mut Ctx) {
-        ctx.set_load(self.busy(), self.config.workers, self.state.queue.len() as u32);
+        ctx.set_load(self.busy(), self.config.workers, self.queued() as u32);
     }
 }
 
 impl Process for Server {
     fn on_start(&mut self, ctx: &mut Ctx) {
         self.disk.boots += 1;
-        let n = self.config.workers;
-        self.state = Volatile {
-            workers: vec![None; n as usize],
-            // Pop from the end: worker 0 first.
-            idle: (0..n).rev().collect(),
-            ..Volatile::default()
-        };
+        self.state = Volatile::new(&self.config);
         self.report_load(ctx);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         if let Message::Request(req) = msg {
-            let job = Job { from, req };
-            if let Some(worker) = self.state.idle.pop() {
-                self.start_job(ctx, worker, job);
-            } else if self.state.queue.len() < self.config.queue as usize {
-                self.state.queue.push_back(job);
-            } else {
-                self.state.refused += 1;
-                ctx.note(Note::QueueFull { queued: self.state.queue.len() as u32 });
-                let resp = Response { id: req.id, status: Status::ServiceUnavailable, value: None };
-                ctx.send(from, Message::Response(resp));
+            match self.state.pool.submit(Job { from, req }) {
+                Submitted::Started(worker) => self.start_service(ctx, worker),
+                Submitted::Queued => {}
+                Submitted::Refused(_) => {
+                    self.state.refused += 1;
+                    ctx.note(Note::QueueFull { queued: self.queued() as u32 });
+                    let resp = Response { id: req.id, status: Status::ServiceUnavailable, value: None };
+                    ctx.send(from, Message::Response(resp));
+                }
             }
             self.report_load(ctx);
         }
@@ -147,19 +144,18 @@ impl Process for Server {
 
     fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
         if let Timer::ServiceDone { worker } = timer {
-            let job = self.state.workers[worker as usize].take().expect("a busy worker finished");
+            let (job, next) = self.state.pool.finish(worker);
             self.state.served += 1;
             let resp = Response { id: job.req.id, status: Status::Ok, value: None };
             ctx.send(job.from, Message::Response(resp));
-            match self.state.queue.pop_front() {
-                Some(next) => self.start_job(ctx, worker, next),
-                None => self.state.idle.push(worker),
+            if next {
+                self.start_service(ctx, worker);
             }
             self.report_load(ctx);
         }
     }
 
     fn on_crash(&mut self) {
-        self.state = Volatile::default();
+        self.state = Volatile::new(&self.config);
     }
 }
