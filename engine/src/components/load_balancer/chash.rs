@@ -114,12 +114,14 @@ impl Chash {
             self.rings[g].extend(added);
             self.rings[g].sort_unstable();
         } else {
-            let removed: Vec<u32> = (want..have).map(|k| s.point_key(k)).collect();
-            self.rings[g].retain(|&(key, srv)| srv != i || !removed.contains(&key));
+            let mut removed: Vec<u32> = (want..have).map(|k| s.point_key(k)).collect();
+            removed.sort_unstable();
+            let gone = |key: &u32| removed.binary_search(key).is_ok();
+            self.rings[g].retain(|(key, srv)| *srv != i || !gone(key));
             // `chash_skip_node`: a `last` point that goes moves on to the
             // next remaining one.
             if let Some((lg, lkey)) = self.last {
-                if lg == g && removed.contains(&lkey) {
+                if lg == g && gone(&lkey) {
                     let ring = &self.rings[g];
                     let at = ring.partition_point(|&(k, _)| k <= lkey);
                     self.last = ring.get(at).or(ring.first()).map(|&(k, _)| (g, k));

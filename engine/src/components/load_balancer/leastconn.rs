@@ -156,10 +156,9 @@ impl Leastconn {
     /// `queued` requests in its queue. It moves to its new key (behind the
     /// servers already there) if the key changed.
     pub fn set_inflight(&mut self, i: usize, served: u32, queued: u32) {
-        let old = self.srv[i].key();
         self.srv[i].served = served;
         self.srv[i].queued = queued;
-        if self.srv[i].node.is_some() && self.srv[i].key() != old {
+        if matches!(self.srv[i].node, Some((key, _)) if key != self.srv[i].key()) {
             self.dequeue(i);
             self.queue(i);
         }

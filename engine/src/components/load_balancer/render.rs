@@ -15,7 +15,7 @@ fn t(d: Duration) -> String {
     let ms = d.nanos / 1_000_000;
     if d.nanos % 1_000_000 != 0 {
         format!("{}us", d.nanos / 1000)
-    } else if ms % 1000 == 0 && ms > 0 {
+    } else if ms.is_multiple_of(1000) && ms > 0 {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")

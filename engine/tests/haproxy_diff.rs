@@ -1,0 +1,630 @@
+//! Differential tests: the engine's balance algorithms and health-check
+//! counter against the real HAProxy 2.6 (Debian's package, installed by
+//! `scripts/setup.sh`).
+//!
+//! Each test starts tiny HTTP servers (std::net, one thread each) that answer
+//! with their own name, writes a `haproxy.cfg` to a temporary directory and
+//! runs `haproxy -f <cfg> -db` on loopback with `nbthread 1`. One frontend
+//! routes each request to the backend named in its `x-be` header, so one
+//! HAProxy serves many independent backends; each backend's requests are
+//! sent one at a time, on a new connection each (`Connection: close`), and
+//! the sequence of servers that answered is compared with the engine
+//! module's. Backends run in parallel: their state is independent.
+//!
+//! HAProxy missing is a failure, not a skip.
+
+use engine::components::load_balancer::chash::Chash;
+use engine::components::load_balancer::first::First;
+use engine::components::load_balancer::fwrr::Fwrr;
+use engine::components::load_balancer::hash::{source_hash, uri_hash, HashFunction, HashMethod, HashType, UriOptions};
+use engine::components::load_balancer::health::{CheckParams, Health, Transition};
+use engine::components::load_balancer::leastconn::{Leastconn, Limits};
+use engine::components::load_balancer::map::Map;
+use engine::Duration;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration as WallDuration, Instant};
+
+const HAPROXY: &str = "/usr/sbin/haproxy";
+/// Every wait on HAProxy or a socket is bounded by this.
+const DEADLINE: WallDuration = WallDuration::from_secs(10);
+
+// ---------------------------------------------------------------------------
+// Tiny HTTP servers
+
+/// An HTTP server answering every request with `200 OK` and its name as
+/// the body. Stopping it closes its listener, so connections are refused.
+struct Backend {
+    name: String,
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Backend {
+    fn start(name: &str) -> Backend {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
+        let port = listener.local_addr().unwrap().port();
+        Backend::serve(name, port, listener)
+    }
+
+    fn serve(name: &str, port: u16, listener: TcpListener) -> Backend {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, body) = (stop.clone(), name.to_string());
+        let thread = thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(conn) = conn {
+                    answer(conn, &body);
+                }
+            }
+        });
+        Backend { name: name.to_string(), port, stop, thread: Some(thread) }
+    }
+
+    /// Closes the listener: connections are refused from now on.
+    fn stop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.stop.store(true, Ordering::SeqCst);
+            // Wake the blocked accept; the thread then drops the listener.
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+            t.join().expect("backend thread");
+        }
+    }
+
+    /// Listens again on the same port (std sets SO_REUSEADDR).
+    fn restart(&mut self) {
+        self.stop();
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("rebind a backend");
+        *self = Backend::serve(&self.name, self.port, listener);
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Reads one request head (HAProxy sends no body here) and answers.
+fn answer(mut conn: TcpStream, name: &str) {
+    let _ = conn.set_read_timeout(Some(DEADLINE));
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return, // a health check connects and closes
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let response = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}", name.len());
+    let _ = conn.write_all(response.as_bytes());
+    let _ = conn.shutdown(Shutdown::Write);
+}
+
+// ---------------------------------------------------------------------------
+// HAProxy
+
+/// A running HAProxy; killed (and its directory removed) on drop, also when
+/// a test panics.
+struct HaProxy {
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+    /// Lines HAProxy wrote on stdout (its log), as they come.
+    lines: Arc<Mutex<Vec<String>>>,
+    /// And on stderr (start-up messages; warnings repeating the log).
+    errors: Arc<Mutex<Vec<String>>>,
+}
+
+fn haproxy_binary() -> &'static str {
+    assert!(
+        Path::new(HAPROXY).exists(),
+        "{HAPROXY} not found: these differential tests need Debian's HAProxy 2.6; run scripts/setup.sh to install it"
+    );
+    let out = Command::new(HAPROXY).arg("-v").output().expect("run haproxy -v");
+    let version = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        version.contains("version 2.6."),
+        "these tests compare with HAProxy 2.6 (scripts/setup.sh installs Debian's); found: {version}"
+    );
+    HAPROXY
+}
+
+/// A free loopback port for HAProxy to bind.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl HaProxy {
+    /// Starts HAProxy with `global`, `defaults` and a frontend routing on
+    /// the `x-be` header (and taking the source address from `x-src` when
+    /// present), followed by `backends`; waits until the frontend accepts.
+    fn start(global_extra: &str, backends: &str) -> HaProxy {
+        let bin = haproxy_binary();
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "clusterlab-haproxy-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::SeqCst)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let port = free_port();
+        let cfg = format!(
+            "global\n    nbthread 1\n{global_extra}\
+             defaults\n    mode http\n    log global\n    timeout connect 2s\n    timeout client 10s\n    timeout server 10s\n\
+             frontend fe\n    bind 127.0.0.1:{port}\n\
+             \x20   http-request set-src hdr(x-src) if {{ req.hdr(x-src) -m found }}\n\
+             \x20   use_backend %[req.hdr(x-be)]\n\n{backends}"
+        );
+        let path = dir.join("haproxy.cfg");
+        std::fs::write(&path, &cfg).expect("write haproxy.cfg");
+        let mut child = Command::new(bin)
+            .arg("-f")
+            .arg(&path)
+            .arg("-db")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start haproxy");
+        let (lines, errors) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        for (stream, buf) in [(Box::new(out) as Box<dyn Read + Send>, &lines), (Box::new(err), &errors)] {
+            let buf = buf.clone();
+            thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    buf.lock().unwrap().push(line);
+                }
+            });
+        }
+        let mut h = HaProxy { child, dir, port, lines, errors };
+        h.wait_ready(&cfg);
+        h
+    }
+
+    /// Bounded polling until the frontend accepts a connection.
+    fn wait_ready(&mut self, cfg: &str) {
+        let start = Instant::now();
+        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
+        loop {
+            if TcpStream::connect_timeout(&addr, WallDuration::from_millis(200)).is_ok() {
+                return;
+            }
+            let exited = match self.child.try_wait().ok().flatten() {
+                Some(status) => format!("haproxy exited ({status})"),
+                None if start.elapsed() > DEADLINE => "haproxy did not listen in time".into(),
+                None => {
+                    thread::sleep(WallDuration::from_millis(10));
+                    continue;
+                }
+            };
+            thread::sleep(WallDuration::from_millis(100));
+            panic!("{exited}; it wrote:\n{}\nconfig:\n{cfg}", self.output());
+        }
+    }
+
+    fn output(&self) -> String {
+        format!("{}\n{}", self.errors.lock().unwrap().join("\n"), self.lines.lock().unwrap().join("\n"))
+    }
+
+    /// Sends `GET <path>` to backend `be` on a new connection and returns
+    /// the answering server's name.
+    fn get(&self, be: &str, path: &str, src: Option<IpAddr>) -> String {
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to haproxy");
+        conn.set_read_timeout(Some(DEADLINE)).unwrap();
+        let src = src.map(|a| format!("x-src: {a}\r\n")).unwrap_or_default();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: lab\r\nx-be: {be}\r\n{src}Connection: close\r\n\r\n");
+        conn.write_all(req.as_bytes()).unwrap();
+        let mut resp = String::new();
+        conn.read_to_string(&mut resp).expect("read the response");
+        let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+        assert!(head.starts_with("HTTP/1.1 200"), "backend {be}, {path}: {head}");
+        body.to_string()
+    }
+
+    /// Waits (bounded polling) until a line containing `text` appears after
+    /// the first `from` lines; returns its index.
+    fn wait_line(&self, from: usize, text: &str) -> usize {
+        let start = Instant::now();
+        loop {
+            {
+                let lines = self.lines.lock().unwrap();
+                if let Some(i) = lines.iter().skip(from).position(|l| l.contains(text)) {
+                    return from + i;
+                }
+                if start.elapsed() > DEADLINE {
+                    drop(lines);
+                    panic!("no line with {text:?} from HAProxy; it wrote:\n{}", self.output());
+                }
+            }
+            thread::sleep(WallDuration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Cases
+
+#[derive(Clone, Copy)]
+enum Algo {
+    Roundrobin,
+    StaticRr,
+    Leastconn,
+    First,
+    /// `balance uri ...` with `hash-type ...` (config text, engine type).
+    Uri(&'static str, &'static str, HashType, UriOptions),
+    /// `balance source` with `hash-type ...`.
+    Source(&'static str, HashType),
+}
+
+struct Case {
+    backend: String,
+    algo: Algo,
+    weights: Vec<u32>,
+    backup: Vec<bool>,
+    /// Paths for URI hashing, else as many `/` requests as entries.
+    paths: Vec<String>,
+    sources: Vec<Option<IpAddr>>,
+}
+
+impl Case {
+    fn new(algo: Algo, weights: &[u32], requests: usize) -> Case {
+        let n = weights.len();
+        Case {
+            backend: String::new(),
+            algo,
+            weights: weights.to_vec(),
+            backup: vec![false; n],
+            paths: vec!["/".to_string(); requests],
+            sources: vec![None; requests],
+        }
+    }
+
+    fn config(&self, backends: &[Backend]) -> String {
+        let (balance, hash_type) = match self.algo {
+            Algo::Roundrobin => ("roundrobin".to_string(), None),
+            Algo::StaticRr => ("static-rr".to_string(), None),
+            Algo::Leastconn => ("leastconn".to_string(), None),
+            Algo::First => ("first".to_string(), None),
+            Algo::Uri(args, ht, ..) => (format!("uri{args}"), Some(ht)),
+            Algo::Source(ht, _) => ("source".to_string(), Some(ht)),
+        };
+        let mut s = format!("backend {}\n    balance {balance}\n", self.backend);
+        if let Some(ht) = hash_type {
+            s += &format!("    hash-type {ht}\n");
+        }
+        for (i, w) in self.weights.iter().enumerate() {
+            let backup = if self.backup[i] { " backup" } else { "" };
+            s += &format!("    server s{} 127.0.0.1:{} weight {w}{backup}\n", i + 1, backends[i].port);
+        }
+        s + "\n"
+    }
+
+    /// The engine's answers, as server names.
+    fn engine(&self) -> Vec<String> {
+        let (w, b) = (&self.weights[..], &self.backup[..]);
+        let up = vec![true; w.len()];
+        let picks: Vec<usize> = match self.algo {
+            Algo::Roundrobin => {
+                let mut f = Fwrr::new(w, b, &up, false);
+                self.paths.iter().map(|_| f.pick(None, |_| false).unwrap()).collect()
+            }
+            Algo::StaticRr => {
+                let mut m = Map::new(w, b, &up, false);
+                self.paths.iter().map(|_| m.pick_rr(None, |_| false).unwrap()).collect()
+            }
+            Algo::Leastconn => {
+                let mut l = Leastconn::new(w, b, &up, false);
+                let mut pick = || {
+                    let s = l.pick(None, |_| Limits::NONE).unwrap();
+                    l.set_inflight(s, 1, 0);
+                    l.set_inflight(s, 0, 0);
+                    s
+                };
+                self.paths.iter().map(|_| pick()).collect()
+            }
+            Algo::First => {
+                let f = First::new(w, b, &up, false);
+                self.paths.iter().map(|_| f.pick(None, |_| false).unwrap()).collect()
+            }
+            Algo::Uri(_, _, ht, opts) if ht.method == HashMethod::MapBased => {
+                let m = Map::new(w, b, &up, false);
+                self.paths
+                    .iter()
+                    .map(|p| m.pick_hash(uri_hash(&ht, &opts, p.as_bytes(), m.tot_used())).unwrap())
+                    .collect()
+            }
+            Algo::Uri(_, _, ht, opts) => {
+                let c = Chash::new(w, b, &up, false);
+                self.paths
+                    .iter()
+                    .map(|p| c.pick(uri_hash(&ht, &opts, p.as_bytes(), c.tot_used()), None).unwrap())
+                    .collect()
+            }
+            Algo::Source(_, ht) => {
+                let (m, c) = (Map::new(w, b, &up, false), Chash::new(w, b, &up, false));
+                let src = |s: &Option<IpAddr>| s.unwrap_or(IpAddr::from([127, 0, 0, 1]));
+                self.sources
+                    .iter()
+                    .map(|s| match ht.method {
+                        HashMethod::MapBased => m.pick_hash(source_hash(&ht, src(s), m.tot_used())).unwrap(),
+                        HashMethod::Consistent => c.pick(source_hash(&ht, src(s), c.tot_used()), None).unwrap(),
+                    })
+                    .collect()
+            }
+        };
+        picks.into_iter().map(|i| format!("s{}", i + 1)).collect()
+    }
+}
+
+/// Runs every case against one HAProxy; fails listing every backend that differs.
+fn run(mut cases: Vec<Case>) {
+    let servers = cases.iter().map(|c| c.weights.len()).max().unwrap();
+    let backends: Vec<Backend> = (1..=servers).map(|i| Backend::start(&format!("s{i}"))).collect();
+    for (i, c) in cases.iter_mut().enumerate() {
+        c.backend = format!("b{i}");
+    }
+    let config: String = cases.iter().map(|c| c.config(&backends)).collect();
+    let haproxy = HaProxy::start("", &config);
+    let started = Instant::now();
+    let results: Vec<Vec<String>> = thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|c| {
+                let h = &haproxy;
+                scope.spawn(move || {
+                    c.paths.iter().zip(&c.sources).map(|(p, s)| h.get(&c.backend, p, *s)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("client thread")).collect()
+    });
+    let requests: usize = results.iter().map(Vec::len).sum();
+    eprintln!("{requests} requests to {} backends in {:?}", cases.len(), started.elapsed());
+    let mut failures = Vec::new();
+    for (c, real) in cases.iter().zip(&results) {
+        let ours = c.engine();
+        if &ours != real {
+            let first = ours.iter().zip(real).position(|(a, b)| a != b).unwrap_or(0);
+            failures.push(format!(
+                "{}: first difference at request {first} ({})\n  haproxy: {}\n  engine:  {}",
+                c.config(&backends).lines().take(3).collect::<Vec<_>>().join(" / "),
+                c.paths[first],
+                real.join(" "),
+                ours.join(" ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} backends differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// Weight sets for the round-robin algorithms, incl. those semantics.md 1.3
+/// lists as verified.
+const WEIGHT_SETS: &[&[u32]] = &[
+    &[1, 1, 1],
+    &[3, 2, 1],
+    &[5, 1, 1],
+    &[4, 3, 2],
+    &[10, 7, 3],
+    &[1, 2, 3],
+    &[2, 2, 1, 1],
+    &[7, 5, 3, 1],
+    &[256, 1, 1],
+    &[13, 8, 5, 2],
+    &[6, 4, 2],
+    &[3, 1, 4, 1, 5],
+    &[1],
+];
+
+/// Two rounds of the total weight, at least 60 requests.
+fn rounds(weights: &[u32]) -> usize {
+    (2 * weights.iter().sum::<u32>() as usize).clamp(60, 600)
+}
+
+#[test]
+fn roundrobin_sequences_match_haproxy() {
+    let mut cases: Vec<Case> = WEIGHT_SETS.iter().map(|w| Case::new(Algo::Roundrobin, w, rounds(w))).collect();
+    // Backup servers only: the first one alone (unlike static-rr below).
+    let mut backups = Case::new(Algo::Roundrobin, &[2, 3], 20);
+    backups.backup = vec![true, true];
+    cases.push(backups);
+    run(cases);
+}
+
+#[test]
+fn static_rr_sequences_match_haproxy() {
+    let mut cases: Vec<Case> = WEIGHT_SETS.iter().map(|w| Case::new(Algo::StaticRr, w, rounds(w))).collect();
+    // Backup servers only: HAProxy's map is as long as the first backup's
+    // weight, but its score loop also gives the second backup entries.
+    let mut backups = Case::new(Algo::StaticRr, &[2, 3], 20);
+    backups.backup = vec![true, true];
+    cases.push(backups);
+    run(cases);
+}
+
+#[test]
+fn leastconn_and_first_sequential_match_haproxy() {
+    let mut cases: Vec<Case> =
+        [&[1, 1, 1][..], &[3, 2, 1], &[1, 5, 10, 2]].iter().map(|w| Case::new(Algo::Leastconn, w, 40)).collect();
+    cases.extend([&[3, 2, 1][..], &[1, 9]].iter().map(|w| Case::new(Algo::First, w, 20)));
+    for algo in [Algo::Leastconn, Algo::First] {
+        let mut backups = Case::new(algo, &[2, 3], 10);
+        backups.backup = vec![true, true];
+        cases.push(backups);
+    }
+    run(cases);
+}
+
+/// 60 distinct request URIs: paths of several depths, with and without
+/// query strings (ignored unless `whole`).
+fn uris() -> Vec<String> {
+    let mut v = Vec::new();
+    for i in 0..60 {
+        v.push(match i % 4 {
+            0 => format!("/item/{i}"),
+            1 => format!("/static/img/{i}.png?v={}", i * 7),
+            2 => format!("/api/v{}/users/{i}/orders", i % 3),
+            _ => format!("/{i}?q=x&page={i}"),
+        });
+    }
+    v
+}
+
+#[test]
+fn uri_hash_placement_matches_haproxy() {
+    let map = HashType::map_based();
+    let cons = HashType::consistent();
+    let plain = UriOptions::default();
+    let ht = |m, f, a| HashType::new(m, Some(f), a);
+    let (mb, ch) = (HashMethod::MapBased, HashMethod::Consistent);
+    let mut algos = Vec::new();
+    for w in [&[3, 2, 1][..], &[1, 1, 1, 1], &[5, 3, 1], &[2, 7]] {
+        algos.push((Algo::Uri("", "map-based", map, plain), w));
+        algos.push((Algo::Uri("", "consistent", cons, plain), w));
+    }
+    // The other functions, modifiers and options, on 3,2,1.
+    let w = &[3, 2, 1][..];
+    algos.extend([
+        (Algo::Uri("", "map-based djb2", ht(mb, HashFunction::Djb2, false), plain), w),
+        (Algo::Uri("", "map-based wt6", ht(mb, HashFunction::Wt6, false), plain), w),
+        (Algo::Uri("", "map-based crc32", ht(mb, HashFunction::Crc32, false), plain), w),
+        (Algo::Uri("", "map-based sdbm avalanche", ht(mb, HashFunction::Sdbm, true), plain), w),
+        (Algo::Uri("", "consistent sdbm", ht(ch, HashFunction::Sdbm, false), plain), w),
+        (Algo::Uri("", "consistent djb2 avalanche", ht(ch, HashFunction::Djb2, true), plain), w),
+        (Algo::Uri("", "consistent wt6", ht(ch, HashFunction::Wt6, false), plain), w),
+        (Algo::Uri("", "consistent crc32", ht(ch, HashFunction::Crc32, false), plain), w),
+        (Algo::Uri(" whole", "map-based", map, UriOptions { whole: true, ..plain }), w),
+        (Algo::Uri(" depth 2", "map-based", map, UriOptions { depth: 2, ..plain }), w),
+        (Algo::Uri(" len 9", "consistent", cons, UriOptions { len: 9, ..plain }), w),
+        (Algo::Uri(" len 12 depth 3", "map-based", map, UriOptions { len: 12, depth: 3, ..plain }), w),
+    ]);
+    run(algos
+        .into_iter()
+        .map(|(a, w)| {
+            let mut c = Case::new(a, w, 0);
+            c.paths = uris();
+            c.sources = vec![None; c.paths.len()];
+            c
+        })
+        .collect());
+}
+
+#[test]
+fn source_hash_placement_matches_haproxy() {
+    let mut sources: Vec<IpAddr> =
+        (0..40u32).map(|i| IpAddr::from((0x0a00_0000 + i * 0x0001_0203).to_be_bytes())).collect();
+    sources.extend(
+        ["127.0.0.1", "192.168.1.20", "2001:db8::1", "2001:db8:0:1::42", "::1", "fe80::1:2:3:4"]
+            .map(|s| s.parse::<IpAddr>().unwrap()),
+    );
+    let mut cases = Vec::new();
+    for w in [&[3, 2, 1][..], &[1, 1, 1, 1], &[5, 3, 1]] {
+        for (cfg, ht) in [("map-based", HashType::map_based()), ("consistent", HashType::consistent())] {
+            let mut c = Case::new(Algo::Source(cfg, ht), w, sources.len());
+            c.sources = sources.iter().map(|&s| Some(s)).collect();
+            cases.push(c);
+        }
+    }
+    // semantics.md 1.3: the client's own 127.0.0.1, map-based, 3,2,1 -> s3.
+    let local = Case::new(Algo::Source("map-based", HashType::map_based()), &[3, 2, 1], 5);
+    assert_eq!(local.engine(), ["s3"; 5]);
+    cases.push(local);
+    run(cases);
+}
+
+// ---------------------------------------------------------------------------
+// Health checks
+
+/// A "Health check for server be/s1 failed|succeeded ..., status: 2/3 UP."
+/// line: (succeeded, status).
+fn check_line(line: &str) -> Option<(bool, String)> {
+    let rest = line.split("Health check for server be/s1 ").nth(1)?;
+    let ok = rest.starts_with("succeeded");
+    let status = rest.rsplit("status: ").next()?.trim_end_matches('.').to_string();
+    Some((ok, status))
+}
+
+/// HAProxy with `check inter 200 rise 2 fall 3` against a server that is
+/// first refusing, then up, down and up again. Every logged check result
+/// is fed to the engine's `Health`: its counter must read as HAProxy's
+/// after each, and the server must go DOWN and UP on the same checks.
+#[test]
+fn health_check_transitions_match_haproxy() {
+    let mut server = Backend::start("s1");
+    let port = server.port;
+    server.stop();
+    let backend = format!(
+        "backend be\n    option log-health-checks\n    server s1 127.0.0.1:{port} check inter 200 rise 2 fall 3\n"
+    );
+    let haproxy = HaProxy::start("    log stdout format raw local0\n", &backend);
+    // Refused from the start: one failure takes the fresh server DOWN.
+    let l1 = haproxy.wait_line(0, "Server be/s1 is DOWN");
+    server.restart();
+    let l2 = haproxy.wait_line(l1, "Server be/s1 is UP");
+    server.stop();
+    let l3 = haproxy.wait_line(l2, "Server be/s1 is DOWN");
+    server.restart();
+    let l4 = haproxy.wait_line(l3, "Server be/s1 is UP");
+    let lines: Vec<String> = haproxy.lines.lock().unwrap()[..=l4].to_vec();
+    drop(haproxy);
+
+    let params = CheckParams {
+        inter: Duration::from_millis(200),
+        fastinter: Duration::from_millis(200),
+        downinter: Duration::from_millis(200),
+        rise: 2,
+        fall: 3,
+    };
+    let mut health = Health::new(params);
+    // For each transition: the number of checks since the previous one.
+    let mut checks = 0;
+    let mut transitions = Vec::new();
+    let mut pending: Option<Transition> = None;
+    for line in &lines {
+        if let Some((ok, status)) = check_line(line) {
+            assert!(
+                pending.is_none(),
+                "the engine changed state ({pending:?}) where HAProxy did not:\n{}",
+                lines.join("\n")
+            );
+            checks += 1;
+            let t = if ok { health.success() } else { health.failure() };
+            assert_eq!(health.describe(), status, "after {line:?}");
+            if t != Transition::Unchanged {
+                transitions.push((t, checks));
+                checks = 0;
+                pending = Some(t);
+            }
+        } else if line.contains("Server be/s1 is DOWN") {
+            assert_eq!(pending.take(), Some(Transition::WentDown), "{line}");
+        } else if line.contains("Server be/s1 is UP") {
+            assert_eq!(pending.take(), Some(Transition::WentUp), "{line}");
+        }
+    }
+    assert_eq!(pending, None);
+    // DOWN on the 1st failure of a fresh server, UP on the 2nd success,
+    // DOWN on the 3rd failure once fully UP, UP again on the 2nd success.
+    assert_eq!(
+        transitions,
+        [(Transition::WentDown, 1), (Transition::WentUp, 2), (Transition::WentDown, 3), (Transition::WentUp, 2)],
+        "HAProxy's log:\n{}",
+        lines.join("\n")
+    );
+}
