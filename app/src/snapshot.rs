@@ -88,13 +88,14 @@ pub struct Snapshot {
 /// Where a node is drawn: its scenario position, or a column by kind.
 fn layout(lab: &Lab) -> Vec<(f64, f64)> {
     let s = lab.sim.scenario();
-    let mut per_kind = [0usize; 3];
+    let mut per_kind = [0usize; 4];
     let col = |k: &ComponentSpec| match k {
         ComponentSpec::Client(_) => 0,
         ComponentSpec::LoadBalancer(_) => 1,
         ComponentSpec::Server(_) => 2,
+        ComponentSpec::Database(_) => 3,
     };
-    let mut counts = [0usize; 3];
+    let mut counts = [0usize; 4];
     for n in &s.nodes {
         counts[col(&n.component)] += 1;
     }
@@ -106,7 +107,7 @@ fn layout(lab: &Lab) -> Vec<(f64, f64)> {
             }
             let c = col(&n.component);
             per_kind[c] += 1;
-            let x = 80.0 + c as f64 * 240.0;
+            let x = 80.0 + c as f64 * 180.0;
             let y = HEIGHT * per_kind[c] as f64 / (counts[c] + 1) as f64;
             (x, y)
         })
@@ -179,6 +180,30 @@ pub fn take(lab: &Lab) -> Snapshot {
                         (_, Status::Crashed { .. }) => "crashed".to_string(),
                         (Some((_, health)), _) => format!("{health} · {}/{} busy", st.busy, st.capacity),
                         (None, _) => format!("{}/{} busy · {} queued", st.busy, st.capacity, st.queued),
+                    }
+                }
+                Detail::Database(d) => {
+                    let role = match d.role {
+                        engine::components::database::Role::Primary => "primary".to_string(),
+                        engine::components::database::Role::Replica { of } => {
+                            format!("replica of {}", sim.node_name(of))
+                        }
+                    };
+                    details.push(("role".to_string(), role.clone()));
+                    details.push(("epoch".to_string(), d.epoch.to_string()));
+                    details.push(("writes applied (lsn)".to_string(), d.lsn.to_string()));
+                    details.push(("keys".to_string(), d.keys.to_string()));
+                    if d.lag > 0 {
+                        details.push(("replication lag".to_string(), format!("{} writes", d.lag)));
+                    }
+                    if d.waiting_writes > 0 {
+                        details.push(("writes waiting for replicas".to_string(), d.waiting_writes.to_string()));
+                    }
+                    match d.role {
+                        engine::components::database::Role::Primary => {
+                            format!("primary · epoch {} · lsn {}", d.epoch, d.lsn)
+                        }
+                        _ => format!("replica · lag {}", d.lag),
                     }
                 }
                 Detail::LoadBalancer { connections, backlog, servers } => {

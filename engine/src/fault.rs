@@ -81,6 +81,10 @@ pub enum Fault<N = String> {
         #[serde(default)]
         drift_ppm: i64,
     },
+    /// An operator promotes a database replica to primary (a new epoch).
+    Promote {
+        node: N,
+    },
     /// Multiply the node's service times by `factor` (1 restores it).
     SlowNode {
         node: N,
@@ -120,6 +124,7 @@ impl<N> Fault<N> {
                 Fault::SkewClock { node: f(node)?, offset: *offset, drift_ppm: *drift_ppm }
             }
             Fault::SlowNode { node, factor } => Fault::SlowNode { node: f(node)?, factor: *factor },
+            Fault::Promote { node } => Fault::Promote { node: f(node)? },
         })
     }
 
@@ -176,6 +181,7 @@ impl<N> Fault<N> {
             Fault::RestoreLink { .. } => "restore_link",
             Fault::SkewClock { .. } => "skew_clock",
             Fault::SlowNode { .. } => "slow_node",
+            Fault::Promote { .. } => "promote",
         }
     }
 }
@@ -206,6 +212,7 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
                 write!(f, "skew {node}'s clock by {offset}, drift {drift_ppm} ppm")
             }
             Fault::SlowNode { node, factor } => write!(f, "slow {node} down x{factor}"),
+            Fault::Promote { node } => write!(f, "promote {node} to primary"),
         }
     }
 }

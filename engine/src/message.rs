@@ -111,6 +111,50 @@ pub enum Message {
     HealthCheckRefused {
         seq: u32,
     },
+    /// Database replication: the primary ships write `lsn` of `epoch`.
+    Replicate {
+        epoch: u32,
+        lsn: u64,
+        key: u32,
+        value: u64,
+        /// The primary's wall clock when it took the write (for
+        /// last-writer-wins).
+        ts: i64,
+    },
+    /// A replica has applied every write up to `lsn`.
+    ReplicaAck {
+        lsn: u64,
+    },
+    /// A replica missed writes: send again from `lsn`.
+    ResendFrom {
+        lsn: u64,
+    },
+    /// A primary's heartbeat and announcement: it leads `epoch` (since it
+    /// was promoted at `since`) and has written up to `lsn`.
+    PrimaryIs {
+        epoch: u32,
+        lsn: u64,
+        since: u64,
+    },
+    /// A replica asks for a full copy (it cannot follow the log).
+    SyncRequest,
+    /// One key of a full copy.
+    SnapshotEntry {
+        key: u32,
+        value: u64,
+        ts: i64,
+    },
+    /// The full copy is complete, up to `lsn`.
+    SnapshotDone {
+        lsn: u64,
+    },
+    /// A demoted primary hands over a write it took while split from the
+    /// rest; the newer write by timestamp wins.
+    Reconcile {
+        key: u32,
+        value: u64,
+        ts: i64,
+    },
 }
 
 /// A message's kind, for the trace, the event log and the colours of the
@@ -125,6 +169,7 @@ pub enum MsgKind {
     HealthCheckReply,
     Refused,
     Accepted,
+    Replication,
 }
 
 impl Message {
@@ -135,6 +180,14 @@ impl Message {
             Message::Response(_) => MsgKind::ErrorResponse,
             Message::HealthCheck { .. } => MsgKind::HealthCheck,
             Message::HealthCheckOk { .. } => MsgKind::HealthCheckReply,
+            Message::Replicate { .. }
+            | Message::ReplicaAck { .. }
+            | Message::ResendFrom { .. }
+            | Message::PrimaryIs { .. }
+            | Message::SyncRequest
+            | Message::SnapshotEntry { .. }
+            | Message::SnapshotDone { .. }
+            | Message::Reconcile { .. } => MsgKind::Replication,
             Message::Accepted { .. } => MsgKind::Accepted,
             Message::RequestRefused { .. } | Message::HealthCheckRefused { .. } => MsgKind::Refused,
         }
@@ -180,6 +233,16 @@ impl Message {
             Message::HealthCheckOk { seq } => format!("health check #{seq} ok"),
             Message::RequestRefused { id } => format!("connection refused for request #{id}"),
             Message::Accepted { id } => format!("connection accepted for request #{id}"),
+            Message::Replicate { epoch, lsn, key, value, .. } => {
+                format!("replicate write {lsn} (epoch {epoch}): k{key}={value}")
+            }
+            Message::ReplicaAck { lsn } => format!("replica has applied up to write {lsn}"),
+            Message::ResendFrom { lsn } => format!("replica asks for the writes from {lsn} again"),
+            Message::PrimaryIs { epoch, lsn, .. } => format!("primary of epoch {epoch}, at write {lsn}"),
+            Message::SyncRequest => "replica asks for a full copy".to_string(),
+            Message::SnapshotEntry { key, value, .. } => format!("full copy: k{key}={value}"),
+            Message::SnapshotDone { lsn } => format!("full copy done, up to write {lsn}"),
+            Message::Reconcile { key, value, ts } => format!("reconcile k{key}={value} (written at {ts} ns)"),
             Message::HealthCheckRefused { seq } => format!("connection refused for health check #{seq}"),
         }
     }
@@ -211,4 +274,8 @@ pub enum Timer {
     ServerTimeout { conn: u32, attempt: u32 },
     /// HAProxy `timeout queue`: a request waited too long for a server.
     QueueTimeout { conn: u32 },
+    /// A database's semi-synchronous wait for write `lsn` ran out.
+    SemiSyncTimeout { lsn: u64 },
+    /// A database's heartbeat (as primary) or liveness check (as replica).
+    Heartbeat,
 }

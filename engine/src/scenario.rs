@@ -9,6 +9,7 @@
 //! what is wrong. It never panics.
 
 use crate::components::client::{ClientConfig, Workload};
+use crate::components::database::config::DatabaseConfig;
 use crate::components::load_balancer::config::LoadBalancerConfig;
 use crate::components::server::ServerConfig;
 use crate::components::Kind;
@@ -77,6 +78,7 @@ pub struct NodeSpec {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ComponentSpec {
     Client(ClientConfig),
+    Database(DatabaseConfig),
     LoadBalancer(LoadBalancerConfig),
     Server(ServerConfig),
 }
@@ -85,6 +87,7 @@ impl ComponentSpec {
     pub fn kind(&self) -> Kind {
         match self {
             ComponentSpec::Client(_) => Kind::Client,
+            ComponentSpec::Database(_) => Kind::Database,
             ComponentSpec::LoadBalancer(_) => Kind::LoadBalancer,
             ComponentSpec::Server(_) => Kind::Server,
         }
@@ -244,12 +247,13 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     }
     let checked = match kind.as_str() {
         "client" => typed::<ClientConfig>(rest),
+        "database" => typed::<DatabaseConfig>(rest),
         "load_balancer" => typed::<LoadBalancerConfig>(rest),
         "server" => typed::<ServerConfig>(rest),
         other => {
             return Err(ScenarioError::new(
                 at("type"),
-                format!("unknown component `{other}`; expected one of `client`, `load_balancer`, `server`"),
+                format!("unknown component `{other}`; expected one of `client`, `database`, `load_balancer`, `server`"),
             ))
         }
     };
@@ -384,11 +388,11 @@ impl Scenario {
                         return err(at("target"), format!("no node is named `{}`", c.target));
                     };
                     let kind = self.nodes[t].component.kind();
-                    if !matches!(kind, Kind::LoadBalancer | Kind::Server) {
+                    if !matches!(kind, Kind::LoadBalancer | Kind::Server | Kind::Database) {
                         return err(
                             at("target"),
                             format!(
-                                "`{}` is a {}; a client sends to a load_balancer or a server",
+                                "`{}` is a {}; a client sends to a load_balancer, a server or a database",
                                 c.target,
                                 kind.name()
                             ),
@@ -432,6 +436,50 @@ impl Scenario {
                     }
                 }
                 ComponentSpec::Server(s) => s.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?,
+                ComponentSpec::Database(d) => {
+                    d.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    for (k, r) in d.replicas.iter().enumerate() {
+                        let f = format!("replicas[{k}]");
+                        let Some(&t) = ids.get(r.as_str()) else {
+                            return err(at(&f), format!("no node is named `{r}`"));
+                        };
+                        match &self.nodes[t].component {
+                            ComponentSpec::Database(rc) if rc.replica_of.as_deref() == Some(n.name.as_str()) => {}
+                            ComponentSpec::Database(_) => {
+                                return err(at(&f), format!("`{r}` must say \"replica_of\": \"{}\"", n.name))
+                            }
+                            other => {
+                                return err(
+                                    at(&f),
+                                    format!("`{r}` is a {}; replicas are databases", other.kind().name()),
+                                )
+                            }
+                        }
+                        if !is_linked(i, t) {
+                            return err(at(&f), format!("no link joins `{}` to `{r}`; add one to `links`", n.name));
+                        }
+                    }
+                    if let Some(p) = &d.replica_of {
+                        let Some(&t) = ids.get(p.as_str()) else {
+                            return err(at("replica_of"), format!("no node is named `{p}`"));
+                        };
+                        let listed = matches!(&self.nodes[t].component, ComponentSpec::Database(pc) if pc.replicas.contains(&n.name));
+                        if !listed {
+                            return err(at("replica_of"), format!("`{p}` must list `{}` in its `replicas`", n.name));
+                        }
+                        // Replicas talk to each other after a failover.
+                        if let ComponentSpec::Database(pc) = &self.nodes[t].component {
+                            for other in pc.replicas.iter().filter(|o| **o != n.name) {
+                                if !is_linked(i, ids[other.as_str()]) {
+                                    return err(
+                                        at("replica_of"),
+                                        format!("replicas of one primary must be linked to each other: add a link between `{}` and `{other}`", n.name),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         let distinct_paths: std::collections::BTreeSet<&str> = self
@@ -507,6 +555,9 @@ impl Scenario {
                     "between".into(),
                     format!("no link joins `{}` and `{}`", self.nodes[*a].name, self.nodes[*b].name),
                 ));
+            }
+            Fault::Promote { node } if !matches!(self.nodes[*node].component, ComponentSpec::Database(_)) => {
+                return Err(("node".into(), format!("`{}` is not a database", self.nodes[*node].name)));
             }
             Fault::Partition { groups } => {
                 let mut seen = BTreeMap::new();

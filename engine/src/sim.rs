@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::components::client::Client;
+use crate::components::database::{Database, DatabaseView};
 use crate::components::load_balancer::{Backend, LoadBalancer, ServerView};
 use crate::components::server::Server;
 use crate::components::{Component, Kind};
@@ -74,6 +75,7 @@ pub enum Detail {
     Client { outstanding: u32 },
     LoadBalancer { connections: u32, backlog: usize, servers: Vec<ServerView> },
     Server { served: u64, refused: u64, boots: u32 },
+    Database(DatabaseView),
 }
 
 /// The CLI's and the tests' summary of a run.
@@ -156,6 +158,33 @@ impl Simulation {
                         Component::Client(Client::new(c.clone(), id(&c.target), &ids))
                     }
                     ComponentSpec::Server(c) => Component::Server(Server::new(c.clone())),
+                    ComponentSpec::Database(c) => {
+                        // The group: the primary, then its replicas.
+                        let primary = c.replica_of.as_deref().unwrap_or(&spec.name);
+                        let ComponentSpec::Database(pc) = &scenario.nodes[id(primary) as usize].component else {
+                            unreachable!("validated: a replica follows a database")
+                        };
+                        let group: Vec<NodeId> =
+                            std::iter::once(id(primary)).chain(pc.replicas.iter().map(|r| id(r))).collect();
+                        // Linked nodes outside the group hear who is primary.
+                        let listeners: Vec<NodeId> = scenario
+                            .links
+                            .iter()
+                            .filter_map(|l| {
+                                let (a, b) = (id(&l.between[0]), id(&l.between[1]));
+                                let me = i as NodeId;
+                                if a == me {
+                                    Some(b)
+                                } else if b == me {
+                                    Some(a)
+                                } else {
+                                    None
+                                }
+                            })
+                            .filter(|n| !group.contains(n))
+                            .collect();
+                        Component::Database(Database::new(c.clone(), i as NodeId, group, listeners))
+                    }
                     ComponentSpec::LoadBalancer(c) => {
                         let backends = c
                             .servers
@@ -459,6 +488,15 @@ impl Simulation {
                 self.nodes[node as usize].rt.clock.skew(now, offset, drift_ppm);
                 self.change(node as usize, NodeChange::ClockSkewed);
             }
+            Fault::Promote { node } => {
+                let i = node as usize;
+                if self.nodes[i].rt.status == Status::Up {
+                    let (component, mut ctx) = self.ctx_for(i);
+                    if let Component::Database(db) = component {
+                        db.promote(&mut ctx);
+                    }
+                }
+            }
             Fault::SlowNode { node, factor } => {
                 self.nodes[node as usize].rt.slowdown = factor;
                 self.change(node as usize, NodeChange::Slowed);
@@ -587,6 +625,7 @@ impl Simulation {
                 Detail::LoadBalancer { connections: lb.connections(), backlog: lb.backlog(), servers: lb.servers() }
             }
             Component::Server(s) => Detail::Server { served: s.served(), refused: s.refused(), boots: s.disk.boots },
+            Component::Database(d) => Detail::Database(d.view()),
         };
         NodeState {
             id,

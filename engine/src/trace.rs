@@ -64,6 +64,15 @@ pub enum Note {
         server: NodeId,
         attempt: u32,
     },
+    /// A database became the primary of `epoch`.
+    Promoted {
+        epoch: u32,
+    },
+    /// A database that was primary learned of a newer `epoch` and became
+    /// a replica.
+    Demoted {
+        epoch: u32,
+    },
     /// A client could not send: too many requests outstanding.
     ClientOverloaded {
         outstanding: u32,

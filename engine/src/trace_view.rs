@@ -134,6 +134,8 @@ impl Simulation {
             Note::NoServerAvailable => "no server available: 503".into(),
             Note::QueueFull { queued } => format!("queue full ({queued} waiting): 503"),
             Note::BacklogFull => "listen backlog full: connection dropped".into(),
+            Note::Promoted { epoch } => format!("promoted to primary (epoch {epoch})"),
+            Note::Demoted { epoch } => format!("another primary leads epoch {epoch}: now a replica"),
             Note::QueueTimeout => "request waited longer than timeout queue: 503".into(),
             Note::Retried { server, attempt } => {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))

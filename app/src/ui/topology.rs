@@ -31,6 +31,7 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::Client => "clients",
         Kind::LoadBalancer => "load balancer",
         Kind::Server => "server",
+        Kind::Database => "database",
     }
 }
 

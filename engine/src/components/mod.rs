@@ -3,6 +3,7 @@
 //! simulation stays plain data that can be cloned.
 
 pub mod client;
+pub mod database;
 pub mod load_balancer;
 pub mod server;
 pub mod workers;
@@ -12,6 +13,7 @@ use crate::message::{Message, NodeId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
 use client::Client;
+use database::Database;
 use load_balancer::LoadBalancer;
 use serde::Serialize;
 use server::Server;
@@ -22,6 +24,7 @@ use server::Server;
 #[derive(Clone, Debug)]
 pub enum Component {
     Client(Client),
+    Database(Database),
     LoadBalancer(LoadBalancer),
     Server(Server),
 }
@@ -31,6 +34,7 @@ pub enum Component {
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Client,
+    Database,
     LoadBalancer,
     Server,
 }
@@ -39,6 +43,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Client => "client",
+            Kind::Database => "database",
             Kind::LoadBalancer => "load_balancer",
             Kind::Server => "server",
         }
@@ -49,6 +54,7 @@ impl Component {
     pub fn kind(&self) -> Kind {
         match self {
             Component::Client(_) => Kind::Client,
+            Component::Database(_) => Kind::Database,
             Component::LoadBalancer(_) => Kind::LoadBalancer,
             Component::Server(_) => Kind::Server,
         }
@@ -57,6 +63,7 @@ impl Component {
     fn process(&mut self) -> &mut dyn Process {
         match self {
             Component::Client(c) => c,
+            Component::Database(c) => c,
             Component::LoadBalancer(c) => c,
             Component::Server(c) => c,
         }

@@ -555,7 +555,7 @@ impl Process for LoadBalancer {
             }
             Message::HealthCheckOk { seq } => self.check_answered(ctx, from, seq, true),
             Message::HealthCheckRefused { seq } => self.check_answered(ctx, from, seq, false),
-            Message::HealthCheck { .. } => {}
+            _ => {}
         }
         self.report_load(ctx);
     }

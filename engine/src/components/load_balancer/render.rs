@@ -13,7 +13,7 @@ use std::fmt::Write;
 /// HAProxy writes times in milliseconds by default; a unit is clearer.
 fn t(d: Duration) -> String {
     let ms = d.nanos / 1_000_000;
-    if d.nanos % 1_000_000 != 0 {
+    if !d.nanos.is_multiple_of(1_000_000) {
         format!("{}us", d.nanos / 1000)
     } else if ms.is_multiple_of(1000) && ms > 0 {
         format!("{}s", ms / 1000)

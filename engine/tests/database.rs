@@ -1,0 +1,178 @@
+//! Primary/replica databases: replication lag and stale reads, failover
+//! that loses acknowledged writes (asynchronous) or not (semi-synchronous),
+//! and split brain settled by last-writer-wins. Shown in the recorded
+//! client history, where a consistency checker would look.
+mod common;
+use common::*;
+use engine::history::Outcome;
+use engine::message::Op;
+use engine::sim::Detail;
+use serde_json::{json, Value};
+
+/// A writer client on the primary, a reader client on a replica, a
+/// primary with two replicas.
+fn replicated(replication: &str, faults: Value) -> Value {
+    json!({
+        "version": 1,
+        "seed": 5,
+        "nodes": [
+            { "name": "writer", "type": "client", "target": "db1",
+              "workload": { "kind": "open_loop", "rate": 200, "arrival": "constant" },
+              "timeout": "2s", "ops": { "read_fraction": 0.0, "keys": 5 } },
+            { "name": "reader", "type": "client", "target": "db2",
+              "workload": { "kind": "open_loop", "rate": 200, "arrival": "constant" },
+              "timeout": "2s", "ops": { "read_fraction": 1.0, "keys": 5 } },
+            { "name": "db1", "type": "database", "replicas": ["db2", "db3"], "replication": replication,
+              "failover": { "heartbeat": "200ms", "detect_after": "1s" } },
+            { "name": "db2", "type": "database", "replica_of": "db1",
+              "failover": { "heartbeat": "200ms", "detect_after": "1s" } },
+            { "name": "db3", "type": "database", "replica_of": "db1",
+              "failover": { "heartbeat": "200ms", "detect_after": "1s" } }
+        ],
+        "links": [
+            { "between": ["writer", "db1"], "latency": "1ms" },
+            { "between": ["reader", "db2"], "latency": "1ms" },
+            { "between": ["db1", "db2"], "latency": "5ms" },
+            { "between": ["db1", "db3"], "latency": "5ms" },
+            { "between": ["db2", "db3"], "latency": "5ms" }
+        ],
+        "faults": faults
+    })
+}
+
+fn db(sim: &engine::Simulation, name: &str) -> engine::components::database::DatabaseView {
+    match sim.node_state(sim.node_id(name).unwrap()).detail {
+        Detail::Database(d) => d,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// Acknowledged writes whose value the database `name` no longer has:
+/// for each key, the last acknowledged write (by completion time), if
+/// nothing was written to that key after it was invoked.
+fn lost_acknowledged_writes(sim: &engine::Simulation, name: &str) -> usize {
+    // (The writer stops before the primary dies, so no later attempt
+    // hides the last acknowledged write of a key.)
+    let node = sim.node(sim.node_id(name).unwrap());
+    let engine::components::Component::Database(d) = &node.component else { panic!() };
+    let ops = sim.history().ops();
+    let mut lost = 0;
+    for key in 0..5u32 {
+        let writes: Vec<_> = ops.iter().filter(|o| matches!(o.op, Op::Write { key: k, .. } if k == key)).collect();
+        let Some(last_ok) = writes.iter().filter(|o| o.outcome == Outcome::Ok).max_by_key(|o| o.complete) else {
+            continue;
+        };
+        let later = writes.iter().any(|o| o.invoke > last_ok.invoke);
+        let Op::Write { value, .. } = last_ok.op else { unreachable!() };
+        if !later && d.disk.store.get(&key).map(|v| v.value) != Some(value) {
+            lost += 1;
+        }
+    }
+    lost
+}
+
+#[test]
+fn replicas_lag_and_serve_stale_reads() {
+    let mut sim = sim(replicated(
+        "async",
+        json!([{ "at": "2s", "action": "degrade_link", "between": ["db1", "db2"], "latency": "300ms" }]),
+    ));
+    sim.run_until(4 * SEC);
+    // Each write reaches the replica 300 ms after the primary took it.
+    let delay = db(&sim, "db2").delay_ns;
+    assert!(delay >= 300 * MS as i64 && delay < 320 * MS as i64, "delay {delay}");
+    assert_eq!(db(&sim, "db3").delay_ns, 5 * MS as i64);
+    // A read on the replica, invoked after a write to the same key was
+    // acknowledged on the primary, returned an older value: a stale read.
+    let ops = sim.history().ops();
+    let stale = ops.iter().filter(|r| {
+        let Op::Read { key } = r.op else { return false };
+        r.outcome == Outcome::Ok
+            && ops.iter().any(|w| {
+                matches!(w.op, Op::Write { key: k, value } if k == key && Some(value) != r.value)
+                    && w.outcome == Outcome::Ok
+                    && w.complete.is_some_and(|c| c < r.invoke)
+                    // ... and it was the latest write to that key before the read.
+                    && !ops.iter().any(|w2| matches!(w2.op, Op::Write { key: k2, .. } if k2 == key) && w2.invoke > w.invoke && w2.invoke < r.invoke)
+            })
+    });
+    assert!(stale.count() > 50);
+}
+
+#[test]
+fn async_failover_loses_acknowledged_writes() {
+    // The primary is cut off from its replicas (not from its writer), then
+    // its machine dies: what it acknowledged meanwhile never left it.
+    let schedule = json!([
+        { "at": "2s", "action": "partition", "groups": [["writer", "db1"], ["reader", "db2", "db3"]] },
+        { "at": "2500ms", "action": "crash", "node": "db1", "host_down": true }
+    ]);
+    let mut v = replicated("async", schedule);
+    v["nodes"][0]["stop"] = json!("2400ms");
+    let mut sim = sim(v);
+    sim.run_until(6 * SEC);
+    assert!(matches!(db(&sim, "db2").role, engine::components::database::Role::Primary), "the standby took over");
+    assert_eq!(db(&sim, "db2").epoch, 2);
+    let lost = lost_acknowledged_writes(&sim, "db2");
+    assert!(lost >= 3, "acknowledged writes lost: {lost}");
+}
+
+#[test]
+fn semi_sync_failover_keeps_acknowledged_writes_in_the_same_schedule() {
+    let schedule = json!([
+        { "at": "2s", "action": "partition", "groups": [["writer", "db1"], ["reader", "db2", "db3"]] },
+        { "at": "2500ms", "action": "crash", "node": "db1", "host_down": true }
+    ]);
+    let mut v = replicated("semi_sync", schedule);
+    v["nodes"][0]["stop"] = json!("2400ms");
+    let mut sim = sim(v);
+    sim.run_until(6 * SEC);
+    assert!(matches!(db(&sim, "db2").role, engine::components::database::Role::Primary));
+    assert_eq!(lost_acknowledged_writes(&sim, "db2"), 0);
+    // The price: writes after the cut waited for a replica that never
+    // answered, and the writer gave up on them: indeterminate, not
+    // acknowledged.
+    let after_cut = sim
+        .history()
+        .ops()
+        .iter()
+        .filter(|o| matches!(o.op, Op::Write { .. }) && o.invoke > 2 * SEC && o.invoke < 2400 * MS);
+    assert!(after_cut.clone().count() >= 75);
+    assert!(after_cut.clone().all(|o| o.outcome != Outcome::Ok), "none of them was acknowledged");
+}
+
+#[test]
+fn split_brain_is_settled_by_last_writer_wins() {
+    let mut v = replicated(
+        "async",
+        json!([
+            // The primary is cut off from its replicas, not from its writer.
+            { "at": "2s", "action": "partition", "groups": [["writer", "db1"], ["reader", "db2", "db3"]] },
+            { "at": "5s", "action": "heal" }
+        ]),
+    );
+    // A second writer writes to the standby once it has been promoted.
+    v["nodes"].as_array_mut().unwrap().push(json!({ "name": "writer2", "type": "client", "target": "db2",
+        "workload": { "kind": "open_loop", "rate": 100, "arrival": "constant" }, "start": "3500ms",
+        "timeout": "2s", "ops": { "read_fraction": 0.0, "keys": 5 } }));
+    v["links"].as_array_mut().unwrap().push(json!({ "between": ["writer2", "db2"], "latency": "1ms" }));
+    let mut sim = sim(v);
+    sim.run_until(4 * SEC);
+    // Two primaries at once: the old one (epoch 1) and the promoted one.
+    assert!(matches!(db(&sim, "db1").role, engine::components::database::Role::Primary));
+    assert!(matches!(db(&sim, "db2").role, engine::components::database::Role::Primary));
+    sim.run_until(8 * SEC);
+    // After the heal the old primary learns of epoch 2, hands over its
+    // writes, and all three converge on the same data.
+    let (d1, d2, d3) = (db(&sim, "db1"), db(&sim, "db2"), db(&sim, "db3"));
+    assert!(matches!(d1.role, engine::components::database::Role::Replica { .. }));
+    assert_eq!(d1.epoch, 2);
+    let store = |name: &str| {
+        let node = sim.node(sim.node_id(name).unwrap());
+        let engine::components::Component::Database(d) = &node.component else { panic!() };
+        d.disk.store.clone()
+    };
+    assert_eq!(store("db1"), store("db2"));
+    assert_eq!(store("db3"), store("db2"));
+    assert!(d2.lsn > 0 && d3.lsn == d2.lsn);
+}
