@@ -12,6 +12,10 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "link-cut", json: include_str!("../../engine/scenarios/link-cut.json") },
     Example { id: "closed-loop-overload", json: include_str!("../../engine/scenarios/closed-loop-overload.json") },
     Example { id: "large-web-tier", json: include_str!("../../engine/scenarios/large-web-tier.json") },
+    Example { id: "db-replica-lag", json: include_str!("../../engine/scenarios/db-replica-lag.json") },
+    Example { id: "db-async-failover", json: include_str!("../../engine/scenarios/db-async-failover.json") },
+    Example { id: "db-semi-sync-failover", json: include_str!("../../engine/scenarios/db-semi-sync-failover.json") },
+    Example { id: "db-split-brain", json: include_str!("../../engine/scenarios/db-split-brain.json") },
 ];
 
 /// The scenario the lab opens with.
@@ -19,4 +23,27 @@ pub const DEFAULT: &str = "web-three-servers";
 
 pub fn find(id: &str) -> Option<&'static Example> {
     EXAMPLES.iter().find(|e| e.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_file_is_an_example_and_loads() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../engine/scenarios");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".json"))
+            .map(|n| n.trim_end_matches(".json").to_string())
+            .collect();
+        files.sort();
+        let mut ids: Vec<String> = EXAMPLES.iter().map(|e| e.id.to_string()).collect();
+        ids.sort();
+        assert_eq!(ids, files, "app/src/examples.rs lists every file in engine/scenarios");
+        for ex in EXAMPLES {
+            engine::Scenario::from_json(ex.json).unwrap_or_else(|e| panic!("{}: {e}", ex.id));
+        }
+    }
 }
