@@ -16,6 +16,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "db-async-failover", json: include_str!("../../engine/scenarios/db-async-failover.json") },
     Example { id: "db-semi-sync-failover", json: include_str!("../../engine/scenarios/db-semi-sync-failover.json") },
     Example { id: "db-split-brain", json: include_str!("../../engine/scenarios/db-split-brain.json") },
+    Example { id: "web-cache-db", json: include_str!("../../engine/scenarios/web-cache-db.json") },
 ];
 
 /// The scenario the lab opens with.

@@ -93,7 +93,7 @@ fn layout(lab: &Lab) -> Vec<(f64, f64)> {
         ComponentSpec::Client(_) => 0,
         ComponentSpec::LoadBalancer(_) => 1,
         ComponentSpec::Server(_) => 2,
-        ComponentSpec::Database(_) => 3,
+        ComponentSpec::Database(_) | ComponentSpec::Cache(_) => 3,
     };
     let mut counts = [0usize; 4];
     for n in &s.nodes {
@@ -181,6 +181,19 @@ pub fn take(lab: &Lab) -> Snapshot {
                         (Some((_, health)), _) => format!("{health} · {}/{} busy", st.busy, st.capacity),
                         (None, _) => format!("{}/{} busy · {} queued", st.busy, st.capacity, st.queued),
                     }
+                }
+                Detail::Cache(c) => {
+                    let lookups = c.hits + c.misses;
+                    let ratio = if lookups == 0 { 0.0 } else { c.hits as f64 * 100.0 / lookups as f64 };
+                    details.push(("keys".to_string(), c.keys.to_string()));
+                    let limit = if c.maxmemory == 0 { "no limit".to_string() } else { format!("{} B", c.maxmemory) };
+                    details.push(("used memory".to_string(), format!("{} B of {limit}", c.used_memory)));
+                    details.push(("maxmemory-policy".to_string(), c.policy.clone()));
+                    details
+                        .push(("hit ratio".to_string(), format!("{ratio:.1}% ({} hits, {} misses)", c.hits, c.misses)));
+                    details.push(("evicted keys".to_string(), c.evicted_keys.to_string()));
+                    details.push(("expired keys".to_string(), c.expired_keys.to_string()));
+                    format!("{} keys · hits {ratio:.0}%", c.keys)
                 }
                 Detail::Database(d) => {
                     let role = match d.role {

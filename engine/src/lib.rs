@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod queue;
+pub mod redis;
 pub mod rng;
 pub mod scenario;
 pub mod sim;

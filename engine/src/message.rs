@@ -41,6 +41,30 @@ pub struct Request {
     pub accept: bool,
 }
 
+/// What an app server asks a cache (Redis commands on key `k<key>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "cmd")]
+pub enum CacheCmd {
+    /// `GET k`
+    Get { key: u32 },
+    /// `SET k v` with `PX ttl_ms` when `ttl_ms` > 0.
+    Set { key: u32, value: u64, ttl_ms: u64 },
+    /// `DEL k`
+    Del { key: u32 },
+}
+
+/// A cache's answer, as the app server understands it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reply")]
+pub enum CacheReply {
+    /// GET: the value, or none (a miss).
+    Value { value: Option<u64> },
+    /// SET or DEL done.
+    Done,
+    /// An error reply (out of memory, read-only replica, ...).
+    Error,
+}
+
 /// A URL path's index in the run's path table.
 pub type PathId = u16;
 
@@ -148,6 +172,15 @@ pub enum Message {
     SnapshotDone {
         lsn: u64,
     },
+    /// An app server asks a cache.
+    CacheRequest {
+        id: RequestId,
+        cmd: CacheCmd,
+    },
+    CacheReply {
+        id: RequestId,
+        reply: CacheReply,
+    },
     /// A demoted primary hands over a write it took while split from the
     /// rest; the newer write by timestamp wins.
     Reconcile {
@@ -170,6 +203,7 @@ pub enum MsgKind {
     Refused,
     Accepted,
     Replication,
+    Cache,
 }
 
 impl Message {
@@ -188,6 +222,7 @@ impl Message {
             | Message::SnapshotEntry { .. }
             | Message::SnapshotDone { .. }
             | Message::Reconcile { .. } => MsgKind::Replication,
+            Message::CacheRequest { .. } | Message::CacheReply { .. } => MsgKind::Cache,
             Message::Accepted { .. } => MsgKind::Accepted,
             Message::RequestRefused { .. } | Message::HealthCheckRefused { .. } => MsgKind::Refused,
         }
@@ -233,6 +268,18 @@ impl Message {
             Message::HealthCheckOk { seq } => format!("health check #{seq} ok"),
             Message::RequestRefused { id } => format!("connection refused for request #{id}"),
             Message::Accepted { id } => format!("connection accepted for request #{id}"),
+            Message::CacheRequest { id, cmd } => match cmd {
+                CacheCmd::Get { key } => format!("cache #{id}: GET k{key}"),
+                CacheCmd::Set { key, value, ttl_ms: 0 } => format!("cache #{id}: SET k{key} {value}"),
+                CacheCmd::Set { key, value, ttl_ms } => format!("cache #{id}: SET k{key} {value} PX {ttl_ms}"),
+                CacheCmd::Del { key } => format!("cache #{id}: DEL k{key}"),
+            },
+            Message::CacheReply { id, reply } => match reply {
+                CacheReply::Value { value: Some(v) } => format!("cache #{id}: \"{v}\" (hit)"),
+                CacheReply::Value { value: None } => format!("cache #{id}: nil (miss)"),
+                CacheReply::Done => format!("cache #{id}: done"),
+                CacheReply::Error => format!("cache #{id}: error"),
+            },
             Message::Replicate { epoch, lsn, key, value, .. } => {
                 format!("replicate write {lsn} (epoch {epoch}): k{key}={value}")
             }
@@ -278,4 +325,10 @@ pub enum Timer {
     SemiSyncTimeout { lsn: u64 },
     /// A database's heartbeat (as primary) or liveness check (as replica).
     Heartbeat,
+    /// An app server's call to a cache or database got no answer in time.
+    CallTimeout { worker: u32, call: u64 },
+    /// An app server flushes its write-behind buffer.
+    FlushWrites,
+    /// Redis's `serverCron`.
+    Cron,
 }

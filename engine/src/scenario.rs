@@ -8,6 +8,7 @@
 //! every rejection names the field (`nodes[2].servers[0].weight`) and says
 //! what is wrong. It never panics.
 
+use crate::components::cache::CacheConfig;
 use crate::components::client::{ClientConfig, Workload};
 use crate::components::database::config::DatabaseConfig;
 use crate::components::load_balancer::config::LoadBalancerConfig;
@@ -77,6 +78,7 @@ pub struct NodeSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ComponentSpec {
+    Cache(CacheConfig),
     Client(ClientConfig),
     Database(DatabaseConfig),
     LoadBalancer(LoadBalancerConfig),
@@ -86,6 +88,7 @@ pub enum ComponentSpec {
 impl ComponentSpec {
     pub fn kind(&self) -> Kind {
         match self {
+            ComponentSpec::Cache(_) => Kind::Cache,
             ComponentSpec::Client(_) => Kind::Client,
             ComponentSpec::Database(_) => Kind::Database,
             ComponentSpec::LoadBalancer(_) => Kind::LoadBalancer,
@@ -246,16 +249,17 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
             .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
     }
     let checked = match kind.as_str() {
+        "cache" => typed::<CacheConfig>(rest),
         "client" => typed::<ClientConfig>(rest),
         "database" => typed::<DatabaseConfig>(rest),
         "load_balancer" => typed::<LoadBalancerConfig>(rest),
         "server" => typed::<ServerConfig>(rest),
-        other => {
-            return Err(ScenarioError::new(
-                at("type"),
-                format!("unknown component `{other}`; expected one of `client`, `database`, `load_balancer`, `server`"),
-            ))
-        }
+        other => return Err(ScenarioError::new(
+            at("type"),
+            format!(
+                "unknown component `{other}`; expected one of `cache`, `client`, `database`, `load_balancer`, `server`"
+            ),
+        )),
     };
     checked.map_err(|(path, msg)| ScenarioError::new(at(&path), msg))
 }
@@ -435,7 +439,35 @@ impl Scenario {
                         }
                     }
                 }
-                ComponentSpec::Server(s) => s.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?,
+                ComponentSpec::Server(s) => {
+                    s.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    if let Some(h) = &s.handler {
+                        let refs = [
+                            ("database", Some(&h.database)),
+                            ("read_from", h.read_from.as_ref()),
+                            ("cache", h.cache.as_ref()),
+                        ];
+                        for (field, name) in refs {
+                            let Some(name) = name else { continue };
+                            let f = format!("handler.{field}");
+                            let Some(&t) = ids.get(name.as_str()) else {
+                                return err(at(&f), format!("no node is named `{name}`"));
+                            };
+                            let kind = self.nodes[t].component.kind();
+                            let want = if field == "cache" { Kind::Cache } else { Kind::Database };
+                            if kind != want {
+                                return err(at(&f), format!("`{name}` is a {}, not a {}", kind.name(), want.name()));
+                            }
+                            if !is_linked(i, t) {
+                                return err(
+                                    at(&f),
+                                    format!("no link joins `{}` to `{name}`; add one to `links`", n.name),
+                                );
+                            }
+                        }
+                    }
+                }
+                ComponentSpec::Cache(c) => c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?,
                 ComponentSpec::Database(d) => {
                     d.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
                     for (k, r) in d.replicas.iter().enumerate() {

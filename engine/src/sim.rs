@@ -2,10 +2,11 @@
 //! a time, in (time, sequence) order.
 
 use crate::clock::Clock;
+use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
 use crate::components::load_balancer::{Backend, LoadBalancer, ServerView};
-use crate::components::server::Server;
+use crate::components::server::{Server, Targets};
 use crate::components::{Component, Kind};
 use crate::context::Ctx;
 use crate::fault::{Fault, ScheduledFault};
@@ -76,6 +77,7 @@ pub enum Detail {
     LoadBalancer { connections: u32, backlog: usize, servers: Vec<ServerView> },
     Server { served: u64, refused: u64, boots: u32 },
     Database(DatabaseView),
+    Cache(CacheView),
 }
 
 /// The CLI's and the tests' summary of a run.
@@ -157,7 +159,18 @@ impl Simulation {
                             .collect();
                         Component::Client(Client::new(c.clone(), id(&c.target), &ids))
                     }
-                    ComponentSpec::Server(c) => Component::Server(Server::new(c.clone())),
+                    ComponentSpec::Server(c) => {
+                        let targets = c.handler.as_ref().map(|h| Targets {
+                            database: id(&h.database),
+                            read_from: h.read_from.as_deref().map(id),
+                            cache: h.cache.as_deref().map(id),
+                        });
+                        Component::Server(Server::new(c.clone(), targets))
+                    }
+                    ComponentSpec::Cache(c) => {
+                        let mut rng = Rng::stream(seed, STREAM_NODE + i as u64);
+                        Component::Cache(Cache::new(c.clone(), &mut rng))
+                    }
                     ComponentSpec::Database(c) => {
                         // The group: the primary, then its replicas.
                         let primary = c.replica_of.as_deref().unwrap_or(&spec.name);
@@ -626,6 +639,7 @@ impl Simulation {
             }
             Component::Server(s) => Detail::Server { served: s.served(), refused: s.refused(), boots: s.disk.boots },
             Component::Database(d) => Detail::Database(d.view()),
+            Component::Cache(c) => Detail::Cache(c.view()),
         };
         NodeState {
             id,

@@ -32,6 +32,7 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::LoadBalancer => "load balancer",
         Kind::Server => "server",
         Kind::Database => "database",
+        Kind::Cache => "cache",
     }
 }
 

@@ -2,6 +2,7 @@
 //! (see [`crate::node::Process`]); this enum dispatches to them, so a whole
 //! simulation stays plain data that can be cloned.
 
+pub mod cache;
 pub mod client;
 pub mod database;
 pub mod load_balancer;
@@ -12,6 +13,7 @@ use crate::context::Ctx;
 use crate::message::{Message, NodeId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
+use cache::Cache;
 use client::Client;
 use database::Database;
 use load_balancer::LoadBalancer;
@@ -23,6 +25,7 @@ use server::Server;
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Component {
+    Cache(Cache),
     Client(Client),
     Database(Database),
     LoadBalancer(LoadBalancer),
@@ -33,6 +36,7 @@ pub enum Component {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    Cache,
     Client,
     Database,
     LoadBalancer,
@@ -42,6 +46,7 @@ pub enum Kind {
 impl Kind {
     pub fn name(self) -> &'static str {
         match self {
+            Kind::Cache => "cache",
             Kind::Client => "client",
             Kind::Database => "database",
             Kind::LoadBalancer => "load_balancer",
@@ -53,6 +58,7 @@ impl Kind {
 impl Component {
     pub fn kind(&self) -> Kind {
         match self {
+            Component::Cache(_) => Kind::Cache,
             Component::Client(_) => Kind::Client,
             Component::Database(_) => Kind::Database,
             Component::LoadBalancer(_) => Kind::LoadBalancer,
@@ -62,6 +68,7 @@ impl Component {
 
     fn process(&mut self) -> &mut dyn Process {
         match self {
+            Component::Cache(c) => c,
             Component::Client(c) => c,
             Component::Database(c) => c,
             Component::LoadBalancer(c) => c,

@@ -67,6 +67,10 @@ impl<J> WorkerPool<J> {
         self.busy.get(w as usize).and_then(|j| j.as_ref())
     }
 
+    pub fn job_mut(&mut self, w: u32) -> Option<&mut J> {
+        self.busy.get_mut(w as usize).and_then(|j| j.as_mut())
+    }
+
     pub fn workers(&self) -> u32 {
         self.busy.len() as u32
     }
