@@ -254,12 +254,14 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         "database" => typed::<DatabaseConfig>(rest),
         "load_balancer" => typed::<LoadBalancerConfig>(rest),
         "server" => typed::<ServerConfig>(rest),
-        other => return Err(ScenarioError::new(
-            at("type"),
-            format!(
+        other => {
+            return Err(ScenarioError::new(
+                at("type"),
+                format!(
                 "unknown component `{other}`; expected one of `cache`, `client`, `database`, `load_balancer`, `server`"
             ),
-        )),
+            ))
+        }
     };
     checked.map_err(|(path, msg)| ScenarioError::new(at(&path), msg))
 }

@@ -69,3 +69,28 @@ fn every_option_renders_in_haproxy_terms() {
     }
     haproxy_accepts(&cfg, "options");
 }
+
+#[test]
+fn every_balance_algorithm_renders_a_valid_haproxy_cfg() {
+    for (balance, hash_type) in [
+        ("static-rr", None),
+        ("leastconn", None),
+        ("first", None),
+        ("source", Some("map-based")),
+        ("uri len 10 depth 2 whole", Some("consistent djb2 avalanche")),
+        ("uri", Some("consistent")),
+    ] {
+        let mut v = lb_three(json!([]));
+        v["nodes"][1]["balance"] = json!(balance);
+        if let Some(h) = hash_type {
+            v["nodes"][1]["hash_type"] = json!(h);
+        }
+        let sim = sim(v);
+        let cfg = sim.haproxy_cfg(1).unwrap();
+        assert!(cfg.contains(&format!("    balance {balance}\n")), "{cfg}");
+        if let Some(h) = hash_type.filter(|h| *h != "map-based") {
+            assert!(cfg.contains(&format!("    hash-type {h}\n")), "{cfg}");
+        }
+        haproxy_accepts(&cfg, &balance.replace(' ', "_"));
+    }
+}

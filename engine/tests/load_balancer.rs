@@ -277,3 +277,72 @@ fn timeout_queue_answers_503() {
     // timeout plus service.
     assert!(last.latency.max_ms < 200.0, "{:?}", last.latency);
 }
+
+fn requests_per_server(sim: &engine::Simulation) -> Vec<u64> {
+    let Detail::LoadBalancer { servers, .. } = sim.node_state(1).detail else { panic!("not a load balancer") };
+    servers.iter().map(|s| s.requests).collect()
+}
+
+#[test]
+fn static_rr_and_first_and_leastconn_run_in_the_load_balancer() {
+    let weights = json!([{ "name": "s1", "weight": 3 }, { "name": "s2", "weight": 2 }, { "name": "s3", "weight": 1 }]);
+    for balance in ["static-rr", "leastconn", "first"] {
+        let mut v = lb_three(json!([]));
+        v["nodes"][1]["balance"] = json!(balance);
+        v["nodes"][1]["servers"] = weights.clone();
+        let mut sim = sim(v);
+        sim.run_until(10 * SEC);
+        let counts = requests_per_server(&sim);
+        let total: u64 = counts.iter().sum();
+        match balance {
+            // The table is weighted: 3:2:1.
+            "static-rr" => assert!((counts[0] as i64 - (total / 2) as i64).abs() <= 6, "{counts:?}"),
+            // Idle servers all have key 0 whatever their weight: about even
+            // (weights only matter under load).
+            "leastconn" => assert!(counts.iter().all(|&c| c * 4 > total), "{balance}: {counts:?}"),
+            // Always the first server while it has room (no maxconn here).
+            "first" => assert_eq!(counts[0], total, "{counts:?}"),
+            _ => unreachable!(),
+        }
+    }
+}
+
+#[test]
+fn uri_hashing_sends_each_path_to_one_server() {
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["balance"] = json!("uri");
+    v["nodes"][1]["hash_type"] = json!("consistent");
+    v["nodes"][0]["paths"] = json!([{ "path": "/a" }, { "path": "/b/c" }, { "path": "/img/logo.png?v=2" }]);
+    let mut sim = sim(v);
+    sim.run_until(5 * SEC);
+    // Each path's requests all went to one server.
+    let lb = sim.node_id("lb").unwrap();
+    let mut seen: std::collections::BTreeMap<u16, std::collections::BTreeSet<u32>> = Default::default();
+    for e in sim.trace().events() {
+        if let What::Deliver { from, to, msg: Message::Request(r), .. } = e.what {
+            if from == lb {
+                seen.entry(r.path).or_default().insert(to);
+            }
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    assert!(seen.values().all(|servers| servers.len() == 1), "{seen:?}");
+    let cfg = sim.haproxy_cfg(1).unwrap();
+    assert!(cfg.contains("    balance uri\n    hash-type consistent\n"), "{cfg}");
+}
+
+#[test]
+fn balance_and_hash_type_are_checked_in_haproxy_words() {
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["balance"] = json!("random");
+    let e = engine::Scenario::from_value(v).unwrap_err().to_string();
+    assert!(e.starts_with("nodes[1].balance: `random` is not a balance algorithm here"), "{e}");
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["balance"] = json!("uri depth x");
+    let e = engine::Scenario::from_value(v).unwrap_err().to_string();
+    assert!(e.contains("uri: 'depth' expects a positive integer"), "{e}");
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["hash_type"] = json!("consistent md5");
+    let e = engine::Scenario::from_value(v).unwrap_err().to_string();
+    assert!(e.contains("hash-type: unexpected 'md5'"), "{e}");
+}

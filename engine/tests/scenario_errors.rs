@@ -55,7 +55,10 @@ fn unknown_component_and_unknown_fields() {
         "nodes[1].type: unknown component `databse`; expected one of `cache`, `client`, `database`, `load_balancer`, `server`"
     );
     let e = err(with(client_server(10.0), "/nodes/1/wrokers", json!(3)));
-    assert_eq!(e, "nodes[1].wrokers: unknown field `wrokers`, expected one of `workers`, `queue`, `service_time`, `handler`");
+    assert_eq!(
+        e,
+        "nodes[1].wrokers: unknown field `wrokers`, expected one of `workers`, `queue`, `service_time`, `handler`"
+    );
     let e = err(with(lb_three(json!([])), "/nodes/1/servers/1/wieght", json!(3)));
     assert!(e.starts_with("nodes[1].servers[1].wieght: unknown field `wieght`"), "{e}");
     let e = err(lb_three(json!([{ "at": "1s", "action": "heal", "node": "s1" }])));

@@ -3,25 +3,182 @@
 //! leaves unset, the `haproxy.cfg` Debian ships (`timeout connect 5000`,
 //! `timeout server 50000`).
 
+use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
 
-/// `balance`. Required: HAProxy's default changed from roundrobin to random
-/// in 3.3, so a scenario always says which one it means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// `balance`, written as in haproxy.cfg: `"roundrobin"`, `"static-rr"`,
+/// `"leastconn"`, `"first"`, `"source"`, `"uri"` (with `whole`, `len N`,
+/// `depth N`). Required: HAProxy's default changed from roundrobin to
+/// random in 3.3, so a scenario always says which one it means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Balance {
     /// Weighted round robin, HAProxy's dynamic FWRR.
     Roundrobin,
+    /// Weighted round robin over a fixed table (`lb_map.c`).
+    StaticRr,
+    /// The server with the fewest connections for its weight.
+    Leastconn,
+    /// The first server (by id) with a free slot.
+    First,
+    /// A hash of the client's address.
+    Source,
+    /// A hash of the request's path.
+    Uri { options: UriOptions },
 }
 
 impl Balance {
-    /// The `balance` keyword's arguments in haproxy.cfg.
+    /// The `balance` line's arguments in haproxy.cfg.
     pub fn keyword(&self) -> String {
         match self {
             Balance::Roundrobin => "roundrobin".to_string(),
+            Balance::StaticRr => "static-rr".to_string(),
+            Balance::Leastconn => "leastconn".to_string(),
+            Balance::First => "first".to_string(),
+            Balance::Source => "source".to_string(),
+            Balance::Uri { options } => {
+                let mut s = "uri".to_string();
+                if options.len > 0 {
+                    s.push_str(&format!(" len {}", options.len));
+                }
+                if options.depth > 0 {
+                    s.push_str(&format!(" depth {}", options.depth));
+                }
+                if options.whole {
+                    s.push_str(" whole");
+                }
+                s
+            }
         }
+    }
+
+    pub fn parse(text: &str) -> Result<Balance, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let expected = "expected roundrobin, static-rr, leastconn, first, source or uri [len N] [depth N] [whole]";
+        match words.as_slice() {
+            ["roundrobin"] => Ok(Balance::Roundrobin),
+            ["static-rr"] => Ok(Balance::StaticRr),
+            ["leastconn"] => Ok(Balance::Leastconn),
+            ["first"] => Ok(Balance::First),
+            ["source"] => Ok(Balance::Source),
+            ["uri", rest @ ..] => {
+                let mut options = UriOptions::default();
+                let mut it = rest.iter();
+                while let Some(&w) = it.next() {
+                    match w {
+                        "whole" => options.whole = true,
+                        "len" | "depth" => {
+                            let n = it.next().and_then(|n| n.parse::<u32>().ok()).filter(|&n| n > 0);
+                            let Some(n) = n else { return Err(format!("uri: '{w}' expects a positive integer")) };
+                            if w == "len" {
+                                options.len = n;
+                            } else {
+                                options.depth = n;
+                            }
+                        }
+                        other => return Err(format!("uri only accepts 'len', 'depth' and 'whole', got '{other}'")),
+                    }
+                }
+                Ok(Balance::Uri { options })
+            }
+            _ => Err(format!("`{text}` is not a balance algorithm here: {expected}")),
+        }
+    }
+}
+
+impl Serialize for Balance {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.keyword())
+    }
+}
+
+impl<'de> Deserialize<'de> for Balance {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Balance::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `hash-type`, written as in haproxy.cfg: `"map-based"` (the default) or
+/// `"consistent"`, optionally followed by a function (`sdbm`, `djb2`,
+/// `wt6`, `crc32`) and `avalanche`. `consistent` alone means sdbm with
+/// avalanche, as in HAProxy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashTypeConfig {
+    pub consistent: bool,
+    pub function: Option<HashFunction>,
+    pub avalanche: bool,
+}
+
+impl HashTypeConfig {
+    pub fn method(&self) -> HashMethod {
+        if self.consistent {
+            HashMethod::Consistent
+        } else {
+            HashMethod::MapBased
+        }
+    }
+
+    pub fn hash_type(&self) -> HashType {
+        HashType::new(self.method(), self.function, self.avalanche)
+    }
+
+    pub fn keyword(&self) -> String {
+        let mut s = if self.consistent { "consistent" } else { "map-based" }.to_string();
+        if let Some(f) = self.function {
+            s.push_str(match f {
+                HashFunction::Sdbm => " sdbm",
+                HashFunction::Djb2 => " djb2",
+                HashFunction::Wt6 => " wt6",
+                HashFunction::Crc32 => " crc32",
+            });
+        }
+        if self.avalanche {
+            s.push_str(" avalanche");
+        }
+        s
+    }
+
+    pub fn parse(text: &str) -> Result<HashTypeConfig, String> {
+        let mut words = text.split_whitespace();
+        let consistent =
+            match words.next() {
+                Some("map-based") => false,
+                Some("consistent") => true,
+                _ => return Err(format!(
+                    "`{text}`: hash-type is `map-based` or `consistent`, then optionally a function and `avalanche`"
+                )),
+            };
+        let mut config = HashTypeConfig { consistent, function: None, avalanche: false };
+        for w in words {
+            match w {
+                "sdbm" if config.function.is_none() => config.function = Some(HashFunction::Sdbm),
+                "djb2" if config.function.is_none() => config.function = Some(HashFunction::Djb2),
+                "wt6" if config.function.is_none() => config.function = Some(HashFunction::Wt6),
+                "crc32" if config.function.is_none() => config.function = Some(HashFunction::Crc32),
+                "avalanche" if !config.avalanche => config.avalanche = true,
+                other => {
+                    return Err(format!(
+                        "hash-type: unexpected '{other}' (functions: sdbm, djb2, wt6, crc32; then `avalanche`)"
+                    ))
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+impl Serialize for HashTypeConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.keyword())
+    }
+}
+
+impl<'de> Deserialize<'de> for HashTypeConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        HashTypeConfig::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -157,6 +314,10 @@ impl ServerLine {
     }
 }
 
+fn is_default_hash(h: &HashTypeConfig) -> bool {
+    *h == HashTypeConfig::default()
+}
+
 fn default_retries() -> u32 {
     3
 }
@@ -174,6 +335,9 @@ fn default_maxconn() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct LoadBalancerConfig {
     pub balance: Balance,
+    /// `hash-type`, for `source` and `uri`.
+    #[serde(default, skip_serializing_if = "is_default_hash")]
+    pub hash_type: HashTypeConfig,
     pub servers: Vec<ServerLine>,
     #[serde(default)]
     pub default_server: ServerDefaults,

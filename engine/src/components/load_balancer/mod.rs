@@ -9,6 +9,7 @@
 //! connection to a server (the server's host accepts it, or refuses it, or
 //! nothing answers) and relays the answer back.
 
+pub mod balancer;
 pub mod chash;
 pub mod config;
 pub mod first;
@@ -25,9 +26,10 @@ use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::Duration;
 use crate::trace::Note;
+use balancer::{Balancer, PickInput};
 use config::{EffectiveServer, LoadBalancerConfig};
-use fwrr::Fwrr;
 use health::{Health, Transition};
+use leastconn::Limits;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -98,7 +100,9 @@ struct ServerRt {
 /// Everything a crash loses.
 #[derive(Clone, Debug)]
 struct Volatile {
-    fwrr: Fwrr,
+    balancer: Balancer,
+    /// Servers the balancer may pick: UP and of weight above 0.
+    usable: Vec<bool>,
     checks: Vec<Option<CheckState>>,
     servers: Vec<ServerRt>,
     /// The backend (proxy) queue, by arrival order.
@@ -139,7 +143,7 @@ pub struct ServerView {
 
 impl LoadBalancer {
     pub fn new(config: LoadBalancerConfig, backends: Vec<Backend>) -> LoadBalancer {
-        let state = Volatile::fresh(&backends, config.allbackups);
+        let state = Volatile::fresh(&backends, &config);
         LoadBalancer { config, backends, state }
     }
 
@@ -234,13 +238,19 @@ impl LoadBalancer {
     /// Finds a server for the connection (`assign_server_and_queue`): a
     /// free one, or a queue to wait in, or 503 when no server is usable.
     fn assign(&mut self, ctx: &mut Ctx, slot: usize, avoid: Option<usize>) {
+        let (client, path) = {
+            let c = self.conn(slot);
+            (c.client, c.path)
+        };
+        let input = PickInput { source: crate::network::ipv4(client), uri: ctx.path(path) };
         let state = &mut self.state;
         let (backends, servers) = (&self.backends, &state.servers);
         let saturated = |i: usize| {
             let max = backends[i].eff.maxconn;
             max > 0 && (!servers[i].queue.is_empty() || servers[i].served >= max)
         };
-        match state.fwrr.pick(avoid, saturated) {
+        let limits = |i: usize| Limits { maxconn: backends[i].eff.maxconn, maxqueue: backends[i].eff.maxqueue };
+        match state.balancer.pick(input, avoid, saturated, limits) {
             Some(server) if !self.saturated(server) => self.connect(ctx, slot, server),
             Some(server) => {
                 // Only hash-based algorithms return a full server: wait in
@@ -252,7 +262,7 @@ impl LoadBalancer {
                     self.enqueue(ctx, slot, None);
                 }
             }
-            None if (0..self.backends.len()).any(|i| self.state.fwrr.is_usable(i)) => {
+            None if self.state.usable.iter().any(|&u| u) => {
                 // Every usable server is full: the backend queue.
                 self.enqueue(ctx, slot, None);
             }
@@ -267,9 +277,14 @@ impl LoadBalancer {
         self.state.queue_order += 1;
         let order = self.state.queue_order;
         match server {
-            Some(s) => self.state.servers[s].queue.insert(order, slot),
-            None => self.state.backend_queue.insert(order, slot),
-        };
+            Some(s) => {
+                self.state.servers[s].queue.insert(order, slot);
+                self.touch(s);
+            }
+            None => {
+                self.state.backend_queue.insert(order, slot);
+            }
+        }
         let timeout = self.config.effective_timeout_queue().nanos;
         let timer = ctx.set_timer(timeout, Timer::QueueTimeout { conn: slot as u32 });
         let c = self.conn(slot);
@@ -284,6 +299,7 @@ impl LoadBalancer {
         let rt = &mut self.state.servers[server];
         rt.served += 1;
         rt.requests += 1;
+        self.touch(server);
         let timeout = self.config.timeout_connect.nanos;
         let c = self.conn(slot);
         c.phase = Phase::Connecting { server };
@@ -302,11 +318,24 @@ impl LoadBalancer {
     fn release(&mut self, ctx: &mut Ctx, server: usize) {
         let rt = &mut self.state.servers[server];
         rt.served -= 1;
+        self.touch(server);
         self.serve_queues(ctx, server);
     }
 
+    /// Tells the balancer a server's load changed (leastconn orders by it).
+    fn touch(&mut self, server: usize) {
+        let rt = &self.state.servers[server];
+        let (served, queued) = (rt.served, rt.queue.len() as u32);
+        self.state.balancer.set_inflight(server, served, queued);
+    }
+
+    /// Usable active (non-backup) servers: HAProxy's `srv_act`.
+    fn active_count(&self) -> usize {
+        (0..self.backends.len()).filter(|&i| self.state.usable[i] && !self.backends[i].eff.backup).count()
+    }
+
     fn serve_queues(&mut self, ctx: &mut Ctx, server: usize) {
-        if !self.state.fwrr.is_usable(server) {
+        if !self.state.usable[server] {
             return;
         }
         let max = self.backends[server].eff.maxconn;
@@ -316,6 +345,7 @@ impl LoadBalancer {
             let slot = match (own, shared) {
                 (Some((a, s)), Some((b, _))) if a < b => {
                     self.state.servers[server].queue.remove(&a);
+                    self.touch(server);
                     s
                 }
                 (_, Some((b, s))) => {
@@ -324,6 +354,7 @@ impl LoadBalancer {
                 }
                 (Some((a, s)), None) => {
                     self.state.servers[server].queue.remove(&a);
+                    self.touch(server);
                     s
                 }
                 (None, None) => return,
@@ -383,8 +414,8 @@ impl LoadBalancer {
         // `stream_choose_redispatch`: with `option redispatch`, the last
         // retry goes elsewhere; and for a non-hash algorithm with more than
         // one usable server, every retry does.
-        let active = self.state.fwrr.active_count();
-        if self.config.redispatch && (last || active > 1) {
+        let turn_based = !self.state.balancer.is_hash() && self.active_count() > 1;
+        if self.config.redispatch && (last || turn_based) {
             self.assign(ctx, slot, Some(server));
         } else if refused {
             // An asynchronous error: pause before trying the same server
@@ -403,6 +434,7 @@ impl LoadBalancer {
     /// backend queue, keeping their place (`pendconn_redistribute`).
     fn redistribute(&mut self, server: usize) {
         let queue = std::mem::take(&mut self.state.servers[server].queue);
+        self.touch(server);
         for (order, slot) in queue {
             self.state.backend_queue.insert(order, slot);
             if let Some(c) = self.state.conns[slot].as_mut() {
@@ -434,12 +466,14 @@ impl LoadBalancer {
         let next = check.health.interval().nanos;
         match transition {
             Transition::WentDown => {
-                self.state.fwrr.set_down(server);
+                self.state.usable[server] = false;
+                self.state.balancer.set_down(server);
                 self.redistribute(server);
                 ctx.note(Note::ServerDown { server: node, health });
             }
             Transition::WentUp => {
-                self.state.fwrr.set_up(server);
+                self.state.usable[server] = self.backends[server].eff.weight > 0;
+                self.state.balancer.set_up(server);
                 ctx.note(Note::ServerUp { server: node, health });
                 self.serve_queues(ctx, server);
             }
@@ -470,13 +504,13 @@ impl LoadBalancer {
 }
 
 impl Volatile {
-    fn fresh(backends: &[Backend], allbackups: bool) -> Volatile {
+    fn fresh(backends: &[Backend], config: &LoadBalancerConfig) -> Volatile {
         let weights: Vec<u32> = backends.iter().map(|b| b.eff.weight).collect();
         let backup: Vec<bool> = backends.iter().map(|b| b.eff.backup).collect();
-        // Servers start UP, checked or not (HAProxy's default init-state).
-        let usable = vec![true; backends.len()];
         Volatile {
-            fwrr: Fwrr::new(&weights, &backup, &usable, allbackups),
+            // Servers start UP, checked or not (HAProxy's default init-state).
+            balancer: Balancer::new(&config.balance, &config.hash_type, &weights, &backup, config.allbackups),
+            usable: weights.iter().map(|&w| w > 0).collect(),
             checks: backends
                 .iter()
                 .map(|b| b.eff.check.then(|| CheckState { health: Health::new(b.eff.params), in_flight: None }))
@@ -496,7 +530,7 @@ impl Volatile {
 
 impl Process for LoadBalancer {
     fn on_start(&mut self, ctx: &mut Ctx) {
-        self.state = Volatile::fresh(&self.backends, self.config.allbackups);
+        self.state = Volatile::fresh(&self.backends, &self.config);
         // Spread the first checks: server k of n starts at mininter * k / n
         // (`start_checks`), where mininter is the smallest interval of at
         // least 1 s, or 1 s.
@@ -614,6 +648,6 @@ impl Process for LoadBalancer {
 
     fn on_crash(&mut self) {
         // Nothing a load balancer holds survives a restart.
-        self.state = Volatile::fresh(&self.backends, self.config.allbackups);
+        self.state = Volatile::fresh(&self.backends, &self.config);
     }
 }

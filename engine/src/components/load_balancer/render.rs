@@ -87,6 +87,9 @@ pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&st
     let _ = writeln!(out);
     let _ = writeln!(out, "backend {name}_servers");
     let _ = writeln!(out, "    balance {}", config.balance.keyword());
+    if config.hash_type != Default::default() {
+        let _ = writeln!(out, "    hash-type {}", config.hash_type.keyword());
+    }
     let defaults = options(&config.default_server);
     if !defaults.is_empty() {
         let _ = writeln!(out, "    default-server{defaults}");

@@ -1,0 +1,137 @@
+//! `balance`: the algorithm a backend picks servers with, behind one face.
+//! Each algorithm lives in its own module (fwrr, map, leastconn, first,
+//! chash, hash), checked against HAProxy 2.6 in `tests/haproxy_diff.rs`.
+
+use super::chash::Chash;
+use super::config::{Balance, HashTypeConfig};
+use super::first::First;
+use super::fwrr::Fwrr;
+use super::hash::{source_hash, uri_hash, HashMethod, UriOptions};
+use super::leastconn::{Leastconn, Limits};
+use super::map::Map;
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Where a hash-based backend keeps its servers.
+#[derive(Clone, Debug)]
+pub enum Table {
+    Map(Map),
+    Ring(Chash),
+}
+
+#[derive(Clone, Debug)]
+pub enum Balancer {
+    Roundrobin(Fwrr),
+    StaticRr(Map),
+    Leastconn(Leastconn),
+    First(First),
+    Source { table: Table, hash: HashTypeConfig },
+    Uri { table: Table, hash: HashTypeConfig, options: UriOptions },
+}
+
+/// What a pick may look at about the request.
+#[derive(Clone, Copy, Debug)]
+pub struct PickInput<'a> {
+    /// The client's address (for `balance source`).
+    pub source: u32,
+    /// The request's path (for `balance uri`).
+    pub uri: &'a str,
+}
+
+impl Balancer {
+    pub fn new(
+        balance: &Balance,
+        hash: &HashTypeConfig,
+        weights: &[u32],
+        backup: &[bool],
+        all_backups: bool,
+    ) -> Balancer {
+        // Servers start UP (HAProxy's default init-state).
+        let usable = vec![true; weights.len()];
+        let table = || match hash.method() {
+            HashMethod::MapBased => Table::Map(Map::new(weights, backup, &usable, all_backups)),
+            HashMethod::Consistent => Table::Ring(Chash::new(weights, backup, &usable, all_backups)),
+        };
+        match balance {
+            Balance::Roundrobin => Balancer::Roundrobin(Fwrr::new(weights, backup, &usable, all_backups)),
+            Balance::StaticRr => Balancer::StaticRr(Map::new(weights, backup, &usable, all_backups)),
+            Balance::Leastconn => Balancer::Leastconn(Leastconn::new(weights, backup, &usable, all_backups)),
+            Balance::First => Balancer::First(First::new(weights, backup, &usable, all_backups)),
+            Balance::Source => Balancer::Source { table: table(), hash: *hash },
+            Balance::Uri { options } => Balancer::Uri { table: table(), hash: *hash, options: *options },
+        }
+    }
+
+    /// Hash-based algorithms pick by the request, not by turn: a retry
+    /// is not redispatched at once (`stream_choose_redispatch`).
+    pub fn is_hash(&self) -> bool {
+        matches!(self, Balancer::Source { .. } | Balancer::Uri { .. })
+    }
+
+    /// Picks a server for a request; `saturated` says which servers are
+    /// full (skipped by the turn-based algorithms), `limits` gives
+    /// leastconn the servers' maxconn and maxqueue.
+    pub fn pick(
+        &mut self,
+        input: PickInput,
+        avoid: Option<usize>,
+        saturated: impl Fn(usize) -> bool,
+        limits: impl Fn(usize) -> Limits,
+    ) -> Option<usize> {
+        let pick_table = |table: &Table, h: u32| match table {
+            Table::Map(m) => m.pick_hash(h),
+            Table::Ring(r) => r.pick(h, avoid),
+        };
+        let used = |table: &Table| match table {
+            Table::Map(m) => m.tot_used(),
+            Table::Ring(r) => r.tot_used(),
+        };
+        match self {
+            Balancer::Roundrobin(f) => f.pick(avoid, saturated),
+            Balancer::StaticRr(m) => m.pick_rr(avoid, saturated),
+            Balancer::Leastconn(l) => l.pick(avoid, limits),
+            Balancer::First(f) => f.pick(avoid, saturated),
+            Balancer::Source { table, hash } => {
+                let addr = IpAddr::V4(Ipv4Addr::from(input.source));
+                let h = source_hash(&hash.hash_type(), addr, used(table));
+                pick_table(table, h)
+            }
+            Balancer::Uri { table, hash, options } => {
+                let h = uri_hash(&hash.hash_type(), options, input.uri.as_bytes(), used(table));
+                pick_table(table, h)
+            }
+        }
+    }
+
+    pub fn set_up(&mut self, i: usize) {
+        match self {
+            Balancer::Roundrobin(f) => f.set_up(i),
+            Balancer::StaticRr(m) => m.set_up(i),
+            Balancer::Leastconn(l) => l.set_up(i),
+            Balancer::First(f) => f.set_up(i),
+            Balancer::Source { table, .. } | Balancer::Uri { table, .. } => match table {
+                Table::Map(m) => m.set_up(i),
+                Table::Ring(r) => r.set_up(i),
+            },
+        }
+    }
+
+    pub fn set_down(&mut self, i: usize) {
+        match self {
+            Balancer::Roundrobin(f) => f.set_down(i),
+            Balancer::StaticRr(m) => m.set_down(i),
+            Balancer::Leastconn(l) => l.set_down(i),
+            Balancer::First(f) => f.set_down(i),
+            Balancer::Source { table, .. } | Balancer::Uri { table, .. } => match table {
+                Table::Map(m) => m.set_down(i),
+                Table::Ring(r) => r.set_down(i),
+            },
+        }
+    }
+
+    /// Leastconn orders servers by their load: tell it when that changes.
+    pub fn set_inflight(&mut self, i: usize, served: u32, queued: u32) {
+        if let Balancer::Leastconn(l) = self {
+            l.set_inflight(i, served, queued);
+        }
+    }
+}
