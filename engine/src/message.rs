@@ -302,6 +302,8 @@ impl Message {
 pub enum Timer {
     /// Open-loop workload: time to issue the next request.
     NextArrival,
+    /// Scripted workload: time for request `index` of the script.
+    Scripted { index: u32 },
     /// Closed-loop workload: a client finished thinking.
     ThinkDone { client: u32 },
     /// A client's per-request timeout.

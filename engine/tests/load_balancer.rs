@@ -346,3 +346,37 @@ fn balance_and_hash_type_are_checked_in_haproxy_words() {
     let e = engine::Scenario::from_value(v).unwrap_err().to_string();
     assert!(e.contains("hash-type: unexpected 'md5'"), "{e}");
 }
+
+#[test]
+fn a_script_drives_requests_at_given_times_and_the_trace_shows_each_routing() {
+    let mut v = lb_three(json!([]));
+    let requests: Vec<_> = (0..12).map(|i| json!({ "at": format!("{}ms", 10 + 10 * i), "read": i })).collect();
+    v["nodes"][0]["workload"] = json!({ "kind": "script", "requests": requests });
+    v["nodes"][1]["servers"] =
+        json!([{ "name": "s1", "weight": 3 }, { "name": "s2", "weight": 2 }, { "name": "s3", "weight": 1 }]);
+    let mut sim = sim(v);
+    sim.run_until(SEC);
+    let lb = sim.node_id("lb").unwrap();
+    let picks: Vec<String> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Deliver { from, to, msg: Message::Request(_), .. } if from == lb => {
+                Some(sim.node_name(to).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    // HAProxy's roundrobin order for weights 3, 2, 1 (semantics.md 1.3).
+    assert_eq!(picks.join(" "), "s1 s2 s1 s3 s1 s2 s1 s2 s1 s3 s1 s2");
+    let ops = sim.history().ops();
+    assert_eq!(ops.len(), 12);
+    assert!(ops.iter().all(|o| o.outcome == engine::history::Outcome::Ok));
+    assert_eq!(ops[3].invoke, 40 * MS);
+    // Bad scripts are refused with their place.
+    let mut v = lb_three(json!([]));
+    v["nodes"][0]["workload"] = json!({ "kind": "script", "requests": [{ "at": "1s", "write": 3 }] });
+    let e = engine::Scenario::from_value(v).unwrap_err().to_string();
+    assert_eq!(e, "nodes[0].workload.requests[0].value: a write needs a value");
+}

@@ -42,7 +42,40 @@ pub enum Workload {
         #[serde(default = "zero_think")]
         think_time: Distribution,
     },
+    /// Given requests at given times (of the client's clock): for lessons,
+    /// and to replay a sequence against a real program and compare.
+    Script { requests: Vec<ScriptedRequest> },
 }
+
+/// One scripted request: `{"at": "1s", "read": 3}` or
+/// `{"at": "2s", "write": 3, "value": 42}`, optionally with a `path` (one
+/// of the client's `paths`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedRequest {
+    pub at: Duration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+impl ScriptedRequest {
+    pub fn op(&self) -> Op {
+        match (self.read, self.write) {
+            (Some(key), _) => Op::Read { key },
+            (None, Some(key)) => Op::Write { key, value: self.value.unwrap_or(0) },
+            (None, None) => unreachable!("validated: read or write"),
+        }
+    }
+}
+
+/// Scripted requests per client at most.
+pub const MAX_SCRIPT: usize = 100_000;
 
 fn zero_think() -> Distribution {
     Distribution::Constant(Duration::ZERO)
@@ -147,6 +180,31 @@ impl ClientConfig {
                     return err("workload.clients", format!("clients must be 1 to {MAX_OUTSTANDING}, got {clients}"));
                 }
                 think_time.validate().map_err(|e| ("workload.think_time".to_string(), e))?;
+            }
+            Workload::Script { requests } => {
+                if requests.is_empty() || requests.len() > MAX_SCRIPT {
+                    return err(
+                        "workload.requests",
+                        format!("a script has 1 to {MAX_SCRIPT} requests, got {}", requests.len()),
+                    );
+                }
+                for (i, r) in requests.iter().enumerate() {
+                    let at = |f: &str| format!("workload.requests[{i}]{f}");
+                    match (r.read, r.write, r.value) {
+                        (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+                        (Some(_), Some(_), _) => return err(&at(""), "a request reads or writes, not both".into()),
+                        (Some(_), None, Some(_)) => return err(&at(".value"), "a read has no value".into()),
+                        (None, Some(_), None) => return err(&at(".value"), "a write needs a value".into()),
+                        (None, None, _) => {
+                            return err(&at(""), "say \"read\": <key> or \"write\": <key> with a \"value\"".into())
+                        }
+                    }
+                    if let Some(p) = &r.path {
+                        if !self.paths.iter().any(|q| &q.path == p) {
+                            return err(&at(".path"), format!("`{p}` is not one of the client's paths"));
+                        }
+                    }
+                }
             }
         }
         if self.timeout == Duration::ZERO {
@@ -275,6 +333,10 @@ impl Client {
     fn send(&mut self, ctx: &mut Ctx, slot: u32, process: u32) {
         let op = self.next_op(ctx);
         let path = self.next_path(ctx);
+        self.send_op(ctx, slot, process, op, path);
+    }
+
+    fn send_op(&mut self, ctx: &mut Ctx, slot: u32, process: u32, op: Op, path: PathId) {
         self.state.sent += 1;
         let id = (self.state.sent << SLOT_BITS) | u64::from(slot);
         let ticket = ctx.invoke(process, op);
@@ -293,18 +355,42 @@ impl Client {
         }
     }
 
+    fn free_slot(&mut self) -> u32 {
+        match self.state.free.pop() {
+            Some(s) => s,
+            None => {
+                self.state.slots.push(None);
+                self.state.slots.len() as u32 - 1
+            }
+        }
+    }
+
+    /// Sends scripted request `index` (its own process, numbered by it).
+    fn scripted(&mut self, ctx: &mut Ctx, index: u32) {
+        let Workload::Script { requests } = &self.config.workload else { return };
+        let r = &requests[index as usize];
+        let op = r.op();
+        let path = match &r.path {
+            Some(p) => {
+                let i = self.config.paths.iter().position(|q| &q.path == p).expect("validated path");
+                self.paths[i].0
+            }
+            None => self.paths[0].0,
+        };
+        if self.state.outstanding < self.config.max_outstanding {
+            let slot = self.free_slot();
+            self.send_op(ctx, slot, index, op, path);
+        } else {
+            ctx.not_sent();
+        }
+    }
+
     fn open_loop_arrival(&mut self, ctx: &mut Ctx) {
         if self.stopped(ctx) {
             return;
         }
         if self.state.outstanding < self.config.max_outstanding {
-            let slot = match self.state.free.pop() {
-                Some(s) => s,
-                None => {
-                    self.state.slots.push(None);
-                    self.state.slots.len() as u32 - 1
-                }
-            };
+            let slot = self.free_slot();
             // Each open-loop request is its own process.
             let process = self.state.next_process;
             self.state.next_process = self.state.next_process.wrapping_add(1);
@@ -323,7 +409,7 @@ impl Client {
         self.state.outstanding -= 1;
         ctx.complete(out.ticket, outcome, value);
         match &self.config.workload {
-            Workload::OpenLoop { .. } => self.state.free.push(slot),
+            Workload::OpenLoop { .. } | Workload::Script { .. } => self.state.free.push(slot),
             Workload::ClosedLoop { clients, think_time } => {
                 if outcome == Outcome::Info {
                     self.state.process[slot as usize] += clients;
@@ -371,6 +457,19 @@ impl Process for Client {
                     ctx.set_timer(start, Timer::ThinkDone { client: c });
                 }
             }
+            Workload::Script { requests } => {
+                // After a restart, only what is still ahead.
+                let now = ctx.monotonic().max(0) as u64;
+                let due: Vec<(u64, u32)> = requests
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.at.nanos >= now)
+                    .map(|(i, r)| (r.at.nanos - now, i as u32))
+                    .collect();
+                for (after, index) in due {
+                    ctx.set_timer(after, Timer::Scripted { index });
+                }
+            }
         }
     }
 
@@ -398,6 +497,7 @@ impl Process for Client {
     fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
         match timer {
             Timer::NextArrival => self.open_loop_arrival(ctx),
+            Timer::Scripted { index } => self.scripted(ctx, index),
             Timer::ThinkDone { client } => self.closed_loop_next(ctx, client),
             Timer::RequestTimeout { id } => {
                 if let Some(slot) = self.slot_of(id) {
