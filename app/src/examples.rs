@@ -17,6 +17,8 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "db-semi-sync-failover", json: include_str!("../../engine/scenarios/db-semi-sync-failover.json") },
     Example { id: "db-split-brain", json: include_str!("../../engine/scenarios/db-split-brain.json") },
     Example { id: "web-cache-db", json: include_str!("../../engine/scenarios/web-cache-db.json") },
+    Example { id: "cache-aside-stale", json: include_str!("../../engine/scenarios/cache-aside-stale.json") },
+    Example { id: "write-behind-crash", json: include_str!("../../engine/scenarios/write-behind-crash.json") },
 ];
 
 /// The scenario the lab opens with.
