@@ -142,14 +142,15 @@ impl HashTypeConfig {
 
     pub fn parse(text: &str) -> Result<HashTypeConfig, String> {
         let mut words = text.split_whitespace();
-        let consistent =
-            match words.next() {
-                Some("map-based") => false,
-                Some("consistent") => true,
-                _ => return Err(format!(
+        let consistent = match words.next() {
+            Some("map-based") => false,
+            Some("consistent") => true,
+            _ => {
+                return Err(format!(
                     "`{text}`: hash-type is `map-based` or `consistent`, then optionally a function and `avalanche`"
-                )),
-            };
+                ))
+            }
+        };
         let mut config = HashTypeConfig { consistent, function: None, avalanche: false };
         for w in words {
             match w {
