@@ -167,7 +167,16 @@ pub fn take(lab: &Lab) -> Snapshot {
                     details.push(("requests in flight".to_string(), outstanding.to_string()));
                     format!("{outstanding} in flight")
                 }
-                Detail::Server { served, refused, boots } => {
+                Detail::Server { served, refused, boots, calls } => {
+                    if calls.cache_hits + calls.cache_misses > 0 {
+                        details.push((
+                            "its cache lookups".to_string(),
+                            format!("{} hits, {} misses", calls.cache_hits, calls.cache_misses),
+                        ));
+                    }
+                    if calls.unflushed > 0 {
+                        details.push(("writes not yet in the database".to_string(), calls.unflushed.to_string()));
+                    }
                     details.push(("workers busy".to_string(), format!("{} of {}", st.busy, st.capacity)));
                     details.push(("queued".to_string(), st.queued.to_string()));
                     details.push(("served since start".to_string(), served.to_string()));
@@ -193,6 +202,9 @@ pub fn take(lab: &Lab) -> Snapshot {
                         .push(("hit ratio".to_string(), format!("{ratio:.1}% ({} hits, {} misses)", c.hits, c.misses)));
                     details.push(("evicted keys".to_string(), c.evicted_keys.to_string()));
                     details.push(("expired keys".to_string(), c.expired_keys.to_string()));
+                    if c.refused > 0 {
+                        details.push(("refused (too many waiting)".to_string(), c.refused.to_string()));
+                    }
                     format!("{} keys · hits {ratio:.0}%", c.keys)
                 }
                 Detail::Database(d) => {

@@ -234,6 +234,7 @@ impl Message {
         match *self {
             Message::Request(r) => Some(Message::RequestRefused { id: r.id }),
             Message::HealthCheck { seq } => Some(Message::HealthCheckRefused { seq }),
+            Message::CacheRequest { id, .. } => Some(Message::RequestRefused { id }),
             _ => None,
         }
     }

@@ -239,7 +239,12 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     let kind = match rest.remove("type") {
         Some(serde_json::Value::String(t)) => t,
         Some(other) => return Err(ScenarioError::new(at("type"), format!("must be a string, got {other}"))),
-        None => return Err(ScenarioError::new(at("type"), "missing; one of `client`, `load_balancer`, `server`")),
+        None => {
+            return Err(ScenarioError::new(
+                at("type"),
+                "missing; one of `cache`, `client`, `database`, `load_balancer`, `server`",
+            ))
+        }
     };
     fn typed<T: serde::de::DeserializeOwned>(
         rest: serde_json::Map<String, serde_json::Value>,

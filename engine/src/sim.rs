@@ -6,7 +6,7 @@ use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
 use crate::components::load_balancer::{Backend, LoadBalancer, ServerView};
-use crate::components::server::{Server, Targets};
+use crate::components::server::{CallStats, Server, Targets};
 use crate::components::{Component, Kind};
 use crate::context::Ctx;
 use crate::fault::{Fault, ScheduledFault};
@@ -75,7 +75,7 @@ pub struct NodeState {
 pub enum Detail {
     Client { outstanding: u32 },
     LoadBalancer { connections: u32, backlog: usize, servers: Vec<ServerView> },
-    Server { served: u64, refused: u64, boots: u32 },
+    Server { served: u64, refused: u64, boots: u32, calls: CallStats },
     Database(DatabaseView),
     Cache(CacheView),
 }
@@ -637,7 +637,9 @@ impl Simulation {
             Component::LoadBalancer(lb) => {
                 Detail::LoadBalancer { connections: lb.connections(), backlog: lb.backlog(), servers: lb.servers() }
             }
-            Component::Server(s) => Detail::Server { served: s.served(), refused: s.refused(), boots: s.disk.boots },
+            Component::Server(s) => {
+                Detail::Server { served: s.served(), refused: s.refused(), boots: s.disk.boots, calls: s.call_stats() }
+            }
             Component::Database(d) => Detail::Database(d.view()),
             Component::Cache(c) => Detail::Cache(c.view()),
         };

@@ -190,3 +190,23 @@ fn app_servers_follow_the_database_failover() {
     assert!(rows[4].error_rate + rows[4].timeout_rate < 0.01, "{:?}", rows[4]);
     assert_eq!(rows[4].counts.ok, 200, "{:?}", rows[4].counts);
 }
+
+#[test]
+fn a_crashed_database_refuses_calls_at_once_and_a_crashed_cache_is_skipped() {
+    let mut v = cached(json!({ "read": "cache_aside", "write": "write_around" }), "1ms", 5);
+    v["nodes"][1]["workload"]["rate"] = json!(100);
+    v["faults"] = json!([
+        { "at": "2s", "action": "crash", "node": "redis" },
+        { "at": "4s", "action": "crash", "node": "db" }
+    ]);
+    let mut sim = sim(v);
+    sim.run_through(6 * SEC);
+    let rows = sim.metrics().series();
+    // Without the cache, reads go to the database: all still answered.
+    let c = rows[3].counts;
+    assert!(c.ok >= 195 && c.errors + c.timeouts == 0, "{c:?}");
+    assert!(matches!(sim.node_state(4).detail, Detail::Cache(ref c) if c.keys == 0));
+    // The database's host refuses connections: 503 at once, not timeouts.
+    let c = rows[5].counts;
+    assert!(c.errors >= 195 && c.ok == 0 && c.timeouts == 0, "{c:?}");
+}

@@ -53,8 +53,8 @@ struct Job {
 #[derive(Clone, Debug)]
 pub struct Cache {
     pub config: CacheConfig,
-    /// Lost on a crash: nothing is persisted.
-    keyspace: Keyspace,
+    /// Lost on a crash (nothing is persisted): `None` while down.
+    keyspace: Option<Keyspace>,
     pool: WorkerPool<Job>,
     refused: u64,
 }
@@ -70,6 +70,8 @@ pub struct CacheView {
     pub misses: u64,
     pub evicted_keys: u64,
     pub expired_keys: u64,
+    /// Commands refused because too many were waiting.
+    pub refused: u64,
 }
 
 fn key_name(key: u32) -> Vec<u8> {
@@ -78,27 +80,29 @@ fn key_name(key: u32) -> Vec<u8> {
 
 impl Cache {
     pub fn new(config: CacheConfig, rng: &mut crate::rng::Rng) -> Cache {
-        let keyspace = Keyspace::new(config.redis.clone(), rng);
+        let keyspace = Some(Keyspace::new(config.redis.clone(), rng));
         Cache { config, keyspace, pool: WorkerPool::new(1, QUEUE_LIMIT), refused: 0 }
     }
 
     pub fn view(&self) -> CacheView {
-        let s = self.keyspace.stats();
+        let ks = self.keyspace.as_ref();
+        let s = ks.map(|k| k.stats());
         CacheView {
-            keys: self.keyspace.len(),
-            used_memory: self.keyspace.used_memory(),
+            keys: ks.map_or(0, |k| k.len()),
+            used_memory: ks.map_or(0, |k| k.used_memory()),
             maxmemory: self.config.redis.maxmemory,
             policy: self.config.redis.maxmemory_policy.name().to_string(),
-            hits: s.keyspace_hits,
-            misses: s.keyspace_misses,
-            evicted_keys: s.evicted_keys,
-            expired_keys: s.expired_keys,
+            hits: s.map_or(0, |s| s.keyspace_hits),
+            misses: s.map_or(0, |s| s.keyspace_misses),
+            evicted_keys: s.map_or(0, |s| s.evicted_keys),
+            expired_keys: s.map_or(0, |s| s.expired_keys),
+            refused: self.refused,
         }
     }
 
-    /// The keyspace, for tests and the UI.
-    pub fn keyspace(&self) -> &Keyspace {
-        &self.keyspace
+    /// The keyspace (None while crashed), for tests and the UI.
+    pub fn keyspace(&self) -> Option<&Keyspace> {
+        self.keyspace.as_ref()
     }
 
     /// The node's wall clock as Redis reads it: Unix milliseconds. A run
@@ -125,7 +129,8 @@ impl Cache {
             CacheCmd::Del { key } => vec![b"DEL".to_vec(), key_name(key)],
         };
         let now = Self::now_ms(ctx);
-        let reply = self.keyspace.execute(&argv, now, ctx.rng());
+        let keyspace = self.keyspace.as_mut().expect("a running cache has its keyspace");
+        let reply = keyspace.execute(&argv, now, ctx.rng());
         match (cmd, reply) {
             (CacheCmd::Get { .. }, Reply::Bulk(v)) => {
                 CacheReply::Value { value: std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok()) }
@@ -148,7 +153,7 @@ impl Cache {
 
 impl Process for Cache {
     fn on_start(&mut self, ctx: &mut Ctx) {
-        self.keyspace = Keyspace::new(self.config.redis.clone(), ctx.rng());
+        self.keyspace = Some(Keyspace::new(self.config.redis.clone(), ctx.rng()));
         self.pool = WorkerPool::new(1, QUEUE_LIMIT);
         ctx.set_timer(self.cron_interval(), Timer::Cron);
     }
@@ -181,7 +186,9 @@ impl Process for Cache {
             }
             Timer::Cron => {
                 let now = Self::now_ms(ctx);
-                self.keyspace.cron(now, ctx.rng());
+                if let Some(keyspace) = self.keyspace.as_mut() {
+                    keyspace.cron(now, ctx.rng());
+                }
                 ctx.set_timer(self.cron_interval(), Timer::Cron);
             }
             _ => {}
@@ -189,7 +196,8 @@ impl Process for Cache {
     }
 
     fn on_crash(&mut self) {
-        // Nothing on disk: the keyspace is rebuilt empty on restart.
+        // Nothing on disk: the keyspace is gone, rebuilt empty on restart.
+        self.keyspace = None;
         self.pool = WorkerPool::new(1, QUEUE_LIMIT);
     }
 }

@@ -158,7 +158,8 @@ impl HashTypeConfig {
                 "djb2" if config.function.is_none() => config.function = Some(HashFunction::Djb2),
                 "wt6" if config.function.is_none() => config.function = Some(HashFunction::Wt6),
                 "crc32" if config.function.is_none() => config.function = Some(HashFunction::Crc32),
-                "avalanche" if !config.avalanche => config.avalanche = true,
+                // HAProxy takes `avalanche` only after a function.
+                "avalanche" if !config.avalanche && config.function.is_some() => config.avalanche = true,
                 other => {
                     return Err(format!(
                         "hash-type: unexpected '{other}' (functions: sdbm, djb2, wt6, crc32; then `avalanche`)"

@@ -253,8 +253,9 @@ impl LoadBalancer {
         match state.balancer.pick(input, avoid, saturated, limits) {
             Some(server) if !self.saturated(server) => self.connect(ctx, slot, server),
             Some(server) => {
-                // Only hash-based algorithms return a full server: wait in
-                // its own queue unless that is full too.
+                // Hash-based algorithms return a server whether or not it is
+                // full, and leastconn one at maxconn that still has queue
+                // room: wait in its own queue unless that is full too.
                 let maxqueue = self.backends[server].eff.maxqueue;
                 if maxqueue == 0 || self.state.servers[server].queue.len() < maxqueue as usize {
                     self.enqueue(ctx, slot, Some(server));

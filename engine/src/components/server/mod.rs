@@ -334,6 +334,10 @@ impl Server {
                 _ => self.read_done(ctx, worker, Status::Ok, value),
             },
             (Stage::Load { .. }, Some(Answer::Db(status, _))) => self.read_done(ctx, worker, status, None),
+            // Refused: the database never saw it.
+            (Stage::Load { .. }, Some(Answer::Refused)) => {
+                self.read_done(ctx, worker, Status::ServiceUnavailable, None)
+            }
             // The database did not answer: the reader gives up (504).
             (Stage::Load { .. }, _) => self.read_done(ctx, worker, Status::GatewayTimeout, None),
             // The fill is best effort: the read has its value either way.
@@ -350,6 +354,7 @@ impl Server {
                 }
             }
             (Stage::Write, Some(Answer::Db(status, _))) => self.respond(ctx, worker, status, None),
+            (Stage::Write, Some(Answer::Refused)) => self.respond(ctx, worker, Status::ServiceUnavailable, None),
             // No answer: the write may or may not have happened.
             (Stage::Write, _) => self.respond(ctx, worker, Status::GatewayTimeout, None),
             (Stage::CacheUpdate, answer) => {
@@ -401,6 +406,8 @@ impl Server {
 enum Answer {
     Db(Status, Option<u64>),
     Cache(CacheReply),
+    /// The callee's host refused the connection (its process is down).
+    Refused,
 }
 
 impl Process for Server {
@@ -436,6 +443,11 @@ impl Process for Server {
             Message::CacheReply { id, reply } => {
                 if let Some(worker) = self.caller(id) {
                     self.answered(ctx, worker, Some(Answer::Cache(reply)));
+                }
+            }
+            Message::RequestRefused { id } => {
+                if let Some(worker) = self.caller(id) {
+                    self.answered(ctx, worker, Some(Answer::Refused));
                 }
             }
             Message::PrimaryIs { epoch, .. } if epoch > self.state.primary_epoch => {
