@@ -64,8 +64,9 @@ enum Phase {
     Queued { server: Option<usize>, order: u64 },
     /// Connecting to `server` (SC_ST_CON).
     Connecting { server: usize },
-    /// Connected; waiting for the answer (SC_ST_EST).
-    Established { server: usize },
+    /// Connected at `since` (this node's monotonic clock); waiting for the
+    /// answer (SC_ST_EST).
+    Established { server: usize, since: i64 },
     /// Pausing before trying `server` again (SC_ST_TAR).
     TurnAround { server: usize },
 }
@@ -83,6 +84,8 @@ struct Conn {
     /// Attempts left after this one (HAProxy's `retries` budget).
     retries_left: u32,
     timer: Option<TimerId>,
+    /// When `timer` fires (this node's monotonic clock).
+    timer_at: i64,
 }
 
 /// A server's live numbers.
@@ -199,6 +202,7 @@ impl LoadBalancer {
         ctx.set_load(self.state.in_use, self.config.maxconn, queued as u32);
     }
 
+    #[inline]
     fn conn(&mut self, slot: usize) -> &mut Conn {
         self.state.conns[slot].as_mut().expect("a live connection")
     }
@@ -231,6 +235,7 @@ impl LoadBalancer {
             attempt: 0,
             retries_left: self.config.retries,
             timer: None,
+            timer_at: 0,
         });
         self.assign(ctx, slot, None);
     }
@@ -310,7 +315,10 @@ impl LoadBalancer {
         let req = Request { id: backend_id, op, path, accept: true };
         ctx.send(self.backends[server].node, Message::Request(req));
         let timer = ctx.set_timer(timeout, Timer::ConnectTimeout { conn: slot as u32, attempt });
-        self.conn(slot).timer = Some(timer);
+        let at = ctx.monotonic() + timeout as i64;
+        let c = self.conn(slot);
+        c.timer = Some(timer);
+        c.timer_at = at;
     }
 
     /// A server slot freed up: give it to the request that has waited
@@ -563,21 +571,33 @@ impl Process for LoadBalancer {
             Message::Accepted { id } => {
                 if let Some(slot) = self.conn_for(id) {
                     if let Phase::Connecting { server } = self.conn(slot).phase {
-                        if let Some(t) = self.conn(slot).timer.take() {
-                            ctx.cancel_timer(t);
-                        }
-                        let attempt = self.conn(slot).attempt;
-                        let timeout = self.config.timeout_server.nanos;
-                        let timer = ctx.set_timer(timeout, Timer::ServerTimeout { conn: slot as u32, attempt });
+                        // The connect timer stays armed; when it fires on an
+                        // established connection it is re-armed for what is
+                        // left of `timeout server` (one timer per request,
+                        // not two, since most answers come well before).
+                        let since = ctx.monotonic();
+                        let deadline = since + self.config.timeout_server.nanos as i64;
                         let c = self.conn(slot);
-                        c.phase = Phase::Established { server };
-                        c.timer = Some(timer);
+                        c.phase = Phase::Established { server, since };
+                        // A `timeout server` shorter than what is left of
+                        // `timeout connect` needs its own, earlier timer.
+                        if deadline < c.timer_at {
+                            let attempt = c.attempt;
+                            if let Some(t) = c.timer.take() {
+                                ctx.cancel_timer(t);
+                            }
+                            let left = (deadline - since) as u64;
+                            let timer = ctx.set_timer(left, Timer::ServerTimeout { conn: slot as u32, attempt });
+                            let c = self.conn(slot);
+                            c.timer = Some(timer);
+                            c.timer_at = deadline;
+                        }
                     }
                 }
             }
             Message::Response(resp) => {
                 if let Some(slot) = self.conn_for(resp.id) {
-                    if let Phase::Connecting { server } | Phase::Established { server } = self.conn(slot).phase {
+                    if let Phase::Connecting { server } | Phase::Established { server, .. } = self.conn(slot).phase {
                         self.release(ctx, server);
                         self.relay(ctx, slot, resp);
                     }
@@ -610,7 +630,21 @@ impl Process for LoadBalancer {
                 let slot = conn as usize;
                 if self.conn(slot).attempt == attempt {
                     self.conn(slot).timer = None;
-                    self.connection_failed(ctx, slot, false);
+                    match self.conn(slot).phase {
+                        Phase::Connecting { .. } => self.connection_failed(ctx, slot, false),
+                        Phase::Established { server, since } => {
+                            let deadline = since + self.config.timeout_server.nanos as i64;
+                            let left = deadline - ctx.monotonic();
+                            if left <= 0 {
+                                self.release(ctx, server);
+                                self.answer(ctx, slot, Status::GatewayTimeout);
+                            } else {
+                                let timer = ctx.set_timer(left as u64, Timer::ServerTimeout { conn, attempt });
+                                self.conn(slot).timer = Some(timer);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
             }
             Timer::Retry { conn } if live(self, conn) => {
@@ -622,7 +656,7 @@ impl Process for LoadBalancer {
             }
             Timer::ServerTimeout { conn, attempt } if live(self, conn) => {
                 let slot = conn as usize;
-                if let (Phase::Established { server }, true) =
+                if let (Phase::Established { server, .. }, true) =
                     (self.conn(slot).phase, self.conn(slot).attempt == attempt)
                 {
                     self.conn(slot).timer = None;
