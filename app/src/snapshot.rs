@@ -231,18 +231,33 @@ pub fn take(lab: &Lab) -> Snapshot {
                         _ => format!("replica · lag {}", d.lag),
                     }
                 }
-                Detail::LoadBalancer { connections, backlog, servers } => {
+                Detail::LoadBalancer { connections, backlog, backends, servers } => {
                     details.push(("connections".to_string(), format!("{connections} (maxconn {})", st.capacity)));
                     details.push(("backlog".to_string(), backlog.to_string()));
                     details.push(("queued for a server".to_string(), st.queued.to_string()));
+                    // With layer-7 routing, each backend and its servers.
+                    let routed = backends.len() > 1;
+                    if routed {
+                        for b in backends {
+                            details.push((
+                                format!("backend {}", b.name),
+                                format!("{} requests · {} queued", b.requests, b.queued),
+                            ));
+                        }
+                    }
                     for s in servers {
+                        let label = if routed {
+                            format!("server {}/{}", s.backend, s.name)
+                        } else {
+                            format!("server {}", s.name)
+                        };
                         let conns = if s.maxconn > 0 {
                             format!("{}/{} conns", s.served, s.maxconn)
                         } else {
                             format!("{} conns", s.served)
                         };
                         details.push((
-                            format!("server {}", s.name),
+                            label,
                             format!("{} · weight {} · {conns} · {} requests", s.health, s.weight, s.requests),
                         ));
                     }

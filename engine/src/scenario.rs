@@ -426,8 +426,11 @@ impl Scenario {
                 }
                 ComponentSpec::LoadBalancer(lb) => {
                     lb.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
-                    for (k, s) in lb.servers.iter().enumerate() {
-                        let f = format!("servers[{k}].name");
+                    let servers = lb.all_backends().enumerate().flat_map(|(b, backend)| {
+                        let section = if b == 0 { String::new() } else { format!("backends[{}].", b - 1) };
+                        backend.servers.iter().enumerate().map(move |(k, s)| (format!("{section}servers[{k}].name"), s))
+                    });
+                    for (f, s) in servers {
                         let Some(&t) = ids.get(s.name.as_str()) else {
                             return err(at(&f), format!("no node is named `{}`", s.name));
                         };

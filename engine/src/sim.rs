@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
-use crate::components::load_balancer::{Backend, LoadBalancer, ServerView};
+use crate::components::load_balancer::{BackendView, LoadBalancer, ServerView};
 use crate::components::server::{CallStats, Server, Targets};
 use crate::components::{Component, Kind};
 use crate::context::Ctx;
@@ -74,7 +74,7 @@ pub struct NodeState {
 #[serde(rename_all = "snake_case", tag = "detail")]
 pub enum Detail {
     Client { outstanding: u32 },
-    LoadBalancer { connections: u32, backlog: usize, servers: Vec<ServerView> },
+    LoadBalancer { connections: u32, backlog: usize, backends: Vec<BackendView>, servers: Vec<ServerView> },
     Server { served: u64, refused: u64, boots: u32, calls: CallStats },
     Database(DatabaseView),
     Cache(CacheView),
@@ -198,18 +198,7 @@ impl Simulation {
                             .collect();
                         Component::Database(Database::new(c.clone(), i as NodeId, group, listeners))
                     }
-                    ComponentSpec::LoadBalancer(c) => {
-                        let backends = c
-                            .servers
-                            .iter()
-                            .map(|s| Backend {
-                                node: id(&s.name),
-                                name: s.name.clone(),
-                                eff: s.effective(&c.default_server),
-                            })
-                            .collect();
-                        Component::LoadBalancer(LoadBalancer::new(c.clone(), backends))
-                    }
+                    ComponentSpec::LoadBalancer(c) => Component::LoadBalancer(LoadBalancer::new(c.clone(), id)),
                 };
                 Node {
                     name: spec.name.clone(),
@@ -635,7 +624,13 @@ impl Simulation {
         let detail = match &node.component {
             Component::Client(c) => Detail::Client { outstanding: c.outstanding() },
             Component::LoadBalancer(lb) => {
-                Detail::LoadBalancer { connections: lb.connections(), backlog: lb.backlog(), servers: lb.servers() }
+                let name = &node.name;
+                Detail::LoadBalancer {
+                    connections: lb.connections(),
+                    backlog: lb.backlog(),
+                    backends: lb.backends(name),
+                    servers: lb.server_views(name),
+                }
             }
             Component::Server(s) => {
                 Detail::Server { served: s.served(), refused: s.refused(), boots: s.disk.boots, calls: s.call_stats() }

@@ -77,6 +77,11 @@ pub enum Note {
     ClientOverloaded {
         outstanding: u32,
     },
+    /// A load balancer routed a request by its `use_backend` rule number
+    /// `rule` (`NO_RULE`: none applied; the default backend).
+    UseBackend {
+        rule: u16,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

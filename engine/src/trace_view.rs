@@ -1,6 +1,8 @@
 //! Trace events in words: for trace files (JSON lines) and the UI's event
 //! log. Node ids become names; every event gets a sentence.
 
+use crate::components::load_balancer::backend_name;
+use crate::components::Component;
 use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
 use crate::sim::Simulation;
@@ -101,7 +103,7 @@ impl Simulation {
             }
             What::Note { node, note } => {
                 line.event = "note";
-                line.text = format!("{}: {}", name(node), self.describe_note(note));
+                line.text = format!("{}: {}", name(node), self.describe_note(node, note));
                 line.node = Some(name(node));
             }
             What::Tick => {
@@ -120,7 +122,7 @@ impl Simulation {
         }
     }
 
-    fn describe_note(&self, note: Note) -> String {
+    fn describe_note(&self, node: NodeId, note: Note) -> String {
         let name = |id: NodeId| self.node_name(id).to_string();
         match note {
             Note::ServerDown { server, .. } => format!("server {} is DOWN (health check failed)", name(server)),
@@ -140,6 +142,19 @@ impl Simulation {
             Note::Retried { server, attempt } => {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))
             }
+            Note::UseBackend { rule } => match &self.node(node).component {
+                Component::LoadBalancer(lb) => match lb.config.use_backend.get(usize::from(rule)) {
+                    Some(r) => format!("use_backend {}: to backend {}", r.words(), r.backend),
+                    None if lb.config.servers.is_empty() => {
+                        "no use_backend rule applies and there is no default backend: 503".to_string()
+                    }
+                    None => {
+                        let name = backend_name(self.node_name(node), &lb.config, 0);
+                        format!("no use_backend rule applies: to default backend {name}")
+                    }
+                },
+                _ => format!("use_backend rule #{rule}"),
+            },
             Note::ClientOverloaded { outstanding } => format!("{outstanding} requests outstanding: request not sent"),
         }
     }

@@ -3,6 +3,7 @@
 //! leaves unset, the `haproxy.cfg` Debian ships (`timeout connect 5000`,
 //! `timeout server 50000`).
 
+use super::acl::{is_defined, Acl, Sample, UseBackend};
 use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
 use crate::time::Duration;
@@ -329,13 +330,22 @@ fn default_timeout_connect() -> Duration {
 fn default_timeout_server() -> Duration {
     Duration::from_secs(50)
 }
-fn default_maxconn() -> u32 {
-    2000
-}
+/// HAProxy's `DEFAULT_MAXCONN` as Debian builds it.
+pub const DEFAULT_MAXCONN: u32 = 2000;
+/// Bounds on layer-7 routing tables.
+pub const MAX_BACKENDS: usize = 64;
+pub const MAX_RULES: usize = 256;
 
+/// A load balancer is HAProxy's `listen` section: a frontend (`maxconn`,
+/// `backlog`, `acl`, `use_backend`) and its default backend (the other
+/// fields). `backends` adds named `backend` sections, which take the
+/// backend fields and a `name`; requests reach them by `use_backend`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadBalancerConfig {
+    /// A named backend's name (only in `backends`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub balance: Balance,
     /// `hash-type`, for `source` and `uri`.
     #[serde(default, skip_serializing_if = "is_default_hash")]
@@ -373,21 +383,104 @@ pub struct LoadBalancerConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_check: Option<Duration>,
     /// Frontend `maxconn`: connections served at once; more wait in the
-    /// listen backlog.
-    #[serde(default = "default_maxconn")]
-    pub maxconn: u32,
+    /// listen backlog. Unset, 2000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxconn: Option<u32>,
     /// The listen backlog (`backlog`); connections beyond it are dropped.
     /// Unset, HAProxy passes the frontend's `maxconn` to `listen()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backlog: Option<u32>,
+    /// `acl` lines, in haproxy.cfg words without the keyword.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acl: Vec<Acl>,
+    /// `use_backend` rules, tried in order; the first that applies picks
+    /// the backend, else the default backend serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub use_backend: Vec<UseBackend>,
+    /// Named `backend` sections.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<LoadBalancerConfig>,
 }
 
 impl LoadBalancerConfig {
     /// Checks what the types cannot; `Err` names the field.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let err = |field: String, msg: String| Err((field, msg));
-        if self.servers.is_empty() {
-            return err("servers".into(), "a load balancer needs at least one server".into());
+        if let Some(name) = &self.name {
+            return err("name".into(), format!("`name` ({name}) belongs to the entries of `backends`"));
+        }
+        self.validate_backend()?;
+        let maxconn = self.effective_maxconn();
+        if maxconn == 0 || maxconn > super::MAX_MAXCONN {
+            return err("maxconn".into(), format!("maxconn must be 1 to {}, got {maxconn}", super::MAX_MAXCONN));
+        }
+        if let Some(b) = self.backlog {
+            if b > MAX_BACKLOG {
+                return err("backlog".into(), format!("backlog must be at most {MAX_BACKLOG}, got {b}"));
+            }
+        }
+        self.validate_routing()
+    }
+
+    /// Checks the layer-7 part: named backends, ACLs and rules.
+    fn validate_routing(&self) -> Result<(), (String, String)> {
+        let err = |field: String, msg: String| Err((field, msg));
+        if self.backends.len() > MAX_BACKENDS {
+            return err("backends".into(), format!("at most {MAX_BACKENDS} backends, got {}", self.backends.len()));
+        }
+        if self.acl.len() > MAX_RULES || self.use_backend.len() > MAX_RULES {
+            return err(
+                "use_backend".into(),
+                format!("at most {MAX_RULES} acl lines and {MAX_RULES} use_backend rules"),
+            );
+        }
+        for (i, b) in self.backends.iter().enumerate() {
+            let at = |f: &str| format!("backends[{i}].{f}");
+            let Some(name) = &b.name else {
+                return err(at("name"), "a named backend needs a `name`".into());
+            };
+            if !super::acl::valid_name(name) {
+                return err(
+                    at("name"),
+                    format!("`{name}` is not a valid backend name: use letters, digits, '-', '_', '.' and ':'"),
+                );
+            }
+            if self.backends[..i].iter().any(|o| o.name.as_ref() == Some(name)) {
+                return err(at("name"), format!("backend `{name}` is defined twice"));
+            }
+            let frontend_only = [
+                ("maxconn", b.maxconn.is_some()),
+                ("backlog", b.backlog.is_some()),
+                ("acl", !b.acl.is_empty()),
+                ("use_backend", !b.use_backend.is_empty()),
+                ("backends", !b.backends.is_empty()),
+            ];
+            if let Some((f, _)) = frontend_only.iter().find(|(_, set)| *set) {
+                return err(at(f), format!("`{f}` is a frontend setting; set it on the load balancer itself"));
+            }
+            b.validate_backend().map_err(|(f, m)| (at(&f), m))?;
+        }
+        for (i, rule) in self.use_backend.iter().enumerate() {
+            let at = format!("use_backend[{i}]");
+            if !self.backends.iter().any(|b| b.name.as_deref() == Some(rule.backend.as_str())) {
+                let known: Vec<&str> = self.backends.iter().filter_map(|b| b.name.as_deref()).collect();
+                let known = if known.is_empty() { "none are defined".to_string() } else { known.join(", ") };
+                return err(at, format!("no backend is named `{}` (backends: {known})", rule.backend));
+            }
+            if let Some(missing) = rule.condition.iter().flat_map(|c| c.names()).find(|n| !is_defined(&self.acl, n)) {
+                return err(at, format!("no ACL is named `{missing}`; define it in `acl`"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the backend part, shared by the default and named backends.
+    fn validate_backend(&self) -> Result<(), (String, String)> {
+        let err = |field: String, msg: String| Err((field, msg));
+        // A frontend whose requests all go to named backends may have no
+        // default backend (what `use_backend` does not match gets 503).
+        if self.servers.is_empty() && self.backends.is_empty() {
+            return err("servers".into(), "a backend needs at least one server".into());
         }
         let d = &self.default_server;
         // `default-server` first, so its mistakes are reported there.
@@ -398,14 +491,6 @@ impl LoadBalancerConfig {
             let at = |f: &str| format!("servers[{i}].{f}");
             if self.servers[..i].iter().any(|o| o.name == s.name) {
                 return err(at("name"), format!("server `{}` is listed twice", s.name));
-            }
-        }
-        if self.maxconn == 0 || self.maxconn > super::MAX_MAXCONN {
-            return err("maxconn".into(), format!("maxconn must be 1 to {}, got {}", super::MAX_MAXCONN, self.maxconn));
-        }
-        if let Some(b) = self.backlog {
-            if b > MAX_BACKLOG {
-                return err("backlog".into(), format!("backlog must be at most {MAX_BACKLOG}, got {b}"));
             }
         }
         if self.retries > MAX_RETRIES {
@@ -431,9 +516,36 @@ impl LoadBalancerConfig {
         self.timeout_queue.unwrap_or(self.timeout_connect)
     }
 
+    /// The frontend `maxconn` in effect.
+    pub fn effective_maxconn(&self) -> u32 {
+        self.maxconn.unwrap_or(DEFAULT_MAXCONN)
+    }
+
     /// The listen backlog in effect.
     pub fn effective_backlog(&self) -> u32 {
-        self.backlog.unwrap_or(self.maxconn)
+        self.backlog.unwrap_or(self.effective_maxconn())
+    }
+
+    /// The backends in order: the default one (index 0), then the named.
+    pub fn all_backends(&self) -> impl Iterator<Item = &LoadBalancerConfig> {
+        std::iter::once(self).chain(&self.backends)
+    }
+
+    /// The index of the first `use_backend` rule that applies to a request,
+    /// or `None` when the default backend takes it.
+    pub fn rule_for(&self, sample: &Sample) -> Option<usize> {
+        self.use_backend.iter().position(|r| r.applies(&self.acl, sample))
+    }
+
+    /// The index in [`Self::all_backends`] of the backend a request goes
+    /// to (0: the default backend, which may have no servers).
+    pub fn backend_for(&self, sample: &Sample) -> usize {
+        self.rule_for(sample).map_or(0, |i| self.backend_index(&self.use_backend[i].backend).expect("validated"))
+    }
+
+    /// The index in [`Self::all_backends`] of the backend named `name`.
+    pub fn backend_index(&self, name: &str) -> Option<usize> {
+        self.backends.iter().position(|b| b.name.as_deref() == Some(name)).map(|i| i + 1)
     }
 }
 

@@ -1,14 +1,16 @@
-//! A load balancer with HAProxy 2.6 semantics: the backend's servers picked
-//! by `balance`, health-checked with HAProxy's rise/fall counter, server
-//! `maxconn` with server and backend queues, connection attempts that fail
-//! (refused, or no answer within `timeout connect`) retried per `retries`
-//! and `option redispatch`, and a frontend `maxconn` with a listen backlog
-//! behind it.
+//! A load balancer with HAProxy 2.6 semantics: a frontend with `maxconn`
+//! and a listen backlog behind it, `use_backend` rules choosing a backend
+//! by `acl`s on the request; in each backend, servers picked by `balance`,
+//! health-checked with HAProxy's rise/fall counter, server `maxconn` with
+//! server and backend queues, connection attempts that fail (refused, or
+//! no answer within `timeout connect`) retried per `retries` and `option
+//! redispatch`.
 //!
 //! The load balancer is a proxy: it takes a client's request, opens its own
 //! connection to a server (the server's host accepts it, or refuses it, or
 //! nothing answers) and relays the answer back.
 
+pub mod acl;
 pub mod balancer;
 pub mod chash;
 pub mod config;
@@ -26,6 +28,7 @@ use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::Duration;
 use crate::trace::Note;
+use acl::Sample;
 use balancer::{Balancer, PickInput};
 use config::{EffectiveServer, LoadBalancerConfig};
 use health::{Health, Transition};
@@ -41,12 +44,24 @@ const MAX_TURN_AROUND: Duration = Duration::from_secs(1);
 /// Connection slots are numbered in the low bits of a backend request id.
 const SLOT_BITS: u32 = 20;
 pub const MAX_MAXCONN: u32 = 1 << SLOT_BITS;
+/// In [`Note::UseBackend`]: no rule applied, the default backend serves.
+pub const NO_RULE: u16 = u16::MAX - 1;
 
+/// One `server` line of one backend.
 #[derive(Clone, Debug)]
-pub struct Backend {
+pub struct BackendServer {
     pub node: NodeId,
     pub name: String,
     pub eff: EffectiveServer,
+    /// Its backend's index in [`LoadBalancerConfig::all_backends`].
+    pub backend: usize,
+}
+
+/// A backend's servers: `first..end` in the load balancer's server list.
+#[derive(Clone, Debug)]
+struct BackendRange {
+    first: usize,
+    end: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +92,8 @@ struct Conn {
     client_req: RequestId,
     op: Op,
     path: PathId,
+    /// The backend `use_backend` chose.
+    backend: usize,
     phase: Phase,
     backend_id: RequestId,
     /// Connection attempts made; each attempt has its own request id.
@@ -100,16 +117,25 @@ struct ServerRt {
     requests: u64,
 }
 
+/// A backend's live state.
+#[derive(Clone, Debug)]
+struct BackendRt {
+    /// Picks among this backend's servers, by their index in it.
+    balancer: Balancer,
+    /// The backend (proxy) queue, by arrival order.
+    queue: BTreeMap<u64, usize>,
+    /// Requests routed to it since start.
+    requests: u64,
+}
+
 /// Everything a crash loses.
 #[derive(Clone, Debug)]
 struct Volatile {
-    balancer: Balancer,
-    /// Servers the balancer may pick: UP and of weight above 0.
+    backends: Vec<BackendRt>,
+    /// Servers a balancer may pick: UP and of weight above 0.
     usable: Vec<bool>,
     checks: Vec<Option<CheckState>>,
     servers: Vec<ServerRt>,
-    /// The backend (proxy) queue, by arrival order.
-    backend_queue: BTreeMap<u64, usize>,
     queue_order: u64,
     conns: Vec<Option<Conn>>,
     free: Vec<u32>,
@@ -122,7 +148,12 @@ struct Volatile {
 #[derive(Clone, Debug)]
 pub struct LoadBalancer {
     pub config: LoadBalancerConfig,
-    pub backends: Vec<Backend>,
+    /// Every backend's servers, backend by backend.
+    pub servers: Vec<BackendServer>,
+    ranges: Vec<BackendRange>,
+    /// The `use_backend` rule that applies to each (path, method), worked
+    /// out once: the rules and the paths never change during a run.
+    routes: Vec<u16>,
     state: Volatile,
 }
 
@@ -131,6 +162,8 @@ pub struct LoadBalancer {
 pub struct ServerView {
     pub node: NodeId,
     pub name: String,
+    /// The backend it serves in.
+    pub backend: String,
     pub weight: u32,
     pub up: bool,
     pub checked: bool,
@@ -144,14 +177,64 @@ pub struct ServerView {
     pub requests: u64,
 }
 
+/// What the UI shows about one backend.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BackendView {
+    pub name: String,
+    /// Requests waiting in the backend queue.
+    pub queued: usize,
+    /// Requests routed to it since start.
+    pub requests: u64,
+}
+
+/// The name a backend has in haproxy.cfg: its own, or for the default
+/// backend `<load balancer>_servers`.
+pub fn backend_name(lb: &str, config: &LoadBalancerConfig, index: usize) -> String {
+    match index {
+        0 => format!("{lb}_servers"),
+        i => config.backends[i - 1].name.clone().unwrap_or_default(),
+    }
+}
+
 impl LoadBalancer {
-    pub fn new(config: LoadBalancerConfig, backends: Vec<Backend>) -> LoadBalancer {
-        let state = Volatile::fresh(&backends, &config);
-        LoadBalancer { config, backends, state }
+    /// `node` gives a server's node by name.
+    pub fn new(config: LoadBalancerConfig, node: impl Fn(&str) -> NodeId) -> LoadBalancer {
+        let mut servers = Vec::new();
+        let mut ranges = Vec::new();
+        for (b, backend) in config.all_backends().enumerate() {
+            let first = servers.len();
+            servers.extend(backend.servers.iter().map(|s| BackendServer {
+                node: node(&s.name),
+                name: s.name.clone(),
+                eff: s.effective(&backend.default_server),
+                backend: b,
+            }));
+            ranges.push(BackendRange { first, end: servers.len() });
+        }
+        let state = Volatile::fresh(&servers, &ranges, &config);
+        LoadBalancer { config, servers, ranges, routes: Vec::new(), state }
     }
 
-    pub fn servers(&self) -> Vec<ServerView> {
-        self.backends
+    /// A backend's configuration (0: the default backend).
+    fn backend(&self, b: usize) -> &LoadBalancerConfig {
+        match b {
+            0 => &self.config,
+            b => &self.config.backends[b - 1],
+        }
+    }
+
+    pub fn backends(&self, lb_name: &str) -> Vec<BackendView> {
+        (0..self.ranges.len())
+            .map(|b| BackendView {
+                name: backend_name(lb_name, &self.config, b),
+                queued: self.state.backends[b].queue.len(),
+                requests: self.state.backends[b].requests,
+            })
+            .collect()
+    }
+
+    pub fn server_views(&self, lb_name: &str) -> Vec<ServerView> {
+        self.servers
             .iter()
             .enumerate()
             .map(|(i, b)| {
@@ -160,6 +243,7 @@ impl LoadBalancer {
                 ServerView {
                     node: b.node,
                     name: b.name.clone(),
+                    backend: backend_name(lb_name, &self.config, b.backend),
                     weight: b.eff.weight,
                     up: check.is_none_or(|c| c.health.is_up()),
                     checked: check.is_some(),
@@ -183,23 +267,26 @@ impl LoadBalancer {
         self.state.backlog.len()
     }
 
-    /// Requests waiting in the backend queue.
+    /// Requests waiting in the backend queues.
     pub fn backend_queue(&self) -> usize {
-        self.state.backend_queue.len()
+        self.state.backends.iter().map(|b| b.queue.len()).sum()
     }
 
-    fn check_timeout(&self, inter: Duration) -> Duration {
-        match self.config.timeout_check {
-            Some(_) => inter.min(self.config.timeout_connect),
+    /// How long a check of `server` may take.
+    fn check_timeout(&self, server: usize) -> Duration {
+        let inter = self.servers[server].eff.params.inter;
+        let backend = self.backend(self.servers[server].backend);
+        match backend.timeout_check {
+            Some(_) => inter.min(backend.timeout_connect),
             None => inter,
         }
     }
 
     fn report_load(&self, ctx: &mut Ctx) {
         let queued = self.state.backlog.len()
-            + self.state.backend_queue.len()
+            + self.backend_queue()
             + self.state.servers.iter().map(|s| s.queue.len()).sum::<usize>();
-        ctx.set_load(self.state.in_use, self.config.maxconn, queued as u32);
+        ctx.set_load(self.state.in_use, self.config.effective_maxconn(), queued as u32);
     }
 
     #[inline]
@@ -211,12 +298,40 @@ impl LoadBalancer {
     /// HAProxy sends nothing new its way (`srv_is_full`-like test used by
     /// the round-robin algorithms).
     fn saturated(&self, i: usize) -> bool {
-        let max = self.backends[i].eff.maxconn;
+        let max = self.servers[i].eff.maxconn;
         let rt = &self.state.servers[i];
         max > 0 && (!rt.queue.is_empty() || rt.served >= max)
     }
 
+    /// The first `use_backend` rule that applies to a request
+    /// ([`NO_RULE`]: none does).
+    fn route(&mut self, ctx: &mut Ctx, op: Op, path: PathId) -> u16 {
+        const UNKNOWN: u16 = u16::MAX;
+        let write = matches!(op, Op::Write { .. });
+        let key = usize::from(path) * 2 + usize::from(write);
+        if let Some(&rule) = self.routes.get(key).filter(|&&r| r != UNKNOWN) {
+            return rule;
+        }
+        let sample = Sample { method: if write { "PUT" } else { "GET" }, uri: ctx.path(path) };
+        let rule = self.config.rule_for(&sample).map_or(NO_RULE, |i| i as u16);
+        if self.routes.len() <= key {
+            self.routes.resize(key + 1, UNKNOWN);
+        }
+        self.routes[key] = rule;
+        rule
+    }
+
     fn accept(&mut self, ctx: &mut Ctx, client: NodeId, req: Request) {
+        let mut backend = 0;
+        if !self.config.use_backend.is_empty() {
+            let rule = self.route(ctx, req.op, req.path);
+            if rule != NO_RULE {
+                let name = &self.config.use_backend[usize::from(rule)].backend;
+                backend = self.config.backend_index(name).expect("validated backend name");
+            }
+            ctx.note(Note::UseBackend { rule });
+        }
+        self.state.backends[backend].requests += 1;
         let slot = match self.state.free.pop() {
             Some(s) => s as usize,
             None => {
@@ -230,10 +345,11 @@ impl LoadBalancer {
             client_req: req.id,
             op: req.op,
             path: req.path,
+            backend,
             phase: Phase::Queued { server: None, order: 0 },
             backend_id: 0,
             attempt: 0,
-            retries_left: self.config.retries,
+            retries_left: self.backend(backend).retries,
             timer: None,
             timer_at: 0,
         });
@@ -243,32 +359,35 @@ impl LoadBalancer {
     /// Finds a server for the connection (`assign_server_and_queue`): a
     /// free one, or a queue to wait in, or 503 when no server is usable.
     fn assign(&mut self, ctx: &mut Ctx, slot: usize, avoid: Option<usize>) {
-        let (client, path) = {
+        let (client, path, backend) = {
             let c = self.conn(slot);
-            (c.client, c.path)
+            (c.client, c.path, c.backend)
         };
         let input = PickInput { source: crate::network::ipv4(client), uri: ctx.path(path) };
+        let first = self.ranges[backend].first;
         let state = &mut self.state;
-        let (backends, servers) = (&self.backends, &state.servers);
+        // The balancer counts servers from its backend's first one.
+        let (servers, rt) = (&self.servers[first..], &state.servers[first..]);
         let saturated = |i: usize| {
-            let max = backends[i].eff.maxconn;
-            max > 0 && (!servers[i].queue.is_empty() || servers[i].served >= max)
+            let max = servers[i].eff.maxconn;
+            max > 0 && (!rt[i].queue.is_empty() || rt[i].served >= max)
         };
-        let limits = |i: usize| Limits { maxconn: backends[i].eff.maxconn, maxqueue: backends[i].eff.maxqueue };
-        match state.balancer.pick(input, avoid, saturated, limits) {
+        let limits = |i: usize| Limits { maxconn: servers[i].eff.maxconn, maxqueue: servers[i].eff.maxqueue };
+        let avoid = avoid.map(|s| s - first);
+        match state.backends[backend].balancer.pick(input, avoid, saturated, limits).map(|i| first + i) {
             Some(server) if !self.saturated(server) => self.connect(ctx, slot, server),
             Some(server) => {
                 // Hash-based algorithms return a server whether or not it is
                 // full, and leastconn one at maxconn that still has queue
                 // room: wait in its own queue unless that is full too.
-                let maxqueue = self.backends[server].eff.maxqueue;
+                let maxqueue = self.servers[server].eff.maxqueue;
                 if maxqueue == 0 || self.state.servers[server].queue.len() < maxqueue as usize {
                     self.enqueue(ctx, slot, Some(server));
                 } else {
                     self.enqueue(ctx, slot, None);
                 }
             }
-            None if self.state.usable.iter().any(|&u| u) => {
+            None if self.state.usable[first..self.ranges[backend].end].iter().any(|&u| u) => {
                 // Every usable server is full: the backend queue.
                 self.enqueue(ctx, slot, None);
             }
@@ -288,10 +407,12 @@ impl LoadBalancer {
                 self.touch(s);
             }
             None => {
-                self.state.backend_queue.insert(order, slot);
+                let b = self.conn(slot).backend;
+                self.state.backends[b].queue.insert(order, slot);
             }
         }
-        let timeout = self.config.effective_timeout_queue().nanos;
+        let b = self.conn(slot).backend;
+        let timeout = self.backend(b).effective_timeout_queue().nanos;
         let timer = ctx.set_timer(timeout, Timer::QueueTimeout { conn: slot as u32 });
         let c = self.conn(slot);
         c.phase = Phase::Queued { server, order };
@@ -306,14 +427,14 @@ impl LoadBalancer {
         rt.served += 1;
         rt.requests += 1;
         self.touch(server);
-        let timeout = self.config.timeout_connect.nanos;
+        let timeout = self.backend(self.servers[server].backend).timeout_connect.nanos;
         let c = self.conn(slot);
         c.phase = Phase::Connecting { server };
         c.backend_id = backend_id;
         c.attempt += 1;
         let (op, path, attempt) = (c.op, c.path, c.attempt);
         let req = Request { id: backend_id, op, path, accept: true };
-        ctx.send(self.backends[server].node, Message::Request(req));
+        ctx.send(self.servers[server].node, Message::Request(req));
         let timer = ctx.set_timer(timeout, Timer::ConnectTimeout { conn: slot as u32, attempt });
         let at = ctx.monotonic() + timeout as i64;
         let c = self.conn(slot);
@@ -335,30 +456,39 @@ impl LoadBalancer {
     fn touch(&mut self, server: usize) {
         let rt = &self.state.servers[server];
         let (served, queued) = (rt.served, rt.queue.len() as u32);
-        self.state.balancer.set_inflight(server, served, queued);
+        let (b, first) = self.local(server);
+        self.state.backends[b].balancer.set_inflight(first, served, queued);
     }
 
-    /// Usable active (non-backup) servers: HAProxy's `srv_act`.
-    fn active_count(&self) -> usize {
-        (0..self.backends.len()).filter(|&i| self.state.usable[i] && !self.backends[i].eff.backup).count()
+    /// A server's backend, and its index within that backend.
+    fn local(&self, server: usize) -> (usize, usize) {
+        let b = self.servers[server].backend;
+        (b, server - self.ranges[b].first)
+    }
+
+    /// Usable active (non-backup) servers of a backend: HAProxy's `srv_act`.
+    fn active_count(&self, backend: usize) -> usize {
+        let r = &self.ranges[backend];
+        (r.first..r.end).filter(|&i| self.state.usable[i] && !self.servers[i].eff.backup).count()
     }
 
     fn serve_queues(&mut self, ctx: &mut Ctx, server: usize) {
         if !self.state.usable[server] {
             return;
         }
-        let max = self.backends[server].eff.maxconn;
+        let max = self.servers[server].eff.maxconn;
+        let b = self.servers[server].backend;
         while max == 0 || self.state.servers[server].served < max {
             let own = self.state.servers[server].queue.first_key_value().map(|(&o, &s)| (o, s));
-            let shared = self.state.backend_queue.first_key_value().map(|(&o, &s)| (o, s));
+            let shared = self.state.backends[b].queue.first_key_value().map(|(&o, &s)| (o, s));
             let slot = match (own, shared) {
                 (Some((a, s)), Some((b, _))) if a < b => {
                     self.state.servers[server].queue.remove(&a);
                     self.touch(server);
                     s
                 }
-                (_, Some((b, s))) => {
-                    self.state.backend_queue.remove(&b);
+                (_, Some((o, s))) => {
+                    self.state.backends[b].queue.remove(&o);
                     s
                 }
                 (Some((a, s)), None) => {
@@ -419,17 +549,18 @@ impl LoadBalancer {
         }
         conn.retries_left -= 1;
         let (attempt, last) = (conn.attempt, conn.retries_left == 0);
-        ctx.note(Note::Retried { server: self.backends[server].node, attempt });
+        ctx.note(Note::Retried { server: self.servers[server].node, attempt });
         // `stream_choose_redispatch`: with `option redispatch`, the last
         // retry goes elsewhere; and for a non-hash algorithm with more than
         // one usable server, every retry does.
-        let turn_based = !self.state.balancer.is_hash() && self.active_count() > 1;
-        if self.config.redispatch && (last || turn_based) {
+        let b = self.servers[server].backend;
+        let turn_based = !self.state.backends[b].balancer.is_hash() && self.active_count(b) > 1;
+        if self.backend(b).redispatch && (last || turn_based) {
             self.assign(ctx, slot, Some(server));
         } else if refused {
             // An asynchronous error: pause before trying the same server
             // (a timeout has waited long enough already).
-            let pause = self.config.timeout_connect.min(MAX_TURN_AROUND).nanos;
+            let pause = self.backend(b).timeout_connect.min(MAX_TURN_AROUND).nanos;
             let timer = ctx.set_timer(pause, Timer::Retry { conn: slot as u32 });
             let c = self.conn(slot);
             c.phase = Phase::TurnAround { server };
@@ -444,8 +575,9 @@ impl LoadBalancer {
     fn redistribute(&mut self, server: usize) {
         let queue = std::mem::take(&mut self.state.servers[server].queue);
         self.touch(server);
+        let b = self.servers[server].backend;
         for (order, slot) in queue {
-            self.state.backend_queue.insert(order, slot);
+            self.state.backends[b].queue.insert(order, slot);
             if let Some(c) = self.state.conns[slot].as_mut() {
                 c.phase = Phase::Queued { server: None, order };
             }
@@ -455,9 +587,8 @@ impl LoadBalancer {
     fn start_check(&mut self, ctx: &mut Ctx, server: usize) {
         self.state.check_seq += 1;
         let seq = self.state.check_seq;
-        let inter = self.backends[server].eff.params.inter;
-        let timeout = self.check_timeout(inter).nanos;
-        ctx.send(self.backends[server].node, Message::HealthCheck { seq });
+        let timeout = self.check_timeout(server).nanos;
+        ctx.send(self.servers[server].node, Message::HealthCheck { seq });
         let timer = ctx.set_timer(timeout, Timer::CheckTimeout { server: server as u32, seq });
         if let Some(c) = self.state.checks[server].as_mut() {
             c.in_flight = Some((seq, timer));
@@ -466,7 +597,8 @@ impl LoadBalancer {
 
     /// Applies a check result and schedules the next check.
     fn check_done(&mut self, ctx: &mut Ctx, server: usize, passed: bool) {
-        let node = self.backends[server].node;
+        let node = self.servers[server].node;
+        let (b, local) = self.local(server);
         let Some(check) = self.state.checks[server].as_mut() else { return };
         check.in_flight = None;
         let before = check.health.health;
@@ -476,13 +608,13 @@ impl LoadBalancer {
         match transition {
             Transition::WentDown => {
                 self.state.usable[server] = false;
-                self.state.balancer.set_down(server);
+                self.state.backends[b].balancer.set_down(local);
                 self.redistribute(server);
                 ctx.note(Note::ServerDown { server: node, health });
             }
             Transition::WentUp => {
-                self.state.usable[server] = self.backends[server].eff.weight > 0;
-                self.state.balancer.set_up(server);
+                self.state.usable[server] = self.servers[server].eff.weight > 0;
+                self.state.backends[b].balancer.set_up(local);
                 ctx.note(Note::ServerUp { server: node, health });
                 self.serve_queues(ctx, server);
             }
@@ -493,13 +625,13 @@ impl LoadBalancer {
         ctx.set_timer(next, Timer::CheckDue { server: server as u32 });
     }
 
-    /// The server a check answer is from, if it answers the check in flight.
+    /// The server a check answer is from, if it answers the check in
+    /// flight (a node in two backends is checked by each).
     fn check_index(&self, from: NodeId, seq: u32) -> Option<usize> {
-        let i = self.backends.iter().position(|b| b.node == from)?;
-        match self.state.checks[i].as_ref()?.in_flight {
-            Some((s, _)) if s == seq => Some(i),
-            _ => None,
-        }
+        (0..self.servers.len()).find(|&i| {
+            self.servers[i].node == from
+                && self.state.checks[i].as_ref().and_then(|c| c.in_flight).is_some_and(|(s, _)| s == seq)
+        })
     }
 
     fn check_answered(&mut self, ctx: &mut Ctx, from: NodeId, seq: u32, passed: bool) {
@@ -513,19 +645,32 @@ impl LoadBalancer {
 }
 
 impl Volatile {
-    fn fresh(backends: &[Backend], config: &LoadBalancerConfig) -> Volatile {
-        let weights: Vec<u32> = backends.iter().map(|b| b.eff.weight).collect();
-        let backup: Vec<bool> = backends.iter().map(|b| b.eff.backup).collect();
+    fn fresh(servers: &[BackendServer], ranges: &[BackendRange], config: &LoadBalancerConfig) -> Volatile {
+        let weights: Vec<u32> = servers.iter().map(|b| b.eff.weight).collect();
+        let backup: Vec<bool> = servers.iter().map(|b| b.eff.backup).collect();
         Volatile {
             // Servers start UP, checked or not (HAProxy's default init-state).
-            balancer: Balancer::new(&config.balance, &config.hash_type, &weights, &backup, config.allbackups),
+            backends: config
+                .all_backends()
+                .zip(ranges)
+                .map(|(c, r)| BackendRt {
+                    balancer: Balancer::new(
+                        &c.balance,
+                        &c.hash_type,
+                        &weights[r.first..r.end],
+                        &backup[r.first..r.end],
+                        c.allbackups,
+                    ),
+                    queue: BTreeMap::new(),
+                    requests: 0,
+                })
+                .collect(),
             usable: weights.iter().map(|&w| w > 0).collect(),
-            checks: backends
+            checks: servers
                 .iter()
                 .map(|b| b.eff.check.then(|| CheckState { health: Health::new(b.eff.params), in_flight: None }))
                 .collect(),
-            servers: vec![ServerRt::default(); backends.len()],
-            backend_queue: BTreeMap::new(),
+            servers: vec![ServerRt::default(); servers.len()],
             queue_order: 0,
             conns: Vec::new(),
             free: Vec::new(),
@@ -539,11 +684,11 @@ impl Volatile {
 
 impl Process for LoadBalancer {
     fn on_start(&mut self, ctx: &mut Ctx) {
-        self.state = Volatile::fresh(&self.backends, &self.config);
+        self.state = Volatile::fresh(&self.servers, &self.ranges, &self.config);
         // Spread the first checks: server k of n starts at mininter * k / n
         // (`start_checks`), where mininter is the smallest interval of at
         // least 1 s, or 1 s.
-        let checked: Vec<usize> = (0..self.backends.len()).filter(|&i| self.state.checks[i].is_some()).collect();
+        let checked: Vec<usize> = (0..self.servers.len()).filter(|&i| self.state.checks[i].is_some()).collect();
         let mininter = checked
             .iter()
             .map(|&i| self.state.checks[i].as_ref().expect("checked").health.interval())
@@ -560,7 +705,7 @@ impl Process for LoadBalancer {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
             Message::Request(req) => {
-                if self.state.in_use < self.config.maxconn {
+                if self.state.in_use < self.config.effective_maxconn() {
                     self.accept(ctx, from, req);
                 } else if self.state.backlog.len() < self.config.effective_backlog() as usize {
                     self.state.backlog.push_back((from, req));
@@ -576,7 +721,8 @@ impl Process for LoadBalancer {
                         // left of `timeout server` (one timer per request,
                         // not two, since most answers come well before).
                         let since = ctx.monotonic();
-                        let deadline = since + self.config.timeout_server.nanos as i64;
+                        let timeout_server = self.backend(self.servers[server].backend).timeout_server;
+                        let deadline = since + timeout_server.nanos as i64;
                         let c = self.conn(slot);
                         c.phase = Phase::Established { server, since };
                         // A `timeout server` shorter than what is left of
@@ -633,7 +779,8 @@ impl Process for LoadBalancer {
                     match self.conn(slot).phase {
                         Phase::Connecting { .. } => self.connection_failed(ctx, slot, false),
                         Phase::Established { server, since } => {
-                            let deadline = since + self.config.timeout_server.nanos as i64;
+                            let timeout_server = self.backend(self.servers[server].backend).timeout_server;
+                            let deadline = since + timeout_server.nanos as i64;
                             let left = deadline - ctx.monotonic();
                             if left <= 0 {
                                 self.release(ctx, server);
@@ -669,7 +816,10 @@ impl Process for LoadBalancer {
                 if let Phase::Queued { server, order } = self.conn(slot).phase {
                     match server {
                         Some(s) => self.state.servers[s].queue.remove(&order),
-                        None => self.state.backend_queue.remove(&order),
+                        None => {
+                            let b = self.conn(slot).backend;
+                            self.state.backends[b].queue.remove(&order)
+                        }
                     };
                     self.conn(slot).timer = None;
                     ctx.note(Note::QueueTimeout);
@@ -683,6 +833,6 @@ impl Process for LoadBalancer {
 
     fn on_crash(&mut self) {
         // Nothing a load balancer holds survives a restart.
-        self.state = Volatile::fresh(&self.backends, &self.config);
+        self.state = Volatile::fresh(&self.servers, &self.ranges, &self.config);
     }
 }

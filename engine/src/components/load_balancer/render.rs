@@ -50,7 +50,8 @@ fn server(out: &mut String, s: &ServerLine, address: &str) {
 }
 
 /// Renders `config` for the load balancer node `name`; `address` gives a
-/// server node's `ip:port`.
+/// server node's `ip:port`. Each backend section carries its own
+/// settings, so named backends do not inherit the default backend's.
 pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&str) -> String) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Cluster Lab load balancer `{name}` as HAProxy 2.6 configuration.");
@@ -59,45 +60,67 @@ pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&st
     let _ = writeln!(out);
     let _ = writeln!(out, "defaults");
     let _ = writeln!(out, "    mode http");
-    let _ = writeln!(out, "    retries {}", config.retries);
-    if config.redispatch {
-        let _ = writeln!(out, "    option redispatch");
-    }
-    if config.allbackups {
-        let _ = writeln!(out, "    option allbackups");
-    }
-    let _ = writeln!(out, "    timeout connect {}", t(config.timeout_connect));
     let _ = writeln!(out, "    # Clients' idle time is not modelled; HAProxy needs a value.");
     let _ = writeln!(out, "    timeout client 50s");
-    let _ = writeln!(out, "    timeout server {}", t(config.timeout_server));
-    if let Some(q) = config.timeout_queue {
-        let _ = writeln!(out, "    timeout queue {}", t(q));
-    }
-    if let Some(c) = config.timeout_check {
-        let _ = writeln!(out, "    timeout check {}", t(c));
-    }
     let _ = writeln!(out);
     let _ = writeln!(out, "frontend {name}");
     let _ = writeln!(out, "    bind :80");
-    let _ = writeln!(out, "    maxconn {}", config.maxconn);
+    let _ = writeln!(out, "    maxconn {}", config.effective_maxconn());
     if let Some(b) = config.backlog {
         let _ = writeln!(out, "    backlog {b}");
     }
-    let _ = writeln!(out, "    default_backend {name}_servers");
-    let _ = writeln!(out);
-    let _ = writeln!(out, "backend {name}_servers");
-    let _ = writeln!(out, "    balance {}", config.balance.keyword());
-    if config.hash_type != Default::default() {
-        let _ = writeln!(out, "    hash-type {}", config.hash_type.keyword());
+    for acl in &config.acl {
+        let _ = writeln!(out, "    acl {}", acl.words());
     }
-    let defaults = options(&config.default_server);
+    for rule in &config.use_backend {
+        let _ = writeln!(out, "    use_backend {}", rule.words());
+    }
+    // Without servers the default backend is absent: what no rule routes
+    // gets 503, as from a frontend with no `default_backend`.
+    let backends: Vec<(String, &LoadBalancerConfig)> = config
+        .all_backends()
+        .enumerate()
+        .filter(|(i, b)| *i > 0 || !b.servers.is_empty())
+        .map(|(i, b)| (super::backend_name(name, config, i), b))
+        .collect();
+    if !config.servers.is_empty() {
+        let _ = writeln!(out, "    default_backend {name}_servers");
+    }
+    for (section, b) in backends {
+        let _ = writeln!(out);
+        backend(&mut out, &section, b, &address);
+    }
+    out
+}
+
+fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, address: &impl Fn(&str) -> String) {
+    let _ = writeln!(out, "backend {section}");
+    let _ = writeln!(out, "    balance {}", b.balance.keyword());
+    if b.hash_type != Default::default() {
+        let _ = writeln!(out, "    hash-type {}", b.hash_type.keyword());
+    }
+    let _ = writeln!(out, "    retries {}", b.retries);
+    if b.redispatch {
+        let _ = writeln!(out, "    option redispatch");
+    }
+    if b.allbackups {
+        let _ = writeln!(out, "    option allbackups");
+    }
+    let _ = writeln!(out, "    timeout connect {}", t(b.timeout_connect));
+    let _ = writeln!(out, "    timeout server {}", t(b.timeout_server));
+    if let Some(q) = b.timeout_queue {
+        let _ = writeln!(out, "    timeout queue {}", t(q));
+    }
+    if let Some(c) = b.timeout_check {
+        let _ = writeln!(out, "    timeout check {}", t(c));
+    }
+    let defaults = options(&b.default_server);
     if !defaults.is_empty() {
         let _ = writeln!(out, "    default-server{defaults}");
     }
-    for s in &config.servers {
-        server(&mut out, s, &address(&s.name));
+    for s in &b.servers {
+        server(out, s, &address(&s.name));
     }
-    out
 }
 
 /// The effective check settings, in the words of a `server` line (for the
