@@ -182,3 +182,59 @@ fn garbage_never_panics() {
         let _ = Scenario::from_json(&mangled);
     }
 }
+
+/// `lb_three` with layer-7 fields on the load balancer.
+fn routed(acl: Value, use_backend: Value, backends: Value) -> Value {
+    let v = with(lb_three(json!([])), "/nodes/1/acl", acl);
+    let v = with(v, "/nodes/1/use_backend", use_backend);
+    with(v, "/nodes/1/backends", backends)
+}
+
+#[test]
+fn layer_7_routing_mistakes_are_named() {
+    let api = json!([{ "name": "api", "balance": "roundrobin", "servers": [{ "name": "s3" }] }]);
+    let cases = [
+        (
+            routed(json!(["is_api path_beg /api"]), json!(["apo if is_api"]), api.clone()),
+            "nodes[1].use_backend[0]: no backend is named `apo` (backends: api)",
+        ),
+        (
+            routed(json!(["is_api path_beg /api"]), json!(["api if is_apl"]), api.clone()),
+            "nodes[1].use_backend[0]: no ACL is named `is_apl`; define it in `acl`",
+        ),
+        (
+            routed(json!(["is_api path_begin /api"]), json!([]), api.clone()),
+            "nodes[1].acl[0]: `path_begin` is not a criterion here: expected path, path_beg, path_end, path_sub, path_dir or method",
+        ),
+        (
+            routed(json!(["is_api path_beg /api"]), json!(["api if is_api &&"]), api.clone()),
+            "nodes[1].use_backend[0]: `&&` is not an ACL name",
+        ),
+        (
+            routed(json!([]), json!([]), json!([{ "balance": "roundrobin", "servers": [{ "name": "s3" }] }])),
+            "nodes[1].backends[0].name: a named backend needs a `name`",
+        ),
+        (
+            routed(json!([]), json!([]), json!([{ "name": "x", "balance": "roundrobin", "servers": [{ "name": "s3" }], "maxconn": 10 }])),
+            "nodes[1].backends[0].maxconn: `maxconn` is a frontend setting; set it on the load balancer itself",
+        ),
+        (
+            routed(json!([]), json!([]), json!([{ "name": "x", "balance": "roundrobin", "servers": [{ "name": "s9" }] }])),
+            "nodes[1].backends[0].servers[0].name: no node is named `s9`",
+        ),
+        (
+            routed(json!([]), json!([]), json!([{ "name": "x", "balance": "roundrobin", "servers": [] }])),
+            "nodes[1].backends[0].servers: a backend needs at least one server",
+        ),
+        (
+            routed(json!([]), json!([]), json!([
+                { "name": "x", "balance": "roundrobin", "servers": [{ "name": "s3" }] },
+                { "name": "x", "balance": "first", "servers": [{ "name": "s2" }] }
+            ])),
+            "nodes[1].backends[1].name: backend `x` is defined twice",
+        ),
+    ];
+    for (v, want) in cases {
+        assert_eq!(err(v), want);
+    }
+}
