@@ -19,6 +19,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "web-cache-db", json: include_str!("../../engine/scenarios/web-cache-db.json") },
     Example { id: "cache-aside-stale", json: include_str!("../../engine/scenarios/cache-aside-stale.json") },
     Example { id: "write-behind-crash", json: include_str!("../../engine/scenarios/write-behind-crash.json") },
+    Example { id: "l7-routing", json: include_str!("../../engine/scenarios/l7-routing.json") },
 ];
 
 /// The scenario the lab opens with.
