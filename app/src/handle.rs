@@ -123,6 +123,16 @@ impl LabHandle {
         self.open(&id);
     }
 
+    /// The load balancer `node`'s configuration as a haproxy.cfg; `None`
+    /// for other kinds of node. The configuration does not change during a
+    /// run, so this is read when a node is selected, not every frame.
+    pub fn haproxy_cfg(&self, node: &str) -> Option<String> {
+        self.lab.with_value(|l| {
+            let sim = &l.as_ref()?.sim;
+            sim.haproxy_cfg(sim.node_id(node)?)
+        })
+    }
+
     pub fn toggle_crash(&self, node: &str) {
         self.report(self.with_lab(|l| l.toggle_crash(node)));
     }

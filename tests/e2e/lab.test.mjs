@@ -121,3 +121,25 @@ appTest(
     await page.locator('.in-flight').waitFor();
   },
 );
+
+appTest('a load balancer shows its configuration as haproxy.cfg, and it stays open while the run goes on', async ({ page }) => {
+  await gotoApp(page);
+  await page.locator('[data-node="lb"]').click();
+  const summary = page.locator('.inspector summary', { hasText: 'As haproxy.cfg' });
+  await summary.focus();
+  await page.keyboard.press('Enter');
+  const cfg = page.getByLabel('This load balancer as haproxy.cfg');
+  await cfg.waitFor();
+  const text = await cfg.textContent();
+  for (const line of ['frontend lb', '    default_backend lb_servers', 'backend lb_servers', '    balance roundrobin']) {
+    assert.ok(text.split('\n').includes(line), `missing ${JSON.stringify(line)} in\n${text}`);
+  }
+  // Live rows re-render every frame; the open section must survive that.
+  const t0 = Number(await page.getByTestId('sim-time').getAttribute('data-seconds'));
+  await until(page, (t) => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) > t + 1, t0);
+  assert.ok(await page.locator('.inspector details.config').evaluate((d) => d.open));
+  // Other kinds of node have none.
+  await page.locator('[data-node="web1"]').click();
+  await page.getByRole('heading', { name: 'web1' }).waitFor();
+  assert.equal(await page.locator('.inspector details.config').count(), 0);
+});

@@ -11,6 +11,9 @@ pub fn Inspector() -> impl IntoView {
         let sel = h.selected.get()?;
         snap.with(|s| s.nodes.iter().find(|n| n.name == sel).cloned())
     };
+    // Changes only with the selection, so an open <details> stays open
+    // while the live rows above it update every frame.
+    let cfg = Memo::new(move |_| h.selected.get().and_then(|n| h.haproxy_cfg(&n)));
     view! {
         <section class="inspector" aria-labelledby="inspector-title">
             <h2 id="inspector-title">{move || node().map_or("Nothing selected".to_string(), |n| n.name)}</h2>
@@ -30,6 +33,13 @@ pub fn Inspector() -> impl IntoView {
                     .into_any()
                 }
             }}
+            // Text, never HTML: names in it come from scenario links.
+            {move || cfg.get().map(|cfg| view! {
+                <details class="config">
+                    <summary>"As haproxy.cfg"</summary>
+                    <pre tabindex="0" aria-label="This load balancer as haproxy.cfg">{cfg}</pre>
+                </details>
+            })}
         </section>
     }
 }
