@@ -11,6 +11,9 @@ usage:
       duration); --trace writes every event as JSON lines.
   clusterlab validate <scenario.json>...
       Checks scenario files and says what is wrong and where.
+  clusterlab haproxy-cfg <scenario.json> <node>
+      Prints the load balancer <node> as a haproxy.cfg for HAProxy 2.6, to
+      run the same configuration in the real program.
   clusterlab --help | --version";
 
 #[derive(Debug, PartialEq)]
@@ -25,6 +28,7 @@ pub struct RunArgs {
 pub enum Command {
     Run(RunArgs),
     Validate(Vec<String>),
+    HaproxyCfg { scenario: String, node: String },
     Help,
     Version,
 }
@@ -47,6 +51,12 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
             }
             Ok(Command::Validate(rest.to_vec()))
         }
+        "haproxy-cfg" => match rest {
+            [scenario, node] if !scenario.starts_with('-') && !node.starts_with('-') => {
+                Ok(Command::HaproxyCfg { scenario: scenario.clone(), node: node.clone() })
+            }
+            _ => Err("haproxy-cfg needs a scenario file and the name of a load balancer in it".into()),
+        },
         other => Err(format!("unknown command `{other}`")),
     }
 }
@@ -128,5 +138,10 @@ mod tests {
         assert_eq!(p(&["run", "a", "b"]).unwrap_err(), "run takes one scenario file; `b` is a second one");
         assert_eq!(p(&["run", "a", "--fast"]).unwrap_err(), "unknown option `--fast`");
         assert_eq!(p(&["validate"]).unwrap_err(), "validate needs at least one scenario file");
+        assert_eq!(
+            p(&["haproxy-cfg", "s.json", "lb"]).unwrap(),
+            Command::HaproxyCfg { scenario: "s.json".into(), node: "lb".into() }
+        );
+        assert!(p(&["haproxy-cfg", "s.json"]).unwrap_err().starts_with("haproxy-cfg needs a scenario file"));
     }
 }

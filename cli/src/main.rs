@@ -3,6 +3,7 @@
 //! ```text
 //! clusterlab run <scenario.json> [--seed N] [--until <duration>] [--trace <file.jsonl>]
 //! clusterlab validate <scenario.json>...
+//! clusterlab haproxy-cfg <scenario.json> <node>
 //! ```
 
 mod args;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         }
         Command::Run(run_args) => run(&run_args),
         Command::Validate(files) => validate(&files),
+        Command::HaproxyCfg { scenario, node } => haproxy_cfg(&scenario, &node),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,6 +74,15 @@ fn validate(files: &[String]) -> Result<(), String> {
     } else {
         Ok(())
     }
+}
+
+fn haproxy_cfg(path: &str, node: &str) -> Result<(), String> {
+    let scenario = load(path)?;
+    let sim = Simulation::new(&scenario).map_err(|e| format!("{path}: {e}"))?;
+    let id = sim.node_id(node).ok_or_else(|| format!("{path}: no node is named `{node}`"))?;
+    let cfg = sim.haproxy_cfg(id).ok_or_else(|| format!("{path}: `{node}` is not a load balancer"))?;
+    print!("{cfg}");
+    Ok(())
 }
 
 fn run(a: &RunArgs) -> Result<(), String> {

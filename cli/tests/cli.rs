@@ -87,3 +87,18 @@ fn bad_scenarios_exit_1_naming_the_file_and_field() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json: No such file"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn haproxy_cfg_prints_a_load_balancer_and_names_what_is_wrong() {
+    let out = clusterlab(&["haproxy-cfg", &example("l7-routing.json"), "lb"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg = String::from_utf8_lossy(&out.stdout);
+    for line in ["frontend lb", "    use_backend api if is_api", "backend api", "    balance leastconn"] {
+        assert!(cfg.lines().any(|l| l == line), "missing `{line}` in\n{cfg}");
+    }
+    let out = clusterlab(&["haproxy-cfg", &example("l7-routing.json"), "api1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).ends_with("l7-routing.json: `api1` is not a load balancer\n"));
+    let out = clusterlab(&["haproxy-cfg", &example("l7-routing.json"), "nope"]);
+    assert!(String::from_utf8_lossy(&out.stderr).ends_with("l7-routing.json: no node is named `nope`\n"));
+}
