@@ -753,3 +753,102 @@ fn acl_routing_matches_haproxy() {
         assert!(routed.iter().all(|&n| n > 0), "{routed:?}");
     }
 }
+
+/// The whole route of docs/comparing-with-real-programs.md: a scenario's
+/// scripted requests run in the engine, and the server sequence read off
+/// its trace equals the one the real HAProxy gives the same requests, sent
+/// one at a time to the engine's own rendering of the load balancer.
+#[test]
+fn a_scripted_run_routes_like_haproxy() {
+    use engine::message::{Message, Op};
+    use engine::trace::What;
+
+    let paths = ["/api/orders", "/static/app.js", "/static/logo.png", "/account"];
+    // 120 requests 50 ms apart, mixing paths and methods.
+    let requests: Vec<serde_json::Value> = (0..120)
+        .map(|i| {
+            let at = format!("{}ms", 10 + 50 * i);
+            let path = paths[(i * 7 + i / 5) % paths.len()];
+            if i % 3 == 1 {
+                serde_json::json!({ "at": at, "write": i, "value": i, "path": path })
+            } else {
+                serde_json::json!({ "at": at, "read": i, "path": path })
+            }
+        })
+        .collect();
+    let server = |name: &str| serde_json::json!({ "name": name, "type": "server", "service_time": "1ms" });
+    let names = ["web1", "web2", "api1", "api2", "api3", "st1", "st2", "w1"];
+    let links: Vec<serde_json::Value> = names
+        .iter()
+        .map(|s| serde_json::json!({ "between": ["lb", s] }))
+        .chain([serde_json::json!({ "between": ["c", "lb"] })])
+        .collect();
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "1s",
+              "paths": paths.iter().map(|p| serde_json::json!({ "path": p })).collect::<Vec<_>>(),
+              "workload": { "kind": "script", "requests": requests } },
+            { "name": "lb", "type": "load_balancer",
+              "acl": [ "is_api path_beg /api/", "is_static path_beg /static/", "is_write method PUT" ],
+              "use_backend": [ "writes if is_write !is_api", "api if is_api", "static if is_static" ],
+              "balance": "roundrobin",
+              "servers": [ { "name": "web1" }, { "name": "web2", "weight": 3 } ],
+              "backends": [
+                  { "name": "api", "balance": "roundrobin", "servers": [ { "name": "api1", "weight": 2 }, { "name": "api2" }, { "name": "api3", "weight": 4 } ] },
+                  { "name": "static", "balance": "static-rr", "servers": [ { "name": "st1" }, { "name": "st2", "weight": 2 } ] },
+                  { "name": "writes", "balance": "first", "servers": [ { "name": "w1" }, { "name": "web1" } ] }
+              ] },
+            server("web1"), server("web2"), server("api1"), server("api2"), server("api3"),
+            server("st1"), server("st2"), server("w1")
+        ],
+        "links": links
+    });
+    let scenario = engine::Scenario::from_value(scenario).expect("valid");
+    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    sim.run_until(7_000_000_000);
+    let lb = sim.node_id("lb").unwrap();
+    // The engine: which server got each request, in order (docs' jq line).
+    let ours: Vec<(String, &str, String)> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Deliver { from, to, msg: Message::Request(r), .. } if *from == lb => {
+                let method = if matches!(r.op, Op::Write { .. }) { "PUT" } else { "GET" };
+                Some((sim.node_name(*to).to_string(), method, sim.path(r.path).to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ours.len(), 120, "every scripted request reached a server");
+
+    // The real HAProxy, on the engine's rendering with local addresses.
+    let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
+    let port = free_port();
+    let cfg: String = sim
+        .haproxy_cfg(lb)
+        .unwrap()
+        .lines()
+        .map(|l| match l.strip_prefix("    server ").and_then(|r| r.split_once(' ')) {
+            Some((name, rest)) => {
+                let i = names.iter().position(|n| *n == name).unwrap();
+                let options = rest.split_once(' ').map_or("", |(_, o)| o);
+                format!("    server {name} 127.0.0.1:{} {options}\n", servers[i].port)
+            }
+            None if l == "    bind :80" => format!("    bind 127.0.0.1:{port}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    let haproxy = HaProxy::launch(&cfg, port);
+    let real: Vec<String> = ours
+        .iter()
+        .map(|(_, method, path)| {
+            let (status, body) = haproxy.request(method, path, "");
+            assert_eq!(status, 200, "{method} {path}");
+            body
+        })
+        .collect();
+    let ours: Vec<&str> = ours.iter().map(|(s, ..)| s.as_str()).collect();
+    assert_eq!(ours, real, "config:\n{cfg}");
+}
