@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod queue;
+pub mod raft;
 pub mod redis;
 pub mod rng;
 pub mod scenario;

@@ -1,0 +1,346 @@
+//! The Raft state machine's rules, each shown on a small group whose
+//! messages are delivered by hand (as etcd's `raft_test.go` does).
+
+use super::*;
+use crate::rng::Rng;
+
+/// A group whose messages wait in a list until delivered; `cut` pairs
+/// drop them.
+struct Net {
+    nodes: Vec<Raft<u64>>,
+    pending: Vec<Message<u64>>,
+    cut: Vec<(PeerId, PeerId)>,
+}
+
+impl Net {
+    fn new(n: usize, config: Config) -> Net {
+        let nodes = (0..n).map(|i| Raft::new(i as PeerId, n, config.clone(), Rng::stream(7, i as u64))).collect();
+        Net { nodes, pending: Vec::new(), cut: Vec::new() }
+    }
+
+    fn collect(&mut self) {
+        for n in &mut self.nodes {
+            self.pending.extend(n.take_messages());
+        }
+    }
+
+    /// Delivers messages until none are left (etcd's `stabilize`).
+    fn stabilize(&mut self) {
+        self.collect();
+        let mut rounds = 0;
+        while !self.pending.is_empty() {
+            rounds += 1;
+            assert!(rounds < 10_000, "messages never stop");
+            for m in std::mem::take(&mut self.pending) {
+                if self.cut.iter().any(|&(a, b)| (a, b) == (m.from, m.to) || (b, a) == (m.from, m.to)) {
+                    continue;
+                }
+                let _ = self.nodes[m.to as usize].step(m);
+            }
+            self.collect();
+        }
+    }
+
+    /// Cuts `id` off from everyone.
+    fn isolate(&mut self, id: PeerId) {
+        for o in 0..self.nodes.len() as PeerId {
+            if o != id {
+                self.cut.push((id, o));
+            }
+        }
+    }
+
+    fn heal(&mut self) {
+        self.cut.clear();
+    }
+
+    /// Ticks `id` until its election timer fires, then delivers everything.
+    fn campaign(&mut self, id: PeerId) {
+        let _ = self.nodes[id as usize].step(Message::new(MsgType::Hup, id, id));
+        self.stabilize();
+    }
+
+    fn tick_all(&mut self, ticks: u32) {
+        for _ in 0..ticks {
+            for n in &mut self.nodes {
+                n.tick();
+            }
+            self.stabilize();
+        }
+    }
+
+    fn propose(&mut self, id: PeerId, v: u64) -> Result<(), Dropped> {
+        let r = self.nodes[id as usize].step(Message::propose(id, v));
+        self.stabilize();
+        r
+    }
+
+    fn leaders(&self) -> Vec<PeerId> {
+        self.nodes.iter().filter(|n| n.role == Role::Leader).map(|n| n.id).collect()
+    }
+}
+
+fn plain() -> Config {
+    Config { pre_vote: false, check_quorum: false, ..Config::default() }
+}
+
+#[test]
+fn a_campaign_wins_with_a_majority_and_commits_the_empty_entry() {
+    for config in [plain(), Config::default()] {
+        let mut net = Net::new(3, config);
+        net.campaign(0);
+        assert_eq!(net.leaders(), [0]);
+        let l = &net.nodes[0];
+        assert_eq!((l.term, l.log.last_index(), l.log.committed), (1, 1, 1));
+        assert!(l.log.entries()[0].data.is_none(), "the leader's first entry is empty");
+        net.propose(0, 42).unwrap();
+        assert!(net.nodes.iter().all(|n| n.log.committed == 2 && n.log.entries()[1].data == Some(42)));
+    }
+}
+
+#[test]
+fn election_timeouts_are_random_in_et_to_2et_minus_1_and_redrawn() {
+    let mut r: Raft<u64> = Raft::new(0, 3, Config::default(), Rng::stream(1, 1));
+    let mut seen = std::collections::BTreeSet::new();
+    for t in 1..200 {
+        r.become_follower(t, None);
+        seen.insert(r.randomized_election_timeout());
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), (10..=19).collect::<Vec<_>>());
+}
+
+#[test]
+fn pre_vote_keeps_an_isolated_node_from_raising_its_term_and_disrupting() {
+    let mut net = Net::new(3, Config::default());
+    net.campaign(0);
+    net.isolate(2);
+    net.tick_all(100);
+    let n2 = &net.nodes[2];
+    assert_eq!(n2.term, 1, "pre-votes never raise the term");
+    assert_eq!(n2.role, Role::PreCandidate);
+    net.heal();
+    net.tick_all(5);
+    assert_eq!(net.leaders(), [0]);
+    assert_eq!(net.nodes[0].term, 1, "the leader was not disrupted");
+}
+
+#[test]
+fn without_pre_vote_a_returning_node_forces_a_new_election() {
+    let mut net = Net::new(3, plain());
+    net.campaign(0);
+    net.isolate(2);
+    net.propose(0, 1).unwrap();
+    net.tick_all(100);
+    assert!(net.nodes[2].term > 3, "a term per election timeout, got {}", net.nodes[2].term);
+    let high = net.nodes[2].term;
+    net.heal();
+    net.tick_all(1);
+    // The leader heard the higher term and stepped down; node 2's log is
+    // behind, so it cannot win, but a new election at a higher term follows.
+    net.tick_all(40);
+    let leader = net.leaders();
+    assert_eq!(leader.len(), 1);
+    assert_ne!(leader, [2], "an out-of-date log cannot win");
+    assert!(net.nodes[leader[0] as usize].term > high);
+}
+
+#[test]
+fn check_quorum_steps_a_cut_off_leader_down_after_an_election_timeout() {
+    let mut net = Net::new(3, Config::default());
+    net.campaign(0);
+    net.isolate(0);
+    // The first check, 10 ticks after the election, still counts the
+    // answers from before the cut; the second finds nobody.
+    net.tick_all(19);
+    assert_eq!(net.nodes[0].role, Role::Leader);
+    net.tick_all(1);
+    assert_eq!(net.nodes[0].role, Role::Follower, "stepped down at the second check");
+    // Without CheckQuorum it would lead (alone) forever.
+    let mut net = Net::new(3, plain());
+    net.campaign(0);
+    net.isolate(0);
+    net.tick_all(100);
+    assert_eq!(net.nodes[0].role, Role::Leader);
+}
+
+#[test]
+fn check_quorum_ignores_votes_while_a_leader_is_known() {
+    let mut net = Net::new(3, Config { pre_vote: false, ..Config::default() });
+    net.campaign(0);
+    // Node 2 campaigns at once (as if its timer fired early): 1 has just
+    // heard from the leader and ignores the vote; 0 is the leader and
+    // also in its lease.
+    net.campaign(2);
+    assert_eq!(net.leaders(), [0]);
+    assert_eq!(net.nodes[1].term, 1);
+    assert_eq!(net.nodes[1].vote, Some(0));
+}
+
+#[test]
+fn a_leader_does_not_commit_an_old_term_entry_held_by_a_majority() {
+    // Drive the leader by hand: 0 becomes leader of term 3 with an
+    // uncommitted term-2 entry at index 2, and a follower acknowledges
+    // index 2 only (not the new empty entry 3).
+    let mut r: Raft<u64> = Raft::restart(
+        0,
+        3,
+        plain(),
+        Persisted {
+            term: 2,
+            vote: None,
+            commit: 1,
+            entries: vec![Entry { term: 1, index: 1, data: None }, Entry { term: 2, index: 2, data: Some(5) }],
+        },
+        Rng::stream(3, 0),
+    );
+    let _ = r.step(Message::new(MsgType::Hup, 0, 0));
+    let mut grant = Message::new(MsgType::VoteResp, 1, 0);
+    grant.term = 3;
+    let _ = r.step(grant);
+    assert_eq!(r.role, Role::Leader);
+    assert_eq!(r.log.last_index(), 3);
+    r.take_messages();
+    let mut ack = Message::new(MsgType::AppResp, 1, 0);
+    ack.term = 3;
+    ack.index = 2;
+    let _ = r.step(ack);
+    assert_eq!(r.log.committed, 1, "index 2 is on a majority but of an old term");
+    let mut ack = Message::new(MsgType::AppResp, 1, 0);
+    ack.term = 3;
+    ack.index = 3;
+    let _ = r.step(ack);
+    assert_eq!(r.log.committed, 3, "the term-3 entry commits, and index 2 with it");
+}
+
+#[test]
+fn term_and_vote_survive_a_restart() {
+    let mut r: Raft<u64> = Raft::new(1, 3, plain(), Rng::stream(1, 1));
+    let mut v = Message::new(MsgType::Vote, 0, 1);
+    v.term = 5;
+    let _ = r.step(v);
+    assert_eq!((r.term, r.vote), (5, Some(0)));
+    let mut r = Raft::restart(1, 3, plain(), r.persisted(), Rng::stream(1, 2));
+    let mut v = Message::new(MsgType::Vote, 2, 1);
+    v.term = 5;
+    let _ = r.step(v);
+    let resp = r.take_messages();
+    assert!(resp[0].reject, "already voted for 0 in term 5");
+    assert_eq!(r.vote, Some(0));
+}
+
+#[test]
+fn heartbeats_carry_the_smaller_of_match_and_commit() {
+    let mut net = Net::new(3, plain());
+    net.campaign(0);
+    net.isolate(2);
+    net.propose(0, 1).unwrap();
+    net.propose(0, 2).unwrap();
+    assert_eq!(net.nodes[0].log.committed, 3);
+    let _ = net.nodes[0].step(Message::new(MsgType::Beat, 0, 0));
+    let beats = net.nodes[0].take_messages();
+    let commit_to = |to: PeerId| beats.iter().find(|m| m.to == to).unwrap().commit;
+    assert_eq!(commit_to(1), 3);
+    assert_eq!(commit_to(2), 1, "2 is known to hold only the first entry");
+}
+
+#[test]
+fn a_divergent_follower_log_is_truncated_to_the_leaders() {
+    let mut net = Net::new(3, plain());
+    net.campaign(0);
+    net.isolate(0);
+    for v in 0..3 {
+        net.propose(0, v).unwrap();
+    }
+    assert_eq!(net.nodes[0].log.last_index(), 4);
+    net.heal();
+    net.isolate(0);
+    net.campaign(1);
+    net.propose(1, 100).unwrap();
+    net.heal();
+    net.tick_all(3);
+    let logs: Vec<Vec<(u64, Option<u64>)>> =
+        net.nodes.iter().map(|n| n.log.entries().iter().map(|e| (e.term, e.data)).collect()).collect();
+    assert_eq!(logs[0], logs[1]);
+    assert_eq!(logs[1], logs[2]);
+    assert_eq!(logs[0], [(1, None), (2, None), (2, Some(100))]);
+}
+
+#[test]
+fn read_index_waits_for_a_heartbeat_quorum() {
+    let mut net = Net::new(3, Config::default());
+    net.campaign(0);
+    let _ = net.nodes[0].step(Message::read_index(0, 9));
+    assert!(net.nodes[0].take_read_states().is_empty(), "not before the heartbeat round");
+    net.stabilize();
+    assert_eq!(net.nodes[0].take_read_states(), [ReadState { index: 1, context: 9 }]);
+    // A follower's read goes through the leader.
+    let _ = net.nodes[2].step(Message::read_index(2, 10));
+    net.stabilize();
+    assert_eq!(net.nodes[2].take_read_states(), [ReadState { index: 1, context: 10 }]);
+    // A cut-off leader cannot confirm a read: it never answers.
+    net.isolate(0);
+    let _ = net.nodes[0].step(Message::read_index(0, 11));
+    net.stabilize();
+    assert!(net.nodes[0].take_read_states().is_empty());
+}
+
+#[test]
+fn a_lease_based_read_is_answered_at_once_even_when_cut_off() {
+    let config = Config { read_only: ReadOnlyOption::LeaseBased, ..Config::default() };
+    let mut net = Net::new(3, config);
+    net.campaign(0);
+    net.isolate(0);
+    // 0's clock stands still (extreme skew) while 1's and 2's run: they
+    // elect a new leader and commit a write 0 never sees.
+    for _ in 0..40 {
+        net.nodes[1].tick();
+        net.nodes[2].tick();
+        net.stabilize();
+    }
+    let new = net.leaders().into_iter().find(|&l| l != 0).expect("a new leader");
+    net.propose(new, 5).unwrap();
+    assert_eq!(net.nodes[new as usize].log.committed, 3);
+    // By its own clock 0's lease has not run out: it answers at once, from
+    // a commit index that misses the write.
+    assert_eq!(net.nodes[0].role, Role::Leader);
+    let _ = net.nodes[0].step(Message::read_index(0, 1));
+    assert_eq!(net.nodes[0].take_read_states(), [ReadState { index: 1, context: 1 }]);
+}
+
+#[test]
+fn a_new_leader_holds_reads_until_it_commits_in_its_term() {
+    let mut r: Raft<u64> = Raft::new(0, 3, Config::default(), Rng::stream(3, 0));
+    let _ = r.step(Message::new(MsgType::Hup, 0, 0));
+    for kind in [MsgType::PreVoteResp, MsgType::VoteResp] {
+        let mut grant = Message::new(kind, 1, 0);
+        grant.term = 1;
+        let _ = r.step(grant);
+    }
+    assert_eq!(r.role, Role::Leader);
+    assert_eq!(r.log.committed, 0, "the empty entry is not acknowledged yet");
+    r.take_messages();
+    let _ = r.step(Message::read_index(0, 4));
+    assert!(r.take_messages().is_empty(), "no heartbeat round for the read yet");
+    assert_eq!(r.pending_read_count(), 1);
+    let mut ack = Message::new(MsgType::AppResp, 1, 0);
+    (ack.term, ack.index) = (1, 1);
+    let _ = r.step(ack);
+    assert_eq!(r.log.committed, 1);
+    let beats: Vec<_> = r.take_messages().into_iter().filter(|m| m.kind == MsgType::Heartbeat).collect();
+    assert!(beats.len() == 2 && beats.iter().all(|m| m.context == 4), "{beats:?}");
+    let mut hb = Message::new(MsgType::HeartbeatResp, 2, 0);
+    (hb.term, hb.context) = (1, 4);
+    let _ = r.step(hb);
+    assert_eq!(r.take_read_states(), [ReadState { index: 1, context: 4 }]);
+}
+
+#[test]
+fn proposals_without_a_leader_and_beyond_the_log_limit_are_dropped() {
+    let mut net = Net::new(3, Config { max_log_entries: 3, ..plain() });
+    assert_eq!(net.propose(1, 1), Err(Dropped::NoLeader));
+    net.campaign(0);
+    net.propose(1, 1).unwrap();
+    net.propose(0, 2).unwrap();
+    assert_eq!(net.propose(0, 3), Err(Dropped::LogFull));
+    assert_eq!(net.nodes[2].log.committed, 3);
+}
