@@ -41,6 +41,20 @@ impl Net {
         }
     }
 
+    /// Delivers only the oldest waiting message (if its link is up).
+    fn deliver_one(&mut self) -> bool {
+        self.collect();
+        if self.pending.is_empty() {
+            return false;
+        }
+        let m = self.pending.remove(0);
+        if !self.cut.iter().any(|&(a, b)| (a, b) == (m.from, m.to) || (b, a) == (m.from, m.to)) {
+            let _ = self.nodes[m.to as usize].step(m);
+        }
+        self.collect();
+        true
+    }
+
     /// Cuts `id` off from everyone.
     fn isolate(&mut self, id: PeerId) {
         for o in 0..self.nodes.len() as PeerId {
@@ -343,4 +357,62 @@ fn proposals_without_a_leader_and_beyond_the_log_limit_are_dropped() {
     net.propose(0, 2).unwrap();
     assert_eq!(net.propose(0, 3), Err(Dropped::LogFull));
     assert_eq!(net.nodes[2].log.committed, 3);
+}
+
+/// The paper's Figure 8, in etcd's terms, with one entry per append so an
+/// old term's entry travels alone. A leader of term 3 re-replicates its
+/// term-1 entry 2 to a majority; counting replicas would commit it, yet a
+/// member holding a term-2 entry at index 2 could still be elected and
+/// overwrite it. The leader must wait for its own term-3 entry.
+#[test]
+fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
+    let config = Config { max_entries_per_msg: 1, ..plain() };
+    let mut net = Net::new(5, config);
+    net.campaign(0);
+    assert_eq!(net.nodes[0].log.committed, 1);
+    // (a) Entry 2 of term 1 reaches only members 0 and 1.
+    for o in 2..5 {
+        net.cut.push((0, o));
+    }
+    net.propose(0, 20).unwrap();
+    assert_eq!((net.nodes[1].log.last_index(), net.nodes[2].log.last_index()), (2, 1));
+    // (b) 0 is gone; 4 wins term 2 with 2's and 3's votes and appends its
+    // empty entry 2 (term 2), which reaches nobody.
+    net.isolate(0);
+    net.cut.push((4, 1));
+    let _ = net.nodes[4].step(Message::new(MsgType::Hup, 4, 4));
+    while net.nodes[4].role != Role::Leader {
+        assert!(net.deliver_one());
+    }
+    assert_eq!((net.nodes[4].term, net.nodes[4].log.term(2)), (2, Some(2)));
+    net.nodes[4].take_messages();
+    net.pending.retain(|m| m.from != 4);
+    // (c) 4 is gone; 0 returns and wins term 3 (its last entry, term 1
+    // index 2, is as up to date as any the others have).
+    let disk = net.nodes[0].persisted();
+    net.nodes[0] = Raft::restart(0, 5, net.nodes[0].config().clone(), disk, Rng::stream(7, 50));
+    net.heal();
+    net.isolate(4);
+    net.campaign(0);
+    let _ = net.nodes[0].step(Message::new(MsgType::Hup, 0, 0));
+    while net.nodes[0].role != Role::Leader {
+        assert!(net.deliver_one());
+    }
+    // Elected at the second try (term 2 voters had voted for 4).
+    assert_eq!((net.nodes[0].role, net.nodes[0].term), (Role::Leader, 3));
+    // Deliver one message at a time: entry 2 reaches 2 and 3 before the
+    // term-3 entry 3 does. At no point may entry 2 be committed alone.
+    let mut saw_majority_of_2 = false;
+    while net.deliver_one() {
+        let holders = net.nodes.iter().filter(|n| n.log.term(2) == Some(1)).count();
+        let committed = net.nodes[0].log.committed;
+        let with_3 = net.nodes.iter().filter(|n| n.log.term(3) == Some(3)).count();
+        saw_majority_of_2 |= holders >= 3 && with_3 < 3;
+        assert!(
+            committed == 1 || with_3 >= 3,
+            "entry 2 committed by counting ({holders} hold it, {with_3} hold entry 3)"
+        );
+    }
+    assert!(saw_majority_of_2, "the schedule must reach the dangerous state");
+    assert_eq!(net.nodes[0].log.committed, 3);
 }
