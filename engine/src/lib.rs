@@ -13,6 +13,7 @@ pub mod context;
 pub mod distribution;
 pub mod fault;
 pub mod history;
+pub mod kafka;
 pub mod message;
 pub mod metrics;
 pub mod network;

@@ -1,0 +1,68 @@
+//! A partition's log on one broker: records with the leader epoch that
+//! wrote each, and the epoch cache.
+
+use super::epoch_cache::LeaderEpochCache;
+
+/// A produced record (the lab's keys and values are integers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Record {
+    pub key: u32,
+    pub value: u64,
+}
+
+/// A record at its offset, with the epoch of the leader that appended it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecordBatch {
+    pub offset: u64,
+    pub epoch: u32,
+    pub record: Record,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionLog {
+    batches: Vec<RecordBatch>,
+    pub epochs: LeaderEpochCache,
+}
+
+impl PartitionLog {
+    /// The log end offset: the next offset to be written.
+    pub fn leo(&self) -> u64 {
+        self.batches.len() as u64
+    }
+
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    pub fn append_as_leader(&mut self, epoch: u32, record: Record) -> u64 {
+        let offset = self.leo();
+        self.epochs.assign(epoch, offset);
+        self.batches.push(RecordBatch { offset, epoch, record });
+        offset
+    }
+
+    /// Appends what the leader sent; it starts at this log's end.
+    pub fn append_as_follower(&mut self, batches: &[RecordBatch]) {
+        for b in batches {
+            assert_eq!(b.offset, self.leo(), "a fetch response continues the log");
+            self.epochs.assign(b.epoch, b.offset);
+            self.batches.push(*b);
+        }
+    }
+
+    /// Drops every record at or after `offset`.
+    pub fn truncate_to(&mut self, offset: u64) {
+        self.batches.truncate(offset as usize);
+        self.epochs.truncate_from_end(offset);
+    }
+
+    /// Up to `max` records from `from` on, below `until`.
+    pub fn read(&self, from: u64, until: u64, max: usize) -> &[RecordBatch] {
+        let end = (until.min(self.leo()) as usize).min((from as usize).saturating_add(max));
+        self.batches.get(from as usize..end).unwrap_or(&[])
+    }
+
+    pub fn end_offset_for(&self, epoch: u32) -> Option<(u32, u64)> {
+        self.epochs.end_offset_for(epoch, self.leo())
+    }
+}
