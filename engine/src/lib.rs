@@ -11,6 +11,7 @@ pub mod clock;
 pub mod components;
 pub mod context;
 pub mod distribution;
+pub mod failure_detector;
 pub mod fault;
 pub mod history;
 pub mod kafka;

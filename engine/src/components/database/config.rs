@@ -40,9 +40,10 @@ fn default_log() -> usize {
     100_000
 }
 
-/// Failure detection: the primary sends heartbeats to its replicas; the
-/// standby (the first replica listed) takes over when none came for
-/// `detect_after`.
+/// Failure detection: the primary sends heartbeats to its replicas; a
+/// replica suspects it after `suspect_after` without one (shown, no
+/// action), and the standby (the first replica listed) takes over when
+/// none came for `detect_after`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Failover {
@@ -50,6 +51,17 @@ pub struct Failover {
     pub heartbeat: Duration,
     #[serde(default = "default_detect_after")]
     pub detect_after: Duration,
+    /// Unset: two heartbeat intervals (at most `detect_after`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspect_after: Option<Duration>,
+}
+
+impl Failover {
+    pub fn effective_suspect_after(&self) -> Duration {
+        self.suspect_after
+            .unwrap_or(Duration::from_nanos(self.heartbeat.nanos.saturating_mul(2)))
+            .min(self.detect_after)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,6 +115,12 @@ impl DatabaseConfig {
                 return Err((
                     "failover".into(),
                     "heartbeat must be at least 1ms and detect_after longer than heartbeat".into(),
+                ));
+            }
+            if f.suspect_after.is_some_and(|s| s > f.detect_after) {
+                return Err((
+                    "failover.suspect_after".into(),
+                    "suspect_after must be at most detect_after: suspicion comes before the failover".into(),
                 ));
             }
         }

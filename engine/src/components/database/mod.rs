@@ -25,6 +25,7 @@ pub mod config;
 
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
+use crate::failure_detector::{Detector, Liveness};
 use crate::message::{Message, NodeId, Op, Request, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
@@ -95,9 +96,9 @@ struct Volatile {
     /// As primary: each replica's acknowledged lsn.
     acked: Vec<u64>,
     waiting: BTreeMap<u64, Vec<Waiting>>,
-    /// As replica: the primary's last heartbeat (monotonic clock), and its
-    /// lsn then.
-    heard_at: i64,
+    /// As replica: the primary's heartbeats (monotonic clock), and its
+    /// lsn at the last one.
+    primary: Detector,
     primary_lsn: u64,
     /// A resend or full copy asked for and not yet answered.
     catching_up: bool,
@@ -134,6 +135,9 @@ pub struct DatabaseView {
     /// Primary: each replica's acknowledged lsn.
     pub acked: Vec<u64>,
     pub waiting_writes: usize,
+    /// Replicas with failover: what the failure detector makes of the
+    /// primary's heartbeats.
+    pub primary_liveness: Option<Liveness>,
 }
 
 impl Database {
@@ -156,6 +160,8 @@ impl Database {
             keys: self.disk.store.len(),
             acked: self.state.acked.clone(),
             waiting_writes: self.state.waiting.values().map(Vec::len).sum(),
+            primary_liveness: (!self.is_primary() && self.config.failover.is_some())
+                .then(|| self.state.primary.state()),
         }
     }
 
@@ -293,7 +299,7 @@ impl Database {
         }
         self.disk.epoch = epoch;
         self.disk.role = Role::Replica { of: primary };
-        self.state.heard_at = ctx.monotonic();
+        self.state.primary.heard(ctx.monotonic());
         if was_primary || self.disk.lsn > since {
             self.disk.store.clear();
             self.disk.log.clear();
@@ -353,11 +359,11 @@ impl Database {
         let interval = self.config.failover.map_or(crate::time::NANOS_PER_SEC, |f| f.heartbeat.nanos);
         if self.is_primary() {
             self.announce(ctx);
-        } else if let Some(f) = self.config.failover {
+        } else if self.config.failover.is_some() {
             let me = ctx.me();
             let standby = self.group.get(1) == Some(&me);
-            let silent = ctx.monotonic() - self.state.heard_at;
-            if standby && silent > f.detect_after.nanos as i64 {
+            let change = self.state.primary.check(ctx.monotonic());
+            if standby && change == Some(Liveness::Down) {
                 self.promote(ctx);
             }
         }
@@ -371,7 +377,10 @@ impl Volatile {
             pool: WorkerPool::new(config.workers, QUEUE_LIMIT),
             acked: vec![0; group],
             waiting: BTreeMap::new(),
-            heard_at: 0,
+            primary: match config.failover {
+                Some(f) => Detector::new(f.effective_suspect_after().nanos, f.detect_after.nanos, 0),
+                None => Detector::new(u64::MAX / 4, u64::MAX / 4, 0),
+            },
             primary_lsn: 0,
             catching_up: false,
             apply_delay_ns: 0,
@@ -382,7 +391,7 @@ impl Volatile {
 impl Process for Database {
     fn on_start(&mut self, ctx: &mut Ctx) {
         self.state = Volatile::new(&self.config, self.group.len());
-        self.state.heard_at = ctx.monotonic();
+        self.state.primary.heard(ctx.monotonic());
         if self.is_primary() {
             self.announce(ctx);
         } else if let Role::Replica { of } = self.disk.role {
@@ -434,7 +443,7 @@ impl Process for Database {
                 if self.disk.role != (Role::Replica { of: from }) || epoch > self.disk.epoch {
                     self.follow(ctx, from, epoch, since);
                 }
-                self.state.heard_at = ctx.monotonic();
+                self.state.primary.heard(ctx.monotonic());
                 self.state.primary_lsn = lsn;
                 if self.disk.lsn < lsn && !self.state.catching_up {
                     self.state.catching_up = true;
