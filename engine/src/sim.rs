@@ -111,6 +111,25 @@ pub struct HistoryReport {
     pub discarded: u64,
 }
 
+/// The nodes linked to `me` that are not in `group`, in link order.
+fn linked_outside(scenario: &Scenario, me: NodeId, group: &[NodeId], id: &dyn Fn(&str) -> NodeId) -> Vec<NodeId> {
+    scenario
+        .links
+        .iter()
+        .filter_map(|l| {
+            let (a, b) = (id(&l.between[0]), id(&l.between[1]));
+            if a == me {
+                Some(b)
+            } else if b == me {
+                Some(a)
+            } else {
+                None
+            }
+        })
+        .filter(|n| !group.contains(n))
+        .collect()
+}
+
 impl Simulation {
     /// Builds a run with the scenario's own seed.
     pub fn new(scenario: &Scenario) -> Result<Simulation, ScenarioError> {
@@ -168,8 +187,20 @@ impl Simulation {
                         Component::Server(Server::new(c.clone(), targets))
                     }
                     ComponentSpec::Cache(c) => {
-                        let mut rng = Rng::stream(seed, STREAM_NODE + i as u64);
-                        Component::Cache(Cache::new(c.clone(), &mut rng))
+                        // The group: the primary, then the caches that
+                        // replicate it.
+                        let primary = c.redis.replicaof.as_deref().unwrap_or(&spec.name);
+                        let group: Vec<NodeId> = std::iter::once(id(primary))
+                            .chain(scenario.nodes.iter().filter_map(|n| match &n.component {
+                                ComponentSpec::Cache(rc) if rc.redis.replicaof.as_deref() == Some(primary) => {
+                                    Some(id(&n.name))
+                                }
+                                _ => None,
+                            }))
+                            .collect();
+                        let listeners = linked_outside(scenario, i as NodeId, &group, &id);
+                        let replicaof = c.redis.replicaof.as_deref().map(id);
+                        Component::Cache(Cache::new(c.clone(), group, listeners, replicaof))
                     }
                     ComponentSpec::Database(c) => {
                         // The group: the primary, then its replicas.
@@ -180,22 +211,7 @@ impl Simulation {
                         let group: Vec<NodeId> =
                             std::iter::once(id(primary)).chain(pc.replicas.iter().map(|r| id(r))).collect();
                         // Linked nodes outside the group hear who is primary.
-                        let listeners: Vec<NodeId> = scenario
-                            .links
-                            .iter()
-                            .filter_map(|l| {
-                                let (a, b) = (id(&l.between[0]), id(&l.between[1]));
-                                let me = i as NodeId;
-                                if a == me {
-                                    Some(b)
-                                } else if b == me {
-                                    Some(a)
-                                } else {
-                                    None
-                                }
-                            })
-                            .filter(|n| !group.contains(n))
-                            .collect();
+                        let listeners = linked_outside(scenario, i as NodeId, &group, &id);
                         Component::Database(Database::new(c.clone(), i as NodeId, group, listeners))
                     }
                     ComponentSpec::LoadBalancer(c) => {
@@ -505,8 +521,10 @@ impl Simulation {
                 let i = node as usize;
                 if self.nodes[i].rt.status == Status::Up {
                     let (component, mut ctx) = self.ctx_for(i);
-                    if let Component::Database(db) = component {
-                        db.promote(&mut ctx);
+                    match component {
+                        Component::Database(db) => db.promote(&mut ctx),
+                        Component::Cache(c) => c.promote(&mut ctx),
+                        _ => {}
                     }
                 }
             }
