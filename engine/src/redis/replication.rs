@@ -446,9 +446,9 @@ mod tests {
         assert_eq!(r.feed(ReplCmd::Ping), vec![(0, ReplCmd::Ping)], "no SELECT before a PING");
         let sent = r.feed(set(1, 1, None));
         assert_eq!(sent, vec![(14, ReplCmd::Select), (37, set(1, 1, None))]);
-        assert_eq!(r.feed(ReplCmd::Del { key: 1 }), vec![(37 + 27, ReplCmd::Del { key: 1 })]);
+        assert_eq!(r.feed(ReplCmd::Del { key: 1 }), vec![(37 + 28, ReplCmd::Del { key: 1 })]);
         r.feed(ReplCmd::GetAck);
-        assert_eq!(r.master_repl_offset, 14 + 23 + 27 + 21 + 37);
+        assert_eq!(r.master_repl_offset, 14 + 23 + 28 + 21 + 37);
         r.shift_replid(3);
         assert_eq!(r.feed(ReplCmd::Del { key: 2 })[0].1, ReplCmd::Select, "a promoted primary selects again");
     }
@@ -514,7 +514,7 @@ mod tests {
         promoted.feed(ReplCmd::Del { key: 0 });
         // Another replica of 7 that got less continues; one that got more
         // (writes the promoted replica never saw) starts over.
-        assert!(matches!(promoted.psync(7, at_promotion - 26), PsyncAnswer::Continue(v) if v.len() == 3));
+        assert!(matches!(promoted.psync(7, at_promotion - 27), PsyncAnswer::Continue(v) if v.len() == 3));
         assert!(matches!(promoted.psync(7, at_promotion + 1), PsyncAnswer::Continue(v) if v.len() == 2));
         assert_eq!(promoted.psync(7, at_promotion + 28), PsyncAnswer::Full);
         assert!(matches!(promoted.psync(8, promoted.master_repl_offset + 1), PsyncAnswer::Continue(v) if v.is_empty()));
