@@ -6,6 +6,7 @@ use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
 use crate::components::load_balancer::{Backend, LoadBalancer, ServerView};
+use crate::components::sentinel::{Sentinel, SentinelView};
 use crate::components::server::{CallStats, Server, Targets};
 use crate::components::{Component, Kind};
 use crate::context::Ctx;
@@ -78,6 +79,7 @@ pub enum Detail {
     Server { served: u64, refused: u64, boots: u32, calls: CallStats },
     Database(DatabaseView),
     Cache(CacheView),
+    Sentinel(SentinelView),
 }
 
 /// The CLI's and the tests' summary of a run.
@@ -176,7 +178,8 @@ impl Simulation {
                                 })
                             })
                             .collect();
-                        Component::Client(Client::new(c.clone(), id(&c.target), &ids))
+                        let to_cache = matches!(scenario.nodes[id(&c.target) as usize].component, ComponentSpec::Cache(_));
+                        Component::Client(Client::new(c.clone(), id(&c.target), &ids, to_cache))
                     }
                     ComponentSpec::Server(c) => {
                         let targets = c.handler.as_ref().map(|h| Targets {
@@ -189,16 +192,12 @@ impl Simulation {
                     ComponentSpec::Cache(c) => {
                         // The group: the primary, then the caches that
                         // replicate it.
-                        let primary = c.redis.replicaof.as_deref().unwrap_or(&spec.name);
-                        let group: Vec<NodeId> = std::iter::once(id(primary))
-                            .chain(scenario.nodes.iter().filter_map(|n| match &n.component {
-                                ComponentSpec::Cache(rc) if rc.redis.replicaof.as_deref() == Some(primary) => {
-                                    Some(id(&n.name))
-                                }
-                                _ => None,
-                            }))
-                            .collect();
-                        let listeners = linked_outside(scenario, i as NodeId, &group, &id);
+                        let group: Vec<NodeId> = scenario.cache_group(i).into_iter().map(|g| g as NodeId).collect();
+                        let sentinels: Vec<NodeId> =
+                            scenario.sentinels_of(group[0] as usize).into_iter().map(|g| g as NodeId).collect();
+                        let mut inner = group.clone();
+                        inner.extend(&sentinels);
+                        let listeners = linked_outside(scenario, i as NodeId, &inner, &id);
                         let replicaof = c.redis.replicaof.as_deref().map(id);
                         Component::Cache(Cache::new(c.clone(), group, listeners, replicaof))
                     }
@@ -213,6 +212,18 @@ impl Simulation {
                         // Linked nodes outside the group hear who is primary.
                         let listeners = linked_outside(scenario, i as NodeId, &group, &id);
                         Component::Database(Database::new(c.clone(), i as NodeId, group, listeners))
+                    }
+                    ComponentSpec::Sentinel(c) => {
+                        let primary = id(&c.monitor) as usize;
+                        let group: Vec<NodeId> =
+                            scenario.cache_group(primary).into_iter().map(|g| g as NodeId).collect();
+                        let all: Vec<NodeId> =
+                            scenario.sentinels_of(primary).into_iter().map(|g| g as NodeId).collect();
+                        let peers: Vec<NodeId> = all.iter().copied().filter(|&p| p != i as NodeId).collect();
+                        let mut inner = group.clone();
+                        inner.extend(&all);
+                        let listeners = linked_outside(scenario, i as NodeId, &inner, &id);
+                        Component::Sentinel(Sentinel::new(c.clone(), group, peers, listeners))
                     }
                     ComponentSpec::LoadBalancer(c) => {
                         let backends = c
@@ -528,6 +539,15 @@ impl Simulation {
                     }
                 }
             }
+            Fault::ReplicaOf { node, primary } => {
+                let i = node as usize;
+                if self.nodes[i].rt.status == Status::Up {
+                    let (component, mut ctx) = self.ctx_for(i);
+                    if let Component::Cache(c) = component {
+                        c.replicaof(&mut ctx, primary);
+                    }
+                }
+            }
             Fault::SlowNode { node, factor } => {
                 self.nodes[node as usize].rt.slowdown = factor;
                 self.change(node as usize, NodeChange::Slowed);
@@ -660,6 +680,7 @@ impl Simulation {
             }
             Component::Database(d) => Detail::Database(d.view()),
             Component::Cache(c) => Detail::Cache(c.view()),
+            Component::Sentinel(s) => Detail::Sentinel(s.view()),
         };
         NodeState {
             id,
