@@ -17,9 +17,13 @@
 //!
 //! Then the primary streams every write to its online replicas; each
 //! replica applies the commands in order and sends `REPLCONF ACK offset`
-//! every second and when asked (`REPLCONF GETACK`). A command that arrives
-//! out of order (a lost message) breaks the connection, as a TCP error
-//! would: the replica reconnects and continues from the backlog.
+//! every second and when asked (`REPLCONF GETACK`). The engine's network
+//! loses messages (cut links, partitions, loss) where TCP would retransmit
+//! them; the model retransmits the way TCP's acknowledgements would: a
+//! replica drops commands that do not start at its offset, and when an ACK
+//! shows no progress while the primary's offset is ahead, the primary
+//! resends from the ACKed offset out of its backlog (or, if the backlog no
+//! longer holds it, drops the replica, which then resynchronises).
 //!
 //! Both ends drop a silent link after `repl-timeout`: the replica when
 //! nothing came from its primary (the primary PINGs every
@@ -229,10 +233,29 @@ impl Cache {
             Message::Psync { conn, replid, offset } => self.on_psync(ctx, from, conn, replid, offset),
             Message::ReplAck { conn, offset } => {
                 let st = self.st();
+                let before = st.inst.repl.replica_mut(from, conn).map(|r| (r.ack_offset, r.state));
                 if st.inst.is_replica() || !st.inst.ack(from, conn, offset, now_s) {
                     // Not a connection this primary knows: reset it.
                     ctx.send(from, Message::ReplReset { conn });
                     return;
+                }
+                // TCP retransmits what a cut or lossy link lost; the model
+                // resends from the backlog when an ACK shows no progress
+                // while the stream has moved on.
+                if let Some((prev, ReplicaState::Online)) = before {
+                    if offset <= prev && offset < st.inst.repl.master_repl_offset {
+                        match st.inst.repl.backlog.as_ref().and_then(|b| b.from(offset + 1)) {
+                            Some(cmds) => {
+                                for (start, cmd) in cmds {
+                                    ctx.send(from, Message::ReplStream { conn, offset: start, cmd });
+                                }
+                            }
+                            None => {
+                                st.drop_replica(ctx, from, conn);
+                                ctx.note(Note::ReplicaDropped { replica: from });
+                            }
+                        }
+                    }
                 }
                 st.inst.refresh_good_replicas(now_s);
                 self.release_waits(ctx);
@@ -460,19 +483,13 @@ impl Cache {
             ctx.send(from, Message::ReplReset { conn });
             return;
         };
-        let LinkState::Connected { last_io_ms } = &mut m.state else {
-            self.link_down(ctx, LinkDown::Gap);
-            return;
-        };
+        let LinkState::Connected { last_io_ms } = &mut m.state else { return };
         *last_io_ms = now_mono;
-        let mine = st.inst.repl.master_repl_offset;
-        if offset < mine {
-            return; // a duplicate
-        }
-        if offset > mine {
-            // Something was lost on the way: TCP would have failed the
-            // connection.
-            self.link_down(ctx, LinkDown::Gap);
+        if offset != st.inst.repl.master_repl_offset {
+            // A duplicate, or a command after a gap (something was lost):
+            // TCP would hold it until the gap is retransmitted; the model
+            // drops it, and the primary resends from the backlog when this
+            // replica's ACKs stop advancing.
             return;
         }
         // What a replica takes in stays in its own backlog, for PSYNC2
