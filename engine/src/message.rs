@@ -587,4 +587,7 @@ pub enum Timer {
     WaitTimeout { client: NodeId, id: RequestId },
     /// A sentinel's periodic work (`sentinelTimer`).
     SentinelTick,
+    /// A sentinel starts the failover it decided on, after a random delay
+    /// of up to a second (`SENTINEL_MAX_DESYNC`).
+    SentinelFailover,
 }

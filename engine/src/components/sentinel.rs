@@ -140,6 +140,8 @@ struct Volatile {
     odown: bool,
     failover: Option<Failover>,
     next_failover_ms: i64,
+    /// A failover start is scheduled (`Timer::SentinelFailover`).
+    failover_pending: bool,
     last_hello_ms: i64,
 }
 
@@ -275,23 +277,12 @@ impl Sentinel {
     fn run_failover(&mut self, ctx: &mut Ctx, now: i64) {
         let me = ctx.me();
         match self.state.failover.clone() {
-            None if self.state.odown && now >= self.state.next_failover_ms => {
-                self.disk.current_epoch += 1;
-                let epoch = self.disk.current_epoch;
-                self.disk.leader = Some(me);
-                self.disk.leader_epoch = epoch;
-                // Sentinel adds up to a second at random, so that sentinels
-                // do not all start at once.
-                let jitter = ctx.rng().below(1000) as i64;
-                self.state.next_failover_ms = now + 2 * self.failover_timeout_ms() + jitter;
-                let mut votes = BTreeMap::new();
-                votes.insert(me, me);
-                self.state.failover = Some(Failover::Election { epoch, started_ms: now, votes });
-                ctx.note(Note::FailoverStarted { epoch });
-                let ask = Message::SentinelIsDown { primary: self.disk.primary, epoch, candidate: Some(me) };
-                for &p in &self.peers {
-                    ctx.send(p, ask);
-                }
+            None if self.state.odown && now >= self.state.next_failover_ms && !self.state.failover_pending => {
+                // Sentinel desynchronises the sentinels' attempts by up to a
+                // second, so one of them usually asks first and wins.
+                self.state.failover_pending = true;
+                let delay = ctx.rng().below(1000);
+                ctx.set_timer(delay * NANOS_PER_MILLI, Timer::SentinelFailover);
             }
             None => {}
             Some(Failover::Election { epoch, started_ms, votes }) => {
@@ -332,6 +323,30 @@ impl Sentinel {
                     self.abort(ctx, epoch, AbortReason::PromotionTimeout);
                 }
             }
+        }
+    }
+
+    /// `sentinelStartFailover`: a new epoch, a vote for itself, and vote
+    /// requests to the others.
+    fn start_failover(&mut self, ctx: &mut Ctx) {
+        self.state.failover_pending = false;
+        let now = Self::now_ms(ctx);
+        if !self.state.odown || self.state.failover.is_some() || now < self.state.next_failover_ms {
+            return;
+        }
+        let me = ctx.me();
+        self.disk.current_epoch += 1;
+        let epoch = self.disk.current_epoch;
+        self.disk.leader = Some(me);
+        self.disk.leader_epoch = epoch;
+        self.state.next_failover_ms = now + 2 * self.failover_timeout_ms();
+        let mut votes = BTreeMap::new();
+        votes.insert(me, me);
+        self.state.failover = Some(Failover::Election { epoch, started_ms: now, votes });
+        ctx.note(Note::FailoverStarted { epoch });
+        let ask = Message::SentinelIsDown { primary: self.disk.primary, epoch, candidate: Some(me) };
+        for &p in &self.peers {
+            ctx.send(p, ask);
         }
     }
 
@@ -460,8 +475,10 @@ impl Process for Sentinel {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
-        if timer == Timer::SentinelTick {
-            self.tick(ctx);
+        match timer {
+            Timer::SentinelTick => self.tick(ctx),
+            Timer::SentinelFailover => self.start_failover(ctx),
+            _ => {}
         }
     }
 

@@ -227,6 +227,7 @@ mod tests {
                 state: ReplicaState::Online,
                 ack_offset: 0,
                 ack_time_s: T0 / 1000,
+                sent_mark: 0,
             });
             replica.keyspace.load_snapshot(&primary.keyspace.snapshot(), T0);
             replica.repl.reset_to(primary.repl.replid, offset);

@@ -224,6 +224,10 @@ pub struct ReplicaLink {
     /// `repl_ack_time`: when it last acknowledged, in Unix seconds of this
     /// node's clock (`server.unixtime`).
     pub ack_time_s: i64,
+    /// The primary's offset when the previous ACK arrived: what the replica
+    /// should have by the next one (the model's stand-in for TCP's
+    /// retransmission timer).
+    pub sent_mark: u64,
 }
 
 /// A primary's answer to `PSYNC`.
@@ -523,7 +527,7 @@ mod tests {
     #[test]
     fn wait_counts_online_replicas_that_acked_and_min_replicas_counts_fresh_acks() {
         let mut r = ReplState::new(1, 1 << 20);
-        let link = |node, ack_offset, ack_time_s, state| ReplicaLink { node, conn: node, state, ack_offset, ack_time_s };
+        let link = |node, ack_offset, ack_time_s, state| ReplicaLink { node, conn: node, state, ack_offset, ack_time_s, sent_mark: 0 };
         r.replicas = vec![
             link(1, 100, 50, ReplicaState::Online),
             link(2, 60, 58, ReplicaState::Online),

@@ -19,11 +19,19 @@
 //! replica applies the commands in order and sends `REPLCONF ACK offset`
 //! every second and when asked (`REPLCONF GETACK`). The engine's network
 //! loses messages (cut links, partitions, loss) where TCP would retransmit
-//! them; the model retransmits the way TCP's acknowledgements would: a
-//! replica drops commands that do not start at its offset, and when an ACK
-//! shows no progress while the primary's offset is ahead, the primary
-//! resends from the ACKed offset out of its backlog (or, if the backlog no
-//! longer holds it, drops the replica, which then resynchronises).
+//! them; the model retransmits the way TCP's acknowledgements would: when
+//! an ACK
+//! shows that what was sent before the previous ACK is still missing, the
+//! primary resends from the ACKed offset out of its backlog, up to 1000
+//! commands per ACK (or, if the backlog no longer holds it, drops the
+//! replica, which then resynchronises). The replica holds commands that
+//! arrive after a gap, as TCP's receive buffer would, up to
+//! `repl-backlog-size` bytes; more are dropped (counted in
+//! `stream_dropped`) and come again. Lost
+//! parts of the handshake or of an RDB are not retransmitted: the replica
+//! notices (a command where it expected the answer to PSYNC or the end of
+//! the RDB, or fewer keys than the RDB announced) and starts over, as if the
+//! connection had broken.
 //!
 //! Both ends drop a silent link after `repl-timeout`: the replica when
 //! nothing came from its primary (the primary PINGs every
@@ -36,6 +44,9 @@ use crate::message::{CacheError, CacheReply, Message, NodeId, ReplCmd, Timer};
 use crate::redis::replication::{PsyncAnswer, ReplicaLink, ReplicaState};
 use crate::redis::Instance;
 use crate::time::NANOS_PER_SEC;
+
+/// Commands resent at most per ACK.
+const RESEND_BATCH: usize = 1000;
 use crate::trace::{LinkDown, Note};
 
 /// Sends stream commands to the replicas that are online.
@@ -199,6 +210,8 @@ impl Cache {
         let st = self.st();
         let (replid, offset) =
             if st.has_history { (st.inst.repl.replid, st.inst.repl.master_repl_offset + 1) } else { (0, 0) };
+        st.out_of_order.clear();
+        st.out_of_order_bytes = 0;
         let Some(m) = st.master.as_mut() else { return };
         m.conn = conn;
         m.state = LinkState::Handshake { since_ms: now };
@@ -233,20 +246,24 @@ impl Cache {
             Message::Psync { conn, replid, offset } => self.on_psync(ctx, from, conn, replid, offset),
             Message::ReplAck { conn, offset } => {
                 let st = self.st();
-                let before = st.inst.repl.replica_mut(from, conn).map(|r| (r.ack_offset, r.state));
+                let before = st.inst.repl.replica_mut(from, conn).map(|r| (r.sent_mark, r.state));
                 if st.inst.is_replica() || !st.inst.ack(from, conn, offset, now_s) {
                     // Not a connection this primary knows: reset it.
                     ctx.send(from, Message::ReplReset { conn });
                     return;
                 }
+                let end = st.inst.repl.master_repl_offset;
+                if let Some(r) = st.inst.repl.replica_mut(from, conn) {
+                    r.sent_mark = end;
+                }
                 // TCP retransmits what a cut or lossy link lost; the model
-                // resends from the backlog when an ACK shows no progress
-                // while the stream has moved on.
-                if let Some((prev, ReplicaState::Online)) = before {
-                    if offset <= prev && offset < st.inst.repl.master_repl_offset {
+                // resends, from the backlog, what was sent before the
+                // previous ACK and is still not acknowledged.
+                if let Some((mark, ReplicaState::Online)) = before {
+                    if offset < mark {
                         match st.inst.repl.backlog.as_ref().and_then(|b| b.from(offset + 1)) {
                             Some(cmds) => {
-                                for (start, cmd) in cmds {
+                                for (start, cmd) in cmds.into_iter().take(RESEND_BATCH) {
                                     ctx.send(from, Message::ReplStream { conn, offset: start, cmd });
                                 }
                             }
@@ -306,9 +323,14 @@ impl Cache {
             }
             Message::RdbKey { conn, key, value, expire_at_ms } => {
                 if let Some(m) = self.st().master.as_mut().filter(|m| m.node == from && m.conn == conn) {
-                    if let LinkState::Transfer { last_io_ms, keys, .. } = &mut m.state {
-                        *last_io_ms = now_ms;
-                        keys.push((format!("k{key}").into_bytes(), value.to_string().into_bytes(), expire_at_ms));
+                    match &mut m.state {
+                        LinkState::Transfer { last_io_ms, keys, .. } => {
+                            *last_io_ms = now_ms;
+                            keys.push((format!("k{key}").into_bytes(), value.to_string().into_bytes(), expire_at_ms));
+                        }
+                        // `+FULLRESYNC` was lost: ask again.
+                        LinkState::Handshake { .. } => self.connect(ctx),
+                        _ => {}
                     }
                 }
             }
@@ -359,6 +381,7 @@ impl Cache {
                     state: ReplicaState::Online,
                     ack_offset: 0,
                     ack_time_s: now_s,
+                    sent_mark: 0,
                 });
                 ctx.send(from, Message::PsyncContinue { conn, replid: st.inst.repl.replid });
                 for (start, cmd) in cmds {
@@ -378,6 +401,7 @@ impl Cache {
                     state: ReplicaState::WaitBgsave,
                     ack_offset: 0,
                     ack_time_s: now_s,
+                    sent_mark: 0,
                 });
                 st.bgsave_waiting_since.get_or_insert(now_ms);
                 ctx.send(from, Message::FullResync { conn, replid: st.inst.repl.replid });
@@ -483,19 +507,48 @@ impl Cache {
             ctx.send(from, Message::ReplReset { conn });
             return;
         };
-        let LinkState::Connected { last_io_ms } = &mut m.state else { return };
+        let last_io_ms = match &mut m.state {
+            LinkState::Connected { last_io_ms } => last_io_ms,
+            // The end of the RDB was lost: the transfer failed.
+            LinkState::Transfer { .. } => return self.link_down(ctx, LinkDown::BrokenRdb),
+            // The answer to PSYNC was lost: ask again.
+            LinkState::Handshake { .. } => return self.connect(ctx),
+            LinkState::Connect => return,
+        };
         *last_io_ms = now_mono;
-        if offset != st.inst.repl.master_repl_offset {
-            // A duplicate, or a command after a gap (something was lost):
-            // TCP would hold it until the gap is retransmitted; the model
-            // drops it, and the primary resends from the backlog when this
-            // replica's ACKs stop advancing.
+        let mine = st.inst.repl.master_repl_offset;
+        if offset < mine {
+            return; // a duplicate
+        }
+        if offset > mine {
+            // A command after a gap (something was lost): held, as TCP's
+            // receive buffer holds it, until the gap is retransmitted; past
+            // the buffer's bound, dropped (it will come again).
+            let len = cmd.resp_len();
+            if st.out_of_order_bytes + len <= st.inst.config().repl_backlog_size && !st.out_of_order.contains_key(&offset)
+            {
+                st.out_of_order_bytes += len;
+                st.out_of_order.insert(offset, cmd);
+            } else {
+                st.stats.stream_dropped += 1;
+            }
             return;
         }
-        // What a replica takes in stays in its own backlog, for PSYNC2
-        // after a promotion (the model has no chained replicas).
-        if let Some(ack) = st.inst.apply_from_primary(offset, cmd, now, ctx.rng()) {
-            ctx.send(from, Message::ReplAck { conn, offset: ack });
+        let mut next = Some((offset, cmd));
+        while let Some((start, cmd)) = next {
+            if let Some(ack) = st.inst.apply_from_primary(start, cmd, now, ctx.rng()) {
+                ctx.send(from, Message::ReplAck { conn, offset: ack });
+            }
+            // Anything held that now fits.
+            let mine = st.inst.repl.master_repl_offset;
+            while st.out_of_order.first_key_value().is_some_and(|(&o, _)| o < mine) {
+                let (_, c) = st.out_of_order.pop_first().expect("not empty");
+                st.out_of_order_bytes -= c.resp_len();
+            }
+            next = st.out_of_order.remove(&mine).map(|c| {
+                st.out_of_order_bytes -= c.resp_len();
+                (mine, c)
+            });
         }
     }
 

@@ -133,6 +133,9 @@ pub struct SyncStats {
     pub sync_full: u64,
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
+    /// A replica: stream commands dropped because its buffer for commands
+    /// arriving after a gap was full.
+    pub stream_dropped: u64,
 }
 
 /// What a crash loses.
@@ -157,6 +160,10 @@ struct Volatile {
     next_fork: u32,
     /// `replicationCron` is running (only caches that replicate run it).
     repl_cron: bool,
+    /// A replica: commands that arrived after a gap, by offset, and their
+    /// bytes (at most `repl-backlog-size`).
+    out_of_order: BTreeMap<u64, crate::message::ReplCmd>,
+    out_of_order_bytes: u64,
     cron_loops: u64,
     no_replicas_since_ms: Option<i64>,
     stats: SyncStats,
@@ -234,6 +241,9 @@ pub struct CacheView {
     pub blocked_in_wait: usize,
     /// Bytes in the replication backlog.
     pub backlog_bytes: u64,
+    /// A replica: bytes of stream held after a gap, waiting for the
+    /// retransmission.
+    pub out_of_order_bytes: u64,
     #[serde(flatten)]
     pub sync: SyncStats,
     /// The last configuration epoch heard.
@@ -321,6 +331,7 @@ impl Cache {
             good_replicas: st.map_or(0, |s| s.inst.good_replicas),
             blocked_in_wait: st.map_or(0, |s| s.blocked.len()),
             backlog_bytes: st.and_then(|s| s.inst.repl.backlog.as_ref()).map_or(0, |b| b.histlen()),
+            out_of_order_bytes: st.map_or(0, |s| s.out_of_order_bytes),
             sync: st.map_or_else(SyncStats::default, |s| s.stats),
             epoch: self.disk.epoch,
         }
@@ -501,6 +512,8 @@ impl Process for Cache {
             sent_keys: 0,
             next_fork: 0,
             repl_cron: false,
+            out_of_order: BTreeMap::new(),
+            out_of_order_bytes: 0,
             cron_loops: 0,
             no_replicas_since_ms: None,
             stats: SyncStats::default(),
