@@ -139,6 +139,16 @@ pub enum ReplCmd {
     PExpireAt { key: u32, at_ms: i64 },
     /// `FLUSHALL`.
     FlushAll,
+    /// `INCR k<key>` (Redis propagates the INCR family as sent).
+    Incr { key: u32 },
+    /// `DECR k<key>`.
+    Decr { key: u32 },
+    /// `INCRBY k<key> <by>`.
+    IncrBy { key: u32, by: i64 },
+    /// `DECRBY k<key> <by>`.
+    DecrBy { key: u32, by: i64 },
+    /// `PERSIST k<key>`.
+    Persist { key: u32 },
 }
 
 /// What an instance tells a sentinel about its role (`INFO replication`).
@@ -538,6 +548,11 @@ fn describe_repl(cmd: &ReplCmd) -> String {
         ReplCmd::Del { key } => format!("DEL k{key}"),
         ReplCmd::PExpireAt { key, at_ms } => format!("PEXPIREAT k{key} {at_ms}"),
         ReplCmd::FlushAll => "FLUSHALL".into(),
+        ReplCmd::Incr { key } => format!("INCR k{key}"),
+        ReplCmd::Decr { key } => format!("DECR k{key}"),
+        ReplCmd::IncrBy { key, by } => format!("INCRBY k{key} {by}"),
+        ReplCmd::DecrBy { key, by } => format!("DECRBY k{key} {by}"),
+        ReplCmd::Persist { key } => format!("PERSIST k{key}"),
     }
 }
 

@@ -163,6 +163,14 @@ impl Instance {
         }
     }
 
+    /// `CONFIG SET min-replicas-to-write` and `min-replicas-max-lag`
+    /// (which refresh the count of good replicas at once).
+    pub fn set_min_replicas(&mut self, to_write: u32, max_lag: u32, now_s: i64) {
+        self.keyspace.config.min_replicas_to_write = to_write;
+        self.keyspace.config.min_replicas_max_lag = max_lag;
+        self.refresh_good_replicas(now_s);
+    }
+
     /// `refreshGoodSlavesCount`.
     pub fn refresh_good_replicas(&mut self, now_s: i64) {
         let c = self.config();

@@ -86,6 +86,11 @@ impl ReplCmd {
             ReplCmd::Del { key } => vec![s("DEL"), key_arg(key)],
             ReplCmd::PExpireAt { key, at_ms } => vec![s("PEXPIREAT"), key_arg(key), s(&at_ms.to_string())],
             ReplCmd::FlushAll => vec![s("FLUSHALL")],
+            ReplCmd::Incr { key } => vec![s("INCR"), key_arg(key)],
+            ReplCmd::Decr { key } => vec![s("DECR"), key_arg(key)],
+            ReplCmd::IncrBy { key, by } => vec![s("INCRBY"), key_arg(key), s(&by.to_string())],
+            ReplCmd::DecrBy { key, by } => vec![s("DECRBY"), key_arg(key), s(&by.to_string())],
+            ReplCmd::Persist { key } => vec![s("PERSIST"), key_arg(key)],
         }
     }
 
@@ -96,9 +101,11 @@ impl ReplCmd {
 
     /// A propagated write in compact form, if it is one the simulation
     /// ships (keys `k<n>`, values that are integers of 0 to 2^64-1, as app
-    /// servers write them). Round-trips exactly: `argv(from_argv(a)) == a`.
+    /// servers write them). Round-trips exactly but for the case of the
+    /// command's name (Redis propagates it as the client typed it; the
+    /// length, which is what the offsets count, is the same).
     pub fn from_argv(argv: &[Vec<u8>]) -> Option<ReplCmd> {
-        let name = argv.first()?;
+        let name = argv.first()?.to_ascii_uppercase();
         let cmd = match (name.as_slice(), argv.len()) {
             (b"SET", 3) => ReplCmd::Set { key: parse_key(&argv[1])?, value: parse_canonical(&argv[2])?, pxat_ms: None },
             (b"SET", 5) if argv[3] == b"PXAT" => ReplCmd::Set {
@@ -109,9 +116,15 @@ impl ReplCmd {
             (b"DEL", 2) => ReplCmd::Del { key: parse_key(&argv[1])? },
             (b"PEXPIREAT", 3) => ReplCmd::PExpireAt { key: parse_key(&argv[1])?, at_ms: parse_canonical(&argv[2])? },
             (b"FLUSHALL", 1) => ReplCmd::FlushAll,
+            (b"INCR", 2) => ReplCmd::Incr { key: parse_key(&argv[1])? },
+            (b"DECR", 2) => ReplCmd::Decr { key: parse_key(&argv[1])? },
+            (b"INCRBY", 3) => ReplCmd::IncrBy { key: parse_key(&argv[1])?, by: parse_canonical(&argv[2])? },
+            (b"DECRBY", 3) => ReplCmd::DecrBy { key: parse_key(&argv[1])?, by: parse_canonical(&argv[2])? },
+            (b"PERSIST", 2) => ReplCmd::Persist { key: parse_key(&argv[1])? },
             _ => return None,
         };
-        (cmd.argv() == argv).then_some(cmd)
+        let same = cmd.argv().iter().zip(argv).enumerate().all(|(i, (a, b))| if i == 0 { a.eq_ignore_ascii_case(b) } else { a == b });
+        same.then_some(cmd)
     }
 
     /// Changes the data (so a `SELECT` goes before it in a new stream).
@@ -431,13 +444,17 @@ mod tests {
             ReplCmd::Del { key: u32::MAX },
             ReplCmd::PExpireAt { key: 3, at_ms: 1_767_225_600_000 },
             ReplCmd::FlushAll,
+            ReplCmd::Incr { key: 1 },
+            ReplCmd::DecrBy { key: 2, by: -7 },
+            ReplCmd::Persist { key: 9 },
         ] {
             assert_eq!(ReplCmd::from_argv(&cmd.argv()), Some(cmd));
         }
         let argv = |s: &str| -> Argv { s.split(' ').map(|a| a.as_bytes().to_vec()).collect() };
-        for odd in ["SET k01 5", "SET x 5", "SET k1 -5", "set k1 5", "SET k1 5 PX 100", "DEL k1 k2", "INCR k1"] {
+        for odd in ["SET k01 5", "SET x 5", "SET k1 -5", "SET k1 5 PX 100", "DEL k1 k2", "INCRBY k1 +1", "MSET k1 1 k2 2"] {
             assert_eq!(ReplCmd::from_argv(&argv(odd)), None, "{odd}");
         }
+        assert_eq!(ReplCmd::from_argv(&argv("set k1 5")), Some(set(1, 5, None)), "any case");
     }
 
     #[test]
