@@ -19,6 +19,11 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "web-cache-db", json: include_str!("../../engine/scenarios/web-cache-db.json") },
     Example { id: "cache-aside-stale", json: include_str!("../../engine/scenarios/cache-aside-stale.json") },
     Example { id: "write-behind-crash", json: include_str!("../../engine/scenarios/write-behind-crash.json") },
+    Example {
+        id: "redis-replica-stale-reads",
+        json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),
+    },
+    Example { id: "redis-sentinel-failover", json: include_str!("../../engine/scenarios/redis-sentinel-failover.json") },
 ];
 
 /// The scenario the lab opens with.

@@ -92,6 +92,8 @@ const INFO_VALID_MS: i64 = 5_000;
 const ELECTION_TIMEOUT_MS: i64 = 10_000;
 /// Between two reconfigurations of one instance.
 const RECONF_EVERY_MS: i64 = 10_000;
+/// A wrong role must be reported this long before it is corrected.
+const WRONG_ROLE_GRACE_MS: i64 = 2_000;
 /// Between two hello messages.
 const HELLO_EVERY_MS: i64 = 2_000;
 
@@ -124,6 +126,8 @@ struct Instance {
     sdown: bool,
     sdown_since_ms: i64,
     last_reconf_ms: Option<i64>,
+    /// Since when its INFO reports a role against the configuration.
+    wrong_since_ms: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -384,6 +388,7 @@ impl Sentinel {
         self.disk.current_epoch = self.disk.current_epoch.max(epoch);
         self.state.odown = false;
         self.state.peers_down.clear();
+        self.forget_info();
         ctx.note(Note::SwitchMaster { from, to, epoch });
         let msg = Message::CachePrimary { primary: to, epoch };
         for &n in self.peers.iter().chain(&self.listeners) {
@@ -407,7 +412,13 @@ impl Sentinel {
                 InfoRole::Primary => true,
                 InfoRole::Replica { of, .. } => of != primary,
             };
-            if wrong {
+            if !wrong {
+                inst.wrong_since_ms = None;
+                continue;
+            }
+            // Not a role in the middle of changing: reported for a while.
+            let since = *inst.wrong_since_ms.get_or_insert(info.at_ms);
+            if now - since >= WRONG_ROLE_GRACE_MS {
                 inst.last_reconf_ms = Some(now);
                 ctx.note(Note::ConvertingToReplica { node: n });
                 ctx.send(n, Message::ReplicaOf { primary: Some(primary) });
@@ -496,8 +507,17 @@ impl Sentinel {
         self.disk.current_epoch = self.disk.current_epoch.max(epoch);
         self.state.odown = false;
         self.state.peers_down.clear();
+        self.forget_info();
         if from != to {
             ctx.note(Note::SwitchMaster { from, to, epoch });
+        }
+    }
+
+    /// INFO from before a new configuration says nothing about it.
+    fn forget_info(&mut self) {
+        for i in self.state.instances.values_mut() {
+            i.info = None;
+            i.wrong_since_ms = None;
         }
     }
 }
