@@ -23,7 +23,10 @@ pub const EXAMPLES: &[Example] = &[
         id: "redis-replica-stale-reads",
         json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),
     },
-    Example { id: "redis-sentinel-failover", json: include_str!("../../engine/scenarios/redis-sentinel-failover.json") },
+    Example {
+        id: "redis-sentinel-failover",
+        json: include_str!("../../engine/scenarios/redis-sentinel-failover.json"),
+    },
 ];
 
 /// The scenario the lab opens with.

@@ -240,7 +240,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                         if c.blocked_in_wait > 0 {
                             details.push(("clients in WAIT".to_string(), c.blocked_in_wait.to_string()));
                         }
-                        return_badge_replication(c)
+                        replication_badge(c)
                     } else {
                         format!("{} keys · hits {ratio:.0}%", c.keys)
                     }
@@ -252,7 +252,10 @@ pub fn take(lab: &Lab) -> Snapshot {
                         format!("config {} · current {}", v.config_epoch, v.current_epoch),
                     ));
                     let down: Vec<&str> = v.sdown.iter().map(|&n| sim.node_name(n)).collect();
-                    details.push(("subjectively down".to_string(), if down.is_empty() { "none".into() } else { down.join(", ") }));
+                    details.push((
+                        "subjectively down".to_string(),
+                        if down.is_empty() { "none".into() } else { down.join(", ") },
+                    ));
                     details.push(("objectively down".to_string(), if v.odown { "yes".into() } else { "no".into() }));
                     details.push(("quorum".to_string(), format!("{} of {} sentinels", v.quorum, v.sentinels)));
                     details.push(("failover".to_string(), v.failover.to_string()));
@@ -364,6 +367,18 @@ pub fn take(lab: &Lab) -> Snapshot {
     }
 }
 
+/// A replicating cache's badge: its role, offset and keys.
+fn replication_badge(c: &engine::components::cache::CacheView) -> String {
+    match c.role {
+        engine::components::cache::CacheRole::Primary => {
+            format!("primary · {} keys · {} replicas", c.keys, c.replicas.len())
+        }
+        engine::components::cache::CacheRole::Replica { .. } => {
+            format!("replica · {} keys · link {}", c.keys, c.link)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,17 +413,5 @@ mod tests {
         assert_eq!(web2.state, "crashed");
         let lb = s.nodes.iter().find(|n| n.name == "lb").unwrap();
         assert_eq!(lb.badge.split(" · ").next(), Some("2/3 UP"));
-    }
-}
-
-/// A replicating cache's badge: its role, offset and keys.
-fn return_badge_replication(c: &engine::components::cache::CacheView) -> String {
-    match c.role {
-        engine::components::cache::CacheRole::Primary => {
-            format!("primary · {} keys · {} replicas", c.keys, c.replicas.len())
-        }
-        engine::components::cache::CacheRole::Replica { .. } => {
-            format!("replica · {} keys · link {}", c.keys, c.link)
-        }
     }
 }

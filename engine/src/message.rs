@@ -157,7 +157,10 @@ pub enum ReplCmd {
 pub enum InfoRole {
     Primary,
     /// `master_host`, and whether `master_link_status` is `up`.
-    Replica { of: NodeId, link_up: bool },
+    Replica {
+        of: NodeId,
+        link_up: bool,
+    },
 }
 
 /// A URL path's index in the run's path table.
@@ -518,10 +521,9 @@ impl Message {
             Message::CachePrimary { primary, epoch } => format!("primary is node {primary} (epoch {epoch})"),
             Message::SentinelPing => "sentinel PING + INFO".to_string(),
             Message::SentinelInfo { role: InfoRole::Primary, offset, .. } => format!("role:master offset {offset}"),
-            Message::SentinelInfo { role: InfoRole::Replica { of, link_up }, offset, .. } => format!(
-                "role:slave of node {of}, link {}, offset {offset}",
-                if *link_up { "up" } else { "down" }
-            ),
+            Message::SentinelInfo { role: InfoRole::Replica { of, link_up }, offset, .. } => {
+                format!("role:slave of node {of}, link {}, offset {offset}", if *link_up { "up" } else { "down" })
+            }
             Message::SentinelIsDown { epoch, candidate: None, .. } => {
                 format!("is-master-down-by-addr (epoch {epoch})")
             }

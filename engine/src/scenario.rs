@@ -415,7 +415,10 @@ impl Scenario {
                     }
                     if kind != Kind::Cache && (c.wait.is_some() || c.follow_primary) {
                         let f = if c.wait.is_some() { "wait" } else { "follow_primary" };
-                        return err(at(f), format!("`{f}` is for clients of a cache; `{}` is a {}", c.target, kind.name()));
+                        return err(
+                            at(f),
+                            format!("`{f}` is for clients of a cache; `{}` is a {}", c.target, kind.name()),
+                        );
                     }
                     if c.follow_primary {
                         for g in self.cache_group(t) {
@@ -507,12 +510,17 @@ impl Scenario {
                             ComponentSpec::Cache(pc) if pc.redis.replicaof.is_some() => {
                                 return err(
                                     at(f),
-                                    format!("`{p}` is itself a replica; the model has no chained replication: name its primary"),
+                                    format!(
+                                    "`{p}` is itself a replica; the model has no chained replication: name its primary"
+                                ),
                                 )
                             }
                             ComponentSpec::Cache(_) => {}
                             other => {
-                                return err(at(f), format!("`{p}` is a {}; a cache replicates a cache", other.kind().name()))
+                                return err(
+                                    at(f),
+                                    format!("`{p}` is a {}; a cache replicates a cache", other.kind().name()),
+                                )
                             }
                         }
                         // Every cache of the group may become the primary.
@@ -537,7 +545,10 @@ impl Scenario {
                     match &self.nodes[t].component {
                         ComponentSpec::Cache(pc) if pc.redis.replicaof.is_none() => {}
                         ComponentSpec::Cache(_) => {
-                            return err(at("monitor"), format!("`{}` is a replica; a sentinel monitors a primary", c.monitor))
+                            return err(
+                                at("monitor"),
+                                format!("`{}` is a replica; a sentinel monitors a primary", c.monitor),
+                            )
                         }
                         other => {
                             return err(
@@ -561,7 +572,10 @@ impl Scenario {
                     if c.quorum > sentinels {
                         return err(
                             at("quorum"),
-                            format!("quorum {} is more than the {sentinels} sentinels monitoring `{}`", c.quorum, c.monitor),
+                            format!(
+                                "quorum {} is more than the {sentinels} sentinels monitoring `{}`",
+                                c.quorum, c.monitor
+                            ),
                         );
                     }
                 }

@@ -178,7 +178,8 @@ impl Simulation {
                                 })
                             })
                             .collect();
-                        let to_cache = matches!(scenario.nodes[id(&c.target) as usize].component, ComponentSpec::Cache(_));
+                        let to_cache =
+                            matches!(scenario.nodes[id(&c.target) as usize].component, ComponentSpec::Cache(_));
                         Component::Client(Client::new(c.clone(), id(&c.target), &ids, to_cache))
                     }
                     ComponentSpec::Server(c) => {

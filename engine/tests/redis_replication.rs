@@ -149,8 +149,16 @@ fn replicas_refuse_writes_with_readonly() {
     assert_eq!(ops[0].outcome, Outcome::Fail, "READONLY: definitely not applied");
     assert_eq!(ops[1].value, Some(1));
     let readonly = sim.trace().events().iter().any(|e| {
-        matches!(e.what, What::Deliver { msg: Message::CacheReply { reply: engine::message::CacheReply::Error {
-            error: engine::message::CacheError::ReadOnly } , .. }, .. })
+        matches!(
+            e.what,
+            What::Deliver {
+                msg: Message::CacheReply {
+                    reply: engine::message::CacheReply::Error { error: engine::message::CacheError::ReadOnly },
+                    ..
+                },
+                ..
+            }
+        )
     });
     assert!(readonly, "the replica answered -READONLY");
 }
@@ -209,8 +217,16 @@ fn min_replicas_to_write_refuses_writes_under_a_partition() {
     }
     assert_eq!(outcome_at(33), Outcome::Ok, "the replica is back");
     let noreplicas = sim.trace().events().iter().any(|e| {
-        matches!(e.what, What::Deliver { msg: Message::CacheReply { reply: engine::message::CacheReply::Error {
-            error: engine::message::CacheError::NoReplicas } , .. }, .. })
+        matches!(
+            e.what,
+            What::Deliver {
+                msg: Message::CacheReply {
+                    reply: engine::message::CacheReply::Error { error: engine::message::CacheError::NoReplicas },
+                    ..
+                },
+                ..
+            }
+        )
     });
     assert!(noreplicas);
     // The refused writes never reached the replica: the last value read is
@@ -242,9 +258,9 @@ fn a_primary_that_restarts_empty_wipes_its_replica() {
     assert_eq!(reads, vec![Some(1), Some(1), None]);
     assert_eq!(cache(&sim, "c2").keys, 0);
     let n = notes(&sim);
-    assert!(n.iter().any(|(t, who, note)| who == "c2"
-        && *t > 12 * SEC
-        && matches!(note, Note::RdbLoaded { keys: 0, .. })));
+    assert!(n
+        .iter()
+        .any(|(t, who, note)| who == "c2" && *t > 12 * SEC && matches!(note, Note::RdbLoaded { keys: 0, .. })));
     assert!(n.iter().any(|(_, who, note)| who == "c2" && matches!(note, Note::ReplLinkDown { .. })));
     assert_eq!(cache(&sim, "c1").sync.sync_partial_err, 1, "the replica asked to continue; the new id refused");
 }
@@ -348,10 +364,12 @@ fn sentinels_fail_over_and_the_old_primary_loses_its_writes() {
     assert!(odown.0 >= 13 * SEC, "not before down_after: {odown:?}");
     let switch = find(&|x| matches!(x, Note::SwitchMaster { .. })).expect("+switch-master");
     assert!(matches!(switch.2, Note::SwitchMaster { from: 0, to: 2, .. }), "{switch:?}: c3 has the best priority");
-    assert!(find(&|x| matches!(x, Note::ConvertingToReplica { node: 0 })).is_some() || {
-        // Or the failover's own REPLICAOF reached it after the heal.
-        cache(&sim, "c1").role == CacheRole::Replica { of: 2 }
-    });
+    assert!(
+        find(&|x| matches!(x, Note::ConvertingToReplica { node: 0 })).is_some() || {
+            // Or the failover's own REPLICAOF reached it after the heal.
+            cache(&sim, "c1").role == CacheRole::Replica { of: 2 }
+        }
+    );
     assert_eq!(cache(&sim, "c1").role, CacheRole::Replica { of: 2 });
     assert_eq!(cache(&sim, "c3").role, CacheRole::Primary);
     assert_eq!(cache(&sim, "c2").role, CacheRole::Replica { of: 2 });

@@ -525,7 +525,10 @@ impl Process for Client {
                             let numreplicas = w.replicas;
                             let timeout_ms = w.timeout.nanos / crate::time::NANOS_PER_MILLI;
                             self.state.slots[slot as usize] = Some(Outstanding { waiting: true, ..out });
-                            ctx.send(self.target, Message::CacheRequest { id, cmd: CacheCmd::Wait { numreplicas, timeout_ms } });
+                            ctx.send(
+                                self.target,
+                                Message::CacheRequest { id, cmd: CacheCmd::Wait { numreplicas, timeout_ms } },
+                            );
                             return;
                         }
                         _ => (Outcome::Ok, None),

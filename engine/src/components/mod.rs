@@ -18,8 +18,8 @@ use cache::Cache;
 use client::Client;
 use database::Database;
 use load_balancer::LoadBalancer;
-use serde::Serialize;
 use sentinel::Sentinel;
+use serde::Serialize;
 use server::Server;
 
 // Nodes live in one vector and are never moved one by one, so the size

@@ -259,12 +259,9 @@ impl Sentinel {
             }
             return;
         }
-        let agree = 1 + self
-            .state
-            .peers_down
-            .values()
-            .filter(|&&(down, at)| down && now - at <= PEER_REPLY_VALID_MS)
-            .count() as u32;
+        let agree =
+            1 + self.state.peers_down.values().filter(|&&(down, at)| down && now - at <= PEER_REPLY_VALID_MS).count()
+                as u32;
         if agree >= self.config.quorum && !self.state.odown {
             self.state.odown = true;
             ctx.note(Note::Odown { primary, agree });
@@ -291,7 +288,8 @@ impl Sentinel {
             None => {}
             Some(Failover::Election { epoch, started_ms, votes }) => {
                 let mine = votes.values().filter(|&&v| v == me).count() as u32;
-                let majority = (self.peers.len() as u32 + 1) / 2 + 1;
+                let sentinels = self.peers.len() as u32 + 1;
+                let majority = sentinels / 2 + 1;
                 if mine >= majority.max(self.config.quorum) {
                     ctx.note(Note::FailoverLeader { epoch, votes: mine });
                     match self.select_replica(now) {
@@ -475,11 +473,11 @@ impl Process for Sentinel {
                     }
                 }
             }
-            Message::CachePrimary { primary, epoch } if epoch > self.disk.config_epoch => {
-                if self.group.contains(&primary) {
-                    self.state.failover = None;
-                    self.switch_quietly(ctx, primary, epoch);
-                }
+            Message::CachePrimary { primary, epoch }
+                if epoch > self.disk.config_epoch && self.group.contains(&primary) =>
+            {
+                self.state.failover = None;
+                self.switch_quietly(ctx, primary, epoch);
             }
             _ => {}
         }

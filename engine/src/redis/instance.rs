@@ -19,7 +19,11 @@ pub enum Called {
     Reply(Reply),
     /// WAIT blocks: answer when `numreplicas` replicas have acknowledged
     /// `offset`, or after `timeout_ms` (0: never) with the count then.
-    Blocked { offset: u64, numreplicas: u32, timeout_ms: u64 },
+    Blocked {
+        offset: u64,
+        numreplicas: u32,
+        timeout_ms: u64,
+    },
 }
 
 /// Stream commands to send to the replicas that receive the stream, each

@@ -123,7 +123,12 @@ impl ReplCmd {
             (b"PERSIST", 2) => ReplCmd::Persist { key: parse_key(&argv[1])? },
             _ => return None,
         };
-        let same = cmd.argv().iter().zip(argv).enumerate().all(|(i, (a, b))| if i == 0 { a.eq_ignore_ascii_case(b) } else { a == b });
+        let same = cmd
+            .argv()
+            .iter()
+            .zip(argv)
+            .enumerate()
+            .all(|(i, (a, b))| if i == 0 { a.eq_ignore_ascii_case(b) } else { a == b });
         same.then_some(cmd)
     }
 
@@ -451,7 +456,9 @@ mod tests {
             assert_eq!(ReplCmd::from_argv(&cmd.argv()), Some(cmd));
         }
         let argv = |s: &str| -> Argv { s.split(' ').map(|a| a.as_bytes().to_vec()).collect() };
-        for odd in ["SET k01 5", "SET x 5", "SET k1 -5", "SET k1 5 PX 100", "DEL k1 k2", "INCRBY k1 +1", "MSET k1 1 k2 2"] {
+        for odd in
+            ["SET k01 5", "SET x 5", "SET k1 -5", "SET k1 5 PX 100", "DEL k1 k2", "INCRBY k1 +1", "MSET k1 1 k2 2"]
+        {
             assert_eq!(ReplCmd::from_argv(&argv(odd)), None, "{odd}");
         }
         assert_eq!(ReplCmd::from_argv(&argv("set k1 5")), Some(set(1, 5, None)), "any case");
@@ -487,7 +494,10 @@ mod tests {
         assert_eq!(r.psync(9, end + 1), PsyncAnswer::Continue(vec![]));
         // One that missed the last two writes gets them.
         let PsyncAnswer::Continue(tail) = r.psync(9, starts[98] + 1) else { panic!("partial") };
-        assert_eq!(tail.iter().map(|c| c.1).collect::<Vec<_>>(), vec![set(98, 1_000_098, None), set(99, 1_000_099, None)]);
+        assert_eq!(
+            tail.iter().map(|c| c.1).collect::<Vec<_>>(),
+            vec![set(98, 1_000_098, None), set(99, 1_000_099, None)]
+        );
         // Another id, an offset from the future, or not a boundary: full.
         assert_eq!(r.psync(8, end + 1), PsyncAnswer::Full);
         assert_eq!(r.psync(0, 0), PsyncAnswer::Full, "PSYNC ? -1");
@@ -544,7 +554,14 @@ mod tests {
     #[test]
     fn wait_counts_online_replicas_that_acked_and_min_replicas_counts_fresh_acks() {
         let mut r = ReplState::new(1, 1 << 20);
-        let link = |node, ack_offset, ack_time_s, state| ReplicaLink { node, conn: node, state, ack_offset, ack_time_s, sent_mark: 0 };
+        let link = |node, ack_offset, ack_time_s, state| ReplicaLink {
+            node,
+            conn: node,
+            state,
+            ack_offset,
+            ack_time_s,
+            sent_mark: 0,
+        };
         r.replicas = vec![
             link(1, 100, 50, ReplicaState::Online),
             link(2, 60, 58, ReplicaState::Online),

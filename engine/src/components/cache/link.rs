@@ -525,7 +525,8 @@ impl Cache {
             // receive buffer holds it, until the gap is retransmitted; past
             // the buffer's bound, dropped (it will come again).
             let len = cmd.resp_len();
-            if st.out_of_order_bytes + len <= st.inst.config().repl_backlog_size && !st.out_of_order.contains_key(&offset)
+            if st.out_of_order_bytes + len <= st.inst.config().repl_backlog_size
+                && !st.out_of_order.contains_key(&offset)
             {
                 st.out_of_order_bytes += len;
                 st.out_of_order.insert(offset, cmd);
@@ -599,7 +600,7 @@ impl Cache {
         }
         // PING every repl-ping-replica-period seconds.
         let period = u64::from(st.inst.config().repl_ping_replica_period);
-        if st.cron_loops % period == 0 && !st.inst.repl.replicas.is_empty() {
+        if st.cron_loops.is_multiple_of(period) && !st.inst.repl.replicas.is_empty() {
             let out = st.inst.repl.feed(ReplCmd::Ping);
             st.ship(ctx, &out);
         }

@@ -22,7 +22,7 @@ use crate::distribution::Distribution;
 use crate::message::{CacheCmd, CacheError, CacheReply, Message, NodeId, RequestId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::redis::{Called, Instance, RedisConfig, Reply, ReplicaState, SnapshotEntry};
+use crate::redis::{Called, Instance, RedisConfig, ReplicaState, Reply, SnapshotEntry};
 use crate::time::{Duration, NANOS_PER_MILLI, NANOS_PER_SEC};
 use crate::trace::Note;
 use serde::{Deserialize, Serialize};
@@ -453,7 +453,10 @@ impl Cache {
         if let Some(i) = st.blocked.iter().position(|b| b.client == client && b.id == id) {
             let b = st.blocked.remove(i);
             let acked = st.inst.repl.count_acks(b.offset);
-            ctx.send(b.client, Message::CacheReply { id: b.id, reply: CacheReply::Integer { value: i64::from(acked) } });
+            ctx.send(
+                b.client,
+                Message::CacheReply { id: b.id, reply: CacheReply::Integer { value: i64::from(acked) } },
+            );
         }
     }
 
