@@ -175,7 +175,7 @@ fn a_primary_and_a_replica_answer_like_redis() {
         ('P', "DEL k3", Some(Reply::Integer(1))),
         ('S', "", None),
         ('R', "GET k1", Some(Reply::Bulk(b"6".to_vec()))),
-        ('R', "TTL k1", Some(Reply::Integer(100))),
+        ('R', "TTL k1", None), // 100, or 99 if half a second passed: checked below
         ('R', "EXISTS k3", Some(Reply::Integer(0))),
         ('R', "SET k9 1", Some(Reply::error(errors::READONLY))),
         ('R', "INCR k1", Some(Reply::error(errors::READONLY))),
@@ -232,6 +232,13 @@ fn a_primary_and_a_replica_answer_like_redis() {
                 };
                 if line.starts_with("WAIT 1 2000") {
                     getacks += 1;
+                }
+                if *line == "TTL k1" && want.is_none() {
+                    // Seconds, rounded: 100 or, on a slow machine, 99.
+                    if !(matches!(r, Reply::Integer(99 | 100)) && matches!(m, Reply::Integer(99 | 100))) {
+                        failures.push(format!("{line}: redis-server {r:?}, model {m:?}, expected 100 (or 99)"));
+                    }
+                    continue;
                 }
                 if line.starts_with("PTTL") {
                     // Milliseconds apart: compare within a margin.
