@@ -481,3 +481,68 @@ fn replication_runs_are_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn replication_scenarios_are_checked() {
+    let err = |v: Value| engine::Scenario::from_value(v).unwrap_err().to_string();
+    let base = || pair(json!({}), script(&[("1s", w(1, 1))]), script(&[("2s", r(1))]), Value::Null, json!([]));
+    let mut v = base();
+    v["nodes"][1]["redis"]["replicaof"] = json!("c2");
+    assert_eq!(err(v), "nodes[1].redis.replicaof: a cache cannot replicate itself");
+    let mut v = base();
+    v["nodes"][0]["redis"]["replicaof"] = json!("writer");
+    assert_eq!(err(v), "nodes[0].redis.replicaof: `writer` is a client; a cache replicates a cache");
+    let mut v = base();
+    v["nodes"][1]["redis"]["repl_backlog_size"] = json!(100);
+    assert_eq!(
+        err(v),
+        "nodes[1].redis.repl_backlog_size: repl_backlog_size must be 16384 to 1073741824 bytes, got 100"
+    );
+    let mut v = base();
+    v["links"].as_array_mut().unwrap().remove(2);
+    assert!(err(v).contains("the caches of one group must be linked to each other"));
+    let mut v = base();
+    v["nodes"][3]["follow_primary"] = json!(true);
+    assert!(err(v).contains("a client that follows the primary must be linked to every cache of the group"));
+    let mut v = sentinel_group(json!([]), script(&[("1s", w(1, 1))]));
+    v["nodes"][3]["quorum"] = json!(4);
+    assert_eq!(err(v), "nodes[3].quorum: quorum 4 is more than the 3 sentinels monitoring `c1`");
+    let mut v = sentinel_group(json!([]), script(&[("1s", w(1, 1))]));
+    v["nodes"][3]["monitor"] = json!("c2");
+    assert_eq!(err(v), "nodes[3].monitor: `c2` is a replica; a sentinel monitors a primary");
+    let mut v = base();
+    v["faults"] = json!([{ "at": "1s", "action": "replica_of", "node": "c1", "primary": "writer" }]);
+    assert_eq!(err(v), "faults[0].primary: `writer` is not a cache");
+    let mut v = base();
+    v["faults"] = json!([{ "at": "1s", "action": "promote", "node": "writer" }]);
+    assert_eq!(err(v), "faults[0].node: `writer` is not a database or a cache");
+}
+
+#[test]
+fn a_replica_past_the_output_buffer_limit_is_dropped_during_its_rdb_transfer() {
+    // A slow RDB (1,000 bytes/s for about 800 keys) while the primary
+    // writes 200 keys a second: the stream held for the replica passes the
+    // 16 KiB limit.
+    let ws: Vec<(String, Value)> =
+        (0..2000).map(|i| (format!("{}ms", 1_000 + i * 5), w(i, 1_000_000 + i as u64))).collect();
+    let ws: Vec<(&str, Value)> = ws.iter().map(|(a, v)| (a.as_str(), v.clone())).collect();
+    let mut v = pair(
+        json!({ "replica_output_buffer_limit": 16384, "repl_diskless_sync_delay": 0 }),
+        script(&ws),
+        script(&[("30s", r(0))]),
+        Value::Null,
+        json!([]),
+    );
+    // c2 starts as a primary and is told to replicate c1 at 4 s.
+    v["nodes"][1]["redis"]["replicaof"] = json!(null);
+    v["nodes"][0]["rdb_transfer_rate"] = json!(1000);
+    v["faults"] = json!([{ "at": "4s", "action": "replica_of", "node": "c2", "primary": "c1" }]);
+    let mut sim = sim(v);
+    sim.run_through(12 * SEC);
+    let n = notes(&sim);
+    assert!(
+        n.iter().any(|(_, who, x)| who == "c1"
+            && matches!(x, Note::ReplicaOutputBufferFull { replica: 1, bytes } if *bytes > 16384)),
+        "{n:?}"
+    );
+}
