@@ -92,7 +92,7 @@ fn layout(lab: &Lab) -> Vec<(f64, f64)> {
     let col = |k: &ComponentSpec| match k {
         ComponentSpec::Client(_) => 0,
         ComponentSpec::LoadBalancer(_) => 1,
-        ComponentSpec::Server(_) => 2,
+        ComponentSpec::Server(_) | ComponentSpec::Sentinel(_) => 2,
         ComponentSpec::Database(_) | ComponentSpec::Cache(_) => 3,
     };
     let mut counts = [0usize; 4];
@@ -205,7 +205,61 @@ pub fn take(lab: &Lab) -> Snapshot {
                     if c.refused > 0 {
                         details.push(("refused (too many waiting)".to_string(), c.refused.to_string()));
                     }
-                    format!("{} keys · hits {ratio:.0}%", c.keys)
+                    use engine::components::cache::CacheRole;
+                    let replicating = !c.replicas.is_empty() || matches!(c.role, CacheRole::Replica { .. });
+                    if replicating || c.master_repl_offset > 0 {
+                        let role = match c.role {
+                            CacheRole::Primary => "primary".to_string(),
+                            CacheRole::Replica { of } => format!("replica of {} (link {})", sim.node_name(of), c.link),
+                        };
+                        details.push(("role".to_string(), role));
+                        details.push(("master_repl_offset".to_string(), c.master_repl_offset.to_string()));
+                        details.push(("replication backlog".to_string(), format!("{} B", c.backlog_bytes)));
+                        if c.link_down_ms > 0 {
+                            details.push(("link down for".to_string(), format!("{} ms", c.link_down_ms)));
+                        }
+                        for r in &c.replicas {
+                            details.push((
+                                format!("replica {}", sim.node_name(r.node)),
+                                format!(
+                                    "{} · offset {} (lag {} B) · last ACK {} s ago",
+                                    r.state,
+                                    r.ack_offset,
+                                    c.master_repl_offset.saturating_sub(r.ack_offset),
+                                    r.lag_s
+                                ),
+                            ));
+                        }
+                        details.push((
+                            "syncs".to_string(),
+                            format!(
+                                "{} full, {} partial ({} refused)",
+                                c.sync.sync_full, c.sync.sync_partial_ok, c.sync.sync_partial_err
+                            ),
+                        ));
+                        if c.blocked_in_wait > 0 {
+                            details.push(("clients in WAIT".to_string(), c.blocked_in_wait.to_string()));
+                        }
+                        replication_badge(c)
+                    } else {
+                        format!("{} keys · hits {ratio:.0}%", c.keys)
+                    }
+                }
+                Detail::Sentinel(v) => {
+                    details.push(("monitors primary".to_string(), sim.node_name(v.primary).to_string()));
+                    details.push((
+                        "epochs".to_string(),
+                        format!("config {} · current {}", v.config_epoch, v.current_epoch),
+                    ));
+                    let down: Vec<&str> = v.sdown.iter().map(|&n| sim.node_name(n)).collect();
+                    details.push((
+                        "subjectively down".to_string(),
+                        if down.is_empty() { "none".into() } else { down.join(", ") },
+                    ));
+                    details.push(("objectively down".to_string(), if v.odown { "yes".into() } else { "no".into() }));
+                    details.push(("quorum".to_string(), format!("{} of {} sentinels", v.quorum, v.sentinels)));
+                    details.push(("failover".to_string(), v.failover.to_string()));
+                    format!("primary {} · {}", sim.node_name(v.primary), if v.odown { "ODOWN" } else { "ok" })
                 }
                 Detail::Database(d) => {
                     let role = match d.role {
@@ -325,6 +379,18 @@ pub fn take(lab: &Lab) -> Snapshot {
         points,
         in_flight: flying.len(),
         compact: sim.node_count() > COMPACT_ABOVE,
+    }
+}
+
+/// A replicating cache's badge: its role, offset and keys.
+fn replication_badge(c: &engine::components::cache::CacheView) -> String {
+    match c.role {
+        engine::components::cache::CacheRole::Primary => {
+            format!("primary · {} keys · {} replicas", c.keys, c.replicas.len())
+        }
+        engine::components::cache::CacheRole::Replica { .. } => {
+            format!("replica · {} keys · link {}", c.keys, c.link)
+        }
     }
 }
 

@@ -90,6 +90,13 @@ pub enum Fault<N = String> {
         node: N,
         factor: f64,
     },
+    /// An operator runs `REPLICAOF primary` on a cache (`REPLICAOF NO ONE`
+    /// without `primary`).
+    ReplicaOf {
+        node: N,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        primary: Option<N>,
+    },
 }
 
 /// Clock drift beyond this is not a clock, it is a bug: +-50%.
@@ -125,6 +132,9 @@ impl<N> Fault<N> {
             }
             Fault::SlowNode { node, factor } => Fault::SlowNode { node: f(node)?, factor: *factor },
             Fault::Promote { node } => Fault::Promote { node: f(node)? },
+            Fault::ReplicaOf { node, primary } => {
+                Fault::ReplicaOf { node: f(node)?, primary: primary.as_ref().map(&mut f).transpose()? }
+            }
         })
     }
 
@@ -182,6 +192,7 @@ impl<N> Fault<N> {
             Fault::SkewClock { .. } => "skew_clock",
             Fault::SlowNode { .. } => "slow_node",
             Fault::Promote { .. } => "promote",
+            Fault::ReplicaOf { .. } => "replica_of",
         }
     }
 }
@@ -213,6 +224,8 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
             }
             Fault::SlowNode { node, factor } => write!(f, "slow {node} down x{factor}"),
             Fault::Promote { node } => write!(f, "promote {node} to primary"),
+            Fault::ReplicaOf { node, primary: Some(p) } => write!(f, "REPLICAOF {p} on {node}"),
+            Fault::ReplicaOf { node, primary: None } => write!(f, "REPLICAOF NO ONE on {node}"),
         }
     }
 }

@@ -51,6 +51,9 @@ pub enum CacheCmd {
     Set { key: u32, value: u64, ttl_ms: u64 },
     /// `DEL k`
     Del { key: u32 },
+    /// `WAIT numreplicas timeout` (milliseconds; 0 blocks until enough
+    /// replicas acknowledge).
+    Wait { numreplicas: u32, timeout_ms: u64 },
 }
 
 /// A cache's answer, as the app server understands it.
@@ -62,7 +65,102 @@ pub enum CacheReply {
     /// SET or DEL done.
     Done,
     /// An error reply (out of memory, read-only replica, ...).
-    Error,
+    Error { error: CacheError },
+    /// WAIT: the number of replicas that acknowledged.
+    Integer { value: i64 },
+}
+
+/// Which error a cache answered, by its Redis error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheError {
+    /// `-OOM command not allowed when used memory > 'maxmemory'.`
+    Oom,
+    /// `-READONLY You can't write against a read only replica.`
+    ReadOnly,
+    /// `-NOREPLICAS Not enough good replicas to write.`
+    NoReplicas,
+    /// `-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.`
+    MasterDown,
+    /// `-UNBLOCKED ...`: a blocked WAIT ended because the primary became a
+    /// replica.
+    Unblocked,
+    /// Too many commands waiting for the main thread, or too many clients
+    /// blocked in WAIT.
+    Busy,
+    /// Any other error (`-ERR ...`).
+    Other,
+}
+
+impl CacheError {
+    /// The error code a Redis error reply starts with.
+    pub fn from_reply(message: &str) -> CacheError {
+        match message.split(' ').next().unwrap_or("") {
+            "OOM" => CacheError::Oom,
+            "READONLY" => CacheError::ReadOnly,
+            "NOREPLICAS" => CacheError::NoReplicas,
+            "MASTERDOWN" => CacheError::MasterDown,
+            "UNBLOCKED" => CacheError::Unblocked,
+            _ => CacheError::Other,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            CacheError::Oom => "OOM",
+            CacheError::ReadOnly => "READONLY",
+            CacheError::NoReplicas => "NOREPLICAS",
+            CacheError::MasterDown => "MASTERDOWN",
+            CacheError::Unblocked => "UNBLOCKED",
+            CacheError::Busy => "busy",
+            CacheError::Other => "ERR",
+        }
+    }
+}
+
+/// One command of a Redis replication stream, in the compact form the
+/// simulation ships; `redis::replication` turns it into the argv (and the
+/// RESP bytes, which the offsets count) that real Redis sends. Keys are
+/// `k<key>`, values decimal, as app servers write them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "cmd")]
+pub enum ReplCmd {
+    /// `SELECT 0`, before the first write of a new stream.
+    Select,
+    /// `PING`, every `repl-ping-replica-period` seconds.
+    Ping,
+    /// `REPLCONF GETACK *`: answer with an ACK now.
+    GetAck,
+    /// `SET k<key> <value>`, with `PXAT <ms>` when it expires.
+    Set { key: u32, value: u64, pxat_ms: Option<i64> },
+    /// `DEL k<key>` (also an expired or evicted key).
+    Del { key: u32 },
+    /// `PEXPIREAT k<key> <ms>`.
+    PExpireAt { key: u32, at_ms: i64 },
+    /// `FLUSHALL`.
+    FlushAll,
+    /// `INCR k<key>` (Redis propagates the INCR family as sent).
+    Incr { key: u32 },
+    /// `DECR k<key>`.
+    Decr { key: u32 },
+    /// `INCRBY k<key> <by>`.
+    IncrBy { key: u32, by: i64 },
+    /// `DECRBY k<key> <by>`.
+    DecrBy { key: u32, by: i64 },
+    /// `PERSIST k<key>`.
+    Persist { key: u32 },
+}
+
+/// What an instance tells a sentinel about its role (`INFO replication`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "role")]
+pub enum InfoRole {
+    Primary,
+    /// `master_host`, and whether `master_link_status` is `up`.
+    Replica {
+        of: NodeId,
+        link_up: bool,
+    },
 }
 
 /// A URL path's index in the run's path table.
@@ -188,6 +286,96 @@ pub enum Message {
         value: u64,
         ts: i64,
     },
+    /// Redis replication, on replication connection `conn` (chosen by the
+    /// replica): `PSYNC replid offset` (`replid` 0 is `?`, `offset` the
+    /// first byte wanted).
+    Psync {
+        conn: u32,
+        replid: u64,
+        offset: u64,
+    },
+    /// `+CONTINUE replid`: a partial resynchronisation; the backlog follows.
+    PsyncContinue {
+        conn: u32,
+        replid: u64,
+    },
+    /// `+FULLRESYNC replid`: a snapshot (RDB) will follow.
+    FullResync {
+        conn: u32,
+        replid: u64,
+    },
+    /// One key of the RDB.
+    RdbKey {
+        conn: u32,
+        key: u32,
+        value: u64,
+        expire_at_ms: Option<i64>,
+    },
+    /// The RDB is complete: `keys` keys, the dataset at replication offset
+    /// `offset`.
+    RdbEnd {
+        conn: u32,
+        keys: u32,
+        offset: u64,
+    },
+    /// The newline a primary sends each second to a replica waiting for
+    /// its RDB, to keep the link alive.
+    ReplNewline {
+        conn: u32,
+    },
+    /// One command of the replication stream, starting after byte
+    /// `offset`.
+    ReplStream {
+        conn: u32,
+        offset: u64,
+        cmd: ReplCmd,
+    },
+    /// `REPLCONF ACK offset`.
+    ReplAck {
+        conn: u32,
+        offset: u64,
+    },
+    /// The replication connection `conn` is closed (or was reset by a host
+    /// whose process died).
+    ReplReset {
+        conn: u32,
+    },
+    /// `REPLICAOF host port` (`None`: `REPLICAOF NO ONE`), from a sentinel
+    /// or an operator.
+    ReplicaOf {
+        primary: Option<NodeId>,
+    },
+    /// In configuration epoch `epoch`, `primary` is the Redis primary: a
+    /// sentinel's hello and `+switch-master`, or a promoted cache's own
+    /// announcement.
+    CachePrimary {
+        primary: NodeId,
+        epoch: u32,
+    },
+    /// A sentinel's PING and INFO to a Redis instance.
+    SentinelPing,
+    /// The instance's answer: its role, replication offset,
+    /// `replica-priority`, and how long its link to its primary has been
+    /// down (ms).
+    SentinelInfo {
+        role: InfoRole,
+        offset: u64,
+        priority: u32,
+        link_down_ms: u64,
+    },
+    /// `SENTINEL is-master-down-by-addr`: does the receiver think
+    /// `primary` is down? With `candidate`, also a vote request for the
+    /// failover of `epoch`.
+    SentinelIsDown {
+        primary: NodeId,
+        epoch: u32,
+        candidate: Option<NodeId>,
+    },
+    SentinelIsDownReply {
+        down: bool,
+        leader: Option<NodeId>,
+        leader_epoch: u32,
+    },
 }
 
 /// A message's kind, for the trace, the event log and the colours of the
@@ -221,7 +409,22 @@ impl Message {
             | Message::SyncRequest
             | Message::SnapshotEntry { .. }
             | Message::SnapshotDone { .. }
-            | Message::Reconcile { .. } => MsgKind::Replication,
+            | Message::Reconcile { .. }
+            | Message::Psync { .. }
+            | Message::PsyncContinue { .. }
+            | Message::FullResync { .. }
+            | Message::RdbKey { .. }
+            | Message::RdbEnd { .. }
+            | Message::ReplNewline { .. }
+            | Message::ReplStream { .. }
+            | Message::ReplAck { .. }
+            | Message::ReplReset { .. }
+            | Message::ReplicaOf { .. }
+            | Message::CachePrimary { .. }
+            | Message::SentinelIsDown { .. }
+            | Message::SentinelIsDownReply { .. } => MsgKind::Replication,
+            Message::SentinelPing => MsgKind::HealthCheck,
+            Message::SentinelInfo { .. } => MsgKind::HealthCheckReply,
             Message::CacheRequest { .. } | Message::CacheReply { .. } => MsgKind::Cache,
             Message::Accepted { .. } => MsgKind::Accepted,
             Message::RequestRefused { .. } | Message::HealthCheckRefused { .. } => MsgKind::Refused,
@@ -235,6 +438,15 @@ impl Message {
             Message::Request(r) => Some(Message::RequestRefused { id: r.id }),
             Message::HealthCheck { seq } => Some(Message::HealthCheckRefused { seq }),
             Message::CacheRequest { id, .. } => Some(Message::RequestRefused { id }),
+            // A replication connection to a dead process is reset.
+            Message::Psync { conn, .. }
+            | Message::PsyncContinue { conn, .. }
+            | Message::FullResync { conn, .. }
+            | Message::RdbKey { conn, .. }
+            | Message::RdbEnd { conn, .. }
+            | Message::ReplNewline { conn }
+            | Message::ReplStream { conn, .. }
+            | Message::ReplAck { conn, .. } => Some(Message::ReplReset { conn }),
             _ => None,
         }
     }
@@ -274,12 +486,14 @@ impl Message {
                 CacheCmd::Set { key, value, ttl_ms: 0 } => format!("cache #{id}: SET k{key} {value}"),
                 CacheCmd::Set { key, value, ttl_ms } => format!("cache #{id}: SET k{key} {value} PX {ttl_ms}"),
                 CacheCmd::Del { key } => format!("cache #{id}: DEL k{key}"),
+                CacheCmd::Wait { numreplicas, timeout_ms } => format!("cache #{id}: WAIT {numreplicas} {timeout_ms}"),
             },
             Message::CacheReply { id, reply } => match reply {
                 CacheReply::Value { value: Some(v) } => format!("cache #{id}: \"{v}\" (hit)"),
                 CacheReply::Value { value: None } => format!("cache #{id}: nil (miss)"),
                 CacheReply::Done => format!("cache #{id}: done"),
-                CacheReply::Error => format!("cache #{id}: error"),
+                CacheReply::Integer { value } => format!("cache #{id}: (integer) {value}"),
+                CacheReply::Error { error } => format!("cache #{id}: error {}", error.code()),
             },
             Message::Replicate { epoch, lsn, key, value, .. } => {
                 format!("replicate write {lsn} (epoch {epoch}): k{key}={value}")
@@ -292,7 +506,55 @@ impl Message {
             Message::SnapshotDone { lsn } => format!("full copy done, up to write {lsn}"),
             Message::Reconcile { key, value, ts } => format!("reconcile k{key}={value} (written at {ts} ns)"),
             Message::HealthCheckRefused { seq } => format!("connection refused for health check #{seq}"),
+            Message::Psync { conn, replid: 0, .. } => format!("PSYNC ? -1 (connection {conn})"),
+            Message::Psync { conn, replid, offset } => format!("PSYNC {replid:016x} {offset} (connection {conn})"),
+            Message::PsyncContinue { replid, .. } => format!("+CONTINUE {replid:016x} (partial resync)"),
+            Message::FullResync { replid, .. } => format!("+FULLRESYNC {replid:016x} (full resync)"),
+            Message::RdbKey { key, value, .. } => format!("RDB: k{key}={value}"),
+            Message::RdbEnd { keys, offset, .. } => format!("RDB complete: {keys} keys, offset {offset}"),
+            Message::ReplNewline { .. } => "newline (RDB in preparation)".to_string(),
+            Message::ReplStream { offset, cmd, .. } => format!("stream at {offset}: {}", describe_repl(cmd)),
+            Message::ReplAck { offset, .. } => format!("REPLCONF ACK {offset}"),
+            Message::ReplReset { conn } => format!("replication connection {conn} closed"),
+            Message::ReplicaOf { primary: Some(p) } => format!("REPLICAOF node {p}"),
+            Message::ReplicaOf { primary: None } => "REPLICAOF NO ONE".to_string(),
+            Message::CachePrimary { primary, epoch } => format!("primary is node {primary} (epoch {epoch})"),
+            Message::SentinelPing => "sentinel PING + INFO".to_string(),
+            Message::SentinelInfo { role: InfoRole::Primary, offset, .. } => format!("role:master offset {offset}"),
+            Message::SentinelInfo { role: InfoRole::Replica { of, link_up }, offset, .. } => {
+                format!("role:slave of node {of}, link {}, offset {offset}", if *link_up { "up" } else { "down" })
+            }
+            Message::SentinelIsDown { epoch, candidate: None, .. } => {
+                format!("is-master-down-by-addr (epoch {epoch})")
+            }
+            Message::SentinelIsDown { epoch, candidate: Some(c), .. } => {
+                format!("is-master-down-by-addr, vote for node {c} in epoch {epoch}?")
+            }
+            Message::SentinelIsDownReply { down, leader, leader_epoch } => format!(
+                "{} down{}",
+                if *down { "yes," } else { "not" },
+                leader.map(|l| format!(", vote for node {l} (epoch {leader_epoch})")).unwrap_or_default()
+            ),
         }
+    }
+}
+
+/// A replication command in Redis's words.
+fn describe_repl(cmd: &ReplCmd) -> String {
+    match *cmd {
+        ReplCmd::Select => "SELECT 0".into(),
+        ReplCmd::Ping => "PING".into(),
+        ReplCmd::GetAck => "REPLCONF GETACK *".into(),
+        ReplCmd::Set { key, value, pxat_ms: None } => format!("SET k{key} {value}"),
+        ReplCmd::Set { key, value, pxat_ms: Some(at) } => format!("SET k{key} {value} PXAT {at}"),
+        ReplCmd::Del { key } => format!("DEL k{key}"),
+        ReplCmd::PExpireAt { key, at_ms } => format!("PEXPIREAT k{key} {at_ms}"),
+        ReplCmd::FlushAll => "FLUSHALL".into(),
+        ReplCmd::Incr { key } => format!("INCR k{key}"),
+        ReplCmd::Decr { key } => format!("DECR k{key}"),
+        ReplCmd::IncrBy { key, by } => format!("INCRBY k{key} {by}"),
+        ReplCmd::DecrBy { key, by } => format!("DECRBY k{key} {by}"),
+        ReplCmd::Persist { key } => format!("PERSIST k{key}"),
     }
 }
 
@@ -334,4 +596,15 @@ pub enum Timer {
     FlushWrites,
     /// Redis's `serverCron`.
     Cron,
+    /// Redis's `replicationCron`, every second.
+    ReplCron,
+    /// The RDB transfer of full synchronisation `fork` is complete.
+    RdbTransferDone { fork: u32 },
+    /// A WAIT blocked by request `id` of node `client` times out.
+    WaitTimeout { client: NodeId, id: RequestId },
+    /// A sentinel's periodic work (`sentinelTimer`).
+    SentinelTick,
+    /// A sentinel starts the failover it decided on, after a random delay
+    /// of up to a second (`SENTINEL_MAX_DESYNC`).
+    SentinelFailover,
 }

@@ -12,6 +12,7 @@ use crate::components::cache::CacheConfig;
 use crate::components::client::{ClientConfig, Workload};
 use crate::components::database::config::DatabaseConfig;
 use crate::components::load_balancer::config::LoadBalancerConfig;
+use crate::components::sentinel::SentinelConfig;
 use crate::components::server::ServerConfig;
 use crate::components::Kind;
 use crate::distribution::Distribution;
@@ -83,6 +84,7 @@ pub enum ComponentSpec {
     Database(DatabaseConfig),
     LoadBalancer(LoadBalancerConfig),
     Server(ServerConfig),
+    Sentinel(SentinelConfig),
 }
 
 impl ComponentSpec {
@@ -93,6 +95,7 @@ impl ComponentSpec {
             ComponentSpec::Database(_) => Kind::Database,
             ComponentSpec::LoadBalancer(_) => Kind::LoadBalancer,
             ComponentSpec::Server(_) => Kind::Server,
+            ComponentSpec::Sentinel(_) => Kind::Sentinel,
         }
     }
 }
@@ -242,7 +245,7 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         None => {
             return Err(ScenarioError::new(
                 at("type"),
-                "missing; one of `cache`, `client`, `database`, `load_balancer`, `server`",
+                "missing; one of `cache`, `client`, `database`, `load_balancer`, `sentinel`, `server`",
             ))
         }
     };
@@ -259,11 +262,12 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         "database" => typed::<DatabaseConfig>(rest),
         "load_balancer" => typed::<LoadBalancerConfig>(rest),
         "server" => typed::<ServerConfig>(rest),
+        "sentinel" => typed::<SentinelConfig>(rest),
         other => {
             return Err(ScenarioError::new(
                 at("type"),
                 format!(
-                "unknown component `{other}`; expected one of `cache`, `client`, `database`, `load_balancer`, `server`"
+                "unknown component `{other}`; expected one of `cache`, `client`, `database`, `load_balancer`, `sentinel`, `server`"
             ),
             ))
         }
@@ -399,15 +403,35 @@ impl Scenario {
                         return err(at("target"), format!("no node is named `{}`", c.target));
                     };
                     let kind = self.nodes[t].component.kind();
-                    if !matches!(kind, Kind::LoadBalancer | Kind::Server | Kind::Database) {
+                    if !matches!(kind, Kind::LoadBalancer | Kind::Server | Kind::Database | Kind::Cache) {
                         return err(
                             at("target"),
                             format!(
-                                "`{}` is a {}; a client sends to a load_balancer, a server or a database",
+                                "`{}` is a {}; a client sends to a load_balancer, a server, a database or a cache",
                                 c.target,
                                 kind.name()
                             ),
                         );
+                    }
+                    if kind != Kind::Cache && (c.wait.is_some() || c.follow_primary) {
+                        let f = if c.wait.is_some() { "wait" } else { "follow_primary" };
+                        return err(
+                            at(f),
+                            format!("`{f}` is for clients of a cache; `{}` is a {}", c.target, kind.name()),
+                        );
+                    }
+                    if c.follow_primary {
+                        for g in self.cache_group(t) {
+                            if !is_linked(i, g) {
+                                return err(
+                                    at("follow_primary"),
+                                    format!(
+                                        "a client that follows the primary must be linked to every cache of the group: add a link between `{}` and `{}`",
+                                        n.name, self.nodes[g].name
+                                    ),
+                                );
+                            }
+                        }
                     }
                     if !is_linked(i, t) {
                         return err(
@@ -477,7 +501,87 @@ impl Scenario {
                         }
                     }
                 }
-                ComponentSpec::Cache(c) => c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?,
+                ComponentSpec::Cache(c) => {
+                    c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    if let Some(p) = &c.redis.replicaof {
+                        let f = "redis.replicaof";
+                        let Some(&t) = ids.get(p.as_str()) else {
+                            return err(at(f), format!("no node is named `{p}`"));
+                        };
+                        match &self.nodes[t].component {
+                            _ if t == i => return err(at(f), "a cache cannot replicate itself".into()),
+                            ComponentSpec::Cache(pc) if pc.redis.replicaof.is_some() => {
+                                return err(
+                                    at(f),
+                                    format!(
+                                    "`{p}` is itself a replica; the model has no chained replication: name its primary"
+                                ),
+                                )
+                            }
+                            ComponentSpec::Cache(_) => {}
+                            other => {
+                                return err(
+                                    at(f),
+                                    format!("`{p}` is a {}; a cache replicates a cache", other.kind().name()),
+                                )
+                            }
+                        }
+                        // Every cache of the group may become the primary.
+                        for g in self.cache_group(t) {
+                            if g != i && !is_linked(i, g) {
+                                return err(
+                                    at(f),
+                                    format!(
+                                        "the caches of one group must be linked to each other: add a link between `{}` and `{}`",
+                                        n.name, self.nodes[g].name
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                }
+                ComponentSpec::Sentinel(c) => {
+                    c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    let Some(&t) = ids.get(c.monitor.as_str()) else {
+                        return err(at("monitor"), format!("no node is named `{}`", c.monitor));
+                    };
+                    match &self.nodes[t].component {
+                        ComponentSpec::Cache(pc) if pc.redis.replicaof.is_none() => {}
+                        ComponentSpec::Cache(_) => {
+                            return err(
+                                at("monitor"),
+                                format!("`{}` is a replica; a sentinel monitors a primary", c.monitor),
+                            )
+                        }
+                        other => {
+                            return err(
+                                at("monitor"),
+                                format!("`{}` is a {}; a sentinel monitors a cache", c.monitor, other.kind().name()),
+                            )
+                        }
+                    }
+                    for g in self.cache_group(t).into_iter().chain(self.sentinels_of(t)) {
+                        if g != i && !is_linked(i, g) {
+                            return err(
+                                at("monitor"),
+                                format!(
+                                    "a sentinel must be linked to every cache of the group and every other sentinel: add a link between `{}` and `{}`",
+                                    n.name, self.nodes[g].name
+                                ),
+                            );
+                        }
+                    }
+                    let sentinels = self.sentinels_of(t).len() as u32;
+                    if c.quorum > sentinels {
+                        return err(
+                            at("quorum"),
+                            format!(
+                                "quorum {} is more than the {sentinels} sentinels monitoring `{}`",
+                                c.quorum, c.monitor
+                            ),
+                        );
+                    }
+                }
                 ComponentSpec::Database(d) => {
                     d.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
                     for (k, r) in d.replicas.iter().enumerate() {
@@ -574,6 +678,35 @@ impl Scenario {
         Ok(())
     }
 
+    /// The caches of the replication group of cache `i`: its primary
+    /// first, then the caches whose `replicaof` names that primary.
+    pub fn cache_group(&self, i: usize) -> Vec<usize> {
+        let primary = match &self.nodes[i].component {
+            ComponentSpec::Cache(c) => c.redis.replicaof.as_deref().unwrap_or(&self.nodes[i].name),
+            _ => return vec![i],
+        };
+        let Some(p) = self.nodes.iter().position(|n| n.name == primary) else { return vec![i] };
+        std::iter::once(p)
+            .chain(self.nodes.iter().enumerate().filter_map(|(j, n)| match &n.component {
+                ComponentSpec::Cache(c) if c.redis.replicaof.as_deref() == Some(primary) => Some(j),
+                _ => None,
+            }))
+            .collect()
+    }
+
+    /// The sentinels monitoring cache `primary`.
+    pub fn sentinels_of(&self, primary: usize) -> Vec<usize> {
+        let name = &self.nodes[primary].name;
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(j, n)| match &n.component {
+                ComponentSpec::Sentinel(s) if &s.monitor == name => Some(j),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Checks one fault's node references and numbers; `Err` is (field, message).
     pub(crate) fn check_fault(
         &self,
@@ -598,8 +731,29 @@ impl Scenario {
                     format!("no link joins `{}` and `{}`", self.nodes[*a].name, self.nodes[*b].name),
                 ));
             }
-            Fault::Promote { node } if !matches!(self.nodes[*node].component, ComponentSpec::Database(_)) => {
-                return Err(("node".into(), format!("`{}` is not a database", self.nodes[*node].name)));
+            Fault::Promote { node }
+                if !matches!(self.nodes[*node].component, ComponentSpec::Database(_) | ComponentSpec::Cache(_)) =>
+            {
+                return Err(("node".into(), format!("`{}` is not a database or a cache", self.nodes[*node].name)));
+            }
+            Fault::ReplicaOf { node, primary } => {
+                for (field, n) in [("node", Some(node)), ("primary", primary.as_ref())] {
+                    let Some(&n) = n else { continue };
+                    if !matches!(self.nodes[n].component, ComponentSpec::Cache(_)) {
+                        return Err((field.into(), format!("`{}` is not a cache", self.nodes[n].name)));
+                    }
+                }
+                if let Some(&p) = primary.as_ref() {
+                    if p == *node {
+                        return Err(("primary".into(), "a cache cannot replicate itself".into()));
+                    }
+                    if !is_linked(*node, p) {
+                        return Err((
+                            "primary".into(),
+                            format!("no link joins `{}` and `{}`", self.nodes[*node].name, self.nodes[p].name),
+                        ));
+                    }
+                }
             }
             Fault::Partition { groups } => {
                 let mut seen = BTreeMap::new();

@@ -6,6 +6,7 @@ use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
 use crate::components::load_balancer::{BackendView, LoadBalancer, ServerView};
+use crate::components::sentinel::{Sentinel, SentinelView};
 use crate::components::server::{CallStats, Server, Targets};
 use crate::components::{Component, Kind};
 use crate::context::Ctx;
@@ -78,6 +79,7 @@ pub enum Detail {
     Server { served: u64, refused: u64, boots: u32, calls: CallStats },
     Database(DatabaseView),
     Cache(CacheView),
+    Sentinel(SentinelView),
 }
 
 /// The CLI's and the tests' summary of a run.
@@ -109,6 +111,25 @@ pub struct TraceReport {
 pub struct HistoryReport {
     pub ops: usize,
     pub discarded: u64,
+}
+
+/// The nodes linked to `me` that are not in `group`, in link order.
+fn linked_outside(scenario: &Scenario, me: NodeId, group: &[NodeId], id: &dyn Fn(&str) -> NodeId) -> Vec<NodeId> {
+    scenario
+        .links
+        .iter()
+        .filter_map(|l| {
+            let (a, b) = (id(&l.between[0]), id(&l.between[1]));
+            if a == me {
+                Some(b)
+            } else if b == me {
+                Some(a)
+            } else {
+                None
+            }
+        })
+        .filter(|n| !group.contains(n))
+        .collect()
 }
 
 impl Simulation {
@@ -157,7 +178,9 @@ impl Simulation {
                                 })
                             })
                             .collect();
-                        Component::Client(Client::new(c.clone(), id(&c.target), &ids))
+                        let to_cache =
+                            matches!(scenario.nodes[id(&c.target) as usize].component, ComponentSpec::Cache(_));
+                        Component::Client(Client::new(c.clone(), id(&c.target), &ids, to_cache))
                     }
                     ComponentSpec::Server(c) => {
                         let targets = c.handler.as_ref().map(|h| Targets {
@@ -168,8 +191,16 @@ impl Simulation {
                         Component::Server(Server::new(c.clone(), targets))
                     }
                     ComponentSpec::Cache(c) => {
-                        let mut rng = Rng::stream(seed, STREAM_NODE + i as u64);
-                        Component::Cache(Cache::new(c.clone(), &mut rng))
+                        // The group: the primary, then the caches that
+                        // replicate it.
+                        let group: Vec<NodeId> = scenario.cache_group(i).into_iter().map(|g| g as NodeId).collect();
+                        let sentinels: Vec<NodeId> =
+                            scenario.sentinels_of(group[0] as usize).into_iter().map(|g| g as NodeId).collect();
+                        let mut inner = group.clone();
+                        inner.extend(&sentinels);
+                        let listeners = linked_outside(scenario, i as NodeId, &inner, &id);
+                        let replicaof = c.redis.replicaof.as_deref().map(id);
+                        Component::Cache(Cache::new(c.clone(), group, listeners, replicaof))
                     }
                     ComponentSpec::Database(c) => {
                         // The group: the primary, then its replicas.
@@ -180,23 +211,20 @@ impl Simulation {
                         let group: Vec<NodeId> =
                             std::iter::once(id(primary)).chain(pc.replicas.iter().map(|r| id(r))).collect();
                         // Linked nodes outside the group hear who is primary.
-                        let listeners: Vec<NodeId> = scenario
-                            .links
-                            .iter()
-                            .filter_map(|l| {
-                                let (a, b) = (id(&l.between[0]), id(&l.between[1]));
-                                let me = i as NodeId;
-                                if a == me {
-                                    Some(b)
-                                } else if b == me {
-                                    Some(a)
-                                } else {
-                                    None
-                                }
-                            })
-                            .filter(|n| !group.contains(n))
-                            .collect();
+                        let listeners = linked_outside(scenario, i as NodeId, &group, &id);
                         Component::Database(Database::new(c.clone(), i as NodeId, group, listeners))
+                    }
+                    ComponentSpec::Sentinel(c) => {
+                        let primary = id(&c.monitor) as usize;
+                        let group: Vec<NodeId> =
+                            scenario.cache_group(primary).into_iter().map(|g| g as NodeId).collect();
+                        let all: Vec<NodeId> =
+                            scenario.sentinels_of(primary).into_iter().map(|g| g as NodeId).collect();
+                        let peers: Vec<NodeId> = all.iter().copied().filter(|&p| p != i as NodeId).collect();
+                        let mut inner = group.clone();
+                        inner.extend(&all);
+                        let listeners = linked_outside(scenario, i as NodeId, &inner, &id);
+                        Component::Sentinel(Sentinel::new(c.clone(), group, peers, listeners))
                     }
                     ComponentSpec::LoadBalancer(c) => Component::LoadBalancer(LoadBalancer::new(c.clone(), id)),
                 };
@@ -494,8 +522,19 @@ impl Simulation {
                 let i = node as usize;
                 if self.nodes[i].rt.status == Status::Up {
                     let (component, mut ctx) = self.ctx_for(i);
-                    if let Component::Database(db) = component {
-                        db.promote(&mut ctx);
+                    match component {
+                        Component::Database(db) => db.promote(&mut ctx),
+                        Component::Cache(c) => c.promote(&mut ctx),
+                        _ => {}
+                    }
+                }
+            }
+            Fault::ReplicaOf { node, primary } => {
+                let i = node as usize;
+                if self.nodes[i].rt.status == Status::Up {
+                    let (component, mut ctx) = self.ctx_for(i);
+                    if let Component::Cache(c) = component {
+                        c.replicaof(&mut ctx, primary);
                     }
                 }
             }
@@ -637,6 +676,7 @@ impl Simulation {
             }
             Component::Database(d) => Detail::Database(d.view()),
             Component::Cache(c) => Detail::Cache(c.view()),
+            Component::Sentinel(s) => Detail::Sentinel(s.view()),
         };
         NodeState {
             id,

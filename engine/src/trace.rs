@@ -77,11 +77,125 @@ pub enum Note {
     ClientOverloaded {
         outstanding: u32,
     },
+    /// A Redis instance changed role: `REPLICAOF` `primary`, or (`None`)
+    /// `REPLICAOF NO ONE`.
+    CacheRole {
+        primary: Option<NodeId>,
+    },
+    /// A Redis primary answered a replica's PSYNC with `+FULLRESYNC`.
+    FullResync {
+        replica: NodeId,
+    },
+    /// A Redis primary answered a replica's PSYNC with `+CONTINUE`: the
+    /// replica continues from `offset` out of the backlog.
+    PartialResync {
+        replica: NodeId,
+        offset: u64,
+    },
+    /// A replica flushed its dataset and loaded an RDB of `keys` keys.
+    RdbLoaded {
+        keys: u32,
+        offset: u64,
+    },
+    /// A replica's link to its primary went down.
+    ReplLinkDown {
+        primary: NodeId,
+        reason: LinkDown,
+    },
+    /// A primary dropped a replica (its ACKs stopped for `repl-timeout`, or
+    /// the connection closed).
+    ReplicaDropped {
+        replica: NodeId,
+    },
+    /// A WAIT was refused: too many clients already blocked.
+    WaitClientsFull,
+    /// A sentinel sees `node` subjectively down (SDOWN), or no longer.
+    Sdown {
+        node: NodeId,
+    },
+    SdownCleared {
+        node: NodeId,
+    },
+    /// A sentinel sees the primary objectively down: `agree` sentinels,
+    /// itself included, think so (at least `quorum`).
+    Odown {
+        primary: NodeId,
+        agree: u32,
+    },
+    OdownCleared {
+        primary: NodeId,
+    },
+    /// A sentinel starts a failover of `epoch` and asks for votes.
+    FailoverStarted {
+        epoch: u32,
+    },
+    /// A sentinel won the election of `epoch` with `votes` votes.
+    FailoverLeader {
+        epoch: u32,
+        votes: u32,
+    },
+    /// A sentinel sends `REPLICAOF NO ONE` to the replica it selected.
+    PromotingReplica {
+        replica: NodeId,
+    },
+    /// A failover ended without a new primary.
+    FailoverAborted {
+        epoch: u32,
+        reason: AbortReason,
+    },
+    /// `+switch-master`: the primary is now `to` (configuration `epoch`).
+    SwitchMaster {
+        from: NodeId,
+        to: NodeId,
+        epoch: u32,
+    },
+    /// A sentinel tells an instance that reports itself primary, against
+    /// the configuration, to replicate the primary.
+    ConvertingToReplica {
+        node: NodeId,
+    },
+    /// A primary dropped a replica waiting for its RDB: the stream held
+    /// for it since the fork (`bytes`) passed the replica output buffer
+    /// limit.
+    ReplicaOutputBufferFull {
+        replica: NodeId,
+        bytes: u64,
+    },
+    /// A primary without replicas for `repl-backlog-ttl` freed its backlog.
+    BacklogFreed,
     /// A load balancer routed a request by its `use_backend` rule number
     /// `rule` (`NO_RULE`: none applied; the default backend).
     UseBackend {
         rule: u16,
     },
+}
+
+/// Why a replica's link to its primary went down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkDown {
+    /// Nothing from the primary for `repl-timeout`.
+    Timeout,
+    /// The connection was closed or reset (the primary's process died).
+    Closed,
+    /// Part of the stream never arrived (a lossy link): the model breaks
+    /// the connection as TCP would fail it.
+    Gap,
+    /// The RDB did not arrive whole.
+    BrokenRdb,
+}
+
+/// Why a sentinel's failover ended without a new primary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbortReason {
+    /// Not elected leader in time.
+    NotElected,
+    /// No replica could be promoted.
+    NoGoodReplica,
+    /// The selected replica did not become primary within
+    /// `failover-timeout`.
+    PromotionTimeout,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

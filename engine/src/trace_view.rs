@@ -7,7 +7,7 @@ use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
 use crate::sim::Simulation;
 use crate::time::{format_time, Time};
-use crate::trace::{NodeChange, Note, TraceEvent, What};
+use crate::trace::{AbortReason, LinkDown, NodeChange, Note, TraceEvent, What};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -156,6 +156,50 @@ impl Simulation {
                 _ => format!("use_backend rule #{rule}"),
             },
             Note::ClientOverloaded { outstanding } => format!("{outstanding} requests outstanding: request not sent"),
+            Note::CacheRole { primary: Some(p) } => format!("REPLICAOF {}: now a replica", name(p)),
+            Note::CacheRole { primary: None } => "REPLICAOF NO ONE: now a primary".into(),
+            Note::FullResync { replica } => format!("full resync of replica {} (+FULLRESYNC)", name(replica)),
+            Note::PartialResync { replica, offset } => {
+                format!("partial resync of replica {} from offset {offset} (+CONTINUE)", name(replica))
+            }
+            Note::RdbLoaded { keys, offset } => {
+                format!("flushed its data and loaded the primary's RDB: {keys} keys, offset {offset}")
+            }
+            Note::ReplLinkDown { primary, reason } => {
+                let why = match reason {
+                    LinkDown::Timeout => "nothing received for repl-timeout",
+                    LinkDown::Closed => "connection closed",
+                    LinkDown::Gap => "part of the stream was lost",
+                    LinkDown::BrokenRdb => "the RDB did not arrive whole",
+                };
+                format!("link to primary {} is down ({why})", name(primary))
+            }
+            Note::ReplicaDropped { replica } => format!("dropped replica {}", name(replica)),
+            Note::WaitClientsFull => "too many clients blocked in WAIT: refused".into(),
+            Note::Sdown { node } => format!("+sdown {}", name(node)),
+            Note::SdownCleared { node } => format!("-sdown {}", name(node)),
+            Note::Odown { primary, agree } => format!("+odown {} (#quorum {agree})", name(primary)),
+            Note::OdownCleared { primary } => format!("-odown {}", name(primary)),
+            Note::FailoverStarted { epoch } => format!("+try-failover, +new-epoch {epoch}, asking for votes"),
+            Note::FailoverLeader { epoch, votes } => format!("+elected-leader for epoch {epoch} ({votes} votes)"),
+            Note::PromotingReplica { replica } => format!("+selected-slave {}: REPLICAOF NO ONE", name(replica)),
+            Note::FailoverAborted { epoch, reason } => {
+                let why = match reason {
+                    AbortReason::NotElected => "not elected in time",
+                    AbortReason::NoGoodReplica => "no good replica to promote",
+                    AbortReason::PromotionTimeout => "the replica did not become primary in time",
+                };
+                format!("-failover-abort (epoch {epoch}): {why}")
+            }
+            Note::SwitchMaster { from, to, epoch } => {
+                format!("+switch-master {} -> {} (epoch {epoch})", name(from), name(to))
+            }
+            Note::ConvertingToReplica { node } => format!("+convert-to-slave {}", name(node)),
+            Note::ReplicaOutputBufferFull { replica, bytes } => format!(
+                "replica {} dropped: {bytes} bytes held for it passed the replica output buffer limit",
+                name(replica)
+            ),
+            Note::BacklogFreed => "no replicas for repl-backlog-ttl: replication backlog freed".into(),
         }
     }
 }

@@ -33,6 +33,7 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::Server => "server",
         Kind::Database => "database",
         Kind::Cache => "cache",
+        Kind::Sentinel => "sentinel",
     }
 }
 

@@ -10,7 +10,7 @@
 use crate::context::Ctx;
 use crate::distribution::Distribution;
 use crate::history::{OpTicket, Outcome};
-use crate::message::{Message, NodeId, Op, PathId, Request, RequestId, Timer};
+use crate::message::{CacheCmd, CacheReply, Message, NodeId, Op, PathId, Request, RequestId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::{Duration, NANOS_PER_SEC};
@@ -154,6 +154,25 @@ pub struct ClientConfig {
     /// When traffic stops (never, if absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Duration>,
+    /// A client of a cache: after each write that succeeded, `WAIT
+    /// replicas timeout`; the write completes with the number of replicas
+    /// that acknowledged it as its value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitSpec>,
+    /// A client of a Redis primary that follows the primary its group
+    /// announces (a Sentinel-aware client library: `+switch-master`, or an
+    /// operator's promotion).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_primary: bool,
+}
+
+/// `WAIT numreplicas timeout` after each write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitSpec {
+    pub replicas: u32,
+    /// 0 waits as long as it takes (bounded by the client's `timeout`).
+    pub timeout: Duration,
 }
 
 /// The largest request rate one client node accepts.
@@ -258,6 +277,8 @@ struct Outstanding {
     id: RequestId,
     ticket: OpTicket,
     timer: TimerId,
+    /// A cache client's write, sent WAIT after its SET.
+    waiting: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -278,6 +299,10 @@ struct Volatile {
 pub struct Client {
     pub config: ClientConfig,
     pub target: NodeId,
+    /// The target is a cache: requests are Redis commands.
+    to_cache: bool,
+    /// The configuration epoch of the primary followed.
+    epoch: u32,
     /// The path table ids of `config.paths`, with running weight totals.
     paths: Vec<(PathId, u64)>,
     state: Volatile,
@@ -285,7 +310,7 @@ pub struct Client {
 
 impl Client {
     /// `path_ids` are the run's ids of `config.paths`, in order.
-    pub fn new(config: ClientConfig, target: NodeId, path_ids: &[PathId]) -> Client {
+    pub fn new(config: ClientConfig, target: NodeId, path_ids: &[PathId], to_cache: bool) -> Client {
         let mut total = 0;
         let paths = config
             .paths
@@ -296,7 +321,7 @@ impl Client {
                 (id, total)
             })
             .collect();
-        Client { config, target, paths, state: Volatile::default() }
+        Client { config, target, to_cache, epoch: 0, paths, state: Volatile::default() }
     }
 
     fn next_path(&self, ctx: &mut Ctx) -> PathId {
@@ -341,9 +366,17 @@ impl Client {
         let id = (self.state.sent << SLOT_BITS) | u64::from(slot);
         let ticket = ctx.invoke(process, op);
         let timer = ctx.set_timer(self.config.timeout.nanos, Timer::RequestTimeout { id });
-        self.state.slots[slot as usize] = Some(Outstanding { id, ticket, timer });
+        self.state.slots[slot as usize] = Some(Outstanding { id, ticket, timer, waiting: false });
         self.state.outstanding += 1;
-        ctx.send(self.target, Message::Request(Request { id, op, path, accept: false }));
+        if self.to_cache {
+            let cmd = match op {
+                Op::Read { key } => CacheCmd::Get { key },
+                Op::Write { key, value } => CacheCmd::Set { key, value, ttl_ms: 0 },
+            };
+            ctx.send(self.target, Message::CacheRequest { id, cmd });
+        } else {
+            ctx.send(self.target, Message::Request(Request { id, op, path, accept: false }));
+        }
     }
 
     fn arrival_gap(&self, ctx: &mut Ctx) -> u64 {
@@ -481,6 +514,38 @@ impl Process for Client {
                     ctx.cancel_timer(timer);
                     self.finish(ctx, slot, resp.status.outcome(), resp.value);
                 }
+            }
+            Message::CacheReply { id, reply } => {
+                let Some(slot) = self.slot_of(id) else { return };
+                let out = self.state.slots[slot as usize].expect("outstanding");
+                let (outcome, value) = match reply {
+                    CacheReply::Value { value } => (Outcome::Ok, value),
+                    CacheReply::Done => match self.config.wait {
+                        Some(w) if !out.waiting => {
+                            let numreplicas = w.replicas;
+                            let timeout_ms = w.timeout.nanos / crate::time::NANOS_PER_MILLI;
+                            self.state.slots[slot as usize] = Some(Outstanding { waiting: true, ..out });
+                            ctx.send(
+                                self.target,
+                                Message::CacheRequest { id, cmd: CacheCmd::Wait { numreplicas, timeout_ms } },
+                            );
+                            return;
+                        }
+                        _ => (Outcome::Ok, None),
+                    },
+                    CacheReply::Integer { value } => (Outcome::Ok, Some(value.max(0) as u64)),
+                    // The write was done; only its WAIT failed.
+                    CacheReply::Error { .. } if out.waiting => (Outcome::Info, None),
+                    // Redis refused it before running it (READONLY,
+                    // NOREPLICAS, OOM, ...).
+                    CacheReply::Error { .. } => (Outcome::Fail, None),
+                };
+                ctx.cancel_timer(out.timer);
+                self.finish(ctx, slot, outcome, value);
+            }
+            Message::CachePrimary { primary, epoch } if self.config.follow_primary && epoch > self.epoch => {
+                self.epoch = epoch;
+                self.target = primary;
             }
             Message::RequestRefused { id } => {
                 // Connection refused: the request never reached a process.

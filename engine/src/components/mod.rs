@@ -6,6 +6,7 @@ pub mod cache;
 pub mod client;
 pub mod database;
 pub mod load_balancer;
+pub mod sentinel;
 pub mod server;
 pub mod workers;
 
@@ -17,6 +18,7 @@ use cache::Cache;
 use client::Client;
 use database::Database;
 use load_balancer::LoadBalancer;
+use sentinel::Sentinel;
 use serde::Serialize;
 use server::Server;
 
@@ -30,6 +32,7 @@ pub enum Component {
     Database(Database),
     LoadBalancer(LoadBalancer),
     Server(Server),
+    Sentinel(Sentinel),
 }
 
 /// The kinds of component, as named in scenario files.
@@ -41,6 +44,7 @@ pub enum Kind {
     Database,
     LoadBalancer,
     Server,
+    Sentinel,
 }
 
 impl Kind {
@@ -51,6 +55,7 @@ impl Kind {
             Kind::Database => "database",
             Kind::LoadBalancer => "load_balancer",
             Kind::Server => "server",
+            Kind::Sentinel => "sentinel",
         }
     }
 }
@@ -63,6 +68,7 @@ impl Component {
             Component::Database(_) => Kind::Database,
             Component::LoadBalancer(_) => Kind::LoadBalancer,
             Component::Server(_) => Kind::Server,
+            Component::Sentinel(_) => Kind::Sentinel,
         }
     }
 
@@ -73,6 +79,7 @@ impl Component {
             Component::Database(c) => c,
             Component::LoadBalancer(c) => c,
             Component::Server(c) => c,
+            Component::Sentinel(c) => c,
         }
     }
 

@@ -17,9 +17,9 @@
 mod config;
 mod log;
 mod message;
+mod node;
 mod progress;
 mod quorum;
-mod node;
 mod read_only;
 #[cfg(test)]
 mod tests;
@@ -27,8 +27,8 @@ mod tests;
 pub use config::{Config, ReadOnlyOption};
 pub use log::RaftLog;
 pub use message::{Entry, Message, MsgType};
-pub use progress::{Progress, ProgressState};
 pub use node::{Dropped, Persisted, Raft, ReadState, Role};
+pub use progress::{Progress, ProgressState};
 
 /// A member of a Raft group: its position in the group's member list.
 pub type PeerId = u16;

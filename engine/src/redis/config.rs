@@ -106,6 +106,37 @@ fn default_effort() -> u32 {
 fn yes() -> bool {
     true
 }
+fn default_backlog_size() -> u64 {
+    1024 * 1024
+}
+fn default_backlog_ttl() -> u32 {
+    3600
+}
+fn default_repl_timeout() -> u32 {
+    60
+}
+fn default_ping_period() -> u32 {
+    10
+}
+fn default_diskless_delay() -> u32 {
+    5
+}
+fn default_max_lag() -> u32 {
+    10
+}
+fn default_priority() -> u32 {
+    100
+}
+fn default_output_buffer_limit() -> u64 {
+    256 * 1024 * 1024
+}
+
+/// Redis's smallest replication backlog (`CONFIG_REPL_BACKLOG_MIN_SIZE`).
+pub const MIN_BACKLOG_SIZE: u64 = 16 * 1024;
+/// The model's largest (1 GiB).
+pub const MAX_BACKLOG_SIZE: u64 = 1 << 30;
+/// The model's largest replica output buffer limit (4 GiB).
+pub const MAX_OUTPUT_BUFFER_LIMIT: u64 = 1 << 32;
 
 /// Redis's settings for the keyspace. Field names are Redis's with `_` for
 /// `-`.
@@ -143,6 +174,45 @@ pub struct RedisConfig {
     /// A replica does not evict (its primary's DELs do it).
     #[serde(default = "yes")]
     pub replica_ignore_maxmemory: bool,
+    /// `replicaof`: the cache node this one replicates (Redis takes a host
+    /// and port; a scenario names the node). Unset: a primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicaof: Option<String>,
+    /// Bytes of replication stream kept for partial resynchronisation.
+    #[serde(default = "default_backlog_size")]
+    pub repl_backlog_size: u64,
+    /// Seconds without replicas after which a primary frees its backlog.
+    #[serde(default = "default_backlog_ttl")]
+    pub repl_backlog_ttl: u32,
+    /// Seconds without news after which a replication link is dead (both
+    /// sides).
+    #[serde(default = "default_repl_timeout")]
+    pub repl_timeout: u32,
+    /// Seconds between the PINGs a primary puts in its stream.
+    #[serde(default = "default_ping_period")]
+    pub repl_ping_replica_period: u32,
+    /// Seconds a primary waits for more replicas before starting a full
+    /// synchronisation's transfer (diskless replication).
+    #[serde(default = "default_diskless_delay")]
+    pub repl_diskless_sync_delay: u32,
+    /// Writes are refused unless at least this many replicas acknowledged
+    /// within `min_replicas_max_lag` seconds (0: never refused).
+    #[serde(default)]
+    pub min_replicas_to_write: u32,
+    #[serde(default = "default_max_lag")]
+    pub min_replicas_max_lag: u32,
+    /// A replica whose link is down still answers reads (with old data).
+    #[serde(default = "yes")]
+    pub replica_serve_stale_data: bool,
+    /// Sentinels promote the replica with the lowest priority first; 0:
+    /// never.
+    #[serde(default = "default_priority")]
+    pub replica_priority: u32,
+    /// `client-output-buffer-limit replica` (the hard limit): bytes of
+    /// stream a primary holds for one replica while its RDB is sent; past
+    /// it the replica is disconnected and must start over.
+    #[serde(default = "default_output_buffer_limit")]
+    pub replica_output_buffer_limit: u64,
 }
 
 impl Default for RedisConfig {
@@ -158,6 +228,17 @@ impl Default for RedisConfig {
             active_expire_effort: default_effort(),
             replica_read_only: true,
             replica_ignore_maxmemory: true,
+            replicaof: None,
+            repl_backlog_size: default_backlog_size(),
+            repl_backlog_ttl: default_backlog_ttl(),
+            repl_timeout: default_repl_timeout(),
+            repl_ping_replica_period: default_ping_period(),
+            repl_diskless_sync_delay: default_diskless_delay(),
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: default_max_lag(),
+            replica_serve_stale_data: true,
+            replica_priority: default_priority(),
+            replica_output_buffer_limit: default_output_buffer_limit(),
         }
     }
 }
@@ -178,7 +259,33 @@ impl RedisConfig {
         check("lfu_log_factor", self.lfu_log_factor, 0, i32::MAX as u32)?;
         check("lfu_decay_time", self.lfu_decay_time, 0, i32::MAX as u32)?;
         check("hz", self.hz, 1, 500)?;
-        check("active_expire_effort", self.active_expire_effort, 1, 10)
+        check("active_expire_effort", self.active_expire_effort, 1, 10)?;
+        if !(MIN_BACKLOG_SIZE..=MAX_BACKLOG_SIZE).contains(&self.repl_backlog_size) {
+            return Err((
+                "repl_backlog_size".into(),
+                format!(
+                    "repl_backlog_size must be {MIN_BACKLOG_SIZE} to {MAX_BACKLOG_SIZE} bytes, got {}",
+                    self.repl_backlog_size
+                ),
+            ));
+        }
+        check("repl_backlog_ttl", self.repl_backlog_ttl, 0, i32::MAX as u32)?;
+        check("repl_timeout", self.repl_timeout, 1, 86_400)?;
+        check("repl_ping_replica_period", self.repl_ping_replica_period, 1, 86_400)?;
+        check("repl_diskless_sync_delay", self.repl_diskless_sync_delay, 0, 86_400)?;
+        check("min_replicas_to_write", self.min_replicas_to_write, 0, 500)?;
+        check("min_replicas_max_lag", self.min_replicas_max_lag, 0, 86_400)?;
+        check("replica_priority", self.replica_priority, 0, i32::MAX as u32)?;
+        if !(MIN_BACKLOG_SIZE..=MAX_OUTPUT_BUFFER_LIMIT).contains(&self.replica_output_buffer_limit) {
+            return Err((
+                "replica_output_buffer_limit".into(),
+                format!(
+                    "replica_output_buffer_limit must be {MIN_BACKLOG_SIZE} to {MAX_OUTPUT_BUFFER_LIMIT} bytes, got {}",
+                    self.replica_output_buffer_limit
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 

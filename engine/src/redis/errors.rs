@@ -13,6 +13,25 @@ pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 /// `shared.roslaveerr`: a write from a client to a read-only replica.
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
 
+/// `shared.noreplicaserr`: a write while fewer than
+/// `min-replicas-to-write` replicas acknowledged within
+/// `min-replicas-max-lag` seconds.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+/// `shared.masterdownerr`: a replica whose link is down, with
+/// `replica-serve-stale-data no`.
+pub const MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+/// `waitCommand` on a replica.
+pub const WAIT_ON_REPLICA: &str = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+/// `getTimeoutFromObjectOrReply`.
+pub const TIMEOUT_NOT_AN_INTEGER: &str = "ERR timeout is not an integer or out of range";
+pub const TIMEOUT_NEGATIVE: &str = "ERR timeout is negative";
+/// `disconnectAllBlockedClients`: a primary that becomes a replica
+/// releases the clients blocked in WAIT.
+pub const UNBLOCKED: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+/// `acceptCommonHandler` beyond `maxclients`.
+pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
+
 /// `addReplyErrorArity`.
 pub fn wrong_arity(command: &str) -> String {
     format!("ERR wrong number of arguments for '{command}' command")

@@ -47,6 +47,24 @@ pub(crate) enum Lookup {
     Write,
 }
 
+/// Refusals that depend on replication, which `processCommand` checks
+/// between the OOM check and the READONLY check (`NOREPLICAS`) and after
+/// it (`MASTERDOWN`). The caller (the node, which knows its replicas and
+/// its link) decides them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gate {
+    /// A primary with `min-replicas-to-write` set and too few good
+    /// replicas: writes get `-NOREPLICAS`.
+    pub too_few_replicas: bool,
+    /// A replica whose link is down, with `replica-serve-stale-data no`:
+    /// every command but PING gets `-MASTERDOWN`.
+    pub master_down: bool,
+}
+
+/// One key as a full synchronisation ships it: name, value, absolute
+/// expiry in milliseconds.
+pub type SnapshotEntry = (Vec<u8>, Vec<u8>, Option<i64>);
+
 /// What one call needs besides the keyspace.
 pub(crate) struct Call<'a> {
     pub now_ms: i64,
@@ -114,19 +132,31 @@ impl Keyspace {
     /// Redis sends nothing back for an empty command; the model answers
     /// `ERR empty command`.
     pub fn execute<A: AsRef<[u8]>>(&mut self, argv: &[A], now_ms: i64, rng: &mut Rng) -> Reply {
-        self.dispatch(argv, now_ms, rng, false)
+        self.dispatch(argv, now_ms, rng, false, Gate::default())
+    }
+
+    /// [`Keyspace::execute`] with the replication refusals of `gate`.
+    pub fn execute_gated<A: AsRef<[u8]>>(&mut self, argv: &[A], now_ms: i64, rng: &mut Rng, gate: Gate) -> Reply {
+        self.dispatch(argv, now_ms, rng, false, gate)
     }
 
     /// Runs one command received from this replica's primary over the
     /// replication link: never refused as a write, and it sees keys that
     /// have expired but not yet been deleted by the primary.
     pub fn execute_from_primary<A: AsRef<[u8]>>(&mut self, argv: &[A], now_ms: i64, rng: &mut Rng) -> Reply {
-        self.dispatch(argv, now_ms, rng, true)
+        self.dispatch(argv, now_ms, rng, true, Gate::default())
     }
 
-    fn dispatch<A: AsRef<[u8]>>(&mut self, argv: &[A], now_ms: i64, rng: &mut Rng, from_primary: bool) -> Reply {
+    fn dispatch<A: AsRef<[u8]>>(
+        &mut self,
+        argv: &[A],
+        now_ms: i64,
+        rng: &mut Rng,
+        from_primary: bool,
+        gate: Gate,
+    ) -> Reply {
         let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
-        let reply = self.process(&argv, now_ms, rng, from_primary);
+        let reply = self.process(&argv, now_ms, rng, from_primary, gate);
         if reply.is_error() {
             self.stats.total_error_replies += 1;
         }
@@ -134,7 +164,7 @@ impl Keyspace {
     }
 
     /// `processCommand` and `call`.
-    fn process(&mut self, argv: &[&[u8]], now_ms: i64, rng: &mut Rng, from_primary: bool) -> Reply {
+    fn process(&mut self, argv: &[&[u8]], now_ms: i64, rng: &mut Rng, from_primary: bool, gate: Gate) -> Reply {
         let Some(name) = argv.first() else {
             return Reply::error("ERR empty command");
         };
@@ -155,9 +185,19 @@ impl Keyspace {
                 return Reply::error(errors::OOM);
             }
         }
+        if gate.too_few_replicas && spec.write {
+            self.stats.rejected_calls += 1;
+            return Reply::error(errors::NOREPLICAS);
+        }
         if self.role == Role::Replica && self.config.replica_read_only && !from_primary && spec.write {
             self.stats.rejected_calls += 1;
             return Reply::error(errors::READONLY);
+        }
+        // Only commands flagged CMD_STALE run on a replica cut off from its
+        // primary with replica-serve-stale-data no; of the model's, PING.
+        if gate.master_down && spec.command != Command::Ping {
+            self.stats.rejected_calls += 1;
+            return Reply::error(errors::MASTERDOWN);
         }
 
         self.stats.total_commands_processed += 1;
@@ -425,6 +465,66 @@ impl Keyspace {
         }
         let e = self.store.entry(self.store.find(key)?);
         Some(lru::estimate_idle_ms(e.lru, self.lru_clock(now_ms)))
+    }
+
+    /// Every key, with expired ones not yet deleted, in key order: what an
+    /// RDB of this dataset holds (`rdbSaveRio`).
+    pub fn snapshot(&self) -> Vec<SnapshotEntry> {
+        let mut out: Vec<SnapshotEntry> = (0..self.store.len())
+            .map(|id| {
+                let e = self.store.entry(id);
+                (e.key.to_vec(), e.value.clone(), e.expire_at_ms)
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// A replica's full synchronisation: the dataset is emptied
+    /// (`emptyData`) and the primary's RDB loaded in its place, each key
+    /// new as of `now_ms` for LRU and LFU. Statistics are kept, as Redis
+    /// keeps `INFO stats` across a sync.
+    pub fn load_snapshot(&mut self, entries: &[SnapshotEntry], now_ms: i64) {
+        self.store.clear();
+        self.expire_state.reset_db();
+        self.eviction_pending = false;
+        let lru = self.new_lru(now_ms);
+        for (key, value, expire_at_ms) in entries {
+            let id = match self.store.find(key) {
+                Some(id) => {
+                    self.store.set_value(id, value.clone());
+                    id
+                }
+                None => self.store.insert(key, value.clone(), lru),
+            };
+            if let Some(at) = expire_at_ms {
+                self.store.set_expire(id, *at);
+            }
+        }
+    }
+
+    /// The size of this dataset's RDB in bytes, as the model counts it: a
+    /// 9-byte header (`REDIS0010`), per key 1 type byte and the key and
+    /// value each with a 1-byte length (lengths under 64; 2 bytes up to
+    /// 16383, 5 beyond), 9 more bytes for an expiry, then the end byte
+    /// and an 8-byte checksum.
+    pub fn rdb_bytes(&self) -> u64 {
+        fn len_bytes(n: usize) -> u64 {
+            match n {
+                0..=63 => 1,
+                64..=16383 => 2,
+                _ => 5,
+            }
+        }
+        let mut total = 9 + 1 + 8;
+        for id in 0..self.store.len() {
+            let e = self.store.entry(id);
+            total += 1 + len_bytes(e.key.len()) + e.key.len() as u64 + len_bytes(e.value.len()) + e.value.len() as u64;
+            if e.expire_at_ms.is_some() {
+                total += 9;
+            }
+        }
+        total
     }
 
     /// Checks the storage's internal cross-references (for tests).
