@@ -22,6 +22,8 @@ const PORT_ATTEMPTS: u32 = 5;
 pub struct RedisServer {
     child: Child,
     pub port: u16,
+    /// Its working directory: a replica saves the RDB it receives there.
+    dir: std::path::PathBuf,
 }
 
 impl RedisServer {
@@ -42,8 +44,12 @@ impl RedisServer {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
             listener.local_addr().expect("local address").port()
         };
+        let dir = std::env::temp_dir().join(format!("clusterlab-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
             .args(["--daemonize", "no", "--logfile", ""])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -54,7 +60,7 @@ impl RedisServer {
             Err(e) if e.kind() == ErrorKind::NotFound => panic!("redis-server is not installed: {SETUP_HINT}"),
             Err(e) => panic!("cannot start redis-server ({e}): {SETUP_HINT}"),
         };
-        let mut server = RedisServer { child, port };
+        let mut server = RedisServer { child, port, dir };
         for _ in 0..START_ATTEMPTS {
             if let Ok(Some(_)) = server.child.try_wait() {
                 return None; // exited: most likely the port was taken meanwhile
@@ -89,6 +95,7 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
