@@ -21,6 +21,7 @@
 //! WebAssembly.
 
 pub mod anomalies;
+pub mod any;
 pub mod bitset;
 pub mod budget;
 pub mod check;

@@ -7,6 +7,7 @@ pub mod edn;
 pub mod etcd;
 pub mod jepsen;
 pub mod json;
+pub mod raw;
 
 /// The largest history file read (64 MiB).
 pub const MAX_FILE_BYTES: usize = 64 << 20;
