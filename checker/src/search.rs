@@ -72,35 +72,71 @@ pub struct Found<S> {
 
 /// The remembered (linearized set, state) pairs: a hash table from the
 /// pair's hash to a chain of nodes; the sets live in one flat array.
+///
+/// A pair is also known when a remembered one has the same state and the
+/// same linearized set except for fewer optional operations: that one had
+/// every choice this one has (an optional operation need never take
+/// effect), so this one cannot succeed where it failed, nor find an end it
+/// did not. The hash therefore covers the state and the non-optional
+/// operations only.
 struct Memo<S> {
     table: HashMap<u64, u32, FxBuild>,
     states: Vec<S>,
     next: Vec<u32>,
     bits: Vec<u64>,
     words: usize,
+    /// The non-optional operations.
+    must: Vec<u64>,
 }
 
 impl<S: Eq + Clone> Memo<S> {
-    fn new(words: usize) -> Self {
-        Memo { table: HashMap::default(), states: Vec::new(), next: Vec::new(), bits: Vec::new(), words }
+    fn new(must: Vec<u64>) -> Self {
+        let words = must.len();
+        Memo { table: HashMap::default(), states: Vec::new(), next: Vec::new(), bits: Vec::new(), words, must }
     }
     fn len(&self) -> usize {
         self.states.len()
     }
-    /// Remembers the pair; false if it was already known.
+    /// True if the remembered set `old` covers `lin`: equal on the
+    /// non-optional operations, and a subset of it on the optional ones.
+    #[inline]
+    fn covers(must: &[u64], old: &[u64], lin: &[u64]) -> bool {
+        old.iter().zip(lin).zip(must).all(|((&o, &l), &m)| o & !l == 0 && (l & !o) & m == 0)
+    }
+    /// Remembers the pair; false if it was already known (or covered).
+    /// Remembered pairs the new one covers leave the chain: they can
+    /// never cover anything it does not.
     fn insert(&mut self, hash: u64, lin: &[u64], state: &S) -> bool {
         let new = self.states.len() as u32;
+        let w = self.words;
         match self.table.entry(hash) {
             MapEntry::Occupied(mut e) => {
                 let mut at = *e.get();
+                let mut prev = NIL;
+                let mut head = at;
                 while at != NIL {
                     let i = at as usize;
-                    if self.bits[i * self.words..(i + 1) * self.words] == *lin && self.states[i] == *state {
-                        return false;
+                    let next = self.next[i];
+                    if self.states[i] == *state {
+                        let old = &self.bits[i * w..(i + 1) * w];
+                        if Self::covers(&self.must, old, lin) {
+                            return false;
+                        }
+                        if Self::covers(&self.must, lin, old) {
+                            // Unlink `i`.
+                            if prev == NIL {
+                                head = next;
+                            } else {
+                                self.next[prev as usize] = next;
+                            }
+                            at = next;
+                            continue;
+                        }
                     }
-                    at = self.next[i];
+                    prev = at;
+                    at = next;
                 }
-                self.next.push(*e.get());
+                self.next.push(head);
                 e.insert(new);
             }
             MapEntry::Vacant(e) => {
@@ -224,9 +260,18 @@ pub fn search<M: Model>(
     let mut list = List::build(ops);
     let words = n.div_ceil(64).max(1);
     let mut lin = vec![0u64; words];
-    let zobrist: Vec<u64> = (0..n as u64).map(|i| mix(i.wrapping_add(0x9e37_79b9_7f4a_7c15))).collect();
+    // Optional operations stay out of the hash (see `Memo`).
+    let zobrist: Vec<u64> = (0..n)
+        .map(|i| if ops[i].optional() { 0 } else { mix((i as u64).wrapping_add(0x9e37_79b9_7f4a_7c15)) })
+        .collect();
+    let mut must = vec![0u64; words];
+    for (i, o) in ops.iter().enumerate() {
+        if !o.optional() {
+            must[i / 64] |= 1 << (i % 64);
+        }
+    }
     let mut lin_hash = 0u64;
-    let mut memo: Memo<M::State> = Memo::new(words);
+    let mut memo: Memo<M::State> = Memo::new(must);
     let mut stack: Vec<(u32, M::State)> = Vec::new();
     let mut must_left = ops.iter().filter(|o| !o.optional()).count();
     let mut state = start;
