@@ -248,6 +248,10 @@ where
     fn read_only(&self, input: &Self::Input) -> bool {
         self.0.read_only(input)
     }
+    fn overwrites(&self, _input: &Self::Input) -> bool {
+        // Only one key's state is overwritten.
+        false
+    }
     fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
         self.0.describe(input, output)
     }

@@ -223,7 +223,7 @@ impl<M: Model + Clone> Live<M> {
                 Ok(false) => {
                     if found.violation_at >= latest_violation {
                         latest_violation = found.violation_at;
-                        stuck = found.stuck.iter().chain(&found.blocked).map(|&i| ids[i as usize]).collect();
+                        stuck = witness_ops(&ids, &found.stuck, found.blocked);
                     }
                 }
                 Err(_) => {
@@ -297,7 +297,7 @@ impl<M: Model + Clone> Live<M> {
                 Ok(false) => {
                     if found.violation_at >= latest_violation {
                         latest_violation = found.violation_at;
-                        stuck = found.stuck.iter().chain(&found.blocked).map(|&i| ids[i as usize]).collect();
+                        stuck = witness_ops(&ids, &found.stuck, found.blocked);
                     }
                 }
                 Err(e) => exhausted = Some(e),
@@ -343,6 +343,14 @@ impl<M: Model + Clone> Live<M> {
     pub fn ops(&self) -> &[Operation<M::Input, M::Output>] {
         &self.ops
     }
+}
+
+/// The operations that could not be ordered, as fed.
+fn witness_ops(ids: &[usize], stuck: &[u32], blocked: Option<u32>) -> Vec<usize> {
+    let mut v: Vec<usize> = stuck.iter().chain(&blocked).map(|&i| ids[i as usize]).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// Adds an end unless one with the same state leaves at least as many

@@ -32,6 +32,14 @@ pub trait Model {
         false
     }
 
+    /// True if the state after the operation does not depend on the state
+    /// before it (a register's write, a map's put). The search then never
+    /// puts it right after an optional (indeterminate) operation: leaving
+    /// that one out reaches the same state with more choices left.
+    fn overwrites(&self, _input: &Self::Input) -> bool {
+        false
+    }
+
     /// The operation in words, for witnesses: `write(3)`, `read() -> 4`.
     fn describe(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
 }

@@ -356,6 +356,12 @@ pub fn search<M: Model>(
         }
         let op = list.op[entry as usize];
         let o = &ops[op as usize];
+        // Right after an optional operation, one that overwrites the state
+        // gains nothing over the order without it (see `Model::overwrites`).
+        if stack.last().is_some_and(|&(top, _)| ops[top as usize].optional()) && model.overwrites(o.input) {
+            entry = list.next[entry as usize];
+            continue;
+        }
         match model.step(&state, o.input, o.output) {
             Some(next) => {
                 lin[op as usize / 64] |= 1 << (op % 64);

@@ -65,6 +65,10 @@ impl Model for Kv {
         matches!(input, KvInput::Get { .. })
     }
 
+    fn overwrites(&self, input: &KvInput) -> bool {
+        matches!(input, KvInput::Put { .. } | KvInput::Delete { .. })
+    }
+
     fn describe(&self, input: &KvInput, output: Option<&KvOutput>) -> String {
         match (input, output) {
             (KvInput::Get { key }, Some(KvOutput::Get(Some(v)))) => format!("get(k{key}) -> {v:?}"),

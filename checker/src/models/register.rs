@@ -70,6 +70,10 @@ impl Model for Register {
         matches!(input, RegisterInput::Read { .. })
     }
 
+    fn overwrites(&self, input: &RegisterInput) -> bool {
+        matches!(input, RegisterInput::Write { .. })
+    }
+
     fn describe(&self, input: &RegisterInput, output: Option<&RegisterOutput>) -> String {
         let v = |v: Option<u64>| v.map_or("nil".to_string(), |v| v.to_string());
         match (input, output) {
