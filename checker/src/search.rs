@@ -312,7 +312,7 @@ pub fn search<M: Model>(
         if *spent > budget.max_steps {
             break Err(Exhausted::Steps);
         }
-        if *spent % INTERRUPT_EVERY == 0 {
+        if (*spent).is_multiple_of(INTERRUPT_EVERY) {
             if let Some(stop) = budget.interrupt {
                 if stop() {
                     break Err(Exhausted::Interrupted);

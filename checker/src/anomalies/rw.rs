@@ -209,10 +209,8 @@ pub fn check(ops: &[RwOp]) -> RwAnomalies {
                 while next < by_done.len() && done(by_done[next]) < ops[r].invoke {
                     let e = by_done[next];
                     let n = newness(value(e));
-                    if value(e).is_none() || n.is_some() {
-                        if newest.is_none_or(|(best, _)| n > best) {
-                            newest = Some((n, e));
-                        }
+                    if (value(e).is_none() || n.is_some()) && newest.is_none_or(|(best, _)| n > best) {
+                        newest = Some((n, e));
                     }
                     next += 1;
                 }
