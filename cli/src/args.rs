@@ -5,15 +5,25 @@ use engine::Duration;
 pub const USAGE: &str = "\
 usage:
   clusterlab run <scenario.json> [--seed N] [--until <duration>] [--trace <file.jsonl>]
+                 [--history <file.json>]
       Runs a scenario and prints a JSON report: events processed, the trace
-      hash, metrics. --seed overrides the scenario's seed; --until how much
-      simulated time to run (e.g. 30s, 1500ms; default: the scenario's
-      duration); --trace writes every event as JSON lines.
+      hash, metrics, the consistency verdicts. --seed overrides the
+      scenario's seed; --until how much simulated time to run (e.g. 30s,
+      1500ms; default: the scenario's duration); --trace writes every event
+      as JSON lines; --history writes the client history for `check`.
   clusterlab validate <scenario.json>...
       Checks scenario files and says what is wrong and where.
   clusterlab haproxy-cfg <scenario.json> <node>
       Prints the load balancer <node> as a haproxy.cfg for HAProxy 2.6, to
       run the same configuration in the real program.
+  clusterlab check [--format jepsen-etcd|jepsen-edn|json] [--model register|kv|counter|set|log]
+                   [--timeout <duration>] <history>...
+      Checks each history for linearizability and Jepsen-style anomalies and
+      prints one JSON object per file (JSON lines): `linearizable` is true,
+      false, or null when the check ran out of budget (--timeout, e.g. 10s,
+      per file; default: a fixed step budget). --format defaults to json
+      (the format `run --history` writes; docs/history-format.md); --model
+      to the json file's own, else register.
   clusterlab --help | --version";
 
 #[derive(Debug, PartialEq)]
@@ -22,6 +32,22 @@ pub struct RunArgs {
     pub seed: Option<u64>,
     pub until: Option<Duration>,
     pub trace: Option<String>,
+    pub history: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryFormat {
+    JepsenEtcd,
+    JepsenEdn,
+    Json,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct CheckArgs {
+    pub format: HistoryFormat,
+    pub model: Option<checker::any::ModelKind>,
+    pub timeout: Option<Duration>,
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -29,6 +55,7 @@ pub enum Command {
     Run(RunArgs),
     Validate(Vec<String>),
     HaproxyCfg { scenario: String, node: String },
+    Check(CheckArgs),
     Help,
     Version,
 }
@@ -42,6 +69,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
         "run" => parse_run(rest).map(Command::Run),
+        "check" => parse_check(rest).map(Command::Check),
         "validate" => {
             if rest.is_empty() {
                 return Err("validate needs at least one scenario file".into());
@@ -66,6 +94,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
     let mut seed = None;
     let mut until = None;
     let mut trace = None;
+    let mut history = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -92,6 +121,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
                 until = Some(d);
             }
             "--trace" => trace = Some(value("--trace")?),
+            "--history" => history = Some(value("--history")?),
             f if f.starts_with('-') => return Err(format!("unknown option `{f}`")),
             _ => {
                 if scenario.replace(arg.clone()).is_some() {
@@ -101,7 +131,58 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
         }
     }
     let scenario = scenario.ok_or("run needs a scenario file")?;
-    Ok(RunArgs { scenario, seed, until, trace })
+    Ok(RunArgs { scenario, seed, until, trace, history })
+}
+
+fn parse_check(args: &[String]) -> Result<CheckArgs, String> {
+    let mut format = HistoryFormat::Json;
+    let mut model = None;
+    let mut timeout = None;
+    let mut files = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag {
+            "--format" => {
+                format = match value("--format")?.as_str() {
+                    "jepsen-etcd" => HistoryFormat::JepsenEtcd,
+                    "jepsen-edn" => HistoryFormat::JepsenEdn,
+                    "json" => HistoryFormat::Json,
+                    other => return Err(format!("--format must be jepsen-etcd, jepsen-edn or json, got `{other}`")),
+                }
+            }
+            "--model" => {
+                let v = value("--model")?;
+                model = Some(
+                    checker::any::ModelKind::parse(&v)
+                        .ok_or_else(|| format!("--model must be {}, got `{v}`", checker::any::ModelKind::NAMES))?,
+                );
+            }
+            "--timeout" => {
+                let v = value("--timeout")?;
+                let d = Duration::parse(&v).map_err(|e| format!("--timeout: {e}"))?;
+                if d == Duration::ZERO {
+                    return Err("--timeout must be longer than 0s".into());
+                }
+                timeout = Some(d);
+            }
+            f if f.starts_with('-') => return Err(format!("unknown option `{f}`")),
+            _ => files.push(arg.clone()),
+        }
+    }
+    if files.is_empty() {
+        return Err("check needs at least one history file".into());
+    }
+    if format == HistoryFormat::JepsenEtcd && model.is_some_and(|m| m != checker::any::ModelKind::Register) {
+        return Err("jepsen-etcd histories are registers: --model must be register (or left out)".into());
+    }
+    Ok(CheckArgs { format, model, timeout, files })
 }
 
 #[cfg(test)]
@@ -121,7 +202,8 @@ mod tests {
                 scenario: "s.json".into(),
                 seed: Some(7),
                 until: Some(Duration::from_secs(30)),
-                trace: Some("t.jsonl".into())
+                trace: Some("t.jsonl".into()),
+                history: None,
             })
         );
     }
@@ -143,5 +225,36 @@ mod tests {
             Command::HaproxyCfg { scenario: "s.json".into(), node: "lb".into() }
         );
         assert!(p(&["haproxy-cfg", "s.json"]).unwrap_err().starts_with("haproxy-cfg needs a scenario file"));
+    }
+
+    #[test]
+    fn parses_check() {
+        assert_eq!(
+            p(&["check", "--format", "jepsen-etcd", "a.log", "--timeout=2s", "b.log"]).unwrap(),
+            Command::Check(CheckArgs {
+                format: HistoryFormat::JepsenEtcd,
+                model: None,
+                timeout: Some(Duration::from_secs(2)),
+                files: vec!["a.log".into(), "b.log".into()],
+            })
+        );
+        let Command::Check(c) = p(&["check", "--model", "kv", "h.edn", "--format", "jepsen-edn"]).unwrap() else {
+            panic!()
+        };
+        assert_eq!((c.format, c.model), (HistoryFormat::JepsenEdn, Some(checker::any::ModelKind::Kv)));
+        assert_eq!(p(&["check"]).unwrap_err(), "check needs at least one history file");
+        assert_eq!(
+            p(&["check", "--format", "csv", "a"]).unwrap_err(),
+            "--format must be jepsen-etcd, jepsen-edn or json, got `csv`"
+        );
+        assert_eq!(
+            p(&["check", "--model", "graph", "a"]).unwrap_err(),
+            "--model must be register, kv, counter, set or log, got `graph`"
+        );
+        assert_eq!(p(&["check", "--timeout", "0s", "a"]).unwrap_err(), "--timeout must be longer than 0s");
+        assert_eq!(p(&["check", "a", "--fast"]).unwrap_err(), "unknown option `--fast`");
+        assert!(p(&["check", "--format", "jepsen-etcd", "--model", "kv", "a"])
+            .unwrap_err()
+            .starts_with("jepsen-etcd histories are registers"));
     }
 }

@@ -4,11 +4,14 @@
 //! clusterlab run <scenario.json> [--seed N] [--until <duration>] [--trace <file.jsonl>]
 //! clusterlab validate <scenario.json>...
 //! clusterlab haproxy-cfg <scenario.json> <node>
+//! clusterlab check [--format jepsen-etcd|jepsen-edn|json] [--model M] [--timeout D] <history>...
 //! ```
 
 mod args;
 
-use args::{Command, RunArgs};
+use args::{CheckArgs, Command, HistoryFormat, RunArgs};
+use checker::any::{self, Loaded, ModelKind};
+use checker::formats::{self, ParseError};
 use engine::{Scenario, Simulation};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Command::Run(run_args) => run(&run_args),
         Command::Validate(files) => validate(&files),
         Command::HaproxyCfg { scenario, node } => haproxy_cfg(&scenario, &node),
+        Command::Check(check_args) => check(&check_args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,10 +127,93 @@ fn run(a: &RunArgs) -> Result<(), String> {
             sim.run_through(until);
         }
     }
+    sim.check_consistency();
+    if let Some(path) = &a.history {
+        let doc = engine::consistency::history_json(sim.history(), &sim.scenario().name, seed);
+        let file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
+        let mut out = BufWriter::new(file);
+        serde_json::to_writer(&mut out, &doc).map_err(|e| format!("{path}: {e}"))?;
+        out.write_all(b"\n").and_then(|_| out.flush()).map_err(|e| format!("{path}: {e}"))?;
+    }
     let report = sim.report();
     println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
     if let Some(h) = sim.halted() {
         return Err(h.to_string());
+    }
+    Ok(())
+}
+
+/// Reads and interprets one history file.
+fn load_history(path: &str, a: &CheckArgs) -> Result<Loaded, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
+    if meta.len() > formats::MAX_FILE_BYTES as u64 {
+        return Err(format!(
+            "{path}: the file is {} bytes; a history may be at most {} bytes",
+            meta.len(),
+            formats::MAX_FILE_BYTES
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let at = |e: ParseError| format!("{path}: {e}");
+    match a.format {
+        HistoryFormat::JepsenEtcd => {
+            let ops = formats::etcd::parse(&text).map_err(at)?;
+            Ok(Loaded {
+                lines: ops.iter().map(|o| o.invoke as usize).collect(),
+                history: any::AnyHistory::Register(ops),
+                key_names: Default::default(),
+            })
+        }
+        HistoryFormat::JepsenEdn => {
+            let raw = formats::jepsen::parse(&text).map_err(at)?;
+            any::build(a.model.unwrap_or(ModelKind::Register), &raw, "").map_err(at)
+        }
+        HistoryFormat::Json => {
+            let (model, raw) = formats::json::parse(&text).map_err(at)?;
+            let kind = ModelKind::parse(&model)
+                .ok_or_else(|| format!("{path}: \"model\" must be {}, got \"{model}\"", ModelKind::NAMES))?;
+            if let Some(m) = a.model.filter(|&m| m != kind) {
+                return Err(format!("{path}: the file's model is {}, but --model says {}", kind.name(), m.name()));
+            }
+            any::build(kind, &raw, "ops").map_err(at)
+        }
+    }
+}
+
+fn check(a: &CheckArgs) -> Result<(), String> {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut bad = 0;
+    for path in &a.files {
+        let mut line = serde_json::Map::new();
+        line.insert("file".into(), path.as_str().into());
+        match load_history(path, a) {
+            Ok(loaded) => {
+                let deadline = a.timeout.map(|d| std::time::Instant::now() + std::time::Duration::from_nanos(d.nanos));
+                let stop = || deadline.is_some_and(|t| std::time::Instant::now() >= t);
+                let mut budget = checker::Budget::default();
+                if deadline.is_some() {
+                    // The time limit replaces the step limit.
+                    budget.max_steps = u64::MAX;
+                    budget.interrupt = Some(&stop);
+                }
+                let serde_json::Value::Object(report) = any::report(&loaded, &budget) else {
+                    unreachable!("a report is an object")
+                };
+                line.extend(report);
+            }
+            Err(e) => {
+                eprintln!("clusterlab: {e}");
+                line.insert("error".into(), e.into());
+                bad += 1;
+            }
+        }
+        serde_json::to_writer(&mut out, &line).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    if bad > 0 {
+        return Err(format!("{bad} of {} history files could not be read", a.files.len()));
     }
     Ok(())
 }

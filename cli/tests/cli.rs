@@ -102,3 +102,107 @@ fn haproxy_cfg_prints_a_load_balancer_and_names_what_is_wrong() {
     let out = clusterlab(&["haproxy-cfg", &example("l7-routing.json"), "nope"]);
     assert!(String::from_utf8_lossy(&out.stderr).ends_with("l7-routing.json: no node is named `nope`\n"));
 }
+
+fn etcd_dir() -> PathBuf {
+    let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "data", "jepsen-etcd"].iter().collect();
+    if p.join("expected.tsv").is_file() {
+        p
+    } else {
+        PathBuf::from("/work/shared/data/jepsen-etcd")
+    }
+}
+
+fn lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+#[test]
+fn check_gives_every_jepsen_etcd_history_its_expected_verdict() {
+    let dir = etcd_dir();
+    let expected = std::fs::read_to_string(dir.join("expected.tsv")).unwrap();
+    let rows: Vec<(String, bool)> = expected
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once('\t').unwrap())
+        .map(|(f, v)| (f.to_string(), v == "true"))
+        .collect();
+    let files: Vec<String> = rows.iter().map(|(f, _)| dir.join(f).to_string_lossy().into_owned()).collect();
+    let mut args = vec!["check", "--format", "jepsen-etcd"];
+    args.extend(files.iter().map(String::as_str));
+    let out = clusterlab(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = lines(&out);
+    assert_eq!(got.len(), 102);
+    for ((file, want), (path, line)) in rows.iter().zip(files.iter().zip(&got)) {
+        assert_eq!(line["file"], path.as_str());
+        assert_eq!(line["linearizable"], *want, "{file}");
+        if !want {
+            // The witness names the operation that could not be ordered, by line.
+            let blocked = &line["witness"]["blocked"];
+            assert!(
+                blocked["line"].as_u64().unwrap() > 0 && blocked["what"].as_str().unwrap().contains("process"),
+                "{file}"
+            );
+        }
+    }
+}
+
+#[test]
+fn check_reads_edn_and_the_runs_own_history() {
+    let dir = std::env::temp_dir().join(format!("clusterlab-check-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A kv history in Jepsen EDN with a stale get of "x".
+    let edn = dir.join("kv.edn");
+    std::fs::write(
+        &edn,
+        "{:process 0 :type :invoke :f :put :key \"x\" :value \"a\"}\n\
+         {:process 0 :type :ok :f :put :key \"x\" :value \"a\"}\n\
+         {:process 0 :type :invoke :f :put :key \"x\" :value \"b\"}\n\
+         {:process 0 :type :ok :f :put :key \"x\" :value \"b\"}\n\
+         {:process 1 :type :invoke :f :get :key \"x\" :value nil}\n\
+         {:process 1 :type :ok :f :get :key \"x\" :value \"a\"}\n\
+         {:process 2 :type :invoke :f :append :key \"y\" :value \"1\"}\n",
+    )
+    .unwrap();
+    let out = clusterlab(&["check", "--format", "jepsen-edn", "--model", "kv", edn.to_str().unwrap()]);
+    let l = &lines(&out)[0];
+    assert_eq!(l["linearizable"], false);
+    assert_eq!(l["witness"]["key"], "x");
+    assert_eq!(l["witness"]["blocked"]["line"], 5);
+    // A run writes its history; check reads it back.
+    let history = dir.join("h.json");
+    let r = report(&clusterlab(&["run", &example("db-async-failover.json"), "--history", history.to_str().unwrap()]));
+    assert_eq!(r["consistency"]["linearizability"]["linearizable"], "no");
+    let out = clusterlab(&["check", history.to_str().unwrap()]);
+    let l = &lines(&out)[0];
+    assert_eq!(l["linearizable"], false);
+    assert_eq!(l["model"], "register");
+    assert_eq!(l["anomalies"]["lost_writes"]["count"], r["consistency"]["anomalies"]["lost_writes"]["count"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_names_the_file_and_line_of_bad_input() {
+    let dir = std::env::temp_dir().join(format!("clusterlab-check-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.log");
+    std::fs::write(&bad, "INFO  jepsen.util - 0\t:invoke\t:write\t1\nINFO  jepsen.util - 0\t:ok\t:write\tx\n").unwrap();
+    let good = etcd_dir().join("etcd_002.log");
+    let out = clusterlab(&["check", "--format", "jepsen-etcd", bad.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}: line 2: expected a whole number, got `x`", bad.display())), "{stderr}");
+    let got = lines(&out);
+    assert!(got[0]["error"].as_str().unwrap().contains("line 2"));
+    assert_eq!(got[1]["linearizable"], true);
+    // Missing file: exit 1; bad arguments: exit 2.
+    assert_eq!(clusterlab(&["check", "/nonexistent/h.json"]).status.code(), Some(1));
+    assert_eq!(clusterlab(&["check", "--format", "csv", "a"]).status.code(), Some(2));
+    // A json file whose model disagrees with --model.
+    let h = dir.join("h.json");
+    std::fs::write(&h, r#"{"format":"clusterlab-history","version":1,"model":"counter","ops":[]}"#).unwrap();
+    let out = clusterlab(&["check", "--model", "kv", h.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the file's model is counter, but --model says kv"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -9,6 +9,7 @@
 
 pub mod clock;
 pub mod components;
+pub mod consistency;
 pub mod context;
 pub mod distribution;
 pub mod failure_detector;

@@ -9,6 +9,7 @@ use crate::components::load_balancer::{BackendView, LoadBalancer, ServerView};
 use crate::components::sentinel::{Sentinel, SentinelView};
 use crate::components::server::{CallStats, Server, Targets};
 use crate::components::{Component, Kind};
+use crate::consistency::{Consistency, ConsistencyView};
 use crate::context::Ctx;
 use crate::fault::{Fault, ScheduledFault};
 use crate::history::History;
@@ -41,6 +42,8 @@ pub struct Simulation {
     events: u64,
     /// Time of the last event processed (see [`Simulation::apply_fault`]).
     last_event_at: Option<Time>,
+    /// The consistency checker, fed the history as the run goes.
+    consistency: Consistency,
 }
 
 /// A message on the wire, for drawing.
@@ -98,6 +101,7 @@ pub struct Report {
     pub history: HistoryReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub halted: Option<String>,
+    pub consistency: ConsistencyView,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -262,6 +266,7 @@ impl Simulation {
             live_faults: Vec::new(),
             events: 0,
             last_event_at: None,
+            consistency: Consistency::for_scenario(scenario),
         };
         for (i, f) in sim.faults.iter().enumerate() {
             sim.world.queue.push_fault(f.at.nanos, i as u32);
@@ -345,6 +350,7 @@ impl Simulation {
                 return false;
             }
         }
+        self.consistency.observe(&self.world.history, s.at);
         self.world.now = s.at;
         self.last_event_at = Some(s.at);
         self.events += 1;
@@ -726,6 +732,19 @@ impl Simulation {
             trace: TraceReport { recorded: trace.total(), kept: trace.events().len(), discarded: trace.discarded() },
             history: HistoryReport { ops: self.world.history.ops().len(), discarded: self.world.history.discarded() },
             halted: self.world.halted.clone(),
+            consistency: self.consistency.view().clone(),
         }
+    }
+
+    /// The consistency verdicts as of the last check (at least once per
+    /// simulated second): linearizability key by key with the time of the
+    /// first violation, and the Jepsen-style anomalies.
+    pub fn consistency(&self) -> &ConsistencyView {
+        self.consistency.view()
+    }
+
+    /// Checks the history up to now (for the end of a run).
+    pub fn check_consistency(&mut self) -> &ConsistencyView {
+        self.consistency.check(&self.world.history, self.world.now)
     }
 }

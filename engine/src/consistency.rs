@@ -1,0 +1,203 @@
+//! Consistency verdicts, live: the client history is fed to the checker
+//! (`clusterlab-checker`) as the run proceeds, and checked once per
+//! simulated second. The checker only observes: nothing here changes the
+//! run or its trace.
+//!
+//! Each key is a register (reads and writes of whole numbers); a client is
+//! a client node (its requests form one session, for the per-client
+//! checks).
+
+use crate::history::{History, OpRecord, Outcome as HOutcome};
+use crate::message::Op;
+use crate::scenario::{ComponentSpec, Scenario};
+use crate::time::Time;
+use checker::anomalies::rw::{self, RwAnomalies, RwKind, RwOp};
+use checker::history::Outcome;
+use checker::live::{Live, LiveVerdict};
+use checker::models::register::{Register, RegisterInput, RegisterOutput};
+use serde::Serialize;
+
+/// How often the verdicts are brought up to date, in simulated time.
+pub const CHECK_EVERY_NS: Time = 1_000_000_000;
+
+#[derive(Clone, Debug)]
+pub struct Consistency {
+    /// Only runs with a database are checked: elsewhere the values clients
+    /// read and write are not stored anywhere.
+    enabled: bool,
+    live: Live<Register>,
+    /// History operations fed so far (the checker numbers them the same).
+    fed: usize,
+    /// Fed while in flight, by history index.
+    in_flight: Vec<usize>,
+    next_check: Time,
+    view: ConsistencyView,
+}
+
+/// What the run's history shows so far.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ConsistencyView {
+    /// False for runs without a database (nothing stores the values).
+    pub checked: bool,
+    /// Linearizability, key by key, with the time of the first violation.
+    pub linearizability: Option<LiveVerdict>,
+    /// Jepsen-style anomalies (lost acknowledged writes, stale reads,
+    /// read-your-writes, monotonic reads), each with its first time.
+    pub anomalies: RwAnomalies,
+    /// Operations the bounded history could not keep: the verdicts cover
+    /// only what it kept.
+    pub history_discarded: u64,
+}
+
+impl Consistency {
+    pub fn for_scenario(scenario: &Scenario) -> Self {
+        let enabled = scenario.nodes.iter().any(|n| matches!(n.component, ComponentSpec::Database(_)));
+        Consistency {
+            enabled,
+            live: Live::new(Register),
+            fed: 0,
+            in_flight: Vec::new(),
+            next_check: CHECK_EVERY_NS,
+            view: ConsistencyView::default(),
+        }
+    }
+}
+
+fn client(rec: &OpRecord) -> u64 {
+    u64::from(rec.node)
+}
+
+fn outcome(o: HOutcome) -> Outcome {
+    match o {
+        HOutcome::Ok => Outcome::Ok,
+        HOutcome::Fail => Outcome::Fail,
+        HOutcome::Info | HOutcome::Pending => Outcome::Info,
+    }
+}
+
+fn output(rec: &OpRecord) -> RegisterOutput {
+    match rec.op {
+        Op::Read { .. } => RegisterOutput::Read(rec.value),
+        Op::Write { .. } => RegisterOutput::Write,
+    }
+}
+
+fn input(op: Op) -> RegisterInput {
+    match op {
+        Op::Read { key } => RegisterInput::Read { key: u64::from(key) },
+        Op::Write { key, value } => RegisterInput::Write { key: u64::from(key), value },
+    }
+}
+
+impl Consistency {
+    /// Called before each event at `now`: at each whole simulated second,
+    /// feeds what the history gained and checks.
+    #[inline]
+    pub fn observe(&mut self, history: &History, now: Time) {
+        if self.enabled && now >= self.next_check {
+            self.check(history, now);
+            self.next_check = (now / CHECK_EVERY_NS + 1) * CHECK_EVERY_NS;
+        }
+    }
+
+    /// Feeds everything and checks now (every event before `now` has run).
+    pub fn check(&mut self, history: &History, now: Time) -> &ConsistencyView {
+        if !self.enabled {
+            return &self.view;
+        }
+        let ops = history.ops();
+        // Completions of operations fed while in flight, in the order they
+        // completed is not needed: each is an interval.
+        let mut still = Vec::with_capacity(self.in_flight.len());
+        for &i in &self.in_flight {
+            let rec = &ops[i];
+            match (rec.outcome, rec.complete) {
+                (HOutcome::Pending, _) | (_, None) => still.push(i),
+                (o, Some(t)) => self.live.complete(i, outcome(o), Some(output(rec)), t),
+            }
+        }
+        self.in_flight = still;
+        for (i, rec) in ops.iter().enumerate().skip(self.fed) {
+            let id = self.live.invoke(client(rec), input(rec.op), rec.invoke);
+            debug_assert_eq!(id, i, "the checker numbers operations as the history does");
+            match (rec.outcome, rec.complete) {
+                (HOutcome::Pending, _) | (_, None) => self.in_flight.push(i),
+                (o, Some(t)) => self.live.complete(i, outcome(o), Some(output(rec)), t),
+            }
+        }
+        self.fed = ops.len();
+        self.live.checkpoint(now);
+        self.view = ConsistencyView {
+            checked: true,
+            linearizability: Some(self.live.verdict()),
+            anomalies: rw::check(&rw_ops(ops)),
+            history_discarded: history.discarded(),
+        };
+        &self.view
+    }
+
+    pub fn view(&self) -> &ConsistencyView {
+        &self.view
+    }
+}
+
+/// The history as reads and writes for the anomaly checks.
+pub fn rw_ops(ops: &[OpRecord]) -> Vec<RwOp> {
+    ops.iter()
+        .map(|rec| RwOp {
+            client: client(rec),
+            key: u64::from(rec.op.key()),
+            kind: match rec.op {
+                Op::Read { .. } => RwKind::Read(rec.value),
+                Op::Write { value, .. } => RwKind::Write(value),
+            },
+            invoke: rec.invoke,
+            complete: rec.complete,
+            outcome: outcome(rec.outcome),
+        })
+        .collect()
+}
+
+/// The history in the project's JSON history format (docs/history-format.md),
+/// model `register`, for `clusterlab check`.
+pub fn history_json(history: &History, scenario: &str, seed: u64) -> serde_json::Value {
+    let ops: Vec<serde_json::Value> = history
+        .ops()
+        .iter()
+        .map(|rec| {
+            let mut o = serde_json::json!({
+                "process": client(rec),
+                "key": rec.op.key(),
+                "invoke": rec.invoke,
+                "type": match rec.outcome {
+                    HOutcome::Ok => "ok",
+                    HOutcome::Fail => "fail",
+                    HOutcome::Info | HOutcome::Pending => "info",
+                },
+            });
+            match rec.op {
+                Op::Read { .. } => {
+                    o["f"] = "read".into();
+                    if rec.outcome == HOutcome::Ok {
+                        o["result"] = rec.value.into();
+                    }
+                }
+                Op::Write { value, .. } => {
+                    o["f"] = "write".into();
+                    o["value"] = value.into();
+                }
+            }
+            if let (Some(t), false) = (rec.complete, rec.outcome == HOutcome::Pending) {
+                o["complete"] = t.into();
+            }
+            o
+        })
+        .collect();
+    serde_json::json!({
+        "format": checker::formats::json::FORMAT,
+        "version": checker::formats::json::VERSION,
+        "model": "register",
+        "meta": { "scenario": scenario, "seed": seed, "time_unit": "ns", "discarded": history.discarded() },
+        "ops": ops,
+    })
+}
