@@ -22,8 +22,8 @@ pub const CHECK_EVERY_NS: Time = 1_000_000_000;
 
 #[derive(Clone, Debug)]
 pub struct Consistency {
-    /// Only runs with a database are checked: elsewhere the values clients
-    /// read and write are not stored anywhere.
+    /// Only runs with a database, or clients of a cache, are checked:
+    /// elsewhere the values clients read and write are not stored anywhere.
     enabled: bool,
     live: Live<Register>,
     /// History operations fed so far (the checker numbers them the same).
@@ -37,7 +37,8 @@ pub struct Consistency {
 /// What the run's history shows so far.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ConsistencyView {
-    /// False for runs without a database (nothing stores the values).
+    /// False for runs where nothing stores the values clients write (no
+    /// database, no client of a cache).
     pub checked: bool,
     /// Linearizability, key by key, with the time of the first violation.
     pub linearizability: Option<LiveVerdict>,
@@ -51,7 +52,16 @@ pub struct ConsistencyView {
 
 impl Consistency {
     pub fn for_scenario(scenario: &Scenario) -> Self {
-        let enabled = scenario.nodes.iter().any(|n| matches!(n.component, ComponentSpec::Database(_)));
+        // Values are stored by a database, or by a cache that clients use
+        // directly (GET/SET); otherwise servers answer without storing.
+        let is_cache = |name: &str| {
+            scenario.nodes.iter().any(|n| n.name == name && matches!(n.component, ComponentSpec::Cache(_)))
+        };
+        let enabled = scenario.nodes.iter().any(|n| match &n.component {
+            ComponentSpec::Database(_) => true,
+            ComponentSpec::Client(c) => is_cache(&c.target),
+            _ => false,
+        });
         Consistency {
             enabled,
             live: Live::new(Register),
