@@ -12,10 +12,15 @@ use crate::message::Op;
 use crate::scenario::{ComponentSpec, Scenario};
 use crate::time::Time;
 use checker::anomalies::rw::{self, RwAnomalies, RwKind, RwOp};
+use checker::anomalies::MAX_EXAMPLES;
 use checker::history::Outcome;
 use checker::live::{Live, LiveVerdict};
 use checker::models::register::{Register, RegisterInput, RegisterOutput};
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The checker's types the views carry, for the UI.
+pub use checker::{anomalies::rw::Kind as AnomalyKind, live::LiveVerdict as Verdict, Linearizable};
 
 /// How often the verdicts are brought up to date, in simulated time.
 pub const CHECK_EVERY_NS: Time = 1_000_000_000;
@@ -32,6 +37,16 @@ pub struct Consistency {
     in_flight: Vec<usize>,
     next_check: Time,
     view: ConsistencyView,
+    /// Per key: its operations (history indices) and their anomalies as of
+    /// the last check; only keys that changed are checked again.
+    keys: BTreeMap<u64, KeyAnomalies>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct KeyAnomalies {
+    ops: Vec<usize>,
+    found: RwAnomalies,
+    changed: bool,
 }
 
 /// What the run's history shows so far.
@@ -69,6 +84,7 @@ impl Consistency {
             in_flight: Vec::new(),
             next_check: CHECK_EVERY_NS,
             view: ConsistencyView::default(),
+            keys: BTreeMap::new(),
         }
     }
 }
@@ -123,7 +139,10 @@ impl Consistency {
             let rec = &ops[i];
             match (rec.outcome, rec.complete) {
                 (HOutcome::Pending, _) | (_, None) => still.push(i),
-                (o, Some(t)) => self.live.complete(i, outcome(o), Some(output(rec)), t),
+                (o, Some(t)) => {
+                    self.live.complete(i, outcome(o), Some(output(rec)), t);
+                    self.keys.entry(u64::from(rec.op.key())).or_default().changed = true;
+                }
             }
         }
         self.in_flight = still;
@@ -134,21 +153,67 @@ impl Consistency {
                 (HOutcome::Pending, _) | (_, None) => self.in_flight.push(i),
                 (o, Some(t)) => self.live.complete(i, outcome(o), Some(output(rec)), t),
             }
+            let key = self.keys.entry(u64::from(rec.op.key())).or_default();
+            key.ops.push(i);
+            key.changed = true;
         }
         self.fed = ops.len();
         self.live.checkpoint(now);
         self.view = ConsistencyView {
             checked: true,
             linearizability: Some(self.live.verdict()),
-            anomalies: rw::check(&rw_ops(ops)),
+            anomalies: self.anomalies(ops),
             history_discarded: history.discarded(),
         };
         &self.view
     }
 
+    /// The anomaly checks, key by key: a key is checked again only when it
+    /// gained or completed operations, so a check costs what changed, not
+    /// the whole history. Anomalies never span keys.
+    fn anomalies(&mut self, ops: &[OpRecord]) -> RwAnomalies {
+        let mut all = RwAnomalies::default();
+        for key in self.keys.values_mut() {
+            if key.changed {
+                let local: Vec<OpRecord> = key.ops.iter().map(|&i| ops[i]).collect();
+                let mut found = rw::check(&rw_ops(&local));
+                // Back to history indices.
+                for kind in kinds_mut(&mut found) {
+                    for f in &mut kind.examples {
+                        f.op = key.ops[f.op];
+                        f.because = key.ops[f.because];
+                    }
+                }
+                key.found = found;
+                key.changed = false;
+            }
+            for (into, from) in kinds_mut(&mut all).into_iter().zip(kinds(&key.found)) {
+                into.count += from.count;
+                into.first_at = match (into.first_at, from.first_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let room = MAX_EXAMPLES.saturating_sub(into.examples.len());
+                into.examples.extend(from.examples.iter().take(room).copied());
+            }
+        }
+        for kind in kinds_mut(&mut all) {
+            kind.examples.sort_by_key(|f| (f.at, f.op));
+        }
+        all
+    }
+
     pub fn view(&self) -> &ConsistencyView {
         &self.view
     }
+}
+
+fn kinds(a: &RwAnomalies) -> [&AnomalyKind; 4] {
+    [&a.lost_writes, &a.stale_reads, &a.read_your_writes, &a.monotonic_reads]
+}
+
+fn kinds_mut(a: &mut RwAnomalies) -> [&mut AnomalyKind; 4] {
+    [&mut a.lost_writes, &mut a.stale_reads, &mut a.read_your_writes, &mut a.monotonic_reads]
 }
 
 /// The history as reads and writes for the anomaly checks.

@@ -74,6 +74,29 @@ fn the_cache_aside_race_leaves_stale_reads() {
     assert_eq!(v.linearizability.unwrap().linearizable, Linearizable::No);
 }
 
+/// The live anomaly checks, key by key and only where something changed,
+/// find what one check of the whole history finds.
+#[test]
+fn incremental_anomaly_checks_equal_a_whole_history_check() {
+    for name in
+        ["db-async-failover.json", "db-replica-lag.json", "cache-aside-stale.json", "redis-replica-stale-reads.json"]
+    {
+        let (sim, v) = run(name);
+        let whole = checker::anomalies::rw::check(&engine::consistency::rw_ops(sim.history().ops()));
+        let pairs = [
+            (&v.anomalies.lost_writes, &whole.lost_writes),
+            (&v.anomalies.stale_reads, &whole.stale_reads),
+            (&v.anomalies.read_your_writes, &whole.read_your_writes),
+            (&v.anomalies.monotonic_reads, &whole.monotonic_reads),
+        ];
+        for (live, once) in pairs {
+            assert_eq!((live.count, live.first_at), (once.count, once.first_at), "{name}");
+            assert_eq!(live.examples.len(), once.examples.len(), "{name}");
+        }
+        assert!(v.anomalies.total() > 0, "{name} shows anomalies");
+    }
+}
+
 #[test]
 fn runs_without_a_database_are_not_judged() {
     let (_, v) = run("web-three-servers.json");
