@@ -10,6 +10,7 @@ pub mod handle;
 pub mod lab;
 pub mod snapshot;
 pub mod ui;
+pub mod verdicts;
 
 /// Mounts the app into the page.
 pub fn start() {

@@ -83,6 +83,8 @@ pub struct Snapshot {
     pub in_flight: usize,
     /// Many nodes: draw them small, without badges.
     pub compact: bool,
+    /// The consistency checker's verdicts, in words.
+    pub verdicts: crate::verdicts::Verdicts,
 }
 
 /// Where a node is drawn: its scenario position, or a column by kind.
@@ -379,6 +381,7 @@ pub fn take(lab: &Lab) -> Snapshot {
         points,
         in_flight: flying.len(),
         compact: sim.node_count() > COMPACT_ABOVE,
+        verdicts: crate::verdicts::describe(sim.consistency()),
     }
 }
 

@@ -143,3 +143,19 @@ appTest('a load balancer shows its configuration as haproxy.cfg, and it stays op
   await page.getByRole('heading', { name: 'web1' }).waitFor();
   assert.equal(await page.locator('.inspector details.config').count(), 0);
 });
+
+appTest('the consistency panel reports lost acknowledged writes in an asynchronous failover', async ({ page }) => {
+  await gotoApp(page);
+  const verdict = page.locator('.verdicts [role=status]');
+  await verdict.waitFor();
+  // The opening scenario stores nothing: not judged.
+  assert.match(await verdict.textContent(), /^Not judged/);
+  await page.getByLabel('Scenario').selectOption('db-async-failover');
+  await page.getByRole('slider').fill('6');
+  // The primary is cut off at 5 s and dies at 5.5 s; by 8 s the checker
+  // has seen the writes it acknowledged and lost.
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 8);
+  await until(page, (el) => el.textContent.startsWith('Not linearizable since '), await verdict.elementHandle());
+  const lost = page.locator('.verdicts div', { hasText: 'lost acknowledged writes' }).locator('dd');
+  await until(page, (el) => /^\d+, the first at /.test(el.textContent), await lost.elementHandle());
+});

@@ -1,5 +1,6 @@
 use super::{
     about::About, charts::Charts, controls::Controls, inspector::Inspector, log_view::LogView, topology::Topology,
+    verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
 use leptos::prelude::*;
@@ -21,6 +22,9 @@ pub fn App() -> impl IntoView {
             </section>
             <aside class="side">
                 <Inspector />
+                <section class="verdicts" aria-labelledby="verdicts-title">
+                    <VerdictsPanel />
+                </section>
                 <About />
             </aside>
             <section class="controls" id="controls" aria-label="Run controls">

@@ -7,3 +7,4 @@ pub mod controls;
 pub mod inspector;
 pub mod log_view;
 pub mod topology;
+pub mod verdicts;

@@ -1,0 +1,90 @@
+//! The consistency checker's verdicts in words, for the verdicts panel.
+
+use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable};
+use engine::time::format_time;
+
+/// What the panel shows: a headline, its tone, and one row per check.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verdicts {
+    /// `None`: the run is not judged (nothing stores the values).
+    pub headline: Option<String>,
+    /// `ok`, `bad` or `unknown`, for the style.
+    pub tone: &'static str,
+    /// (label, value) rows.
+    pub rows: Vec<(String, String)>,
+}
+
+fn anomaly(kind: &AnomalyKind) -> String {
+    match (kind.count, kind.first_at) {
+        (0, _) => "none".to_string(),
+        (n, Some(t)) => format!("{n}, the first at {}", format_time(t)),
+        (n, None) => n.to_string(),
+    }
+}
+
+pub fn describe(view: &ConsistencyView) -> Verdicts {
+    if !view.checked {
+        return Verdicts { headline: None, tone: "unknown", rows: Vec::new() };
+    }
+    let Some(v) = &view.linearizability else {
+        return Verdicts { headline: Some("Not checked yet".into()), tone: "unknown", rows: Vec::new() };
+    };
+    let (headline, tone) = match v.linearizable {
+        Linearizable::Yes => ("Linearizable so far".to_string(), "ok"),
+        Linearizable::No => {
+            let at = v.first_violation_at.map_or_else(String::new, |t| format!(" since {}", format_time(t)));
+            let key = v.first_violation_key.map_or_else(String::new, |k| format!(" (key k{k})"));
+            (format!("Not linearizable{at}{key}"), "bad")
+        }
+        Linearizable::Unknown => {
+            (format!("Unknown: the search ran out of budget on {} keys", v.unknown_keys), "unknown")
+        }
+    };
+    let a = &view.anomalies;
+    let mut rows = vec![
+        ("keys violated".to_string(), format!("{} of {}", v.violated_keys, v.keys)),
+        ("lost acknowledged writes".to_string(), anomaly(&a.lost_writes)),
+        ("stale reads".to_string(), anomaly(&a.stale_reads)),
+        ("read-your-writes violations".to_string(), anomaly(&a.read_your_writes)),
+        ("monotonic-read violations".to_string(), anomaly(&a.monotonic_reads)),
+    ];
+    if let Some(t) = v.checked_at {
+        rows.push(("checked up to".to_string(), format!("{} ({} operations)", format_time(t), v.ops)));
+    }
+    if view.history_discarded > 0 {
+        rows.push((
+            "not checked".to_string(),
+            format!("{} operations beyond the history's limit", view.history_discarded),
+        ));
+    }
+    Verdicts { headline: Some(headline), tone, rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::{Scenario, Simulation};
+
+    fn run(example: &str, secs: u64) -> Verdicts {
+        let ex = crate::examples::find(example).unwrap();
+        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
+        sim.run_until(secs * 1_000_000_000);
+        describe(sim.consistency())
+    }
+
+    #[test]
+    fn a_failover_that_loses_writes_is_not_linearizable_and_says_when() {
+        let v = run("db-async-failover", 10);
+        assert_eq!(v.tone, "bad");
+        assert!(v.headline.as_deref().unwrap().starts_with("Not linearizable since "), "{v:?}");
+        let lost = &v.rows.iter().find(|r| r.0 == "lost acknowledged writes").unwrap().1;
+        assert!(lost.contains(", the first at "), "{lost}");
+    }
+
+    #[test]
+    fn semi_sync_is_linearizable_and_runs_without_storage_are_not_judged() {
+        let v = run("db-semi-sync-failover", 10);
+        assert_eq!((v.headline.as_deref(), v.tone), (Some("Linearizable so far"), "ok"));
+        assert_eq!(run("web-three-servers", 3).headline, None);
+    }
+}
