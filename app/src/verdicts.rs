@@ -1,7 +1,16 @@
 //! The consistency checker's verdicts in words, for the verdicts panel.
 
 use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable};
-use engine::time::format_time;
+use engine::time::Time;
+
+/// A moment of the run, as a person reads it: `57.5 ms`, `9.888 s`.
+fn at(t: Time) -> String {
+    if t < 1_000_000_000 {
+        format!("{:.1} ms", t as f64 / 1e6)
+    } else {
+        format!("{:.3} s", t as f64 / 1e9)
+    }
+}
 
 /// What the panel shows: a headline, its tone, and one row per check.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -17,7 +26,7 @@ pub struct Verdicts {
 fn anomaly(kind: &AnomalyKind) -> String {
     match (kind.count, kind.first_at) {
         (0, _) => "none".to_string(),
-        (n, Some(t)) => format!("{n}, the first at {}", format_time(t)),
+        (n, Some(t)) => format!("{n}, the first at {}", at(t)),
         (n, None) => n.to_string(),
     }
 }
@@ -32,9 +41,9 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
     let (headline, tone) = match v.linearizable {
         Linearizable::Yes => ("Linearizable so far".to_string(), "ok"),
         Linearizable::No => {
-            let at = v.first_violation_at.map_or_else(String::new, |t| format!(" since {}", format_time(t)));
+            let since = v.first_violation_at.map_or_else(String::new, |t| format!(" since {}", at(t)));
             let key = v.first_violation_key.map_or_else(String::new, |k| format!(" (key k{k})"));
-            (format!("Not linearizable{at}{key}"), "bad")
+            (format!("Not linearizable{since}{key}"), "bad")
         }
         Linearizable::Unknown => {
             (format!("Unknown: the search ran out of budget on {} keys", v.unknown_keys), "unknown")
@@ -49,7 +58,7 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
         ("monotonic-read violations".to_string(), anomaly(&a.monotonic_reads)),
     ];
     if let Some(t) = v.checked_at {
-        rows.push(("checked up to".to_string(), format!("{} ({} operations)", format_time(t), v.ops)));
+        rows.push(("checked up to".to_string(), format!("{} ({} operations)", at(t), v.ops)));
     }
     if view.history_discarded > 0 {
         rows.push((
@@ -70,6 +79,12 @@ mod tests {
         let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
         sim.run_until(secs * 1_000_000_000);
         describe(sim.consistency())
+    }
+
+    #[test]
+    fn moments_read_as_milliseconds_or_seconds() {
+        assert_eq!(at(57_504_030), "57.5 ms");
+        assert_eq!(at(9_888_015_445), "9.888 s");
     }
 
     #[test]

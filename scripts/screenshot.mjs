@@ -1,0 +1,39 @@
+// The README's screenshot: the release build (dist/, built by
+// `trunk build --release`) in headless Debian Chromium, showing the
+// asynchronous-failover example after its primary died, with the
+// consistency panel's verdict and the standby selected.
+//
+//   node scripts/screenshot.mjs [out.png]     # default docs/screenshot.png
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(root, 'tests', 'package.json'));
+const { chromium } = require('playwright-core');
+const { startServer } = await import(path.join(root, 'tests', 'serve-dist.mjs'));
+const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import(path.join(root, 'tests', 'chromium.mjs'));
+
+const dist = path.join(root, 'dist');
+if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('no dist/index.html: run `trunk build --release` first');
+const out = path.resolve(process.argv[2] ?? path.join(root, 'docs', 'screenshot.png'));
+
+const { url, server } = await startServer({ root: dist });
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+try {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
+  await page.goto(url);
+  await page.getByLabel('Scenario').selectOption('db-async-failover');
+  await page.getByRole('slider').fill('6');
+  const seconds = () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds);
+  await page.waitForFunction(`(${seconds})() >= 9`, null, { timeout: 60_000, polling: 100 });
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.locator('[data-node="db2"]').click();
+  await page.locator('.verdicts .verdict.bad').waitFor();
+  await page.screenshot({ path: out });
+  console.log(`wrote ${out}`);
+} finally {
+  await browser.close();
+  server.close();
+}
