@@ -89,43 +89,71 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
     }
 }
 
+/// Walks arguments: `--flag value`, `--flag=value`, or positionals.
+struct Walk<'a> {
+    it: std::slice::Iter<'a, String>,
+}
+
+enum Arg<'a> {
+    /// A flag, with the value given after `=` if any.
+    Flag(&'a str, Option<&'a str>),
+    Positional(&'a String),
+}
+
+impl<'a> Walk<'a> {
+    fn new(args: &'a [String]) -> Walk<'a> {
+        Walk { it: args.iter() }
+    }
+
+    fn next_arg(&mut self) -> Option<Arg<'a>> {
+        let arg = self.it.next()?;
+        Some(match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => Arg::Flag(f, Some(v)),
+            _ if arg.starts_with('-') => Arg::Flag(arg, None),
+            _ => Arg::Positional(arg),
+        })
+    }
+
+    /// The flag's value: after its `=`, or the next argument.
+    fn value(&mut self, flag: &str, inline: Option<&str>) -> Result<String, String> {
+        inline.map(str::to_string).or_else(|| self.it.next().cloned()).ok_or_else(|| format!("{flag} needs a value"))
+    }
+}
+
+/// A duration flag's value, which must be longer than zero.
+fn positive_duration(flag: &str, v: &str) -> Result<Duration, String> {
+    let d = Duration::parse(v).map_err(|e| format!("{flag}: {e}"))?;
+    if d == Duration::ZERO {
+        return Err(format!("{flag} must be longer than 0s"));
+    }
+    Ok(d)
+}
+
 fn parse_run(args: &[String]) -> Result<RunArgs, String> {
     let mut scenario = None;
     let mut seed = None;
     let mut until = None;
     let mut trace = None;
     let mut history = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag {
-            "--seed" => {
-                let v = value("--seed")?;
+    let mut walk = Walk::new(args);
+    while let Some(arg) = walk.next_arg() {
+        match arg {
+            Arg::Flag("--seed", inline) => {
+                let v = walk.value("--seed", inline)?;
                 seed = Some(
                     v.parse::<u64>()
                         .map_err(|_| format!("--seed must be a whole number from 0 to {}, got `{v}`", u64::MAX))?,
                 );
             }
-            "--until" => {
-                let v = value("--until")?;
-                let d = Duration::parse(&v).map_err(|e| format!("--until: {e}"))?;
-                if d == Duration::ZERO {
-                    return Err("--until must be longer than 0s".into());
-                }
-                until = Some(d);
+            Arg::Flag("--until", inline) => {
+                until = Some(positive_duration("--until", &walk.value("--until", inline)?)?)
             }
-            "--trace" => trace = Some(value("--trace")?),
-            "--history" => history = Some(value("--history")?),
-            f if f.starts_with('-') => return Err(format!("unknown option `{f}`")),
-            _ => {
-                if scenario.replace(arg.clone()).is_some() {
-                    return Err(format!("run takes one scenario file; `{arg}` is a second one"));
+            Arg::Flag("--trace", inline) => trace = Some(walk.value("--trace", inline)?),
+            Arg::Flag("--history", inline) => history = Some(walk.value("--history", inline)?),
+            Arg::Flag(f, _) => return Err(format!("unknown option `{f}`")),
+            Arg::Positional(a) => {
+                if scenario.replace(a.clone()).is_some() {
+                    return Err(format!("run takes one scenario file; `{a}` is a second one"));
                 }
             }
         }
@@ -139,41 +167,29 @@ fn parse_check(args: &[String]) -> Result<CheckArgs, String> {
     let mut model = None;
     let mut timeout = None;
     let mut files = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag {
-            "--format" => {
-                format = match value("--format")?.as_str() {
+    let mut walk = Walk::new(args);
+    while let Some(arg) = walk.next_arg() {
+        match arg {
+            Arg::Flag("--format", inline) => {
+                format = match walk.value("--format", inline)?.as_str() {
                     "jepsen-etcd" => HistoryFormat::JepsenEtcd,
                     "jepsen-edn" => HistoryFormat::JepsenEdn,
                     "json" => HistoryFormat::Json,
                     other => return Err(format!("--format must be jepsen-etcd, jepsen-edn or json, got `{other}`")),
                 }
             }
-            "--model" => {
-                let v = value("--model")?;
+            Arg::Flag("--model", inline) => {
+                let v = walk.value("--model", inline)?;
                 model = Some(
                     checker::any::ModelKind::parse(&v)
                         .ok_or_else(|| format!("--model must be {}, got `{v}`", checker::any::ModelKind::NAMES))?,
                 );
             }
-            "--timeout" => {
-                let v = value("--timeout")?;
-                let d = Duration::parse(&v).map_err(|e| format!("--timeout: {e}"))?;
-                if d == Duration::ZERO {
-                    return Err("--timeout must be longer than 0s".into());
-                }
-                timeout = Some(d);
+            Arg::Flag("--timeout", inline) => {
+                timeout = Some(positive_duration("--timeout", &walk.value("--timeout", inline)?)?)
             }
-            f if f.starts_with('-') => return Err(format!("unknown option `{f}`")),
-            _ => files.push(arg.clone()),
+            Arg::Flag(f, _) => return Err(format!("unknown option `{f}`")),
+            Arg::Positional(a) => files.push(a.clone()),
         }
     }
     if files.is_empty() {
