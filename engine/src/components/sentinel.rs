@@ -380,13 +380,7 @@ impl Sentinel {
 
     /// `+switch-master`: adopts and announces a new configuration.
     fn switch(&mut self, ctx: &mut Ctx, to: NodeId, epoch: u32) {
-        let from = self.disk.primary;
-        self.disk.primary = to;
-        self.disk.config_epoch = epoch;
-        self.disk.current_epoch = self.disk.current_epoch.max(epoch);
-        self.state.odown = false;
-        self.state.peers_down.clear();
-        self.forget_info();
+        let from = self.adopt(to, epoch);
         ctx.note(Note::SwitchMaster { from, to, epoch });
         let msg = Message::CachePrimary { primary: to, epoch };
         for &n in self.peers.iter().chain(&self.listeners) {
@@ -499,6 +493,14 @@ impl Process for Sentinel {
 impl Sentinel {
     /// Learns a newer configuration from another sentinel.
     fn switch_quietly(&mut self, ctx: &mut Ctx, to: NodeId, epoch: u32) {
+        let from = self.adopt(to, epoch);
+        if from != to {
+            ctx.note(Note::SwitchMaster { from, to, epoch });
+        }
+    }
+
+    /// Takes `to` of `epoch` as the primary; returns the one before.
+    fn adopt(&mut self, to: NodeId, epoch: u32) -> NodeId {
         let from = self.disk.primary;
         self.disk.primary = to;
         self.disk.config_epoch = epoch;
@@ -506,9 +508,7 @@ impl Sentinel {
         self.state.odown = false;
         self.state.peers_down.clear();
         self.forget_info();
-        if from != to {
-            ctx.note(Note::SwitchMaster { from, to, epoch });
-        }
+        from
     }
 
     /// INFO from before a new configuration says nothing about it.
