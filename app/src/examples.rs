@@ -20,6 +20,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "cache-aside-stale", json: include_str!("../../engine/scenarios/cache-aside-stale.json") },
     Example { id: "write-behind-crash", json: include_str!("../../engine/scenarios/write-behind-crash.json") },
     Example { id: "l7-routing", json: include_str!("../../engine/scenarios/l7-routing.json") },
+    Example { id: "raft-kv-leader-crash", json: include_str!("../../engine/scenarios/raft-kv-leader-crash.json") },
     Example {
         id: "redis-replica-stale-reads",
         json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),

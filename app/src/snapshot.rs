@@ -95,7 +95,7 @@ fn layout(lab: &Lab) -> Vec<(f64, f64)> {
         ComponentSpec::Client(_) => 0,
         ComponentSpec::LoadBalancer(_) => 1,
         ComponentSpec::Server(_) | ComponentSpec::Sentinel(_) => 2,
-        ComponentSpec::Database(_) | ComponentSpec::Cache(_) => 3,
+        ComponentSpec::Database(_) | ComponentSpec::Cache(_) | ComponentSpec::RaftKv(_) => 3,
     };
     let mut counts = [0usize; 4];
     for n in &s.nodes {
@@ -246,6 +246,23 @@ pub fn take(lab: &Lab) -> Snapshot {
                     } else {
                         format!("{} keys · hits {ratio:.0}%", c.keys)
                     }
+                }
+                Detail::RaftKv(v) => {
+                    let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());
+                    details.push(("role".to_string(), v.role.to_string()));
+                    details.push(("term".to_string(), v.term.to_string()));
+                    details.push(("leader".to_string(), name(v.leader)));
+                    details.push(("voted for".to_string(), name(v.vote)));
+                    details.push((
+                        "log".to_string(),
+                        format!("{} entries · commit {} · applied {}", v.last_index, v.commit, v.applied),
+                    ));
+                    details.push(("keys".to_string(), v.keys.to_string()));
+                    details.push((
+                        "waiting requests".to_string(),
+                        format!("{} writes, {} reads", v.pending_writes, v.pending_reads),
+                    ));
+                    format!("{} · term {} · commit {}", v.role, v.term, v.commit)
                 }
                 Detail::Sentinel(v) => {
                     details.push(("monitors primary".to_string(), sim.node_name(v.primary).to_string()));

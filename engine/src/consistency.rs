@@ -67,10 +67,14 @@ pub struct ConsistencyView {
 
 impl Consistency {
     pub fn for_scenario(scenario: &Scenario) -> Self {
-        // Values are stored by a database, or by a cache that clients use
-        // directly (GET/SET); otherwise servers answer without storing.
+        // Values are stored by a database, or by a cache or a Raft store
+        // that clients use directly; otherwise servers answer without
+        // storing.
         let is_cache = |name: &str| {
-            scenario.nodes.iter().any(|n| n.name == name && matches!(n.component, ComponentSpec::Cache(_)))
+            scenario
+                .nodes
+                .iter()
+                .any(|n| n.name == name && matches!(n.component, ComponentSpec::Cache(_) | ComponentSpec::RaftKv(_)))
         };
         let enabled = scenario.nodes.iter().any(|n| match &n.component {
             ComponentSpec::Database(_) => true,

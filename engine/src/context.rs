@@ -52,6 +52,21 @@ impl Ctx<'_> {
         &self.world.paths[usize::from(id)]
     }
 
+    /// Files a Raft store's command in the run's table; `None` when the
+    /// table is full (the write is refused).
+    pub fn intern_command(&mut self, cmd: crate::components::raft_kv::KvCommand) -> Option<u32> {
+        let commands = &mut self.world.commands;
+        if commands.len() >= crate::world::MAX_COMMANDS {
+            return None;
+        }
+        commands.push(cmd);
+        Some(commands.len() as u32 - 1)
+    }
+
+    pub fn command(&self, id: u32) -> crate::components::raft_kv::KvCommand {
+        self.world.commands[id as usize]
+    }
+
     pub fn rng(&mut self) -> &mut Rng {
         &mut self.rt.rng
     }

@@ -376,6 +376,28 @@ pub enum Message {
         leader: Option<NodeId>,
         leader_epoch: u32,
     },
+    /// A Raft message between members of a replicated key-value store.
+    Raft(RaftWire),
+}
+
+/// A Raft message on the wire, compact enough to travel by value: at most
+/// one entry (appends carry one each), terms and indexes in 32 bits (logs
+/// are bounded far below that), commands by their id in the run's command
+/// table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RaftWire {
+    pub kind: crate::raft::MsgType,
+    pub reject: bool,
+    pub term: u32,
+    pub index: u32,
+    pub log_term: u32,
+    pub commit: u32,
+    /// Appends: the entry's term (0: no entry). Append answers: the
+    /// rejection hint.
+    pub aux: u32,
+    /// Appends: the entry's command id + 1 (0: the leader's empty entry).
+    /// Heartbeats and reads: the read request's context.
+    pub payload: u64,
 }
 
 /// A message's kind, for the trace, the event log and the colours of the
@@ -422,7 +444,8 @@ impl Message {
             | Message::ReplicaOf { .. }
             | Message::CachePrimary { .. }
             | Message::SentinelIsDown { .. }
-            | Message::SentinelIsDownReply { .. } => MsgKind::Replication,
+            | Message::SentinelIsDownReply { .. }
+            | Message::Raft(_) => MsgKind::Replication,
             Message::SentinelPing => MsgKind::HealthCheck,
             Message::SentinelInfo { .. } => MsgKind::HealthCheckReply,
             Message::CacheRequest { .. } | Message::CacheReply { .. } => MsgKind::Cache,
@@ -535,6 +558,7 @@ impl Message {
                 if *down { "yes," } else { "not" },
                 leader.map(|l| format!(", vote for node {l} (epoch {leader_epoch})")).unwrap_or_default()
             ),
+            Message::Raft(w) => describe_raft(w),
         }
     }
 }
@@ -607,4 +631,27 @@ pub enum Timer {
     /// A sentinel starts the failover it decided on, after a random delay
     /// of up to a second (`SENTINEL_MAX_DESYNC`).
     SentinelFailover,
+    /// A Raft member's logical clock ticks.
+    RaftTick,
+}
+
+/// A Raft message in etcd's words: `MsgApp term 3 index 7 (entry 8)`.
+fn describe_raft(w: &RaftWire) -> String {
+    use crate::raft::MsgType as T;
+    let name = w.kind.name();
+    let (t, i, lt, c) = (w.term, w.index, w.log_term, w.commit);
+    match w.kind {
+        T::App if w.aux == 0 => format!("{name} term {t}: heartbeat-like, after ({i}, term {lt}), commit {c}"),
+        T::App => format!("{name} term {t}: entry {} after ({i}, term {lt}), commit {c}", i + 1),
+        T::AppResp if w.reject => format!("{name} term {t}: rejected at {i} (last index {})", w.aux),
+        T::AppResp => format!("{name} term {t}: has up to {i}"),
+        T::Vote | T::PreVote => format!("{name} term {t}: last entry ({i}, term {lt})"),
+        T::VoteResp | T::PreVoteResp => format!("{name} term {t}: {}", if w.reject { "rejected" } else { "granted" }),
+        T::Heartbeat => format!("{name} term {t}: commit {c}"),
+        T::HeartbeatResp => format!("{name} term {t}"),
+        T::ReadIndex => format!("{name}: read #{}", w.payload),
+        T::ReadIndexResp => format!("{name} term {t}: read #{} at index {i}", w.payload),
+        T::Prop => format!("{name}: forwarded proposal (command {})", w.payload.saturating_sub(1)),
+        T::Hup | T::Beat | T::CheckQuorum => name.to_string(),
+    }
 }

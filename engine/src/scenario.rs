@@ -12,6 +12,7 @@ use crate::components::cache::CacheConfig;
 use crate::components::client::{ClientConfig, Workload};
 use crate::components::database::config::DatabaseConfig;
 use crate::components::load_balancer::config::LoadBalancerConfig;
+use crate::components::raft_kv::config::RaftKvConfig;
 use crate::components::sentinel::SentinelConfig;
 use crate::components::server::ServerConfig;
 use crate::components::Kind;
@@ -85,6 +86,7 @@ pub enum ComponentSpec {
     LoadBalancer(LoadBalancerConfig),
     Server(ServerConfig),
     Sentinel(SentinelConfig),
+    RaftKv(RaftKvConfig),
 }
 
 impl ComponentSpec {
@@ -96,6 +98,7 @@ impl ComponentSpec {
             ComponentSpec::LoadBalancer(_) => Kind::LoadBalancer,
             ComponentSpec::Server(_) => Kind::Server,
             ComponentSpec::Sentinel(_) => Kind::Sentinel,
+            ComponentSpec::RaftKv(_) => Kind::RaftKv,
         }
     }
 }
@@ -245,7 +248,7 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         None => {
             return Err(ScenarioError::new(
                 at("type"),
-                "missing; one of `cache`, `client`, `database`, `load_balancer`, `sentinel`, `server`",
+                "missing; one of `cache`, `client`, `database`, `load_balancer`, `raft_kv`, `sentinel`, `server`",
             ))
         }
     };
@@ -263,11 +266,12 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         "load_balancer" => typed::<LoadBalancerConfig>(rest),
         "server" => typed::<ServerConfig>(rest),
         "sentinel" => typed::<SentinelConfig>(rest),
+        "raft_kv" => typed::<RaftKvConfig>(rest),
         other => {
             return Err(ScenarioError::new(
                 at("type"),
                 format!(
-                "unknown component `{other}`; expected one of `cache`, `client`, `database`, `load_balancer`, `sentinel`, `server`"
+                "unknown component `{other}`; expected one of `cache`, `client`, `database`, `load_balancer`, `raft_kv`, `sentinel`, `server`"
             ),
             ))
         }
@@ -403,11 +407,12 @@ impl Scenario {
                         return err(at("target"), format!("no node is named `{}`", c.target));
                     };
                     let kind = self.nodes[t].component.kind();
-                    if !matches!(kind, Kind::LoadBalancer | Kind::Server | Kind::Database | Kind::Cache) {
+                    if !matches!(kind, Kind::LoadBalancer | Kind::Server | Kind::Database | Kind::Cache | Kind::RaftKv)
+                    {
                         return err(
                             at("target"),
                             format!(
-                                "`{}` is a {}; a client sends to a load_balancer, a server, a database or a cache",
+                                "`{}` is a {}; a client sends to a load_balancer, a server, a database, a cache or a raft_kv",
                                 c.target,
                                 kind.name()
                             ),
@@ -580,6 +585,39 @@ impl Scenario {
                                 c.quorum, c.monitor
                             ),
                         );
+                    }
+                }
+                ComponentSpec::RaftKv(r) => {
+                    r.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    if !r.members.contains(&n.name) {
+                        return err(at("members"), format!("`{}` must list itself among its members", n.name));
+                    }
+                    for (k, m) in r.members.iter().enumerate() {
+                        let f = format!("members[{k}]");
+                        if r.members[..k].contains(m) {
+                            return err(at(&f), format!("`{m}` is listed twice"));
+                        }
+                        let Some(&t) = ids.get(m.as_str()) else {
+                            return err(at(&f), format!("no node is named `{m}`"));
+                        };
+                        match &self.nodes[t].component {
+                            ComponentSpec::RaftKv(o) if o.members == r.members => {}
+                            ComponentSpec::RaftKv(_) => {
+                                return err(
+                                    at(&f),
+                                    format!("`{m}` lists other members: every member lists the same group"),
+                                )
+                            }
+                            other => {
+                                return err(
+                                    at(&f),
+                                    format!("`{m}` is a {}; members are raft_kv nodes", other.kind().name()),
+                                )
+                            }
+                        }
+                        if t != i && !is_linked(i, t) {
+                            return err(at(&f), format!("no link joins `{}` to `{m}`; add one to `links`", n.name));
+                        }
                     }
                 }
                 ComponentSpec::Database(d) => {

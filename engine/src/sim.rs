@@ -6,6 +6,7 @@ use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
 use crate::components::load_balancer::{BackendView, LoadBalancer, ServerView};
+use crate::components::raft_kv::RaftKv;
 use crate::components::sentinel::{Sentinel, SentinelView};
 use crate::components::server::{CallStats, Server, Targets};
 use crate::components::{Component, Kind};
@@ -83,6 +84,7 @@ pub enum Detail {
     Database(DatabaseView),
     Cache(CacheView),
     Sentinel(SentinelView),
+    RaftKv(crate::components::raft_kv::RaftKvView),
 }
 
 /// The CLI's and the tests' summary of a run.
@@ -161,6 +163,7 @@ impl Simulation {
             metrics: Metrics::new(scenario.metrics.interval.nanos, scenario.metrics.keep_intervals),
             history: History::new(limits.history_ops),
             paths: Vec::new(),
+            commands: Vec::new(),
             halted: None,
         };
         let mut world = world;
@@ -231,6 +234,12 @@ impl Simulation {
                         Component::Sentinel(Sentinel::new(c.clone(), group, peers, listeners))
                     }
                     ComponentSpec::LoadBalancer(c) => Component::LoadBalancer(LoadBalancer::new(c.clone(), id)),
+                    ComponentSpec::RaftKv(c) => {
+                        let members: Vec<NodeId> = c.members.iter().map(|m| id(m)).collect();
+                        let me =
+                            members.iter().position(|&m| m == i as NodeId).expect("validated: a member lists itself");
+                        Component::RaftKv(RaftKv::new(c.clone(), me as u16, members))
+                    }
                 };
                 Node {
                     name: spec.name.clone(),
@@ -683,6 +692,7 @@ impl Simulation {
             Component::Database(d) => Detail::Database(d.view()),
             Component::Cache(c) => Detail::Cache(c.view()),
             Component::Sentinel(s) => Detail::Sentinel(s.view()),
+            Component::RaftKv(r) => Detail::RaftKv(r.view()),
         };
         NodeState {
             id,

@@ -168,6 +168,11 @@ pub enum Note {
     UseBackend {
         rule: u16,
     },
+    /// A Raft member's role or term changed.
+    RaftRole {
+        role: crate::raft::Role,
+        term: u64,
+    },
 }
 
 /// Why a replica's link to its primary went down.

@@ -142,6 +142,7 @@ impl Simulation {
             Note::Retried { server, attempt } => {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))
             }
+            Note::RaftRole { role, term } => format!("raft: {} in term {term}", role.name()),
             Note::UseBackend { rule } => match &self.node(node).component {
                 Component::LoadBalancer(lb) => match lb.config.use_backend.get(usize::from(rule)) {
                     Some(r) => format!("use_backend {}: to backend {}", r.words(), r.backend),

@@ -10,6 +10,9 @@ use crate::queue::{Event, EventQueue, QueueFull, TimerId};
 use crate::time::Time;
 use crate::trace::{Trace, What};
 
+/// The most Raft store writes a run files (each a few bytes).
+pub const MAX_COMMANDS: usize = 4_000_000;
+
 #[derive(Clone, Debug)]
 pub struct World {
     pub now: Time,
@@ -20,6 +23,9 @@ pub struct World {
     pub history: History,
     /// Every URL path any client asks for; requests carry an index.
     pub paths: Vec<String>,
+    /// Every write a Raft store's client made, by id: log entries carry
+    /// the id (bounded by `MAX_COMMANDS`).
+    pub commands: Vec<crate::components::raft_kv::KvCommand>,
     /// Set when a limit stopped the run; the run makes no further progress.
     pub halted: Option<String>,
 }

@@ -34,6 +34,7 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::Database => "database",
         Kind::Cache => "cache",
         Kind::Sentinel => "sentinel",
+        Kind::RaftKv => "raft store",
     }
 }
 

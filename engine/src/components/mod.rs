@@ -6,6 +6,7 @@ pub mod cache;
 pub mod client;
 pub mod database;
 pub mod load_balancer;
+pub mod raft_kv;
 pub mod sentinel;
 pub mod server;
 pub mod workers;
@@ -18,6 +19,7 @@ use cache::Cache;
 use client::Client;
 use database::Database;
 use load_balancer::LoadBalancer;
+use raft_kv::RaftKv;
 use sentinel::Sentinel;
 use serde::Serialize;
 use server::Server;
@@ -33,6 +35,7 @@ pub enum Component {
     LoadBalancer(LoadBalancer),
     Server(Server),
     Sentinel(Sentinel),
+    RaftKv(RaftKv),
 }
 
 /// The kinds of component, as named in scenario files.
@@ -45,6 +48,7 @@ pub enum Kind {
     LoadBalancer,
     Server,
     Sentinel,
+    RaftKv,
 }
 
 impl Kind {
@@ -56,6 +60,7 @@ impl Kind {
             Kind::LoadBalancer => "load_balancer",
             Kind::Server => "server",
             Kind::Sentinel => "sentinel",
+            Kind::RaftKv => "raft_kv",
         }
     }
 }
@@ -69,6 +74,7 @@ impl Component {
             Component::LoadBalancer(_) => Kind::LoadBalancer,
             Component::Server(_) => Kind::Server,
             Component::Sentinel(_) => Kind::Sentinel,
+            Component::RaftKv(_) => Kind::RaftKv,
         }
     }
 
@@ -80,6 +86,7 @@ impl Component {
             Component::LoadBalancer(c) => c,
             Component::Server(c) => c,
             Component::Sentinel(c) => c,
+            Component::RaftKv(c) => c,
         }
     }
 

@@ -10,7 +10,8 @@ use super::read_only::ReadOnly;
 use super::PeerId;
 use crate::rng::Rng;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Role {
     Follower,
     PreCandidate,

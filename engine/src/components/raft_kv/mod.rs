@@ -1,0 +1,282 @@
+//! A key-value store replicated by Raft, as etcd is: every member takes
+//! client requests; writes are proposed (a follower forwards them to the
+//! leader) and answered by the member that took them once it has applied
+//! them; reads are linearizable through ReadIndex, answered on the
+//! leader's lease, or served locally, as configured. The Raft state
+//! machine is [`crate::raft`]; this component moves its messages over the
+//! network, drives its clock, persists its state and applies its log.
+
+pub mod config;
+pub mod wire;
+
+use crate::context::Ctx;
+use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, Timer};
+use crate::node::Process;
+use crate::queue::TimerId;
+use crate::raft::{Dropped, Message as RaftMsg, PeerId, Persisted, Raft, Role};
+use crate::rng::Rng;
+use crate::trace::Note;
+use config::{RaftKvConfig, Reads};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use wire::CommandId;
+
+/// A client's write as the log carries it: the member that took it
+/// (`origin`) answers the client once it applies it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KvCommand {
+    pub key: u32,
+    pub value: u64,
+    pub origin: NodeId,
+    pub seq: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Waiting {
+    client: NodeId,
+    id: RequestId,
+    key: u32,
+}
+
+/// What a crash loses.
+#[derive(Clone, Debug, Default)]
+struct Volatile {
+    /// The state machine, rebuilt from the log after a restart.
+    store: BTreeMap<u32, u64>,
+    next_seq: u32,
+    next_read: u64,
+    /// Writes this member took, by sequence number.
+    writes: BTreeMap<u32, Waiting>,
+    /// Reads waiting for their confirmation, by context.
+    reads: BTreeMap<u64, Waiting>,
+    /// Confirmed reads waiting for the state machine to reach `index`.
+    ready: Vec<(u64, Waiting)>,
+    /// The role and term last reported in the trace.
+    reported: Option<(Role, u64)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RaftKv {
+    config: RaftKvConfig,
+    me: PeerId,
+    members: Vec<NodeId>,
+    /// Term, vote, commit index and log: written before any message leaves.
+    disk: Persisted<CommandId>,
+    raft: Option<Raft<CommandId>>,
+    state: Volatile,
+}
+
+/// What the UI shows about a member.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RaftKvView {
+    pub role: &'static str,
+    pub term: u64,
+    pub leader: Option<NodeId>,
+    pub vote: Option<NodeId>,
+    pub last_index: u64,
+    pub commit: u64,
+    pub applied: u64,
+    pub keys: usize,
+    pub pending_writes: usize,
+    pub pending_reads: usize,
+}
+
+impl RaftKv {
+    /// Member `me` (an index into `members`) of the group.
+    pub fn new(config: RaftKvConfig, me: PeerId, members: Vec<NodeId>) -> RaftKv {
+        RaftKv {
+            config,
+            me,
+            members,
+            disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() },
+            raft: None,
+            state: Volatile::default(),
+        }
+    }
+
+    pub fn view(&self) -> RaftKvView {
+        let node = |p: PeerId| self.members[p as usize];
+        match &self.raft {
+            Some(r) => RaftKvView {
+                role: r.role.name(),
+                term: r.term,
+                leader: r.lead.map(node),
+                vote: r.vote.map(node),
+                last_index: r.log.last_index(),
+                commit: r.log.committed,
+                applied: r.log.applied,
+                keys: self.state.store.len(),
+                pending_writes: self.state.writes.len(),
+                pending_reads: self.state.reads.len() + self.state.ready.len(),
+            },
+            None => RaftKvView {
+                role: "down",
+                term: self.disk.term,
+                leader: None,
+                vote: self.disk.vote.map(node),
+                last_index: self.disk.entries.len() as u64,
+                commit: self.disk.commit,
+                applied: 0,
+                keys: 0,
+                pending_writes: 0,
+                pending_reads: 0,
+            },
+        }
+    }
+
+    fn pending(&self) -> usize {
+        self.state.writes.len() + self.state.reads.len() + self.state.ready.len()
+    }
+
+    fn answer(ctx: &mut Ctx, w: Waiting, status: Status, value: Option<u64>) {
+        ctx.send(w.client, Message::Response(Response { id: w.id, status, value }));
+    }
+
+    fn on_request(&mut self, ctx: &mut Ctx, client: NodeId, req: Request) {
+        let refuse = |ctx: &mut Ctx| {
+            ctx.send(
+                client,
+                Message::Response(Response { id: req.id, status: Status::ServiceUnavailable, value: None }),
+            )
+        };
+        if self.pending() >= self.config.max_pending {
+            return refuse(ctx);
+        }
+        let Some(raft) = self.raft.as_mut() else { return };
+        match req.op {
+            Op::Read { key } if self.config.reads == Reads::Local => {
+                let value = self.state.store.get(&key).copied();
+                ctx.send(client, Message::Response(Response { id: req.id, status: Status::Ok, value }));
+            }
+            Op::Read { key } => {
+                self.state.next_read += 1;
+                // Unique across the group: a follower's read travels to the
+                // leader with its context.
+                let context = (u64::from(self.me) + 1) << 48 | self.state.next_read;
+                match raft.step(RaftMsg::read_index(self.me, context)) {
+                    Ok(()) => {
+                        self.state.reads.insert(context, Waiting { client, id: req.id, key });
+                    }
+                    Err(_) => refuse(ctx),
+                }
+            }
+            Op::Write { key, value } => {
+                let seq = self.state.next_seq;
+                let Some(command) = ctx.intern_command(KvCommand { key, value, origin: ctx.me(), seq }) else {
+                    return refuse(ctx);
+                };
+                match raft.step(RaftMsg::propose(self.me, command)) {
+                    Ok(()) => {
+                        self.state.next_seq += 1;
+                        self.state.writes.insert(seq, Waiting { client, id: req.id, key });
+                    }
+                    // Not in any log: certainly not done.
+                    Err(Dropped::NoLeader | Dropped::LogFull | Dropped::TooManyReads) => refuse(ctx),
+                }
+            }
+        }
+        self.after_step(ctx);
+    }
+
+    /// Sends what Raft queued, applies what it committed, answers what can
+    /// be answered, and reports role changes.
+    fn after_step(&mut self, ctx: &mut Ctx) {
+        let Some(raft) = self.raft.as_mut() else { return };
+        for m in raft.take_messages() {
+            let to = self.members[m.to as usize];
+            ctx.send(to, Message::Raft(wire::encode(&m)));
+        }
+        for rs in raft.take_read_states() {
+            if let Some(w) = self.state.reads.remove(&rs.context) {
+                self.state.ready.push((rs.index, w));
+            }
+        }
+        for e in raft.take_committed() {
+            let Some(id) = e.data else { continue };
+            let cmd = ctx.command(id);
+            self.state.store.insert(cmd.key, cmd.value);
+            if cmd.origin == ctx.me() {
+                if let Some(w) = self.state.writes.remove(&cmd.seq) {
+                    Self::answer(ctx, w, Status::Ok, None);
+                }
+            }
+        }
+        let applied = raft.log.applied;
+        let (role, term) = (raft.role, raft.term);
+        let ready = std::mem::take(&mut self.state.ready);
+        for (index, w) in ready {
+            if index <= applied {
+                let value = self.state.store.get(&w.key).copied();
+                Self::answer(ctx, w, Status::Ok, value);
+            } else {
+                self.state.ready.push((index, w));
+            }
+        }
+        if self.state.reported != Some((role, term)) {
+            let old_term = self.state.reported.map(|r| r.1);
+            self.state.reported = Some((role, term));
+            ctx.note(Note::RaftRole { role, term });
+            // A new term drops the reads the old leader had not confirmed
+            // (etcd answers them with an error): a read has no effect, so
+            // refusing it is safe.
+            if old_term.is_some_and(|t| t != term) {
+                for (_, w) in std::mem::take(&mut self.state.reads) {
+                    Self::answer(ctx, w, Status::ServiceUnavailable, None);
+                }
+            }
+        }
+    }
+}
+
+impl Process for RaftKv {
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        self.state = Volatile::default();
+        let seed = ctx.rng().next_u64();
+        let raft = Raft::restart(
+            self.me,
+            self.members.len(),
+            self.config.raft(),
+            self.disk.clone(),
+            Rng::stream(seed, u64::from(self.me)),
+        );
+        self.raft = Some(raft);
+        // Rebuilds the state machine from the committed log.
+        self.after_step(ctx);
+        ctx.set_timer(self.config.tick.nanos, Timer::RaftTick);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        match msg {
+            Message::Request(req) => self.on_request(ctx, from, req),
+            Message::Raft(w) => {
+                let Some(peer) = self.members.iter().position(|&n| n == from) else { return };
+                if let Some(raft) = self.raft.as_mut() {
+                    // A dropped forwarded proposal is lost, as in etcd: the
+                    // client that sent it times out.
+                    let _ = raft.step(wire::decode(&w, peer as PeerId, self.me));
+                    self.after_step(ctx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
+        if matches!(timer, Timer::RaftTick) {
+            if let Some(raft) = self.raft.as_mut() {
+                raft.tick();
+            }
+            self.after_step(ctx);
+            ctx.set_timer(self.config.tick.nanos, Timer::RaftTick);
+        }
+    }
+
+    fn on_crash(&mut self) {
+        // Everything in the log and hard state was written before any
+        // message left, so the disk holds exactly the last state.
+        if let Some(raft) = self.raft.take() {
+            self.disk = raft.persisted();
+        }
+        self.state = Volatile::default();
+    }
+}

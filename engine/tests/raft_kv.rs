@@ -1,0 +1,122 @@
+//! The Raft-replicated key-value store in whole runs: a leader crash and a
+//! new election, linearizable histories with ReadIndex, and the stale read
+//! that lease-based reads give under clock drift.
+mod common;
+use checker::Linearizable;
+use common::*;
+use engine::raft::Role;
+use engine::sim::Detail;
+use engine::trace::{Note, What};
+use engine::Simulation;
+use serde_json::{json, Value};
+
+/// (time, node, role, term) of every role change.
+fn roles(sim: &Simulation) -> Vec<(u64, String, Role, u64)> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { node, note: Note::RaftRole { role, term } } => {
+                Some((e.time, sim.node_name(node).to_string(), role, term))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_crashed_leader_is_replaced_and_the_history_stays_linearizable() {
+    let scenario = load_example("raft-kv-leader-crash.json");
+    let mut sim = Simulation::new(&scenario).unwrap();
+    sim.run_through(scenario.duration.nanos);
+    let changes = roles(&sim);
+    let leaders: Vec<_> = changes.iter().filter(|c| c.2 == Role::Leader).collect();
+    // Election safety, as the trace shows it: one leader per term.
+    for (i, a) in leaders.iter().enumerate() {
+        assert!(leaders[i + 1..].iter().all(|b| b.3 != a.3), "two leaders in term {}: {leaders:?}", a.3);
+    }
+    assert_eq!(leaders[0].1, "kv1", "{leaders:?}");
+    // kv1 dies at 5 s: a new leader within two election timeouts (10 to
+    // 19 ticks of 100 ms, plus a pre-vote round).
+    let next = leaders.iter().find(|l| l.0 > 5 * SEC).expect("a new leader after the crash");
+    assert!(next.0 < 5 * SEC + 4 * SEC && next.1 != "kv1", "{next:?}");
+    let v = sim.check_consistency().clone();
+    assert_eq!(v.linearizability.unwrap().linearizable, Linearizable::Yes);
+    assert_eq!(v.anomalies.total(), 0);
+    // Everyone caught up, kv1 included, and agrees on the data.
+    let views: Vec<_> = ["kv1", "kv2", "kv3"]
+        .iter()
+        .map(|n| match sim.node_state(sim.node_id(n).unwrap()).detail {
+            Detail::RaftKv(v) => v,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(views.iter().all(|v| v.commit == views[0].commit && v.applied == v.commit && v.keys == 5), "{views:?}");
+    assert!(views[0].commit > 300, "writes went on after the crash: {views:?}");
+}
+
+/// A leader cut off from its followers, but not from its client, while
+/// its clock runs at half speed; the others elect a new leader and take
+/// writes.
+fn cut_off_slow_leader(reads: &str) -> Value {
+    json!({
+        "version": 1, "seed": 3, "duration": "12s",
+        "nodes": [
+            { "name": "c1", "type": "client", "target": "kv1", "timeout": "1s",
+              "workload": { "kind": "open_loop", "rate": 50 }, "ops": { "read_fraction": 0.9, "keys": 1 } },
+            { "name": "c2", "type": "client", "target": "kv2", "timeout": "1s",
+              "workload": { "kind": "open_loop", "rate": 50 }, "ops": { "read_fraction": 0.1, "keys": 1 } },
+            { "name": "kv1", "type": "raft_kv", "members": ["kv1", "kv2", "kv3"], "reads": reads },
+            { "name": "kv2", "type": "raft_kv", "members": ["kv1", "kv2", "kv3"], "reads": reads },
+            { "name": "kv3", "type": "raft_kv", "members": ["kv1", "kv2", "kv3"], "reads": reads }
+        ],
+        "links": [
+            { "between": ["c1", "kv1"] }, { "between": ["c2", "kv2"] },
+            { "between": ["kv1", "kv2"] }, { "between": ["kv1", "kv3"] }, { "between": ["kv2", "kv3"] }
+        ],
+        "faults": [
+            { "at": "3s", "action": "skew_clock", "node": "kv1", "drift_ppm": -500000 },
+            { "at": "4s", "action": "partition", "groups": [["kv1", "c1"], ["kv2", "kv3", "c2"]] }
+        ]
+    })
+}
+
+#[test]
+fn lease_reads_go_stale_under_clock_drift_and_read_index_does_not() {
+    let run = |reads: &str| {
+        let mut sim = sim(cut_off_slow_leader(reads));
+        sim.run_through(12 * SEC);
+        let leaders: Vec<_> = roles(&sim).into_iter().filter(|c| c.2 == Role::Leader).collect();
+        assert_eq!(leaders[0].1, "kv1", "{leaders:?}");
+        assert!(leaders.iter().any(|l| l.1 != "kv1"), "the majority elects a new leader: {leaders:?}");
+        sim.check_consistency().clone()
+    };
+    let lease = run("lease");
+    assert_eq!(lease.linearizability.unwrap().linearizable, Linearizable::No);
+    assert!(lease.anomalies.stale_reads.count > 0, "{:?}", lease.anomalies);
+    let safe = run("read_index");
+    assert_eq!(safe.linearizability.unwrap().linearizable, Linearizable::Yes);
+    assert_eq!(safe.anomalies.total(), 0, "{:?}", safe.anomalies);
+}
+
+#[test]
+fn a_group_must_be_consistent_and_linked() {
+    let err = |v: Value| engine::Scenario::from_value(v).expect_err("refused").to_string();
+    let mut v = cut_off_slow_leader("read_index");
+    v["nodes"][4]["members"] = json!(["kv1", "kv2"]);
+    assert_eq!(err(v), "nodes[2].members[2]: `kv3` lists other members: every member lists the same group");
+    let mut v = cut_off_slow_leader("read_index");
+    v["links"] = json!([{ "between": ["c1", "kv1"] }, { "between": ["c2", "kv2"] }, { "between": ["kv1", "kv2"] }, { "between": ["kv2", "kv3"] }]);
+    assert_eq!(err(v), "nodes[2].members[2]: no link joins `kv1` to `kv3`; add one to `links`");
+    let mut v = cut_off_slow_leader("read_index");
+    v["nodes"][2]["reads"] = json!("linearizable");
+    assert!(err(v)
+        .starts_with("nodes[2].reads: unknown variant `linearizable`, expected one of `read_index`, `lease`, `local`"));
+    let mut v = cut_off_slow_leader("read_index");
+    v["nodes"][2]["check_quorum"] = json!(false);
+    v["nodes"][2]["reads"] = json!("lease");
+    assert_eq!(
+        err(v),
+        "nodes[2].reads: lease reads need check_quorum: true (a leader must step down when cut off), as in etcd"
+    );
+}
