@@ -22,6 +22,11 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "l7-routing", json: include_str!("../../engine/scenarios/l7-routing.json") },
     Example { id: "raft-kv-leader-crash", json: include_str!("../../engine/scenarios/raft-kv-leader-crash.json") },
     Example {
+        id: "raft-kv-lease-stale-read",
+        json: include_str!("../../engine/scenarios/raft-kv-lease-stale-read.json"),
+    },
+    Example { id: "raft-kv-five", json: include_str!("../../engine/scenarios/raft-kv-five.json") },
+    Example {
         id: "redis-replica-stale-reads",
         json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),
     },

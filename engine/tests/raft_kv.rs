@@ -81,6 +81,15 @@ fn cut_off_slow_leader(reads: &str) -> Value {
     })
 }
 
+/// The example file (the lease half of the test below, with positions).
+#[test]
+fn the_lease_example_shows_stale_reads() {
+    let scenario = load_example("raft-kv-lease-stale-read.json");
+    let mut sim = Simulation::new(&scenario).unwrap();
+    sim.run_through(scenario.duration.nanos);
+    assert!(sim.check_consistency().anomalies.stale_reads.count > 0);
+}
+
 #[test]
 fn lease_reads_go_stale_under_clock_drift_and_read_index_does_not() {
     let run = |reads: &str| {
