@@ -53,6 +53,26 @@ fn a_crashed_leader_is_replaced_and_the_history_stays_linearizable() {
         .collect();
     assert!(views.iter().all(|v| v.commit == views[0].commit && v.applied == v.commit && v.keys == 5), "{views:?}");
     assert!(views[0].commit > 300, "writes went on after the crash: {views:?}");
+    // kv2 forwarded c2's writes to the dead kv1 until it noticed: they are
+    // lost, and kv2 gives up on them after its request timeout (5 s + two
+    // election timeouts), answering 504, instead of holding them forever.
+    let kv2 = sim.node_id("kv2").unwrap();
+    let gave_up: Vec<u64> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Deliver { from, msg: engine::message::Message::Response(r), .. }
+                if from == kv2 && r.status == engine::message::Status::GatewayTimeout =>
+            {
+                Some(e.time)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!gave_up.is_empty(), "lost proposals are answered in the end");
+    assert!(gave_up.iter().all(|&t| t > 5 * SEC + 7 * SEC), "{gave_up:?}");
+    assert!(views[1].pending_writes < 20, "{views:?}");
 }
 
 /// A leader cut off from its followers, but not from its client, while

@@ -49,6 +49,10 @@ pub struct RaftKvConfig {
     /// The log's limit; beyond it proposals are refused.
     #[serde(default = "default_log")]
     pub max_log_entries: usize,
+    /// How long a member waits for a request's commit or confirmation
+    /// before giving up. Unset: etcd's, 5 s plus two election timeouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<Duration>,
 }
 
 fn default_tick() -> Duration {
@@ -81,6 +85,9 @@ impl RaftKvConfig {
         if self.tick < Duration::from_millis(1) {
             return err("tick", "tick must be at least 1ms".into());
         }
+        if self.request_timeout.is_some_and(|t| t < Duration::from_millis(1)) {
+            return err("request_timeout", "request_timeout must be at least 1ms".into());
+        }
         if self.max_pending == 0 || self.max_pending > 1_000_000 {
             return err("max_pending", format!("max_pending must be 1 to 1000000, got {}", self.max_pending));
         }
@@ -91,6 +98,11 @@ impl RaftKvConfig {
             );
         }
         self.raft().validate()
+    }
+
+    pub fn effective_request_timeout(&self) -> Duration {
+        self.request_timeout
+            .unwrap_or(Duration::from_nanos(5_000_000_000 + 2 * u64::from(self.election_tick) * self.tick.nanos))
     }
 
     /// The Raft settings: one entry per append (messages travel by value).

@@ -36,6 +36,8 @@ struct Waiting {
     client: NodeId,
     id: RequestId,
     key: u32,
+    /// When the member took it (monotonic clock).
+    since: i64,
 }
 
 /// What a crash loses.
@@ -155,7 +157,7 @@ impl RaftKv {
                 let context = (u64::from(self.me) + 1) << 48 | self.state.next_read;
                 match raft.step(RaftMsg::read_index(self.me, context)) {
                     Ok(()) => {
-                        self.state.reads.insert(context, Waiting { client, id: req.id, key });
+                        self.state.reads.insert(context, Waiting { client, id: req.id, key, since: ctx.monotonic() });
                     }
                     Err(_) => refuse(ctx),
                 }
@@ -168,7 +170,7 @@ impl RaftKv {
                 match raft.step(RaftMsg::propose(self.me, command)) {
                     Ok(()) => {
                         self.state.next_seq += 1;
-                        self.state.writes.insert(seq, Waiting { client, id: req.id, key });
+                        self.state.writes.insert(seq, Waiting { client, id: req.id, key, since: ctx.monotonic() });
                     }
                     // Not in any log: certainly not done.
                     Err(Dropped::NoLeader | Dropped::LogFull | Dropped::TooManyReads) => refuse(ctx),
@@ -228,6 +230,34 @@ impl RaftKv {
     }
 }
 
+impl RaftKv {
+    /// Gives up on requests older than the request timeout, as etcd's
+    /// server does (a proposal lost with a deposed leader never commits,
+    /// and would otherwise wait forever): a write may still have been
+    /// committed, so it gets 504 (indeterminate); a read took no effect,
+    /// so it gets 503.
+    fn expire(&mut self, ctx: &mut Ctx) {
+        let limit = ctx.monotonic() - self.config.effective_request_timeout().nanos as i64;
+        let old = |w: &Waiting| w.since < limit;
+        let writes: Vec<u32> = self.state.writes.iter().filter(|(_, w)| old(w)).map(|(&k, _)| k).collect();
+        for k in writes {
+            let w = self.state.writes.remove(&k).expect("listed");
+            Self::answer(ctx, w, Status::GatewayTimeout, None);
+        }
+        let reads: Vec<u64> = self.state.reads.iter().filter(|(_, w)| old(w)).map(|(&k, _)| k).collect();
+        for k in reads {
+            let w = self.state.reads.remove(&k).expect("listed");
+            Self::answer(ctx, w, Status::ServiceUnavailable, None);
+        }
+        let (stale, ready): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.state.ready).into_iter().partition(|(_, w)| old(w));
+        self.state.ready = ready;
+        for (_, w) in stale {
+            Self::answer(ctx, w, Status::ServiceUnavailable, None);
+        }
+    }
+}
+
 impl Process for RaftKv {
     fn on_start(&mut self, ctx: &mut Ctx) {
         self.state = Volatile::default();
@@ -267,6 +297,7 @@ impl Process for RaftKv {
                 raft.tick();
             }
             self.after_step(ctx);
+            self.expire(ctx);
             ctx.set_timer(self.config.tick.nanos, Timer::RaftTick);
         }
     }
