@@ -155,6 +155,16 @@ impl<C: Clone> Raft<C> {
         std::mem::take(&mut self.msgs)
     }
 
+    /// Like [`Self::take_messages`], keeping the buffer for the next step
+    /// (no allocation per step on a busy member).
+    pub fn drain_messages(&mut self) -> std::vec::Drain<'_, Message<C>> {
+        self.msgs.drain(..)
+    }
+
+    pub fn drain_read_states(&mut self) -> std::vec::Drain<'_, ReadState> {
+        self.read_states.drain(..)
+    }
+
     pub fn has_messages(&self) -> bool {
         !self.msgs.is_empty()
     }

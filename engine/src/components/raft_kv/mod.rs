@@ -184,16 +184,16 @@ impl RaftKv {
     /// be answered, and reports role changes.
     fn after_step(&mut self, ctx: &mut Ctx) {
         let Some(raft) = self.raft.as_mut() else { return };
-        for m in raft.take_messages() {
+        for m in raft.drain_messages() {
             let to = self.members[m.to as usize];
             ctx.send(to, Message::Raft(wire::encode(&m)));
         }
-        for rs in raft.take_read_states() {
+        for rs in raft.drain_read_states() {
             if let Some(w) = self.state.reads.remove(&rs.context) {
                 self.state.ready.push((rs.index, w));
             }
         }
-        for e in raft.take_committed() {
+        for e in raft.log.take_committed() {
             let Some(id) = e.data else { continue };
             let cmd = ctx.command(id);
             self.state.store.insert(cmd.key, cmd.value);
