@@ -45,8 +45,6 @@ struct Waiting {
 struct Volatile {
     /// The state machine, rebuilt from the log after a restart.
     store: BTreeMap<u32, u64>,
-    next_seq: u32,
-    next_read: u64,
     /// Writes this member took, by sequence number.
     writes: BTreeMap<u32, Waiting>,
     /// Reads waiting for their confirmation, by context.
@@ -65,6 +63,12 @@ pub struct RaftKv {
     /// Term, vote, commit index and log: written before any message leaves.
     disk: Persisted<CommandId>,
     raft: Option<Raft<CommandId>>,
+    /// Sequence numbers of this member's writes and reads. They survive a
+    /// crash (etcd's request ids carry the member's id and a start time),
+    /// so a write proposed before a crash and committed after it is never
+    /// taken for a new one with the same number.
+    next_seq: u32,
+    next_read: u64,
     state: Volatile,
 }
 
@@ -92,6 +96,8 @@ impl RaftKv {
             members,
             disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() },
             raft: None,
+            next_seq: 0,
+            next_read: 0,
             state: Volatile::default(),
         }
     }
@@ -151,10 +157,10 @@ impl RaftKv {
                 ctx.send(client, Message::Response(Response { id: req.id, status: Status::Ok, value }));
             }
             Op::Read { key } => {
-                self.state.next_read += 1;
+                self.next_read += 1;
                 // Unique across the group: a follower's read travels to the
                 // leader with its context.
-                let context = (u64::from(self.me) + 1) << 48 | self.state.next_read;
+                let context = (u64::from(self.me) + 1) << 48 | self.next_read;
                 match raft.step(RaftMsg::read_index(self.me, context)) {
                     Ok(()) => {
                         self.state.reads.insert(context, Waiting { client, id: req.id, key, since: ctx.monotonic() });
@@ -163,13 +169,13 @@ impl RaftKv {
                 }
             }
             Op::Write { key, value } => {
-                let seq = self.state.next_seq;
+                let seq = self.next_seq;
                 let Some(command) = ctx.intern_command(KvCommand { key, value, origin: ctx.me(), seq }) else {
                     return refuse(ctx);
                 };
                 match raft.step(RaftMsg::propose(self.me, command)) {
                     Ok(()) => {
-                        self.state.next_seq += 1;
+                        self.next_seq += 1;
                         self.state.writes.insert(seq, Waiting { client, id: req.id, key, since: ctx.monotonic() });
                     }
                     // Not in any log: certainly not done.
