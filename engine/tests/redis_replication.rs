@@ -340,6 +340,21 @@ fn sentinel_group(faults: Value, writes: Value) -> Value {
     })
 }
 
+/// The sentinel group with the writer writing key 1 every second from 7 s
+/// (values 100, 101, ...), while c1 and the writer are cut off from the
+/// rest from 10 s to 25 s.
+fn cut_off_primary_with_its_writer() -> Value {
+    let writes: Vec<(String, Value)> = (0..25).map(|i| (format!("{}s", 7 + i), w(1, 100 + i as u64))).collect();
+    let writes: Vec<(&str, Value)> = writes.iter().map(|(a, v)| (a.as_str(), v.clone())).collect();
+    sentinel_group(
+        json!([
+            { "at": "10s", "action": "partition", "groups": [["c1", "writer"], ["c2", "c3", "s1", "s2", "s3", "reader"]] },
+            { "at": "25s", "action": "heal" }
+        ]),
+        script(&writes),
+    )
+}
+
 #[test]
 fn sentinels_fail_over_and_the_old_primary_loses_its_writes() {
     // c1 and the writer are cut off from the rest at 10 s; the writer
@@ -347,15 +362,7 @@ fn sentinels_fail_over_and_the_old_primary_loses_its_writes() {
     // acknowledges; the sentinels promote c3 (priority 50); at 25 s the
     // partition heals: the writer follows c3 and the sentinels turn c1
     // into a replica of c3, discarding its writes.
-    let writes: Vec<(String, Value)> = (0..25).map(|i| (format!("{}s", 7 + i), w(1, 100 + i as u64))).collect();
-    let writes: Vec<(&str, Value)> = writes.iter().map(|(a, v)| (a.as_str(), v.clone())).collect();
-    let v = sentinel_group(
-        json!([
-            { "at": "10s", "action": "partition", "groups": [["c1", "writer"], ["c2", "c3", "s1", "s2", "s3", "reader"]] },
-            { "at": "25s", "action": "heal" }
-        ]),
-        script(&writes),
-    );
+    let v = cut_off_primary_with_its_writer();
     let mut sim = sim(v);
     sim.run_through(45 * SEC);
     let n = notes(&sim);
@@ -465,15 +472,7 @@ fn a_lossy_link_still_converges() {
 
 #[test]
 fn replication_runs_are_deterministic() {
-    let writes: Vec<(String, Value)> = (0..25).map(|i| (format!("{}s", 7 + i), w(1, 100 + i as u64))).collect();
-    let writes: Vec<(&str, Value)> = writes.iter().map(|(a, v)| (a.as_str(), v.clone())).collect();
-    let v = sentinel_group(
-        json!([
-            { "at": "10s", "action": "partition", "groups": [["c1", "writer"], ["c2", "c3", "s1", "s2", "s3", "reader"]] },
-            { "at": "25s", "action": "heal" }
-        ]),
-        script(&writes),
-    );
+    let v = cut_off_primary_with_its_writer();
     let run = || {
         let mut s = sim(v.clone());
         s.run_through(40 * SEC);
