@@ -7,6 +7,7 @@ pub mod examples;
 pub mod fatal;
 pub mod frame_loop;
 pub mod handle;
+pub mod kafka_details;
 pub mod lab;
 pub mod snapshot;
 pub mod ui;

@@ -92,10 +92,13 @@ fn layout(lab: &Lab) -> Vec<(f64, f64)> {
     let s = lab.sim.scenario();
     let mut per_kind = [0usize; 4];
     let col = |k: &ComponentSpec| match k {
-        ComponentSpec::Client(_) => 0,
+        ComponentSpec::Client(_) | ComponentSpec::KafkaProducer(_) | ComponentSpec::KafkaConsumer(_) => 0,
         ComponentSpec::LoadBalancer(_) => 1,
-        ComponentSpec::Server(_) | ComponentSpec::Sentinel(_) => 2,
-        ComponentSpec::Database(_) | ComponentSpec::Cache(_) | ComponentSpec::RaftKv(_) => 3,
+        ComponentSpec::Server(_) | ComponentSpec::Sentinel(_) | ComponentSpec::KafkaBroker(_) => 2,
+        ComponentSpec::Database(_)
+        | ComponentSpec::Cache(_)
+        | ComponentSpec::RaftKv(_)
+        | ComponentSpec::KafkaController(_) => 3,
     };
     let mut counts = [0usize; 4];
     for n in &s.nodes {
@@ -246,6 +249,12 @@ pub fn take(lab: &Lab) -> Snapshot {
                     } else {
                         format!("{} keys · hits {ratio:.0}%", c.keys)
                     }
+                }
+                d @ (Detail::KafkaController(_)
+                | Detail::KafkaBroker(_)
+                | Detail::KafkaProducer(_)
+                | Detail::KafkaConsumer(_)) => {
+                    crate::kafka_details::describe(d, sim, &mut details).expect("a Kafka node")
                 }
                 Detail::RaftKv(v) => {
                     let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());

@@ -1,6 +1,6 @@
 //! The consistency checker's verdicts in words, for the verdicts panel.
 
-use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable};
+use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable, LogView};
 use engine::time::Time;
 
 /// A moment of the run, as a person reads it: `57.5 ms`, `9.888 s`.
@@ -36,6 +36,9 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
         return Verdicts { headline: None, tone: "unknown", rows: Vec::new() };
     }
     let Some(v) = &view.linearizability else {
+        if let Some(log) = &view.log {
+            return describe_log(log);
+        }
         return Verdicts { headline: Some("Not checked yet".into()), tone: "unknown", rows: Vec::new() };
     };
     let (headline, tone) = match v.linearizable {
@@ -64,6 +67,36 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
         rows.push((
             "not checked".to_string(),
             format!("{} operations beyond the history's limit", view.history_discarded),
+        ));
+    }
+    Verdicts { headline: Some(headline), tone, rows }
+}
+
+/// A Kafka run: its partitions checked as logs (Maelstrom's anomalies).
+fn describe_log(log: &LogView) -> Verdicts {
+    let a = &log.anomalies;
+    let (headline, tone) = match (a.lost.count, log.first_lost_at) {
+        (0, _) => ("No acknowledged write lost so far".to_string(), "ok"),
+        (n, Some(t)) => (format!("{n} acknowledged writes lost (the first acknowledged at {})", at(t)), "bad"),
+        (n, None) => (format!("{n} acknowledged writes lost"), "bad"),
+    };
+    let count = |n: usize| if n == 0 { "none".to_string() } else { n.to_string() };
+    let mut rows = vec![
+        ("lost acknowledged writes".to_string(), count(a.lost.count)),
+        ("acknowledged, not read yet".to_string(), count(a.unobserved.count)),
+        ("offsets holding two values".to_string(), count(a.inconsistent.count)),
+        ("values at two offsets (duplicates)".to_string(), count(a.duplicated.count)),
+        ("offsets going backwards".to_string(), count(a.nonmonotonic.count)),
+        ("offsets skipped by a consumer".to_string(), count(a.skipped.count)),
+        (
+            "checked".to_string(),
+            format!("{} acknowledged sends, {} records read", log.sends_acknowledged, log.records_polled),
+        ),
+    ];
+    if log.history_discarded > 0 {
+        rows.push((
+            "not checked".to_string(),
+            format!("{} operations beyond the history's limit", log.history_discarded),
         ));
     }
     Verdicts { headline: Some(headline), tone, rows }

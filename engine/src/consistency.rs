@@ -7,10 +7,11 @@
 //! a client node (its requests form one session, for the per-client
 //! checks).
 
-use crate::history::{History, OpRecord, Outcome as HOutcome};
+use crate::history::{History, LogEvent as HLogEvent, LogHistory, OpRecord, Outcome as HOutcome};
 use crate::message::Op;
 use crate::scenario::{ComponentSpec, Scenario};
 use crate::time::Time;
+use checker::anomalies::log::{self as logcheck, LogAnomalies, LogEvent, LogOp};
 use checker::anomalies::rw::{self, RwAnomalies, RwKind, RwOp};
 use checker::anomalies::MAX_EXAMPLES;
 use checker::history::Outcome;
@@ -30,6 +31,10 @@ pub struct Consistency {
     /// Only runs with a database, or clients of a cache, are checked:
     /// elsewhere the values clients read and write are not stored anywhere.
     enabled: bool,
+    /// Runs with Kafka clients: their sends and polls are checked as logs.
+    logs: bool,
+    /// Log history operations as of the last log check.
+    logs_seen: (usize, usize),
     live: Live<Register>,
     /// History operations fed so far (the checker numbers them the same).
     fed: usize,
@@ -63,6 +68,22 @@ pub struct ConsistencyView {
     /// Operations the bounded history could not keep: the verdicts cover
     /// only what it kept.
     pub history_discarded: u64,
+    /// Kafka runs: the log anomalies of the producers' and consumers'
+    /// history (each partition a log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogView>,
+}
+
+/// What the Kafka clients' history shows: Maelstrom's log anomalies, with
+/// when the first acknowledged write known lost was acknowledged.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LogView {
+    pub sends_acknowledged: usize,
+    pub records_polled: usize,
+    pub anomalies: LogAnomalies,
+    /// When the first lost write was acknowledged (true time, ns).
+    pub first_lost_at: Option<Time>,
+    pub history_discarded: u64,
 }
 
 impl Consistency {
@@ -81,8 +102,11 @@ impl Consistency {
             ComponentSpec::Client(c) => is_cache(&c.target),
             _ => false,
         });
+        let logs = scenario.nodes.iter().any(|n| matches!(n.component, ComponentSpec::KafkaProducer(_)));
         Consistency {
             enabled,
+            logs,
+            logs_seen: (0, 0),
             live: Live::new(Register),
             fed: 0,
             in_flight: Vec::new(),
@@ -123,11 +147,65 @@ impl Consistency {
     /// Called before each event at `now`: at each whole simulated second,
     /// feeds what the history gained and checks.
     #[inline]
-    pub fn observe(&mut self, history: &History, now: Time) {
-        if self.enabled && now >= self.next_check {
+    pub fn observe(&mut self, history: &History, logs: &LogHistory, now: Time) {
+        if (self.enabled || self.logs) && now >= self.next_check {
             self.check(history, now);
+            self.check_logs(logs);
             self.next_check = (now / CHECK_EVERY_NS + 1) * CHECK_EVERY_NS;
         }
+    }
+
+    /// Checks the Kafka clients' history as logs, if it changed since the
+    /// last check (completions included).
+    pub fn check_logs(&mut self, history: &LogHistory) -> &ConsistencyView {
+        if !self.logs {
+            return &self.view;
+        }
+        let ops = history.ops();
+        let done = ops.iter().filter(|o| o.outcome != HOutcome::Pending).count();
+        if (ops.len(), done) == self.logs_seen && self.view.log.is_some() {
+            return &self.view;
+        }
+        self.logs_seen = (ops.len(), done);
+        let checked: Vec<LogOp> = ops
+            .iter()
+            .map(|o| LogOp {
+                client: u64::from(o.node),
+                event: match &o.event {
+                    HLogEvent::Send { partition, value, offset } => {
+                        LogEvent::Send { key: u64::from(*partition), value: *value, offset: *offset }
+                    }
+                    HLogEvent::Poll { records } => {
+                        LogEvent::Poll { msgs: records.iter().map(|&(p, o, v)| (u64::from(p), o, v)).collect() }
+                    }
+                },
+                invoke: o.invoke,
+                complete: o.complete,
+                outcome: outcome(o.outcome),
+            })
+            .collect();
+        let anomalies = logcheck::check(&checked);
+        let first_lost_at = anomalies.lost.examples.iter().filter_map(|f| ops[f.op].complete).min();
+        let sends_acknowledged = ops
+            .iter()
+            .filter(|o| o.outcome == HOutcome::Ok && matches!(o.event, HLogEvent::Send { .. }))
+            .count();
+        let records_polled = ops
+            .iter()
+            .map(|o| match &o.event {
+                HLogEvent::Poll { records } => records.len(),
+                HLogEvent::Send { .. } => 0,
+            })
+            .sum();
+        self.view.checked = true;
+        self.view.log = Some(LogView {
+            sends_acknowledged,
+            records_polled,
+            anomalies,
+            first_lost_at,
+            history_discarded: history.discarded(),
+        });
+        &self.view
     }
 
     /// Feeds everything and checks now (every event before `now` has run).
@@ -168,6 +246,7 @@ impl Consistency {
             linearizability: Some(self.live.verdict()),
             anomalies: self.anomalies(ops),
             history_discarded: history.discarded(),
+            log: self.view.log.take(),
         };
         &self.view
     }

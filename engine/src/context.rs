@@ -6,6 +6,7 @@ use crate::message::{Message, NodeId, Op, PathId, Timer};
 use crate::node::Runtime;
 use crate::queue::TimerId;
 use crate::rng::Rng;
+use crate::time::Time;
 use crate::trace::{Note, What};
 use crate::world::World;
 
@@ -65,6 +66,47 @@ impl Ctx<'_> {
 
     pub fn command(&self, id: u32) -> crate::components::raft_kv::KvCommand {
         self.world.commands[id as usize]
+    }
+
+    /// Files a Kafka metadata record in the run's table; `None` when the
+    /// table is full.
+    pub fn intern_metadata(&mut self, record: crate::kafka::metadata::MetadataRecord) -> Option<u32> {
+        let table = &mut self.world.metadata;
+        if table.len() >= crate::world::MAX_COMMANDS {
+            return None;
+        }
+        table.push(record);
+        Some(table.len() as u32 - 1)
+    }
+
+    pub fn metadata(&self, id: u32) -> crate::kafka::metadata::MetadataRecord {
+        self.world.metadata[id as usize]
+    }
+
+    /// A Kafka producer's send of `value` to `partition`, invoked now.
+    pub fn log_send(&mut self, partition: u32, value: u64) -> Option<u32> {
+        self.world.metrics.sent();
+        self.world.log_history.send(self.me, partition, value, self.world.now)
+    }
+
+    /// The send invoked at `invoked_at` completed.
+    pub fn log_sent(&mut self, index: Option<u32>, invoked_at: Time, outcome: Outcome, offset: Option<u64>) {
+        self.world.metrics.completed(outcome, self.world.now - invoked_at);
+        if let Some(i) = index {
+            self.world.log_history.complete_send(i, outcome, offset, self.world.now);
+        }
+    }
+
+    /// A consumer's poll, invoked at `invoke`, returned `records`.
+    pub fn log_poll(&mut self, records: Vec<(u32, u64, u64)>, invoke: Time) {
+        let now = self.world.now;
+        self.world.log_history.poll(self.me, records, invoke, now);
+    }
+
+    /// True time now (for what the history records; components keep their
+    /// own clocks for decisions).
+    pub fn now(&self) -> Time {
+        self.world.now
     }
 
     pub fn rng(&mut self) -> &mut Rng {

@@ -98,3 +98,92 @@ impl History {
         self.limit
     }
 }
+
+/// What a Kafka client did: a send of one record (a value to a partition,
+/// acknowledged with its offset) or a poll (records read, in order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "f")]
+pub enum LogEvent {
+    Send { partition: u32, value: u64, offset: Option<u64> },
+    Poll { records: Vec<(u32, u64, u64)> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    pub node: NodeId,
+    pub event: LogEvent,
+    pub invoke: Time,
+    pub complete: Option<Time>,
+    pub outcome: Outcome,
+}
+
+/// The bounded history of Kafka clients' sends and polls; when full,
+/// further operations are counted in `discarded`.
+#[derive(Clone, Debug)]
+pub struct LogHistory {
+    ops: Vec<LogRecord>,
+    limit: usize,
+    discarded: u64,
+    /// Records polled, across all polls (they count toward the limit).
+    polled: usize,
+}
+
+impl LogHistory {
+    pub fn new(limit: usize) -> LogHistory {
+        LogHistory { ops: Vec::new(), limit, discarded: 0, polled: 0 }
+    }
+
+    fn full(&self) -> bool {
+        self.ops.len() + self.polled >= self.limit
+    }
+
+    /// A send invoked now; `None` when the history is full.
+    pub fn send(&mut self, node: NodeId, partition: u32, value: u64, now: Time) -> Option<u32> {
+        if self.full() {
+            self.discarded += 1;
+            return None;
+        }
+        self.ops.push(LogRecord {
+            node,
+            event: LogEvent::Send { partition, value, offset: None },
+            invoke: now,
+            complete: None,
+            outcome: Outcome::Pending,
+        });
+        Some(self.ops.len() as u32 - 1)
+    }
+
+    pub fn complete_send(&mut self, index: u32, outcome: Outcome, offset: Option<u64>, now: Time) {
+        let rec = &mut self.ops[index as usize];
+        debug_assert_eq!(rec.outcome, Outcome::Pending, "a send completes once");
+        rec.complete = Some(now);
+        rec.outcome = outcome;
+        if let LogEvent::Send { offset: o, .. } = &mut rec.event {
+            *o = offset;
+        }
+    }
+
+    /// A poll invoked at `invoke` that returned `records` now.
+    pub fn poll(&mut self, node: NodeId, records: Vec<(u32, u64, u64)>, invoke: Time, now: Time) {
+        if self.full() {
+            self.discarded += 1;
+            return;
+        }
+        self.polled += records.len();
+        self.ops.push(LogRecord {
+            node,
+            event: LogEvent::Poll { records },
+            invoke,
+            complete: Some(now),
+            outcome: Outcome::Ok,
+        });
+    }
+
+    pub fn ops(&self) -> &[LogRecord] {
+        &self.ops
+    }
+
+    pub fn discarded(&self) -> u64 {
+        self.discarded
+    }
+}

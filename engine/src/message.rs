@@ -376,8 +376,11 @@ pub enum Message {
         leader: Option<NodeId>,
         leader_epoch: u32,
     },
-    /// A Raft message between members of a replicated key-value store.
+    /// A Raft message between members of a replicated key-value store or
+    /// a Kafka controller quorum.
     Raft(RaftWire),
+    /// Kafka's protocol: brokers, controllers and clients.
+    Kafka(crate::kafka::wire::KafkaWire),
 }
 
 /// A Raft message on the wire, compact enough to travel by value: at most
@@ -446,6 +449,7 @@ impl Message {
             | Message::SentinelIsDown { .. }
             | Message::SentinelIsDownReply { .. }
             | Message::Raft(_) => MsgKind::Replication,
+            Message::Kafka(k) => k.kind(),
             Message::SentinelPing => MsgKind::HealthCheck,
             Message::SentinelInfo { .. } => MsgKind::HealthCheckReply,
             Message::CacheRequest { .. } | Message::CacheReply { .. } => MsgKind::Cache,
@@ -461,6 +465,7 @@ impl Message {
             Message::Request(r) => Some(Message::RequestRefused { id: r.id }),
             Message::HealthCheck { seq } => Some(Message::HealthCheckRefused { seq }),
             Message::CacheRequest { id, .. } => Some(Message::RequestRefused { id }),
+            Message::Kafka(k) => k.refusal().map(Message::Kafka),
             // A replication connection to a dead process is reset.
             Message::Psync { conn, .. }
             | Message::PsyncContinue { conn, .. }
@@ -559,6 +564,7 @@ impl Message {
                 leader.map(|l| format!(", vote for node {l} (epoch {leader_epoch})")).unwrap_or_default()
             ),
             Message::Raft(w) => describe_raft(w),
+            Message::Kafka(k) => k.describe(),
         }
     }
 }
@@ -633,6 +639,21 @@ pub enum Timer {
     SentinelFailover,
     /// A Raft member's logical clock ticks.
     RaftTick,
+    /// A Kafka broker's heartbeat to the controller is due.
+    KafkaHeartbeat,
+    /// A partition leader's ISR check (`replica.lag.time.max.ms / 2`).
+    KafkaIsrCheck,
+    /// A fetch for `partition` got no answer in time, or its backoff
+    /// ended: fetch again.
+    KafkaFetch { partition: u32 },
+    /// A fetch parked at the leader waited `fetch.max.wait.ms`.
+    KafkaFetchWait { partition: u32, from: NodeId },
+    /// A producer's request for `partition` (attempt `attempt`) timed out.
+    KafkaProduceTimeout { partition: u32, attempt: u32 },
+    /// A producer's retry backoff for `partition` ended.
+    KafkaRetry { partition: u32 },
+    /// A client's metadata request got no answer in time.
+    KafkaMetadataTimeout,
 }
 
 /// A Raft message in etcd's words: `MsgApp term 3 index 7 (entry 8)`.

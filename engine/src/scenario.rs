@@ -12,6 +12,7 @@ use crate::components::cache::CacheConfig;
 use crate::components::client::{ClientConfig, Workload};
 use crate::components::database::config::DatabaseConfig;
 use crate::components::load_balancer::config::LoadBalancerConfig;
+use crate::components::kafka::config::{BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig};
 use crate::components::raft_kv::config::RaftKvConfig;
 use crate::components::sentinel::SentinelConfig;
 use crate::components::server::ServerConfig;
@@ -87,6 +88,10 @@ pub enum ComponentSpec {
     Server(ServerConfig),
     Sentinel(SentinelConfig),
     RaftKv(RaftKvConfig),
+    KafkaController(ControllerConfig),
+    KafkaBroker(BrokerConfig),
+    KafkaProducer(ProducerConfig),
+    KafkaConsumer(ConsumerConfig),
 }
 
 impl ComponentSpec {
@@ -99,6 +104,10 @@ impl ComponentSpec {
             ComponentSpec::Server(_) => Kind::Server,
             ComponentSpec::Sentinel(_) => Kind::Sentinel,
             ComponentSpec::RaftKv(_) => Kind::RaftKv,
+            ComponentSpec::KafkaController(_) => Kind::KafkaController,
+            ComponentSpec::KafkaBroker(_) => Kind::KafkaBroker,
+            ComponentSpec::KafkaProducer(_) => Kind::KafkaProducer,
+            ComponentSpec::KafkaConsumer(_) => Kind::KafkaConsumer,
         }
     }
 }
@@ -248,7 +257,7 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         None => {
             return Err(ScenarioError::new(
                 at("type"),
-                "missing; one of `cache`, `client`, `database`, `load_balancer`, `raft_kv`, `sentinel`, `server`",
+                "missing; one of `cache`, `client`, `database`, `kafka_broker`, `kafka_consumer`, `kafka_controller`, `kafka_producer`, `load_balancer`, `raft_kv`, `sentinel`, `server`",
             ))
         }
     };
@@ -267,11 +276,15 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
         "server" => typed::<ServerConfig>(rest),
         "sentinel" => typed::<SentinelConfig>(rest),
         "raft_kv" => typed::<RaftKvConfig>(rest),
+        "kafka_controller" => typed::<ControllerConfig>(rest),
+        "kafka_broker" => typed::<BrokerConfig>(rest),
+        "kafka_producer" => typed::<ProducerConfig>(rest),
+        "kafka_consumer" => typed::<ConsumerConfig>(rest),
         other => {
             return Err(ScenarioError::new(
                 at("type"),
                 format!(
-                "unknown component `{other}`; expected one of `cache`, `client`, `database`, `load_balancer`, `raft_kv`, `sentinel`, `server`"
+                "unknown component `{other}`; expected one of `cache`, `client`, `database`, `kafka_broker`, `kafka_consumer`, `kafka_controller`, `kafka_producer`, `load_balancer`, `raft_kv`, `sentinel`, `server`"
             ),
             ))
         }
@@ -620,6 +633,45 @@ impl Scenario {
                         }
                     }
                 }
+                ComponentSpec::KafkaController(c) => {
+                    c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    if !c.controllers.contains(&n.name) {
+                        return err(at("controllers"), format!("`{}` must list itself among its controllers", n.name));
+                    }
+                    let same = |o: &ControllerConfig| {
+                        o.controllers == c.controllers && o.brokers == c.brokers && o.topic == c.topic
+                    };
+                    self.kafka_members(i, "controllers", &c.controllers, Kind::KafkaController, &is_linked, |s| {
+                        matches!(s, ComponentSpec::KafkaController(o) if same(o))
+                    })?;
+                    self.kafka_members(i, "brokers", &c.brokers, Kind::KafkaBroker, &is_linked, |s| {
+                        matches!(s, ComponentSpec::KafkaBroker(b) if b.controllers == c.controllers)
+                    })?;
+                }
+                ComponentSpec::KafkaBroker(b) => {
+                    b.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    let Some(c) = self.kafka_cluster_of(&b.controllers) else {
+                        return err(at("controllers"), "name the cluster's kafka_controller nodes".to_string());
+                    };
+                    if !c.brokers.contains(&n.name) {
+                        return err(
+                            at("controllers"),
+                            format!("the controllers do not list `{}` among their brokers", n.name),
+                        );
+                    }
+                    let peers = c.brokers.clone();
+                    self.kafka_members(i, "controllers", &b.controllers, Kind::KafkaController, &is_linked, |_| true)?;
+                    // Brokers replicate from each other: every pair is linked.
+                    self.kafka_members(i, "", &peers, Kind::KafkaBroker, &is_linked, |_| true)?;
+                }
+                ComponentSpec::KafkaProducer(p) => {
+                    p.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    self.kafka_client(i, &p.bootstrap, &is_linked)?;
+                }
+                ComponentSpec::KafkaConsumer(c) => {
+                    c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
+                    self.kafka_client(i, &c.bootstrap, &is_linked)?;
+                }
                 ComponentSpec::Database(d) => {
                     d.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
                     for (k, r) in d.replicas.iter().enumerate() {
@@ -733,6 +785,105 @@ impl Scenario {
     }
 
     /// The sentinels monitoring cache `primary`.
+    /// The cluster settings of the Kafka controllers named `controllers`
+    /// (the first that exists and is a controller).
+    pub fn kafka_cluster_of(&self, controllers: &[String]) -> Option<&ControllerConfig> {
+        controllers.iter().find_map(|c| match self.nodes.iter().find(|n| &n.name == c).map(|n| &n.component) {
+            Some(ComponentSpec::KafkaController(cfg)) => Some(cfg),
+            _ => None,
+        })
+    }
+
+    /// Checks that each of `names` (listed in node `i`'s `field`; empty:
+    /// the node itself) is a `kind` node that `same` accepts, listed once,
+    /// and linked to node `i`.
+    fn kafka_members(
+        &self,
+        i: usize,
+        field: &str,
+        names: &[String],
+        kind: Kind,
+        is_linked: &dyn Fn(usize, usize) -> bool,
+        same: impl Fn(&ComponentSpec) -> bool,
+    ) -> Result<(), ScenarioError> {
+        let me = &self.nodes[i].name;
+        for (k, m) in names.iter().enumerate() {
+            let at = if field.is_empty() { format!("nodes[{i}]") } else { format!("nodes[{i}].{field}[{k}]") };
+            if names[..k].contains(m) {
+                return Err(ScenarioError::new(at, format!("`{m}` is listed twice")));
+            }
+            let Some(t) = self.nodes.iter().position(|n| &n.name == m) else {
+                return Err(ScenarioError::new(at, format!("no node is named `{m}`")));
+            };
+            let other = &self.nodes[t].component;
+            if other.kind() != kind {
+                return Err(ScenarioError::new(
+                    at,
+                    format!("`{m}` is a {}; {field} are {} nodes", other.kind().name(), kind.name()),
+                ));
+            }
+            if !same(other) {
+                return Err(ScenarioError::new(
+                    at,
+                    format!("`{m}` describes another cluster: every controller lists the same controllers, brokers and topic, and every broker the same controllers"),
+                ));
+            }
+            if t != i && !is_linked(i, t) {
+                return Err(ScenarioError::new(at, format!("no link joins `{me}` to `{m}`; add one to `links`")));
+            }
+        }
+        Ok(())
+    }
+
+    /// A Kafka client's bootstrap brokers: they exist, are brokers of one
+    /// cluster, and the client is linked to every broker of it (it sends
+    /// to each partition's leader).
+    fn kafka_client(&self, i: usize, bootstrap: &[String], is_linked: &dyn Fn(usize, usize) -> bool) -> Result<(), ScenarioError> {
+        if bootstrap.is_empty() {
+            return Err(ScenarioError::new(format!("nodes[{i}].bootstrap"), "name at least one kafka_broker"));
+        }
+        self.kafka_members(i, "bootstrap", bootstrap, Kind::KafkaBroker, is_linked, |_| true)?;
+        let ComponentSpec::KafkaBroker(b) = &self.nodes.iter().find(|n| n.name == bootstrap[0]).expect("checked").component
+        else {
+            unreachable!("checked: a broker")
+        };
+        let cluster = self.kafka_cluster_of(&b.controllers).expect("validated with the broker");
+        for (k, name) in bootstrap.iter().enumerate() {
+            if !cluster.brokers.contains(name) {
+                return Err(ScenarioError::new(
+                    format!("nodes[{i}].bootstrap[{k}]"),
+                    format!("`{name}` is in another cluster than `{}`", bootstrap[0]),
+                ));
+            }
+        }
+        self.kafka_members(i, "", &cluster.brokers, Kind::KafkaBroker, is_linked, |_| true)
+    }
+
+    /// The Kafka cluster, as its processes know it, that the node `i`
+    /// (a controller, broker or client) belongs to.
+    pub fn kafka_cluster(&self, i: usize, id: impl Fn(&str) -> NodeId) -> Option<crate::components::kafka::Cluster> {
+        let controllers = match &self.nodes[i].component {
+            ComponentSpec::KafkaController(c) => c.controllers.clone(),
+            ComponentSpec::KafkaBroker(b) => b.controllers.clone(),
+            ComponentSpec::KafkaProducer(ProducerConfig { bootstrap, .. })
+            | ComponentSpec::KafkaConsumer(ConsumerConfig { bootstrap, .. }) => {
+                match &self.nodes.iter().find(|n| n.name == bootstrap[0])?.component {
+                    ComponentSpec::KafkaBroker(b) => b.controllers.clone(),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        let c = self.kafka_cluster_of(&controllers)?;
+        Some(crate::components::kafka::Cluster {
+            controllers: c.controllers.iter().map(|n| id(n)).collect(),
+            brokers: c.brokers.iter().map(|n| id(n)).collect(),
+            topic: c.topic.config.clone(),
+            heartbeat_interval: c.broker_heartbeat_interval,
+            session_timeout: c.broker_session_timeout,
+        })
+    }
+
     pub fn sentinels_of(&self, primary: usize) -> Vec<usize> {
         let name = &self.nodes[primary].name;
         self.nodes

@@ -6,6 +6,9 @@ use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
 use crate::components::load_balancer::{BackendView, LoadBalancer, ServerView};
+use crate::components::kafka::{
+    broker::KafkaBroker, consumer::KafkaConsumer, controller::KafkaController, producer::KafkaProducer,
+};
 use crate::components::raft_kv::RaftKv;
 use crate::components::sentinel::{Sentinel, SentinelView};
 use crate::components::server::{CallStats, Server, Targets};
@@ -85,6 +88,22 @@ pub enum Detail {
     Cache(CacheView),
     Sentinel(SentinelView),
     RaftKv(crate::components::raft_kv::RaftKvView),
+    KafkaController(crate::components::kafka::ControllerView),
+    KafkaBroker(crate::components::kafka::BrokerView),
+    KafkaProducer(crate::components::kafka::ProducerView),
+    KafkaConsumer(crate::components::kafka::ConsumerView),
+}
+
+/// A Kafka client's brokers: its bootstrap list, then the rest of the
+/// cluster's.
+fn kafka_brokers(
+    bootstrap: &[String],
+    cluster: &crate::components::kafka::Cluster,
+    id: &impl Fn(&str) -> NodeId,
+) -> Vec<NodeId> {
+    let mut out: Vec<NodeId> = bootstrap.iter().map(|b| id(b)).collect();
+    out.extend(cluster.brokers.iter().filter(|b| !out.contains(b)).copied().collect::<Vec<_>>());
+    out
 }
 
 /// The CLI's and the tests' summary of a run.
@@ -164,6 +183,8 @@ impl Simulation {
             history: History::new(limits.history_ops),
             paths: Vec::new(),
             commands: Vec::new(),
+            metadata: Vec::new(),
+            log_history: crate::history::LogHistory::new(limits.history_ops),
             halted: None,
         };
         let mut world = world;
@@ -239,6 +260,26 @@ impl Simulation {
                         let me =
                             members.iter().position(|&m| m == i as NodeId).expect("validated: a member lists itself");
                         Component::RaftKv(RaftKv::new(c.clone(), me as u16, members))
+                    }
+                    ComponentSpec::KafkaController(c) => {
+                        let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
+                        let me = cluster.controllers.iter().position(|&m| m == i as NodeId).expect("validated");
+                        Component::KafkaController(KafkaController::new(c.clone(), cluster, me as u16))
+                    }
+                    ComponentSpec::KafkaBroker(c) => {
+                        let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
+                        let me = cluster.broker_id(i as NodeId).expect("validated: the controllers list it");
+                        Component::KafkaBroker(KafkaBroker::new(c.clone(), cluster, me))
+                    }
+                    ComponentSpec::KafkaProducer(c) => {
+                        let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
+                        let bootstrap = kafka_brokers(&c.bootstrap, &cluster, &id);
+                        Component::KafkaProducer(KafkaProducer::new(c.clone(), bootstrap, cluster.partitions()))
+                    }
+                    ComponentSpec::KafkaConsumer(c) => {
+                        let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
+                        let bootstrap = kafka_brokers(&c.bootstrap, &cluster, &id);
+                        Component::KafkaConsumer(KafkaConsumer::new(c.clone(), bootstrap, cluster.partitions()))
                     }
                 };
                 Node {
@@ -359,7 +400,7 @@ impl Simulation {
                 return false;
             }
         }
-        self.consistency.observe(&self.world.history, s.at);
+        self.consistency.observe(&self.world.history, &self.world.log_history, s.at);
         self.world.now = s.at;
         self.last_event_at = Some(s.at);
         self.events += 1;
@@ -453,6 +494,22 @@ impl Simulation {
         }
     }
 
+    /// The kernel of a host whose process died closes its connections:
+    /// peers that keep connections open (Kafka's clients and brokers) hear
+    /// a reset over each link, unless a partition stops it.
+    fn close_connections(&mut self, i: usize) {
+        if !self.nodes[i].component.keeps_connections() {
+            return;
+        }
+        for j in 0..self.nodes.len() {
+            if j != i && self.nodes[j].component.keeps_connections() && self.world.network.has_link(i as NodeId, j as NodeId)
+            {
+                let closed = Message::Kafka(crate::kafka::wire::KafkaWire::ConnectionClosed);
+                self.world.send(i as NodeId, j as NodeId, closed);
+            }
+        }
+    }
+
     fn change(&mut self, i: usize, change: NodeChange) {
         self.world.trace.record(self.world.now, What::Node { node: i as NodeId, change });
     }
@@ -483,6 +540,9 @@ impl Simulation {
                     rt.load.set(now, 0, rt.load.capacity, 0);
                     self.nodes[i].component.on_crash();
                     self.change(i, NodeChange::Crashed);
+                    if !host_down {
+                        self.close_connections(i);
+                    }
                 } else {
                     self.nodes[i].rt.status = Status::Crashed { host_down };
                 }
@@ -693,6 +753,10 @@ impl Simulation {
             Component::Cache(c) => Detail::Cache(c.view()),
             Component::Sentinel(s) => Detail::Sentinel(s.view()),
             Component::RaftKv(r) => Detail::RaftKv(r.view()),
+            Component::KafkaController(c) => Detail::KafkaController(c.view(node.rt.clock.monotonic(self.world.now))),
+            Component::KafkaBroker(b) => Detail::KafkaBroker(b.view()),
+            Component::KafkaProducer(p) => Detail::KafkaProducer(p.view()),
+            Component::KafkaConsumer(c) => Detail::KafkaConsumer(c.view()),
         };
         NodeState {
             id,
@@ -755,6 +819,12 @@ impl Simulation {
 
     /// Checks the history up to now (for the end of a run).
     pub fn check_consistency(&mut self) -> &ConsistencyView {
-        self.consistency.check(&self.world.history, self.world.now)
+        self.consistency.check(&self.world.history, self.world.now);
+        self.consistency.check_logs(&self.world.log_history)
+    }
+
+    /// The Kafka clients' sends and polls.
+    pub fn log_history(&self) -> &crate::history::LogHistory {
+        &self.world.log_history
     }
 }

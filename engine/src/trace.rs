@@ -173,6 +173,30 @@ pub enum Note {
         role: crate::raft::Role,
         term: u64,
     },
+    /// A Kafka broker became leader of a partition in a leader epoch, with
+    /// this ISR.
+    KafkaLeader {
+        partition: u32,
+        leader_epoch: u32,
+        isr: crate::kafka::metadata::BrokerSet,
+    },
+    /// A partition leader's ISR changed (committed by the controller).
+    KafkaIsr {
+        partition: u32,
+        isr: crate::kafka::metadata::BrokerSet,
+    },
+    /// A follower truncated its log to `offset` (its records beyond it
+    /// differed from the leader's).
+    KafkaTruncated {
+        partition: u32,
+        offset: u64,
+        dropped: u64,
+    },
+    /// The active controller fenced or unfenced a broker.
+    KafkaFence {
+        broker: u32,
+        fenced: bool,
+    },
 }
 
 /// Why a replica's link to its primary went down.

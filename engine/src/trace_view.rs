@@ -143,6 +143,18 @@ impl Simulation {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))
             }
             Note::RaftRole { role, term } => format!("raft: {} in term {term}", role.name()),
+            Note::KafkaLeader { partition, leader_epoch, isr } => format!(
+                "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}",
+                crate::kafka::metadata::describe_set(isr)
+            ),
+            Note::KafkaIsr { partition, isr } => {
+                format!("kafka: partition {partition} ISR is now {}", crate::kafka::metadata::describe_set(isr))
+            }
+            Note::KafkaTruncated { partition, offset, dropped } => {
+                format!("kafka: partition {partition} truncated to offset {offset} ({dropped} records dropped)")
+            }
+            Note::KafkaFence { broker, fenced: true } => format!("kafka: broker {broker} fenced"),
+            Note::KafkaFence { broker, fenced: false } => format!("kafka: broker {broker} unfenced"),
             Note::UseBackend { rule } => match &self.node(node).component {
                 Component::LoadBalancer(lb) => match lb.config.use_backend.get(usize::from(rule)) {
                     Some(r) => format!("use_backend {}: to backend {}", r.words(), r.backend),

@@ -2,7 +2,7 @@
 //! event queue, the network, and the records (trace, metrics, history).
 //! Kept apart from the nodes so a node's handler can borrow both.
 
-use crate::history::History;
+use crate::history::{History, LogHistory};
 use crate::message::{Message, NodeId, Timer};
 use crate::metrics::Metrics;
 use crate::network::{Network, Transmission};
@@ -26,6 +26,11 @@ pub struct World {
     /// Every write a Raft store's client made, by id: log entries carry
     /// the id (bounded by `MAX_COMMANDS`).
     pub commands: Vec<crate::components::raft_kv::KvCommand>,
+    /// Every record a Kafka controller wrote to its metadata log, by id
+    /// (bounded by `MAX_COMMANDS`).
+    pub metadata: Vec<crate::kafka::metadata::MetadataRecord>,
+    /// Kafka clients' sends and polls.
+    pub log_history: LogHistory,
     /// Set when a limit stopped the run; the run makes no further progress.
     pub halted: Option<String>,
 }

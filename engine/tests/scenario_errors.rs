@@ -52,7 +52,7 @@ fn wrong_types_name_the_field() {
 fn unknown_component_and_unknown_fields() {
     assert_eq!(
         err(with(client_server(10.0), "/nodes/1/type", json!("databse"))),
-        "nodes[1].type: unknown component `databse`; expected one of `cache`, `client`, `database`, `load_balancer`, `raft_kv`, `sentinel`, `server`"
+        "nodes[1].type: unknown component `databse`; expected one of `cache`, `client`, `database`, `kafka_broker`, `kafka_consumer`, `kafka_controller`, `kafka_producer`, `load_balancer`, `raft_kv`, `sentinel`, `server`"
     );
     let e = err(with(client_server(10.0), "/nodes/1/wrokers", json!(3)));
     assert_eq!(

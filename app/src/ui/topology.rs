@@ -35,6 +35,10 @@ fn kind_label(kind: Kind) -> &'static str {
         Kind::Cache => "cache",
         Kind::Sentinel => "sentinel",
         Kind::RaftKv => "raft store",
+        Kind::KafkaController => "kafka controller",
+        Kind::KafkaBroker => "kafka broker",
+        Kind::KafkaProducer => "producer",
+        Kind::KafkaConsumer => "consumer",
     }
 }
 

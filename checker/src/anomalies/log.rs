@@ -4,8 +4,11 @@
 //! value) triples, in the order the client consumed them. An offset is
 //! *known* when an acknowledged send got it or a poll saw it.
 //!
-//! - **lost**: an acknowledged send's offset that no poll ever returned,
-//!   though some poll returned a higher offset of the same key.
+//! - **lost**: an acknowledged send that the log no longer holds: the last
+//!   poll to return its offset returned another value there (the write was
+//!   truncated away and the offset reused, as after a Kafka leader with
+//!   `acks=1` dies, or an unclean election), or no poll returned its offset
+//!   though polls returned a higher one of the same key.
 //! - **unobserved**: an acknowledged send's offset that no poll returned,
 //!   and no poll got past it either.
 //! - **duplicated**: a value at more than one offset of a key.
@@ -88,7 +91,9 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
     // key -> offset -> values (with the first op that showed each).
     let mut at: BTreeMap<u64, BTreeMap<u64, BTreeMap<u64, usize>>> = BTreeMap::new();
     let mut polled: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
-    let mut acked: Vec<(usize, u64, u64)> = Vec::new();
+    // (key, offset) -> the value the last poll (by completion) saw there.
+    let mut last_seen: BTreeMap<(u64, u64), (Time, usize, u64)> = BTreeMap::new();
+    let mut acked: Vec<(usize, u64, u64, u64)> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         if op.outcome != Outcome::Ok {
             continue;
@@ -96,13 +101,18 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
         match &op.event {
             LogEvent::Send { key, value, offset: Some(o) } => {
                 at.entry(*key).or_default().entry(*o).or_default().entry(*value).or_insert(i);
-                acked.push((i, *key, *o));
+                acked.push((i, *key, *o, *value));
             }
             LogEvent::Send { .. } => {}
             LogEvent::Poll { msgs } => {
                 for &(k, o, v) in msgs {
                     at.entry(k).or_default().entry(o).or_default().entry(v).or_insert(i);
                     polled.entry(k).or_default().insert(o);
+                    let when = (op.complete.unwrap_or(op.invoke), i, v);
+                    let e = last_seen.entry((k, o)).or_insert(when);
+                    if (when.0, when.1) > (e.0, e.1) {
+                        *e = when;
+                    }
                 }
             }
         }
@@ -123,12 +133,16 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
             }
         }
     }
-    for &(op, key, offset) in &acked {
-        let seen = polled.get(&key);
-        if seen.is_some_and(|s| s.contains(&offset)) {
-            continue;
+    for &(op, key, offset, value) in &acked {
+        match last_seen.get(&(key, offset)) {
+            Some(&(_, _, v)) if v == value => continue,
+            Some(_) => {
+                out.lost.add(Found { op, key, offset, from: None });
+                continue;
+            }
+            None => {}
         }
-        if seen.and_then(|s| s.last()).is_some_and(|&max| max > offset) {
+        if polled.get(&key).and_then(|s| s.last()).is_some_and(|&max| max > offset) {
             out.lost.add(Found { op, key, offset, from: None });
         } else {
             out.unobserved.add(Found { op, key, offset, from: None });
@@ -244,6 +258,32 @@ mod tests {
         assert_eq!(a.unobserved.examples[0].offset, 3);
         // Client 2 never went from 0 to 2, so nothing was skipped.
         assert_eq!(a.skipped.count, 0);
+    }
+
+    #[test]
+    fn a_write_truncated_away_and_its_offset_reused_is_lost() {
+        // Value 11 was acknowledged at offset 1; after a failover offset 1
+        // holds 21 and polls read past it: 11 is lost (and offset 1 holds
+        // two values).
+        let h = [send(1, 10, 0, 0), send(1, 11, 1, 2), send(1, 21, 1, 4), poll(2, &[(0, 10), (1, 21)], 6)];
+        let a = check(&h);
+        assert_eq!(a.lost.count, 1, "{a:?}");
+        assert_eq!(a.lost.examples[0], Found { op: 1, key: 0, offset: 1, from: None });
+        assert_eq!(a.inconsistent.count, 1);
+        assert_eq!(a.unobserved.count, 0);
+    }
+
+    #[test]
+    fn a_write_read_once_then_replaced_is_lost() {
+        // A consumer read 11 at offset 1, then (after an unclean election)
+        // read 21 there: the log no longer holds 11.
+        let h = [send(1, 10, 0, 0), send(1, 11, 1, 2), poll(2, &[(0, 10), (1, 11)], 4), poll(2, &[(1, 21)], 8)];
+        let a = check(&h);
+        assert_eq!(a.lost.count, 1, "{a:?}");
+        assert_eq!(a.lost.examples[0].offset, 1);
+        // Read again with the same value afterwards: not lost.
+        let h = [send(1, 11, 1, 2), poll(2, &[(1, 21)], 4), poll(3, &[(1, 11)], 8)];
+        assert_eq!(check(&h).lost.count, 0);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod client;
 pub mod database;
+pub mod kafka;
 pub mod load_balancer;
 pub mod raft_kv;
 pub mod sentinel;
@@ -18,6 +19,7 @@ use crate::queue::TimerId;
 use cache::Cache;
 use client::Client;
 use database::Database;
+use kafka::{broker::KafkaBroker, consumer::KafkaConsumer, controller::KafkaController, producer::KafkaProducer};
 use load_balancer::LoadBalancer;
 use raft_kv::RaftKv;
 use sentinel::Sentinel;
@@ -36,6 +38,10 @@ pub enum Component {
     Server(Server),
     Sentinel(Sentinel),
     RaftKv(RaftKv),
+    KafkaController(KafkaController),
+    KafkaBroker(KafkaBroker),
+    KafkaProducer(KafkaProducer),
+    KafkaConsumer(KafkaConsumer),
 }
 
 /// The kinds of component, as named in scenario files.
@@ -49,6 +55,10 @@ pub enum Kind {
     Server,
     Sentinel,
     RaftKv,
+    KafkaController,
+    KafkaBroker,
+    KafkaProducer,
+    KafkaConsumer,
 }
 
 impl Kind {
@@ -61,6 +71,10 @@ impl Kind {
             Kind::Server => "server",
             Kind::Sentinel => "sentinel",
             Kind::RaftKv => "raft_kv",
+            Kind::KafkaController => "kafka_controller",
+            Kind::KafkaBroker => "kafka_broker",
+            Kind::KafkaProducer => "kafka_producer",
+            Kind::KafkaConsumer => "kafka_consumer",
         }
     }
 }
@@ -75,6 +89,10 @@ impl Component {
             Component::Server(_) => Kind::Server,
             Component::Sentinel(_) => Kind::Sentinel,
             Component::RaftKv(_) => Kind::RaftKv,
+            Component::KafkaController(_) => Kind::KafkaController,
+            Component::KafkaBroker(_) => Kind::KafkaBroker,
+            Component::KafkaProducer(_) => Kind::KafkaProducer,
+            Component::KafkaConsumer(_) => Kind::KafkaConsumer,
         }
     }
 
@@ -87,7 +105,21 @@ impl Component {
             Component::Server(c) => c,
             Component::Sentinel(c) => c,
             Component::RaftKv(c) => c,
+            Component::KafkaController(c) => c,
+            Component::KafkaBroker(c) => c,
+            Component::KafkaProducer(c) => c,
+            Component::KafkaConsumer(c) => c,
         }
+    }
+
+    /// Whether the component holds long-lived connections whose reset it
+    /// must hear about when the process at the other end dies (Kafka's
+    /// protocol; the others notice by their own timeouts).
+    pub(crate) fn keeps_connections(&self) -> bool {
+        matches!(
+            self,
+            Component::KafkaBroker(_) | Component::KafkaController(_) | Component::KafkaProducer(_) | Component::KafkaConsumer(_)
+        )
     }
 
     pub(crate) fn on_start(&mut self, ctx: &mut Ctx) {

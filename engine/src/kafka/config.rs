@@ -5,7 +5,7 @@ use crate::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// A producer's `acks`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Acks {
     /// `acks=0`: no answer at all.
     #[serde(rename = "0")]
@@ -18,6 +18,16 @@ pub enum Acks {
     #[default]
     #[serde(rename = "all")]
     All,
+}
+
+impl Acks {
+    pub fn name(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

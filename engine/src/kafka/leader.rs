@@ -9,7 +9,7 @@ use crate::time::Time;
 use std::collections::VecDeque;
 
 /// Errors a produce request gets, with Kafka's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProduceError {
     /// `acks=all` and the ISR is smaller than `min.insync.replicas`:
     /// refused before the append. Certainly not written.
@@ -22,6 +22,14 @@ pub enum ProduceError {
     NotLeaderOrFollower,
     /// No answer within `request.timeout.ms`: indeterminate.
     RequestTimedOut,
+    /// The partition's log is full (the lab bounds every log): not
+    /// written.
+    KafkaStorageError,
+    /// An idempotent producer's batch does not continue its sequence
+    /// (records before it were lost): not written.
+    OutOfOrderSequenceNumber,
+    /// The connection was refused: not written.
+    NetworkException,
 }
 
 impl ProduceError {
@@ -31,6 +39,9 @@ impl ProduceError {
             ProduceError::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
             ProduceError::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
             ProduceError::RequestTimedOut => "REQUEST_TIMED_OUT",
+            ProduceError::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            ProduceError::OutOfOrderSequenceNumber => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ProduceError::NetworkException => "NETWORK_EXCEPTION",
         }
     }
 
@@ -99,6 +110,20 @@ pub struct FetchRequest {
     pub last_fetched_epoch: Option<u32>,
     /// The most records to return.
     pub max_records: usize,
+}
+
+/// Whether a fetcher whose last record has epoch `last_fetched_epoch` and
+/// whose log ends at `fetch_offset` diverges from `log` (the leader's):
+/// the end offset of the largest epoch at most its last one, when that
+/// ends before the fetcher's log does (KIP-101, and KIP-320 for
+/// consumers).
+pub fn diverging(log: &PartitionLog, fetch_offset: u64, last_fetched_epoch: Option<u32>) -> Option<(u32, u64)> {
+    let e = last_fetched_epoch?;
+    match log.end_offset_for(e) {
+        None => Some((e, log.leo())),
+        Some((epoch, end_offset)) if epoch < e || end_offset < fetch_offset => Some((epoch, end_offset)),
+        Some(_) => None,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -224,16 +249,8 @@ impl LeaderState {
     /// fenced or shutting down).
     pub fn fetch(&mut self, log: &PartitionLog, req: FetchRequest, eligible: bool, now: Time) -> FetchResponse {
         let FetchRequest { replica: follower, fetch_offset, last_fetched_epoch, max_records: max } = req;
-        if let Some(e) = last_fetched_epoch {
-            let end = log.end_offset_for(e);
-            let diverging = match end {
-                None => Some((e, log.leo())),
-                Some((epoch, end_offset)) if epoch < e || end_offset < fetch_offset => Some((epoch, end_offset)),
-                Some(_) => None,
-            };
-            if let Some((epoch, end_offset)) = diverging {
-                return FetchResponse::Diverging { epoch, end_offset, high_watermark: self.high_watermark };
-            }
+        if let Some((epoch, end_offset)) = diverging(log, fetch_offset, last_fetched_epoch) {
+            return FetchResponse::Diverging { epoch, end_offset, high_watermark: self.high_watermark };
         }
         let leader_leo = log.leo();
         if let Some(f) = self.followers.iter_mut().find(|f| f.broker == follower) {

@@ -10,6 +10,23 @@ pub struct Record {
     pub value: u64,
 }
 
+impl Record {
+    /// Record `seq` of `producer`'s sequence for `partition`: its value
+    /// names both, so every value in a partition is unique and a checker
+    /// can tell duplicates from distinct writes.
+    pub fn produced(partition: u32, producer: u32, seq: u32) -> Record {
+        Record { key: partition, value: u64::from(producer) << 32 | u64::from(seq) }
+    }
+
+    pub fn producer(&self) -> u32 {
+        (self.value >> 32) as u32
+    }
+
+    pub fn seq(&self) -> u32 {
+        self.value as u32
+    }
+}
+
 /// A record at its offset, with the epoch of the leader that appended it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RecordBatch {

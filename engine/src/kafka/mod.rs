@@ -17,11 +17,14 @@
 //! (KIP-101, KIP-279), not to their high watermark.
 
 mod config;
+pub mod controller;
 mod election;
 mod epoch_cache;
 mod follower;
 mod leader;
 mod log;
+pub mod metadata;
+pub mod wire;
 #[cfg(test)]
 mod tests;
 
@@ -29,7 +32,7 @@ pub use config::{Acks, TopicConfig};
 pub use election::{elect_leader, without, Election};
 pub use epoch_cache::LeaderEpochCache;
 pub use follower::{truncation_offset, Divergence};
-pub use leader::{AppendResult, FetchRequest, FetchResponse, FollowerState, LeaderAndIsr, LeaderState, ProduceError};
+pub use leader::{diverging, AppendResult, FetchRequest, FetchResponse, FollowerState, LeaderAndIsr, LeaderState, ProduceError};
 pub use log::{PartitionLog, Record, RecordBatch};
 
 /// A broker's id (`node.id`).

@@ -1,0 +1,87 @@
+//! The inspector's lines and the canvas badge for Kafka's processes, in
+//! Kafka's own words (ISR, high watermark, leader epoch, lag).
+
+use engine::sim::{Detail, Simulation};
+
+fn names(sim: &Simulation, nodes: &[u32]) -> String {
+    if nodes.is_empty() {
+        return "none".to_string();
+    }
+    nodes.iter().map(|&n| sim.node_name(n)).collect::<Vec<_>>().join(", ")
+}
+
+/// Adds a Kafka node's details to `details` and returns its badge; `None`
+/// for other kinds.
+pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, String)>) -> Option<String> {
+    let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());
+    let mut push = |k: &str, v: String| details.push((k.to_string(), v));
+    Some(match detail {
+        Detail::KafkaController(v) => {
+            push("raft role", format!("{} · term {} · committed {}", v.role, v.term, v.committed));
+            push("active controller", if v.active { "yes".into() } else { "no".into() });
+            for b in &v.brokers {
+                push(
+                    &format!("broker {}", sim.node_name(b.broker)),
+                    format!(
+                        "{} · last heartbeat {} ms ago{}",
+                        b.liveness.name(),
+                        b.silence_ms,
+                        if b.fenced { " · fenced" } else { "" }
+                    ),
+                );
+            }
+            for p in &v.partitions {
+                push(
+                    &format!("partition {}", p.partition),
+                    format!("leader {} · epoch {} · ISR [{}]", name(p.leader), p.leader_epoch, names(sim, &p.isr)),
+                );
+            }
+            if v.active {
+                format!("active · term {}", v.term)
+            } else {
+                format!("{} · term {}", v.role, v.term)
+            }
+        }
+        Detail::KafkaBroker(v) => {
+            push("broker id", v.broker_id.to_string());
+            push("fenced", if v.fenced { "yes".into() } else { "no".into() });
+            push("metadata log applied to", v.metadata_index.to_string());
+            push("active controller", name(v.active_controller));
+            let mut leads = 0;
+            for p in &v.partitions {
+                let isr = if p.role == "leader" {
+                    leads += 1;
+                    let pending = p.pending_isr.as_ref().map(|x| format!(" (change to [{}] in flight)", names(sim, x)));
+                    format!(" · ISR [{}]{}", names(sim, &p.isr), pending.unwrap_or_default())
+                } else {
+                    format!(" · leader {}", name(p.leader))
+                };
+                push(
+                    &format!("partition {}", p.partition),
+                    format!(
+                        "{} · epoch {} · LEO {} · HW {}{isr}",
+                        p.role, p.leader_epoch, p.log_end_offset, p.high_watermark
+                    ),
+                );
+            }
+            format!("leads {leads} of {}{}", v.partitions.len(), if v.fenced { " · fenced" } else { "" })
+        }
+        Detail::KafkaProducer(v) => {
+            push("acks", v.acks.to_string());
+            push("idempotent", if v.idempotent { "yes".into() } else { "no".into() });
+            push("records waiting", format!("{} ({} partitions in flight)", v.buffered, v.in_flight));
+            push("acknowledged", v.acknowledged.to_string());
+            push("failed or unknown", v.failed.to_string());
+            push("retries", v.retries.to_string());
+            format!("acks={} · {} acked", v.acks, v.acknowledged)
+        }
+        Detail::KafkaConsumer(v) => {
+            for (p, (pos, lag)) in v.positions.iter().zip(&v.lag).enumerate() {
+                push(&format!("partition {p}"), format!("position {pos} · lag {lag}"));
+            }
+            push("records read", v.polled.to_string());
+            format!("lag {}", v.lag.iter().sum::<u64>())
+        }
+        _ => return None,
+    })
+}

@@ -1,0 +1,806 @@
+//! A Kafka broker: it holds its replicas of the topic's partitions, leads
+//! some (answering produces and fetches, tracking its followers, the ISR
+//! and the high watermark) and follows others (fetching from their
+//! leaders), heartbeats to the active controller and applies the metadata
+//! log it sends.
+//!
+//! What a crash keeps: the partition logs and high watermarks (the page
+//! cache survives a process crash; Kafka does not fsync each write), the
+//! metadata log. After a restart the broker is a new incarnation: it does
+//! not lead until the controller elects it again, in a new leader epoch.
+
+use super::config::BrokerConfig;
+use super::{BrokerView, Cluster, ReplicaView};
+use crate::context::Ctx;
+use crate::kafka::metadata::{set_of, MetadataImage, MetadataRecord};
+use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH};
+use crate::kafka::{
+    diverging, truncation_offset, Acks, AppendResult, BrokerId, Divergence, FetchRequest, FetchResponse,
+    LeaderAndIsr, LeaderState, PartitionLog, ProduceError, Record,
+};
+use crate::message::{Message, NodeId, Timer};
+use crate::node::Process;
+use crate::queue::TimerId;
+use crate::time::Time;
+use crate::trace::Note;
+use std::collections::BTreeMap;
+
+/// "Not an idempotent producer" on the wire.
+pub const NO_PRODUCER_EPOCH: u16 = u16::MAX;
+
+/// Metadata entries a broker holds ahead of a gap at most.
+const MAX_METADATA_AHEAD: usize = 4096;
+
+/// How long a lost fetch is waited for beyond the leader's own wait: a
+/// TCP retransmission timeout (1 s initially).
+const RETRANSMIT_NS: u64 = 1_000_000_000;
+
+/// What survives a crash.
+#[derive(Clone, Debug)]
+struct Disk {
+    logs: Vec<PartitionLog>,
+    high_watermarks: Vec<u64>,
+    image: MetadataImage,
+    metadata_index: u64,
+    /// Bumped at every restart; the controller fences a broker that comes
+    /// back as a new incarnation.
+    incarnation: u32,
+}
+
+#[derive(Clone, Debug)]
+enum Role {
+    None,
+    Leader(Box<LeaderState>),
+    Follower(Follower),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Follower {
+    leader: BrokerId,
+    leader_epoch: u32,
+    /// The outstanding fetch's offset, and whether its answer went wrong
+    /// (a record missing or out of order).
+    in_flight: Option<(u64, bool)>,
+    timer: TimerId,
+}
+
+/// A fetch the leader holds until there is something to answer or
+/// `replica_fetch_wait_max` passes.
+#[derive(Clone, Copy, Debug)]
+struct Parked {
+    from: NodeId,
+    fetch_offset: u64,
+    replica: bool,
+    timer: TimerId,
+}
+
+/// An idempotent producer's sequence, as this partition's log shows it.
+#[derive(Clone, Copy, Debug, Default)]
+struct ProducerSeq {
+    epoch: u16,
+    last_seq: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Part {
+    role: Role,
+    /// Waiting `acks=all` produces, by the key given to the leader state:
+    /// (producer, request id, first offset).
+    waiting: BTreeMap<u64, (NodeId, u64, u64)>,
+    parked: Vec<Parked>,
+    producers: BTreeMap<u32, ProducerSeq>,
+    /// After a restart: lead only in an epoch above this one.
+    lead_above: Option<u32>,
+    /// The partition epoch the leader's ISR change was based on.
+    alter_sent: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Volatile {
+    parts: Vec<Part>,
+    active: Option<NodeId>,
+    /// Which controller to try next when the active one is unknown.
+    next_controller: usize,
+    /// Whether the last heartbeat was answered.
+    heartbeat_answered: bool,
+    metadata_ahead: BTreeMap<u64, u32>,
+    next_request: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct KafkaBroker {
+    config: BrokerConfig,
+    cluster: Cluster,
+    me: BrokerId,
+    disk: Disk,
+    state: Volatile,
+}
+
+impl KafkaBroker {
+    pub fn new(config: BrokerConfig, cluster: Cluster, me: BrokerId) -> KafkaBroker {
+        let n = cluster.partitions() as usize;
+        let image =
+            MetadataImage::bootstrap(cluster.brokers.len(), cluster.partitions(), cluster.topic.replication_factor);
+        KafkaBroker {
+            config,
+            me,
+            disk: Disk {
+                logs: vec![PartitionLog::default(); n],
+                high_watermarks: vec![0; n],
+                image,
+                metadata_index: 0,
+                incarnation: 0,
+            },
+            cluster,
+            state: Volatile::default(),
+        }
+    }
+
+    fn now(ctx: &Ctx) -> Time {
+        ctx.monotonic().max(0) as Time
+    }
+
+    fn node(&self, b: BrokerId) -> NodeId {
+        self.cluster.brokers[b as usize]
+    }
+
+    pub fn view(&self) -> BrokerView {
+        let partitions = (0..self.cluster.partitions())
+            .filter(|&p| self.disk.image.partitions[p as usize].replicas.contains(&self.me))
+            .map(|p| {
+                let i = p as usize;
+                let log = &self.disk.logs[i];
+                let meta = &self.disk.image.partitions[i];
+                let nodes = |v: &[BrokerId]| v.iter().map(|&b| self.node(b)).collect::<Vec<_>>();
+                let (role, leader, isr, pending, hw) = match self.state.parts.get(i).map(|p| &p.role) {
+                    Some(Role::Leader(ls)) => (
+                        "leader",
+                        Some(self.node(self.me)),
+                        nodes(&ls.isr),
+                        ls.pending_isr.as_deref().map(nodes),
+                        ls.high_watermark,
+                    ),
+                    Some(Role::Follower(f)) => {
+                        ("follower", Some(self.node(f.leader)), Vec::new(), None, self.disk.high_watermarks[i])
+                    }
+                    _ => ("none", None, Vec::new(), None, self.disk.high_watermarks[i]),
+                };
+                ReplicaView {
+                    partition: p,
+                    role,
+                    leader,
+                    leader_epoch: meta.leader_epoch,
+                    log_end_offset: log.leo(),
+                    high_watermark: hw,
+                    isr,
+                    pending_isr: pending,
+                }
+            })
+            .collect();
+        BrokerView {
+            broker_id: self.me,
+            fenced: self.disk.image.is_fenced(self.me),
+            metadata_index: self.disk.metadata_index,
+            active_controller: self.state.active,
+            partitions,
+        }
+    }
+
+    fn send(ctx: &mut Ctx, to: NodeId, w: KafkaWire) {
+        ctx.send(to, Message::Kafka(w));
+    }
+
+    fn controller(&mut self) -> NodeId {
+        match self.state.active {
+            Some(c) => c,
+            None => {
+                let n = self.cluster.controllers.len();
+                self.cluster.controllers[self.state.next_controller % n]
+            }
+        }
+    }
+
+    // ---- metadata ----------------------------------------------------
+
+    fn on_metadata(&mut self, ctx: &mut Ctx, from: NodeId, index: u64, record: u32) {
+        if index <= self.disk.metadata_index {
+            return;
+        }
+        if index > self.disk.metadata_index + 1 {
+            // A gap: hold it and ask for what is missing.
+            let first_gap = self.state.metadata_ahead.is_empty();
+            if self.state.metadata_ahead.len() < MAX_METADATA_AHEAD {
+                self.state.metadata_ahead.insert(index, record);
+            }
+            if first_gap {
+                Self::send(ctx, from, KafkaWire::MetadataFetch { from: self.disk.metadata_index + 1 });
+            }
+            return;
+        }
+        self.apply_metadata(ctx, index, record);
+        while let Some((&i, &r)) = self.state.metadata_ahead.first_key_value() {
+            if i > self.disk.metadata_index + 1 {
+                break;
+            }
+            self.state.metadata_ahead.remove(&i);
+            if i == self.disk.metadata_index + 1 {
+                self.apply_metadata(ctx, i, r);
+            }
+        }
+    }
+
+    fn apply_metadata(&mut self, ctx: &mut Ctx, index: u64, record: u32) {
+        self.disk.metadata_index = index;
+        let Some(id) = record.checked_sub(1) else { return };
+        let rec = ctx.metadata(id);
+        self.disk.image.apply(&rec);
+        if let MetadataRecord::PartitionChange { partition, .. } = rec {
+            self.reconcile(ctx, partition);
+        }
+    }
+
+    /// Takes the role the metadata gives this broker for `p`.
+    fn reconcile(&mut self, ctx: &mut Ctx, p: u32) {
+        let i = p as usize;
+        let meta = self.disk.image.partitions[i].clone();
+        if !meta.replicas.contains(&self.me) {
+            return;
+        }
+        let now = Self::now(ctx);
+        if meta.leader == Some(self.me) {
+            let part = &mut self.state.parts[i];
+            if let Role::Leader(ls) = &mut part.role {
+                if ls.leader_epoch == meta.leader_epoch {
+                    // An ISR change in the same epoch (ours, or the
+                    // controller's after fencing a follower).
+                    if ls.isr != meta.isr() {
+                        ctx.note(Note::KafkaIsr { partition: p, isr: meta.isr });
+                    }
+                    ls.isr_answered(&self.disk.logs[i], Some(meta.isr()), now);
+                    part.alter_sent = false;
+                    self.leader_progress(ctx, p);
+                    return;
+                }
+            }
+            if part.lead_above.is_some_and(|e| meta.leader_epoch <= e) {
+                return;
+            }
+            self.step_down(ctx, p);
+            let log = &mut self.disk.logs[i];
+            // `makeLeader`: the new epoch starts at the log's end.
+            log.epochs.assign(meta.leader_epoch, log.leo());
+            let state = LeaderAndIsr { leader: self.me, leader_epoch: meta.leader_epoch, isr: meta.isr() };
+            let ls = LeaderState::new(
+                meta.replicas.clone(),
+                state,
+                log,
+                self.disk.high_watermarks[i],
+                self.cluster.topic.clone(),
+                now,
+            );
+            self.state.parts[i].role = Role::Leader(Box::new(ls));
+            ctx.note(Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr });
+            self.leader_progress(ctx, p);
+            return;
+        }
+        match (&self.state.parts[i].role, meta.leader) {
+            (Role::Follower(f), Some(l)) if f.leader == l && f.leader_epoch == meta.leader_epoch => {}
+            (_, Some(l)) => {
+                self.step_down(ctx, p);
+                self.state.parts[i].role =
+                    Role::Follower(Follower { leader: l, leader_epoch: meta.leader_epoch, in_flight: None, timer: TimerId::NONE });
+                self.fetch(ctx, p);
+            }
+            (_, None) => self.step_down(ctx, p),
+        }
+    }
+
+    /// Leaves whatever role this broker had for `p`: a leader fails its
+    /// waiting writes and parked fetches; a follower stops fetching.
+    fn step_down(&mut self, ctx: &mut Ctx, p: u32) {
+        let part = &mut self.state.parts[p as usize];
+        match std::mem::replace(&mut part.role, Role::None) {
+            Role::Leader(mut ls) => {
+                self.disk.high_watermarks[p as usize] = ls.high_watermark;
+                for key in ls.drain_waiting() {
+                    if let Some((producer, id, _)) = part.waiting.remove(&key) {
+                        let result = Err(ProduceError::NotLeaderOrFollower);
+                        Self::send(ctx, producer, KafkaWire::ProduceReply { id, partition: p, result });
+                    }
+                }
+                for parked in std::mem::take(&mut part.parked) {
+                    ctx.cancel_timer(parked.timer);
+                    let error = KafkaError::NotLeaderOrFollower;
+                    Self::send(ctx, parked.from, KafkaWire::FetchError { partition: p, leader_epoch: ls.leader_epoch, error });
+                }
+                part.alter_sent = false;
+            }
+            Role::Follower(f) => ctx.cancel_timer(f.timer),
+            Role::None => {}
+        }
+    }
+
+    // ---- leading -----------------------------------------------------
+
+    /// After anything that may move a leader's high watermark or ISR:
+    /// answers finished `acks=all` writes and parked fetches, and sends an
+    /// ISR change to the controller.
+    fn leader_progress(&mut self, ctx: &mut Ctx, p: u32) {
+        let i = p as usize;
+        let part = &mut self.state.parts[i];
+        let Role::Leader(ls) = &mut part.role else { return };
+        for (key, result) in ls.take_completed() {
+            if let Some((producer, id, first)) = part.waiting.remove(&key) {
+                let result = result.map(|_| first);
+                Self::send(ctx, producer, KafkaWire::ProduceReply { id, partition: p, result });
+            }
+        }
+        let (hw, leo, epoch) = (ls.high_watermark, self.disk.logs[i].leo(), ls.leader_epoch);
+        self.disk.high_watermarks[i] = hw;
+        let ready: Vec<Parked> = part
+            .parked
+            .iter()
+            .copied()
+            .filter(|f| if f.replica { leo > f.fetch_offset } else { hw > f.fetch_offset })
+            .collect();
+        part.parked.retain(|f| if f.replica { leo <= f.fetch_offset } else { hw <= f.fetch_offset });
+        for f in ready {
+            ctx.cancel_timer(f.timer);
+            self.answer_fetch(ctx, p, f.from, f.fetch_offset, f.replica, epoch);
+        }
+        self.send_isr_change(ctx, p);
+    }
+
+    fn send_isr_change(&mut self, ctx: &mut Ctx, p: u32) {
+        let i = p as usize;
+        let Role::Leader(ls) = &self.state.parts[i].role else { return };
+        if self.state.parts[i].alter_sent {
+            return;
+        }
+        let Some(isr) = ls.isr_change() else { return };
+        let w = KafkaWire::AlterPartition {
+            partition: p,
+            leader_epoch: ls.leader_epoch,
+            partition_epoch: self.disk.image.partitions[i].partition_epoch,
+            isr: set_of(isr),
+        };
+        self.state.parts[i].alter_sent = true;
+        let to = self.controller();
+        Self::send(ctx, to, w);
+    }
+
+    /// Sends records from `from_offset` (up to the log's end for a
+    /// follower, the high watermark for a consumer) and the closing
+    /// `FetchEnd`.
+    fn answer_fetch(&self, ctx: &mut Ctx, p: u32, to: NodeId, from_offset: u64, replica: bool, leader_epoch: u32) {
+        let i = p as usize;
+        let Role::Leader(ls) = &self.state.parts[i].role else { return };
+        let hw = ls.high_watermark;
+        let until = if replica { u64::MAX } else { hw };
+        let batches = self.disk.logs[i].read(from_offset, until, self.config.fetch_max_records as usize);
+        for b in batches {
+            Self::send(ctx, to, KafkaWire::Record { partition: p, batch: *b });
+        }
+        let count = batches.len() as u32;
+        Self::send(
+            ctx,
+            to,
+            KafkaWire::FetchEnd { partition: p, leader_epoch, fetch_offset: from_offset, count, high_watermark: hw },
+        );
+    }
+
+    fn on_fetch(&mut self, ctx: &mut Ctx, from: NodeId, w: KafkaWire) {
+        let KafkaWire::Fetch { partition: p, leader_epoch, fetch_offset, last_fetched_epoch, replica } = w else {
+            return;
+        };
+        let i = p as usize;
+        let error = |ctx: &mut Ctx, error| Self::send(ctx, from, KafkaWire::FetchError { partition: p, leader_epoch, error });
+        if i >= self.state.parts.len() {
+            return error(ctx, KafkaError::UnknownTopicOrPartition);
+        }
+        let now = Self::now(ctx);
+        let last = (last_fetched_epoch != NO_EPOCH).then_some(last_fetched_epoch);
+        let follower = self.cluster.broker_id(from).filter(|_| replica);
+        let eligible = follower.is_some_and(|b| !self.disk.image.is_fenced(b));
+        let part = &mut self.state.parts[i];
+        let Role::Leader(ls) = &mut part.role else { return error(ctx, KafkaError::NotLeaderOrFollower) };
+        if leader_epoch != NO_EPOCH && leader_epoch != ls.leader_epoch {
+            let e = if leader_epoch < ls.leader_epoch { KafkaError::FencedLeaderEpoch } else { KafkaError::UnknownLeaderEpoch };
+            return error(ctx, e);
+        }
+        let epoch = ls.leader_epoch;
+        let log = &self.disk.logs[i];
+        let diverged = match follower {
+            Some(b) => {
+                let req = FetchRequest { replica: b, fetch_offset, last_fetched_epoch: last, max_records: 0 };
+                match ls.fetch(log, req, eligible, now) {
+                    FetchResponse::Diverging { epoch: e, end_offset, .. } => Some((e, end_offset)),
+                    FetchResponse::Records { .. } => None,
+                }
+            }
+            None => diverging(log, fetch_offset, last),
+        };
+        let hw = ls.high_watermark;
+        if let Some((e, end_offset)) = diverged {
+            Self::send(
+                ctx,
+                from,
+                KafkaWire::FetchDiverging { partition: p, leader_epoch: epoch, epoch: e, end_offset, high_watermark: hw },
+            );
+            self.leader_progress(ctx, p);
+            return;
+        }
+        if fetch_offset > log.leo() {
+            return error(ctx, KafkaError::OffsetOutOfRange);
+        }
+        let available = if replica { log.leo() } else { hw };
+        if fetch_offset >= available {
+            // Nothing yet: hold the fetch (fetch purgatory); one parked
+            // fetch per fetcher.
+            if let Some(old) = part.parked.iter().position(|f| f.from == from) {
+                ctx.cancel_timer(part.parked[old].timer);
+                part.parked.swap_remove(old);
+            }
+            let timer = ctx.set_timer(self.config.replica_fetch_wait_max.nanos, Timer::KafkaFetchWait { partition: p, from });
+            self.state.parts[i].parked.push(Parked { from, fetch_offset, replica, timer });
+        } else {
+            self.answer_fetch(ctx, p, from, fetch_offset, replica, epoch);
+        }
+        // A follower's fetch may move the high watermark or grow the ISR.
+        self.leader_progress(ctx, p);
+    }
+
+    fn on_fetch_wait(&mut self, ctx: &mut Ctx, p: u32, from: NodeId) {
+        let Some(part) = self.state.parts.get_mut(p as usize) else { return };
+        let Some(k) = part.parked.iter().position(|f| f.from == from) else { return };
+        let f = part.parked.swap_remove(k);
+        let Role::Leader(ls) = &part.role else { return };
+        let epoch = ls.leader_epoch;
+        self.answer_fetch(ctx, p, from, f.fetch_offset, f.replica, epoch);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_produce(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        id: u64,
+        p: u32,
+        first_seq: u32,
+        count: u32,
+        producer_epoch: u16,
+        acks: Acks,
+    ) {
+        let i = p as usize;
+        let reply = |ctx: &mut Ctx, result: Result<u64, ProduceError>| {
+            if acks != Acks::None {
+                Self::send(ctx, from, KafkaWire::ProduceReply { id, partition: p, result });
+            }
+        };
+        let Some(part) = self.state.parts.get_mut(i) else { return reply(ctx, Err(ProduceError::NotLeaderOrFollower)) };
+        let Role::Leader(ls) = &mut part.role else { return reply(ctx, Err(ProduceError::NotLeaderOrFollower)) };
+        let log = &mut self.disk.logs[i];
+        if acks == Acks::All && (ls.isr.len() as u32) < self.cluster.topic.min_insync_replicas {
+            return reply(ctx, Err(ProduceError::NotEnoughReplicas));
+        }
+        if log.leo() + u64::from(count) > self.config.max_log_records {
+            return reply(ctx, Err(ProduceError::KafkaStorageError));
+        }
+        if producer_epoch != NO_PRODUCER_EPOCH {
+            if let Some(seq) = part.producers.get(&from) {
+                let last = first_seq + count - 1;
+                if last <= seq.last_seq {
+                    // A retry of a batch already written: answer with its
+                    // offset, do not write it again.
+                    let first = Record::produced(p, from, first_seq).value;
+                    let offset = log.batches().iter().rev().take(1_000_000).find(|b| b.record.value == first);
+                    if let Some(b) = offset {
+                        return reply(ctx, Ok(b.offset));
+                    }
+                }
+                if first_seq > seq.last_seq + 1 && producer_epoch <= seq.epoch {
+                    return reply(ctx, Err(ProduceError::OutOfOrderSequenceNumber));
+                }
+            }
+        }
+        let now = Self::now(ctx);
+        let key = self.state.next_request;
+        self.state.next_request += 1;
+        let first = log.leo();
+        let mut result = Ok(AppendResult::Done(first));
+        for k in 0..count {
+            let record = Record::produced(p, from, first_seq + k);
+            let a = if k + 1 < count { Acks::Leader } else { acks };
+            result = ls.append(log, record, a, key, now);
+        }
+        if producer_epoch != NO_PRODUCER_EPOCH {
+            let seq = part.producers.entry(from).or_default();
+            seq.epoch = seq.epoch.max(producer_epoch);
+            seq.last_seq = first_seq + count - 1;
+        } else {
+            note_producer(&mut part.producers, from, first_seq + count - 1);
+        }
+        match result {
+            Ok(AppendResult::Done(_)) => reply(ctx, Ok(first)),
+            Ok(AppendResult::Waiting(_)) => {
+                part.waiting.insert(key, (from, id, first));
+            }
+            Err(e) => reply(ctx, Err(e)),
+        }
+        self.leader_progress(ctx, p);
+    }
+
+    fn on_isr_check(&mut self, ctx: &mut Ctx) {
+        let now = Self::now(ctx);
+        for p in 0..self.cluster.partitions() {
+            let i = p as usize;
+            let part = &mut self.state.parts[i];
+            if let Role::Leader(ls) = &mut part.role {
+                ls.maybe_shrink_isr(&self.disk.logs[i], now);
+                // A change still unanswered is sent again.
+                part.alter_sent = false;
+                self.send_isr_change(ctx, p);
+            }
+        }
+        let every = self.cluster.topic.replica_lag_time_max.nanos / 2;
+        ctx.set_timer(every.max(1), Timer::KafkaIsrCheck);
+    }
+
+    // ---- following ---------------------------------------------------
+
+    fn fetch(&mut self, ctx: &mut Ctx, p: u32) {
+        let i = p as usize;
+        let Role::Follower(f) = &mut self.state.parts[i].role else { return };
+        let log = &self.disk.logs[i];
+        let fetch_offset = log.leo();
+        f.in_flight = Some((fetch_offset, false));
+        let w = KafkaWire::Fetch {
+            partition: p,
+            leader_epoch: f.leader_epoch,
+            fetch_offset,
+            last_fetched_epoch: log.epochs.latest_epoch().unwrap_or(NO_EPOCH),
+            replica: true,
+        };
+        let wait = self.config.replica_fetch_wait_max.nanos + RETRANSMIT_NS;
+        f.timer = ctx.set_timer(wait, Timer::KafkaFetch { partition: p });
+        let to = self.cluster.brokers[f.leader as usize];
+        Self::send(ctx, to, w);
+    }
+
+    /// The follower of `p` whose leader is `from`, if any.
+    fn following(&mut self, p: u32, from: NodeId) -> Option<&mut Follower> {
+        let leader = self.cluster.broker_id(from)?;
+        match &mut self.state.parts.get_mut(p as usize)?.role {
+            Role::Follower(f) if f.leader == leader => Some(f),
+            _ => None,
+        }
+    }
+
+    fn on_record(&mut self, p: u32, from: NodeId, batch: crate::kafka::RecordBatch) {
+        let i = p as usize;
+        let leo = self.disk.logs.get(i).map_or(0, |l| l.leo());
+        let Some(f) = self.following(p, from) else { return };
+        let Some((_, broken)) = &mut f.in_flight else { return };
+        if *broken || batch.offset != leo {
+            *broken = true;
+            return;
+        }
+        self.disk.logs[i].append_as_follower(&[batch]);
+        note_producer(&mut self.state.parts[i].producers, batch.record.producer(), batch.record.seq());
+    }
+
+    fn on_fetch_end(&mut self, ctx: &mut Ctx, p: u32, from: NodeId, fetch_offset: u64, high_watermark: u64) {
+        let i = p as usize;
+        let Some(f) = self.following(p, from) else { return };
+        if f.in_flight.map(|x| x.0) != Some(fetch_offset) {
+            return;
+        }
+        ctx.cancel_timer(f.timer);
+        f.in_flight = None;
+        // The follower's high watermark: the leader's, as of this answer
+        // (one round behind the leader's own).
+        self.disk.high_watermarks[i] = high_watermark.min(self.disk.logs[i].leo());
+        self.fetch(ctx, p);
+    }
+
+    fn on_diverging(&mut self, ctx: &mut Ctx, p: u32, from: NodeId, epoch: u32, end_offset: u64) {
+        let i = p as usize;
+        let Some(f) = self.following(p, from) else { return };
+        if f.in_flight.is_none() {
+            return;
+        }
+        ctx.cancel_timer(f.timer);
+        f.in_flight = None;
+        let log = &mut self.disk.logs[i];
+        let (to, _) = truncation_offset(log, Divergence { epoch, end_offset });
+        if to < log.leo() {
+            ctx.note(Note::KafkaTruncated { partition: p, offset: to, dropped: log.leo() - to });
+            log.truncate_to(to);
+            let hw = &mut self.disk.high_watermarks[i];
+            *hw = (*hw).min(to);
+            self.state.parts[i].producers = producers_of(&self.disk.logs[i]);
+        }
+        self.fetch(ctx, p);
+    }
+
+    fn on_fetch_error(&mut self, ctx: &mut Ctx, p: u32, from: NodeId) {
+        let backoff = self.config.replica_fetch_backoff.nanos;
+        let Some(f) = self.following(p, from) else { return };
+        if f.in_flight.is_none() {
+            return;
+        }
+        ctx.cancel_timer(f.timer);
+        f.in_flight = None;
+        f.timer = ctx.set_timer(backoff, Timer::KafkaFetch { partition: p });
+    }
+
+    fn on_fetch_timer(&mut self, ctx: &mut Ctx, p: u32, id: TimerId) {
+        let Some(Role::Follower(f)) = self.state.parts.get_mut(p as usize).map(|x| &mut x.role) else { return };
+        if f.timer != id {
+            return;
+        }
+        f.in_flight = None;
+        self.fetch(ctx, p);
+    }
+
+    // ---- the controller ----------------------------------------------
+
+    fn heartbeat(&mut self, ctx: &mut Ctx) {
+        if !self.state.heartbeat_answered {
+            // No answer: the controller may be gone; try the next one.
+            self.state.active = None;
+            self.state.next_controller += 1;
+        }
+        self.state.heartbeat_answered = false;
+        let to = self.controller();
+        let w = KafkaWire::BrokerHeartbeat { incarnation: self.disk.incarnation, metadata_index: self.disk.metadata_index };
+        Self::send(ctx, to, w);
+        ctx.set_timer(self.cluster.heartbeat_interval.nanos, Timer::KafkaHeartbeat);
+    }
+
+    fn on_heartbeat_reply(&mut self, ctx: &mut Ctx, from: NodeId, ok: bool, active: Option<NodeId>, committed: u64) {
+        if !ok {
+            self.state.active = active.filter(|a| self.cluster.controllers.contains(a));
+            if self.state.active.is_none() {
+                self.state.next_controller += 1;
+            }
+            return;
+        }
+        self.state.heartbeat_answered = true;
+        self.state.active = Some(from);
+        if committed > self.disk.metadata_index {
+            Self::send(ctx, from, KafkaWire::MetadataFetch { from: self.disk.metadata_index + 1 });
+        }
+    }
+
+    /// `from`'s process died: fetches to it fail now, fetches it had
+    /// parked here are dropped, and if it was the active controller the
+    /// next heartbeat goes elsewhere.
+    fn on_connection_closed(&mut self, ctx: &mut Ctx, from: NodeId) {
+        for p in 0..self.cluster.partitions() {
+            if self.following(p, from).is_some_and(|f| f.in_flight.is_some()) {
+                self.on_fetch_error(ctx, p, from);
+            }
+            let part = &mut self.state.parts[p as usize];
+            for f in part.parked.iter().filter(|f| f.from == from) {
+                ctx.cancel_timer(f.timer);
+            }
+            part.parked.retain(|f| f.from != from);
+        }
+        if self.state.active == Some(from) {
+            self.state.active = None;
+            self.state.next_controller += 1;
+        }
+    }
+
+    fn on_alter_reply(&mut self, ctx: &mut Ctx, p: u32, error: Option<KafkaError>) {
+        let i = p as usize;
+        let now = Self::now(ctx);
+        let Some(part) = self.state.parts.get_mut(i) else { return };
+        let Role::Leader(ls) = &mut part.role else { return };
+        if error.is_some() && ls.isr_change().is_some() {
+            ls.isr_answered(&self.disk.logs[i], None, now);
+            part.alter_sent = false;
+            self.leader_progress(ctx, p);
+        }
+    }
+}
+
+/// Notes that `producer`'s records reach `seq` (a non-idempotent producer's
+/// too: a later idempotent one under the same id continues after it).
+fn note_producer(producers: &mut BTreeMap<u32, ProducerSeq>, producer: u32, seq: u32) {
+    let e = producers.entry(producer).or_default();
+    e.last_seq = e.last_seq.max(seq);
+}
+
+/// The producers' sequences as a log shows them (after a restart or a
+/// truncation; the epochs are not in the log and start again at 0).
+fn producers_of(log: &PartitionLog) -> BTreeMap<u32, ProducerSeq> {
+    let mut out = BTreeMap::new();
+    for b in log.batches() {
+        note_producer(&mut out, b.record.producer(), b.record.seq());
+    }
+    out
+}
+
+impl Process for KafkaBroker {
+    fn on_start(&mut self, ctx: &mut Ctx) {
+        let n = self.cluster.partitions() as usize;
+        self.state = Volatile { heartbeat_answered: true, ..Volatile::default() };
+        self.state.parts = (0..n)
+            .map(|i| {
+                let meta = &self.disk.image.partitions[i];
+                // After a restart this broker may still be named leader: it
+                // waits for a new epoch (the controller fences it first).
+                let lead_above = (self.disk.incarnation > 0 && meta.leader == Some(self.me)).then_some(meta.leader_epoch);
+                Part {
+                    role: Role::None,
+                    waiting: BTreeMap::new(),
+                    parked: Vec::new(),
+                    producers: producers_of(&self.disk.logs[i]),
+                    lead_above,
+                    alter_sent: false,
+                }
+            })
+            .collect();
+        for p in 0..n as u32 {
+            self.reconcile(ctx, p);
+        }
+        self.heartbeat(ctx);
+        let every = self.cluster.topic.replica_lag_time_max.nanos / 2;
+        ctx.set_timer(every.max(1), Timer::KafkaIsrCheck);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
+        let Message::Kafka(w) = msg else { return };
+        match w {
+            KafkaWire::Fetch { .. } => self.on_fetch(ctx, from, w),
+            KafkaWire::Record { partition, batch } => self.on_record(partition, from, batch),
+            KafkaWire::FetchEnd { partition, fetch_offset, high_watermark, .. } => {
+                self.on_fetch_end(ctx, partition, from, fetch_offset, high_watermark)
+            }
+            KafkaWire::FetchDiverging { partition, epoch, end_offset, .. } => {
+                self.on_diverging(ctx, partition, from, epoch, end_offset)
+            }
+            KafkaWire::FetchError { partition, .. } => self.on_fetch_error(ctx, partition, from),
+            KafkaWire::Produce { id, partition, first_seq, count, producer_epoch, acks } => {
+                self.on_produce(ctx, from, id, partition, first_seq, count, producer_epoch, acks)
+            }
+            KafkaWire::MetadataRequest => {
+                for (p, meta) in self.disk.image.partitions.iter().enumerate() {
+                    let leader = meta.leader.map(|b| self.cluster.brokers[b as usize]);
+                    let w = KafkaWire::PartitionLeader { partition: p as u32, leader, leader_epoch: meta.leader_epoch };
+                    Self::send(ctx, from, w);
+                }
+            }
+            KafkaWire::BrokerHeartbeatReply { ok, active, committed } => {
+                self.on_heartbeat_reply(ctx, from, ok, active, committed)
+            }
+            KafkaWire::Metadata { index, record } => self.on_metadata(ctx, from, index, record),
+            KafkaWire::AlterPartitionReply { partition, error } => self.on_alter_reply(ctx, partition, error),
+            KafkaWire::ConnectionClosed => self.on_connection_closed(ctx, from),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, id: TimerId, timer: Timer) {
+        match timer {
+            Timer::KafkaHeartbeat => self.heartbeat(ctx),
+            Timer::KafkaIsrCheck => self.on_isr_check(ctx),
+            Timer::KafkaFetch { partition, .. } => self.on_fetch_timer(ctx, partition, id),
+            Timer::KafkaFetchWait { partition, from } => self.on_fetch_wait(ctx, partition, from),
+            _ => {}
+        }
+    }
+
+    fn on_crash(&mut self) {
+        // Leaders' high watermarks as last checkpointed; the rest is lost.
+        for (i, part) in self.state.parts.iter().enumerate() {
+            if let Role::Leader(ls) = &part.role {
+                self.disk.high_watermarks[i] = ls.high_watermark;
+            }
+        }
+        self.disk.incarnation += 1;
+        self.state = Volatile::default();
+    }
+}

@@ -1,0 +1,310 @@
+//! The settings of Kafka's processes, in Kafka's own names and defaults
+//! (semantics.md 3.2): the controller quorum's (which also describe the
+//! cluster: its brokers and topic), a broker's, a producer's and a
+//! consumer's.
+
+use crate::kafka::{Acks, TopicConfig};
+use crate::raft;
+use crate::time::Duration;
+use serde::{Deserialize, Serialize};
+
+type Check = Result<(), (String, String)>;
+
+fn err(field: &str, msg: String) -> Check {
+    Err((field.to_string(), msg))
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A KRaft controller. Every controller of the quorum lists the same
+/// cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// The controller quorum (`controller.quorum.voters`), this one among
+    /// them.
+    pub controllers: Vec<String>,
+    /// The brokers, in `node.id` order: broker `i` of this list is id `i`.
+    pub brokers: Vec<String>,
+    pub topic: TopicSpec,
+    /// `broker.heartbeat.interval.ms`.
+    #[serde(default = "default_heartbeat")]
+    pub broker_heartbeat_interval: Duration,
+    /// `broker.session.timeout.ms`: a broker silent this long is fenced.
+    #[serde(default = "default_session")]
+    pub broker_session_timeout: Duration,
+    /// The quorum's Raft tick; elections after 10 to 19 ticks without a
+    /// leader (KRaft's `controller.quorum.election.timeout.ms` is 1 s).
+    #[serde(default = "default_tick")]
+    pub tick: Duration,
+}
+
+/// The cluster's one topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    #[serde(default = "default_topic_name")]
+    pub name: String,
+    #[serde(flatten)]
+    pub config: TopicConfig,
+}
+
+fn default_topic_name() -> String {
+    "events".into()
+}
+fn default_heartbeat() -> Duration {
+    ms(2000)
+}
+fn default_session() -> Duration {
+    ms(9000)
+}
+fn default_tick() -> Duration {
+    ms(100)
+}
+
+pub const MAX_CONTROLLERS: usize = 9;
+
+impl ControllerConfig {
+    pub fn validate(&self) -> Check {
+        if self.controllers.is_empty() || self.controllers.len() > MAX_CONTROLLERS {
+            return err(
+                "controllers",
+                format!("a quorum has 1 to {MAX_CONTROLLERS} controllers, got {}", self.controllers.len()),
+            );
+        }
+        let n = self.brokers.len();
+        if n == 0 || n > crate::kafka::metadata::MAX_BROKERS {
+            return err(
+                "brokers",
+                format!("a cluster has 1 to {} brokers, got {n}", crate::kafka::metadata::MAX_BROKERS),
+            );
+        }
+        let name = &self.topic.name;
+        if name.is_empty() || name.len() > 249 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+            return err(
+                "topic.name",
+                format!("`{name}` is not a topic name: 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'"),
+            );
+        }
+        self.topic.config.validate(n).map_err(|(f, m)| (format!("topic.{f}"), m))?;
+        if self.broker_heartbeat_interval < ms(1) {
+            return err("broker_heartbeat_interval", "broker_heartbeat_interval must be at least 1ms".into());
+        }
+        if self.broker_session_timeout <= self.broker_heartbeat_interval {
+            return err(
+                "broker_session_timeout",
+                format!(
+                    "broker_session_timeout ({}) must be longer than broker_heartbeat_interval ({})",
+                    self.broker_session_timeout, self.broker_heartbeat_interval
+                ),
+            );
+        }
+        if self.tick < ms(1) {
+            return err("tick", "tick must be at least 1ms".into());
+        }
+        Ok(())
+    }
+
+    /// The quorum's Raft settings (messages carry one entry each).
+    pub fn raft(&self) -> raft::Config {
+        raft::Config { max_entries_per_msg: 1, ..raft::Config::default() }
+    }
+}
+
+/// A broker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// The controller quorum this broker belongs to.
+    pub controllers: Vec<String>,
+    /// `replica.fetch.wait.max.ms` (also the most a consumer's fetch
+    /// waits, `fetch.max.wait.ms`).
+    #[serde(default = "default_fetch_wait")]
+    pub replica_fetch_wait_max: Duration,
+    /// `replica.fetch.backoff.ms`: the pause after a failed fetch.
+    #[serde(default = "default_fetch_backoff")]
+    pub replica_fetch_backoff: Duration,
+    /// Records one fetch answer carries at most (`replica.fetch.max.bytes`
+    /// is 1 MiB: about 10,000 records of 100 bytes).
+    #[serde(default = "default_fetch_records")]
+    pub fetch_max_records: u32,
+    /// Records a partition's log holds at most; a produce beyond it gets
+    /// KAFKA_STORAGE_ERROR.
+    #[serde(default = "default_log_records")]
+    pub max_log_records: u64,
+}
+
+fn default_fetch_wait() -> Duration {
+    ms(500)
+}
+fn default_fetch_backoff() -> Duration {
+    ms(1000)
+}
+fn default_fetch_records() -> u32 {
+    10_000
+}
+fn default_log_records() -> u64 {
+    1_000_000
+}
+
+impl BrokerConfig {
+    pub fn validate(&self) -> Check {
+        if self.replica_fetch_wait_max < ms(1) {
+            return err("replica_fetch_wait_max", "replica_fetch_wait_max must be at least 1ms".into());
+        }
+        if self.fetch_max_records == 0 || self.fetch_max_records > 100_000 {
+            return err("fetch_max_records", format!("fetch_max_records must be 1 to 100000, got {}", self.fetch_max_records));
+        }
+        if self.max_log_records == 0 || self.max_log_records > 10_000_000 {
+            return err(
+                "max_log_records",
+                format!("max_log_records must be 1 to 10000000, got {}", self.max_log_records),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// How a producer's records arrive.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProduceLoad {
+    /// Records per second (Poisson arrivals).
+    pub rate: f64,
+    /// Keys are drawn from `0..keys`; key `k` goes to partition
+    /// `k mod partitions`.
+    #[serde(default = "default_keys")]
+    pub keys: u32,
+}
+
+fn default_keys() -> u32 {
+    1000
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerConfig {
+    /// `bootstrap.servers`: brokers asked for metadata.
+    pub bootstrap: Vec<String>,
+    pub load: ProduceLoad,
+    #[serde(default)]
+    pub acks: Acks,
+    /// `retries` (default MAX_INT: bounded by `delivery_timeout`).
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// `retry.backoff.ms`.
+    #[serde(default = "default_retry_backoff")]
+    pub retry_backoff: Duration,
+    /// `request.timeout.ms`.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: Duration,
+    /// `delivery.timeout.ms`: a record not acknowledged this long after
+    /// it was sent fails.
+    #[serde(default = "default_delivery_timeout")]
+    pub delivery_timeout: Duration,
+    /// `enable.idempotence`. Unset: on with `acks=all` (Kafka 3.0+), off
+    /// otherwise (Kafka turns it off when acks is set to 0 or 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_idempotence: Option<bool>,
+    /// Records one batch carries at most (`batch.size` 16 KiB: 163
+    /// records of 100 bytes).
+    #[serde(default = "default_batch_records")]
+    pub batch_records: u32,
+    /// Records waiting to be sent at most (`buffer.memory`); beyond it a
+    /// new record is not sent and counted as such.
+    #[serde(default = "default_buffered")]
+    pub max_buffered: u32,
+    #[serde(default)]
+    pub start: Duration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Duration>,
+}
+
+fn default_retries() -> u32 {
+    i32::MAX as u32
+}
+fn default_retry_backoff() -> Duration {
+    ms(100)
+}
+fn default_request_timeout() -> Duration {
+    ms(30_000)
+}
+fn default_delivery_timeout() -> Duration {
+    ms(120_000)
+}
+fn default_batch_records() -> u32 {
+    163
+}
+fn default_buffered() -> u32 {
+    100_000
+}
+
+impl ProducerConfig {
+    pub fn idempotent(&self) -> bool {
+        self.enable_idempotence.unwrap_or(self.acks == Acks::All)
+    }
+
+    pub fn validate(&self) -> Check {
+        let rate = self.load.rate;
+        if !rate.is_finite() || rate <= 0.0 || rate > 1_000_000.0 {
+            return err("load.rate", format!("rate must be above 0 and at most 1000000 records per second, got {rate}"));
+        }
+        if self.load.keys == 0 {
+            return err("load.keys", "keys must be at least 1".into());
+        }
+        if self.enable_idempotence == Some(true) && self.acks != Acks::All {
+            // Kafka refuses this configuration (ConfigException).
+            return err("enable_idempotence", "an idempotent producer needs acks: \"all\"".into());
+        }
+        if self.request_timeout < ms(1) {
+            return err("request_timeout", "request_timeout must be at least 1ms".into());
+        }
+        if self.delivery_timeout < self.request_timeout {
+            // Kafka: delivery.timeout.ms should be >= linger.ms + request.timeout.ms.
+            return err(
+                "delivery_timeout",
+                format!(
+                    "delivery_timeout ({}) must be at least request_timeout ({})",
+                    self.delivery_timeout, self.request_timeout
+                ),
+            );
+        }
+        if self.batch_records == 0 || self.batch_records > 100_000 {
+            return err("batch_records", format!("batch_records must be 1 to 100000, got {}", self.batch_records));
+        }
+        if self.max_buffered == 0 || self.max_buffered > 10_000_000 {
+            return err("max_buffered", format!("max_buffered must be 1 to 10000000, got {}", self.max_buffered));
+        }
+        if let Some(stop) = self.stop {
+            if stop <= self.start {
+                return err("stop", format!("stop ({stop}) must come after start ({})", self.start));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerConfig {
+    pub bootstrap: Vec<String>,
+    /// `request.timeout.ms` for fetches.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: Duration,
+    /// `retry.backoff.ms`.
+    #[serde(default = "default_retry_backoff")]
+    pub retry_backoff: Duration,
+    #[serde(default)]
+    pub start: Duration,
+}
+
+impl ConsumerConfig {
+    pub fn validate(&self) -> Check {
+        if self.request_timeout < ms(1) {
+            return err("request_timeout", "request_timeout must be at least 1ms".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! Kafka as processes: a KRaft controller quorum, brokers that replicate
+//! partitions by fetching, producers and consumers. The replication rules
+//! themselves (ISR, high watermark, acks, leader epochs, elections) are the
+//! pure state machines of [`crate::kafka`]; these components move their
+//! requests over the network and keep their time.
+
+pub mod broker;
+pub mod config;
+pub mod consumer;
+pub mod controller;
+pub mod producer;
+
+use crate::kafka::{BrokerId, TopicConfig};
+use crate::message::NodeId;
+use crate::time::Duration;
+use serde::Serialize;
+
+/// What every process of one Kafka cluster knows about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cluster {
+    pub controllers: Vec<NodeId>,
+    /// Broker `i` of this list has `node.id` `i`.
+    pub brokers: Vec<NodeId>,
+    pub topic: TopicConfig,
+    pub heartbeat_interval: Duration,
+    pub session_timeout: Duration,
+}
+
+impl Cluster {
+    pub fn broker_id(&self, node: NodeId) -> Option<BrokerId> {
+        self.brokers.iter().position(|&b| b == node).map(|i| i as BrokerId)
+    }
+
+    pub fn partitions(&self) -> u32 {
+        self.topic.partitions
+    }
+}
+
+/// One partition as a broker holds it, for the UI.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplicaView {
+    pub partition: u32,
+    /// `leader`, `follower`, or `none` (no leader known, or waiting to
+    /// lead after a restart).
+    pub role: &'static str,
+    /// The leader this broker follows (a node id).
+    pub leader: Option<NodeId>,
+    pub leader_epoch: u32,
+    pub log_end_offset: u64,
+    pub high_watermark: u64,
+    /// Leaders: the ISR (node ids) and a change in flight.
+    pub isr: Vec<NodeId>,
+    pub pending_isr: Option<Vec<NodeId>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BrokerView {
+    pub broker_id: BrokerId,
+    pub fenced: bool,
+    pub metadata_index: u64,
+    pub active_controller: Option<NodeId>,
+    pub partitions: Vec<ReplicaView>,
+}
+
+/// A broker as the active controller sees it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BrokerLiveness {
+    pub broker: NodeId,
+    pub liveness: crate::failure_detector::Liveness,
+    /// How long since its last heartbeat, in ms.
+    pub silence_ms: i64,
+    pub fenced: bool,
+}
+
+/// A partition as the controllers' metadata says.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PartitionView {
+    pub partition: u32,
+    pub replicas: Vec<NodeId>,
+    pub leader: Option<NodeId>,
+    pub leader_epoch: u32,
+    pub isr: Vec<NodeId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ControllerView {
+    pub role: &'static str,
+    pub term: u64,
+    pub active: bool,
+    pub committed: u64,
+    /// Only the active controller watches brokers.
+    pub brokers: Vec<BrokerLiveness>,
+    pub partitions: Vec<PartitionView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProducerView {
+    pub acks: &'static str,
+    pub idempotent: bool,
+    pub buffered: u32,
+    pub in_flight: u32,
+    pub acknowledged: u64,
+    pub failed: u64,
+    pub retries: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConsumerView {
+    /// Per partition: the next offset to read.
+    pub positions: Vec<u64>,
+    /// Per partition: the high watermark minus the position, as of the
+    /// last fetch.
+    pub lag: Vec<u64>,
+    pub polled: u64,
+}

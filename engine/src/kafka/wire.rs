@@ -1,0 +1,178 @@
+//! Kafka's requests and responses as the simulation ships them: small
+//! values (a message is copied through the event queue and the trace).
+//! A fetch answer with records is a run of [`KafkaWire::Record`] messages
+//! closed by [`KafkaWire::FetchEnd`]; the receiver checks offsets, so a
+//! lost or reordered record is noticed and fetched again.
+
+use super::config::Acks;
+use super::leader::ProduceError;
+use super::log::RecordBatch;
+use super::metadata::BrokerSet;
+use crate::message::NodeId;
+
+/// Kafka error codes the simulation answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum KafkaError {
+    NotLeaderOrFollower,
+    /// The request names an older leader epoch than the broker's.
+    FencedLeaderEpoch,
+    /// The request names a newer leader epoch than the broker knows.
+    UnknownLeaderEpoch,
+    /// An `AlterPartition` for a partition epoch that changed meanwhile.
+    InvalidUpdateVersion,
+    InvalidRequest,
+    UnknownTopicOrPartition,
+    /// A consumer asked for an offset beyond the log.
+    OffsetOutOfRange,
+    /// This controller is not the active one.
+    NotController,
+    /// The partition's log reached its limit (`max_log_records`).
+    KafkaStorageError,
+    /// The connection failed (refused by a host whose process is down).
+    NetworkException,
+}
+
+impl KafkaError {
+    pub fn name(self) -> &'static str {
+        match self {
+            KafkaError::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            KafkaError::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            KafkaError::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
+            KafkaError::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
+            KafkaError::InvalidRequest => "INVALID_REQUEST",
+            KafkaError::UnknownTopicOrPartition => "UNKNOWN_TOPIC_OR_PARTITION",
+            KafkaError::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            KafkaError::NotController => "NOT_CONTROLLER",
+            KafkaError::KafkaStorageError => "KAFKA_STORAGE_ERROR",
+            KafkaError::NetworkException => "NETWORK_EXCEPTION",
+        }
+    }
+}
+
+/// "No epoch" on the wire (Kafka's `UNDEFINED_EPOCH` is -1).
+pub const NO_EPOCH: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KafkaWire {
+    /// A fetch from a follower (`replica`) or a consumer, for one
+    /// partition.
+    Fetch {
+        partition: u32,
+        /// The leader epoch the fetcher believes current.
+        leader_epoch: u32,
+        fetch_offset: u64,
+        /// The epoch of the fetcher's last record ([`NO_EPOCH`]: none), for
+        /// divergence (KIP-101/320).
+        last_fetched_epoch: u32,
+        replica: bool,
+    },
+    /// One record of a fetch answer.
+    Record { partition: u32, batch: RecordBatch },
+    /// The end of a fetch answer: `count` records from `fetch_offset` were
+    /// sent, and the leader's high watermark.
+    FetchEnd { partition: u32, leader_epoch: u32, fetch_offset: u64, count: u32, high_watermark: u64 },
+    /// The fetcher's log diverges: truncate to `end_offset` of `epoch`.
+    FetchDiverging { partition: u32, leader_epoch: u32, epoch: u32, end_offset: u64, high_watermark: u64 },
+    FetchError { partition: u32, leader_epoch: u32, error: KafkaError },
+    /// A producer's batch: records `first_seq ..first_seq + count` of the
+    /// producer's sequence for this partition (their values derive from
+    /// the producer and the sequence number).
+    Produce { id: u64, partition: u32, first_seq: u32, count: u32, producer_epoch: u16, acks: Acks },
+    ProduceReply { id: u64, partition: u32, result: Result<u64, ProduceError> },
+    /// A client asks a broker who leads each partition.
+    MetadataRequest,
+    /// One partition's leader, as the broker knows it.
+    PartitionLeader { partition: u32, leader: Option<NodeId>, leader_epoch: u32 },
+    /// A broker's heartbeat to the controller it believes active: its
+    /// incarnation (bumped at every restart) and how far it has applied
+    /// the metadata log.
+    BrokerHeartbeat { incarnation: u32, metadata_index: u64 },
+    /// `active`: the active controller, if the receiver knows it;
+    /// `committed`: its committed metadata index.
+    BrokerHeartbeatReply { ok: bool, active: Option<NodeId>, committed: u64 },
+    /// Metadata log entry `index` (`record`: its id in the run's metadata
+    /// table + 1; 0 for the controller's empty entries).
+    Metadata { index: u64, record: u32 },
+    /// A broker asks for the metadata log from `from`.
+    MetadataFetch { from: u64 },
+    AlterPartition { partition: u32, leader_epoch: u32, partition_epoch: u32, isr: BrokerSet },
+    AlterPartitionReply { partition: u32, error: Option<KafkaError> },
+    /// The sender's host closed its connections: its process died.
+    /// Requests in flight to it will not be answered.
+    ConnectionClosed,
+}
+
+impl KafkaWire {
+    pub fn kind(&self) -> crate::message::MsgKind {
+        use crate::message::MsgKind;
+        match self {
+            KafkaWire::Produce { .. } | KafkaWire::MetadataRequest => MsgKind::Request,
+            KafkaWire::ProduceReply { result: Ok(_), .. } | KafkaWire::PartitionLeader { .. } => MsgKind::Response,
+            KafkaWire::ProduceReply { .. } => MsgKind::ErrorResponse,
+            KafkaWire::BrokerHeartbeat { .. } => MsgKind::HealthCheck,
+            KafkaWire::BrokerHeartbeatReply { .. } => MsgKind::HealthCheckReply,
+            KafkaWire::ConnectionClosed => MsgKind::Refused,
+            _ => MsgKind::Replication,
+        }
+    }
+
+    /// What a host whose process is down answers (a reset connection),
+    /// for requests that expect an answer.
+    pub fn refusal(&self) -> Option<KafkaWire> {
+        match *self {
+            KafkaWire::Produce { id, partition, acks, .. } if acks != Acks::None => {
+                Some(KafkaWire::ProduceReply { id, partition, result: Err(ProduceError::NetworkException) })
+            }
+            KafkaWire::Fetch { partition, leader_epoch, .. } => {
+                Some(KafkaWire::FetchError { partition, leader_epoch, error: KafkaError::NetworkException })
+            }
+            _ => None,
+        }
+    }
+
+    /// What the trace and event log say about it.
+    pub fn describe(&self) -> String {
+        match *self {
+            KafkaWire::Fetch { partition, leader_epoch, fetch_offset, replica, .. } => format!(
+                "{} Fetch p{partition} from offset {fetch_offset} (leader epoch {leader_epoch})",
+                if replica { "replica" } else { "consumer" }
+            ),
+            KafkaWire::Record { partition, batch } => {
+                format!("record p{partition}@{} (epoch {}) = {}", batch.offset, batch.epoch, batch.record.value)
+            }
+            KafkaWire::FetchEnd { partition, count, high_watermark, .. } => {
+                format!("Fetch answer p{partition}: {count} records, high watermark {high_watermark}")
+            }
+            KafkaWire::FetchDiverging { partition, epoch, end_offset, .. } => {
+                format!("Fetch answer p{partition}: diverging, epoch {epoch} ends at {end_offset}")
+            }
+            KafkaWire::FetchError { partition, error, .. } => format!("Fetch answer p{partition}: {}", error.name()),
+            KafkaWire::Produce { partition, first_seq, count, acks, .. } => {
+                format!("Produce p{partition}: {count} records from seq {first_seq}, acks={}", acks.name())
+            }
+            KafkaWire::ProduceReply { partition, result: Ok(o), .. } => format!("Produce answer p{partition}: offset {o}"),
+            KafkaWire::ProduceReply { partition, result: Err(e), .. } => {
+                format!("Produce answer p{partition}: {}", e.name())
+            }
+            KafkaWire::MetadataRequest => "Metadata request".into(),
+            KafkaWire::PartitionLeader { partition, leader, leader_epoch } => match leader {
+                Some(l) => format!("Metadata: p{partition} led by node {l} (epoch {leader_epoch})"),
+                None => format!("Metadata: p{partition} has no leader"),
+            },
+            KafkaWire::BrokerHeartbeat { metadata_index, .. } => format!("BrokerHeartbeat (metadata at {metadata_index})"),
+            KafkaWire::BrokerHeartbeatReply { ok: true, .. } => "BrokerHeartbeat answer".into(),
+            KafkaWire::BrokerHeartbeatReply { ok: false, .. } => "BrokerHeartbeat answer: NOT_CONTROLLER".into(),
+            KafkaWire::Metadata { index, .. } => format!("metadata log entry {index}"),
+            KafkaWire::MetadataFetch { from } => format!("metadata fetch from {from}"),
+            KafkaWire::AlterPartition { partition, isr, .. } => {
+                format!("AlterPartition p{partition}: ISR {}", super::metadata::describe_set(isr))
+            }
+            KafkaWire::ConnectionClosed => "connection reset (the process died)".into(),
+            KafkaWire::AlterPartitionReply { partition, error: None } => format!("AlterPartition answer p{partition}"),
+            KafkaWire::AlterPartitionReply { partition, error: Some(e) } => {
+                format!("AlterPartition answer p{partition}: {}", e.name())
+            }
+        }
+    }
+}
