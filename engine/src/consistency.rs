@@ -186,10 +186,8 @@ impl Consistency {
             .collect();
         let anomalies = logcheck::check(&checked);
         let first_lost_at = anomalies.lost.examples.iter().filter_map(|f| ops[f.op].complete).min();
-        let sends_acknowledged = ops
-            .iter()
-            .filter(|o| o.outcome == HOutcome::Ok && matches!(o.event, HLogEvent::Send { .. }))
-            .count();
+        let sends_acknowledged =
+            ops.iter().filter(|o| o.outcome == HOutcome::Ok && matches!(o.event, HLogEvent::Send { .. })).count();
         let records_polled = ops
             .iter()
             .map(|o| match &o.event {

@@ -11,8 +11,8 @@
 use crate::components::cache::CacheConfig;
 use crate::components::client::{ClientConfig, Workload};
 use crate::components::database::config::DatabaseConfig;
-use crate::components::load_balancer::config::LoadBalancerConfig;
 use crate::components::kafka::config::{BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig};
+use crate::components::load_balancer::config::LoadBalancerConfig;
 use crate::components::raft_kv::config::RaftKvConfig;
 use crate::components::sentinel::SentinelConfig;
 use crate::components::server::ServerConfig;
@@ -641,12 +641,22 @@ impl Scenario {
                     let same = |o: &ControllerConfig| {
                         o.controllers == c.controllers && o.brokers == c.brokers && o.topic == c.topic
                     };
-                    self.kafka_members(i, "controllers", &c.controllers, Kind::KafkaController, &is_linked, |s| {
-                        matches!(s, ComponentSpec::KafkaController(o) if same(o))
-                    })?;
-                    self.kafka_members(i, "brokers", &c.brokers, Kind::KafkaBroker, &is_linked, |s| {
-                        matches!(s, ComponentSpec::KafkaBroker(b) if b.controllers == c.controllers)
-                    })?;
+                    self.kafka_members(
+                        i,
+                        "controllers",
+                        &c.controllers,
+                        Kind::KafkaController,
+                        &is_linked,
+                        |s| matches!(s, ComponentSpec::KafkaController(o) if same(o)),
+                    )?;
+                    self.kafka_members(
+                        i,
+                        "brokers",
+                        &c.brokers,
+                        Kind::KafkaBroker,
+                        &is_linked,
+                        |s| matches!(s, ComponentSpec::KafkaBroker(b) if b.controllers == c.controllers),
+                    )?;
                 }
                 ComponentSpec::KafkaBroker(b) => {
                     b.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
@@ -838,16 +848,23 @@ impl Scenario {
     /// A Kafka client's bootstrap brokers: they exist, are brokers of one
     /// cluster, and the client is linked to every broker of it (it sends
     /// to each partition's leader).
-    fn kafka_client(&self, i: usize, bootstrap: &[String], is_linked: &dyn Fn(usize, usize) -> bool) -> Result<(), ScenarioError> {
+    fn kafka_client(
+        &self,
+        i: usize,
+        bootstrap: &[String],
+        is_linked: &dyn Fn(usize, usize) -> bool,
+    ) -> Result<(), ScenarioError> {
         if bootstrap.is_empty() {
             return Err(ScenarioError::new(format!("nodes[{i}].bootstrap"), "name at least one kafka_broker"));
         }
         self.kafka_members(i, "bootstrap", bootstrap, Kind::KafkaBroker, is_linked, |_| true)?;
-        let ComponentSpec::KafkaBroker(b) = &self.nodes.iter().find(|n| n.name == bootstrap[0]).expect("checked").component
+        let ComponentSpec::KafkaBroker(b) =
+            &self.nodes.iter().find(|n| n.name == bootstrap[0]).expect("checked").component
         else {
             unreachable!("checked: a broker")
         };
-        let cluster = self.kafka_cluster_of(&b.controllers).expect("validated with the broker");
+        // A broker without a cluster is that broker's error, reported there.
+        let Some(cluster) = self.kafka_cluster_of(&b.controllers) else { return Ok(()) };
         for (k, name) in bootstrap.iter().enumerate() {
             if !cluster.brokers.contains(name) {
                 return Err(ScenarioError::new(
@@ -856,7 +873,10 @@ impl Scenario {
                 ));
             }
         }
-        self.kafka_members(i, "", &cluster.brokers, Kind::KafkaBroker, is_linked, |_| true)
+        // Missing brokers are the controllers' error, reported there.
+        let brokers: Vec<String> =
+            cluster.brokers.iter().filter(|b| self.nodes.iter().any(|n| &n.name == *b)).cloned().collect();
+        self.kafka_members(i, "", &brokers, Kind::KafkaBroker, is_linked, |_| true)
     }
 
     /// The Kafka cluster, as its processes know it, that the node `i`

@@ -5,10 +5,10 @@ use crate::clock::Clock;
 use crate::components::cache::{Cache, CacheView};
 use crate::components::client::Client;
 use crate::components::database::{Database, DatabaseView};
-use crate::components::load_balancer::{BackendView, LoadBalancer, ServerView};
 use crate::components::kafka::{
     broker::KafkaBroker, consumer::KafkaConsumer, controller::KafkaController, producer::KafkaProducer,
 };
+use crate::components::load_balancer::{BackendView, LoadBalancer, ServerView};
 use crate::components::raft_kv::RaftKv;
 use crate::components::sentinel::{Sentinel, SentinelView};
 use crate::components::server::{CallStats, Server, Targets};
@@ -502,7 +502,9 @@ impl Simulation {
             return;
         }
         for j in 0..self.nodes.len() {
-            if j != i && self.nodes[j].component.keeps_connections() && self.world.network.has_link(i as NodeId, j as NodeId)
+            if j != i
+                && self.nodes[j].component.keeps_connections()
+                && self.world.network.has_link(i as NodeId, j as NodeId)
             {
                 let closed = Message::Kafka(crate::kafka::wire::KafkaWire::ConnectionClosed);
                 self.world.send(i as NodeId, j as NodeId, closed);

@@ -118,7 +118,10 @@ impl Component {
     pub(crate) fn keeps_connections(&self) -> bool {
         matches!(
             self,
-            Component::KafkaBroker(_) | Component::KafkaController(_) | Component::KafkaProducer(_) | Component::KafkaConsumer(_)
+            Component::KafkaBroker(_)
+                | Component::KafkaController(_)
+                | Component::KafkaProducer(_)
+                | Component::KafkaConsumer(_)
         )
     }
 

@@ -24,15 +24,17 @@ mod follower;
 mod leader;
 mod log;
 pub mod metadata;
-pub mod wire;
 #[cfg(test)]
 mod tests;
+pub mod wire;
 
 pub use config::{Acks, TopicConfig};
 pub use election::{elect_leader, without, Election};
 pub use epoch_cache::LeaderEpochCache;
 pub use follower::{truncation_offset, Divergence};
-pub use leader::{diverging, AppendResult, FetchRequest, FetchResponse, FollowerState, LeaderAndIsr, LeaderState, ProduceError};
+pub use leader::{
+    diverging, AppendResult, FetchRequest, FetchResponse, FollowerState, LeaderAndIsr, LeaderState, ProduceError,
+};
 pub use log::{PartitionLog, Record, RecordBatch};
 
 /// A broker's id (`node.id`).

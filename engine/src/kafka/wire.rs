@@ -68,36 +68,90 @@ pub enum KafkaWire {
         replica: bool,
     },
     /// One record of a fetch answer.
-    Record { partition: u32, batch: RecordBatch },
+    Record {
+        partition: u32,
+        batch: RecordBatch,
+    },
     /// The end of a fetch answer: `count` records from `fetch_offset` were
     /// sent, and the leader's high watermark.
-    FetchEnd { partition: u32, leader_epoch: u32, fetch_offset: u64, count: u32, high_watermark: u64 },
+    FetchEnd {
+        partition: u32,
+        leader_epoch: u32,
+        fetch_offset: u64,
+        count: u32,
+        high_watermark: u64,
+    },
     /// The fetcher's log diverges: truncate to `end_offset` of `epoch`.
-    FetchDiverging { partition: u32, leader_epoch: u32, epoch: u32, end_offset: u64, high_watermark: u64 },
-    FetchError { partition: u32, leader_epoch: u32, error: KafkaError },
+    FetchDiverging {
+        partition: u32,
+        leader_epoch: u32,
+        epoch: u32,
+        end_offset: u64,
+        high_watermark: u64,
+    },
+    FetchError {
+        partition: u32,
+        leader_epoch: u32,
+        error: KafkaError,
+    },
     /// A producer's batch: records `first_seq ..first_seq + count` of the
     /// producer's sequence for this partition (their values derive from
     /// the producer and the sequence number).
-    Produce { id: u64, partition: u32, first_seq: u32, count: u32, producer_epoch: u16, acks: Acks },
-    ProduceReply { id: u64, partition: u32, result: Result<u64, ProduceError> },
+    Produce {
+        id: u64,
+        partition: u32,
+        first_seq: u32,
+        count: u32,
+        producer_epoch: u16,
+        acks: Acks,
+    },
+    ProduceReply {
+        id: u64,
+        partition: u32,
+        result: Result<u64, ProduceError>,
+    },
     /// A client asks a broker who leads each partition.
     MetadataRequest,
     /// One partition's leader, as the broker knows it.
-    PartitionLeader { partition: u32, leader: Option<NodeId>, leader_epoch: u32 },
+    PartitionLeader {
+        partition: u32,
+        leader: Option<NodeId>,
+        leader_epoch: u32,
+    },
     /// A broker's heartbeat to the controller it believes active: its
     /// incarnation (bumped at every restart) and how far it has applied
     /// the metadata log.
-    BrokerHeartbeat { incarnation: u32, metadata_index: u64 },
+    BrokerHeartbeat {
+        incarnation: u32,
+        metadata_index: u64,
+    },
     /// `active`: the active controller, if the receiver knows it;
     /// `committed`: its committed metadata index.
-    BrokerHeartbeatReply { ok: bool, active: Option<NodeId>, committed: u64 },
+    BrokerHeartbeatReply {
+        ok: bool,
+        active: Option<NodeId>,
+        committed: u64,
+    },
     /// Metadata log entry `index` (`record`: its id in the run's metadata
     /// table + 1; 0 for the controller's empty entries).
-    Metadata { index: u64, record: u32 },
+    Metadata {
+        index: u64,
+        record: u32,
+    },
     /// A broker asks for the metadata log from `from`.
-    MetadataFetch { from: u64 },
-    AlterPartition { partition: u32, leader_epoch: u32, partition_epoch: u32, isr: BrokerSet },
-    AlterPartitionReply { partition: u32, error: Option<KafkaError> },
+    MetadataFetch {
+        from: u64,
+    },
+    AlterPartition {
+        partition: u32,
+        leader_epoch: u32,
+        partition_epoch: u32,
+        isr: BrokerSet,
+    },
+    AlterPartitionReply {
+        partition: u32,
+        error: Option<KafkaError>,
+    },
     /// The sender's host closed its connections: its process died.
     /// Requests in flight to it will not be answered.
     ConnectionClosed,
@@ -151,7 +205,9 @@ impl KafkaWire {
             KafkaWire::Produce { partition, first_seq, count, acks, .. } => {
                 format!("Produce p{partition}: {count} records from seq {first_seq}, acks={}", acks.name())
             }
-            KafkaWire::ProduceReply { partition, result: Ok(o), .. } => format!("Produce answer p{partition}: offset {o}"),
+            KafkaWire::ProduceReply { partition, result: Ok(o), .. } => {
+                format!("Produce answer p{partition}: offset {o}")
+            }
             KafkaWire::ProduceReply { partition, result: Err(e), .. } => {
                 format!("Produce answer p{partition}: {}", e.name())
             }
@@ -160,7 +216,9 @@ impl KafkaWire {
                 Some(l) => format!("Metadata: p{partition} led by node {l} (epoch {leader_epoch})"),
                 None => format!("Metadata: p{partition} has no leader"),
             },
-            KafkaWire::BrokerHeartbeat { metadata_index, .. } => format!("BrokerHeartbeat (metadata at {metadata_index})"),
+            KafkaWire::BrokerHeartbeat { metadata_index, .. } => {
+                format!("BrokerHeartbeat (metadata at {metadata_index})")
+            }
             KafkaWire::BrokerHeartbeatReply { ok: true, .. } => "BrokerHeartbeat answer".into(),
             KafkaWire::BrokerHeartbeatReply { ok: false, .. } => "BrokerHeartbeat answer: NOT_CONTROLLER".into(),
             KafkaWire::Metadata { index, .. } => format!("metadata log entry {index}"),

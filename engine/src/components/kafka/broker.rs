@@ -15,8 +15,8 @@ use crate::context::Ctx;
 use crate::kafka::metadata::{set_of, MetadataImage, MetadataRecord};
 use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH};
 use crate::kafka::{
-    diverging, truncation_offset, Acks, AppendResult, BrokerId, Divergence, FetchRequest, FetchResponse,
-    LeaderAndIsr, LeaderState, PartitionLog, ProduceError, Record,
+    diverging, truncation_offset, Acks, AppendResult, BrokerId, Divergence, FetchRequest, FetchResponse, LeaderAndIsr,
+    LeaderState, PartitionLog, ProduceError, Record,
 };
 use crate::message::{Message, NodeId, Timer};
 use crate::node::Process;
@@ -287,8 +287,12 @@ impl KafkaBroker {
             (Role::Follower(f), Some(l)) if f.leader == l && f.leader_epoch == meta.leader_epoch => {}
             (_, Some(l)) => {
                 self.step_down(ctx, p);
-                self.state.parts[i].role =
-                    Role::Follower(Follower { leader: l, leader_epoch: meta.leader_epoch, in_flight: None, timer: TimerId::NONE });
+                self.state.parts[i].role = Role::Follower(Follower {
+                    leader: l,
+                    leader_epoch: meta.leader_epoch,
+                    in_flight: None,
+                    timer: TimerId::NONE,
+                });
                 self.fetch(ctx, p);
             }
             (_, None) => self.step_down(ctx, p),
@@ -311,7 +315,11 @@ impl KafkaBroker {
                 for parked in std::mem::take(&mut part.parked) {
                     ctx.cancel_timer(parked.timer);
                     let error = KafkaError::NotLeaderOrFollower;
-                    Self::send(ctx, parked.from, KafkaWire::FetchError { partition: p, leader_epoch: ls.leader_epoch, error });
+                    Self::send(
+                        ctx,
+                        parked.from,
+                        KafkaWire::FetchError { partition: p, leader_epoch: ls.leader_epoch, error },
+                    );
                 }
                 part.alter_sent = false;
             }
@@ -394,7 +402,8 @@ impl KafkaBroker {
             return;
         };
         let i = p as usize;
-        let error = |ctx: &mut Ctx, error| Self::send(ctx, from, KafkaWire::FetchError { partition: p, leader_epoch, error });
+        let error =
+            |ctx: &mut Ctx, error| Self::send(ctx, from, KafkaWire::FetchError { partition: p, leader_epoch, error });
         if i >= self.state.parts.len() {
             return error(ctx, KafkaError::UnknownTopicOrPartition);
         }
@@ -405,7 +414,11 @@ impl KafkaBroker {
         let part = &mut self.state.parts[i];
         let Role::Leader(ls) = &mut part.role else { return error(ctx, KafkaError::NotLeaderOrFollower) };
         if leader_epoch != NO_EPOCH && leader_epoch != ls.leader_epoch {
-            let e = if leader_epoch < ls.leader_epoch { KafkaError::FencedLeaderEpoch } else { KafkaError::UnknownLeaderEpoch };
+            let e = if leader_epoch < ls.leader_epoch {
+                KafkaError::FencedLeaderEpoch
+            } else {
+                KafkaError::UnknownLeaderEpoch
+            };
             return error(ctx, e);
         }
         let epoch = ls.leader_epoch;
@@ -425,7 +438,13 @@ impl KafkaBroker {
             Self::send(
                 ctx,
                 from,
-                KafkaWire::FetchDiverging { partition: p, leader_epoch: epoch, epoch: e, end_offset, high_watermark: hw },
+                KafkaWire::FetchDiverging {
+                    partition: p,
+                    leader_epoch: epoch,
+                    epoch: e,
+                    end_offset,
+                    high_watermark: hw,
+                },
             );
             self.leader_progress(ctx, p);
             return;
@@ -441,7 +460,8 @@ impl KafkaBroker {
                 ctx.cancel_timer(part.parked[old].timer);
                 part.parked.swap_remove(old);
             }
-            let timer = ctx.set_timer(self.config.replica_fetch_wait_max.nanos, Timer::KafkaFetchWait { partition: p, from });
+            let timer =
+                ctx.set_timer(self.config.replica_fetch_wait_max.nanos, Timer::KafkaFetchWait { partition: p, from });
             self.state.parts[i].parked.push(Parked { from, fetch_offset, replica, timer });
         } else {
             self.answer_fetch(ctx, p, from, fetch_offset, replica, epoch);
@@ -653,7 +673,8 @@ impl KafkaBroker {
         }
         self.state.heartbeat_answered = false;
         let to = self.controller();
-        let w = KafkaWire::BrokerHeartbeat { incarnation: self.disk.incarnation, metadata_index: self.disk.metadata_index };
+        let w =
+            KafkaWire::BrokerHeartbeat { incarnation: self.disk.incarnation, metadata_index: self.disk.metadata_index };
         Self::send(ctx, to, w);
         ctx.set_timer(self.cluster.heartbeat_interval.nanos, Timer::KafkaHeartbeat);
     }
@@ -732,7 +753,8 @@ impl Process for KafkaBroker {
                 let meta = &self.disk.image.partitions[i];
                 // After a restart this broker may still be named leader: it
                 // waits for a new epoch (the controller fences it first).
-                let lead_above = (self.disk.incarnation > 0 && meta.leader == Some(self.me)).then_some(meta.leader_epoch);
+                let lead_above =
+                    (self.disk.incarnation > 0 && meta.leader == Some(self.me)).then_some(meta.leader_epoch);
                 Part {
                     role: Role::None,
                     waiting: BTreeMap::new(),

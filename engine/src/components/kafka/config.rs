@@ -82,7 +82,10 @@ impl ControllerConfig {
             );
         }
         let name = &self.topic.name;
-        if name.is_empty() || name.len() > 249 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        if name.is_empty()
+            || name.len() > 249
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
             return err(
                 "topic.name",
                 format!("`{name}` is not a topic name: 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'"),
@@ -155,7 +158,10 @@ impl BrokerConfig {
             return err("replica_fetch_wait_max", "replica_fetch_wait_max must be at least 1ms".into());
         }
         if self.fetch_max_records == 0 || self.fetch_max_records > 100_000 {
-            return err("fetch_max_records", format!("fetch_max_records must be 1 to 100000, got {}", self.fetch_max_records));
+            return err(
+                "fetch_max_records",
+                format!("fetch_max_records must be 1 to 100000, got {}", self.fetch_max_records),
+            );
         }
         if self.max_log_records == 0 || self.max_log_records > 10_000_000 {
             return err(
@@ -249,7 +255,10 @@ impl ProducerConfig {
     pub fn validate(&self) -> Check {
         let rate = self.load.rate;
         if !rate.is_finite() || rate <= 0.0 || rate > 1_000_000.0 {
-            return err("load.rate", format!("rate must be above 0 and at most 1000000 records per second, got {rate}"));
+            return err(
+                "load.rate",
+                format!("rate must be above 0 and at most 1000000 records per second, got {rate}"),
+            );
         }
         if self.load.keys == 0 {
             return err("load.keys", "keys must be at least 1".into());

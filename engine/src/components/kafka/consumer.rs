@@ -8,7 +8,7 @@
 //! goes back to it (KIP-320), reading the new records at those offsets.
 
 use super::config::ConsumerConfig;
-use super::ConsumerView;
+use super::{ConsumerView, MetadataRefresh};
 use crate::context::Ctx;
 use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH};
 use crate::kafka::RecordBatch;
@@ -48,8 +48,7 @@ impl Default for Part {
 #[derive(Clone, Debug, Default)]
 struct Volatile {
     parts: Vec<Part>,
-    refreshing: bool,
-    bootstrap_next: usize,
+    metadata: MetadataRefresh,
     polled: u64,
 }
 
@@ -90,14 +89,8 @@ impl KafkaConsumer {
     }
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx) {
-        if self.state.refreshing {
-            return;
-        }
-        self.state.refreshing = true;
-        let to = self.bootstrap[self.state.bootstrap_next % self.bootstrap.len()];
-        self.state.bootstrap_next += 1;
-        ctx.send(to, Message::Kafka(KafkaWire::MetadataRequest));
-        ctx.set_timer(self.config.request_timeout.nanos.min(1_000_000_000), Timer::KafkaMetadataTimeout);
+        let timeout = self.config.request_timeout.nanos.min(1_000_000_000);
+        self.state.metadata.request(ctx, &self.bootstrap, self.config.retry_backoff.nanos, timeout);
     }
 
     fn fetch(&mut self, ctx: &mut Ctx, p: u32) {
@@ -206,7 +199,7 @@ impl Process for KafkaConsumer {
             ..Volatile::default()
         };
         let start = self.config.start.nanos.saturating_sub(ctx.monotonic().max(0) as u64);
-        ctx.set_timer(start, Timer::KafkaMetadataTimeout);
+        self.state.metadata.start(ctx, start);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
@@ -221,7 +214,7 @@ impl Process for KafkaConsumer {
                     ctx.cancel_timer(part.timer);
                 }
                 if partition + 1 == self.partitions {
-                    self.state.refreshing = false;
+                    self.state.metadata.answered(ctx);
                 }
                 self.fetch(ctx, partition);
             }
@@ -244,8 +237,7 @@ impl Process for KafkaConsumer {
 
     fn on_timer(&mut self, ctx: &mut Ctx, id: TimerId, timer: Timer) {
         match timer {
-            Timer::KafkaMetadataTimeout => {
-                self.state.refreshing = false;
+            Timer::KafkaMetadataTimeout if self.state.metadata.fired(id) => {
                 if self.state.parts.iter().any(|p| p.leader.is_none()) {
                     self.refresh_metadata(ctx);
                 }

@@ -238,7 +238,9 @@ impl KafkaController {
                     img.apply(&r);
                     records.push(r);
                 }
-                Err(e) => Self::send(ctx, a.from, KafkaWire::AlterPartitionReply { partition: a.partition, error: Some(e) }),
+                Err(e) => {
+                    Self::send(ctx, a.from, KafkaWire::AlterPartitionReply { partition: a.partition, error: Some(e) })
+                }
             }
         }
         if records.is_empty() {
@@ -284,7 +286,8 @@ impl KafkaController {
 
     fn on_alter(&mut self, ctx: &mut Ctx, from: NodeId, w: KafkaWire) {
         let KafkaWire::AlterPartition { partition, leader_epoch, partition_epoch, isr } = w else { return };
-        let refuse = |ctx: &mut Ctx, e| Self::send(ctx, from, KafkaWire::AlterPartitionReply { partition, error: Some(e) });
+        let refuse =
+            |ctx: &mut Ctx, e| Self::send(ctx, from, KafkaWire::AlterPartitionReply { partition, error: Some(e) });
         let Some(broker) = self.cluster.broker_id(from) else { return };
         if !self.state.active {
             return refuse(ctx, KafkaError::NotController);

@@ -113,3 +113,67 @@ pub struct ConsumerView {
     pub lag: Vec<u64>,
     pub polled: u64,
 }
+
+/// A client's metadata requests: one at a time, to the brokers in turn,
+/// at most one per `retry.backoff.ms`, given up after a timeout.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MetadataRefresh {
+    in_flight: bool,
+    last_sent: i64,
+    timer: crate::queue::TimerId,
+    next: usize,
+}
+
+impl Default for MetadataRefresh {
+    fn default() -> Self {
+        MetadataRefresh { in_flight: false, last_sent: i64::MIN / 2, timer: crate::queue::TimerId::NONE, next: 0 }
+    }
+}
+
+impl MetadataRefresh {
+    /// Asks for metadata now, or as soon as the backoff allows.
+    pub(crate) fn request(&mut self, ctx: &mut crate::context::Ctx, brokers: &[NodeId], backoff: u64, timeout: u64) {
+        use crate::message::{Message, Timer};
+        if self.in_flight || self.timer != crate::queue::TimerId::NONE {
+            return;
+        }
+        let now = ctx.monotonic();
+        let wait = self.last_sent.saturating_add(backoff as i64) - now;
+        if wait > 0 {
+            self.timer = ctx.set_timer(wait as u64, Timer::KafkaMetadataTimeout);
+            return;
+        }
+        let to = brokers[self.next % brokers.len()];
+        self.next += 1;
+        self.in_flight = true;
+        self.last_sent = now;
+        ctx.send(to, Message::Kafka(crate::kafka::wire::KafkaWire::MetadataRequest));
+        self.timer = ctx.set_timer(timeout, Timer::KafkaMetadataTimeout);
+    }
+
+    /// The answer came (its last partition).
+    pub(crate) fn answered(&mut self, ctx: &mut crate::context::Ctx) {
+        if self.in_flight {
+            self.in_flight = false;
+            ctx.cancel_timer(self.timer);
+            self.timer = crate::queue::TimerId::NONE;
+        }
+    }
+
+    /// Starts the first request after `delay`.
+    pub(crate) fn start(&mut self, ctx: &mut crate::context::Ctx, delay: u64) {
+        self.timer = ctx.set_timer(delay, crate::message::Timer::KafkaMetadataTimeout);
+    }
+
+    /// The timer `id` fired: true if it is this refresher's (a timeout or
+    /// the end of a backoff), after which the caller asks again if it
+    /// still needs to.
+    pub(crate) fn fired(&mut self, id: crate::queue::TimerId) -> bool {
+        if id != self.timer {
+            return false;
+        }
+        self.timer = crate::queue::TimerId::NONE;
+        self.in_flight = false;
+        true
+    }
+}

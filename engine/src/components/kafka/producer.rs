@@ -12,7 +12,7 @@
 
 use super::broker::NO_PRODUCER_EPOCH;
 use super::config::ProducerConfig;
-use super::ProducerView;
+use super::{MetadataRefresh, ProducerView};
 use crate::context::Ctx;
 use crate::history::Outcome;
 use crate::kafka::wire::KafkaWire;
@@ -61,9 +61,7 @@ struct Volatile {
     /// The producer epoch: bumped after a batch is given up, so brokers
     /// accept the gap it leaves in the sequence (KIP-360).
     epoch: u16,
-    /// A metadata request is out.
-    refreshing: bool,
-    bootstrap_next: usize,
+    metadata: MetadataRefresh,
     buffered: u32,
     acknowledged: u64,
     failed: u64,
@@ -104,14 +102,8 @@ impl KafkaProducer {
     }
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx) {
-        if self.state.refreshing {
-            return;
-        }
-        self.state.refreshing = true;
-        let to = self.bootstrap[self.state.bootstrap_next % self.bootstrap.len()];
-        self.state.bootstrap_next += 1;
-        ctx.send(to, Message::Kafka(KafkaWire::MetadataRequest));
-        ctx.set_timer(self.config.request_timeout.nanos.min(NANOS_PER_SEC), Timer::KafkaMetadataTimeout);
+        let timeout = self.config.request_timeout.nanos.min(NANOS_PER_SEC);
+        self.state.metadata.request(ctx, &self.bootstrap, self.config.retry_backoff.nanos, timeout);
     }
 
     fn arrival(&mut self, ctx: &mut Ctx) {
@@ -177,7 +169,8 @@ impl KafkaProducer {
             }
             return;
         }
-        let timer = ctx.set_timer(self.config.request_timeout.nanos, Timer::KafkaProduceTimeout { partition: p, attempt });
+        let timer =
+            ctx.set_timer(self.config.request_timeout.nanos, Timer::KafkaProduceTimeout { partition: p, attempt });
         self.state.parts[p as usize].in_flight = Some(InFlight { id, to: leader, records, attempt, timer });
     }
 
@@ -227,8 +220,10 @@ impl KafkaProducer {
         let retriable = !matches!(e, ProduceError::OutOfOrderSequenceNumber);
         let oldest = batch.records[0].created;
         let in_time = ctx.monotonic() - oldest < self.config.delivery_timeout.nanos as i64;
-        if matches!(e, ProduceError::NotLeaderOrFollower | ProduceError::NetworkException | ProduceError::RequestTimedOut)
-        {
+        if matches!(
+            e,
+            ProduceError::NotLeaderOrFollower | ProduceError::NetworkException | ProduceError::RequestTimedOut
+        ) {
             self.state.leaders[p as usize] = None;
             self.refresh_metadata(ctx);
         }
@@ -294,7 +289,9 @@ impl Process for KafkaProducer {
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
-            Message::Kafka(KafkaWire::ProduceReply { id, partition, result }) => self.on_reply(ctx, id, partition, result),
+            Message::Kafka(KafkaWire::ProduceReply { id, partition, result }) => {
+                self.on_reply(ctx, id, partition, result)
+            }
             Message::Kafka(KafkaWire::ConnectionClosed) => {
                 // The broker's process died: what was in flight to it fails
                 // with a network error (and is retried).
@@ -311,7 +308,7 @@ impl Process for KafkaProducer {
                 let Some(slot) = self.state.leaders.get_mut(partition as usize) else { return };
                 *slot = leader;
                 if partition + 1 == self.partitions {
-                    self.state.refreshing = false;
+                    self.state.metadata.answered(ctx);
                 }
                 if leader.is_some() {
                     self.drain(ctx, partition);
@@ -326,8 +323,7 @@ impl Process for KafkaProducer {
             Timer::NextArrival => self.arrival(ctx),
             Timer::KafkaProduceTimeout { partition, attempt } => self.on_timeout(ctx, partition, attempt, id),
             Timer::KafkaRetry { partition } => self.on_retry(ctx, partition),
-            Timer::KafkaMetadataTimeout if self.state.refreshing => {
-                self.state.refreshing = false;
+            Timer::KafkaMetadataTimeout if self.state.metadata.fired(id) => {
                 if self.state.leaders.iter().any(Option::is_none) {
                     self.refresh_metadata(ctx);
                 }
