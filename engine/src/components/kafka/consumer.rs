@@ -237,10 +237,12 @@ impl Process for KafkaConsumer {
 
     fn on_timer(&mut self, ctx: &mut Ctx, id: TimerId, timer: Timer) {
         match timer {
-            Timer::KafkaMetadataTimeout if self.state.metadata.fired(id) => {
-                if self.state.parts.iter().any(|p| p.leader.is_none()) {
-                    self.refresh_metadata(ctx);
-                }
+            // (The refresher's state is reset first; then it asks again if
+            // a leader is still unknown.)
+            Timer::KafkaMetadataTimeout
+                if self.state.metadata.fired(id) && self.state.parts.iter().any(|p| p.leader.is_none()) =>
+            {
+                self.refresh_metadata(ctx);
             }
             Timer::KafkaFetch { partition } => {
                 let Some(part) = self.state.parts.get_mut(partition as usize) else { return };

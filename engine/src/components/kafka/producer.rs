@@ -323,10 +323,12 @@ impl Process for KafkaProducer {
             Timer::NextArrival => self.arrival(ctx),
             Timer::KafkaProduceTimeout { partition, attempt } => self.on_timeout(ctx, partition, attempt, id),
             Timer::KafkaRetry { partition } => self.on_retry(ctx, partition),
-            Timer::KafkaMetadataTimeout if self.state.metadata.fired(id) => {
-                if self.state.leaders.iter().any(Option::is_none) {
-                    self.refresh_metadata(ctx);
-                }
+            // (The refresher's state is reset first; then it asks again if
+            // a leader is still unknown.)
+            Timer::KafkaMetadataTimeout
+                if self.state.metadata.fired(id) && self.state.leaders.iter().any(Option::is_none) =>
+            {
+                self.refresh_metadata(ctx);
             }
             _ => {}
         }
