@@ -26,6 +26,11 @@ pub const EXAMPLES: &[Example] = &[
         json: include_str!("../../engine/scenarios/raft-kv-lease-stale-read.json"),
     },
     Example { id: "raft-kv-five", json: include_str!("../../engine/scenarios/raft-kv-five.json") },
+    Example { id: "raft-kv-split-vote", json: include_str!("../../engine/scenarios/raft-kv-split-vote.json") },
+    Example {
+        id: "raft-kv-partitioned-leader",
+        json: include_str!("../../engine/scenarios/raft-kv-partitioned-leader.json"),
+    },
     Example {
         id: "redis-replica-stale-reads",
         json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),

@@ -1,0 +1,327 @@
+//! The Raft teaching examples (issue 5), each checked for what it teaches:
+//! `raft-kv-split-vote` (two candidates split a term's votes, a later term
+//! elects a leader) and `raft-kv-partitioned-leader` (a leader cut off from
+//! the majority steps down, the majority elects another, the old leader's
+//! uncommitted entries are replaced after the heal).
+mod common;
+use checker::Linearizable;
+use common::*;
+use engine::components::raft_kv::RaftKvView;
+use engine::fault::Fault;
+use engine::history::Outcome;
+use engine::message::{Message, Op, RaftWire};
+use engine::raft::{MsgType, Role};
+use engine::sim::Detail;
+use engine::trace::{Note, What};
+use engine::{Scenario, Simulation};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// (time, node, role, term) of every role change.
+fn roles(sim: &Simulation) -> Vec<(u64, String, Role, u64)> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { node, note: Note::RaftRole { role, term } } => {
+                Some((e.time, sim.node_name(node).to_string(), role, term))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every Raft message that was sent, delivered or not: (delivered at, or
+/// None if dropped; sent at; from; to; the message).
+fn raft_messages(sim: &Simulation) -> Vec<(Option<u64>, u64, String, String, RaftWire)> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Deliver { from, to, sent_at, msg: Message::Raft(w) } => {
+                Some((Some(e.time), sent_at, sim.node_name(from).to_string(), sim.node_name(to).to_string(), w))
+            }
+            What::Drop { from, to, sent_at, msg: Message::Raft(w), .. } => {
+                Some((None, sent_at, sim.node_name(from).to_string(), sim.node_name(to).to_string(), w))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn view(sim: &Simulation, name: &str) -> RaftKvView {
+    match sim.node_state(sim.node_id(name).unwrap()).detail {
+        Detail::RaftKv(v) => v,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// When the scenario's first fault matching `pick` happens.
+fn fault_at(s: &Scenario, pick: impl Fn(&Fault) -> bool) -> u64 {
+    s.faults.iter().find(|f| pick(&f.fault)).expect("the fault is in the scenario").at.nanos
+}
+
+fn example_json(name: &str) -> Value {
+    let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn run(s: &Scenario) -> Simulation {
+    let mut sim = Simulation::new(s).unwrap();
+    sim.run_through(s.duration.nanos);
+    sim
+}
+
+/// Per term: the members that were candidates and the members that led.
+#[derive(Debug, Default)]
+struct Term {
+    begins: u64,
+    candidates: BTreeSet<String>,
+    leaders: BTreeSet<String>,
+}
+
+fn terms(changes: &[(u64, String, Role, u64)]) -> BTreeMap<u64, Term> {
+    let mut terms: BTreeMap<u64, Term> = BTreeMap::new();
+    for (time, node, role, term) in changes {
+        let t = terms.entry(*term).or_insert_with(|| Term { begins: *time, ..Term::default() });
+        match role {
+            Role::Candidate => {
+                t.candidates.insert(node.clone());
+            }
+            Role::Leader => {
+                t.leaders.insert(node.clone());
+            }
+            Role::Follower | Role::PreCandidate => {}
+        }
+    }
+    terms
+}
+
+/// Terms that began after `since` with two candidates or more and no
+/// leader: split votes.
+fn split_terms(changes: &[(u64, String, Role, u64)], since: u64) -> Vec<(u64, Term)> {
+    terms(changes)
+        .into_iter()
+        .filter(|(_, t)| t.begins >= since && t.candidates.len() >= 2 && t.leaders.is_empty())
+        .collect()
+}
+
+#[test]
+fn a_split_vote_leaves_a_term_without_leader_and_a_later_term_elects_one() {
+    let s = load_example("raft-kv-split-vote.json");
+    let crash = fault_at(&s, |f| matches!(f, Fault::Crash { .. }));
+    let mut sim = run(&s);
+    let changes = roles(&sim);
+    let all = terms(&changes);
+    // Election safety, as the trace shows it: one leader per term.
+    for (n, t) in &all {
+        assert!(t.leaders.len() <= 1, "term {n} has leaders {:?}", t.leaders);
+    }
+    let before: Vec<_> = changes.iter().filter(|c| c.2 == Role::Leader && c.0 < crash).collect();
+    assert_eq!(before.last().map(|l| l.1.as_str()), Some("kv1"), "kv1 leads when it crashes: {before:?}");
+
+    let splits = split_terms(&changes, crash);
+    let (term, split) = splits.first().unwrap_or_else(|| panic!("no split vote after the crash: {all:#?}"));
+    // Neither candidate got a majority of the four: count the granted votes
+    // each received in that term, its own included.
+    let granted = |who: &str| {
+        1 + raft_messages(&sim)
+            .iter()
+            .filter(|(at, _, _, to, w)| {
+                at.is_some() && to == who && w.kind == MsgType::VoteResp && !w.reject && u64::from(w.term) == *term
+            })
+            .count()
+    };
+    for c in &split.candidates {
+        assert!(granted(c) < 3, "{c} won {} votes of 4 in term {term}", granted(c));
+    }
+    let votes: usize = split.candidates.iter().map(|c| granted(c)).sum();
+    assert!(votes <= 3, "three members alive cast at most three votes: {votes}");
+
+    // A later term elects exactly one leader, and that term is not split.
+    let (next, after) = all.range(term + 1..).find(|(_, t)| !t.leaders.is_empty()).expect("a leader in a later term");
+    assert_eq!(after.leaders.len(), 1, "{after:?}");
+    let leader = after.leaders.first().unwrap().clone();
+    assert_ne!(leader, "kv1");
+    let elected = changes.iter().find(|c| c.2 == Role::Leader && c.3 == *next).unwrap().0;
+    assert!(elected > split.begins && elected < crash + 3 * SEC, "elected at {elected}, split at {}", split.begins);
+
+    // Writes went on, kv1 came back and follows the new leader, everyone
+    // agrees, and no client saw anything a single copy would not give.
+    let v = sim.check_consistency().clone();
+    let lin = v.linearizability.expect("checked");
+    assert_eq!(lin.linearizable, Linearizable::Yes);
+    assert_eq!(v.anomalies.total(), 0, "{:?}", v.anomalies);
+    let views: Vec<_> = ["kv1", "kv2", "kv3", "kv4"].iter().map(|n| view(&sim, n)).collect();
+    assert!(views.iter().all(|v| v.commit == views[0].commit && v.applied == v.commit), "{views:?}");
+    assert!(views.iter().all(|v| v.leader == sim.node_id(&leader) && v.term >= *next), "{views:?}");
+    let writes_after = sim
+        .history()
+        .ops()
+        .iter()
+        .filter(|o| matches!(o.op, Op::Write { .. }) && o.outcome == Outcome::Ok && o.invoke > elected)
+        .count();
+    assert!(writes_after > 100, "{writes_after} writes after the election");
+}
+
+/// The detector above is not vacuous: the same crash with etcd's default
+/// election timeouts (10 to 19 ticks) elects a leader in one term.
+#[test]
+fn with_etcds_timeouts_the_same_crash_elects_at_once() {
+    let mut v = example_json("raft-kv-split-vote.json");
+    for n in v["nodes"].as_array_mut().unwrap() {
+        if n["type"] == "raft_kv" {
+            n.as_object_mut().unwrap().remove("election_tick");
+        }
+    }
+    let s = scenario(v);
+    let sim = run(&s);
+    let changes = roles(&sim);
+    let crash = fault_at(&s, |f| matches!(f, Fault::Crash { .. }));
+    assert!(split_terms(&changes, crash).is_empty(), "{:#?}", terms(&changes));
+    let leaders: Vec<_> = changes.iter().filter(|c| c.2 == Role::Leader).collect();
+    assert_eq!(leaders.len(), 2, "{leaders:?}");
+    assert_eq!(leaders[1].3, leaders[0].3 + 1, "the next term elects: {leaders:?}");
+}
+
+#[test]
+fn a_cut_off_leader_steps_down_and_its_uncommitted_entries_are_replaced() {
+    let s = load_example("raft-kv-partitioned-leader.json");
+    let cut = fault_at(&s, |f| matches!(f, Fault::Partition { .. }));
+    let heal = fault_at(&s, |f| matches!(f, Fault::Heal {}));
+    let (minority, majority) = (["kv1", "kv2"], ["kv3", "kv4", "kv5"]);
+    let mut sim = Simulation::new(&s).unwrap();
+    // What the majority side holds when the partition begins: nothing kv1
+    // appends afterwards can reach it.
+    sim.run_through(cut);
+    let held = majority.iter().map(|n| view(&sim, n).last_index).max().unwrap();
+    let old = view(&sim, "kv1");
+    assert_eq!(old.role, "leader", "kv1 leads when it is cut off: {old:?}");
+    let old_term = old.term;
+    // Just before the heal: kv1 has entries it could not commit, and has
+    // committed nothing the majority did not hold.
+    sim.run_until(heal);
+    let before_heal = view(&sim, "kv1");
+    assert!(before_heal.commit <= held, "kv1 committed {} with the majority holding {held}", before_heal.commit);
+    assert!(before_heal.last_index > before_heal.commit + 10, "uncommitted entries on kv1: {before_heal:?}");
+    assert_eq!(before_heal.term, old_term, "with PreVote, the cut-off members never raise their term");
+    assert_eq!(view(&sim, "kv2").term, old_term);
+    sim.run_through(s.duration.nanos);
+
+    let changes = roles(&sim);
+    let during = |c: &&(u64, String, Role, u64)| c.0 > cut && c.0 < heal;
+    // CheckQuorum: kv1 steps down in its own term, within two election
+    // timeouts (10 to 19 ticks of 100 ms) of the cut.
+    let down = changes
+        .iter()
+        .filter(during)
+        .find(|c| c.1 == "kv1" && c.2 != Role::Leader)
+        .expect("kv1 steps down during the partition");
+    assert_eq!(down.3, old_term, "stepped down without a newer term: {down:?}");
+    assert!(down.0 < cut + 2 * SEC, "{down:?}");
+    // The majority elects a new leader in a higher term, during the partition.
+    let new =
+        changes.iter().filter(during).find(|c| c.2 == Role::Leader).expect("a new leader during the partition").clone();
+    assert!(majority.contains(&new.1.as_str()) && new.3 > old_term, "{new:?}");
+    // Nothing on the cut-off side ever leads again during the partition.
+    assert!(!changes.iter().filter(during).any(|c| minority.contains(&c.1.as_str()) && c.2 == Role::Leader));
+
+    // c1's writes go to kv1 alone: none sent during the partition is
+    // acknowledged; the ones acknowledged while it lasted were sent before it
+    // (and committed by the majority: kv1's commit never passed `held`).
+    let c1 = sim.node_id("c1").unwrap();
+    let writes: Vec<_> =
+        sim.history().ops().iter().filter(|o| o.node == c1 && matches!(o.op, Op::Write { .. })).collect();
+    let sent_during: Vec<_> = writes.iter().filter(|o| o.invoke >= cut && o.invoke < heal).collect();
+    assert!(sent_during.len() > 50, "c1 kept writing: {}", sent_during.len());
+    assert!(sent_during.iter().all(|o| o.outcome != Outcome::Ok), "a write to the cut-off leader was acknowledged");
+    assert!(sent_during.iter().any(|o| o.outcome == Outcome::Info), "writes kv1 took before stepping down time out");
+    assert!(sent_during.iter().any(|o| o.outcome == Outcome::Fail), "after it steps down, kv1 refuses at once");
+    let acked_during =
+        writes.iter().filter(|o| o.outcome == Outcome::Ok && o.complete.is_some_and(|t| t >= cut && t < heal));
+    assert!(acked_during.clone().all(|o| o.invoke < cut), "{:?}", acked_during.collect::<Vec<_>>());
+    // The majority's client went on.
+    let c2 = sim.node_id("c2").unwrap();
+    let c2_ok = sim
+        .history()
+        .ops()
+        .iter()
+        .filter(|o| o.node == c2 && o.outcome == Outcome::Ok && o.invoke > new.0 && o.invoke < heal)
+        .count();
+    assert!(c2_ok > 100, "{c2_ok} requests served by the majority");
+
+    // The entries kv1 appended in its old term after the cut (it sent them
+    // to kv2, and towards the majority in vain) were never committed; after
+    // the heal the new leader replaces every one of them, on kv1 and kv2.
+    let msgs = raft_messages(&sim);
+    let stranded: BTreeSet<u64> = msgs
+        .iter()
+        .filter(|(_, _, from, _, w)| from == "kv1" && w.kind == MsgType::App && u64::from(w.aux) == old_term)
+        .map(|(_, _, _, _, w)| u64::from(w.index) + 1)
+        .filter(|&i| i > old.last_index)
+        .collect();
+    assert!(stranded.len() > 10, "{stranded:?}");
+    for who in minority {
+        let replaced: BTreeSet<u64> = msgs
+            .iter()
+            .filter(|(at, _, from, to, w)| {
+                at.is_some_and(|t| t > heal)
+                    && *from == new.1
+                    && to == who
+                    && w.kind == MsgType::App
+                    && u64::from(w.aux) > old_term
+            })
+            .map(|(_, _, _, _, w)| u64::from(w.index) + 1)
+            .collect();
+        assert!(stranded.is_subset(&replaced), "{who}: {stranded:?} not all replaced ({replaced:?})");
+    }
+    // After the heal kv1 follows the new leader, and stays a follower.
+    let rejoined: Vec<_> = changes.iter().filter(|c| c.1 == "kv1" && c.0 > heal).collect();
+    assert!(!rejoined.is_empty() && rejoined.iter().all(|c| c.2 == Role::Follower && c.3 >= new.3), "{rejoined:?}");
+
+    // Everyone converges on one log, and the history is linearizable
+    // (reads go through ReadIndex: the cut-off leader cannot confirm any).
+    let views: Vec<_> = minority.iter().chain(&majority).map(|n| view(&sim, n)).collect();
+    assert!(
+        views.iter().all(|v| v.commit == views[0].commit
+            && v.last_index == views[0].last_index
+            && v.applied == v.commit
+            && v.term == views[0].term
+            && v.leader == sim.node_id(&new.1)
+            && v.keys == 5),
+        "{views:?}"
+    );
+    assert!(views[0].commit > *stranded.last().unwrap(), "{views:?}");
+    let v = sim.check_consistency().clone();
+    assert_eq!(v.linearizability.expect("checked").linearizable, Linearizable::Yes);
+    assert_eq!(v.anomalies.total(), 0, "{:?}", v.anomalies);
+}
+
+/// Without CheckQuorum the cut-off leader never notices: it stays leader
+/// until the heal shows it a newer term, and its client waits in vain.
+#[test]
+fn without_check_quorum_the_cut_off_leader_keeps_leading() {
+    let mut v = example_json("raft-kv-partitioned-leader.json");
+    for n in v["nodes"].as_array_mut().unwrap() {
+        if n["type"] == "raft_kv" {
+            n["check_quorum"] = Value::Bool(false);
+        }
+    }
+    let s = scenario(v);
+    let cut = fault_at(&s, |f| matches!(f, Fault::Partition { .. }));
+    let heal = fault_at(&s, |f| matches!(f, Fault::Heal {}));
+    let mut sim = run(&s);
+    let kv1: Vec<_> = roles(&sim).into_iter().filter(|c| c.1 == "kv1" && c.0 > cut).collect();
+    assert!(kv1.first().is_some_and(|c| c.0 > heal && c.2 == Role::Follower), "{kv1:?}");
+    let c1 = sim.node_id("c1").unwrap();
+    let refused = sim
+        .history()
+        .ops()
+        .iter()
+        .filter(|o| {
+            o.node == c1 && o.invoke >= cut && o.outcome == Outcome::Fail && o.complete.is_some_and(|t| t < heal)
+        })
+        .count();
+    assert_eq!(refused, 0, "a leader refuses nothing: its requests time out");
+    assert_eq!(sim.check_consistency().linearizability.clone().unwrap().linearizable, Linearizable::Yes);
+}
