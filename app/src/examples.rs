@@ -31,6 +31,10 @@ pub const EXAMPLES: &[Example] = &[
         id: "raft-kv-partitioned-leader",
         json: include_str!("../../engine/scenarios/raft-kv-partitioned-leader.json"),
     },
+    Example { id: "kafka-three-brokers", json: include_str!("../../engine/scenarios/kafka-three-brokers.json") },
+    Example { id: "kafka-acks1-loss", json: include_str!("../../engine/scenarios/kafka-acks1-loss.json") },
+    Example { id: "kafka-isr-shrink", json: include_str!("../../engine/scenarios/kafka-isr-shrink.json") },
+    Example { id: "kafka-unclean-election", json: include_str!("../../engine/scenarios/kafka-unclean-election.json") },
     Example {
         id: "redis-replica-stale-reads",
         json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),

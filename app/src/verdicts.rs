@@ -135,4 +135,14 @@ mod tests {
         assert_eq!((v.headline.as_deref(), v.tone), (Some("Linearizable so far"), "ok"));
         assert_eq!(run("web-three-servers", 3).headline, None);
     }
+
+    #[test]
+    fn kafka_runs_are_judged_as_logs() {
+        let v = run("kafka-three-brokers", 5);
+        assert_eq!((v.headline.as_deref(), v.tone), (Some("No acknowledged write lost so far"), "ok"), "{v:?}");
+        let v = run("kafka-acks1-loss", 25);
+        assert_eq!(v.tone, "bad");
+        let h = v.headline.unwrap();
+        assert!(h.contains("acknowledged writes lost (the first acknowledged at 9.9"), "{h}");
+    }
 }
