@@ -36,6 +36,10 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "kafka-isr-shrink", json: include_str!("../../engine/scenarios/kafka-isr-shrink.json") },
     Example { id: "kafka-unclean-election", json: include_str!("../../engine/scenarios/kafka-unclean-election.json") },
     Example {
+        id: "kafka-rebalance-duplicates",
+        json: include_str!("../../engine/scenarios/kafka-rebalance-duplicates.json"),
+    },
+    Example {
         id: "redis-replica-stale-reads",
         json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),
     },

@@ -32,7 +32,7 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
             }
             for p in &v.partitions {
                 push(
-                    &format!("partition {}", p.partition),
+                    &p.name,
                     format!("leader {} · epoch {} · ISR [{}]", name(p.leader), p.leader_epoch, names(sim, &p.isr)),
                 );
             }
@@ -57,7 +57,7 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
                     format!(" · leader {}", name(p.leader))
                 };
                 push(
-                    &format!("partition {}", p.partition),
+                    &p.name,
                     format!(
                         "{} · epoch {} · LEO {} · HW {}{isr}",
                         p.role, p.leader_epoch, p.log_end_offset, p.high_watermark

@@ -83,6 +83,11 @@ pub struct LogView {
     pub anomalies: LogAnomalies,
     /// When the first lost write was acknowledged (true time, ns).
     pub first_lost_at: Option<Time>,
+    /// Records a consumer group (or a consumer alone) read more than
+    /// once: at-least-once delivery after a rebalance or a restart. Not a
+    /// log anomaly; what the application must be ready for.
+    pub redelivered: usize,
+    pub first_redelivered_at: Option<Time>,
     pub history_discarded: u64,
 }
 
@@ -195,8 +200,25 @@ impl Consistency {
                 HLogEvent::Send { .. } => 0,
             })
             .sum();
+        // Deliveries per reader (a group, or a consumer alone) of each
+        // partition offset.
+        let mut seen: std::collections::BTreeSet<(u64, u32, u64)> = std::collections::BTreeSet::new();
+        let (mut redelivered, mut first_redelivered_at) = (0, None);
+        for o in ops {
+            if let HLogEvent::Poll { records } = &o.event {
+                let reader = o.group.map_or(u64::from(o.node) | 1 << 32, u64::from);
+                for &(p, offset, _) in records {
+                    if !seen.insert((reader, p, offset)) {
+                        redelivered += 1;
+                        first_redelivered_at = first_redelivered_at.or(o.complete);
+                    }
+                }
+            }
+        }
         self.view.checked = true;
         self.view.log = Some(LogView {
+            redelivered,
+            first_redelivered_at,
             sends_acknowledged,
             records_polled,
             anomalies,

@@ -98,9 +98,9 @@ impl Ctx<'_> {
     }
 
     /// A consumer's poll, invoked at `invoke`, returned `records`.
-    pub fn log_poll(&mut self, records: Vec<(u32, u64, u64)>, invoke: Time) {
+    pub fn log_poll(&mut self, records: Vec<(u32, u64, u64)>, invoke: Time, group: Option<u32>) {
         let now = self.world.now;
-        self.world.log_history.poll(self.me, records, invoke, now);
+        self.world.log_history.poll(self.me, group, records, invoke, now);
     }
 
     /// True time now (for what the history records; components keep their

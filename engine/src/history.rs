@@ -111,6 +111,8 @@ pub enum LogEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogRecord {
     pub node: NodeId,
+    /// A poll by a member of a consumer group: the group's id.
+    pub group: Option<u32>,
     pub event: LogEvent,
     pub invoke: Time,
     pub complete: Option<Time>,
@@ -145,6 +147,7 @@ impl LogHistory {
         }
         self.ops.push(LogRecord {
             node,
+            group: None,
             event: LogEvent::Send { partition, value, offset: None },
             invoke: now,
             complete: None,
@@ -164,7 +167,7 @@ impl LogHistory {
     }
 
     /// A poll invoked at `invoke` that returned `records` now.
-    pub fn poll(&mut self, node: NodeId, records: Vec<(u32, u64, u64)>, invoke: Time, now: Time) {
+    pub fn poll(&mut self, node: NodeId, group: Option<u32>, records: Vec<(u32, u64, u64)>, invoke: Time, now: Time) {
         if self.full() {
             self.discarded += 1;
             return;
@@ -172,6 +175,7 @@ impl LogHistory {
         self.polled += records.len();
         self.ops.push(LogRecord {
             node,
+            group,
             event: LogEvent::Poll { records },
             invoke,
             complete: Some(now),

@@ -652,8 +652,15 @@ pub enum Timer {
     KafkaProduceTimeout { partition: u32, attempt: u32 },
     /// A producer's retry backoff for `partition` ended.
     KafkaRetry { partition: u32 },
-    /// A client's metadata request got no answer in time.
+    /// A client's metadata request got no answer in time (or its backoff
+    /// ended).
     KafkaMetadataTimeout,
+    /// A group coordinator's periodic check.
+    KafkaGroupTick,
+    /// A group member's heartbeat is due.
+    KafkaGroupHeartbeat,
+    /// A group member's auto-commit is due.
+    KafkaAutoCommit,
 }
 
 /// A Raft message in etcd's words: `MsgApp term 3 index 7 (entry 8)`.

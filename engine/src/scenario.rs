@@ -898,10 +898,26 @@ impl Scenario {
         Some(crate::components::kafka::Cluster {
             controllers: c.controllers.iter().map(|n| id(n)).collect(),
             brokers: c.brokers.iter().map(|n| id(n)).collect(),
+            topic_name: c.topic.name.clone(),
             topic: c.topic.config.clone(),
             heartbeat_interval: c.broker_heartbeat_interval,
             session_timeout: c.broker_session_timeout,
+            groups: self.kafka_groups(),
         })
+    }
+
+    /// The consumer groups the scenario's consumers name, in order of
+    /// first mention (a group's id is its index).
+    pub fn kafka_groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in &self.nodes {
+            if let ComponentSpec::KafkaConsumer(ConsumerConfig { group: Some(g), .. }) = &n.component {
+                if !out.contains(g) {
+                    out.push(g.clone());
+                }
+            }
+        }
+        out
     }
 
     pub fn sentinels_of(&self, primary: usize) -> Vec<usize> {

@@ -279,7 +279,13 @@ impl Simulation {
                     ComponentSpec::KafkaConsumer(c) => {
                         let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
                         let bootstrap = kafka_brokers(&c.bootstrap, &cluster, &id);
-                        Component::KafkaConsumer(KafkaConsumer::new(c.clone(), bootstrap, cluster.partitions()))
+                        let group = c.group.as_ref().and_then(|g| cluster.groups.iter().position(|x| x == g));
+                        Component::KafkaConsumer(KafkaConsumer::new(
+                            c.clone(),
+                            bootstrap,
+                            cluster.partitions(),
+                            group.map(|g| g as u32),
+                        ))
                     }
                 };
                 Node {

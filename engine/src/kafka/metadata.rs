@@ -89,6 +89,20 @@ impl MetadataImage {
         MetadataImage { fenced: vec![false; brokers], incarnations: vec![0; brokers], partitions }
     }
 
+    /// Adds a partition, assigned and led as `bootstrap` does.
+    pub fn add_partition(&mut self, rf: u32) {
+        let p = self.partitions.len();
+        let brokers = self.fenced.len();
+        let replicas: Vec<BrokerId> = (0..rf).map(|k| ((p + k as usize) % brokers) as BrokerId).collect();
+        self.partitions.push(PartitionMeta {
+            leader: Some(replicas[0]),
+            leader_epoch: 0,
+            partition_epoch: 0,
+            isr: set_of(&replicas),
+            replicas,
+        });
+    }
+
     pub fn apply(&mut self, record: &MetadataRecord) {
         match *record {
             MetadataRecord::FenceBroker { broker, incarnation } => {

@@ -31,6 +31,16 @@ pub enum KafkaError {
     KafkaStorageError,
     /// The connection failed (refused by a host whose process is down).
     NetworkException,
+    /// This broker does not coordinate groups (it does not lead
+    /// `__consumer_offsets`).
+    NotCoordinator,
+    /// The group is rebalancing: rejoin.
+    RebalanceInProgress,
+    UnknownMemberId,
+    /// A commit or heartbeat from an earlier generation of the group.
+    IllegalGeneration,
+    /// `__consumer_offsets` could not take the commit.
+    NotEnoughReplicas,
 }
 
 impl KafkaError {
@@ -46,6 +56,11 @@ impl KafkaError {
             KafkaError::NotController => "NOT_CONTROLLER",
             KafkaError::KafkaStorageError => "KAFKA_STORAGE_ERROR",
             KafkaError::NetworkException => "NETWORK_EXCEPTION",
+            KafkaError::NotCoordinator => "NOT_COORDINATOR",
+            KafkaError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            KafkaError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            KafkaError::IllegalGeneration => "ILLEGAL_GENERATION",
+            KafkaError::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
         }
     }
 }
@@ -152,6 +167,59 @@ pub enum KafkaWire {
         partition: u32,
         error: Option<KafkaError>,
     },
+    /// A consumer joins (or rejoins) group `group`; it leaves after
+    /// `session_timeout_ms` without a heartbeat.
+    JoinGroup {
+        group: u32,
+        session_timeout_ms: u32,
+    },
+    /// The coordinator's answer once the rebalance is done: generation
+    /// `generation` gives the member these partitions (a bit each).
+    Assignment {
+        group: u32,
+        generation: u32,
+        partitions: u64,
+    },
+    Heartbeat {
+        group: u32,
+        generation: u32,
+    },
+    HeartbeatReply {
+        group: u32,
+        error: Option<KafkaError>,
+    },
+    /// Commit: the next offset to read in `partition` is `offset`.
+    OffsetCommit {
+        group: u32,
+        generation: u32,
+        partition: u32,
+        offset: u64,
+    },
+    OffsetCommitReply {
+        group: u32,
+        partition: u32,
+        offset: u64,
+        error: Option<KafkaError>,
+    },
+    OffsetFetch {
+        group: u32,
+        partition: u32,
+    },
+    OffsetFetchReply {
+        group: u32,
+        partition: u32,
+        offset: Option<u64>,
+        error: Option<KafkaError>,
+    },
+    /// A consumer asks a partition's leader for its high watermark (the
+    /// end a `read_uncommitted` consumer may read to).
+    ListOffsets {
+        partition: u32,
+    },
+    ListOffsetsReply {
+        partition: u32,
+        offset: Result<u64, KafkaError>,
+    },
     /// The sender's host closed its connections: its process died.
     /// Requests in flight to it will not be answered.
     ConnectionClosed,
@@ -164,7 +232,8 @@ impl KafkaWire {
             KafkaWire::Produce { .. } | KafkaWire::MetadataRequest => MsgKind::Request,
             KafkaWire::ProduceReply { result: Ok(_), .. } | KafkaWire::PartitionLeader { .. } => MsgKind::Response,
             KafkaWire::ProduceReply { .. } => MsgKind::ErrorResponse,
-            KafkaWire::BrokerHeartbeat { .. } => MsgKind::HealthCheck,
+            KafkaWire::BrokerHeartbeat { .. } | KafkaWire::Heartbeat { .. } => MsgKind::HealthCheck,
+            KafkaWire::HeartbeatReply { .. } => MsgKind::HealthCheckReply,
             KafkaWire::BrokerHeartbeatReply { .. } => MsgKind::HealthCheckReply,
             KafkaWire::ConnectionClosed => MsgKind::Refused,
             _ => MsgKind::Replication,
@@ -227,6 +296,37 @@ impl KafkaWire {
                 format!("AlterPartition p{partition}: ISR {}", super::metadata::describe_set(isr))
             }
             KafkaWire::ConnectionClosed => "connection reset (the process died)".into(),
+            KafkaWire::JoinGroup { group, .. } => format!("JoinGroup (group {group})"),
+            KafkaWire::ListOffsets { partition } => format!("ListOffsets p{partition} (latest)"),
+            KafkaWire::ListOffsetsReply { partition, offset: Ok(o) } => format!("ListOffsets answer p{partition}: {o}"),
+            KafkaWire::ListOffsetsReply { partition, offset: Err(e) } => {
+                format!("ListOffsets answer p{partition}: {}", e.name())
+            }
+            KafkaWire::Assignment { generation, partitions, .. } => {
+                let list: Vec<String> =
+                    (0..64).filter(|p| partitions & (1 << p) != 0).map(|p| format!("p{p}")).collect();
+                format!("SyncGroup answer: generation {generation}, partitions [{}]", list.join(", "))
+            }
+            KafkaWire::Heartbeat { generation, .. } => format!("Heartbeat (generation {generation})"),
+            KafkaWire::HeartbeatReply { error: None, .. } => "Heartbeat answer".into(),
+            KafkaWire::HeartbeatReply { error: Some(e), .. } => format!("Heartbeat answer: {}", e.name()),
+            KafkaWire::OffsetCommit { partition, offset, generation, .. } => {
+                format!("OffsetCommit p{partition}: next offset {offset} (generation {generation})")
+            }
+            KafkaWire::OffsetCommitReply { partition, offset, error: None, .. } => {
+                format!("OffsetCommit answer p{partition}: {offset} committed")
+            }
+            KafkaWire::OffsetCommitReply { partition, error: Some(e), .. } => {
+                format!("OffsetCommit answer p{partition}: {}", e.name())
+            }
+            KafkaWire::OffsetFetch { partition, .. } => format!("OffsetFetch p{partition}"),
+            KafkaWire::OffsetFetchReply { partition, offset: Some(o), .. } => {
+                format!("OffsetFetch answer p{partition}: committed {o}")
+            }
+            KafkaWire::OffsetFetchReply { partition, error: Some(e), .. } => {
+                format!("OffsetFetch answer p{partition}: {}", e.name())
+            }
+            KafkaWire::OffsetFetchReply { partition, .. } => format!("OffsetFetch answer p{partition}: none"),
             KafkaWire::AlterPartitionReply { partition, error: None } => format!("AlterPartition answer p{partition}"),
             KafkaWire::AlterPartitionReply { partition, error: Some(e) } => {
                 format!("AlterPartition answer p{partition}: {}", e.name())

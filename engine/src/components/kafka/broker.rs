@@ -10,6 +10,8 @@
 //! not lead until the controller elects it again, in a new leader epoch.
 
 use super::config::BrokerConfig;
+use super::config::INITIAL_REBALANCE_DELAY_NS;
+use super::coordinator::{offset_key, Coordinator};
 use super::{BrokerView, Cluster, ReplicaView};
 use crate::context::Ctx;
 use crate::kafka::metadata::{set_of, MetadataImage, MetadataRecord};
@@ -24,6 +26,10 @@ use crate::queue::TimerId;
 use crate::time::Time;
 use crate::trace::Note;
 use std::collections::BTreeMap;
+
+/// How often a group coordinator looks for expired members and finished
+/// rebalances.
+const GROUP_TICK_NS: u64 = 250_000_000;
 
 /// "Not an idempotent producer" on the wire.
 pub const NO_PRODUCER_EPOCH: u16 = u16::MAX;
@@ -74,6 +80,15 @@ struct Parked {
     timer: TimerId,
 }
 
+/// Who waits for a write to reach the high watermark.
+#[derive(Clone, Copy, Debug)]
+enum Waiter {
+    /// An `acks=all` produce: (producer, request id, first offset).
+    Produce(NodeId, u64, u64),
+    /// A group's offset commit.
+    Commit { member: NodeId, group: u32, partition: u32, offset: u64 },
+}
+
 /// An idempotent producer's sequence, as this partition's log shows it.
 #[derive(Clone, Copy, Debug, Default)]
 struct ProducerSeq {
@@ -84,9 +99,9 @@ struct ProducerSeq {
 #[derive(Clone, Debug)]
 struct Part {
     role: Role,
-    /// Waiting `acks=all` produces, by the key given to the leader state:
-    /// (producer, request id, first offset).
-    waiting: BTreeMap<u64, (NodeId, u64, u64)>,
+    /// Writes waiting for the high watermark, by the key given to the
+    /// leader state.
+    waiting: BTreeMap<u64, Waiter>,
     parked: Vec<Parked>,
     producers: BTreeMap<u32, ProducerSeq>,
     /// After a restart: lead only in an epoch above this one.
@@ -98,6 +113,8 @@ struct Part {
 #[derive(Clone, Debug, Default)]
 struct Volatile {
     parts: Vec<Part>,
+    /// Groups' coordinator: this broker leads `__consumer_offsets`.
+    coordinator: Option<Coordinator>,
     active: Option<NodeId>,
     /// Which controller to try next when the active one is unknown.
     next_controller: usize,
@@ -118,9 +135,8 @@ pub struct KafkaBroker {
 
 impl KafkaBroker {
     pub fn new(config: BrokerConfig, cluster: Cluster, me: BrokerId) -> KafkaBroker {
-        let n = cluster.partitions() as usize;
-        let image =
-            MetadataImage::bootstrap(cluster.brokers.len(), cluster.partitions(), cluster.topic.replication_factor);
+        let n = cluster.all_partitions() as usize;
+        let image = cluster.bootstrap();
         KafkaBroker {
             config,
             me,
@@ -145,7 +161,7 @@ impl KafkaBroker {
     }
 
     pub fn view(&self) -> BrokerView {
-        let partitions = (0..self.cluster.partitions())
+        let partitions = (0..self.cluster.all_partitions())
             .filter(|&p| self.disk.image.partitions[p as usize].replicas.contains(&self.me))
             .map(|p| {
                 let i = p as usize;
@@ -166,6 +182,7 @@ impl KafkaBroker {
                     _ => ("none", None, Vec::new(), None, self.disk.high_watermarks[i]),
                 };
                 ReplicaView {
+                    name: self.cluster.partition_name(p),
                     partition: p,
                     role,
                     leader,
@@ -275,10 +292,14 @@ impl KafkaBroker {
                 state,
                 log,
                 self.disk.high_watermarks[i],
-                self.cluster.topic.clone(),
+                self.cluster.config_of(p),
                 now,
             );
             self.state.parts[i].role = Role::Leader(Box::new(ls));
+            if p == self.cluster.offsets_partition() {
+                let (groups, parts) = (self.cluster.groups.len(), self.cluster.partitions());
+                self.state.coordinator = Some(Coordinator::load(&self.disk.logs[i], groups, parts));
+            }
             ctx.note(Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr });
             self.leader_progress(ctx, p);
             return;
@@ -307,10 +328,20 @@ impl KafkaBroker {
             Role::Leader(mut ls) => {
                 self.disk.high_watermarks[p as usize] = ls.high_watermark;
                 for key in ls.drain_waiting() {
-                    if let Some((producer, id, _)) = part.waiting.remove(&key) {
-                        let result = Err(ProduceError::NotLeaderOrFollower);
-                        Self::send(ctx, producer, KafkaWire::ProduceReply { id, partition: p, result });
+                    match part.waiting.remove(&key) {
+                        Some(Waiter::Produce(producer, id, _)) => {
+                            let result = Err(ProduceError::NotLeaderOrFollower);
+                            Self::send(ctx, producer, KafkaWire::ProduceReply { id, partition: p, result });
+                        }
+                        Some(Waiter::Commit { member, group, partition, offset }) => {
+                            let error = Some(KafkaError::NotCoordinator);
+                            Self::send(ctx, member, KafkaWire::OffsetCommitReply { group, partition, offset, error });
+                        }
+                        None => {}
                     }
+                }
+                if p == self.cluster.offsets_partition() {
+                    self.state.coordinator = None;
                 }
                 for parked in std::mem::take(&mut part.parked) {
                     ctx.cancel_timer(parked.timer);
@@ -338,9 +369,24 @@ impl KafkaBroker {
         let part = &mut self.state.parts[i];
         let Role::Leader(ls) = &mut part.role else { return };
         for (key, result) in ls.take_completed() {
-            if let Some((producer, id, first)) = part.waiting.remove(&key) {
-                let result = result.map(|_| first);
-                Self::send(ctx, producer, KafkaWire::ProduceReply { id, partition: p, result });
+            match part.waiting.remove(&key) {
+                Some(Waiter::Produce(producer, id, first)) => {
+                    let result = result.map(|_| first);
+                    Self::send(ctx, producer, KafkaWire::ProduceReply { id, partition: p, result });
+                }
+                Some(Waiter::Commit { member, group, partition, offset }) => {
+                    let error = match result {
+                        Ok(_) => {
+                            if let Some(c) = self.state.coordinator.as_mut() {
+                                c.apply_commit(offset_key(group, partition), offset);
+                            }
+                            None
+                        }
+                        Err(_) => Some(KafkaError::NotEnoughReplicas),
+                    };
+                    Self::send(ctx, member, KafkaWire::OffsetCommitReply { group, partition, offset, error });
+                }
+                None => {}
             }
         }
         let (hw, leo, epoch) = (ls.high_watermark, self.disk.logs[i].leo(), ls.leader_epoch);
@@ -500,6 +546,10 @@ impl KafkaBroker {
         let Some(part) = self.state.parts.get_mut(i) else { return reply(ctx, Err(ProduceError::NotLeaderOrFollower)) };
         let Role::Leader(ls) = &mut part.role else { return reply(ctx, Err(ProduceError::NotLeaderOrFollower)) };
         let log = &mut self.disk.logs[i];
+        if p >= self.cluster.partitions() {
+            // Only group coordinators write to `__consumer_offsets`.
+            return reply(ctx, Err(ProduceError::NotLeaderOrFollower));
+        }
         if acks == Acks::All && (ls.isr.len() as u32) < self.cluster.topic.min_insync_replicas {
             return reply(ctx, Err(ProduceError::NotEnoughReplicas));
         }
@@ -543,7 +593,7 @@ impl KafkaBroker {
         match result {
             Ok(AppendResult::Done(_)) => reply(ctx, Ok(first)),
             Ok(AppendResult::Waiting(_)) => {
-                part.waiting.insert(key, (from, id, first));
+                part.waiting.insert(key, Waiter::Produce(from, id, first));
             }
             Err(e) => reply(ctx, Err(e)),
         }
@@ -552,7 +602,7 @@ impl KafkaBroker {
 
     fn on_isr_check(&mut self, ctx: &mut Ctx) {
         let now = Self::now(ctx);
-        for p in 0..self.cluster.partitions() {
+        for p in 0..self.cluster.all_partitions() {
             let i = p as usize;
             let part = &mut self.state.parts[i];
             if let Role::Leader(ls) = &mut part.role {
@@ -694,11 +744,97 @@ impl KafkaBroker {
         }
     }
 
+    // ---- consumer groups ---------------------------------------------
+
+    fn on_group(&mut self, ctx: &mut Ctx, from: NodeId, w: KafkaWire) {
+        let now = ctx.monotonic();
+        let Some(c) = self.state.coordinator.as_mut() else {
+            let error = Some(KafkaError::NotCoordinator);
+            let reply = match w {
+                KafkaWire::JoinGroup { group, .. } | KafkaWire::Heartbeat { group, .. } => {
+                    KafkaWire::HeartbeatReply { group, error }
+                }
+                KafkaWire::OffsetCommit { group, partition, offset, .. } => {
+                    KafkaWire::OffsetCommitReply { group, partition, offset, error }
+                }
+                KafkaWire::OffsetFetch { group, partition } => {
+                    KafkaWire::OffsetFetchReply { group, partition, offset: None, error }
+                }
+                _ => return,
+            };
+            return Self::send(ctx, from, reply);
+        };
+        match w {
+            KafkaWire::JoinGroup { group, session_timeout_ms } => {
+                let session = i64::from(session_timeout_ms) * 1_000_000;
+                c.join(now, group, from, session, INITIAL_REBALANCE_DELAY_NS as i64);
+                self.group_tick(ctx);
+            }
+            KafkaWire::Heartbeat { group, generation } => {
+                let error = c.heartbeat(now, group, from, generation);
+                Self::send(ctx, from, KafkaWire::HeartbeatReply { group, error });
+            }
+            KafkaWire::OffsetFetch { group, partition } => {
+                let offset = c.committed(group, partition);
+                Self::send(ctx, from, KafkaWire::OffsetFetchReply { group, partition, offset, error: None });
+            }
+            KafkaWire::OffsetCommit { group, generation, partition, offset } => {
+                if let Err(e) = c.may_commit(group, from, generation) {
+                    let reply = KafkaWire::OffsetCommitReply { group, partition, offset, error: Some(e) };
+                    return Self::send(ctx, from, reply);
+                }
+                self.write_commit(ctx, from, group, partition, offset);
+            }
+            _ => {}
+        }
+    }
+
+    /// Appends a commit to `__consumer_offsets` (acks=all); it is answered
+    /// once the high watermark passes it.
+    fn write_commit(&mut self, ctx: &mut Ctx, member: NodeId, group: u32, partition: u32, offset: u64) {
+        let p = self.cluster.offsets_partition();
+        let now = Self::now(ctx);
+        let key = self.state.next_request;
+        self.state.next_request += 1;
+        let part = &mut self.state.parts[p as usize];
+        let Role::Leader(ls) = &mut part.role else { return };
+        let log = &mut self.disk.logs[p as usize];
+        let record = Record { key: offset_key(group, partition), value: offset };
+        let error = if log.leo() >= self.config.max_log_records {
+            Some(KafkaError::KafkaStorageError)
+        } else {
+            match ls.append(log, record, Acks::All, key, now) {
+                Ok(AppendResult::Done(_)) => {
+                    if let Some(c) = self.state.coordinator.as_mut() {
+                        c.apply_commit(offset_key(group, partition), offset);
+                    }
+                    None
+                }
+                Ok(AppendResult::Waiting(_)) => {
+                    part.waiting.insert(key, Waiter::Commit { member, group, partition, offset });
+                    self.leader_progress(ctx, p);
+                    return;
+                }
+                Err(_) => Some(KafkaError::NotEnoughReplicas),
+            }
+        };
+        Self::send(ctx, member, KafkaWire::OffsetCommitReply { group, partition, offset, error });
+        self.leader_progress(ctx, p);
+    }
+
+    fn group_tick(&mut self, ctx: &mut Ctx) {
+        let now = ctx.monotonic();
+        let Some(c) = self.state.coordinator.as_mut() else { return };
+        for (member, group, generation, partitions) in c.tick(now) {
+            Self::send(ctx, member, KafkaWire::Assignment { group, generation, partitions });
+        }
+    }
+
     /// `from`'s process died: fetches to it fail now, fetches it had
     /// parked here are dropped, and if it was the active controller the
     /// next heartbeat goes elsewhere.
     fn on_connection_closed(&mut self, ctx: &mut Ctx, from: NodeId) {
-        for p in 0..self.cluster.partitions() {
+        for p in 0..self.cluster.all_partitions() {
             if self.following(p, from).is_some_and(|f| f.in_flight.is_some()) {
                 self.on_fetch_error(ctx, p, from);
             }
@@ -746,7 +882,7 @@ fn producers_of(log: &PartitionLog) -> BTreeMap<u32, ProducerSeq> {
 
 impl Process for KafkaBroker {
     fn on_start(&mut self, ctx: &mut Ctx) {
-        let n = self.cluster.partitions() as usize;
+        let n = self.cluster.all_partitions() as usize;
         self.state = Volatile { heartbeat_answered: true, ..Volatile::default() };
         self.state.parts = (0..n)
             .map(|i| {
@@ -769,6 +905,9 @@ impl Process for KafkaBroker {
             self.reconcile(ctx, p);
         }
         self.heartbeat(ctx);
+        if !self.cluster.groups.is_empty() {
+            ctx.set_timer(GROUP_TICK_NS, Timer::KafkaGroupTick);
+        }
         let every = self.cluster.topic.replica_lag_time_max.nanos / 2;
         ctx.set_timer(every.max(1), Timer::KafkaIsrCheck);
     }
@@ -801,6 +940,17 @@ impl Process for KafkaBroker {
             KafkaWire::Metadata { index, record } => self.on_metadata(ctx, from, index, record),
             KafkaWire::AlterPartitionReply { partition, error } => self.on_alter_reply(ctx, partition, error),
             KafkaWire::ConnectionClosed => self.on_connection_closed(ctx, from),
+            KafkaWire::JoinGroup { .. }
+            | KafkaWire::Heartbeat { .. }
+            | KafkaWire::OffsetCommit { .. }
+            | KafkaWire::OffsetFetch { .. } => self.on_group(ctx, from, w),
+            KafkaWire::ListOffsets { partition } => {
+                let hw = match self.state.parts.get(partition as usize).map(|x| &x.role) {
+                    Some(Role::Leader(ls)) => Ok(ls.high_watermark),
+                    _ => Err(KafkaError::NotLeaderOrFollower),
+                };
+                Self::send(ctx, from, KafkaWire::ListOffsetsReply { partition, offset: hw });
+            }
             _ => {}
         }
     }
@@ -811,6 +961,10 @@ impl Process for KafkaBroker {
             Timer::KafkaIsrCheck => self.on_isr_check(ctx),
             Timer::KafkaFetch { partition, .. } => self.on_fetch_timer(ctx, partition, id),
             Timer::KafkaFetchWait { partition, from } => self.on_fetch_wait(ctx, partition, from),
+            Timer::KafkaGroupTick => {
+                self.group_tick(ctx);
+                ctx.set_timer(GROUP_TICK_NS, Timer::KafkaGroupTick);
+            }
             _ => {}
         }
     }

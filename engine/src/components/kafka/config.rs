@@ -295,10 +295,40 @@ impl ProducerConfig {
     }
 }
 
+/// Where a consumer starts in a partition with no committed offset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetReset {
+    Earliest,
+    /// Kafka's default: only records written from now on.
+    #[default]
+    Latest,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerConfig {
     pub bootstrap: Vec<String>,
+    /// `group.id`: the consumer joins this group and reads the partitions
+    /// its coordinator assigns, from the group's committed offsets. Without
+    /// it the consumer reads every partition from the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `enable.auto.commit`.
+    #[serde(default = "yes")]
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`.
+    #[serde(default = "default_auto_commit")]
+    pub auto_commit_interval: Duration,
+    /// `session.timeout.ms`: a member silent this long leaves the group.
+    #[serde(default = "default_group_session")]
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms`.
+    #[serde(default = "default_group_heartbeat")]
+    pub heartbeat_interval: Duration,
+    /// `auto.offset.reset`.
+    #[serde(default)]
+    pub auto_offset_reset: OffsetReset,
     /// `request.timeout.ms` for fetches.
     #[serde(default = "default_request_timeout")]
     pub request_timeout: Duration,
@@ -309,8 +339,41 @@ pub struct ConsumerConfig {
     pub start: Duration,
 }
 
+fn yes() -> bool {
+    true
+}
+fn default_auto_commit() -> Duration {
+    ms(5000)
+}
+fn default_group_session() -> Duration {
+    ms(45_000)
+}
+fn default_group_heartbeat() -> Duration {
+    ms(3000)
+}
+
+/// Consumer groups' coordinators: `group.initial.rebalance.delay.ms`.
+pub const INITIAL_REBALANCE_DELAY_NS: u64 = 3_000_000_000;
+
 impl ConsumerConfig {
     pub fn validate(&self) -> Check {
+        if let Some(g) = &self.group {
+            if g.is_empty() || g.len() > 255 {
+                return err("group", "a group id is 1 to 255 characters".into());
+            }
+        }
+        if self.heartbeat_interval < ms(1) || self.heartbeat_interval >= self.session_timeout {
+            return err(
+                "heartbeat_interval",
+                format!(
+                    "heartbeat_interval ({}) must be at least 1ms and shorter than session_timeout ({})",
+                    self.heartbeat_interval, self.session_timeout
+                ),
+            );
+        }
+        if self.auto_commit_interval < ms(1) {
+            return err("auto_commit_interval", "auto_commit_interval must be at least 1ms".into());
+        }
         if self.request_timeout < ms(1) {
             return err("request_timeout", "request_timeout must be at least 1ms".into());
         }

@@ -1,13 +1,16 @@
-//! A Kafka consumer reading every partition of the topic from the start
-//! (`assign` with `auto.offset.reset=earliest`): one fetch in flight per
-//! partition to its leader, which answers with records below the high
-//! watermark (`read_uncommitted`) or holds the fetch up to
-//! `fetch.max.wait.ms`. Each answer with records is a poll in the client
-//! history. Fetches carry the epoch of the last record read, so after an
+//! A Kafka consumer: alone it reads every partition of the topic from the
+//! start; in a group (`group.id`) it reads the partitions the group's
+//! coordinator assigns it, from the group's committed offsets, heartbeats
+//! to stay in the group, rejoins when the group rebalances, and commits
+//! its position every `auto.commit.interval.ms` (and before giving its
+//! partitions up). One fetch is in flight per partition to its leader,
+//! which answers with records below the high watermark
+//! (`read_uncommitted`) or holds the fetch up to `fetch.max.wait.ms`. Each
+//! answer with records is a poll in the client history. Fetches carry the epoch of the last record read, so after an
 //! unclean election the leader reports the divergence and the consumer
 //! goes back to it (KIP-320), reading the new records at those offsets.
 
-use super::config::ConsumerConfig;
+use super::config::{ConsumerConfig, OffsetReset};
 use super::{ConsumerView, MetadataRefresh};
 use crate::context::Ctx;
 use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH};
@@ -19,6 +22,9 @@ use crate::time::Time;
 
 #[derive(Clone, Debug)]
 struct Part {
+    /// This consumer reads the partition now (alone: always; in a group:
+    /// assigned to it, with its position known).
+    owned: bool,
     leader: Option<NodeId>,
     leader_epoch: u32,
     position: u64,
@@ -34,6 +40,7 @@ struct Part {
 impl Default for Part {
     fn default() -> Part {
         Part {
+            owned: false,
             leader: None,
             leader_epoch: 0,
             position: 0,
@@ -45,16 +52,35 @@ impl Default for Part {
     }
 }
 
+/// A group member's state.
+#[derive(Clone, Debug, Default)]
+struct Membership {
+    coordinator: Option<NodeId>,
+    generation: u32,
+    /// A JoinGroup is out.
+    joining: bool,
+    /// Commits sent before rejoining and not answered yet: the member
+    /// rejoins once they are (a synchronous commit, as `onJoinPrepare`).
+    commits_before_join: u32,
+    /// When the coordinator last answered (monotonic clock).
+    last_answer: i64,
+    /// Per partition: the offset last committed by this member.
+    committed: Vec<Option<u64>>,
+}
+
 #[derive(Clone, Debug, Default)]
 struct Volatile {
     parts: Vec<Part>,
     metadata: MetadataRefresh,
     polled: u64,
+    member: Membership,
 }
 
 #[derive(Clone, Debug)]
 pub struct KafkaConsumer {
     config: ConsumerConfig,
+    /// The group's id in the run (its index among the groups named).
+    group: Option<u32>,
     bootstrap: Vec<NodeId>,
     partitions: u32,
     /// The position survives a restart as a committed offset would.
@@ -69,10 +95,11 @@ impl KafkaConsumer {
     /// `brokers`: the bootstrap brokers first, then the rest of the
     /// cluster's (a client learns them from its first metadata answer and
     /// asks any of them later).
-    pub fn new(config: ConsumerConfig, brokers: Vec<NodeId>, partitions: u32) -> KafkaConsumer {
+    pub fn new(config: ConsumerConfig, brokers: Vec<NodeId>, partitions: u32, group: Option<u32>) -> KafkaConsumer {
         let bootstrap = brokers;
         KafkaConsumer {
             config,
+            group,
             bootstrap,
             partitions,
             committed: vec![(0, None); partitions as usize],
@@ -95,7 +122,7 @@ impl KafkaConsumer {
 
     fn fetch(&mut self, ctx: &mut Ctx, p: u32) {
         let part = &mut self.state.parts[p as usize];
-        if part.in_flight.is_some() {
+        if part.in_flight.is_some() || !part.owned {
             return;
         }
         let Some(leader) = part.leader else { return self.refresh_metadata(ctx) };
@@ -147,7 +174,7 @@ impl KafkaConsumer {
         if !got.is_empty() {
             self.state.polled += got.len() as u64;
             let records = got.iter().map(|b| (p, b.offset, b.record.value)).collect();
-            ctx.log_poll(records, invoked);
+            ctx.log_poll(records, invoked, self.group);
         }
         self.fetch(ctx, p);
     }
@@ -184,27 +211,184 @@ impl KafkaConsumer {
     }
 }
 
+impl KafkaConsumer {
+    fn session_ms(&self) -> u32 {
+        (self.config.session_timeout.nanos / 1_000_000).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Joins the group (again): JoinGroup to the coordinator, once it is
+    /// known.
+    fn join(&mut self, ctx: &mut Ctx) {
+        let Some(group) = self.group else { return };
+        let Some(c) = self.state.member.coordinator else { return self.refresh_metadata(ctx) };
+        self.state.member.joining = true;
+        let w = KafkaWire::JoinGroup { group, session_timeout_ms: self.session_ms() };
+        ctx.send(c, Message::Kafka(w));
+    }
+
+    /// Commits the position of every partition read since its last
+    /// commit; returns how many commits it sent.
+    fn commit(&mut self, ctx: &mut Ctx) -> u32 {
+        let (Some(group), Some(c)) = (self.group, self.state.member.coordinator) else { return 0 };
+        let generation = self.state.member.generation;
+        let mut sent = 0;
+        for p in 0..self.partitions {
+            let part = &self.state.parts[p as usize];
+            if part.owned && self.state.member.committed[p as usize] != Some(part.position) {
+                let w = KafkaWire::OffsetCommit { group, generation, partition: p, offset: part.position };
+                ctx.send(c, Message::Kafka(w));
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Gives every partition up (a rebalance, or the group forgot this
+    /// member).
+    fn revoke(&mut self, ctx: &mut Ctx) {
+        for part in &mut self.state.parts {
+            part.owned = false;
+            part.in_flight = None;
+            ctx.cancel_timer(part.timer);
+        }
+    }
+
+    fn on_assignment(&mut self, ctx: &mut Ctx, generation: u32, partitions: u64) {
+        let (Some(group), Some(c)) = (self.group, self.state.member.coordinator) else { return };
+        self.revoke(ctx);
+        self.state.member.generation = generation;
+        self.state.member.joining = false;
+        for p in 0..self.partitions {
+            if partitions & (1 << p) != 0 {
+                ctx.send(c, Message::Kafka(KafkaWire::OffsetFetch { group, partition: p }));
+            }
+        }
+    }
+
+    /// The committed offset of `p` (or none): the position to read from.
+    fn on_committed(&mut self, ctx: &mut Ctx, p: u32, offset: Option<u64>) {
+        let Some(part) = self.state.parts.get_mut(p as usize) else { return };
+        self.state.member.committed[p as usize] = offset;
+        match offset {
+            Some(o) => {
+                part.position = o;
+                part.last_epoch = None;
+                part.owned = true;
+                self.fetch(ctx, p);
+            }
+            None if self.config.auto_offset_reset == OffsetReset::Earliest => {
+                part.position = 0;
+                part.last_epoch = None;
+                part.owned = true;
+                self.fetch(ctx, p);
+            }
+            None => match part.leader {
+                Some(l) => ctx.send(l, Message::Kafka(KafkaWire::ListOffsets { partition: p })),
+                None => self.refresh_metadata(ctx),
+            },
+        }
+    }
+
+    fn on_group_error(&mut self, ctx: &mut Ctx, error: KafkaError) {
+        match error {
+            KafkaError::RebalanceInProgress => {
+                if !self.state.member.joining && self.state.member.commits_before_join == 0 {
+                    // Commit what was read, wait for the answers, then
+                    // give the partitions up and rejoin.
+                    let sent = if self.config.enable_auto_commit { self.commit(ctx) } else { 0 };
+                    self.revoke(ctx);
+                    self.state.member.commits_before_join = sent;
+                    if sent == 0 {
+                        self.join(ctx);
+                    }
+                }
+            }
+            KafkaError::UnknownMemberId | KafkaError::IllegalGeneration => {
+                // Our commits would be refused now.
+                self.state.member.generation = 0;
+                self.revoke(ctx);
+                self.join(ctx);
+            }
+            _ => {
+                // NOT_COORDINATOR and the like: find the coordinator again.
+                self.state.member.coordinator = None;
+                self.state.member.joining = false;
+                self.refresh_metadata(ctx);
+            }
+        }
+    }
+
+    fn group_heartbeat(&mut self, ctx: &mut Ctx) {
+        let Some(group) = self.group else { return };
+        ctx.set_timer(self.config.heartbeat_interval.nanos, Timer::KafkaGroupHeartbeat);
+        let now = ctx.monotonic();
+        if now - self.state.member.last_answer > self.config.session_timeout.nanos as i64 {
+            // The coordinator has not answered for a session: look for it
+            // again and rejoin.
+            self.state.member.last_answer = now;
+            self.state.member.coordinator = None;
+            self.state.member.joining = false;
+            self.state.member.commits_before_join = 0;
+            self.revoke(ctx);
+            return self.refresh_metadata(ctx);
+        }
+        if self.state.member.commits_before_join > 0 {
+            // The commits went unanswered for a heartbeat: rejoin anyway.
+            self.state.member.commits_before_join = 0;
+            return self.join(ctx);
+        }
+        match self.state.member.coordinator {
+            Some(c) if !self.state.member.joining => {
+                let generation = self.state.member.generation;
+                ctx.send(c, Message::Kafka(KafkaWire::Heartbeat { group, generation }));
+            }
+            Some(_) => {}
+            None => self.refresh_metadata(ctx),
+        }
+    }
+}
+
 fn part_retry(ctx: &mut Ctx, p: u32, backoff: u64, part: &mut Part) {
     part.timer = ctx.set_timer(backoff, Timer::KafkaFetch { partition: p });
 }
 
 impl Process for KafkaConsumer {
     fn on_start(&mut self, ctx: &mut Ctx) {
+        let alone = self.group.is_none();
         self.state = Volatile {
             parts: self
                 .committed
                 .iter()
-                .map(|&(position, last_epoch)| Part { position, last_epoch, ..Part::default() })
+                .map(|&(position, last_epoch)| Part { owned: alone, position, last_epoch, ..Part::default() })
                 .collect(),
             ..Volatile::default()
         };
+        self.state.member.committed = vec![None; self.partitions as usize];
+        self.state.member.last_answer = ctx.monotonic();
         let start = self.config.start.nanos.saturating_sub(ctx.monotonic().max(0) as u64);
         self.state.metadata.start(ctx, start);
+        if self.group.is_some() {
+            ctx.set_timer(start + self.config.heartbeat_interval.nanos, Timer::KafkaGroupHeartbeat);
+            if self.config.enable_auto_commit {
+                ctx.set_timer(start + self.config.auto_commit_interval.nanos, Timer::KafkaAutoCommit);
+            }
+        }
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         let Message::Kafka(w) = msg else { return };
         match w {
+            KafkaWire::PartitionLeader { partition, leader, .. } if partition == self.partitions => {
+                // `__consumer_offsets`' leader coordinates the groups.
+                self.state.metadata.answered(ctx);
+                let member = &mut self.state.member;
+                if self.group.is_some() && (member.coordinator != leader || !member.joining && member.generation == 0) {
+                    member.coordinator = leader;
+                    member.last_answer = ctx.monotonic();
+                    self.revoke(ctx);
+                    self.join(ctx);
+                }
+            }
             KafkaWire::PartitionLeader { partition, leader, leader_epoch } => {
                 let Some(part) = self.state.parts.get_mut(partition as usize) else { return };
                 if part.leader != leader || part.leader_epoch != leader_epoch {
@@ -213,7 +397,7 @@ impl Process for KafkaConsumer {
                     part.in_flight = None;
                     ctx.cancel_timer(part.timer);
                 }
-                if partition + 1 == self.partitions {
+                if partition + 1 == self.partitions && self.group.is_none() {
                     self.state.metadata.answered(ctx);
                 }
                 self.fetch(ctx, partition);
@@ -230,6 +414,47 @@ impl Process for KafkaConsumer {
                 for p in 0..self.partitions {
                     self.on_error(ctx, p, from, KafkaError::NetworkException);
                 }
+                if self.state.member.coordinator == Some(from) {
+                    self.on_group_error(ctx, KafkaError::NotCoordinator);
+                }
+            }
+            KafkaWire::Assignment { generation, partitions, .. } if self.state.member.coordinator == Some(from) => {
+                self.state.member.last_answer = ctx.monotonic();
+                self.on_assignment(ctx, generation, partitions);
+            }
+            KafkaWire::HeartbeatReply { error, .. } if self.state.member.coordinator == Some(from) => {
+                self.state.member.last_answer = ctx.monotonic();
+                if let Some(e) = error {
+                    self.on_group_error(ctx, e);
+                }
+            }
+            KafkaWire::OffsetFetchReply { partition, offset, error, .. } => match error {
+                None => self.on_committed(ctx, partition, offset),
+                Some(e) => self.on_group_error(ctx, e),
+            },
+            KafkaWire::OffsetCommitReply { partition, offset, error, .. } => {
+                if let (Some(c), None) = (self.state.member.committed.get_mut(partition as usize), error) {
+                    *c = Some(offset);
+                }
+                let waiting = &mut self.state.member.commits_before_join;
+                if *waiting > 0 {
+                    *waiting -= 1;
+                    if *waiting == 0 {
+                        self.join(ctx);
+                    }
+                }
+            }
+            KafkaWire::ListOffsetsReply { partition, offset } => {
+                let Some(part) = self.state.parts.get_mut(partition as usize) else { return };
+                match offset {
+                    Ok(o) if !part.owned => {
+                        part.position = o;
+                        part.owned = true;
+                        self.fetch(ctx, partition);
+                    }
+                    Ok(_) => {}
+                    Err(_) => self.refresh_metadata(ctx),
+                }
             }
             _ => {}
         }
@@ -243,6 +468,13 @@ impl Process for KafkaConsumer {
                 if self.state.metadata.fired(id) && self.state.parts.iter().any(|p| p.leader.is_none()) =>
             {
                 self.refresh_metadata(ctx);
+            }
+            Timer::KafkaGroupHeartbeat => self.group_heartbeat(ctx),
+            Timer::KafkaAutoCommit => {
+                if !self.state.member.joining {
+                    self.commit(ctx);
+                }
+                ctx.set_timer(self.config.auto_commit_interval.nanos, Timer::KafkaAutoCommit);
             }
             Timer::KafkaFetch { partition } => {
                 let Some(part) = self.state.parts.get_mut(partition as usize) else { return };

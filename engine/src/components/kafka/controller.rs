@@ -81,7 +81,7 @@ impl KafkaController {
     fn fresh(cluster: &Cluster) -> Volatile {
         let n = cluster.brokers.len();
         Volatile {
-            image: MetadataImage::bootstrap(n, cluster.partitions(), cluster.topic.replication_factor),
+            image: cluster.bootstrap(),
             fenced_at: vec![0; n],
             active: false,
             detectors: Vec::new(),
@@ -101,6 +101,7 @@ impl KafkaController {
             .iter()
             .enumerate()
             .map(|(i, p)| PartitionView {
+                name: self.cluster.partition_name(i as u32),
                 partition: i as u32,
                 replicas: p.replicas.iter().map(|&b| node(b)).collect(),
                 leader: p.leader.map(node),

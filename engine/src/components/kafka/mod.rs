@@ -8,6 +8,7 @@ pub mod broker;
 pub mod config;
 pub mod consumer;
 pub mod controller;
+pub mod coordinator;
 pub mod producer;
 
 use crate::kafka::{BrokerId, TopicConfig};
@@ -21,9 +22,12 @@ pub struct Cluster {
     pub controllers: Vec<NodeId>,
     /// Broker `i` of this list has `node.id` `i`.
     pub brokers: Vec<NodeId>,
+    pub topic_name: String,
     pub topic: TopicConfig,
     pub heartbeat_interval: Duration,
     pub session_timeout: Duration,
+    /// The consumer groups of the run, by name; a group's id is its index.
+    pub groups: Vec<String>,
 }
 
 impl Cluster {
@@ -31,14 +35,67 @@ impl Cluster {
         self.brokers.iter().position(|&b| b == node).map(|i| i as BrokerId)
     }
 
+    /// The topic's partitions.
     pub fn partitions(&self) -> u32 {
         self.topic.partitions
+    }
+
+    /// The topic's partitions and, after them, when the run has consumer
+    /// groups, the one partition of `__consumer_offsets`, where group
+    /// coordinators keep committed offsets (its leader is every group's
+    /// coordinator; Kafka creates the topic when a group first needs it).
+    pub fn all_partitions(&self) -> u32 {
+        self.topic.partitions + u32::from(!self.groups.is_empty())
+    }
+
+    pub fn offsets_partition(&self) -> u32 {
+        self.topic.partitions
+    }
+
+    /// `orders-2`, `__consumer_offsets-0`.
+    pub fn partition_name(&self, p: u32) -> String {
+        if p < self.topic.partitions {
+            format!("{}-{p}", self.topic_name)
+        } else {
+            "__consumer_offsets-0".to_string()
+        }
+    }
+
+    /// A partition's settings: the topic's, or for `__consumer_offsets`
+    /// Kafka's (`offsets.topic.replication.factor` 3, or fewer brokers;
+    /// `min.insync.replicas` 1; no unclean election).
+    pub fn config_of(&self, partition: u32) -> TopicConfig {
+        if partition < self.topic.partitions {
+            return self.topic.clone();
+        }
+        TopicConfig {
+            partitions: 1,
+            replication_factor: (self.brokers.len() as u32).min(3),
+            min_insync_replicas: 1,
+            unclean_leader_election_enable: false,
+            replica_lag_time_max: self.topic.replica_lag_time_max,
+        }
+    }
+
+    /// The metadata the cluster starts with.
+    pub fn bootstrap(&self) -> crate::kafka::metadata::MetadataImage {
+        let mut image = crate::kafka::metadata::MetadataImage::bootstrap(
+            self.brokers.len(),
+            self.partitions(),
+            self.topic.replication_factor,
+        );
+        if !self.groups.is_empty() {
+            image.add_partition(self.config_of(self.offsets_partition()).replication_factor);
+        }
+        image
     }
 }
 
 /// One partition as a broker holds it, for the UI.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicaView {
+    /// `topic-partition`, as Kafka names a partition.
+    pub name: String,
     pub partition: u32,
     /// `leader`, `follower`, or `none` (no leader known, or waiting to
     /// lead after a restart).
@@ -75,6 +132,8 @@ pub struct BrokerLiveness {
 /// A partition as the controllers' metadata says.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PartitionView {
+    /// `topic-partition`, as Kafka names a partition.
+    pub name: String,
     pub partition: u32,
     pub replicas: Vec<NodeId>,
     pub leader: Option<NodeId>,
