@@ -607,6 +607,23 @@ mod tests {
     }
 
     #[test]
+    fn suspicion_comes_at_half_of_down_after_but_not_within_a_ping_period() {
+        let suspect = |down_after| {
+            let config = SentinelConfig {
+                monitor: "c".into(),
+                quorum: 1,
+                down_after,
+                failover_timeout: Duration::from_secs(60),
+            };
+            Sentinel::new(config, vec![0, 1], vec![], vec![]).suspect_after_ms()
+        };
+        assert_eq!(suspect(Duration::from_secs(30)), 15_000, "the default");
+        assert_eq!(suspect(Duration::from_secs(5)), 2_500);
+        assert_eq!(suspect(Duration::from_millis(1500)), 1_000, "not before a PING went unanswered");
+        assert_eq!(suspect(Duration::from_millis(600)), 600, "no later than down");
+    }
+
+    #[test]
     fn replica_selection_prefers_priority_then_offset_then_id() {
         let mut s = Sentinel::new(
             SentinelConfig {
