@@ -3,6 +3,7 @@
 
 use crate::lab::Lab;
 use engine::components::Kind;
+use engine::failure_detector::Liveness;
 use engine::message::MsgKind;
 use engine::node::Status;
 use engine::scenario::ComponentSpec;
@@ -287,7 +288,24 @@ pub fn take(lab: &Lab) -> Snapshot {
                     details.push(("objectively down".to_string(), if v.odown { "yes".into() } else { "no".into() }));
                     details.push(("quorum".to_string(), format!("{} of {} sentinels", v.quorum, v.sentinels)));
                     details.push(("failover".to_string(), v.failover.to_string()));
-                    format!("primary {} · {}", sim.node_name(v.primary), if v.odown { "ODOWN" } else { "ok" })
+                    // Its failure detector on each instance, as of its last
+                    // check (once a second): the state in words, and how
+                    // long the instance had gone without a valid reply.
+                    for m in &v.instances {
+                        let role = if m.node == v.primary { " (primary)" } else { "" };
+                        details.push((
+                            format!("liveness of {}{role}", sim.node_name(m.node)),
+                            format!("{} · silent {} ms", m.liveness.name(), m.silence_ms),
+                        ));
+                    }
+                    let primary = v.instances.iter().find(|m| m.node == v.primary).map(|m| m.liveness);
+                    let verdict = match primary {
+                        _ if v.odown => "ODOWN",
+                        Some(Liveness::Down) => "SDOWN",
+                        Some(Liveness::Suspected) => "suspected",
+                        _ => "ok",
+                    };
+                    format!("primary {} · {verdict}", sim.node_name(v.primary))
                 }
                 Detail::Database(d) => {
                     let role = match d.role {
@@ -306,11 +324,22 @@ pub fn take(lab: &Lab) -> Snapshot {
                     if d.waiting_writes > 0 {
                         details.push(("writes waiting for replicas".to_string(), d.waiting_writes.to_string()));
                     }
+                    // A replica with failover: its failure detector on the
+                    // primary's heartbeats.
+                    if let (Some(l), engine::components::database::Role::Replica { of }) = (d.primary_liveness, d.role)
+                    {
+                        details.push((format!("liveness of {} (primary)", sim.node_name(of)), l.name().to_string()));
+                    }
                     match d.role {
                         engine::components::database::Role::Primary => {
                             format!("primary · epoch {} · lsn {}", d.epoch, d.lsn)
                         }
-                        _ => format!("replica · lag {}", d.lag),
+                        _ => match d.primary_liveness {
+                            Some(l @ (Liveness::Suspected | Liveness::Down)) => {
+                                format!("replica · lag {} · primary {}", d.lag, l.name())
+                            }
+                            _ => format!("replica · lag {}", d.lag),
+                        },
                     }
                 }
                 Detail::LoadBalancer { connections, backlog, backends, servers } => {
@@ -457,5 +486,69 @@ mod tests {
         assert_eq!(web2.state, "crashed");
         let lb = s.nodes.iter().find(|n| n.name == "lb").unwrap();
         assert_eq!(lb.badge.split(" · ").next(), Some("2/3 UP"));
+    }
+
+    fn lab_of(id: &str) -> Lab {
+        let ex = examples::find(id).unwrap();
+        Lab::new(ex.id, &Scenario::from_json(ex.json).unwrap()).unwrap()
+    }
+
+    /// A node's badge and its detail row labelled `label`.
+    fn row(lab: &Lab, node: &str, label: &str) -> (String, Option<String>) {
+        let s = take(lab);
+        let n = s.nodes.iter().find(|n| n.name == node).unwrap();
+        (n.badge.clone(), n.details.iter().find(|(k, _)| k == label).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn sentinels_show_what_their_failure_detectors_make_of_each_instance() {
+        // c1 is cut off at 10 s; it last answered the PING of 9 s, 4 ms
+        // later. Down after 5 s: suspected past 2.5 s of silence.
+        let mut lab = lab_of("redis-sentinel-failover");
+        let at = |lab: &mut Lab, ms: u64| lab.sim.run_through(ms * 1_000_000);
+        at(&mut lab, 9_500);
+        assert_eq!(
+            row(&lab, "s1", "liveness of c1 (primary)"),
+            ("primary c1 · ok".to_string(), Some("alive · silent 996 ms".to_string()))
+        );
+        assert_eq!(row(&lab, "s1", "liveness of c3").1.as_deref(), Some("alive · silent 996 ms"));
+        at(&mut lab, 12_000);
+        assert_eq!(
+            row(&lab, "s2", "liveness of c1 (primary)"),
+            ("primary c1 · suspected".to_string(), Some("suspected · silent 2996 ms".to_string()))
+        );
+        at(&mut lab, 15_000);
+        assert_eq!(
+            row(&lab, "s3", "liveness of c1 (primary)"),
+            ("primary c1 · SDOWN".to_string(), Some("down · silent 5996 ms".to_string()))
+        );
+        assert_eq!(row(&lab, "s3", "subjectively down").1.as_deref(), Some("c1"));
+        at(&mut lab, 16_000);
+        assert_eq!(row(&lab, "s3", "liveness of c1 (primary)").0, "primary c1 · ODOWN");
+        // A crashed sentinel watches nothing.
+        lab.toggle_crash("s1").unwrap();
+        assert_eq!(row(&lab, "s1", "liveness of c1 (primary)").1, None);
+    }
+
+    #[test]
+    fn database_replicas_show_what_their_failure_detector_makes_of_the_primary() {
+        // db1 is cut off at 5 s (heartbeats every 200 ms, suspected after
+        // 400 ms without one, down after 1 s: the standby db2 promotes).
+        let mut lab = lab_of("db-async-failover");
+        let at = |lab: &mut Lab, ms: u64| lab.sim.run_through(ms * 1_000_000);
+        at(&mut lab, 4_900);
+        assert_eq!(
+            row(&lab, "db2", "liveness of db1 (primary)"),
+            ("replica · lag 0".to_string(), Some("alive".into()))
+        );
+        at(&mut lab, 5_700);
+        let (badge, liveness) = row(&lab, "db3", "liveness of db1 (primary)");
+        assert_eq!(liveness.as_deref(), Some("suspected"));
+        assert!(badge.ends_with(" · primary suspected"), "{badge}");
+        at(&mut lab, 8_000);
+        // db2 is the primary now: no detector to show.
+        let (badge, liveness) = row(&lab, "db2", "liveness of db1 (primary)");
+        assert!(badge.starts_with("primary · epoch 2"), "{badge}");
+        assert_eq!(liveness, None);
     }
 }

@@ -54,6 +54,14 @@ impl Detector {
         self.state = Liveness::Alive;
     }
 
+    /// Records a heartbeat at `now` without revising the verdict: the state
+    /// changes at the next `check`. For a watcher that, like Redis
+    /// Sentinel, only changes its mind on its own timer (a reply clears
+    /// `+sdown` at the next periodic check, not when it arrives).
+    pub fn heard_unchecked(&mut self, now: i64) {
+        self.last_heard = self.last_heard.max(now);
+    }
+
     /// How long the peer has been silent.
     pub fn silence(&self, now: i64) -> i64 {
         now - self.last_heard
@@ -98,5 +106,17 @@ mod tests {
         // A heartbeat delivered late (older than the last) does not rewind.
         d.heard(1000);
         assert_eq!(d.silence(1300), 200);
+    }
+
+    #[test]
+    fn an_unchecked_heartbeat_changes_the_state_only_at_the_next_check() {
+        let mut d = Detector::new(200, 1000, 0);
+        assert_eq!(d.check(1001), Some(Liveness::Down));
+        d.heard_unchecked(1100);
+        assert_eq!(d.state(), Liveness::Down, "still down until checked");
+        assert_eq!(d.silence(1150), 50);
+        assert_eq!(d.check(1150), Some(Liveness::Alive));
+        d.heard_unchecked(900);
+        assert_eq!(d.silence(1150), 50, "a late heartbeat does not rewind");
     }
 }

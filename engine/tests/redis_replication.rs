@@ -1,12 +1,14 @@
 //! Redis primary-replica replication of cache nodes, shown in the recorded
 //! client history: stale reads from a lagging replica, WAIT's counts,
 //! `min-replicas-to-write` refusing writes under a partition, failover by
-//! hand and by sentinels losing acknowledged writes, and a primary that
+//! hand and by sentinels losing acknowledged writes, what the sentinels'
+//! failure detectors make of a crashed primary, and a primary that
 //! restarts empty wiping its replicas. Scripted clients talk to the caches
 //! directly (GET and SET, and WAIT after each write when asked).
 mod common;
 use common::*;
 use engine::components::cache::{CacheRole, CacheView};
+use engine::failure_detector::Liveness;
 use engine::history::{OpRecord, Outcome};
 use engine::message::{Message, Op};
 use engine::sim::Detail;
@@ -399,6 +401,65 @@ fn sentinels_fail_over_and_the_old_primary_loses_its_writes() {
     let engine::components::Component::Cache(c) = &c1.component else { panic!() };
     let v1 = c.keyspace().unwrap().peek(b"k1").map(|(v, _)| String::from_utf8(v.to_vec()).unwrap());
     assert_eq!(v1, Some(read.to_string()), "the old primary now has the new primary's data");
+}
+
+#[test]
+fn sentinels_see_a_crashed_primary_alive_then_suspected_then_down_and_alive_again() {
+    // down-after 3 s: suspected past 1.5 s of silence, down (SDOWN) past
+    // 3 s. Sentinels check and PING on each whole second; a reply takes
+    // 4 ms. c1 answers the PING of 9 s (at 9.004 s) and crashes at 10 s
+    // (its host refuses connections: no valid reply); restarted at 20 s,
+    // it answers the PING of 20 s, and the check of 21 s sees it alive.
+    let v = sentinel_group(
+        json!([
+            { "at": "10s", "action": "crash", "node": "c1" },
+            { "at": "20s", "action": "restart", "node": "c1" }
+        ]),
+        script(&[("7s", w(1, 1))]),
+    );
+    let mut sim = sim(v);
+    let sentinels = ["s1", "s2", "s3"];
+    // Per sentinel, each change of what it makes of c1: (time, liveness,
+    // silence in ms).
+    let mut changes: Vec<Vec<(u64, Liveness, i64)>> = vec![vec![]; 3];
+    let mut t = 8 * SEC;
+    while t <= 24 * SEC {
+        sim.run_through(t);
+        for (i, s) in sentinels.iter().enumerate() {
+            let Detail::Sentinel(view) = sim.node_state(sim.node_id(s).unwrap()).detail else { panic!("{s}") };
+            assert_eq!(view.instances.len(), 3, "{s} watches c1, c2 and c3");
+            let c1 = view.instances.iter().find(|m| m.node == 0).unwrap();
+            // The liveness is the SDOWN flag, not a second opinion.
+            assert_eq!(c1.liveness == Liveness::Down, view.sdown.contains(&0), "{s} at {t}: {view:?}");
+            for other in view.instances.iter().filter(|m| m.node != 0) {
+                assert_eq!(other.liveness, Liveness::Alive, "{s} at {t}: {other:?}");
+                assert!(other.silence_ms < 1000, "{s} at {t}: {other:?}");
+            }
+            if changes[i].last().is_none_or(|&(_, l, _)| l != c1.liveness) {
+                changes[i].push((t, c1.liveness, c1.silence_ms));
+            }
+        }
+        t += 100 * MS;
+    }
+    for (i, s) in sentinels.iter().enumerate() {
+        assert_eq!(
+            changes[i],
+            vec![
+                (8 * SEC, Liveness::Alive, 996),
+                (11 * SEC, Liveness::Suspected, 1996),
+                (13 * SEC, Liveness::Down, 3996),
+                (21 * SEC, Liveness::Alive, 996),
+            ],
+            "{s}"
+        );
+    }
+    // The trace's +sdown and -sdown come at the same checks.
+    let n = notes(&sim);
+    for s in sentinels {
+        let at = |pred: &dyn Fn(&Note) -> bool| n.iter().filter(|(_, who, x)| who == s && pred(x)).map(|e| e.0).next();
+        assert_eq!(at(&|x| matches!(x, Note::Sdown { node: 0 })), Some(13 * SEC), "{s}");
+        assert_eq!(at(&|x| matches!(x, Note::SdownCleared { node: 0 })), Some(21 * SEC), "{s}");
+    }
 }
 
 #[test]

@@ -159,3 +159,33 @@ appTest('the consistency panel reports lost acknowledged writes in an asynchrono
   const lost = page.locator('.verdicts div', { hasText: 'lost acknowledged writes' }).locator('dd');
   await until(page, (el) => /^\d+, the first at /.test(el.textContent), await lost.elementHandle());
 });
+
+/** Waits until the inspector has a row whose term matches `dt` and whose value matches `dd` (the rows are re-rendered every frame). */
+const untilRow = (page, dt, dd) =>
+  until(
+    page,
+    ([dt, dd]) =>
+      [...document.querySelectorAll('.inspector .details div')].some(
+        (row) => new RegExp(dt).test(row.querySelector('dt')?.textContent) && new RegExp(dd).test(row.querySelector('dd')?.textContent),
+      ),
+    [dt, dd],
+  );
+
+appTest('the inspector says in words what failure detectors make of the nodes they watch', async ({ page }) => {
+  await gotoApp(page);
+  // A database replica watches its primary's heartbeats.
+  await page.getByLabel('Scenario').selectOption('db-async-failover');
+  await page.locator('[data-node="db2"]').click();
+  await page.getByRole('heading', { name: 'db2' }).waitFor();
+  await untilRow(page, '^liveness of db1 \\(primary\\)$', '^alive$');
+  // Each sentinel watches every cache of its group. c1 is cut off at 10 s:
+  // suspected past 2.5 s of silence, down past 5 s (until the heal at 30 s).
+  await page.getByLabel('Scenario').selectOption('redis-sentinel-failover');
+  await page.locator('[data-node="s1"]').click();
+  await page.getByRole('heading', { name: 's1' }).waitFor();
+  await untilRow(page, '^liveness of c1 \\(primary\\)$', '^alive · silent \\d+ ms$');
+  await untilRow(page, '^liveness of c3$', '^alive · silent \\d+ ms$');
+  await page.getByRole('slider').fill('6');
+  // Once it is down the sentinels fail over, and c1 is no longer their primary.
+  await untilRow(page, '^liveness of c1( \\(primary\\))?$', '^down · silent \\d+ ms$');
+});

@@ -5,7 +5,10 @@
 //!   `INFO replication` (one message here; Sentinel sends INFO every 10 s,
 //!   every second during a failover). An instance with no valid reply for
 //!   `down_after` (`down-after-milliseconds`) is subjectively down
-//!   (`+sdown`).
+//!   (`+sdown`). Each instance is watched by a
+//!   [`failure_detector::Detector`](crate::failure_detector::Detector):
+//!   down is Sentinel's SDOWN, and *suspected* comes before it (past half
+//!   of `down_after`, see `suspect_after_ms`); the view shows both.
 //! - While the primary is subjectively down it asks the other sentinels
 //!   (`SENTINEL is-master-down-by-addr`) every second; when `quorum`
 //!   sentinels, itself included, see it down, it is objectively down
@@ -35,10 +38,11 @@
 //! rest is lost in a crash.
 
 use crate::context::Ctx;
+use crate::failure_detector::{Detector, Liveness};
 use crate::message::{InfoRole, Message, NodeId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::time::{Duration, NANOS_PER_MILLI, NANOS_PER_SEC};
+use crate::time::{Duration, NANOS_PER_MILLI};
 use crate::trace::{AbortReason, Note};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -84,6 +88,9 @@ impl SentinelConfig {
     }
 }
 
+/// Between two PINGs (and two checks) of every instance
+/// (`SENTINEL_PING_PERIOD`).
+const PING_EVERY_MS: i64 = 1_000;
 /// How long a peer's "it is down" counts (`SENTINEL_ASK_PERIOD * 5`).
 const PEER_REPLY_VALID_MS: i64 = 5_000;
 /// INFO older than this disqualifies a replica from promotion.
@@ -119,15 +126,40 @@ struct Info {
     at_ms: i64,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Instance {
-    last_reply_ms: i64,
+    /// Its valid replies, on the sentinel's monotonic clock read in whole
+    /// milliseconds (as `mstime()`), given to the detector in nanoseconds.
+    /// Replies are recorded as they come; the verdict changes only at the
+    /// once-a-second check, so `Down` is exactly Sentinel's SDOWN flag.
+    detector: Detector,
+    /// Its silence at the last check, for the view.
+    silence_ms: i64,
     info: Option<Info>,
-    sdown: bool,
     sdown_since_ms: i64,
     last_reconf_ms: Option<i64>,
     /// Since when its INFO reports a role against the configuration.
     wrong_since_ms: Option<i64>,
+}
+
+impl Instance {
+    /// Watching from `now_ms`, counted as just heard from.
+    fn new(suspect_after_ms: i64, down_after_ms: i64, now_ms: i64) -> Instance {
+        let ns = |ms: i64| (ms as u64).saturating_mul(NANOS_PER_MILLI).min(i64::MAX as u64);
+        Instance {
+            detector: Detector::new(ns(suspect_after_ms), ns(down_after_ms), now_ms * NANOS_PER_MILLI as i64),
+            silence_ms: 0,
+            info: None,
+            sdown_since_ms: 0,
+            last_reconf_ms: None,
+            wrong_since_ms: None,
+        }
+    }
+
+    /// Subjectively down (`SRI_S_DOWN`).
+    fn sdown(&self) -> bool {
+        self.detector.state() == Liveness::Down
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -162,6 +194,17 @@ pub struct Sentinel {
     state: Volatile,
 }
 
+/// What a sentinel makes of one instance it monitors, as of its last
+/// check (once a second).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MonitoredView {
+    pub node: NodeId,
+    /// `Down` is subjectively down (`+sdown`).
+    pub liveness: Liveness,
+    /// How long it had gone without a valid reply.
+    pub silence_ms: i64,
+}
+
 /// What the UI shows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SentinelView {
@@ -175,6 +218,8 @@ pub struct SentinelView {
     pub failover: &'static str,
     pub quorum: u32,
     pub sentinels: usize,
+    /// Every instance of the group (empty while crashed).
+    pub instances: Vec<MonitoredView>,
 }
 
 impl Sentinel {
@@ -188,7 +233,7 @@ impl Sentinel {
             primary: self.disk.primary,
             config_epoch: self.disk.config_epoch,
             current_epoch: self.disk.current_epoch,
-            sdown: self.state.instances.iter().filter(|(_, i)| i.sdown).map(|(&n, _)| n).collect(),
+            sdown: self.state.instances.iter().filter(|(_, i)| i.sdown()).map(|(&n, _)| n).collect(),
             odown: self.state.odown,
             failover: match self.state.failover {
                 None => "none",
@@ -197,6 +242,12 @@ impl Sentinel {
             },
             quorum: self.config.quorum,
             sentinels: self.peers.len() + 1,
+            instances: self
+                .state
+                .instances
+                .iter()
+                .map(|(&node, i)| MonitoredView { node, liveness: i.detector.state(), silence_ms: i.silence_ms })
+                .collect(),
         }
     }
 
@@ -208,6 +259,22 @@ impl Sentinel {
         (self.config.down_after.nanos / NANOS_PER_MILLI) as i64
     }
 
+    /// Silence after which an instance is *suspected*: half of
+    /// `down-after-milliseconds`, where `sentinelCheckSubjectivelyDown`
+    /// stops trusting the link (a PING pending and no reply for
+    /// `down_after_period/2` closes the connection to open a fresh one), but
+    /// never less than one PING period, since at each check a healthy
+    /// instance's last reply is almost a period old; and never more than
+    /// `down_after`. Suspicion is only shown: SDOWN and everything after it
+    /// are decided by `down_after` alone, as in Sentinel.
+    fn suspect_after_ms(&self) -> i64 {
+        (self.down_after_ms() / 2).max(PING_EVERY_MS).min(self.down_after_ms())
+    }
+
+    fn new_instance(&self, now_ms: i64) -> Instance {
+        Instance::new(self.suspect_after_ms(), self.down_after_ms(), now_ms)
+    }
+
     fn failover_timeout_ms(&self) -> i64 {
         (self.config.failover_timeout.nanos / NANOS_PER_MILLI) as i64
     }
@@ -217,17 +284,18 @@ impl Sentinel {
         for &n in &self.group {
             ctx.send(n, Message::SentinelPing);
         }
-        // Subjectively down: no valid reply for down-after.
-        let down_after = self.down_after_ms();
+        // Subjectively down: no valid reply for more than down-after.
+        let now_ns = now * NANOS_PER_MILLI as i64;
         for (&n, inst) in self.state.instances.iter_mut() {
-            let down = now - inst.last_reply_ms > down_after;
-            if down && !inst.sdown {
-                inst.sdown = true;
-                inst.sdown_since_ms = now;
-                ctx.note(Note::Sdown { node: n });
-            } else if !down && inst.sdown {
-                inst.sdown = false;
-                ctx.note(Note::SdownCleared { node: n });
+            let was_down = inst.sdown();
+            inst.silence_ms = inst.detector.silence(now_ns).div_euclid(NANOS_PER_MILLI as i64);
+            match inst.detector.check(now_ns) {
+                Some(Liveness::Down) => {
+                    inst.sdown_since_ms = now;
+                    ctx.note(Note::Sdown { node: n });
+                }
+                Some(_) if was_down => ctx.note(Note::SdownCleared { node: n }),
+                _ => {}
             }
         }
         self.check_odown(ctx, now);
@@ -242,11 +310,11 @@ impl Sentinel {
                 ctx.send(n, hello);
             }
         }
-        ctx.set_timer(NANOS_PER_SEC, Timer::SentinelTick);
+        ctx.set_timer(PING_EVERY_MS as u64 * NANOS_PER_MILLI, Timer::SentinelTick);
     }
 
     fn primary_sdown(&self) -> bool {
-        self.state.instances.get(&self.disk.primary).is_some_and(|i| i.sdown)
+        self.state.instances.get(&self.disk.primary).is_some_and(Instance::sdown)
     }
 
     fn check_odown(&mut self, ctx: &mut Ctx, now: i64) {
@@ -368,7 +436,7 @@ impl Sentinel {
             .filter_map(|&n| {
                 let inst = self.state.instances.get(&n)?;
                 let info = inst.info?;
-                let ok = !inst.sdown
+                let ok = !inst.sdown()
                     && now - info.at_ms <= INFO_VALID_MS
                     && info.priority != 0
                     && info.link_down_ms <= max_link_down;
@@ -397,7 +465,7 @@ impl Sentinel {
         }
         for (&n, inst) in self.state.instances.iter_mut() {
             let Some(info) = inst.info.filter(|i| now - i.at_ms <= INFO_VALID_MS) else { continue };
-            if n == primary || inst.sdown || inst.last_reconf_ms.is_some_and(|t| now - t < RECONF_EVERY_MS) {
+            if n == primary || inst.sdown() || inst.last_reconf_ms.is_some_and(|t| now - t < RECONF_EVERY_MS) {
                 continue;
             }
             let wrong = match info.role {
@@ -424,10 +492,11 @@ impl Process for Sentinel {
         let now = Self::now_ms(ctx);
         self.state = Volatile::default();
         for &n in &self.group {
-            self.state.instances.insert(n, Instance { last_reply_ms: now, ..Instance::default() });
+            let inst = self.new_instance(now);
+            self.state.instances.insert(n, inst);
         }
         self.state.last_hello_ms = now;
-        ctx.set_timer(NANOS_PER_SEC, Timer::SentinelTick);
+        ctx.set_timer(PING_EVERY_MS as u64 * NANOS_PER_MILLI, Timer::SentinelTick);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
@@ -435,7 +504,7 @@ impl Process for Sentinel {
         match msg {
             Message::SentinelInfo { role, offset, priority, link_down_ms } => {
                 if let Some(inst) = self.state.instances.get_mut(&from) {
-                    inst.last_reply_ms = now;
+                    inst.detector.heard_unchecked(now * NANOS_PER_MILLI as i64);
                     inst.info = Some(Info { role, offset, priority, link_down_ms, at_ms: now });
                 }
             }
@@ -538,6 +607,23 @@ mod tests {
     }
 
     #[test]
+    fn suspicion_comes_at_half_of_down_after_but_not_within_a_ping_period() {
+        let suspect = |down_after| {
+            let config = SentinelConfig {
+                monitor: "c".into(),
+                quorum: 1,
+                down_after,
+                failover_timeout: Duration::from_secs(60),
+            };
+            Sentinel::new(config, vec![0, 1], vec![], vec![]).suspect_after_ms()
+        };
+        assert_eq!(suspect(Duration::from_secs(30)), 15_000, "the default");
+        assert_eq!(suspect(Duration::from_secs(5)), 2_500);
+        assert_eq!(suspect(Duration::from_millis(1500)), 1_000, "not before a PING went unanswered");
+        assert_eq!(suspect(Duration::from_millis(600)), 600, "no later than down");
+    }
+
+    #[test]
     fn replica_selection_prefers_priority_then_offset_then_id() {
         let mut s = Sentinel::new(
             SentinelConfig {
@@ -559,15 +645,22 @@ mod tests {
         };
         let now = 10_000;
         for (n, i) in [(1, info(100, 500, 0)), (2, info(100, 900, 0)), (3, info(100, 900, 0)), (4, info(0, 9999, 0))] {
-            s.state.instances.insert(n, Instance { last_reply_ms: now, info: Some(i), ..Instance::default() });
+            s.state.instances.insert(n, Instance { info: Some(i), ..s.new_instance(now) });
         }
-        s.state.instances.insert(0, Instance { sdown: true, sdown_since_ms: now - 1000, ..Instance::default() });
+        // Down for a second: silent since down-after plus a second ago.
+        let mut primary = Instance { sdown_since_ms: now - 1000, ..s.new_instance(now - 6001) };
+        primary.detector.check(now * NANOS_PER_MILLI as i64);
+        assert!(primary.sdown());
+        s.state.instances.insert(0, primary);
         assert_eq!(s.select_replica(now), Some(2), "highest offset, then lowest id; priority 0 never");
         s.state.instances.get_mut(&1).unwrap().info = Some(info(10, 1, 0));
         assert_eq!(s.select_replica(now), Some(1), "lower priority first");
         s.state.instances.get_mut(&1).unwrap().info = Some(info(10, 1, 52_000));
         assert_eq!(s.select_replica(now), Some(2), "link down too long: 52 s > 10 x 5 s + 1 s");
-        s.state.instances.get_mut(&2).unwrap().sdown = true;
+        let c2 = s.state.instances.get_mut(&2).unwrap();
+        c2.detector = Instance::new(1000, 5000, now - 5001).detector;
+        c2.detector.check(now * NANOS_PER_MILLI as i64);
+        assert!(c2.sdown());
         assert_eq!(s.select_replica(now), Some(3), "a replica that is down is skipped");
         s.state.instances.get_mut(&3).unwrap().info.as_mut().unwrap().at_ms = now - 6000;
         assert_eq!(s.select_replica(now), None, "stale INFO");
