@@ -11,7 +11,8 @@ use crate::history::{History, LogEvent as HLogEvent, LogHistory, OpRecord, Outco
 use crate::message::Op;
 use crate::scenario::{ComponentSpec, Scenario};
 use crate::time::Time;
-use checker::anomalies::log::{self as logcheck, LogAnomalies, LogEvent, LogOp};
+use checker::anomalies::log::{LogAnomalies, LogEvent};
+use checker::anomalies::log_live::LiveLog;
 use checker::anomalies::rw::{self, RwAnomalies, RwKind, RwOp};
 use checker::anomalies::MAX_EXAMPLES;
 use checker::history::Outcome;
@@ -33,8 +34,7 @@ pub struct Consistency {
     enabled: bool,
     /// Runs with Kafka clients: their sends and polls are checked as logs.
     logs: bool,
-    /// Log history operations as of the last log check.
-    logs_seen: (usize, usize),
+    log: LogState,
     live: Live<Register>,
     /// History operations fed so far (the checker numbers them the same).
     fed: usize,
@@ -45,6 +45,19 @@ pub struct Consistency {
     /// Per key: its operations (history indices) and their anomalies as of
     /// the last check; only keys that changed are checked again.
     keys: BTreeMap<u64, KeyAnomalies>,
+}
+
+/// The live log checker and what it has been fed.
+#[derive(Clone, Debug, Default)]
+struct LogState {
+    live: LiveLog,
+    /// Log history operations looked at so far.
+    fed: usize,
+    /// Of those, the ones still in flight.
+    in_flight: Vec<usize>,
+    /// (reader, partition, offset) delivered so far.
+    delivered: std::collections::BTreeSet<(u64, u32, u64)>,
+    view: LogView,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -111,7 +124,7 @@ impl Consistency {
         Consistency {
             enabled,
             logs,
-            logs_seen: (0, 0),
+            log: LogState::default(),
             live: Live::new(Register),
             fed: 0,
             in_flight: Vec::new(),
@@ -160,71 +173,53 @@ impl Consistency {
         }
     }
 
-    /// Checks the Kafka clients' history as logs, if it changed since the
-    /// last check (completions included).
+    /// Brings the Kafka clients' log anomalies up to date: each operation
+    /// is added to the live log checker once it has completed.
     pub fn check_logs(&mut self, history: &LogHistory) -> &ConsistencyView {
         if !self.logs {
             return &self.view;
         }
         let ops = history.ops();
-        let done = ops.iter().filter(|o| o.outcome != HOutcome::Pending).count();
-        if (ops.len(), done) == self.logs_seen && self.view.log.is_some() {
-            return &self.view;
-        }
-        self.logs_seen = (ops.len(), done);
-        let checked: Vec<LogOp> = ops
-            .iter()
-            .map(|o| LogOp {
-                client: u64::from(o.node),
-                event: match &o.event {
-                    HLogEvent::Send { partition, value, offset } => {
-                        LogEvent::Send { key: u64::from(*partition), value: *value, offset: *offset }
-                    }
-                    HLogEvent::Poll { records } => {
-                        LogEvent::Poll { msgs: records.iter().map(|&(p, o, v)| (u64::from(p), o, v)).collect() }
-                    }
-                },
-                invoke: o.invoke,
-                complete: o.complete,
-                outcome: outcome(o.outcome),
-            })
-            .collect();
-        let anomalies = logcheck::check(&checked);
-        let first_lost_at = anomalies.lost.examples.iter().filter_map(|f| ops[f.op].complete).min();
-        let sends_acknowledged =
-            ops.iter().filter(|o| o.outcome == HOutcome::Ok && matches!(o.event, HLogEvent::Send { .. })).count();
-        let records_polled = ops
-            .iter()
-            .map(|o| match &o.event {
-                HLogEvent::Poll { records } => records.len(),
-                HLogEvent::Send { .. } => 0,
-            })
-            .sum();
-        // Deliveries per reader (a group, or a consumer alone) of each
-        // partition offset.
-        let mut seen: std::collections::BTreeSet<(u64, u32, u64)> = std::collections::BTreeSet::new();
-        let (mut redelivered, mut first_redelivered_at) = (0, None);
-        for o in ops {
-            if let HLogEvent::Poll { records } = &o.event {
-                let reader = o.group.map_or(u64::from(o.node) | 1 << 32, u64::from);
-                for &(p, offset, _) in records {
-                    if !seen.insert((reader, p, offset)) {
-                        redelivered += 1;
-                        first_redelivered_at = first_redelivered_at.or(o.complete);
-                    }
-                }
+        let l = &mut self.log;
+        let before = l.live.added();
+        let mut still = Vec::with_capacity(l.in_flight.len());
+        for i in std::mem::take(&mut l.in_flight).into_iter().chain(l.fed..ops.len()) {
+            let o = &ops[i];
+            if o.outcome == HOutcome::Pending {
+                still.push(i);
+                continue;
             }
+            let event = match &o.event {
+                HLogEvent::Send { partition, value, offset } => {
+                    if o.outcome == HOutcome::Ok {
+                        l.view.sends_acknowledged += 1;
+                    }
+                    LogEvent::Send { key: u64::from(*partition), value: *value, offset: *offset }
+                }
+                HLogEvent::Poll { records } => {
+                    // Deliveries per reader (a group, or a consumer alone).
+                    let reader = o.group.map_or(u64::from(o.node) | 1 << 32, u64::from);
+                    for &(p, offset, _) in records {
+                        l.view.records_polled += 1;
+                        if !l.delivered.insert((reader, p, offset)) {
+                            l.view.redelivered += 1;
+                            l.view.first_redelivered_at = l.view.first_redelivered_at.or(o.complete);
+                        }
+                    }
+                    LogEvent::Poll { msgs: records.iter().map(|&(p, o, v)| (u64::from(p), o, v)).collect() }
+                }
+            };
+            l.live.add(i, u64::from(o.node), outcome(o.outcome), &event);
         }
-        self.view.checked = true;
-        self.view.log = Some(LogView {
-            redelivered,
-            first_redelivered_at,
-            sends_acknowledged,
-            records_polled,
-            anomalies,
-            first_lost_at,
-            history_discarded: history.discarded(),
-        });
+        l.in_flight = still;
+        l.fed = ops.len();
+        if l.live.added() != before || self.view.log.is_none() {
+            l.view.anomalies = l.live.anomalies();
+            l.view.first_lost_at = l.view.anomalies.lost.examples.iter().filter_map(|f| ops[f.op].complete).min();
+            l.view.history_discarded = history.discarded();
+            self.view.checked = true;
+            self.view.log = Some(l.view.clone());
+        }
         &self.view
     }
 

@@ -74,7 +74,7 @@ fn acks_1_loses_the_writes_the_dead_leader_acknowledged_alone() {
 fn acks_all_with_three_replicas_survives_a_leader_crash() {
     let (sim, log) = run(&load_example("kafka-three-brokers.json"));
     assert_eq!(log.anomalies.total(), 0, "{:?}", log.anomalies);
-    assert!(log.sends_acknowledged > 14_000, "{}", log.sends_acknowledged);
+    assert!(log.sends_acknowledged > 70_000, "{}", log.sends_acknowledged);
     assert_eq!(log.records_polled, log.sends_acknowledged, "the consumer read every record once");
     // Every partition has a leader and its full ISR again at the end.
     let ctl = ["ctl1", "ctl2", "ctl3"]
@@ -88,12 +88,14 @@ fn acks_all_with_three_replicas_survives_a_leader_crash() {
     for p in &ctl.partitions {
         assert!(p.leader.is_some() && p.isr.len() == 3, "{p:?}");
     }
-    // The partitions b1 led moved to another broker in a new epoch.
-    let moved = notes(&sim)
-        .iter()
-        .filter(|(t, node, note)| *t > 10 * SEC && node != "b1" && matches!(note, Note::KafkaLeader { .. }))
-        .count();
-    assert_eq!(moved, 2, "b1 led two of the six partitions");
+    // The partitions b1 led (0 and 3) moved to another broker in a new
+    // epoch; the others kept their leaders.
+    let b1 = sim.node_id("b1").unwrap();
+    for p in &ctl.partitions {
+        let moved = p.partition % 3 == 0;
+        assert_eq!(p.leader_epoch, u32::from(moved), "{p:?}");
+        assert_ne!(p.leader, Some(b1), "b1 came back as a follower: {p:?}");
+    }
 }
 
 #[test]

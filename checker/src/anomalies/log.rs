@@ -57,7 +57,7 @@ pub struct Kind {
 }
 
 impl Kind {
-    fn add(&mut self, f: Found) {
+    pub(crate) fn add(&mut self, f: Found) {
         self.count += 1;
         if self.examples.len() < MAX_EXAMPLES {
             self.examples.push(f);

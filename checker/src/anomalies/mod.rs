@@ -8,6 +8,7 @@
 //!   lost, unobserved, duplicated, nonmonotonic and skipped offsets.
 
 pub mod log;
+pub mod log_live;
 pub mod rw;
 
 /// At most this many examples of each anomaly are kept; the counts cover
