@@ -153,7 +153,10 @@ fn a_split_vote_leaves_a_term_without_leader_and_a_later_term_elects_one() {
     assert_eq!(lin.linearizable, Linearizable::Yes);
     assert_eq!(v.anomalies.total(), 0, "{:?}", v.anomalies);
     let views: Vec<_> = ["kv1", "kv2", "kv3", "kv4"].iter().map(|n| view(&sim, n)).collect();
-    assert!(views.iter().all(|v| v.commit == views[0].commit && v.applied == v.commit), "{views:?}");
+    // Each member has applied what it knows committed, at most a heartbeat
+    // behind the leader (the run ends with writes going on).
+    let top = views.iter().map(|v| v.commit).max().unwrap();
+    assert!(views.iter().all(|v| top - v.commit <= 2 && v.applied == v.commit), "{views:?}");
     assert!(views.iter().all(|v| v.leader == sim.node_id(&leader) && v.term >= *next), "{views:?}");
     let writes_after = sim
         .history()

@@ -278,7 +278,10 @@ impl Process for RaftKv {
         self.raft = Some(raft);
         // Rebuilds the state machine from the committed log.
         self.after_step(ctx);
-        ctx.set_timer(self.config.tick.nanos, Timer::RaftTick);
+        // Members start (and restart) at different moments, so their ticks
+        // are not in step: the first tick comes after a random part of one.
+        let phase = ctx.rng().between(1, self.config.tick.nanos);
+        ctx.set_timer(phase, Timer::RaftTick);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
