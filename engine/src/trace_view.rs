@@ -33,6 +33,24 @@ pub struct TraceLine {
 }
 
 impl Simulation {
+    /// A set of brokers of `node`'s Kafka cluster, by name: `[b1, b3]`.
+    fn kafka_brokers(&self, node: NodeId, set: crate::kafka::metadata::BrokerSet) -> String {
+        let id = |n: &str| self.node_id(n).unwrap_or(0);
+        match self.scenario().kafka_cluster(node as usize, id) {
+            Some(c) => {
+                let names: Vec<&str> = c
+                    .brokers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| set & (1 << i) != 0)
+                    .map(|(_, &b)| self.node_name(b))
+                    .collect();
+                format!("[{}]", names.join(", "))
+            }
+            None => crate::kafka::metadata::describe_set(set),
+        }
+    }
+
     pub fn trace_line(&self, e: &TraceEvent) -> TraceLine {
         let name = |id: NodeId| self.node_name(id).to_string();
         let mut line = TraceLine {
@@ -145,16 +163,19 @@ impl Simulation {
             Note::RaftRole { role, term } => format!("raft: {} in term {term}", role.name()),
             Note::KafkaLeader { partition, leader_epoch, isr } => format!(
                 "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}",
-                crate::kafka::metadata::describe_set(isr)
+                self.kafka_brokers(node, isr)
             ),
             Note::KafkaIsr { partition, isr } => {
-                format!("kafka: partition {partition} ISR is now {}", crate::kafka::metadata::describe_set(isr))
+                format!("kafka: partition {partition} ISR is now {}", self.kafka_brokers(node, isr))
             }
             Note::KafkaTruncated { partition, offset, dropped } => {
                 format!("kafka: partition {partition} truncated to offset {offset} ({dropped} records dropped)")
             }
-            Note::KafkaFence { broker, fenced: true } => format!("kafka: broker {broker} fenced"),
-            Note::KafkaFence { broker, fenced: false } => format!("kafka: broker {broker} unfenced"),
+            Note::KafkaFence { broker, fenced } => format!(
+                "kafka: broker {} {}",
+                self.kafka_brokers(node, 1 << broker).trim_matches(|c| c == '[' || c == ']'),
+                if fenced { "fenced" } else { "unfenced" }
+            ),
             Note::UseBackend { rule } => match &self.node(node).component {
                 Component::LoadBalancer(lb) => match lb.config.use_backend.get(usize::from(rule)) {
                     Some(r) => format!("use_backend {}: to backend {}", r.words(), r.backend),
