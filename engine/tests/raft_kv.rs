@@ -6,23 +6,9 @@ use checker::Linearizable;
 use common::*;
 use engine::raft::Role;
 use engine::sim::Detail;
-use engine::trace::{Note, What};
+use engine::trace::What;
 use engine::Simulation;
 use serde_json::{json, Value};
-
-/// (time, node, role, term) of every role change.
-fn roles(sim: &Simulation) -> Vec<(u64, String, Role, u64)> {
-    sim.trace()
-        .events()
-        .iter()
-        .filter_map(|e| match e.what {
-            What::Note { node, note: Note::RaftRole { role, term } } => {
-                Some((e.time, sim.node_name(node).to_string(), role, term))
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn a_crashed_leader_is_replaced_and_the_history_stays_linearizable() {

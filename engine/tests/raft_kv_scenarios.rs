@@ -12,24 +12,10 @@ use engine::history::Outcome;
 use engine::message::{Message, Op, RaftWire};
 use engine::raft::{MsgType, Role};
 use engine::sim::Detail;
-use engine::trace::{Note, What};
+use engine::trace::What;
 use engine::{Scenario, Simulation};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// (time, node, role, term) of every role change.
-fn roles(sim: &Simulation) -> Vec<(u64, String, Role, u64)> {
-    sim.trace()
-        .events()
-        .iter()
-        .filter_map(|e| match e.what {
-            What::Note { node, note: Note::RaftRole { role, term } } => {
-                Some((e.time, sim.node_name(node).to_string(), role, term))
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 /// Every Raft message that was sent, delivered or not: (delivered at, or
 /// None if dropped; sent at; from; to; the message).

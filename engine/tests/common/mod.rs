@@ -75,3 +75,18 @@ pub fn examples() -> Vec<(String, Scenario)> {
         })
         .collect()
 }
+
+/// (time, node, role, term) of every Raft role change in the kept trace.
+pub fn roles(sim: &Simulation) -> Vec<(u64, String, engine::raft::Role, u64)> {
+    use engine::trace::{Note, What};
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { node, note: Note::RaftRole { role, term } } => {
+                Some((e.time, sim.node_name(node).to_string(), role, term))
+            }
+            _ => None,
+        })
+        .collect()
+}
