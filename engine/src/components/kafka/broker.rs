@@ -106,7 +106,8 @@ struct Part {
     producers: BTreeMap<u32, ProducerSeq>,
     /// After a restart: lead only in an epoch above this one.
     lead_above: Option<u32>,
-    /// The partition epoch the leader's ISR change was based on.
+    /// The leader's ISR change has been sent to the controller (it is sent
+    /// again at the next ISR check if still unanswered).
     alter_sent: bool,
 }
 
