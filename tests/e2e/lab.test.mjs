@@ -189,3 +189,31 @@ appTest('the inspector says in words what failure detectors make of the nodes th
   // Once it is down the sentinels fail over, and c1 is no longer their primary.
   await untilRow(page, '^liveness of c1( \\(primary\\))?$', '^down · silent \\d+ ms$');
 });
+
+appTest('a Kafka run shows partition leaders, the ISR and the writes acks=1 lost', async ({ page }) => {
+  await gotoApp(page);
+  await page.getByLabel('Scenario').selectOption('kafka-acks1-loss');
+  // b1 leads the partition with every replica in sync (before it dies at
+  // 10 s: the run goes at its slowest speed meanwhile).
+  await page.getByRole('slider').fill('0');
+  await page.locator('[data-node="b1"]').click();
+  await untilRow(page, '^orders-0$', '^leader · epoch 0 · LEO \\d+ · HW \\d+ · ISR \\[b1, b2, b3\\]$');
+  await page.getByRole('slider').fill('9');
+  // b1 dies at 10 s; after its session times out the active controller
+  // fences it and b2 leads epoch 1; b1 returns at 20 s and truncates.
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 25);
+  await page.locator('[data-node="b2"]').click();
+  await untilRow(page, '^orders-0$', '^leader · epoch 1 · ');
+  const verdict = page.locator('.verdicts [role=status]');
+  await until(page, (el) => /^\d+ acknowledged writes lost \(the first acknowledged at 9\.9\d+ s\)$/.test(el.textContent), await verdict.elementHandle());
+  // The controllers' view: who is active, and what it thinks of each broker.
+  for (const c of ['ctl1', 'ctl2', 'ctl3']) {
+    await page.locator(`[data-node="${c}"]`).click();
+    const active = await page.locator('.inspector .details div', { hasText: 'active controller' }).locator('dd').textContent();
+    if (active === 'yes') {
+      await untilRow(page, '^broker b1$', '^alive · last heartbeat \\d+ ms ago$');
+      return;
+    }
+  }
+  assert.fail('no controller says it is active');
+});
