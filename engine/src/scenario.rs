@@ -639,7 +639,10 @@ impl Scenario {
                         return err(at("controllers"), format!("`{}` must list itself among its controllers", n.name));
                     }
                     let same = |o: &ControllerConfig| {
-                        o.controllers == c.controllers && o.brokers == c.brokers && o.topic == c.topic
+                        o.controllers == c.controllers
+                            && o.brokers == c.brokers
+                            && o.topic == c.topic
+                            && o.kafka_version == c.kafka_version
                     };
                     self.kafka_members(
                         i,
@@ -899,7 +902,10 @@ impl Scenario {
             controllers: c.controllers.iter().map(|n| id(n)).collect(),
             brokers: c.brokers.iter().map(|n| id(n)).collect(),
             topic_name: c.topic.name.clone(),
-            topic: c.topic.config.clone(),
+            topic: crate::kafka::TopicConfig {
+                hw_waits_for_min_isr: c.kafka_version == crate::components::kafka::config::KafkaVersion::V3_7,
+                ..c.topic.config.clone()
+            },
             heartbeat_interval: c.broker_heartbeat_interval,
             session_timeout: c.broker_session_timeout,
             groups: self.kafka_groups(),

@@ -117,6 +117,45 @@ fn a_stuck_follower_leaves_the_isr_by_time_and_returns() {
 }
 
 #[test]
+fn before_kafka_3_7_a_shrunk_isr_answers_not_enough_replicas_after_append() {
+    // The same run with the rules of Kafka 3.6: when the ISR shrinks to the
+    // leader alone, the high watermark still moves, and the acks=all writes
+    // waiting for it are answered NOT_ENOUGH_REPLICAS_AFTER_APPEND although
+    // they are in the log. The producer retries them; being idempotent, it
+    // gets their offsets back instead of writing them twice.
+    let mut v: Value = serde_json::to_value(load_example("kafka-isr-shrink.json")).unwrap();
+    for node in v["nodes"].as_array_mut().unwrap() {
+        if node["type"] == "kafka_controller" {
+            node["kafka_version"] = json!("3.6");
+        }
+    }
+    let (sim, log) = run(&Scenario::from_json(&v.to_string()).unwrap());
+    let after_append = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.what,
+                What::Deliver {
+                    msg: engine::message::Message::Kafka(engine::kafka::wire::KafkaWire::ProduceReply {
+                        result: Err(engine::kafka::ProduceError::NotEnoughReplicasAfterAppend),
+                        ..
+                    }),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert!(after_append > 0, "no NOT_ENOUGH_REPLICAS_AFTER_APPEND");
+    assert_eq!(log.anomalies.total(), 0, "{:?}", log.anomalies);
+    // With 3.7's rules (the example as it is) the answer never comes.
+    let (sim, _) = run(&load_example("kafka-isr-shrink.json"));
+    let text: Vec<String> = sim.trace().events().iter().map(|e| sim.trace_line(e).text).collect();
+    assert!(!text.iter().any(|t| t.contains("NOT_ENOUGH_REPLICAS_AFTER_APPEND")));
+}
+
+#[test]
 fn an_unclean_election_loses_acknowledged_writes_and_a_clean_one_waits() {
     let scenario = load_example("kafka-unclean-election.json");
     let (sim, log) = run(&scenario);

@@ -46,6 +46,16 @@ pub struct TopicConfig {
     /// `replica.lag.time.max.ms`: 30 s since 2.5 (10 s before).
     #[serde(default = "default_lag")]
     pub replica_lag_time_max: Duration,
+    /// Kafka 3.7+ (KAFKA-15583): the high watermark does not move while
+    /// the ISR is below `min.insync.replicas`. Before 3.7 it did, and an
+    /// `acks=all` write that reached it then was answered
+    /// `NOT_ENOUGH_REPLICAS_AFTER_APPEND`. Set from the cluster's version.
+    #[serde(skip, default = "yes")]
+    pub hw_waits_for_min_isr: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn one() -> u32 {
@@ -64,6 +74,7 @@ impl Default for TopicConfig {
             min_insync_replicas: 1,
             unclean_leader_election_enable: false,
             replica_lag_time_max: default_lag(),
+            hw_waits_for_min_isr: true,
         }
     }
 }

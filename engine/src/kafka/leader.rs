@@ -323,7 +323,7 @@ impl LeaderState {
     /// 3.7 (KAFKA-15583) it does not move while the ISR is below
     /// `min.insync.replicas`.
     fn maybe_increment_hw(&mut self, log: &PartitionLog, now: Time) {
-        if (self.isr.len() as u32) < self.config.min_insync_replicas {
+        if self.config.hw_waits_for_min_isr && (self.isr.len() as u32) < self.config.min_insync_replicas {
             return;
         }
         let leo = log.leo();

@@ -170,6 +170,35 @@ fn acks_all_is_refused_below_min_insync_replicas_and_the_high_watermark_stops() 
 }
 
 #[test]
+fn before_3_7_a_write_found_under_replicated_is_not_enough_replicas_after_append() {
+    let mut p = Partition::new(2);
+    p.leader = {
+        let mut config = TopicConfig {
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            replica_lag_time_max: Duration::from_millis(30_000),
+            ..TopicConfig::default()
+        };
+        config.hw_waits_for_min_isr = false;
+        let state = LeaderAndIsr { leader: 1, leader_epoch: 0, isr: vec![1, 2, 3] };
+        LeaderState::new(vec![1, 2, 3], state, &p.logs[0], 0, config, 0)
+    };
+    p.fetch(2, MS);
+    p.fetch(3, MS);
+    // Written while the ISR is whole; then both followers stop fetching
+    // and leave the ISR.
+    assert_eq!(p.produce(1, Acks::All, 9, 2 * MS), Ok(AppendResult::Waiting(0)));
+    p.leader.maybe_shrink_isr(&p.logs[0], 31 * SEC);
+    p.commit_isr_change(31 * SEC);
+    assert_eq!(p.leader.isr, [1]);
+    // Before 3.7 the high watermark moves with the leader alone: the write
+    // is in the log and committed, but reported as failed.
+    assert_eq!(p.leader.high_watermark, 1);
+    assert_eq!(p.leader.take_completed(), [(9, Err(ProduceError::NotEnoughReplicasAfterAppend))]);
+    assert!(ProduceError::NotEnoughReplicasAfterAppend.indeterminate());
+}
+
+#[test]
 fn an_expansion_counts_at_once_a_shrink_only_when_committed() {
     let mut p = Partition::new(1);
     p.produce(1, Acks::Leader, 1, 0).unwrap();

@@ -39,6 +39,20 @@ pub struct ControllerConfig {
     /// leader (KRaft's `controller.quorum.election.timeout.ms` is 1 s).
     #[serde(default = "default_tick")]
     pub tick: Duration,
+    /// The Kafka version whose rules the brokers follow where they
+    /// changed: `"3.7"` (the default) or `"3.6"` (the high watermark still
+    /// moved below `min.insync.replicas`).
+    #[serde(default)]
+    pub kafka_version: KafkaVersion,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KafkaVersion {
+    #[serde(rename = "3.6")]
+    V3_6,
+    #[default]
+    #[serde(rename = "3.7")]
+    V3_7,
 }
 
 /// The cluster's one topic.

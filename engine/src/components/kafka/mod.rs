@@ -74,6 +74,7 @@ impl Cluster {
             min_insync_replicas: 1,
             unclean_leader_election_enable: false,
             replica_lag_time_max: self.topic.replica_lag_time_max,
+            hw_waits_for_min_isr: self.topic.hw_waits_for_min_isr,
         }
     }
 
