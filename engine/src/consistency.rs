@@ -55,8 +55,8 @@ struct LogState {
     fed: usize,
     /// Of those, the ones still in flight.
     in_flight: Vec<usize>,
-    /// (reader, partition, offset) delivered so far.
-    delivered: std::collections::BTreeSet<(u64, u32, u64)>,
+    /// (reader, partition) -> one past the highest offset it has read.
+    delivered: BTreeMap<(u64, u32), u64>,
     view: LogView,
 }
 
@@ -96,9 +96,10 @@ pub struct LogView {
     pub anomalies: LogAnomalies,
     /// When the first lost write was acknowledged (true time, ns).
     pub first_lost_at: Option<Time>,
-    /// Records a consumer group (or a consumer alone) read more than
-    /// once: at-least-once delivery after a rebalance or a restart. Not a
-    /// log anomaly; what the application must be ready for.
+    /// Records a consumer group (or a consumer alone) read again, at or
+    /// below an offset it had already read: at-least-once delivery after a
+    /// rebalance or a restart. Not a log anomaly; what the application must
+    /// be ready for.
     pub redelivered: usize,
     pub first_redelivered_at: Option<Time>,
     pub history_discarded: u64,
@@ -197,11 +198,16 @@ impl Consistency {
                     LogEvent::Send { key: u64::from(*partition), value: *value, offset: *offset }
                 }
                 HLogEvent::Poll { records } => {
-                    // Deliveries per reader (a group, or a consumer alone).
+                    // Deliveries per reader (a group, or a consumer alone):
+                    // consumers read forward, so an offset at or below the
+                    // highest one a reader had read is read again.
                     let reader = o.group.map_or(u64::from(o.node) | 1 << 32, u64::from);
                     for &(p, offset, _) in records {
                         l.view.records_polled += 1;
-                        if !l.delivered.insert((reader, p, offset)) {
+                        let next = l.delivered.entry((reader, p)).or_insert(0);
+                        let again = offset < *next;
+                        *next = (*next).max(offset + 1);
+                        if again {
                             l.view.redelivered += 1;
                             l.view.first_redelivered_at = l.view.first_redelivered_at.or(o.complete);
                         }

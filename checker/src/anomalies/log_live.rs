@@ -28,17 +28,73 @@ struct Acked {
     seen: Seen,
 }
 
+/// What is known about one offset of a log.
+#[derive(Clone, Debug, Default)]
+struct Slot {
+    /// Values seen there (acknowledged sends and polls), with the first
+    /// operation showing each; almost always one.
+    values: Vec<(u64, usize)>,
+    /// The value the last poll returned there.
+    last_seen: Option<u64>,
+    acked: Vec<Acked>,
+}
+
+/// Slots by offset: a vector while offsets come densely (as a Kafka
+/// partition's do), a map for offsets far beyond it.
+#[derive(Clone, Debug, Default)]
+struct Slots {
+    dense: Vec<Slot>,
+    sparse: BTreeMap<u64, Slot>,
+}
+
+/// How far past the dense part an offset may land and still extend it.
+const DENSE_GAP: u64 = 1 << 12;
+
+impl Slots {
+    fn get(&self, o: u64) -> Option<&Slot> {
+        match usize::try_from(o) {
+            Ok(i) if i < self.dense.len() => Some(&self.dense[i]),
+            _ => self.sparse.get(&o),
+        }
+    }
+
+    fn get_mut(&mut self, o: u64) -> &mut Slot {
+        let len = self.dense.len() as u64;
+        if o < len + DENSE_GAP && self.sparse.is_empty() {
+            if o >= len {
+                self.dense.resize_with(o as usize + 1, Slot::default);
+            }
+            &mut self.dense[o as usize]
+        } else if o < len {
+            &mut self.dense[o as usize]
+        } else {
+            self.sparse.entry(o).or_default()
+        }
+    }
+
+    /// Whether any offset in `lo..hi` holds a value.
+    fn any_in(&self, lo: u64, hi: u64) -> bool {
+        if lo >= hi {
+            return false;
+        }
+        let len = self.dense.len() as u64;
+        let dense = self.dense[lo.min(len) as usize..hi.min(len) as usize].iter().any(|s| !s.values.is_empty());
+        dense || self.sparse.range(lo..hi).any(|(_, s)| !s.values.is_empty())
+    }
+}
+
+/// One key's log as the operations show it.
+#[derive(Clone, Debug, Default)]
+struct KeyLog {
+    slots: Slots,
+    /// Value -> the first offset it was seen at.
+    first_offset: BTreeMap<u64, u64>,
+    max_polled: Option<u64>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct LiveLog {
-    /// (key, offset) -> values seen there (from acknowledged sends and
-    /// polls), with the first operation showing each.
-    at: BTreeMap<(u64, u64), BTreeMap<u64, usize>>,
-    /// (key, value) -> the offsets it was seen at.
-    offsets_of: BTreeMap<(u64, u64), BTreeSet<u64>>,
-    /// (key, offset) -> the value the last poll returned there.
-    last_seen: BTreeMap<(u64, u64), u64>,
-    max_polled: BTreeMap<u64, u64>,
-    acked: BTreeMap<(u64, u64), Vec<Acked>>,
+    keys: BTreeMap<u64, KeyLog>,
     /// Acknowledged sends not observed (pending or replaced): (op, key,
     /// offset), so a snapshot looks only at these.
     open: BTreeSet<(usize, u64, u64)>,
@@ -70,39 +126,39 @@ impl LiveLog {
                     }
                 }
                 self.last_send.insert((client, key), o);
-                let seen = match self.last_seen.get(&(key, o)) {
-                    Some(&v) if v == value => Seen::Observed,
+                let slot = self.keys.entry(key).or_default().slots.get_mut(o);
+                let seen = match slot.last_seen {
+                    Some(v) if v == value => Seen::Observed,
                     Some(_) => Seen::Replaced,
                     None => Seen::Pending,
                 };
+                slot.acked.push(Acked { op, value, seen });
                 if seen != Seen::Observed {
                     self.open.insert((op, key, o));
                 }
-                self.acked.entry((key, o)).or_default().push(Acked { op, value, seen });
             }
             LogEvent::Send { .. } => {}
             LogEvent::Poll { msgs } => {
                 let mut within: BTreeMap<u64, u64> = BTreeMap::new();
                 for &(key, o, v) in msgs {
                     self.value_at(op, key, o, v);
-                    self.last_seen.insert((key, o), v);
-                    let max = self.max_polled.entry(key).or_insert(o);
-                    *max = (*max).max(o);
-                    if let Some(sends) = self.acked.get_mut(&(key, o)) {
-                        for s in sends.iter_mut() {
-                            s.seen = if s.value == v { Seen::Observed } else { Seen::Replaced };
-                            if s.seen == Seen::Observed {
-                                self.open.remove(&(s.op, key, o));
-                            } else {
-                                self.open.insert((s.op, key, o));
-                            }
+                    let log = self.keys.entry(key).or_default();
+                    log.max_polled = Some(log.max_polled.map_or(o, |m| m.max(o)));
+                    let slot = log.slots.get_mut(o);
+                    slot.last_seen = Some(v);
+                    for s in slot.acked.iter_mut() {
+                        s.seen = if s.value == v { Seen::Observed } else { Seen::Replaced };
+                        if s.seen == Seen::Observed {
+                            self.open.remove(&(s.op, key, o));
+                        } else {
+                            self.open.insert((s.op, key, o));
                         }
                     }
                     let prev = within.get(&key).or(self.last_poll.get(&(client, key))).copied();
                     if let Some(p) = prev {
                         if o <= p {
                             self.nonmonotonic.add(Found { op, key, offset: o, from: Some(p) });
-                        } else if self.at.range((key, p + 1)..(key, o)).next().is_some() {
+                        } else if log.slots.any_in(p + 1, o) {
                             self.skipped.add(Found { op, key, offset: o, from: Some(p) });
                         }
                     }
@@ -118,22 +174,22 @@ impl LiveLog {
     /// Notes value `v` at `(key, o)`: a second value at one offset, or one
     /// value at a second offset.
     fn value_at(&mut self, op: usize, key: u64, o: u64, v: u64) {
-        let values = self.at.entry((key, o)).or_default();
-        if values.contains_key(&v) {
+        let log = self.keys.entry(key).or_default();
+        let values = &mut log.slots.get_mut(o).values;
+        if values.iter().any(|&(x, _)| x == v) {
             return;
         }
-        values.insert(v, op);
+        values.push((v, op));
         if values.len() == 2 {
-            let first = *values.values().min().expect("two values");
+            let first = values.iter().map(|&(_, op)| op).min().expect("two values");
             self.inconsistent.add(Found { op: first, key, offset: o, from: None });
         }
-        let offsets = self.offsets_of.entry((key, v)).or_default();
-        if let Some(&first) = offsets.iter().next() {
-            if !offsets.contains(&o) {
-                self.duplicated.add(Found { op, key, offset: o, from: Some(first) });
+        match log.first_offset.get(&v) {
+            Some(&first) => self.duplicated.add(Found { op, key, offset: o, from: Some(first) }),
+            None => {
+                log.first_offset.insert(v, o);
             }
         }
-        offsets.insert(o);
     }
 
     /// Operations added so far.
@@ -147,12 +203,14 @@ impl LiveLog {
         let mut unobserved = Kind::default();
         // In operation order, as the batch check lists them.
         for &(op, key, offset) in &self.open {
-            let s = self.acked[&(key, offset)].iter().find(|s| s.op == op).expect("an open send is acknowledged");
+            let log = &self.keys[&key];
+            let slot = log.slots.get(offset).expect("an open send has a slot");
+            let s = slot.acked.iter().find(|s| s.op == op).expect("an open send is acknowledged");
             let f = Found { op, key, offset, from: None };
             let is_lost = match s.seen {
                 Seen::Observed => continue,
                 Seen::Replaced => true,
-                Seen::Pending => self.max_polled.get(&key).is_some_and(|&m| m > offset),
+                Seen::Pending => log.max_polled.is_some_and(|m| m > offset),
             };
             if is_lost {
                 lost.add(f);
