@@ -641,7 +641,7 @@ impl Scenario {
                     let same = |o: &ControllerConfig| {
                         o.controllers == c.controllers
                             && o.brokers == c.brokers
-                            && o.topic == c.topic
+                            && o.topic_list() == c.topic_list()
                             && o.kafka_version == c.kafka_version
                     };
                     self.kafka_members(
@@ -680,10 +680,31 @@ impl Scenario {
                 ComponentSpec::KafkaProducer(p) => {
                     p.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
                     self.kafka_client(i, &p.bootstrap, &is_linked)?;
+                    self.kafka_topic(i, &p.bootstrap, p.topic.as_deref())?;
                 }
                 ComponentSpec::KafkaConsumer(c) => {
                     c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
                     self.kafka_client(i, &c.bootstrap, &is_linked)?;
+                    let topic = self.kafka_topic(i, &c.bootstrap, c.topic.as_deref())?;
+                    // A group reads one topic.
+                    for (j, o) in self.nodes.iter().enumerate().take(i) {
+                        let ComponentSpec::KafkaConsumer(oc) = &o.component else { continue };
+                        let same_cluster =
+                            self.kafka_controllers_of(&oc.bootstrap) == self.kafka_controllers_of(&c.bootstrap);
+                        if oc.group.is_some() && oc.group == c.group && same_cluster {
+                            let other = self.kafka_topic(j, &oc.bootstrap, oc.topic.as_deref())?;
+                            if other != topic {
+                                return err(
+                                    at("topic"),
+                                    format!(
+                                        "`{}` reads `{other}` in group `{}`; the members of a group read one topic",
+                                        o.name,
+                                        c.group.as_deref().unwrap_or_default()
+                                    ),
+                                );
+                            }
+                        }
+                    }
                 }
                 ComponentSpec::Database(d) => {
                     d.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
@@ -882,6 +903,37 @@ impl Scenario {
         self.kafka_members(i, "", &brokers, Kind::KafkaBroker, is_linked, |_| true)
     }
 
+    /// The controllers of the cluster a Kafka client's first bootstrap
+    /// broker belongs to.
+    fn kafka_controllers_of(&self, bootstrap: &[String]) -> Option<&Vec<String>> {
+        match &self.nodes.iter().find(|n| Some(&n.name) == bootstrap.first())?.component {
+            ComponentSpec::KafkaBroker(b) => Some(&b.controllers),
+            _ => None,
+        }
+    }
+
+    /// The topic a Kafka client at node `i` names (unset: the cluster's
+    /// first): it must be one of its cluster's.
+    fn kafka_topic(&self, i: usize, bootstrap: &[String], topic: Option<&str>) -> Result<String, ScenarioError> {
+        let cluster = self.nodes.iter().find(|n| Some(&n.name) == bootstrap.first()).and_then(|n| match &n.component {
+            ComponentSpec::KafkaBroker(b) => self.kafka_cluster_of(&b.controllers),
+            _ => None,
+        });
+        // A client without a valid cluster is reported where the cluster is.
+        let Some(cluster) = cluster.filter(|c| c.validate().is_ok()) else {
+            return Ok(topic.unwrap_or_default().to_string());
+        };
+        let topics: Vec<String> = cluster.topic_list().into_iter().map(|t| t.name).collect();
+        match topic {
+            None => Ok(topics.first().cloned().unwrap_or_default()),
+            Some(t) if topics.iter().any(|x| x == t) => Ok(t.to_string()),
+            Some(t) => Err(ScenarioError::new(
+                format!("nodes[{i}].topic"),
+                format!("the cluster has no topic `{t}`; its topics: {}", topics.join(", ")),
+            )),
+        }
+    }
+
     /// The Kafka cluster, as its processes know it, that the node `i`
     /// (a controller, broker or client) belongs to.
     pub fn kafka_cluster(&self, i: usize, id: impl Fn(&str) -> NodeId) -> Option<crate::components::kafka::Cluster> {
@@ -898,29 +950,55 @@ impl Scenario {
             _ => return None,
         };
         let c = self.kafka_cluster_of(&controllers)?;
+        let hw_waits_for_min_isr = c.kafka_version == crate::components::kafka::config::KafkaVersion::V3_7;
+        let mut first = 0;
+        let topics: Vec<crate::components::kafka::ClusterTopic> = c
+            .topic_list()
+            .into_iter()
+            .map(|t| {
+                let topic = crate::components::kafka::ClusterTopic {
+                    name: t.name,
+                    config: crate::kafka::TopicConfig { hw_waits_for_min_isr, ..t.config },
+                    first,
+                };
+                first += topic.config.partitions;
+                topic
+            })
+            .collect();
+        let groups = self.kafka_groups(&c.controllers, &topics);
         Some(crate::components::kafka::Cluster {
             controllers: c.controllers.iter().map(|n| id(n)).collect(),
             brokers: c.brokers.iter().map(|n| id(n)).collect(),
-            topic_name: c.topic.name.clone(),
-            topic: crate::kafka::TopicConfig {
-                hw_waits_for_min_isr: c.kafka_version == crate::components::kafka::config::KafkaVersion::V3_7,
-                ..c.topic.config.clone()
-            },
+            topics,
             heartbeat_interval: c.broker_heartbeat_interval,
             session_timeout: c.broker_session_timeout,
-            groups: self.kafka_groups(),
+            groups,
         })
     }
 
-    /// The consumer groups the scenario's consumers name, in order of
-    /// first mention (a group's id is its index).
-    pub fn kafka_groups(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+    /// The consumer groups that consumers of the cluster of `controllers`
+    /// name, in order of first mention (a group's id is its index), each
+    /// with the topic its first member reads.
+    fn kafka_groups(
+        &self,
+        controllers: &[String],
+        topics: &[crate::components::kafka::ClusterTopic],
+    ) -> Vec<crate::components::kafka::GroupSpec> {
+        let mut out: Vec<crate::components::kafka::GroupSpec> = Vec::new();
         for n in &self.nodes {
-            if let ComponentSpec::KafkaConsumer(ConsumerConfig { group: Some(g), .. }) = &n.component {
-                if !out.contains(g) {
-                    out.push(g.clone());
-                }
+            let ComponentSpec::KafkaConsumer(c @ ConsumerConfig { group: Some(g), .. }) = &n.component else {
+                continue;
+            };
+            let in_cluster = self.nodes.iter().any(|b| {
+                b.name == c.bootstrap[0]
+                    && matches!(&b.component, ComponentSpec::KafkaBroker(x) if x.controllers == controllers)
+            });
+            if in_cluster && !out.iter().any(|x| &x.name == g) {
+                let topic = match &c.topic {
+                    Some(t) => topics.iter().position(|x| &x.name == t).unwrap_or(0),
+                    None => 0,
+                };
+                out.push(crate::components::kafka::GroupSpec { name: g.clone(), topic });
             }
         }
         out

@@ -274,16 +274,24 @@ impl Simulation {
                     ComponentSpec::KafkaProducer(c) => {
                         let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
                         let bootstrap = kafka_brokers(&c.bootstrap, &cluster, &id);
-                        Component::KafkaProducer(KafkaProducer::new(c.clone(), bootstrap, cluster.partitions()))
+                        let topic = cluster.topic(c.topic.as_deref()).expect("validated topic").range();
+                        Component::KafkaProducer(KafkaProducer::new(
+                            c.clone(),
+                            bootstrap,
+                            topic,
+                            cluster.all_partitions(),
+                        ))
                     }
                     ComponentSpec::KafkaConsumer(c) => {
                         let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
                         let bootstrap = kafka_brokers(&c.bootstrap, &cluster, &id);
-                        let group = c.group.as_ref().and_then(|g| cluster.groups.iter().position(|x| x == g));
+                        let topic = cluster.topic(c.topic.as_deref()).expect("validated topic").range();
+                        let group = c.group.as_ref().and_then(|g| cluster.groups.iter().position(|x| &x.name == g));
                         Component::KafkaConsumer(KafkaConsumer::new(
                             c.clone(),
                             bootstrap,
-                            cluster.partitions(),
+                            topic,
+                            cluster.all_partitions(),
                             group.map(|g| g as u32),
                         ))
                     }

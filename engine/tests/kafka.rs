@@ -371,3 +371,93 @@ fn kafka_nodes_are_validated() {
     let e = err(v);
     assert!(e.contains("another cluster") || e.contains("controllers"), "{e}");
 }
+
+#[test]
+fn a_cluster_holds_several_topics_each_with_its_own_settings() {
+    let mut v = cluster(
+        5,
+        "all",
+        json!([{ "at": "8s", "action": "crash", "node": "b2" }, { "at": "14s", "action": "restart", "node": "b2" }]),
+    );
+    for node in v["nodes"].as_array_mut().unwrap() {
+        if node["type"] == "kafka_controller" {
+            let orders = node["topic"].take();
+            node.as_object_mut().unwrap().remove("topic");
+            let mut orders = orders;
+            orders["name"] = json!("orders");
+            node["topics"] = json!([orders, { "name": "clicks", "partitions": 2, "replication_factor": 2 }]);
+        }
+    }
+    let nodes = v["nodes"].as_array_mut().unwrap();
+    nodes[0]["topic"] = json!("orders");
+    nodes[1]["topic"] = json!("orders");
+    nodes[1]["group"] = json!("billing");
+    nodes[1]["auto_offset_reset"] = json!("earliest");
+    nodes.push(
+        json!({ "name": "clicker", "type": "kafka_producer", "bootstrap": ["b3"], "topic": "clicks", "acks": "1",
+                       "load": { "rate": 200, "keys": 10 }, "stop": "30s" }),
+    );
+    nodes.push(json!({ "name": "reader", "type": "kafka_consumer", "bootstrap": ["b3"], "topic": "clicks" }));
+    let links = v["links"].as_array_mut().unwrap();
+    for c in ["clicker", "reader"] {
+        for b in ["b1", "b2", "b3"] {
+            links.push(json!({ "between": [c, b] }));
+        }
+    }
+    let s = scenario(v.clone());
+    let (sim, log) = run(&s);
+    // orders (acks=all, min.insync.replicas 2) loses nothing; clicks
+    // (acks=1, replication factor 2) may lose what b2 led when it died.
+    let lost = &log.anomalies.lost;
+    assert!(lost.examples.iter().all(|f| f.key >= 3), "{:?}", log.anomalies);
+    // Each producer wrote only to its topic's partitions: orders 0-2,
+    // clicks 3-4 in the cluster's numbering.
+    let by_node = |name: &str| sim.node_id(name).unwrap();
+    for op in sim.log_history().ops() {
+        if let engine::history::LogEvent::Send { partition, .. } = op.event {
+            let ok = if op.node == by_node("producer") { partition < 3 } else { (3..5).contains(&partition) };
+            assert!(ok, "{op:?}");
+        }
+    }
+    let ctl = ["ctl1", "ctl2", "ctl3"]
+        .iter()
+        .find_map(|c| match sim.node_state(sim.node_id(c).unwrap()).detail {
+            Detail::KafkaController(v) if v.active => Some(v),
+            _ => None,
+        })
+        .unwrap();
+    let names: Vec<&str> = ctl.partitions.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["orders-0", "orders-1", "orders-2", "clicks-0", "clicks-1", "__consumer_offsets-0"]);
+    assert!(ctl.partitions.iter().all(|p| p.leader.is_some()), "{:?}", ctl.partitions);
+    assert_eq!(ctl.partitions[3].replicas.len(), 2, "clicks has replication factor 2");
+    // Both consumers read their topic to the end.
+    for c in ["consumer", "reader"] {
+        match sim.node_state(by_node(c)).detail {
+            Detail::KafkaConsumer(v) => assert!(v.lag.iter().all(|&l| l == 0) && v.polled > 1000, "{c}: {v:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Topics are validated: unknown names, duplicates, `topic` with `topics`,
+    // a group reading two topics.
+    let err = |v: Value| Scenario::from_json(&v.to_string()).unwrap_err().to_string();
+    let mut w = v.clone();
+    w["nodes"][8]["topic"] = json!("clickz");
+    let e = err(w);
+    assert!(e.contains("nodes[8].topic") && e.contains("no topic `clickz`; its topics: orders, clicks"), "{e}");
+    let mut w = v.clone();
+    for c in 2..5 {
+        w["nodes"][c]["topics"][1]["name"] = json!("orders");
+    }
+    let e = err(w);
+    assert!(e.contains("topics[1].name") && e.contains("listed twice"), "{e}");
+    let mut w = v.clone();
+    for c in 2..5 {
+        w["nodes"][c]["topic"] = json!({ "name": "x" });
+    }
+    let e = err(w);
+    assert!(e.contains("nodes[2].topics") && e.contains("not both"), "{e}");
+    let mut w = v;
+    w["nodes"][9]["group"] = json!("billing");
+    let e = err(w);
+    assert!(e.contains("nodes[9].topic") && e.contains("read one topic"), "{e}");
+}

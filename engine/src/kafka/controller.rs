@@ -18,11 +18,16 @@ fn change(image: &MetadataImage, partition: u32, leader: Option<BrokerId>, isr: 
 
 /// Elects a leader for a partition whose leader is gone, with the brokers
 /// not fenced in `image` as candidates.
-fn reelect(image: &MetadataImage, partition: u32, isr: BrokerSet, unclean: bool) -> Option<MetadataRecord> {
+fn reelect(
+    image: &MetadataImage,
+    partition: u32,
+    isr: BrokerSet,
+    unclean: &dyn Fn(u32) -> bool,
+) -> Option<MetadataRecord> {
     let p = &image.partitions[partition as usize];
     let isr_list = super::metadata::members(isr, &p.replicas);
     let alive = |b: BrokerId| !image.is_fenced(b);
-    match elect_leader(&p.replicas, &isr_list, p.leader, alive, unclean) {
+    match elect_leader(&p.replicas, &isr_list, p.leader, alive, unclean(partition)) {
         Election::Clean(l) if Some(l) == p.leader && isr == p.isr => None,
         Election::Clean(l) => Some(change(image, partition, Some(l), isr)),
         // The ISR becomes the new leader alone: what the others had
@@ -36,7 +41,13 @@ fn reelect(image: &MetadataImage, partition: u32, isr: BrokerSet, unclean: bool)
 /// Fences `broker` (its session expired, or it came back as a new
 /// incarnation): it leaves every ISR it was in (never leaving one empty),
 /// and its partitions get new leaders.
-pub fn fence(image: &MetadataImage, broker: BrokerId, incarnation: u32, unclean: bool) -> Vec<MetadataRecord> {
+/// `unclean(p)`: whether partition `p`'s topic allows unclean elections.
+pub fn fence(
+    image: &MetadataImage,
+    broker: BrokerId,
+    incarnation: u32,
+    unclean: &dyn Fn(u32) -> bool,
+) -> Vec<MetadataRecord> {
     let mut out = vec![MetadataRecord::FenceBroker { broker, incarnation }];
     let mut after = image.clone();
     after.apply(&out[0]);
@@ -57,7 +68,7 @@ pub fn fence(image: &MetadataImage, broker: BrokerId, incarnation: u32, unclean:
 
 /// Unfences `broker`; partitions without a leader that it can now lead
 /// get one.
-pub fn unfence(image: &MetadataImage, broker: BrokerId, unclean: bool) -> Vec<MetadataRecord> {
+pub fn unfence(image: &MetadataImage, broker: BrokerId, unclean: &dyn Fn(u32) -> bool) -> Vec<MetadataRecord> {
     let mut out = vec![MetadataRecord::UnfenceBroker { broker }];
     let mut after = image.clone();
     after.apply(&out[0]);
@@ -116,7 +127,7 @@ mod tests {
     fn fencing_the_leader_elects_the_next_isr_member_in_assignment_order() {
         let img = image();
         // Partition 1's assignment is [1, 2, 0]: broker 2 follows 1.
-        let recs = fence(&img, 1, 0, false);
+        let recs = fence(&img, 1, 0, &|_| false);
         assert_eq!(recs[0], MetadataRecord::FenceBroker { broker: 1, incarnation: 0 });
         let mut after = img.clone();
         for r in &recs {
@@ -142,14 +153,14 @@ mod tests {
             partition_epoch: 1,
             isr: set_of(&[0]),
         });
-        let clean: Vec<_> = fence(&img, 0, 0, false);
+        let clean: Vec<_> = fence(&img, 0, 0, &|_| false);
         let mut after = img.clone();
         clean.iter().for_each(|r| after.apply(r));
         assert_eq!(after.partitions[0].leader, None, "offline: nobody in sync is left");
         assert_eq!(after.partitions[0].isr(), vec![0], "never an empty ISR");
         assert_eq!(after.partitions[0].leader_epoch, 1);
 
-        let unclean = fence(&img, 0, 0, true);
+        let unclean = fence(&img, 0, 0, &|_| true);
         let mut after = img.clone();
         unclean.iter().for_each(|r| after.apply(r));
         assert_eq!(after.partitions[0].leader, Some(1), "first live replica in assignment order");
@@ -167,7 +178,7 @@ mod tests {
             isr: set_of(&[0]),
         });
         img.apply(&MetadataRecord::FenceBroker { broker: 0, incarnation: 1 });
-        let recs = unfence(&img, 0, false);
+        let recs = unfence(&img, 0, &|_| false);
         let mut after = img.clone();
         recs.iter().for_each(|r| after.apply(r));
         assert_eq!((after.partitions[0].leader, after.partitions[0].leader_epoch), (Some(0), 2));

@@ -89,11 +89,11 @@ impl MetadataImage {
         MetadataImage { fenced: vec![false; brokers], incarnations: vec![0; brokers], partitions }
     }
 
-    /// Adds a partition, assigned and led as `bootstrap` does.
-    pub fn add_partition(&mut self, rf: u32) {
-        let p = self.partitions.len();
+    /// Adds a partition on `rf` consecutive brokers from `start mod
+    /// brokers`, led by the first, all in sync.
+    pub fn add_partition(&mut self, start: usize, rf: u32) {
         let brokers = self.fenced.len();
-        let replicas: Vec<BrokerId> = (0..rf).map(|k| ((p + k as usize) % brokers) as BrokerId).collect();
+        let replicas: Vec<BrokerId> = (0..rf).map(|k| ((start + k as usize) % brokers) as BrokerId).collect();
         self.partitions.push(PartitionMeta {
             leader: Some(replicas[0]),
             leader_epoch: 0,

@@ -16,7 +16,7 @@
 //! date; the ISR is never empty; followers truncate by leader epoch
 //! (KIP-101, KIP-279), not to their high watermark.
 
-mod config;
+pub mod config;
 pub mod controller;
 mod election;
 mod epoch_cache;

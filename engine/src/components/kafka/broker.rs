@@ -298,8 +298,9 @@ impl KafkaBroker {
             );
             self.state.parts[i].role = Role::Leader(Box::new(ls));
             if p == self.cluster.offsets_partition() {
-                let (groups, parts) = (self.cluster.groups.len(), self.cluster.partitions());
-                self.state.coordinator = Some(Coordinator::load(&self.disk.logs[i], groups, parts));
+                let groups =
+                    self.cluster.groups.iter().map(|g| self.cluster.topics[g.topic].config.partitions).collect();
+                self.state.coordinator = Some(Coordinator::load(&self.disk.logs[i], groups));
             }
             ctx.note(Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr });
             self.leader_progress(ctx, p);
@@ -551,7 +552,7 @@ impl KafkaBroker {
             // Only group coordinators write to `__consumer_offsets`.
             return reply(ctx, Err(ProduceError::NotLeaderOrFollower));
         }
-        if acks == Acks::All && (ls.isr.len() as u32) < self.cluster.topic.min_insync_replicas {
+        if acks == Acks::All && (ls.isr.len() as u32) < self.cluster.config_of(p).min_insync_replicas {
             return reply(ctx, Err(ProduceError::NotEnoughReplicas));
         }
         if log.leo() + u64::from(count) > self.config.max_log_records {
@@ -613,8 +614,7 @@ impl KafkaBroker {
                 self.send_isr_change(ctx, p);
             }
         }
-        let every = self.cluster.topic.replica_lag_time_max.nanos / 2;
-        ctx.set_timer(every.max(1), Timer::KafkaIsrCheck);
+        ctx.set_timer(self.cluster.isr_check_every(), Timer::KafkaIsrCheck);
     }
 
     // ---- following ---------------------------------------------------
@@ -909,8 +909,7 @@ impl Process for KafkaBroker {
         if !self.cluster.groups.is_empty() {
             ctx.set_timer(GROUP_TICK_NS, Timer::KafkaGroupTick);
         }
-        let every = self.cluster.topic.replica_lag_time_max.nanos / 2;
-        ctx.set_timer(every.max(1), Timer::KafkaIsrCheck);
+        ctx.set_timer(self.cluster.isr_check_every(), Timer::KafkaIsrCheck);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {

@@ -28,7 +28,11 @@ pub struct ControllerConfig {
     pub controllers: Vec<String>,
     /// The brokers, in `node.id` order: broker `i` of this list is id `i`.
     pub brokers: Vec<String>,
-    pub topic: TopicSpec,
+    /// The cluster's topic (`topic`), or topics (`topics`): one of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<TopicSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<TopicSpec>,
     /// `broker.heartbeat.interval.ms`.
     #[serde(default = "default_heartbeat")]
     pub broker_heartbeat_interval: Duration,
@@ -79,6 +83,7 @@ fn default_tick() -> Duration {
 }
 
 pub const MAX_CONTROLLERS: usize = 9;
+pub const MAX_TOPICS: usize = 16;
 
 impl ControllerConfig {
     pub fn validate(&self) -> Check {
@@ -95,17 +100,44 @@ impl ControllerConfig {
                 format!("a cluster has 1 to {} brokers, got {n}", crate::kafka::metadata::MAX_BROKERS),
             );
         }
-        let name = &self.topic.name;
-        if name.is_empty()
-            || name.len() > 249
-            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
+        let field = if self.topic.is_some() { "topic" } else { "topics" };
+        let topics = self.topic_list();
+        match (&self.topic, self.topics.len()) {
+            (Some(_), 0) => {}
+            (None, 1..=MAX_TOPICS) => {}
+            (Some(_), _) => return err("topics", "give `topic` or `topics`, not both".into()),
+            (None, 0) => return err("topic", "a cluster needs a `topic` (or a list of `topics`)".into()),
+            (None, k) => return err("topics", format!("a cluster has 1 to {MAX_TOPICS} topics, got {k}")),
+        }
+        let mut total = 0;
+        for (i, t) in topics.iter().enumerate() {
+            let at = |f: &str| if field == "topic" { format!("topic.{f}") } else { format!("topics[{i}].{f}") };
+            let name = &t.name;
+            if name.is_empty()
+                || name.len() > 249
+                || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                || name.starts_with("__")
+            {
+                return err(
+                    &at("name"),
+                    format!("`{name}` is not a topic name: 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-', not starting with `__` (Kafka's internal topics)"),
+                );
+            }
+            if topics[..i].iter().any(|o| &o.name == name) {
+                return err(&at("name"), format!("the topic `{name}` is listed twice"));
+            }
+            t.config.validate(n).map_err(|(f, m)| (at(&f), m))?;
+            total += t.config.partitions;
+        }
+        if total > crate::kafka::config::MAX_PARTITIONS {
             return err(
-                "topic.name",
-                format!("`{name}` is not a topic name: 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'"),
+                field,
+                format!(
+                    "a cluster has at most {} partitions in all, got {total}",
+                    crate::kafka::config::MAX_PARTITIONS
+                ),
             );
         }
-        self.topic.config.validate(n).map_err(|(f, m)| (format!("topic.{f}"), m))?;
         if self.broker_heartbeat_interval < ms(1) {
             return err("broker_heartbeat_interval", "broker_heartbeat_interval must be at least 1ms".into());
         }
@@ -122,6 +154,14 @@ impl ControllerConfig {
             return err("tick", "tick must be at least 1ms".into());
         }
         Ok(())
+    }
+
+    /// The topics, whichever way they were given.
+    pub fn topic_list(&self) -> Vec<TopicSpec> {
+        match &self.topic {
+            Some(t) => vec![t.clone()],
+            None => self.topics.clone(),
+        }
     }
 
     /// The quorum's Raft settings (messages carry one entry each).
@@ -208,6 +248,9 @@ fn default_keys() -> u32 {
 pub struct ProducerConfig {
     /// `bootstrap.servers`: brokers asked for metadata.
     pub bootstrap: Vec<String>,
+    /// The topic records go to; unset: the cluster's first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     pub load: ProduceLoad,
     #[serde(default)]
     pub acks: Acks,
@@ -323,6 +366,9 @@ pub enum OffsetReset {
 #[serde(deny_unknown_fields)]
 pub struct ConsumerConfig {
     pub bootstrap: Vec<String>,
+    /// The topic it reads; unset: the cluster's first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     /// `group.id`: the consumer joins this group and reads the partitions
     /// its coordinator assigns, from the group's committed offsets. Without
     /// it the consumer reads every partition from the start.

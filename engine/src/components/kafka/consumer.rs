@@ -81,6 +81,12 @@ pub struct KafkaConsumer {
     config: ConsumerConfig,
     /// The group's id in the run (its index among the groups named).
     group: Option<u32>,
+    /// The topic's partitions are the cluster's `first .. first +
+    /// partitions`; internally the consumer counts them from 0.
+    first: u32,
+    /// The cluster's partitions in all (a metadata answer ends with the
+    /// last); with groups the last is `__consumer_offsets`'.
+    cluster_partitions: u32,
     bootstrap: Vec<NodeId>,
     partitions: u32,
     /// The position survives a restart as a committed offset would.
@@ -95,11 +101,21 @@ impl KafkaConsumer {
     /// `brokers`: the bootstrap brokers first, then the rest of the
     /// cluster's (a client learns them from its first metadata answer and
     /// asks any of them later).
-    pub fn new(config: ConsumerConfig, brokers: Vec<NodeId>, partitions: u32, group: Option<u32>) -> KafkaConsumer {
+    /// Reads the cluster's partitions `topic` (of `cluster_partitions`).
+    pub fn new(
+        config: ConsumerConfig,
+        brokers: Vec<NodeId>,
+        topic: std::ops::Range<u32>,
+        cluster_partitions: u32,
+        group: Option<u32>,
+    ) -> KafkaConsumer {
         let bootstrap = brokers;
+        let partitions = topic.end - topic.start;
         KafkaConsumer {
             config,
             group,
+            first: topic.start,
+            cluster_partitions,
             bootstrap,
             partitions,
             committed: vec![(0, None); partitions as usize],
@@ -127,7 +143,7 @@ impl KafkaConsumer {
         }
         let Some(leader) = part.leader else { return self.refresh_metadata(ctx) };
         let w = KafkaWire::Fetch {
-            partition: p,
+            partition: self.first + p,
             leader_epoch: part.leader_epoch,
             fetch_offset: part.position,
             last_fetched_epoch: part.last_epoch.unwrap_or(NO_EPOCH),
@@ -173,7 +189,7 @@ impl KafkaConsumer {
         self.committed[p as usize] = (part.position, part.last_epoch);
         if !got.is_empty() {
             self.state.polled += got.len() as u64;
-            let records = got.iter().map(|b| (p, b.offset, b.record.value)).collect();
+            let records = got.iter().map(|b| (self.first + p, b.offset, b.record.value)).collect();
             ctx.log_poll(records, invoked, self.group);
         }
         self.fetch(ctx, p);
@@ -235,7 +251,7 @@ impl KafkaConsumer {
         for p in 0..self.partitions {
             let part = &self.state.parts[p as usize];
             if part.owned && self.state.member.committed[p as usize] != Some(part.position) {
-                let w = KafkaWire::OffsetCommit { group, generation, partition: p, offset: part.position };
+                let w = KafkaWire::OffsetCommit { group, generation, partition: self.first + p, offset: part.position };
                 ctx.send(c, Message::Kafka(w));
                 sent += 1;
             }
@@ -260,7 +276,7 @@ impl KafkaConsumer {
         self.state.member.joining = false;
         for p in 0..self.partitions {
             if partitions & (1 << p) != 0 {
-                ctx.send(c, Message::Kafka(KafkaWire::OffsetFetch { group, partition: p }));
+                ctx.send(c, Message::Kafka(KafkaWire::OffsetFetch { group, partition: self.first + p }));
             }
         }
     }
@@ -283,7 +299,7 @@ impl KafkaConsumer {
                 self.fetch(ctx, p);
             }
             None => match part.leader {
-                Some(l) => ctx.send(l, Message::Kafka(KafkaWire::ListOffsets { partition: p })),
+                Some(l) => ctx.send(l, Message::Kafka(KafkaWire::ListOffsets { partition: self.first + p })),
                 None => self.refresh_metadata(ctx),
             },
         }
@@ -348,6 +364,45 @@ impl KafkaConsumer {
     }
 }
 
+impl KafkaConsumer {
+    /// `w` with its partition counted from this topic's first, or `None`
+    /// if it concerns a partition of another topic.
+    fn localize(&self, w: KafkaWire) -> Option<KafkaWire> {
+        let local = |p: u32| p.checked_sub(self.first).filter(|&l| l < self.partitions);
+        Some(match w {
+            KafkaWire::PartitionLeader { partition, leader, leader_epoch } => {
+                KafkaWire::PartitionLeader { partition: local(partition)?, leader, leader_epoch }
+            }
+            KafkaWire::Record { partition, batch } => KafkaWire::Record { partition: local(partition)?, batch },
+            KafkaWire::FetchEnd { partition, leader_epoch, fetch_offset, count, high_watermark } => {
+                KafkaWire::FetchEnd { partition: local(partition)?, leader_epoch, fetch_offset, count, high_watermark }
+            }
+            KafkaWire::FetchDiverging { partition, leader_epoch, epoch, end_offset, high_watermark } => {
+                KafkaWire::FetchDiverging {
+                    partition: local(partition)?,
+                    leader_epoch,
+                    epoch,
+                    end_offset,
+                    high_watermark,
+                }
+            }
+            KafkaWire::FetchError { partition, leader_epoch, error } => {
+                KafkaWire::FetchError { partition: local(partition)?, leader_epoch, error }
+            }
+            KafkaWire::OffsetFetchReply { group, partition, offset, error } => {
+                KafkaWire::OffsetFetchReply { group, partition: local(partition)?, offset, error }
+            }
+            KafkaWire::OffsetCommitReply { group, partition, offset, error } => {
+                KafkaWire::OffsetCommitReply { group, partition: local(partition)?, offset, error }
+            }
+            KafkaWire::ListOffsetsReply { partition, offset } => {
+                KafkaWire::ListOffsetsReply { partition: local(partition)?, offset }
+            }
+            other => other,
+        })
+    }
+}
+
 fn part_retry(ctx: &mut Ctx, p: u32, backoff: u64, part: &mut Part) {
     part.timer = ctx.set_timer(backoff, Timer::KafkaFetch { partition: p });
 }
@@ -377,18 +432,25 @@ impl Process for KafkaConsumer {
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         let Message::Kafka(w) = msg else { return };
-        match w {
-            KafkaWire::PartitionLeader { partition, leader, .. } if partition == self.partitions => {
-                // `__consumer_offsets`' leader coordinates the groups.
+        if let KafkaWire::PartitionLeader { partition, leader, .. } = w {
+            if partition + 1 == self.cluster_partitions {
                 self.state.metadata.answered(ctx);
+            }
+            if self.group.is_some() && partition + 1 == self.cluster_partitions {
+                // `__consumer_offsets`' leader coordinates the groups.
                 let member = &mut self.state.member;
-                if self.group.is_some() && (member.coordinator != leader || !member.joining && member.generation == 0) {
+                if member.coordinator != leader || !member.joining && member.generation == 0 {
                     member.coordinator = leader;
                     member.last_answer = ctx.monotonic();
                     self.revoke(ctx);
                     self.join(ctx);
                 }
+                return;
             }
+        }
+        // Partitions of other topics are not this consumer's.
+        let Some(w) = self.localize(w) else { return };
+        match w {
             KafkaWire::PartitionLeader { partition, leader, leader_epoch } => {
                 let Some(part) = self.state.parts.get_mut(partition as usize) else { return };
                 if part.leader != leader || part.leader_epoch != leader_epoch {
@@ -396,9 +458,6 @@ impl Process for KafkaConsumer {
                     part.leader_epoch = leader_epoch;
                     part.in_flight = None;
                     ctx.cancel_timer(part.timer);
-                }
-                if partition + 1 == self.partitions && self.group.is_none() {
-                    self.state.metadata.answered(ctx);
                 }
                 self.fetch(ctx, partition);
             }

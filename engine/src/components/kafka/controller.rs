@@ -207,7 +207,8 @@ impl KafkaController {
             // session timeout.
             self.state.detectors = vec![Detector::new((2 * hb).min(session), session, now); n];
         }
-        let unclean = self.cluster.topic.unclean_leader_election_enable;
+        let cluster = &self.cluster;
+        let unclean = |p: u32| cluster.config_of(p).unclean_leader_election_enable;
         let mut img = self.state.image.clone();
         let mut records: Vec<MetadataRecord> = Vec::new();
         for b in 0..n {
@@ -217,14 +218,14 @@ impl KafkaController {
             let reported = self.state.reported[b];
             let restarted = reported.filter(|&(inc, _)| inc != img.incarnations[b]).map(|r| r.0);
             let change = if let Some(inc) = restarted {
-                fence(&img, broker, inc, unclean)
+                fence(&img, broker, inc, &unclean)
             } else if live == Liveness::Down && !img.is_fenced(broker) {
-                fence(&img, broker, img.incarnations[b], unclean)
+                fence(&img, broker, img.incarnations[b], &unclean)
             } else if img.is_fenced(broker)
                 && live == Liveness::Alive
                 && reported.is_some_and(|(_, index)| index >= self.state.fenced_at[b])
             {
-                unfence(&img, broker, unclean)
+                unfence(&img, broker, &unclean)
             } else {
                 continue;
             };

@@ -37,7 +37,8 @@ pub type Assigned = (NodeId, u32, u32, u64);
 #[derive(Clone, Debug)]
 pub struct Coordinator {
     groups: Vec<Group>,
-    partitions: u32,
+    /// Per group: the partitions of the topic it reads.
+    partitions: Vec<u32>,
     /// Committed offsets by (group, partition) key.
     committed: BTreeMap<u32, u64>,
 }
@@ -51,12 +52,12 @@ pub fn offset_key(group: u32, partition: u32) -> u32 {
 impl Coordinator {
     /// Takes over: the committed offsets are the last record for each key
     /// in the partition's log; members must join again.
-    pub fn load(log: &PartitionLog, groups: usize, partitions: u32) -> Coordinator {
+    pub fn load(log: &PartitionLog, partitions: Vec<u32>) -> Coordinator {
         let mut committed = BTreeMap::new();
         for b in log.batches() {
             committed.insert(b.record.key, b.record.value);
         }
-        Coordinator { groups: vec![Group::default(); groups], partitions, committed }
+        Coordinator { groups: vec![Group::default(); partitions.len()], partitions, committed }
     }
 
     pub fn committed(&self, group: u32, partition: u32) -> Option<u64> {
@@ -111,8 +112,8 @@ impl Coordinator {
     /// all rejoined (or whose time is up); returns the assignments to send.
     pub fn tick(&mut self, now: i64) -> Vec<Assigned> {
         let mut out = Vec::new();
-        let partitions = self.partitions;
         for (id, g) in self.groups.iter_mut().enumerate() {
+            let partitions = self.partitions[id];
             let before = g.members.len();
             g.members.retain(|_, m| now - m.last_heard <= m.session);
             if g.members.len() < before && g.rebalance_until.is_none() {
@@ -172,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_silent_member_is_removed_and_the_rest_rebalance() {
-        let mut c = Coordinator::load(&PartitionLog::default(), 1, 4);
+        let mut c = Coordinator::load(&PartitionLog::default(), vec![4]);
         c.join(0, 0, 7, 10, 3);
         c.join(1, 0, 8, 10, 3);
         assert!(c.tick(2).is_empty(), "waits the initial delay");

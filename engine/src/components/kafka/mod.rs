@@ -16,18 +16,40 @@ use crate::message::NodeId;
 use crate::time::Duration;
 use serde::Serialize;
 
+/// One topic of a cluster: its partitions are the cluster's partitions
+/// `first .. first + config.partitions` (one numbering for the whole
+/// cluster, so a partition is one number on the wire).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterTopic {
+    pub name: String,
+    pub config: TopicConfig,
+    pub first: u32,
+}
+
+impl ClusterTopic {
+    pub fn range(&self) -> std::ops::Range<u32> {
+        self.first..self.first + self.config.partitions
+    }
+}
+
+/// A consumer group: its name and the topic (by index) its members read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupSpec {
+    pub name: String,
+    pub topic: usize,
+}
+
 /// What every process of one Kafka cluster knows about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cluster {
     pub controllers: Vec<NodeId>,
     /// Broker `i` of this list has `node.id` `i`.
     pub brokers: Vec<NodeId>,
-    pub topic_name: String,
-    pub topic: TopicConfig,
+    pub topics: Vec<ClusterTopic>,
     pub heartbeat_interval: Duration,
     pub session_timeout: Duration,
-    /// The consumer groups of the run, by name; a group's id is its index.
-    pub groups: Vec<String>,
+    /// The consumer groups of the run; a group's id is its index.
+    pub groups: Vec<GroupSpec>,
 }
 
 impl Cluster {
@@ -35,58 +57,80 @@ impl Cluster {
         self.brokers.iter().position(|&b| b == node).map(|i| i as BrokerId)
     }
 
-    /// The topic's partitions.
+    /// The topics' partitions, all together.
     pub fn partitions(&self) -> u32 {
-        self.topic.partitions
+        self.topics.iter().map(|t| t.config.partitions).sum()
     }
 
-    /// The topic's partitions and, after them, when the run has consumer
+    /// The topics' partitions and, after them, when the run has consumer
     /// groups, the one partition of `__consumer_offsets`, where group
     /// coordinators keep committed offsets (its leader is every group's
     /// coordinator; Kafka creates the topic when a group first needs it).
     pub fn all_partitions(&self) -> u32 {
-        self.topic.partitions + u32::from(!self.groups.is_empty())
+        self.partitions() + u32::from(!self.groups.is_empty())
     }
 
     pub fn offsets_partition(&self) -> u32 {
-        self.topic.partitions
+        self.partitions()
+    }
+
+    /// The topic named `name` (unset: the first).
+    pub fn topic(&self, name: Option<&str>) -> Option<&ClusterTopic> {
+        match name {
+            Some(n) => self.topics.iter().find(|t| t.name == n),
+            None => self.topics.first(),
+        }
+    }
+
+    fn topic_of(&self, p: u32) -> Option<&ClusterTopic> {
+        self.topics.iter().find(|t| t.range().contains(&p))
     }
 
     /// `orders-2`, `__consumer_offsets-0`.
     pub fn partition_name(&self, p: u32) -> String {
-        if p < self.topic.partitions {
-            format!("{}-{p}", self.topic_name)
-        } else {
-            "__consumer_offsets-0".to_string()
+        match self.topic_of(p) {
+            Some(t) => format!("{}-{}", t.name, p - t.first),
+            None => "__consumer_offsets-0".to_string(),
         }
     }
 
-    /// A partition's settings: the topic's, or for `__consumer_offsets`
+    /// How often leaders check their followers: half the shortest
+    /// `replica.lag.time.max.ms`.
+    pub fn isr_check_every(&self) -> u64 {
+        let lag = self.topics.iter().map(|t| t.config.replica_lag_time_max.nanos).min().unwrap_or(30_000_000_000);
+        (lag / 2).max(1)
+    }
+
+    /// A partition's settings: its topic's, or for `__consumer_offsets`
     /// Kafka's (`offsets.topic.replication.factor` 3, or fewer brokers;
     /// `min.insync.replicas` 1; no unclean election).
     pub fn config_of(&self, partition: u32) -> TopicConfig {
-        if partition < self.topic.partitions {
-            return self.topic.clone();
+        if let Some(t) = self.topic_of(partition) {
+            return t.config.clone();
         }
+        let first = &self.topics[0].config;
         TopicConfig {
             partitions: 1,
             replication_factor: (self.brokers.len() as u32).min(3),
             min_insync_replicas: 1,
             unclean_leader_election_enable: false,
-            replica_lag_time_max: self.topic.replica_lag_time_max,
-            hw_waits_for_min_isr: self.topic.hw_waits_for_min_isr,
+            replica_lag_time_max: first.replica_lag_time_max,
+            hw_waits_for_min_isr: first.hw_waits_for_min_isr,
         }
     }
 
-    /// The metadata the cluster starts with.
+    /// The metadata the cluster starts with: each topic's partition `p`
+    /// on `replication_factor` consecutive brokers from `p mod brokers`.
     pub fn bootstrap(&self) -> crate::kafka::metadata::MetadataImage {
-        let mut image = crate::kafka::metadata::MetadataImage::bootstrap(
-            self.brokers.len(),
-            self.partitions(),
-            self.topic.replication_factor,
-        );
+        let mut image = crate::kafka::metadata::MetadataImage::bootstrap(self.brokers.len(), 0, 1);
+        for t in &self.topics {
+            for p in 0..t.config.partitions {
+                image.add_partition(p as usize, t.config.replication_factor);
+            }
+        }
         if !self.groups.is_empty() {
-            image.add_partition(self.config_of(self.offsets_partition()).replication_factor);
+            let rf = self.config_of(self.offsets_partition()).replication_factor;
+            image.add_partition(self.offsets_partition() as usize, rf);
         }
         image
     }

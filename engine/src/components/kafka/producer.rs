@@ -72,7 +72,13 @@ struct Volatile {
 pub struct KafkaProducer {
     config: ProducerConfig,
     bootstrap: Vec<NodeId>,
+    /// The topic's partitions: the cluster's `first .. first + partitions`
+    /// (internally the producer counts them from 0).
+    first: u32,
     partitions: u32,
+    /// The cluster's partitions in all (a metadata answer ends with the
+    /// last).
+    cluster_partitions: u32,
     state: Volatile,
 }
 
@@ -80,9 +86,22 @@ impl KafkaProducer {
     /// `brokers`: the bootstrap brokers first, then the rest of the
     /// cluster's (a client learns them from its first metadata answer and
     /// asks any of them later).
-    pub fn new(config: ProducerConfig, brokers: Vec<NodeId>, partitions: u32) -> KafkaProducer {
+    /// Writes to the cluster's partitions `topic` (of `cluster_partitions`).
+    pub fn new(
+        config: ProducerConfig,
+        brokers: Vec<NodeId>,
+        topic: std::ops::Range<u32>,
+        cluster_partitions: u32,
+    ) -> KafkaProducer {
         let bootstrap = brokers;
-        KafkaProducer { config, bootstrap, partitions, state: Volatile::default() }
+        KafkaProducer {
+            config,
+            bootstrap,
+            first: topic.start,
+            partitions: topic.end - topic.start,
+            cluster_partitions,
+            state: Volatile::default(),
+        }
     }
 
     pub fn view(&self) -> ProducerView {
@@ -95,6 +114,11 @@ impl KafkaProducer {
             failed: self.state.failed,
             retries: self.state.retries,
         }
+    }
+
+    /// The topic's partition (from 0) of the cluster's partition `p`.
+    fn local(&self, p: u32) -> Option<u32> {
+        p.checked_sub(self.first).filter(|&l| l < self.partitions)
     }
 
     fn stopped(&self, ctx: &Ctx) -> bool {
@@ -124,8 +148,8 @@ impl KafkaProducer {
         let part = &mut self.state.parts[p as usize];
         let seq = part.next_seq;
         part.next_seq += 1;
-        let value = Record::produced(p, ctx.me(), seq).value;
-        let op = ctx.log_send(p, value);
+        let value = Record::produced(self.first + p, ctx.me(), seq).value;
+        let op = ctx.log_send(self.first + p, value);
         let pending = Pending { seq, op, invoked: ctx.now(), created: ctx.monotonic() };
         self.state.parts[p as usize].queue.push_back(pending);
         self.state.buffered += 1;
@@ -155,7 +179,7 @@ impl KafkaProducer {
         let producer_epoch = if self.config.idempotent() { self.state.epoch } else { NO_PRODUCER_EPOCH };
         let w = KafkaWire::Produce {
             id,
-            partition: p,
+            partition: self.first + p,
             first_seq: records[0].seq,
             count: records.len() as u32,
             producer_epoch,
@@ -290,7 +314,8 @@ impl Process for KafkaProducer {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
             Message::Kafka(KafkaWire::ProduceReply { id, partition, result }) => {
-                self.on_reply(ctx, id, partition, result)
+                let Some(p) = self.local(partition) else { return };
+                self.on_reply(ctx, id, p, result)
             }
             Message::Kafka(KafkaWire::ConnectionClosed) => {
                 // The broker's process died: what was in flight to it fails
@@ -305,13 +330,13 @@ impl Process for KafkaProducer {
                 }
             }
             Message::Kafka(KafkaWire::PartitionLeader { partition, leader, .. }) => {
-                let Some(slot) = self.state.leaders.get_mut(partition as usize) else { return };
-                *slot = leader;
-                if partition + 1 == self.partitions {
+                if partition + 1 == self.cluster_partitions {
                     self.state.metadata.answered(ctx);
                 }
+                let Some(p) = self.local(partition) else { return };
+                self.state.leaders[p as usize] = leader;
                 if leader.is_some() {
-                    self.drain(ctx, partition);
+                    self.drain(ctx, p);
                 }
             }
             _ => {}
