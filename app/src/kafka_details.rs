@@ -64,7 +64,27 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
                     ),
                 );
             }
-            format!("leads {leads} of {}{}", v.partitions.len(), if v.fenced { " · fenced" } else { "" })
+            for g in &v.groups {
+                let members: Vec<String> = g
+                    .members
+                    .iter()
+                    .map(|(m, ps)| {
+                        let ps: Vec<String> = ps.iter().map(u32::to_string).collect();
+                        format!("{} [{}]", sim.node_name(*m), ps.join(", "))
+                    })
+                    .collect();
+                push(
+                    &format!("group {}", g.name),
+                    format!(
+                        "generation {}{} · {}",
+                        g.generation,
+                        if g.rebalancing { " · rebalancing" } else { "" },
+                        if members.is_empty() { "no members".to_string() } else { members.join(", ") }
+                    ),
+                );
+            }
+            let coordinator = if v.groups.is_empty() { "" } else { " · group coordinator" };
+            format!("leads {leads} of {}{}{coordinator}", v.partitions.len(), if v.fenced { " · fenced" } else { "" })
         }
         Detail::KafkaProducer(v) => {
             push("acks", v.acks.to_string());
@@ -76,8 +96,30 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
             format!("acks={} · {} acked", v.acks, v.acknowledged)
         }
         Detail::KafkaConsumer(v) => {
-            for (p, (pos, lag)) in v.positions.iter().zip(&v.lag).enumerate() {
-                push(&format!("partition {p}"), format!("position {pos} · lag {lag}"));
+            if let Some(g) = &v.group {
+                // The group's lag: what its members have yet to read.
+                let group_lag: u64 = (0..sim.node_count() as u32)
+                    .filter_map(|n| match sim.node_state(n).detail {
+                        Detail::KafkaConsumer(o) if o.group.as_ref() == Some(g) => Some(o.lag.iter().sum::<u64>()),
+                        _ => None,
+                    })
+                    .sum();
+                push(
+                    "group",
+                    format!(
+                        "{g} · generation {} · coordinator {} · group lag {group_lag}",
+                        v.generation,
+                        name(v.coordinator)
+                    ),
+                );
+            }
+            for (i, p) in v.partitions.iter().enumerate() {
+                let line = if v.owned[i] {
+                    format!("position {} · lag {}", v.positions[i], v.lag[i])
+                } else {
+                    "not assigned".to_string()
+                };
+                push(p, line);
             }
             push("records read", v.polled.to_string());
             format!("lag {}", v.lag.iter().sum::<u64>())

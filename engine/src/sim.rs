@@ -285,7 +285,7 @@ impl Simulation {
                     ComponentSpec::KafkaConsumer(c) => {
                         let cluster = scenario.kafka_cluster(i, id).expect("validated cluster");
                         let bootstrap = kafka_brokers(&c.bootstrap, &cluster, &id);
-                        let topic = cluster.topic(c.topic.as_deref()).expect("validated topic").range();
+                        let topic = cluster.topic(c.topic.as_deref()).expect("validated topic");
                         let group = c.group.as_ref().and_then(|g| cluster.groups.iter().position(|x| &x.name == g));
                         Component::KafkaConsumer(KafkaConsumer::new(
                             c.clone(),

@@ -205,6 +205,16 @@ fn a_dead_group_member_s_partitions_are_read_again_from_its_last_commit() {
         other => panic!("{other:?}"),
     };
     assert!(c2.lag.iter().all(|&l| l == 0) && c2.positions.iter().all(|&p| p > 3000), "{c2:?}");
+    assert_eq!((c2.group.as_deref(), c2.generation), (Some("billing"), 2), "{c2:?}");
+    assert_eq!(c2.partitions, ["orders-0", "orders-1", "orders-2", "orders-3"]);
+    // The coordinator (the leader of __consumer_offsets) holds the group:
+    // generation 2, consumer2 alone with the four partitions.
+    let coordinator = sim.node_state(c2.coordinator.expect("a coordinator")).detail;
+    let Detail::KafkaBroker(b) = coordinator else { panic!("{coordinator:?}") };
+    let g = &b.groups[0];
+    let c2_id = sim.node_id("consumer2").unwrap();
+    assert_eq!((g.name.as_str(), g.generation, g.rebalancing), ("billing", 2, false));
+    assert_eq!(g.members, [(c2_id, vec![0, 1, 2, 3])]);
     assert_eq!(log.records_polled, log.sends_acknowledged + log.redelivered);
 }
 

@@ -12,7 +12,7 @@
 use super::config::BrokerConfig;
 use super::config::INITIAL_REBALANCE_DELAY_NS;
 use super::coordinator::{offset_key, Coordinator};
-use super::{BrokerView, Cluster, ReplicaView};
+use super::{BrokerView, Cluster, GroupView, ReplicaView};
 use crate::context::Ctx;
 use crate::kafka::metadata::{set_of, MetadataImage, MetadataRecord};
 use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH};
@@ -201,6 +201,18 @@ impl KafkaBroker {
             metadata_index: self.disk.metadata_index,
             active_controller: self.state.active,
             partitions,
+            groups: self.state.coordinator.as_ref().map_or_else(Vec::new, |c| {
+                c.groups()
+                    .into_iter()
+                    .zip(&self.cluster.groups)
+                    .map(|((generation, rebalancing, members), spec)| GroupView {
+                        name: spec.name.clone(),
+                        generation,
+                        rebalancing,
+                        members,
+                    })
+                    .collect()
+            }),
         }
     }
 

@@ -79,8 +79,11 @@ struct Volatile {
 #[derive(Clone, Debug)]
 pub struct KafkaConsumer {
     config: ConsumerConfig,
-    /// The group's id in the run (its index among the groups named).
+    /// The group's id in the run (its index among the groups named), and
+    /// its name.
     group: Option<u32>,
+    group_name: Option<String>,
+    topic_name: String,
     /// The topic's partitions are the cluster's `first .. first +
     /// partitions`; internally the consumer counts them from 0.
     first: u32,
@@ -105,13 +108,16 @@ impl KafkaConsumer {
     pub fn new(
         config: ConsumerConfig,
         brokers: Vec<NodeId>,
-        topic: std::ops::Range<u32>,
+        topic: &super::ClusterTopic,
         cluster_partitions: u32,
         group: Option<u32>,
     ) -> KafkaConsumer {
         let bootstrap = brokers;
+        let (topic_name, topic) = (topic.name.clone(), topic.range());
         let partitions = topic.end - topic.start;
         KafkaConsumer {
+            group_name: config.group.clone(),
+            topic_name,
             config,
             group,
             first: topic.start,
@@ -124,10 +130,16 @@ impl KafkaConsumer {
     }
 
     pub fn view(&self) -> ConsumerView {
+        let parts = &self.state.parts;
         ConsumerView {
-            positions: self.state.parts.iter().map(|p| p.position).collect(),
-            lag: self.state.parts.iter().map(|p| p.lag).collect(),
+            partitions: (0..self.partitions).map(|p| format!("{}-{p}", self.topic_name)).collect(),
+            positions: parts.iter().map(|p| p.position).collect(),
+            lag: parts.iter().map(|p| if p.owned { p.lag } else { 0 }).collect(),
+            owned: parts.iter().map(|p| p.owned).collect(),
             polled: self.state.polled,
+            group: self.group_name.clone(),
+            generation: self.state.member.generation,
+            coordinator: self.state.member.coordinator,
         }
     }
 

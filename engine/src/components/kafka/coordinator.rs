@@ -26,10 +26,16 @@ struct Member {
 #[derive(Clone, Debug, Default)]
 struct Group {
     generation: u32,
+    /// Each member's partitions in the current generation.
+    assigned: BTreeMap<NodeId, u64>,
     /// A rebalance under way, and when it completes at the latest.
     rebalance_until: Option<i64>,
     members: BTreeMap<NodeId, Member>,
 }
+
+/// A group as the coordinator holds it: generation, whether a rebalance
+/// is under way, and each member with its partitions.
+pub type GroupState = (u32, bool, Vec<(NodeId, Vec<u32>)>);
 
 /// An assignment to send: (member, group, generation, partitions).
 pub type Assigned = (NodeId, u32, u32, u64);
@@ -108,6 +114,25 @@ impl Coordinator {
         Ok(())
     }
 
+    /// Each group: its generation, whether it is rebalancing, and its
+    /// members with their partitions.
+    pub fn groups(&self) -> Vec<GroupState> {
+        self.groups
+            .iter()
+            .map(|g| {
+                let members = g
+                    .members
+                    .keys()
+                    .map(|&m| {
+                        let mask = g.assigned.get(&m).copied().unwrap_or(0);
+                        (m, (0..64).filter(|p| mask & (1 << p) != 0).collect())
+                    })
+                    .collect();
+                (g.generation, g.rebalance_until.is_some(), members)
+            })
+            .collect()
+    }
+
     /// Expires silent members and completes rebalances whose members have
     /// all rejoined (or whose time is up); returns the assignments to send.
     pub fn tick(&mut self, now: i64) -> Vec<Assigned> {
@@ -130,8 +155,9 @@ impl Coordinator {
             g.generation += 1;
             g.rebalance_until = None;
             let members: Vec<NodeId> = g.members.keys().copied().collect();
-            for (k, (member, ranges)) in members.iter().zip(range_assign(partitions, members.len())).enumerate() {
-                let _ = k;
+            g.assigned.clear();
+            for (member, ranges) in members.iter().zip(range_assign(partitions, members.len())) {
+                g.assigned.insert(*member, ranges);
                 out.push((*member, id as u32, g.generation, ranges));
             }
             for m in g.members.values_mut() {

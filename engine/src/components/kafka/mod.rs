@@ -162,6 +162,9 @@ pub struct BrokerView {
     pub metadata_index: u64,
     pub active_controller: Option<NodeId>,
     pub partitions: Vec<ReplicaView>,
+    /// When this broker coordinates the consumer groups (it leads
+    /// `__consumer_offsets`): each group.
+    pub groups: Vec<GroupView>,
 }
 
 /// A broker as the active controller sees it.
@@ -210,12 +213,32 @@ pub struct ProducerView {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ConsumerView {
+    /// The topic's partitions, by name (`orders-0`).
+    pub partitions: Vec<String>,
     /// Per partition: the next offset to read.
     pub positions: Vec<u64>,
     /// Per partition: the high watermark minus the position, as of the
-    /// last fetch.
+    /// last fetch (partitions it does not read count 0).
     pub lag: Vec<u64>,
+    /// Per partition: whether it reads it now.
+    pub owned: Vec<bool>,
     pub polled: u64,
+    /// A group member: the group, its generation as this member knows it,
+    /// and the group's coordinator.
+    pub group: Option<String>,
+    pub generation: u32,
+    pub coordinator: Option<NodeId>,
+}
+
+/// A consumer group as its coordinator holds it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupView {
+    pub name: String,
+    pub generation: u32,
+    pub rebalancing: bool,
+    /// Members, with the partitions (of the group's topic, from 0) each
+    /// was given.
+    pub members: Vec<(NodeId, Vec<u32>)>,
 }
 
 /// A client's metadata requests: one at a time, to the brokers in turn,
