@@ -26,7 +26,7 @@ try {
   await page.goto(url);
   await page.getByLabel('Scenario').selectOption('db-async-failover');
   await page.getByRole('slider').fill('6');
-  const seconds = () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds);
+  const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
   await page.waitForFunction(`(${seconds})() >= 9`, null, { timeout: 60_000, polling: 100 });
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.locator('[data-node="db2"]').click();

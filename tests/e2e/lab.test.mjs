@@ -17,7 +17,7 @@ appTest('the lab loads its wasm, renders the cluster and traffic flows', async (
     await page.locator(`[data-node="${name}"]`).waitFor();
   }
   // Simulated time moves and events are processed.
-  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 3);
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 3);
   const events = number(await page.getByTestId('events').textContent());
   assert.ok(events > 1000, `only ${events} events after 3 s`);
   // The throughput chart shows the 300 requests per second arriving.
@@ -36,7 +36,7 @@ appTest('crashing a server: the load balancer marks it DOWN and errors show', as
   await page.locator('[data-node="web2"]').waitFor();
   // Run ten times faster so the health checks (every second) act quickly.
   await page.getByRole('slider').fill('6');
-  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 5);
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 5);
   await page.locator('[data-node="web2"]').click();
   await page.getByRole('button', { name: 'Crash web2' }).click();
   // The node shows as crashed, and the inspector offers a restart.
@@ -84,7 +84,7 @@ appTest('pause stops time; step processes one event', async ({ page }) => {
 
 appTest('switching scenarios starts the new one from zero', async ({ page }) => {
   await gotoApp(page);
-  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 1);
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 1);
   await page.getByLabel('Scenario').selectOption('closed-loop-overload');
   await page.getByRole('heading', { name: 'Closed-loop overload' }).waitFor();
   assert.equal(await page.locator('[data-node="web3"]').count(), 0);
@@ -136,7 +136,7 @@ appTest('a load balancer shows its configuration as haproxy.cfg, and it stays op
   }
   // Live rows re-render every frame; the open section must survive that.
   const t0 = Number(await page.getByTestId('sim-time').getAttribute('data-seconds'));
-  await until(page, (t) => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) > t + 1, t0);
+  await until(page, (t) => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) > t + 1, t0);
   assert.ok(await page.locator('.inspector details.config').evaluate((d) => d.open));
   // Other kinds of node have none.
   await page.locator('[data-node="web1"]').click();
@@ -154,7 +154,7 @@ appTest('the consistency panel reports lost acknowledged writes in an asynchrono
   await page.getByRole('slider').fill('6');
   // The primary is cut off at 5 s and dies at 5.5 s; by 8 s the checker
   // has seen the writes it acknowledged and lost.
-  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 8);
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 8);
   await until(page, (el) => el.textContent.startsWith('Not linearizable since '), await verdict.elementHandle());
   const lost = page.locator('.verdicts div', { hasText: 'lost acknowledged writes' }).locator('dd');
   await until(page, (el) => /^\d+, the first at /.test(el.textContent), await lost.elementHandle());
@@ -201,7 +201,7 @@ appTest('a Kafka run shows partition leaders, the ISR and the writes acks=1 lost
   await page.getByRole('slider').fill('9');
   // b1 dies at 10 s; after its session times out the active controller
   // fences it and b2 leads epoch 1; b1 returns at 20 s and truncates.
-  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 25);
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 25);
   await page.locator('[data-node="b2"]').click();
   await untilRow(page, '^orders-0$', '^leader · epoch 1 · ');
   const verdict = page.locator('.verdicts [role=status]');
