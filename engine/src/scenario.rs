@@ -209,6 +209,10 @@ impl Default for Limits {
     }
 }
 
+/// The most partitions a consumer group's topic may have (assignments
+/// are a bit per partition).
+pub const MAX_GROUP_PARTITIONS: u32 = 64;
+
 /// Upper bounds on the limits themselves, to keep memory sane.
 const MAX_TRACE: usize = 10_000_000;
 const MAX_HISTORY: usize = 10_000_000;
@@ -686,6 +690,20 @@ impl Scenario {
                     c.validate().map_err(|(f, m)| ScenarioError::new(at(&f), m))?;
                     self.kafka_client(i, &c.bootstrap, &is_linked)?;
                     let topic = self.kafka_topic(i, &c.bootstrap, c.topic.as_deref())?;
+                    // Assignments travel as a bit per partition.
+                    let partitions = self
+                        .kafka_controllers_of(&c.bootstrap)
+                        .and_then(|ctl| self.kafka_cluster_of(ctl))
+                        .and_then(|cl| cl.topic_list().into_iter().find(|t| t.name == topic))
+                        .map_or(0, |t| t.config.partitions);
+                    if c.group.is_some() && partitions > MAX_GROUP_PARTITIONS {
+                        return err(
+                            at("group"),
+                            format!(
+                                "`{topic}` has {partitions} partitions; a consumer group reads a topic of at most {MAX_GROUP_PARTITIONS}"
+                            ),
+                        );
+                    }
                     // A group reads one topic.
                     for (j, o) in self.nodes.iter().enumerate().take(i) {
                         let ComponentSpec::KafkaConsumer(oc) = &o.component else { continue };

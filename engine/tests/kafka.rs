@@ -466,6 +466,12 @@ fn a_cluster_holds_several_topics_each_with_its_own_settings() {
     }
     let e = err(w);
     assert!(e.contains("nodes[2].topics") && e.contains("not both"), "{e}");
+    let mut w = v.clone();
+    for c in 2..5 {
+        w["nodes"][c]["topics"][0]["partitions"] = json!(65);
+    }
+    let e = err(w);
+    assert!(e.contains("nodes[1].group") && e.contains("at most 64"), "{e}");
     let mut w = v;
     w["nodes"][9]["group"] = json!("billing");
     let e = err(w);

@@ -552,6 +552,9 @@ impl KafkaBroker {
         acks: Acks,
     ) {
         let i = p as usize;
+        if count == 0 {
+            return;
+        }
         let reply = |ctx: &mut Ctx, result: Result<u64, ProduceError>| {
             if acks != Acks::None {
                 Self::send(ctx, from, KafkaWire::ProduceReply { id, partition: p, result });
