@@ -8,6 +8,7 @@ pub mod database;
 pub mod kafka;
 pub mod load_balancer;
 pub mod raft_kv;
+pub mod raft_member;
 pub mod sentinel;
 pub mod server;
 pub mod workers;

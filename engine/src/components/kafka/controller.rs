@@ -8,7 +8,7 @@
 
 use super::config::ControllerConfig;
 use super::{BrokerLiveness, Cluster, ControllerView, PartitionView};
-use crate::components::raft_kv::wire;
+use crate::components::raft_member::RaftMember;
 use crate::context::Ctx;
 use crate::failure_detector::{Detector, Liveness};
 use crate::kafka::controller::{alter_partition, fence, unfence};
@@ -18,8 +18,7 @@ use crate::kafka::BrokerId;
 use crate::message::{Message, NodeId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::raft::{Message as RaftMsg, PeerId, Persisted, Raft, Role};
-use crate::rng::Rng;
+use crate::raft::{Message as RaftMsg, PeerId, Raft, Role};
 use crate::trace::Note;
 
 /// Metadata entries one catch-up answer carries at most.
@@ -59,23 +58,15 @@ struct Volatile {
 pub struct KafkaController {
     config: ControllerConfig,
     cluster: Cluster,
-    me: PeerId,
-    disk: Persisted<u32>,
-    raft: Option<Raft<u32>>,
+    member: RaftMember,
     state: Volatile,
 }
 
 impl KafkaController {
     pub fn new(config: ControllerConfig, cluster: Cluster, me: PeerId) -> KafkaController {
         let state = Self::fresh(&cluster);
-        KafkaController {
-            config,
-            cluster,
-            me,
-            disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() },
-            raft: None,
-            state,
-        }
+        let member = RaftMember::new(me, cluster.controllers.clone());
+        KafkaController { config, cluster, member, state }
     }
 
     fn fresh(cluster: &Cluster) -> Volatile {
@@ -124,9 +115,9 @@ impl KafkaController {
         } else {
             Vec::new()
         };
-        let (role, term, committed) = match &self.raft {
+        let (role, term, committed) = match &self.member.raft {
             Some(r) => (r.role.name(), r.term, r.log.committed),
-            None => ("down", self.disk.term, self.disk.commit),
+            None => ("down", self.member.disk.term, self.member.disk.commit),
         };
         ControllerView { role, term, active: self.state.active, committed, brokers, partitions }
     }
@@ -144,11 +135,8 @@ impl KafkaController {
     /// Sends what Raft queued, applies what it committed (and, when
     /// active, sends it to every broker), and reports role changes.
     fn after_step(&mut self, ctx: &mut Ctx) {
-        let Some(raft) = self.raft.as_mut() else { return };
-        for m in raft.drain_messages() {
-            let to = self.cluster.controllers[m.to as usize];
-            ctx.send(to, Message::Raft(wire::encode(&m)));
-        }
+        self.member.send_queued(ctx);
+        let Some(raft) = self.member.raft.as_mut() else { return };
         let active = Self::is_active(raft);
         let first = raft.log.applied + 1;
         let committed: Vec<Option<u32>> = raft.log.take_committed().iter().map(|e| e.data).collect();
@@ -193,7 +181,7 @@ impl KafkaController {
     /// expired or that restarted, unfence those back and caught up, and
     /// accept or refuse ISR changes.
     fn decide(&mut self, ctx: &mut Ctx) {
-        let Some(raft) = self.raft.as_ref() else { return };
+        let Some(raft) = self.member.raft.as_ref() else { return };
         if !Self::is_active(raft) || raft.log.applied < self.state.pending_until {
             return;
         }
@@ -248,10 +236,10 @@ impl KafkaController {
         if records.is_empty() {
             return;
         }
-        let raft = self.raft.as_mut().expect("checked above");
+        let raft = self.member.raft.as_mut().expect("checked above");
         for r in records {
             let Some(id) = ctx.intern_metadata(r) else { break };
-            if raft.step(RaftMsg::propose(self.me, id)).is_err() {
+            if raft.step(RaftMsg::propose(self.member.me, id)).is_err() {
                 break;
             }
         }
@@ -260,7 +248,7 @@ impl KafkaController {
     }
 
     fn on_heartbeat(&mut self, ctx: &mut Ctx, from: NodeId, incarnation: u32, metadata_index: u64) {
-        let Some(raft) = self.raft.as_ref() else { return };
+        let Some(raft) = self.member.raft.as_ref() else { return };
         let Some(b) = self.cluster.broker_id(from) else { return };
         if !self.state.active {
             let active = raft.lead.map(|l| self.cluster.controllers[l as usize]);
@@ -274,7 +262,7 @@ impl KafkaController {
     }
 
     fn on_metadata_fetch(&mut self, ctx: &mut Ctx, from: NodeId, first: u64) {
-        let Some(raft) = self.raft.as_ref() else { return };
+        let Some(raft) = self.member.raft.as_ref() else { return };
         let committed = raft.log.committed;
         if first > committed || first == 0 {
             return;
@@ -305,32 +293,18 @@ impl KafkaController {
 impl Process for KafkaController {
     fn on_start(&mut self, ctx: &mut Ctx) {
         self.state = Self::fresh(&self.cluster);
-        let seed = ctx.rng().next_u64();
-        let raft = Raft::restart(
-            self.me,
-            self.cluster.controllers.len(),
-            self.config.raft(),
-            self.disk.clone(),
-            Rng::stream(seed, u64::from(self.me)),
-        );
-        self.raft = Some(raft);
+        self.member.start(ctx, self.config.raft());
         // Rebuilds the metadata image from the committed log.
         self.after_step(ctx);
-        // Members start (and restart) at different moments, so their ticks
-        // are not in step: the first tick comes after a random part of one.
-        let phase = ctx.rng().between(1, self.config.tick.nanos);
-        ctx.set_timer(phase, Timer::RaftTick);
+        RaftMember::first_tick(ctx, self.config.tick.nanos);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
-            Message::Raft(w) => {
-                let Some(peer) = self.cluster.controllers.iter().position(|&n| n == from) else { return };
-                if let Some(raft) = self.raft.as_mut() {
-                    let _ = raft.step(wire::decode(&w, peer as PeerId, self.me));
-                    self.after_step(ctx);
-                    self.decide(ctx);
-                }
+            // `receive` steps the message (false: not stepped at all).
+            Message::Raft(w) if self.member.receive(from, &w) => {
+                self.after_step(ctx);
+                self.decide(ctx);
             }
             Message::Kafka(KafkaWire::BrokerHeartbeat { incarnation, metadata_index }) => {
                 self.on_heartbeat(ctx, from, incarnation, metadata_index);
@@ -344,9 +318,7 @@ impl Process for KafkaController {
 
     fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
         if matches!(timer, Timer::RaftTick) {
-            if let Some(raft) = self.raft.as_mut() {
-                raft.tick();
-            }
+            self.member.tick();
             self.after_step(ctx);
             self.decide(ctx);
             ctx.set_timer(self.config.tick.nanos, Timer::RaftTick);
@@ -354,9 +326,7 @@ impl Process for KafkaController {
     }
 
     fn on_crash(&mut self) {
-        if let Some(raft) = self.raft.take() {
-            self.disk = raft.persisted();
-        }
+        self.member.crash();
         self.state = Self::fresh(&self.cluster);
     }
 }

@@ -9,17 +9,16 @@
 pub mod config;
 pub mod wire;
 
+use crate::components::raft_member::RaftMember;
 use crate::context::Ctx;
 use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::raft::{Dropped, Message as RaftMsg, PeerId, Persisted, Raft, Role};
-use crate::rng::Rng;
+use crate::raft::{Dropped, Message as RaftMsg, PeerId, Role};
 use crate::trace::Note;
 use config::{RaftKvConfig, Reads};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use wire::CommandId;
 
 /// A client's write as the log carries it: the member that took it
 /// (`origin`) answers the client once it applies it.
@@ -58,11 +57,7 @@ struct Volatile {
 #[derive(Clone, Debug)]
 pub struct RaftKv {
     config: RaftKvConfig,
-    me: PeerId,
-    members: Vec<NodeId>,
-    /// Term, vote, commit index and log: written before any message leaves.
-    disk: Persisted<CommandId>,
-    raft: Option<Raft<CommandId>>,
+    member: RaftMember,
     /// Sequence numbers of this member's writes and reads. They survive a
     /// crash (etcd's request ids carry the member's id and a start time),
     /// so a write proposed before a crash and committed after it is never
@@ -90,21 +85,13 @@ pub struct RaftKvView {
 impl RaftKv {
     /// Member `me` (an index into `members`) of the group.
     pub fn new(config: RaftKvConfig, me: PeerId, members: Vec<NodeId>) -> RaftKv {
-        RaftKv {
-            config,
-            me,
-            members,
-            disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() },
-            raft: None,
-            next_seq: 0,
-            next_read: 0,
-            state: Volatile::default(),
-        }
+        RaftKv { config, member: RaftMember::new(me, members), next_seq: 0, next_read: 0, state: Volatile::default() }
     }
 
     pub fn view(&self) -> RaftKvView {
-        let node = |p: PeerId| self.members[p as usize];
-        match &self.raft {
+        let node = |p: PeerId| self.member.members[p as usize];
+        let disk = &self.member.disk;
+        match &self.member.raft {
             Some(r) => RaftKvView {
                 role: r.role.name(),
                 term: r.term,
@@ -119,11 +106,11 @@ impl RaftKv {
             },
             None => RaftKvView {
                 role: "down",
-                term: self.disk.term,
+                term: disk.term,
                 leader: None,
-                vote: self.disk.vote.map(node),
-                last_index: self.disk.entries.len() as u64,
-                commit: self.disk.commit,
+                vote: disk.vote.map(node),
+                last_index: disk.entries.len() as u64,
+                commit: disk.commit,
                 applied: 0,
                 keys: 0,
                 pending_writes: 0,
@@ -150,7 +137,8 @@ impl RaftKv {
         if self.pending() >= self.config.max_pending {
             return refuse(ctx);
         }
-        let Some(raft) = self.raft.as_mut() else { return };
+        let me = self.member.me;
+        let Some(raft) = self.member.raft.as_mut() else { return };
         match req.op {
             Op::Read { key } if self.config.reads == Reads::Local => {
                 let value = self.state.store.get(&key).copied();
@@ -160,8 +148,8 @@ impl RaftKv {
                 self.next_read += 1;
                 // Unique across the group: a follower's read travels to the
                 // leader with its context.
-                let context = (u64::from(self.me) + 1) << 48 | self.next_read;
-                match raft.step(RaftMsg::read_index(self.me, context)) {
+                let context = (u64::from(me) + 1) << 48 | self.next_read;
+                match raft.step(RaftMsg::read_index(me, context)) {
                     Ok(()) => {
                         self.state.reads.insert(context, Waiting { client, id: req.id, key, since: ctx.monotonic() });
                     }
@@ -173,7 +161,7 @@ impl RaftKv {
                 let Some(command) = ctx.intern_command(KvCommand { key, value, origin: ctx.me(), seq }) else {
                     return refuse(ctx);
                 };
-                match raft.step(RaftMsg::propose(self.me, command)) {
+                match raft.step(RaftMsg::propose(me, command)) {
                     Ok(()) => {
                         self.next_seq += 1;
                         self.state.writes.insert(seq, Waiting { client, id: req.id, key, since: ctx.monotonic() });
@@ -189,11 +177,8 @@ impl RaftKv {
     /// Sends what Raft queued, applies what it committed, answers what can
     /// be answered, and reports role changes.
     fn after_step(&mut self, ctx: &mut Ctx) {
-        let Some(raft) = self.raft.as_mut() else { return };
-        for m in raft.drain_messages() {
-            let to = self.members[m.to as usize];
-            ctx.send(to, Message::Raft(wire::encode(&m)));
-        }
+        self.member.send_queued(ctx);
+        let Some(raft) = self.member.raft.as_mut() else { return };
         for rs in raft.drain_read_states() {
             if let Some(w) = self.state.reads.remove(&rs.context) {
                 self.state.ready.push((rs.index, w));
@@ -267,34 +252,18 @@ impl RaftKv {
 impl Process for RaftKv {
     fn on_start(&mut self, ctx: &mut Ctx) {
         self.state = Volatile::default();
-        let seed = ctx.rng().next_u64();
-        let raft = Raft::restart(
-            self.me,
-            self.members.len(),
-            self.config.raft(),
-            self.disk.clone(),
-            Rng::stream(seed, u64::from(self.me)),
-        );
-        self.raft = Some(raft);
+        self.member.start(ctx, self.config.raft());
         // Rebuilds the state machine from the committed log.
         self.after_step(ctx);
-        // Members start (and restart) at different moments, so their ticks
-        // are not in step: the first tick comes after a random part of one.
-        let phase = ctx.rng().between(1, self.config.tick.nanos);
-        ctx.set_timer(phase, Timer::RaftTick);
+        RaftMember::first_tick(ctx, self.config.tick.nanos);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
             Message::Request(req) => self.on_request(ctx, from, req),
-            Message::Raft(w) => {
-                let Some(peer) = self.members.iter().position(|&n| n == from) else { return };
-                if let Some(raft) = self.raft.as_mut() {
-                    // A dropped forwarded proposal is lost, as in etcd: the
-                    // client that sent it times out.
-                    let _ = raft.step(wire::decode(&w, peer as PeerId, self.me));
-                    self.after_step(ctx);
-                }
+            // `receive` steps the message (false: not stepped at all).
+            Message::Raft(w) if self.member.receive(from, &w) => {
+                self.after_step(ctx);
             }
             _ => {}
         }
@@ -302,9 +271,7 @@ impl Process for RaftKv {
 
     fn on_timer(&mut self, ctx: &mut Ctx, _id: TimerId, timer: Timer) {
         if matches!(timer, Timer::RaftTick) {
-            if let Some(raft) = self.raft.as_mut() {
-                raft.tick();
-            }
+            self.member.tick();
             self.after_step(ctx);
             self.expire(ctx);
             ctx.set_timer(self.config.tick.nanos, Timer::RaftTick);
@@ -312,11 +279,7 @@ impl Process for RaftKv {
     }
 
     fn on_crash(&mut self) {
-        // Everything in the log and hard state was written before any
-        // message left, so the disk holds exactly the last state.
-        if let Some(raft) = self.raft.take() {
-            self.disk = raft.persisted();
-        }
+        self.member.crash();
         self.state = Volatile::default();
     }
 }

@@ -1,0 +1,78 @@
+//! What a component does to run one member of a Raft group: it keeps the
+//! member's disk (term, vote, commit index and log, written before any
+//! message leaves, so a crash loses nothing of it), restarts the state
+//! machine from it, ticks it, steps the messages that arrive and sends the
+//! ones it queues. Used by the `raft_kv` store and the Kafka controllers.
+
+use crate::components::raft_kv::wire::{self, CommandId};
+use crate::context::Ctx;
+use crate::message::{Message, NodeId, RaftWire, Timer};
+use crate::raft::{Config, PeerId, Persisted, Raft};
+use crate::rng::Rng;
+
+#[derive(Clone, Debug)]
+pub struct RaftMember {
+    /// This member's index among `members`.
+    pub me: PeerId,
+    /// Every member of the group, in order, as nodes.
+    pub members: Vec<NodeId>,
+    /// What survives a crash.
+    pub disk: Persisted<CommandId>,
+    /// The running state machine; `None` while the process is down.
+    pub raft: Option<Raft<CommandId>>,
+}
+
+impl RaftMember {
+    pub fn new(me: PeerId, members: Vec<NodeId>) -> RaftMember {
+        RaftMember { me, members, disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() }, raft: None }
+    }
+
+    /// (Re)starts the state machine from the disk, with randomness of its
+    /// own (its election timeouts).
+    pub fn start(&mut self, ctx: &mut Ctx, config: Config) {
+        let seed = ctx.rng().next_u64();
+        let rng = Rng::stream(seed, u64::from(self.me));
+        self.raft = Some(Raft::restart(self.me, self.members.len(), config, self.disk.clone(), rng));
+    }
+
+    /// Sets the first tick timer. Members start (and restart) at different
+    /// moments, so their ticks are not in step: the first comes after a
+    /// random part of a tick (in step, two members would often campaign at
+    /// the same instant, and split votes be far likelier than in etcd).
+    pub fn first_tick(ctx: &mut Ctx, tick_ns: u64) {
+        let phase = ctx.rng().between(1, tick_ns);
+        ctx.set_timer(phase, Timer::RaftTick);
+    }
+
+    /// Steps a Raft message from node `from`; false if `from` is not a
+    /// member or this one is down. What Raft drops (a forwarded proposal
+    /// with no leader to take it) is lost, as in etcd: its client times
+    /// out.
+    pub fn receive(&mut self, from: NodeId, w: &RaftWire) -> bool {
+        let Some(peer) = self.members.iter().position(|&n| n == from) else { return false };
+        let Some(raft) = self.raft.as_mut() else { return false };
+        let _ = raft.step(wire::decode(w, peer as PeerId, self.me));
+        true
+    }
+
+    pub fn tick(&mut self) {
+        if let Some(raft) = self.raft.as_mut() {
+            raft.tick();
+        }
+    }
+
+    /// Sends the messages Raft queued.
+    pub fn send_queued(&mut self, ctx: &mut Ctx) {
+        let Some(raft) = self.raft.as_mut() else { return };
+        for m in raft.drain_messages() {
+            ctx.send(self.members[m.to as usize], Message::Raft(wire::encode(&m)));
+        }
+    }
+
+    /// The process died: the disk holds exactly the last state.
+    pub fn crash(&mut self) {
+        if let Some(raft) = self.raft.take() {
+            self.disk = raft.persisted();
+        }
+    }
+}
