@@ -10,6 +10,16 @@ use crate::time::Time;
 use crate::trace::{Note, What};
 use crate::world::World;
 
+/// Files `value` in one of the run's bounded tables (messages carry its
+/// index); `None` when the table holds `MAX_COMMANDS` already.
+fn intern<T>(table: &mut Vec<T>, value: T) -> Option<u32> {
+    if table.len() >= crate::world::MAX_COMMANDS {
+        return None;
+    }
+    table.push(value);
+    Some(table.len() as u32 - 1)
+}
+
 pub struct Ctx<'a> {
     pub(crate) me: NodeId,
     pub(crate) world: &'a mut World,
@@ -56,12 +66,7 @@ impl Ctx<'_> {
     /// Files a Raft store's command in the run's table; `None` when the
     /// table is full (the write is refused).
     pub fn intern_command(&mut self, cmd: crate::components::raft_kv::KvCommand) -> Option<u32> {
-        let commands = &mut self.world.commands;
-        if commands.len() >= crate::world::MAX_COMMANDS {
-            return None;
-        }
-        commands.push(cmd);
-        Some(commands.len() as u32 - 1)
+        intern(&mut self.world.commands, cmd)
     }
 
     pub fn command(&self, id: u32) -> crate::components::raft_kv::KvCommand {
@@ -71,12 +76,7 @@ impl Ctx<'_> {
     /// Files a Kafka metadata record in the run's table; `None` when the
     /// table is full.
     pub fn intern_metadata(&mut self, record: crate::kafka::metadata::MetadataRecord) -> Option<u32> {
-        let table = &mut self.world.metadata;
-        if table.len() >= crate::world::MAX_COMMANDS {
-            return None;
-        }
-        table.push(record);
-        Some(table.len() as u32 - 1)
+        intern(&mut self.world.metadata, record)
     }
 
     pub fn metadata(&self, id: u32) -> crate::kafka::metadata::MetadataRecord {

@@ -73,20 +73,12 @@ impl MetadataImage {
     /// consecutive brokers from `p mod brokers` (as Kafka's round-robin
     /// assignment without racks), the first leads epoch 0, all in sync.
     pub fn bootstrap(brokers: usize, partitions: u32, rf: u32) -> MetadataImage {
-        let partitions = (0..partitions)
-            .map(|p| {
-                let replicas: Vec<BrokerId> =
-                    (0..rf).map(|k| ((p as usize + k as usize) % brokers) as BrokerId).collect();
-                PartitionMeta {
-                    leader: Some(replicas[0]),
-                    leader_epoch: 0,
-                    partition_epoch: 0,
-                    isr: set_of(&replicas),
-                    replicas,
-                }
-            })
-            .collect();
-        MetadataImage { fenced: vec![false; brokers], incarnations: vec![0; brokers], partitions }
+        let mut image =
+            MetadataImage { fenced: vec![false; brokers], incarnations: vec![0; brokers], partitions: Vec::new() };
+        for p in 0..partitions {
+            image.add_partition(p as usize, rf);
+        }
+        image
     }
 
     /// Adds a partition on `rf` consecutive brokers from `start mod
