@@ -260,16 +260,11 @@ fn cluster(seed: u64, acks: &str, faults: Value) -> Value {
 
 /// A seeded fault schedule over the first 30 s: broker and controller
 /// crashes with restarts, a broker partitioned from everyone, a link cut
-/// between brokers, a lossy link; everything healed by 32 s so the
-/// consumer can read to the end.
+/// between brokers; everything healed by 32 s so the consumer can read to
+/// the end.
 fn schedule(seed: u64) -> Value {
-    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = |n: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % n
-    };
+    let mut rng = engine::rng::Rng::stream(seed, 0);
+    let mut next = |n: u64| rng.below(n);
     let brokers = ["b1", "b2", "b3"];
     let mut faults = Vec::new();
     for _ in 0..1 + next(3) {
