@@ -99,6 +99,7 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
             if let Some(g) = &v.group {
                 // The group's lag: what its members have yet to read.
                 let group_lag: u64 = (0..sim.node_count() as u32)
+                    .filter(|&n| sim.node(n).component.kind() == engine::components::Kind::KafkaConsumer)
                     .filter_map(|n| match sim.node_state(n).detail {
                         Detail::KafkaConsumer(o) if o.group.as_ref() == Some(g) => Some(o.lag.iter().sum::<u64>()),
                         _ => None,
