@@ -640,27 +640,54 @@ impl Simulation {
     /// next event, at the returned time. It is recorded with that time, so
     /// [`Simulation::replay_scenario`] reproduces the run exactly.
     pub fn apply_fault(&mut self, fault: Fault) -> Result<Time, ScenarioError> {
+        let at = self.earliest_fault_time();
+        self.schedule_fault(at, fault)?;
+        Ok(at)
+    }
+
+    /// The earliest time a fault added now can take effect. Events at the
+    /// current time may already have run (after `step`): then it is one
+    /// nanosecond later, which a replay reproduces exactly, because faults
+    /// run first among equal times.
+    pub fn earliest_fault_time(&self) -> Time {
+        match self.last_event_at {
+            Some(t) if t == self.world.now => self.world.now + 1,
+            _ => self.world.now,
+        }
+    }
+
+    /// Adds a fault at `at`, no earlier than [`Simulation::earliest_fault_time`].
+    /// It gets the next index, as it would in a replay whose fault list
+    /// ends with it, so a checkpoint taken before a fault was added goes on
+    /// exactly like the run that had it all along.
+    pub fn schedule_fault(&mut self, at: Time, fault: Fault) -> Result<(), ScenarioError> {
         if self.faults.len() >= MAX_FAULTS {
             return Err(ScenarioError::new("faults", format!("a run holds at most {MAX_FAULTS} faults")));
+        }
+        let earliest = self.earliest_fault_time();
+        if at < earliest {
+            return Err(ScenarioError::new(
+                "faults",
+                format!("a fault cannot be added at {} in a run already at {}", format_time(at), format_time(earliest)),
+            ));
         }
         let ids: BTreeMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
         let net = &self.world.network;
         let is_linked = |a: usize, b: usize| net.has_link(a as NodeId, b as NodeId);
         self.scenario.check_fault(&fault, &ids, &is_linked).map_err(|(field, m)| ScenarioError::new(field, m))?;
         let resolved = fault.resolve(|name| Ok::<_, ()>(ids[name.as_str()] as NodeId)).expect("checked");
-        // Events at the current time may already have run (after `step`):
-        // then the fault takes effect one nanosecond later, which a replay
-        // reproduces exactly, because faults run first among equal times.
-        let at = match self.last_event_at {
-            Some(t) if t == self.world.now => self.world.now + 1,
-            _ => self.world.now,
-        };
         let index = self.faults.len() as u32;
         let at = crate::time::Duration::from_nanos(at);
         self.faults.push(ScheduledFault { at, fault: resolved });
         self.live_faults.push(ScheduledFault { at, fault });
         self.world.queue.push_fault(at.nanos, index);
-        Ok(at.nanos)
+        Ok(())
+    }
+
+    /// Every fault of the run by name, in index order: the scenario's, then
+    /// those added while it ran ([`Simulation::replay_scenario`]'s list).
+    pub fn fault_schedule(&self) -> impl Iterator<Item = &ScheduledFault> {
+        self.scenario.faults.iter().chain(&self.live_faults)
     }
 
     /// The scenario plus every fault applied live: running it from the start

@@ -92,3 +92,33 @@ fn live_faults_are_checked() {
     let e = sim.apply_fault(Fault::SlowNode { node: "web1".into(), factor: -2.0 }).unwrap_err();
     assert_eq!(e.to_string(), "factor: factor must be above 0 and at most 1000, got -2");
 }
+
+/// The lab seeks by restoring a checkpoint taken before some faults were
+/// added and scheduling them again: that run must be the replay's.
+#[test]
+fn a_checkpoint_given_its_later_faults_continues_like_the_replay() {
+    let s = load_example("web-three-servers.json");
+    let mut live = Simulation::new(&s).unwrap();
+    live.run_until(4 * SEC);
+    let checkpoint = live.clone();
+    live.run_until(9 * SEC);
+    live.apply_fault(Fault::Crash { node: "web2".into(), host_down: false }).unwrap();
+    live.run_until(13 * SEC);
+    live.apply_fault(Fault::Restart { node: "web2".into() }).unwrap();
+    live.run_until(20 * SEC);
+
+    let mut restored = checkpoint;
+    let known = restored.fault_schedule().count();
+    let later: Vec<_> = live.fault_schedule().skip(known).cloned().collect();
+    assert_eq!(later.len(), 2);
+    for f in later {
+        restored.schedule_fault(f.at.nanos, f.fault).unwrap();
+    }
+    restored.run_until(20 * SEC);
+    assert_eq!(live.trace_hash(), restored.trace_hash());
+    assert_eq!(live.events(), restored.events());
+
+    // Not in the past.
+    let e = restored.schedule_fault(SEC, Fault::Pause { node: "web1".into() }).unwrap_err();
+    assert!(e.to_string().contains("cannot be added at 1s"), "{e}");
+}
