@@ -2,6 +2,7 @@
 //! and what the user did to it. The UI reads it and calls its methods; it
 //! never decides what the simulation does.
 
+use crate::checkpoints::Checkpoints;
 use crate::event_log::EventLog;
 use engine::fault::Fault;
 use engine::node::Status;
@@ -17,6 +18,8 @@ const MAX_FRAME_MS: f64 = 100.0;
 const CHUNK_EVENTS: u64 = 2_000;
 
 pub struct Lab {
+    /// Where the scenario came from (an example's id, or what the user
+    /// made of it), for the scenario picker.
     pub example: String,
     pub sim: Simulation,
     pub playing: bool,
@@ -30,6 +33,13 @@ pub struct Lab {
     /// pauses there once, and Play goes on past it.
     pub stop_at: Option<Time>,
     pub reached_end: bool,
+    /// Saved states of this run, for seeking.
+    checkpoints: Checkpoints,
+    /// The furthest the run has been: the scrubber's end.
+    pub furthest: Time,
+    /// Re-simulating towards this moment (after a seek or a change to the
+    /// fault schedule), as fast as the frame budget allows.
+    pub seeking: Option<Time>,
 }
 
 impl Lab {
@@ -39,6 +49,7 @@ impl Lab {
         log.pull(&sim);
         Ok(Lab {
             example: example.to_string(),
+            checkpoints: Checkpoints::new(&sim),
             sim,
             playing: true,
             speed: 1.0,
@@ -47,13 +58,24 @@ impl Lab {
             achieved_speed: 1.0,
             stop_at: Some(scenario.duration.nanos),
             reached_end: false,
+            furthest: 0,
+            seeking: None,
         })
+    }
+
+    /// The scenario as it stands: the one opened, with every fault added
+    /// since (running it from the start gives this very run).
+    pub fn scenario(&self) -> Scenario {
+        self.sim.replay_scenario()
     }
 
     /// Advances the simulation by `wall_ms` of real time at the chosen
     /// speed, while `time_left()` says the frame has budget. Returns the
     /// events processed.
     pub fn advance(&mut self, wall_ms: f64, mut time_left: impl FnMut() -> bool) -> u64 {
+        if self.seeking.is_some() {
+            return self.continue_seek(time_left);
+        }
         if !self.playing || self.sim.halted().is_some() {
             return 0;
         }
@@ -72,6 +94,7 @@ impl Lab {
                 reached = true;
                 break;
             }
+            self.checkpoints.offer(&self.sim);
             if self.sim.halted().is_some() {
                 break;
             }
@@ -88,22 +111,107 @@ impl Lab {
             let achieved = (self.sim.now() - start_time) as f64 / (wall_ms * NANOS_PER_MILLI as f64);
             self.achieved_speed = 0.9 * self.achieved_speed + 0.1 * achieved;
         }
-        self.log.pull(&self.sim);
+        self.moved_on();
         self.sim.events() - start_events
+    }
+
+    /// After the run moved forward: checkpoint, the scrubber's end, the log.
+    fn moved_on(&mut self) {
+        self.checkpoints.offer(&self.sim);
+        self.furthest = self.furthest.max(self.sim.now());
+        self.log.pull(&self.sim);
     }
 
     /// Processes exactly one event (while paused, to look closely).
     pub fn step(&mut self) {
+        self.seeking = None;
         self.sim.step();
-        self.log.pull(&self.sim);
+        self.moved_on();
+    }
+
+    /// Goes to simulated time `t` of this run: back to the last checkpoint
+    /// before it, then forward, over the next frames. Pauses the run.
+    pub fn seek(&mut self, t: Time) {
+        self.playing = false;
+        self.behind = false;
+        let faults: Vec<_> = self.sim.fault_schedule().cloned().collect();
+        // Forward within reach: go on from here rather than from a
+        // checkpoint further back.
+        let from_here = t >= self.sim.now();
+        if let Some(sim) = self.checkpoints.restore(t, &faults).filter(|c| !from_here || c.now() > self.sim.now()) {
+            self.sim = sim;
+            self.log = EventLog::default();
+        }
+        self.seeking = Some(t);
+    }
+
+    /// Runs a seek to its end within `time_left()`; returns events processed.
+    fn continue_seek(&mut self, mut time_left: impl FnMut() -> bool) -> u64 {
+        let Some(target) = self.seeking else { return 0 };
+        let start_events = self.sim.events();
+        while time_left() {
+            let reached = self.sim.run_until_budget(target, CHUNK_EVENTS);
+            self.checkpoints.offer(&self.sim);
+            if reached || self.sim.halted().is_some() {
+                self.seeking = None;
+                if self.stop_at.is_some_and(|end| self.sim.now() > end) {
+                    self.stop_at = None;
+                }
+                break;
+            }
+        }
+        self.moved_on();
+        self.sim.events() - start_events
+    }
+
+    /// Runs a seek to its end at once (tests, and the benchmark's baseline).
+    pub fn finish_seek(&mut self) {
+        while self.seeking.is_some() {
+            self.continue_seek(|| true);
+        }
+    }
+
+    /// Replaces the fault schedule (the timeline moved or deleted one): the
+    /// run is rebuilt from the last checkpoint it shares with the new
+    /// schedule, or from the start, and brought back to where it was.
+    pub fn set_faults(&mut self, faults: Vec<engine::fault::ScheduledFault>) -> Result<(), ScenarioError> {
+        let mut scenario = self.scenario();
+        scenario.faults = faults;
+        scenario.validate()?;
+        let here = self.sim.now();
+        let sim = match self.checkpoints.restore(here, &scenario.faults) {
+            Some(sim) => sim,
+            None => {
+                let sim = Simulation::new(&scenario)?;
+                self.checkpoints = Checkpoints::new(&sim);
+                sim
+            }
+        };
+        self.checkpoints.forget_after(sim.now());
+        self.furthest = sim.now();
+        self.sim = sim;
+        self.log = EventLog::default();
+        self.playing = false;
+        self.seeking = Some(here);
+        Ok(())
     }
 
     fn apply(&mut self, fault: Fault) -> Result<(), ScenarioError> {
+        self.seeking = None;
         // Faults take effect as events: run up to it so the view shows it.
         let at = self.sim.apply_fault(fault)?;
+        // Whatever was saved after this moment belongs to the old future:
+        // from here on the run branches.
+        self.checkpoints.forget_after(at);
+        self.furthest = at;
         self.sim.run_through(at);
-        self.log.pull(&self.sim);
+        self.moved_on();
         Ok(())
+    }
+
+    /// Applies any fault now (the faults panel).
+    pub fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError> {
+        self.apply(fault)
     }
 
     pub fn is_crashed(&self, node: &str) -> bool {
@@ -207,5 +315,100 @@ mod tests {
         assert!(texts.contains(&"fault: cut link lb - web1"), "{texts:?}");
         // What the user did is part of the run: it replays.
         assert_eq!(lab.sim.replay_scenario().faults.len(), 4);
+    }
+
+    fn fresh_hash(s: &Scenario, t: Time) -> String {
+        let mut sim = Simulation::new(s).unwrap();
+        sim.run_until(t);
+        sim.trace_hash()
+    }
+
+    const SEC: Time = engine::time::NANOS_PER_SEC;
+
+    fn run_to(lab: &mut Lab, t: Time) {
+        lab.seek(t);
+        lab.finish_seek();
+        assert_eq!(lab.sim.now(), t);
+    }
+
+    #[test]
+    fn seeking_back_and_forth_shows_the_state_the_run_had() {
+        let mut lab = lab();
+        run_to(&mut lab, 40 * SEC);
+        assert_eq!(lab.furthest, 40 * SEC);
+        let s = lab.scenario();
+        run_to(&mut lab, 12 * SEC);
+        assert!(!lab.playing);
+        assert_eq!(lab.sim.trace_hash(), fresh_hash(&s, 12 * SEC));
+        run_to(&mut lab, 33 * SEC);
+        assert_eq!(lab.sim.trace_hash(), fresh_hash(&s, 33 * SEC));
+        // The scrubber still reaches as far as the run went.
+        assert_eq!(lab.furthest, 40 * SEC);
+    }
+
+    #[test]
+    fn a_seek_goes_back_to_a_checkpoint_and_is_finished_over_frames() {
+        let mut lab = lab();
+        run_to(&mut lab, 40 * SEC);
+        lab.seek(20 * SEC);
+        // Restored at once to a checkpoint at most a spacing before.
+        assert!(lab.sim.now() <= 20 * SEC && lab.sim.now() >= 16 * SEC, "{}", lab.sim.now());
+        // Frames with room for two chunks of events each.
+        let mut frames = 0;
+        while lab.seeking.is_some() {
+            let mut chunks = 0;
+            lab.advance(16.0, || {
+                chunks += 1;
+                chunks <= 2
+            });
+            frames += 1;
+            assert!(frames < 1000);
+        }
+        assert_eq!(lab.sim.now(), 20 * SEC);
+    }
+
+    #[test]
+    fn a_fault_at_a_past_moment_branches_the_run() {
+        let mut lab = lab();
+        run_to(&mut lab, 30 * SEC);
+        run_to(&mut lab, 10 * SEC);
+        lab.toggle_crash("web1").unwrap();
+        assert_eq!(lab.furthest, 10 * SEC, "the old future is gone");
+        lab.playing = true;
+        run_to(&mut lab, 25 * SEC);
+        let branched = lab.scenario();
+        assert_eq!(branched.faults.len(), 1);
+        assert_eq!(branched.faults[0].at.nanos, 10 * SEC);
+        assert_eq!(lab.sim.trace_hash(), fresh_hash(&branched, 25 * SEC));
+        // Seeking inside the branch stays in the branch.
+        run_to(&mut lab, 15 * SEC);
+        assert_eq!(lab.sim.trace_hash(), fresh_hash(&branched, 15 * SEC));
+        assert!(lab.is_crashed("web1"));
+    }
+
+    #[test]
+    fn moving_a_fault_on_the_timeline_rebuilds_the_run_to_the_same_moment() {
+        let mut lab = lab();
+        run_to(&mut lab, 8 * SEC);
+        lab.toggle_crash("web2").unwrap();
+        run_to(&mut lab, 20 * SEC);
+        let mut faults = lab.scenario().faults;
+        faults[0].at = engine::Duration::from_nanos(3 * SEC);
+        lab.set_faults(faults.clone()).unwrap();
+        lab.finish_seek();
+        assert_eq!(lab.sim.now(), 20 * SEC);
+        let s = lab.scenario();
+        assert_eq!(s.faults, faults);
+        assert_eq!(lab.sim.trace_hash(), fresh_hash(&s, 20 * SEC));
+        // A schedule naming a node that does not exist is refused, and the
+        // run is left as it was.
+        let before = lab.sim.trace_hash();
+        let mut bad = faults;
+        bad.push(engine::fault::ScheduledFault {
+            at: engine::Duration::from_nanos(SEC),
+            fault: Fault::Crash { node: "nobody".into(), host_down: false },
+        });
+        assert!(lab.set_faults(bad).is_err());
+        assert_eq!(lab.sim.trace_hash(), before);
     }
 }
