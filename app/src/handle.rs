@@ -5,6 +5,7 @@ use crate::event_log::LogLine;
 use crate::examples;
 use crate::lab::Lab;
 use crate::snapshot::{self, Snapshot};
+use engine::fault::Fault;
 use engine::Scenario;
 use leptos::prelude::*;
 
@@ -139,6 +140,42 @@ impl LabHandle {
 
     pub fn toggle_link(&self, a: &str, b: &str) {
         self.report(self.with_lab(|l| l.toggle_link(a, b)));
+    }
+
+    /// Goes to simulated time `t_ns` of the run (the scrubber, a jump to a
+    /// violation).
+    pub fn seek(&self, t_ns: u64) {
+        self.with_lab(|l| l.seek(t_ns));
+        self.refresh();
+    }
+
+    /// Applies a fault now (the faults panel).
+    pub fn inject(&self, fault: Fault) {
+        self.report(self.with_lab(|l| l.inject(fault)));
+    }
+
+    /// The scenario as it stands, with every fault added.
+    pub fn scenario(&self) -> Option<Scenario> {
+        self.lab.with_value(|l| l.as_ref().map(|l| l.scenario()))
+    }
+
+    /// Moves fault `index` of the schedule to `at_ns` (`None`: deletes it);
+    /// the run is rebuilt to the moment it was at.
+    pub fn edit_fault(&self, index: usize, at_ns: Option<u64>) {
+        let result = self.with_lab(|l| {
+            let mut faults = l.scenario().faults;
+            if index >= faults.len() {
+                return Ok(());
+            }
+            match at_ns {
+                Some(t) => faults[index].at = engine::Duration::from_nanos(t),
+                None => {
+                    faults.remove(index);
+                }
+            }
+            l.set_faults(faults)
+        });
+        self.report(result);
     }
 
     fn report(&self, result: Option<Result<(), engine::ScenarioError>>) {

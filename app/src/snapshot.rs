@@ -64,10 +64,30 @@ pub struct Point {
     pub error_pct: f64,
 }
 
+/// A fault of the run's schedule, for the timeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultRow {
+    /// Its index in the schedule.
+    pub index: usize,
+    pub at_ns: u64,
+    pub at: String,
+    pub text: String,
+    /// Already taken effect at the current moment.
+    pub applied: bool,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     pub now: String,
     pub now_s: f64,
+    pub now_ns: u64,
+    /// How far the scrubber reaches: the furthest the run went, or the
+    /// scenario's duration.
+    pub end_ns: u64,
+    /// Re-simulating towards this moment.
+    pub seeking: Option<String>,
+    /// The fault schedule, in time order.
+    pub faults: Vec<FaultRow>,
     pub events: u64,
     pub trace_hash: String,
     pub playing: bool,
@@ -422,6 +442,10 @@ pub fn take(lab: &Lab) -> Snapshot {
     Snapshot {
         now: format_time(now - now % 1_000_000),
         now_s: now as f64 / NANOS_PER_SEC as f64,
+        now_ns: now,
+        end_ns: lab.furthest.max(sim.scenario().duration.nanos).max(now),
+        seeking: lab.seeking.map(format_time),
+        faults: fault_rows(sim),
         events: sim.events(),
         trace_hash: sim.trace_hash(),
         playing: lab.playing,
@@ -436,8 +460,27 @@ pub fn take(lab: &Lab) -> Snapshot {
         points,
         in_flight: flying.len(),
         compact: sim.node_count() > COMPACT_ABOVE,
-        verdicts: crate::verdicts::describe(sim.consistency()),
+        verdicts: crate::verdicts::Verdicts {
+            violations: crate::verdicts::violations(sim),
+            ..crate::verdicts::describe(sim.consistency())
+        },
     }
+}
+
+fn fault_rows(sim: &engine::Simulation) -> Vec<FaultRow> {
+    let mut rows: Vec<FaultRow> = sim
+        .fault_schedule()
+        .enumerate()
+        .map(|(i, f)| FaultRow {
+            index: i,
+            at_ns: f.at.nanos,
+            at: format_time(f.at.nanos),
+            text: f.fault.to_string(),
+            applied: f.at.nanos < sim.earliest_fault_time(),
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.at_ns, r.index));
+    rows
 }
 
 /// A replicating cache's badge: its role, offset and keys.

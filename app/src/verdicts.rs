@@ -1,7 +1,10 @@
 //! The consistency checker's verdicts in words, for the verdicts panel.
 
 use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable, LogView};
+use engine::history::{LogEvent, Outcome};
+use engine::message::Op;
 use engine::time::Time;
+use engine::Simulation;
 
 /// A moment of the run, as a person reads it: `57.5 ms`, `9.888 s`.
 fn at(t: Time) -> String {
@@ -21,6 +24,111 @@ pub struct Verdicts {
     pub tone: &'static str,
     /// (label, value) rows.
     pub rows: Vec<(String, String)>,
+    /// The first violation of each kind, with the operations involved.
+    pub violations: Vec<Violation>,
+}
+
+/// A violation the checker found: what, when, and the operations behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation {
+    pub what: String,
+    /// The moment to jump to: when it became certain.
+    pub at: Time,
+    pub ops: Vec<String>,
+}
+
+impl Violation {
+    pub fn at_text(&self) -> String {
+        at(self.at)
+    }
+}
+
+/// One operation of the client history, in words.
+fn describe_op(sim: &Simulation, i: usize) -> String {
+    let Some(r) = sim.history().ops().get(i) else {
+        return format!("operation {i} (beyond the kept history)");
+    };
+    let what = match r.op {
+        Op::Read { key } => match (r.outcome, r.value) {
+            (Outcome::Ok, Some(v)) => format!("read k{key} → {v}"),
+            (Outcome::Ok, None) => format!("read k{key} → absent"),
+            _ => format!("read k{key}"),
+        },
+        Op::Write { key, value } => format!("write k{key} = {value}"),
+    };
+    let outcome = match (r.outcome, r.complete) {
+        (Outcome::Ok, Some(t)) => format!("ok at {}", at(t)),
+        (Outcome::Fail, Some(t)) => format!("failed at {}", at(t)),
+        (Outcome::Info, Some(t)) => format!("no answer (timed out at {})", at(t)),
+        _ => "still waiting".to_string(),
+    };
+    format!("{} (client {}): {what}, invoked at {}, {outcome}", sim.node_name(r.node), r.process, at(r.invoke))
+}
+
+/// A Kafka client's operation, in words.
+fn describe_log_op(sim: &Simulation, i: usize) -> String {
+    let Some(r) = sim.log_history().ops().get(i) else {
+        return format!("operation {i} (beyond the kept history)");
+    };
+    let who = sim.node_name(r.node);
+    match &r.event {
+        LogEvent::Send { partition, value, offset } => {
+            let acked = match (r.outcome, offset, r.complete) {
+                (Outcome::Ok, Some(o), Some(t)) => format!("acknowledged at offset {o} at {}", at(t)),
+                (Outcome::Fail, _, Some(t)) => format!("failed at {}", at(t)),
+                _ => "not acknowledged".to_string(),
+            };
+            format!("{who}: send {value} to partition {partition}, invoked at {}, {acked}", at(r.invoke))
+        }
+        LogEvent::Poll { records } => {
+            format!("{who}: poll of {} records, invoked at {}", records.len(), at(r.invoke))
+        }
+    }
+}
+
+/// The first violation of each kind in the run so far.
+pub fn violations(sim: &Simulation) -> Vec<Violation> {
+    let view = sim.consistency();
+    let mut out = Vec::new();
+    if let Some(v) = view.linearizability.as_ref().filter(|v| v.linearizable == Linearizable::No) {
+        if let Some(t) = v.first_violation_at {
+            let key = v.first_violation_key.map_or_else(String::new, |k| format!(" on key k{k}"));
+            out.push(Violation {
+                what: format!("Not linearizable{key}: these operations cannot be put in one order"),
+                at: t,
+                ops: v.first_violation_ops.iter().map(|&i| describe_op(sim, i)).collect(),
+            });
+        }
+    }
+    let a = &view.anomalies;
+    for (kind, what, because) in [
+        (&a.lost_writes, "A lost acknowledged write", "the read that misses it"),
+        (&a.stale_reads, "A stale read", "the acknowledged write it misses"),
+        (&a.read_your_writes, "A read that misses the reader's own write", "the write"),
+        (&a.monotonic_reads, "A read going back on an earlier one", "the earlier read"),
+    ] {
+        if let Some(f) = kind.examples.first() {
+            out.push(Violation {
+                what: what.to_string(),
+                at: f.at,
+                ops: vec![describe_op(sim, f.op), format!("{because}: {}", describe_op(sim, f.because))],
+            });
+        }
+    }
+    if let Some(log) = &view.log {
+        if let (Some(f), Some(t)) = (log.anomalies.lost.examples.first(), log.first_lost_at) {
+            out.push(Violation {
+                what: format!(
+                    "A lost acknowledged write: offset {} of partition {} now holds another value",
+                    f.offset, f.key
+                ),
+                at: t,
+                ops: vec![describe_log_op(sim, f.op)],
+            });
+        }
+    }
+    out.sort_by_key(|v| v.at);
+    out
 }
 
 fn anomaly(kind: &AnomalyKind) -> String {
@@ -33,13 +141,13 @@ fn anomaly(kind: &AnomalyKind) -> String {
 
 pub fn describe(view: &ConsistencyView) -> Verdicts {
     if !view.checked {
-        return Verdicts { headline: None, tone: "unknown", rows: Vec::new() };
+        return Verdicts { headline: None, tone: "unknown", ..Default::default() };
     }
     let Some(v) = &view.linearizability else {
         if let Some(log) = &view.log {
             return describe_log(log);
         }
-        return Verdicts { headline: Some("Not checked yet".into()), tone: "unknown", rows: Vec::new() };
+        return Verdicts { headline: Some("Not checked yet".into()), tone: "unknown", ..Default::default() };
     };
     let (headline, tone) = match v.linearizable {
         Linearizable::Yes => ("Linearizable so far".to_string(), "ok"),
@@ -69,7 +177,7 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
             format!("{} operations beyond the history's limit", view.history_discarded),
         ));
     }
-    Verdicts { headline: Some(headline), tone, rows }
+    Verdicts { headline: Some(headline), tone, rows, violations: Vec::new() }
 }
 
 /// A Kafka run: its partitions checked as logs (Maelstrom's anomalies).
@@ -99,7 +207,7 @@ fn describe_log(log: &LogView) -> Verdicts {
             format!("{} operations beyond the history's limit", log.history_discarded),
         ));
     }
-    Verdicts { headline: Some(headline), tone, rows }
+    Verdicts { headline: Some(headline), tone, rows, violations: Vec::new() }
 }
 
 #[cfg(test)]
@@ -127,6 +235,33 @@ mod tests {
         assert!(v.headline.as_deref().unwrap().starts_with("Not linearizable since "), "{v:?}");
         let lost = &v.rows.iter().find(|r| r.0 == "lost acknowledged writes").unwrap().1;
         assert!(lost.contains(", the first at "), "{lost}");
+    }
+
+    #[test]
+    fn a_violation_names_its_operations_and_when_it_became_certain() {
+        let ex = crate::examples::find("db-async-failover").unwrap();
+        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
+        sim.run_until(10_000_000_000);
+        let found = violations(&sim);
+        let first = found.first().expect("the failover loses writes");
+        let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).unwrap();
+        assert_eq!(Some(lin.at), sim.consistency().linearizability.as_ref().unwrap().first_violation_at);
+        assert!(!lin.ops.is_empty() && lin.ops.iter().all(|o| o.contains("invoked at")), "{lin:?}");
+        let lost = found.iter().find(|v| v.what == "A lost acknowledged write").unwrap();
+        assert!(lost.ops[0].contains("write k") && lost.ops[0].contains(", ok at "), "{lost:?}");
+        assert!(lost.ops[1].starts_with("the read that misses it: "), "{lost:?}");
+        assert!(found.windows(2).all(|w| w[0].at <= w[1].at) && first.at > 0);
+        // A Kafka run that loses writes names the send.
+        let ex = crate::examples::find("kafka-acks1-loss").unwrap();
+        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
+        sim.run_until(25_000_000_000);
+        let found = violations(&sim);
+        assert!(found.iter().any(|v| v.ops[0].contains("acknowledged at offset")), "{found:?}");
+        // A clean run has none.
+        let ex = crate::examples::find("db-semi-sync-failover").unwrap();
+        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
+        sim.run_until(10_000_000_000);
+        assert!(violations(&sim).is_empty());
     }
 
     #[test]

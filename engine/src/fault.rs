@@ -217,7 +217,26 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
             Fault::Restart { node } => write!(f, "restart {node}"),
             Fault::Pause { node } => write!(f, "pause {node}"),
             Fault::Resume { node } => write!(f, "resume {node}"),
-            Fault::DegradeLink { between: [a, b], .. } => write!(f, "degrade link {a} - {b}"),
+            Fault::DegradeLink { between: [a, b], latency, jitter, loss, duplicate } => {
+                write!(f, "degrade link {a} - {b}")?;
+                let mut how = Vec::new();
+                if let Some(l) = latency {
+                    how.push(format!("latency {l}"));
+                }
+                if let Some(j) = jitter {
+                    how.push(format!("jitter {j}"));
+                }
+                if let Some(l) = loss {
+                    how.push(format!("loss {}%", l * 100.0));
+                }
+                if let Some(d) = duplicate {
+                    how.push(format!("duplicates {}%", d * 100.0));
+                }
+                if !how.is_empty() {
+                    write!(f, " ({})", how.join(", "))?;
+                }
+                Ok(())
+            }
             Fault::RestoreLink { between: [a, b] } => write!(f, "restore link {a} - {b}"),
             Fault::SkewClock { node, offset, drift_ppm } => {
                 write!(f, "skew {node}'s clock by {offset}, drift {drift_ppm} ppm")

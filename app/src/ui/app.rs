@@ -1,6 +1,6 @@
 use super::{
-    about::About, charts::Charts, controls::Controls, inspector::Inspector, log_view::LogView, topology::Topology,
-    verdicts::VerdictsPanel,
+    about::About, charts::Charts, controls::Controls, faults::FaultsPanel, inspector::Inspector, log_view::LogView,
+    timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
 use leptos::prelude::*;
@@ -30,6 +30,14 @@ pub fn App() -> impl IntoView {
             <section class="controls" id="controls" aria-label="Run controls">
                 <Controls />
             </section>
+            <div class="faults-row">
+                <section class="faults" aria-labelledby="faults-title">
+                    <FaultsPanel />
+                </section>
+                <section class="timeline" aria-labelledby="timeline-title">
+                    <Timeline />
+                </section>
+            </div>
             <section class="charts" aria-label="Metrics">
                 <Charts />
             </section>

@@ -6,6 +6,9 @@ use crate::handle::LabHandle;
 use crate::lab::SPEEDS;
 use leptos::prelude::*;
 
+/// The scrubber moves in tenths of a simulated second.
+const SCRUB_STEP_NS: u64 = 100_000_000;
+
 fn speed_text(s: f64) -> String {
     if s < 1.0 {
         format!("{s}x")
@@ -53,6 +56,24 @@ pub fn Controls() -> impl IntoView {
                         if let Some(&s) = SPEEDS.get(i) {
                             h.set_speed(s);
                         }
+                    }
+                }
+            />
+        </label>
+        <label class="scrubber">
+            <span>"Time "<output data-testid="seeking">{move || snap.with(|s| s.seeking.as_ref().map(|t| format!("seeking {t}…")).unwrap_or_default())}</output></span>
+            <input
+                type="range"
+                min="0"
+                max=move || snap.with(|s| (s.end_ns / SCRUB_STEP_NS).to_string())
+                step="1"
+                data-testid="scrubber"
+                prop:value=move || snap.with(|s| (s.now_ns / SCRUB_STEP_NS).to_string())
+                aria-valuetext=move || snap.with(|s| format!("{} of {}", s.now, engine::time::format_time(s.end_ns)))
+                title="Seek anywhere in the run so far: the lab re-simulates from the last checkpoint before it"
+                on:change=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).parse::<u64>() {
+                        h.seek(v * SCRUB_STEP_NS);
                     }
                 }
             />

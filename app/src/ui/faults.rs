@@ -1,0 +1,176 @@
+//! The faults panel: what can go wrong, applied now. Each action becomes a
+//! fault in the run's schedule (see the timeline), so a replay or a share
+//! link reproduces it.
+
+use crate::handle::LabHandle;
+use engine::clock::Offset;
+use engine::distribution::Distribution;
+use engine::fault::Fault;
+use engine::Duration;
+use leptos::prelude::*;
+
+/// Parses a form field, or says in the notice what is wrong with it.
+fn field<T>(h: LabHandle, label: &str, text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Option<T> {
+    match parse(text.trim()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            h.notice.set(Some(format!("{label}: {e}")));
+            None
+        }
+    }
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    let v: f64 = text.trim_end_matches('%').trim().parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("a share of messages is between 0 and 100 %, got {v}"));
+    }
+    Ok(v / 100.0)
+}
+
+#[component]
+pub fn FaultsPanel() -> impl IntoView {
+    let h = expect_context::<LabHandle>();
+    let snap = h.snapshot;
+    let names = Memo::new(move |_| snap.with(|s| s.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
+    let links =
+        Memo::new(move |_| snap.with(|s| s.links.iter().map(|l| (l.a.clone(), l.b.clone())).collect::<Vec<_>>()));
+    // The nodes ticked for a partition.
+    let side = RwSignal::new(Vec::<String>::new());
+    // The node acted on: the selected one, else the first.
+    let node = move || h.selected.get().or_else(|| names.with(|n| n.first().cloned())).unwrap_or_default();
+    let link = RwSignal::new(0usize);
+    let latency = RwSignal::new("200ms".to_string());
+    let loss = RwSignal::new("10".to_string());
+    let offset = RwSignal::new("500ms".to_string());
+    let drift = RwSignal::new("0".to_string());
+
+    let rest = move || {
+        let side = side.get_untracked();
+        names.with_untracked(|n| n.iter().filter(|x| !side.contains(x)).cloned().collect::<Vec<_>>())
+    };
+    let partition = move |_| {
+        let (a, b) = (side.get_untracked(), rest());
+        if a.is_empty() || b.is_empty() {
+            h.notice.set(Some("Tick the nodes on one side of the partition (not all of them) first.".into()));
+            return;
+        }
+        h.inject(Fault::Partition { groups: vec![a, b] });
+    };
+    let one_way = move |_| {
+        let (from, to) = (side.get_untracked(), rest());
+        if from.is_empty() || to.is_empty() {
+            h.notice.set(Some("Tick the nodes whose messages should be lost (not all of them) first.".into()));
+            return;
+        }
+        h.inject(Fault::PartitionOneWay { from, to });
+    };
+    let with_link = move |f: &dyn Fn([String; 2]) -> Option<Fault>| {
+        let Some((a, b)) = links.with_untracked(|l| l.get(link.get_untracked()).cloned()) else {
+            h.notice.set(Some("This scenario has no links.".into()));
+            return;
+        };
+        if let Some(fault) = f([a, b]) {
+            h.inject(fault);
+        }
+    };
+    let degrade = move |_| {
+        with_link(&|between| {
+            let latency = field(h, "Latency", &latency.get_untracked(), Duration::parse)?;
+            let loss = field(h, "Loss", &loss.get_untracked(), percent)?;
+            Some(Fault::DegradeLink {
+                between,
+                latency: Some(Distribution::constant(latency)),
+                jitter: None,
+                loss: Some(loss),
+                duplicate: None,
+            })
+        })
+    };
+    let skew = move |_| {
+        let Some(offset) = field(h, "Clock offset", &offset.get_untracked(), Offset::parse) else { return };
+        let Some(drift_ppm) = field(h, "Drift", &drift.get_untracked(), |t| {
+            t.parse::<i64>().map_err(|_| format!("`{t}` is not a whole number of parts per million"))
+        }) else {
+            return;
+        };
+        h.inject(Fault::SkewClock { node: node(), offset, drift_ppm });
+    };
+    let on_node = move |make: fn(String) -> Fault| move |_| h.inject(make(node()));
+
+    view! {
+        <h2 id="faults-title">"Faults"</h2>
+        <p class="hint">"Each fault happens now and joins the timeline below: seek back and the run replays it."</p>
+        <fieldset class="partition">
+            <legend>"Partition"</legend>
+            <div class="ticks">
+                {move || names.get().into_iter().map(|n| {
+                    let name = n.clone();
+                    let checked = move || side.with(|s| s.contains(&name));
+                    let name2 = n.clone();
+                    view! {
+                        <label class="tick">
+                            <input
+                                type="checkbox"
+                                data-side=n.clone()
+                                prop:checked=checked
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    side.update(|s| {
+                                        s.retain(|x| x != &name2);
+                                        if on {
+                                            s.push(name2.clone());
+                                        }
+                                    });
+                                }
+                            />
+                            {n}
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <div class="buttons">
+                <button on:click=partition title="The ticked nodes and the others cannot reach each other">"Partition ticked | rest"</button>
+                <button on:click=one_way title="Messages from the ticked nodes to the others are lost; the other way works">"One way: ticked ↛ rest"</button>
+                <button on:click=move |_| h.inject(Fault::Heal {})>"Heal all"</button>
+            </div>
+        </fieldset>
+        <fieldset class="node-faults">
+            <legend>"Node "<strong data-testid="fault-node">{node}</strong></legend>
+            <p class="hint">"Select a node in the cluster to act on it."</p>
+            <div class="buttons">
+                <button class="danger" on:click=on_node(|node| Fault::Crash { node, host_down: false })>"Crash"</button>
+                <button on:click=on_node(|node| Fault::Crash { node, host_down: true }) title="The whole machine goes off: not even connection refused">"Power off"</button>
+                <button on:click=on_node(|node| Fault::Restart { node })>"Restart"</button>
+                <button on:click=on_node(|node| Fault::Pause { node }) title="SIGSTOP: alive but silent">"Pause"</button>
+                <button on:click=on_node(|node| Fault::Resume { node })>"Resume"</button>
+            </div>
+            <div class="row">
+                <label>"Clock offset "<input type="text" size="7" prop:value=offset on:input=move |ev| offset.set(event_target_value(&ev)) /></label>
+                <label>"drift (ppm) "<input type="text" size="6" prop:value=drift on:input=move |ev| drift.set(event_target_value(&ev)) /></label>
+                <button on:click=skew>"Skew clock"</button>
+            </div>
+        </fieldset>
+        <fieldset class="link-faults">
+            <legend>"Link"</legend>
+            <label>
+                "Link "
+                <select data-testid="fault-link" on:change=move |ev| link.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    {move || links.get().into_iter().enumerate().map(|(i, (a, b))| {
+                        view! { <option value=i.to_string() selected=move || link.get() == i>{format!("{a} – {b}")}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <div class="row">
+                <label>"latency "<input type="text" size="7" prop:value=latency on:input=move |ev| latency.set(event_target_value(&ev)) /></label>
+                <label>"loss (%) "<input type="text" size="4" prop:value=loss on:input=move |ev| loss.set(event_target_value(&ev)) /></label>
+            </div>
+            <div class="buttons">
+                <button on:click=degrade>"Degrade"</button>
+                <button on:click=move |_| with_link(&|between| Some(Fault::RestoreLink { between }))>"Restore"</button>
+                <button on:click=move |_| with_link(&|between| Some(Fault::CutLink { between }))>"Cut"</button>
+                <button on:click=move |_| with_link(&|between| Some(Fault::HealLink { between }))>"Heal"</button>
+            </div>
+        </fieldset>
+    }
+}
