@@ -25,7 +25,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
   await page.goto(url);
   await page.getByLabel('Scenario').selectOption('db-async-failover');
-  await page.getByRole('slider').fill('6');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
   await page.waitForFunction(`(${seconds})() >= 9`, null, { timeout: 60_000, polling: 100 });
   await page.getByRole('button', { name: 'Pause' }).click();

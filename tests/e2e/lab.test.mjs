@@ -35,7 +35,7 @@ appTest('crashing a server: the load balancer marks it DOWN and errors show', as
   await gotoApp(page);
   await page.locator('[data-node="web2"]').waitFor();
   // Run ten times faster so the health checks (every second) act quickly.
-  await page.getByRole('slider').fill('6');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 5);
   await page.locator('[data-node="web2"]').click();
   await page.getByRole('button', { name: 'Crash web2' }).click();
@@ -151,7 +151,7 @@ appTest('the consistency panel reports lost acknowledged writes in an asynchrono
   // The opening scenario stores nothing: not judged.
   assert.match(await verdict.textContent(), /^Not judged/);
   await page.getByLabel('Scenario').selectOption('db-async-failover');
-  await page.getByRole('slider').fill('6');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   // The primary is cut off at 5 s and dies at 5.5 s; by 8 s the checker
   // has seen the writes it acknowledged and lost.
   await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 8);
@@ -185,7 +185,7 @@ appTest('the inspector says in words what failure detectors make of the nodes th
   await page.getByRole('heading', { name: 's1' }).waitFor();
   await untilRow(page, '^liveness of c1 \\(primary\\)$', '^alive · silent \\d+ ms$');
   await untilRow(page, '^liveness of c3$', '^alive · silent \\d+ ms$');
-  await page.getByRole('slider').fill('6');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   // Once it is down the sentinels fail over, and c1 is no longer their primary.
   await untilRow(page, '^liveness of c1( \\(primary\\))?$', '^down · silent \\d+ ms$');
 });
@@ -195,10 +195,10 @@ appTest('a Kafka run shows partition leaders, the ISR and the writes acks=1 lost
   await page.getByLabel('Scenario').selectOption('kafka-acks1-loss');
   // b1 leads the partition with every replica in sync (before it dies at
   // 10 s: the run goes at its slowest speed meanwhile).
-  await page.getByRole('slider').fill('0');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('0');
   await page.locator('[data-node="b1"]').click();
   await untilRow(page, '^orders-0$', '^leader · epoch 0 · LEO \\d+ · HW \\d+ · ISR \\[b1, b2, b3\\]$');
-  await page.getByRole('slider').fill('9');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('9');
   // b1 dies at 10 s; after its session times out the active controller
   // fences it and b2 leads epoch 1; b1 returns at 20 s and truncates.
   await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 25);

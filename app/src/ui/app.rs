@@ -1,8 +1,10 @@
+use super::shortcuts::{self, Shortcuts};
 use super::{
     about::About, charts::Charts, controls::Controls, faults::FaultsPanel, inspector::Inspector, log_view::LogView,
     timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
+use crate::theme::{self, Theme};
 use leptos::prelude::*;
 
 #[component]
@@ -10,12 +12,31 @@ pub fn App() -> impl IntoView {
     let handle = LabHandle::new();
     provide_context(handle);
     crate::frame_loop::start(handle);
+    let theme = RwSignal::new(theme::load());
+    theme::apply(theme.get_untracked());
+    let help = NodeRef::<leptos::html::Dialog>::new();
     view! {
         <a class="skip" href="#controls">"Skip to the controls"</a>
         <header class="top">
             <h1>"Cluster Lab"</h1>
             <p class="tagline">"A real, deterministic cluster simulation, running in your browser."</p>
+            <div class="top-tools">
+                <label>
+                    "Theme "
+                    <select on:change=move |ev| {
+                        let t = Theme::parse(&event_target_value(&ev));
+                        theme::apply(t);
+                        theme.set(t);
+                    }>
+                        {Theme::ALL.into_iter().map(|t| view! {
+                            <option value=t.id() selected=move || theme.get() == t>{t.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button on:click=move |_| shortcuts::open(help) aria-keyshortcuts="?">"Keyboard shortcuts"</button>
+            </div>
         </header>
+        <Shortcuts theme=theme dialog=help />
         <main class="lab">
             <section class="stage" aria-label="Cluster">
                 <Topology />

@@ -7,6 +7,7 @@ pub mod controls;
 pub mod faults;
 pub mod inspector;
 pub mod log_view;
+pub mod shortcuts;
 pub mod timeline;
 pub mod topology;
 pub mod verdicts;
