@@ -5,7 +5,7 @@ use crate::event_log::LogLine;
 use crate::examples;
 use crate::lab::Lab;
 use crate::snapshot::{self, Snapshot};
-use engine::fault::Fault;
+use engine::fault::{Fault, ScheduledFault};
 use engine::Scenario;
 use leptos::prelude::*;
 
@@ -13,9 +13,20 @@ use leptos::prelude::*;
 /// 16.7 ms frame is left for drawing).
 pub const FRAME_BUDGET_MS: f64 = 8.0;
 
+/// The variant pinned for comparison: its own run, kept at the lab's
+/// moment and given the lab's faults.
+struct Baseline {
+    name: String,
+    lab: Lab,
+    /// The lab's fault schedule it could not take, and why (not retried
+    /// until the schedule changes).
+    refused: Option<(Vec<ScheduledFault>, String)>,
+}
+
 #[derive(Clone, Copy)]
 pub struct LabHandle {
     lab: StoredValue<Option<Lab>, LocalStorage>,
+    baseline: StoredValue<Option<Baseline>, LocalStorage>,
     pub snapshot: RwSignal<Snapshot>,
     pub log: RwSignal<Vec<LogLine>>,
     pub selected: RwSignal<Option<String>>,
@@ -35,6 +46,7 @@ impl LabHandle {
     pub fn new() -> LabHandle {
         let h = LabHandle {
             lab: StoredValue::new_local(None),
+            baseline: StoredValue::new_local(None),
             snapshot: RwSignal::new(Snapshot::default()),
             log: RwSignal::new(Vec::new()),
             selected: RwSignal::new(None),
@@ -75,7 +87,11 @@ impl LabHandle {
     /// Republishes what the views show.
     pub fn refresh(&self) {
         let snap = self.lab.with_value(|l| l.as_ref().map(snapshot::take));
-        if let Some(snap) = snap {
+        if let Some(mut snap) = snap {
+            snap.baseline = self.baseline.with_value(|b| {
+                b.as_ref()
+                    .map(|b| snapshot::baseline(&b.lab, &b.name, snap.now_ns, b.refused.as_ref().map(|r| r.1.as_str())))
+            });
             self.snapshot.set(snap);
         }
         let lines = self.lab.with_value(|l| l.as_ref().map(|l| l.log.lines().cloned().collect::<Vec<_>>()));
@@ -90,15 +106,72 @@ impl LabHandle {
     }
 
     /// One animation frame: `wall_ms` of real time passed.
-    pub fn frame(&self, wall_ms: f64, time_left: impl FnMut() -> bool) {
+    pub fn frame(&self, wall_ms: f64, mut time_left: impl FnMut() -> bool) {
         let advanced = self.with_lab(|lab| {
             let before = (lab.sim.now(), lab.playing);
-            lab.advance(wall_ms, time_left);
+            lab.advance(wall_ms, &mut time_left);
             before != (lab.sim.now(), lab.playing)
         });
-        if advanced == Some(true) {
+        let followed = self.follow(time_left);
+        if advanced == Some(true) || followed {
             self.refresh();
         }
+    }
+
+    /// Brings the pinned variant to the lab's moment and faults, within
+    /// the frame's budget. True if it moved.
+    fn follow(&self, time_left: impl FnMut() -> bool) -> bool {
+        let Some((now, faults)) = self.lab.with_value(|l| {
+            let l = l.as_ref()?;
+            Some((l.sim.now(), l.sim.fault_schedule().cloned().collect::<Vec<_>>()))
+        }) else {
+            return false;
+        };
+        self.baseline
+            .try_update_value(|b| {
+                let b = b.as_mut()?;
+                let theirs: Vec<ScheduledFault> = b.lab.sim.fault_schedule().cloned().collect();
+                let refused_before = b.refused.as_ref().is_some_and(|(f, _)| *f == faults);
+                if theirs != faults && !refused_before {
+                    match b.lab.set_faults(faults.clone()) {
+                        Ok(()) => b.refused = None,
+                        Err(e) => b.refused = Some((faults, format!("It cannot take the lab's faults: {e}"))),
+                    }
+                }
+                if b.lab.sim.now() == now && b.lab.seeking.is_none() {
+                    return Some(false);
+                }
+                if b.lab.seeking != Some(now) {
+                    b.lab.seek(now);
+                }
+                b.lab.advance(0.0, time_left);
+                Some(true)
+            })
+            .flatten()
+            .unwrap_or(false)
+    }
+
+    /// Pins the lab's scenario as it stands as the variant to compare with.
+    pub fn pin_baseline(&self) {
+        let pinned = self.lab.with_value(|l| {
+            let l = l.as_ref()?;
+            let name = l.sim.scenario().name.clone();
+            Some((if name.is_empty() { "the pinned scenario".to_string() } else { name }, l.scenario()))
+        });
+        let Some((name, scenario)) = pinned else { return };
+        match Lab::new(&name, &scenario) {
+            Ok(mut lab) => {
+                lab.playing = false;
+                self.baseline.set_value(Some(Baseline { name, lab, refused: None }));
+            }
+            Err(e) => self.notice.set(Some(format!("That could not be pinned: {e}"))),
+        }
+        self.refresh();
+    }
+
+    pub fn unpin_baseline(&self) {
+        self.baseline.set_value(None);
+        self.refresh();
     }
 
     pub fn set_playing(&self, playing: bool) {
@@ -184,5 +257,58 @@ impl LabHandle {
             _ => self.notice.set(None),
         }
         self.refresh();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baseline_state(h: &LabHandle) -> Option<(u64, String, usize)> {
+        h.baseline.with_value(|b| {
+            b.as_ref().map(|b| (b.lab.sim.now(), b.lab.sim.trace_hash(), b.lab.sim.fault_schedule().count()))
+        })
+    }
+
+    #[test]
+    fn a_pinned_variant_follows_the_labs_moment_and_faults() {
+        let h = LabHandle::new();
+        h.set_playing(false);
+        h.pin_baseline();
+        h.seek(3_000_000_000);
+        for _ in 0..100 {
+            h.frame(16.0, || true);
+        }
+        h.toggle_crash("web2");
+        h.seek(6_000_000_000);
+        for _ in 0..100 {
+            h.frame(16.0, || true);
+        }
+        let (now, hash) = h.lab.with_value(|l| {
+            let l = l.as_ref().unwrap();
+            (l.sim.now(), l.sim.trace_hash())
+        });
+        assert_eq!(now, 6_000_000_000);
+        // The same scenario, seed and faults: the very same run.
+        assert_eq!(baseline_state(&h), Some((now, hash, 1)));
+        let view = h.snapshot.with_untracked(|s| s.baseline.clone()).unwrap();
+        assert!(!view.behind && view.problem.is_none(), "{view:?}");
+
+        // A variant without the crashed node cannot take the fault, and
+        // says so.
+        h.open("db-async-failover");
+        h.set_playing(false);
+        h.toggle_crash("db1");
+        for _ in 0..10 {
+            h.frame(16.0, || true);
+        }
+        let view = h.snapshot.with_untracked(|s| s.baseline.clone()).unwrap();
+        let problem = view.problem.unwrap();
+        assert!(
+            problem.starts_with("It cannot take the lab's faults: ") && problem.contains("no node is named"),
+            "{problem}"
+        );
+        h.unpin_baseline();
+        assert!(baseline_state(&h).is_none());
     }
 }

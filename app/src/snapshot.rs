@@ -106,6 +106,8 @@ pub struct Snapshot {
     pub compact: bool,
     /// The consistency checker's verdicts, in words.
     pub verdicts: crate::verdicts::Verdicts,
+    /// The variant pinned for comparison.
+    pub baseline: Option<BaselineView>,
 }
 
 /// Where a node is drawn: its scenario position, or a column by kind.
@@ -426,19 +428,7 @@ pub fn take(lab: &Lab) -> Snapshot {
             Dot { x: a.0 + (b.0 - a.0) * f, y: a.1 + (b.1 - a.1) * f, kind: m.kind }
         })
         .collect();
-    let series = sim.metrics().series();
-    let skip = series.len().saturating_sub(CHART_INTERVALS);
-    let points = series
-        .iter()
-        .skip(skip)
-        .map(|r| Point {
-            t: r.end as f64 / NANOS_PER_SEC as f64,
-            throughput: r.throughput,
-            p50_ms: r.latency.p50_ms,
-            p99_ms: r.latency.p99_ms,
-            error_pct: (r.error_rate + r.timeout_rate) * 100.0,
-        })
-        .collect();
+    let points = points(sim);
     Snapshot {
         now: format_time(now - now % 1_000_000),
         now_s: now as f64 / NANOS_PER_SEC as f64,
@@ -464,6 +454,54 @@ pub fn take(lab: &Lab) -> Snapshot {
             violations: crate::verdicts::violations(sim),
             ..crate::verdicts::describe(sim.consistency())
         },
+        baseline: None,
+    }
+}
+
+/// The charts' points: the last [`CHART_INTERVALS`] metrics intervals.
+fn points(sim: &engine::Simulation) -> Vec<Point> {
+    let series = sim.metrics().series();
+    let skip = series.len().saturating_sub(CHART_INTERVALS);
+    series
+        .iter()
+        .skip(skip)
+        .map(|r| Point {
+            t: r.end as f64 / NANOS_PER_SEC as f64,
+            throughput: r.throughput,
+            p50_ms: r.latency.p50_ms,
+            p99_ms: r.latency.p99_ms,
+            error_pct: (r.error_rate + r.timeout_rate) * 100.0,
+        })
+        .collect()
+}
+
+/// The pinned variant of a comparison, as the compare panel and the
+/// charts show it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BaselineView {
+    pub name: String,
+    pub now: String,
+    /// Not yet at the lab's moment (it catches up frame by frame).
+    pub behind: bool,
+    pub points: Vec<Point>,
+    pub verdict: Option<String>,
+    pub events: u64,
+    pub trace_hash: String,
+    /// Why it could not follow the lab's faults, if it could not.
+    pub problem: Option<String>,
+}
+
+pub fn baseline(b: &Lab, name: &str, at: u64, problem: Option<&str>) -> BaselineView {
+    let sim = &b.sim;
+    BaselineView {
+        name: name.to_string(),
+        now: format_time(sim.now() - sim.now() % 1_000_000),
+        behind: sim.now() != at,
+        points: points(sim),
+        verdict: crate::verdicts::describe(sim.consistency()).headline,
+        events: sim.events(),
+        trace_hash: sim.trace_hash(),
+        problem: problem.map(str::to_string),
     }
 }
 

@@ -1,7 +1,7 @@
 use super::shortcuts::{self, Shortcuts};
 use super::{
-    about::About, charts::Charts, controls::Controls, faults::FaultsPanel, inspector::Inspector, log_view::LogView,
-    timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
+    about::About, charts::Charts, compare::ComparePanel, controls::Controls, faults::FaultsPanel, inspector::Inspector,
+    log_view::LogView, timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
 use crate::theme::{self, Theme};
@@ -45,6 +45,9 @@ pub fn App() -> impl IntoView {
                 <Inspector />
                 <section class="verdicts" aria-labelledby="verdicts-title">
                     <VerdictsPanel />
+                </section>
+                <section class="compare-panel" aria-labelledby="compare-title">
+                    <ComparePanel />
                 </section>
                 <About />
             </aside>

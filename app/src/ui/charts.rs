@@ -47,8 +47,9 @@ fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl Into
     let lines = StoredValue::new(lines);
     let max = Memo::new(move |_| {
         snap.with(|s| {
+            let baseline = s.baseline.as_ref().map_or(&[][..], |b| &b.points[..]);
             let top = lines.with_value(|ls| {
-                s.points.iter().flat_map(|p| ls.iter().map(move |(_, _, f)| f(p))).fold(0.0, f64::max)
+                s.points.iter().chain(baseline).flat_map(|p| ls.iter().map(move |(_, _, f)| f(p))).fold(0.0, f64::max)
             });
             nice_max(top)
         })
@@ -65,7 +66,12 @@ fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl Into
         lines.with_value(|ls| {
             ls.iter()
                 .map(|&(_, class, f)| {
+                    // The pinned variant's line, dashed, under the lab's.
+                    let baseline = move || {
+                        snap.with(|s| s.baseline.as_ref().map(|b| polyline(&b.points, f, max.get())).unwrap_or_default())
+                    };
                     view! {
+                        <polyline class=format!("series {class} baseline") points=baseline />
                         <polyline class=format!("series {class}") points=move || snap.with(|s| polyline(&s.points, f, max.get())) />
                     }
                 })

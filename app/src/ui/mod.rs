@@ -3,6 +3,7 @@
 pub mod about;
 pub mod app;
 pub mod charts;
+pub mod compare;
 pub mod controls;
 pub mod faults;
 pub mod inspector;
