@@ -6,7 +6,7 @@ use crate::examples;
 use crate::lab::Lab;
 use crate::snapshot::{self, Snapshot};
 use engine::fault::{Fault, ScheduledFault};
-use engine::Scenario;
+use engine::{Scenario, ScenarioError};
 use leptos::prelude::*;
 
 /// Real time a frame may spend simulating, in milliseconds (the rest of a
@@ -32,8 +32,10 @@ pub struct LabHandle {
     pub selected: RwSignal<Option<String>>,
     /// A message for the user about something that did not work.
     pub notice: RwSignal<Option<String>>,
-    /// The open example; changing it rebuilds the views.
+    /// The open example's id ("" for a scenario that is not one).
     pub example: RwSignal<String>,
+    /// The open scenario's name and description.
+    pub meta: RwSignal<(String, String)>,
 }
 
 impl Default for LabHandle {
@@ -52,6 +54,7 @@ impl LabHandle {
             selected: RwSignal::new(None),
             notice: RwSignal::new(None),
             example: RwSignal::new(String::new()),
+            meta: RwSignal::new(Default::default()),
         };
         h.open(examples::DEFAULT);
         h
@@ -63,21 +66,35 @@ impl LabHandle {
             self.notice.set(Some(format!("There is no example named `{id}`.")));
             return;
         };
-        let lab = Scenario::from_json(ex.json).and_then(|s| Lab::new(ex.id, &s));
-        match lab {
-            Ok(mut lab) => {
-                if let Some(old) = self.lab.with_value(|l| l.as_ref().map(|l| (l.playing, l.speed))) {
-                    lab.playing = old.0;
-                    lab.speed = old.1;
+        match Scenario::from_json(ex.json) {
+            Ok(s) => {
+                if let Err(e) = self.open_scenario(ex.id, &s, 0) {
+                    self.notice.set(Some(format!("The example `{id}` could not be loaded: {e}")));
                 }
-                self.lab.set_value(Some(lab));
-                self.selected.set(None);
-                self.notice.set(None);
-                self.example.set(id.to_string());
-                self.refresh();
             }
             Err(e) => self.notice.set(Some(format!("The example `{id}` could not be loaded: {e}"))),
         }
+    }
+
+    /// Opens a scenario (a template, a share link, an imported file, saved
+    /// work, an edit) and goes to `at_ns` of its run. `source` is the
+    /// example's id, if it is one. On error the lab is left as it was.
+    pub fn open_scenario(&self, source: &str, scenario: &Scenario, at_ns: u64) -> Result<(), ScenarioError> {
+        let mut lab = Lab::new(source, scenario)?;
+        if let Some(old) = self.lab.with_value(|l| l.as_ref().map(|l| (l.playing, l.speed))) {
+            lab.playing = old.0;
+            lab.speed = old.1;
+        }
+        if at_ns > 0 {
+            lab.seek(at_ns);
+        }
+        self.lab.set_value(Some(lab));
+        self.selected.set(None);
+        self.notice.set(None);
+        self.example.set(source.to_string());
+        self.meta.set((scenario.name.clone(), scenario.description.clone()));
+        self.refresh();
+        Ok(())
     }
 
     fn with_lab<R>(&self, f: impl FnOnce(&mut Lab) -> R) -> Option<R> {
@@ -192,9 +209,15 @@ impl LabHandle {
         self.refresh();
     }
 
+    /// Back to time zero of this run, playing; its faults stay on the
+    /// timeline.
     pub fn restart(&self) {
-        let id = self.example.get_untracked();
-        self.open(&id);
+        self.with_lab(|l| {
+            l.seek(0);
+            l.finish_seek();
+            l.playing = true;
+        });
+        self.refresh();
     }
 
     /// The load balancer `node`'s configuration as a haproxy.cfg; `None`

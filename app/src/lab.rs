@@ -134,6 +134,12 @@ impl Lab {
     pub fn seek(&mut self, t: Time) {
         self.playing = false;
         self.behind = false;
+        // Before the scenario's end, the run pauses there again.
+        let duration = self.sim.scenario().duration.nanos;
+        if t < duration {
+            self.stop_at = Some(duration);
+            self.reached_end = false;
+        }
         let faults: Vec<_> = self.sim.fault_schedule().cloned().collect();
         // Forward within reach: go on from here rather than from a
         // checkpoint further back.

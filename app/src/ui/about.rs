@@ -1,17 +1,13 @@
 //! What the open scenario is about. Lessons will take this place beside
 //! the lab.
 
-use crate::examples;
 use crate::handle::LabHandle;
 use leptos::prelude::*;
 
 #[component]
 pub fn About() -> impl IntoView {
     let h = expect_context::<LabHandle>();
-    let scenario = Memo::new(move |_| {
-        let id = h.example.get();
-        examples::find(&id).and_then(|ex| engine::Scenario::from_json(ex.json).ok()).map(|s| (s.name, s.description))
-    });
+    let scenario = Memo::new(move |_| Some(h.meta.get()));
     view! {
         <section class="about" aria-labelledby="about-title">
             <h2 id="about-title">{move || scenario.get().map(|s| s.0).unwrap_or_default()}</h2>

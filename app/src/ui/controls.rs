@@ -80,7 +80,19 @@ pub fn Controls() -> impl IntoView {
         </label>
         <label class="example">
             <span>"Scenario"</span>
-            <select on:change=move |ev| h.open(&event_target_value(&ev))>{example_options}</select>
+            <select on:change=move |ev| {
+                let id = event_target_value(&ev);
+                if !id.is_empty() {
+                    h.open(&id);
+                }
+            }>
+                // A scenario that is not one of the examples (a link, a
+                // file, an edit): named as its author named it, as text.
+                {move || h.example.with(|e| crate::examples::find(e).is_none()).then(|| view! {
+                    <option value="" selected>{move || format!("Yours: {}", h.meta.with(|m| m.0.clone()))}</option>
+                })}
+                {example_options}
+            </select>
         </label>
         <dl class="status">
             <div><dt>"Simulated time"</dt><dd data-testid="sim-time" data-seconds=move || snap.with(|s| s.now_s.to_string())>{move || snap.with(|s| s.now.clone())}</dd></div>
