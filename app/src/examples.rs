@@ -12,6 +12,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "link-cut", json: include_str!("../../engine/scenarios/link-cut.json") },
     Example { id: "closed-loop-overload", json: include_str!("../../engine/scenarios/closed-loop-overload.json") },
     Example { id: "large-web-tier", json: include_str!("../../engine/scenarios/large-web-tier.json") },
+    Example { id: "thirty-nodes-busy", json: include_str!("../../engine/scenarios/thirty-nodes-busy.json") },
     Example { id: "db-replica-lag", json: include_str!("../../engine/scenarios/db-replica-lag.json") },
     Example { id: "db-async-failover", json: include_str!("../../engine/scenarios/db-async-failover.json") },
     Example { id: "db-semi-sync-failover", json: include_str!("../../engine/scenarios/db-semi-sync-failover.json") },

@@ -45,9 +45,9 @@ appTest('every fault kind from the faults panel lands in the log and on the time
   await press('Crash', 'crash web1');
   await until(page, () => document.querySelector('[data-node="web1"]').classList.contains('crashed'));
   await press('Restart', 'restart web1');
-  await press('Pause', 'pause web1');
+  await press('Pause process', 'pause web1');
   await until(page, () => document.querySelector('[data-node="web1"]').classList.contains('paused'));
-  await press('Resume', 'resume web1');
+  await press('Resume process', 'resume web1');
   await press('Power off', 'power off web1');
   await press('Restart', 'restart web1');
   await faults.getByLabel('Clock offset').fill('-250ms');

@@ -50,6 +50,8 @@ pub fn Controls() -> impl IntoView {
                 max=(SPEEDS.len() - 1).to_string()
                 step="1"
                 prop:value=move || speed_index().to_string()
+                // The label's first control is the <output>: name it here.
+                aria-label="Speed"
                 aria-valuetext=move || snap.with(|s| format!("{} simulated per real second", speed_text(s.speed)))
                 on:input=move |ev| {
                     if let Ok(i) = event_target_value(&ev).parse::<usize>() {
@@ -68,6 +70,7 @@ pub fn Controls() -> impl IntoView {
                 max=move || snap.with(|s| (s.end_ns / SCRUB_STEP_NS).to_string())
                 step="1"
                 data-testid="scrubber"
+                aria-label="Simulated time"
                 prop:value=move || snap.with(|s| (s.now_ns / SCRUB_STEP_NS).to_string())
                 aria-valuetext=move || snap.with(|s| format!("{} of {}", s.now, engine::time::format_time(s.end_ns)))
                 title="Seek anywhere in the run so far: the lab re-simulates from the last checkpoint before it"

@@ -142,8 +142,8 @@ pub fn FaultsPanel() -> impl IntoView {
                 <button class="danger" on:click=on_node(|node| Fault::Crash { node, host_down: false })>"Crash"</button>
                 <button on:click=on_node(|node| Fault::Crash { node, host_down: true }) title="The whole machine goes off: not even connection refused">"Power off"</button>
                 <button on:click=on_node(|node| Fault::Restart { node })>"Restart"</button>
-                <button on:click=on_node(|node| Fault::Pause { node }) title="SIGSTOP: alive but silent">"Pause"</button>
-                <button on:click=on_node(|node| Fault::Resume { node })>"Resume"</button>
+                <button on:click=on_node(|node| Fault::Pause { node }) title="SIGSTOP: alive but silent">"Pause process"</button>
+                <button on:click=on_node(|node| Fault::Resume { node })>"Resume process"</button>
             </div>
             <div class="row">
                 <label>"Clock offset "<input type="text" size="7" prop:value=offset on:input=move |ev| offset.set(event_target_value(&ev)) /></label>

@@ -1,0 +1,139 @@
+// The lab's own figures in the browser (issue 6's budgets), on the release
+// build in dist/ served from 127.0.0.1 by tests/serve-dist.mjs, in headless
+// Debian Chromium:
+//
+//   1. download: every .wasm and .js file in dist/, raw and `gzip -9`
+//      (what a server that gzips sends);
+//   2. first render: navigation start to the first node drawn, median of
+//      BENCH_RUNS fresh loads;
+//   3. frames: the `thirty-nodes-busy` example (30 nodes, more than a
+//      thousand messages on the wire) playing at 1x for 10 s; the gaps
+//      between requestAnimationFrame callbacks, 50th/95th/99th percentiles,
+//      and the messages on the wire while it ran;
+//   4. seeking: the same run taken to 80 s, then the scrubber moved 60 s
+//      back; the time from the change to the view showing 20 s, median of
+//      BENCH_RUNS seeks.
+//
+//   node scripts/bench-ui.mjs                 (after trunk build --release)
+//   BENCH_RUNS=5 node scripts/bench-ui.mjs
+//
+// Run by hand; not part of the tests (figures go in BENCHMARKS.md).
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(root, 'tests', 'package.json'));
+const { chromium } = require('playwright-core');
+const { startServer } = await import(path.join(root, 'tests', 'serve-dist.mjs'));
+const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import(path.join(root, 'tests', 'chromium.mjs'));
+
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+if (!Number.isInteger(runs) || runs < 1) throw new Error('BENCH_RUNS must be a whole number of at least 1');
+const dist = path.join(root, 'dist');
+if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('no dist/index.html: run `trunk build --release` first');
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+
+// 1. Download size.
+let raw = 0;
+let gz = 0;
+console.log('| file | raw | gzip -9 |');
+console.log('|---|--:|--:|');
+for (const f of fs.readdirSync(dist).filter((f) => /\.(wasm|js)$/.test(f)).sort()) {
+  const bytes = fs.readFileSync(path.join(dist, f));
+  const z = zlib.gzipSync(bytes, { level: 9 }).length;
+  raw += bytes.length;
+  gz += z;
+  console.log(`| ${f.replace(/-[0-9a-f]{16}/, '')} | ${kb(bytes.length)} | ${kb(z)} |`);
+}
+console.log(`| **wasm + JS** | ${kb(raw)} | **${kb(gz)}** |\n`);
+
+const { url, server } = await startServer({ root: dist });
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+const secondsShown = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? -1);
+try {
+  console.log(`Chromium ${browser.version()}, ${runs} runs\n`);
+  // 2. First render, each in a fresh context (nothing cached).
+  const renders = [];
+  for (let i = 0; i < runs; i++) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector('[data-node]'), null, { polling: 'raf' });
+    renders.push(await page.evaluate(() => performance.now()));
+    await context.close();
+  }
+  console.log(`first render: median ${median(renders).toFixed(0)} ms (of ${renders.map((r) => r.toFixed(0)).join(', ')} ms)`);
+
+  // 3. Frames with 30 nodes and the wires full.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.getByLabel('Scenario').selectOption('thirty-nodes-busy');
+  await page.waitForFunction((f) => f() >= 2, secondsShown, { polling: 100 });
+  const frames = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const gaps = [];
+        const wire = [];
+        let last = performance.now();
+        const end = last + 10_000;
+        const tick = (t) => {
+          gaps.push(t - last);
+          last = t;
+          wire.push(Number(document.querySelector('.in-flight')?.textContent.match(/\d+/)?.[0] ?? 0));
+          if (t < end) requestAnimationFrame(tick);
+          else resolve({ gaps, wire });
+        };
+        requestAnimationFrame(tick);
+      }),
+  );
+  const behind = await page.locator('.behind').textContent();
+  console.log(
+    `frames over 10 s: ${frames.gaps.length}; gap p50 ${pct(frames.gaps, 50).toFixed(1)} ms, p95 ${pct(frames.gaps, 95).toFixed(1)} ms, p99 ${pct(frames.gaps, 99).toFixed(1)} ms, max ${Math.max(...frames.gaps).toFixed(1)} ms`,
+  );
+  console.log(`messages on the wire: min ${Math.min(...frames.wire)}, median ${median(frames.wire)}, max ${Math.max(...frames.wire)}${behind ? ` (lab says: ${behind})` : ''}`);
+
+  // 4. Seeking 60 s back.
+  await page.getByRole('slider', { name: /^Speed/ }).fill('9');
+  await page.waitForFunction((f) => f() >= 80, secondsShown, { polling: 100, timeout: 600_000 });
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const seeks = [];
+  for (let i = 0; i < runs; i++) {
+    await page.getByTestId('scrubber').fill('800');
+    await page.waitForFunction(() => document.querySelector('[data-testid=seeking]')?.textContent === '' && document.querySelector('[data-testid=sim-time]').dataset.seconds === '80', null, { polling: 'raf', timeout: 120_000 });
+    seeks.push(
+      await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const slider = document.querySelector('[data-testid=scrubber]');
+            const start = performance.now();
+            slider.value = '200';
+            slider.dispatchEvent(new Event('change', { bubbles: true }));
+            const check = () => {
+              const shown = document.querySelector('[data-testid=sim-time]').dataset.seconds;
+              if (shown === '20' && document.querySelector('[data-testid=seeking]').textContent === '') resolve(performance.now() - start);
+              else requestAnimationFrame(check);
+            };
+            requestAnimationFrame(check);
+          }),
+      ),
+    );
+  }
+  console.log(`seek 80 s -> 20 s: median ${median(seeks).toFixed(0)} ms (of ${seeks.map((s) => s.toFixed(0)).join(', ')} ms)`);
+  await context.close();
+} finally {
+  await browser.close();
+  server.close();
+}
