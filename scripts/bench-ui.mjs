@@ -108,7 +108,7 @@ try {
   // 4. Seeking 60 s back.
   await page.getByRole('slider', { name: /^Speed/ }).fill('9');
   await page.waitForFunction((f) => f() >= 80, secondsShown, { polling: 100, timeout: 600_000 });
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   const seeks = [];
   for (let i = 0; i < runs; i++) {
     await page.getByTestId('scrubber').fill('800');

@@ -28,7 +28,7 @@ try {
   await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
   await page.waitForFunction(`(${seconds})() >= 9`, null, { timeout: 60_000, polling: 100 });
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   await page.locator('[data-node="db2"]').click();
   await page.locator('.verdicts .verdict.bad').waitFor();
   await page.screenshot({ path: out });

@@ -32,7 +32,7 @@ const exact = (name) => ({ name, exact: true });
 appTest('every fault kind from the faults panel lands in the log and on the timeline', async ({ page }) => {
   await gotoApp(page);
   await page.locator('[data-node="web1"]').waitFor();
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   await page.locator('[data-node="web1"]').click();
   const faults = page.locator('section.faults');
   const expected = [];
@@ -85,7 +85,7 @@ appTest('the timeline moves and deletes faults; the run is rebuilt to the same m
   await page.locator('[data-node="web2"]').click();
   await page.getByRole('button', { name: 'Crash web2' }).click();
   await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 8);
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   const here = await page.getByTestId('sim-time').getAttribute('data-seconds');
   // Move the crash to 1 s.
   const row = page.locator('.fault-list li').first();
@@ -109,7 +109,7 @@ appTest('seeking shows the very state the run had; a fault at a past moment bran
   await gotoApp(page);
   await page.getByRole('slider', { name: /^Speed/ }).fill('8');
   await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 20);
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   await seekTo(page, 10);
   const at10 = await page.getByTestId('trace-hash').textContent();
   assert.equal(at10, nativeHash(scenario, '10s'));
@@ -133,7 +133,7 @@ appTest('a violation jumps the run to the moment it became certain', { timeout: 
   await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   const jump = page.locator('.violations button.jump').first();
   await jump.waitFor({ timeout: 60_000 });
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   const label = await jump.textContent();
   const target = Number(label.match(/Go to ([\d.]+) (ms|s)/).slice(1, 3).reduce((v, u) => (u === 'ms' ? v / 1000 : Number(v))));
   assert.match(await page.locator('.violations .ops li').first().textContent(), /invoked at/);

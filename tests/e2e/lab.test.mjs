@@ -71,7 +71,7 @@ appTest('a link can be cut and healed from the keyboard', async ({ page }) => {
 appTest('pause stops time; step processes one event', async ({ page }) => {
   await gotoApp(page);
   await until(page, () => Number(document.querySelector('[data-testid=events]').textContent) > 100);
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   const before = await page.getByTestId('events').textContent();
   const timeBefore = await page.getByTestId('sim-time').textContent();
   // Several frames later, nothing moved.
