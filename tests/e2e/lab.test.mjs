@@ -47,7 +47,7 @@ appTest('crashing a server: the load balancer marks it DOWN and errors show', as
   await page.locator('.events li', { hasText: 'server web2 is DOWN' }).waitFor();
   // Requests caught on web2 failed or timed out: the error chart went up.
   const errors = page.locator('.chart', { hasText: 'Errors and timeouts' });
-  await until(page, (el) => Number(el.getAttribute('points')?.split(' ').some((p) => parseFloat(p.split(',')[1]) < 100)), await errors.locator('polyline').elementHandle());
+  await until(page, (el) => Number(el.getAttribute('points')?.split(' ').some((p) => parseFloat(p.split(',')[1]) < 100)), await errors.locator('polyline.series:not(.baseline)').elementHandle());
   // Restart: it comes back UP after two good checks.
   await page.getByRole('button', { name: 'Restart web2' }).click();
   await until(page, () => document.querySelector('[data-node="lb"] .badge').textContent.startsWith('3/3 UP'));
