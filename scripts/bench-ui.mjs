@@ -81,7 +81,7 @@ try {
   const page = await context.newPage();
   await page.goto(url);
   await page.getByLabel('Scenario').selectOption('thirty-nodes-busy');
-  await page.waitForFunction((f) => f() >= 2, secondsShown, { polling: 100 });
+  await page.waitForFunction(`(${secondsShown})() >= 2`, null, { polling: 100 });
   const frames = await page.evaluate(
     () =>
       new Promise((resolve) => {
@@ -107,7 +107,7 @@ try {
 
   // 4. Seeking 60 s back.
   await page.getByRole('slider', { name: /^Speed/ }).fill('9');
-  await page.waitForFunction((f) => f() >= 80, secondsShown, { polling: 100, timeout: 600_000 });
+  await page.waitForFunction(`(${secondsShown})() >= 80`, null, { polling: 100, timeout: 600_000 });
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
   const seeks = [];
   for (let i = 0; i < runs; i++) {
