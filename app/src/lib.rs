@@ -2,6 +2,7 @@
 //! Logic lives in plain types ([`lab::Lab`], [`snapshot`], [`event_log`])
 //! with native tests; the views in [`ui`] only read and forward clicks.
 
+pub mod editor;
 pub mod event_log;
 pub mod examples;
 pub mod fatal;
