@@ -10,8 +10,8 @@
 //!   wire the configuration as the real system would;
 //! - [`delete`], [`delete::delete_node`];
 //! - [`moving`], positions on the canvas;
-//! - `config_form`, a node's configuration as a list of form fields, and
-//!   `config_form::set_field`;
+//! - [`config_form`], a node's configuration as a list of form fields, and
+//!   [`config_form::set_field`];
 //! - [`undo`], a bounded undo/redo history with labels;
 //! - [`templates`], starting documents.
 //!
@@ -22,6 +22,7 @@
 //! on an incomplete document it does its part and leaves the rest to the
 //! next steps ([`problem`] says what is still missing).
 
+pub mod config_form;
 pub mod connect;
 pub mod delete;
 pub mod moving;
