@@ -3,6 +3,7 @@
 //! with native tests; the views in [`ui`] only read and forward clicks.
 
 pub mod checkpoints;
+pub mod editor;
 pub mod event_log;
 pub mod examples;
 pub mod fatal;

@@ -1,0 +1,156 @@
+//! Positions on the canvas. `pos` is in the canvas's own units: the SVG's
+//! view box is `0 0 WIDTH HEIGHT` ([`crate::snapshot::WIDTH`] x
+//! [`crate::snapshot::HEIGHT`]) and a node is drawn centred on its `pos`,
+//! 128 x 48 units at full size. Positions are clamped so the whole node
+//! stays on the canvas.
+
+use super::util::index;
+use super::EditError;
+use crate::snapshot::{HEIGHT, WIDTH};
+use engine::scenario::ComponentSpec;
+use engine::Scenario;
+
+/// Half a node's drawn width and height: a centre closer to the edge
+/// would put part of the node off the canvas.
+pub const MARGIN_X: f64 = 64.0;
+pub const MARGIN_Y: f64 = 24.0;
+/// One keyboard step (arrow key); [`BIG_STEP`] with Shift.
+pub const STEP: f64 = 10.0;
+pub const BIG_STEP: f64 = 50.0;
+
+/// A keyboard direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Left,
+    Right,
+    Up,
+    Down,
+}
+
+/// `pos` moved onto the canvas; an error if it is not finite.
+pub fn clamp(pos: [f64; 2]) -> Result<[f64; 2], EditError> {
+    let [x, y] = pos;
+    if !x.is_finite() || !y.is_finite() {
+        return Err(EditError::BadPosition { x, y });
+    }
+    Ok([x.clamp(MARGIN_X, WIDTH - MARGIN_X), y.clamp(MARGIN_Y, HEIGHT - MARGIN_Y)])
+}
+
+/// Where the canvas draws node `i` of `doc`: its `pos` (clamped as the
+/// canvas clamps it), or, without one, the column the canvas gives its
+/// kind (the same rule as `snapshot::layout`).
+pub fn position(doc: &Scenario, i: usize) -> [f64; 2] {
+    if let Some([x, y]) = doc.nodes[i].pos {
+        return [x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT)];
+    }
+    let col = |k: &ComponentSpec| match k {
+        ComponentSpec::Client(_) | ComponentSpec::KafkaProducer(_) | ComponentSpec::KafkaConsumer(_) => 0,
+        ComponentSpec::LoadBalancer(_) => 1,
+        ComponentSpec::Server(_) | ComponentSpec::Sentinel(_) | ComponentSpec::KafkaBroker(_) => 2,
+        ComponentSpec::Database(_)
+        | ComponentSpec::Cache(_)
+        | ComponentSpec::RaftKv(_)
+        | ComponentSpec::KafkaController(_) => 3,
+    };
+    let c = col(&doc.nodes[i].component);
+    let count = doc.nodes.iter().filter(|n| n.pos.is_none() && col(&n.component) == c).count();
+    let before = doc.nodes[..=i].iter().filter(|n| n.pos.is_none() && col(&n.component) == c).count();
+    [80.0 + c as f64 * 180.0, HEIGHT * before as f64 / (count + 1) as f64]
+}
+
+/// Moves node `name` to `pos`, clamped to the canvas.
+pub fn move_node(doc: &Scenario, name: &str, pos: [f64; 2]) -> Result<Scenario, EditError> {
+    let i = index(doc, name)?;
+    let pos = clamp(pos)?;
+    let mut out = doc.clone();
+    out.nodes[i].pos = Some(pos);
+    Ok(out)
+}
+
+/// Moves node `name` by `step` canvas units in `dir` (from where the canvas
+/// draws it), clamped to the canvas.
+pub fn nudge(doc: &Scenario, name: &str, dir: Direction, step: f64) -> Result<Scenario, EditError> {
+    let i = index(doc, name)?;
+    let [x, y] = position(doc, i);
+    let pos = match dir {
+        Direction::Left => [x - step, y],
+        Direction::Right => [x + step, y],
+        Direction::Up => [x, y - step],
+        Direction::Down => [x, y + step],
+    };
+    move_node(doc, name, pos)
+}
+
+/// Writes the drawn position of every node that has none, so that moving
+/// one node does not shift the others (the automatic columns depend on
+/// how many nodes lack a position).
+pub fn pin_positions(doc: &Scenario) -> Scenario {
+    let mut out = doc.clone();
+    for i in 0..doc.nodes.len() {
+        if out.nodes[i].pos.is_none() {
+            out.nodes[i].pos = Some(position(doc, i));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Scenario {
+        Scenario::from_json(
+            r#"{"version":1,"nodes":[
+                {"name":"web1","type":"server","pos":[300,200]},
+                {"name":"web2","type":"server"},
+                {"name":"web3","type":"server"}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn moving_sets_pos_and_clamps_to_the_canvas() {
+        let d = move_node(&doc(), "web1", [400.0, 100.0]).unwrap();
+        assert_eq!(d.nodes[0].pos, Some([400.0, 100.0]));
+        let d = move_node(&d, "web1", [-5.0, 9999.0]).unwrap();
+        assert_eq!(d.nodes[0].pos, Some([MARGIN_X, HEIGHT - MARGIN_Y]));
+        let d = move_node(&d, "web1", [9999.0, -1.0]).unwrap();
+        assert_eq!(d.nodes[0].pos, Some([WIDTH - MARGIN_X, MARGIN_Y]));
+        assert_eq!(d.validate(), Ok(()));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert_eq!(move_node(&doc(), "nope", [1.0, 1.0]).unwrap_err().to_string(), "no node is named `nope`");
+        let e = move_node(&doc(), "web1", [f64::INFINITY, 1.0]).unwrap_err();
+        assert!(matches!(e, EditError::BadPosition { .. }), "{e}");
+    }
+
+    #[test]
+    fn nudging_steps_from_where_the_node_is_drawn() {
+        let d = nudge(&doc(), "web1", Direction::Right, STEP).unwrap();
+        assert_eq!(d.nodes[0].pos, Some([310.0, 200.0]));
+        let d = nudge(&d, "web1", Direction::Up, BIG_STEP).unwrap();
+        assert_eq!(d.nodes[0].pos, Some([310.0, 150.0]));
+        // web2 has no pos: the canvas draws it in the servers' column, the
+        // first of two at a third of the height.
+        assert_eq!(position(&doc(), 1), [440.0, HEIGHT / 3.0]);
+        let d = nudge(&doc(), "web2", Direction::Down, STEP).unwrap();
+        assert_eq!(d.nodes[1].pos, Some([440.0, HEIGHT / 3.0 + STEP]));
+        // Many steps left stop at the edge.
+        let mut d = doc();
+        for _ in 0..100 {
+            d = nudge(&d, "web1", Direction::Left, BIG_STEP).unwrap();
+        }
+        assert_eq!(d.nodes[0].pos, Some([MARGIN_X, 200.0]));
+    }
+
+    #[test]
+    fn pinning_keeps_the_drawn_layout() {
+        let d = doc();
+        let pinned = pin_positions(&d);
+        for i in 0..d.nodes.len() {
+            assert_eq!(pinned.nodes[i].pos, Some(position(&d, i)));
+        }
+    }
+}
