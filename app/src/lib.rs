@@ -9,6 +9,7 @@ pub mod frame_loop;
 pub mod handle;
 pub mod kafka_details;
 pub mod lab;
+pub mod share;
 pub mod snapshot;
 pub mod ui;
 pub mod verdicts;

@@ -1,0 +1,9 @@
+//! Share and keep: what leaves the lab or outlives the page, as plain Rust
+//! with native tests (no web-sys outside `#[cfg(target_arch = "wasm32")]`).
+//!
+//! - [`link`]: a scenario and a moment of its run in the URL fragment.
+//!
+//! Every error's `Display` is a plain-text sentence for the user; the UI
+//! shows it as text, never as HTML.
+
+pub mod link;
