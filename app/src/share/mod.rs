@@ -2,8 +2,10 @@
 //! with native tests (no web-sys outside `#[cfg(target_arch = "wasm32")]`).
 //!
 //! - [`link`]: a scenario and a moment of its run in the URL fragment.
+//! - [`file`]: a scenario as a JSON file, out and in.
 //!
 //! Every error's `Display` is a plain-text sentence for the user; the UI
 //! shows it as text, never as HTML.
 
+pub mod file;
 pub mod link;
