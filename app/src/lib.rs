@@ -11,6 +11,7 @@ pub mod frame_loop;
 pub mod handle;
 pub mod kafka_details;
 pub mod lab;
+pub mod share;
 pub mod snapshot;
 pub mod theme;
 pub mod ui;

@@ -129,11 +129,8 @@ fn run(a: &RunArgs) -> Result<(), String> {
     }
     sim.check_consistency();
     if let Some(path) = &a.history {
-        let doc = engine::consistency::history_json(sim.history(), &sim.scenario().name, seed);
-        let file = File::create(path).map_err(|e| format!("{path}: {e}"))?;
-        let mut out = BufWriter::new(file);
-        serde_json::to_writer(&mut out, &doc).map_err(|e| format!("{path}: {e}"))?;
-        out.write_all(b"\n").and_then(|_| out.flush()).map_err(|e| format!("{path}: {e}"))?;
+        let text = engine::consistency::history_file(sim.history(), &sim.scenario().name, seed);
+        std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))?;
     }
     let report = sim.report();
     println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);

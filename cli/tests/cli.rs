@@ -206,3 +206,22 @@ fn check_names_the_file_and_line_of_bad_input() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("the file's model is counter, but --model says kv"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_history_file_is_the_engines_history_file_byte_for_byte() {
+    // The app exports engine::consistency::history_file of its run; the CLI
+    // must write exactly the same bytes for the same run.
+    let dir = std::env::temp_dir().join(format!("clusterlab-history-bytes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let h = dir.join("h.json");
+    let file = example("raft-kv-leader-crash.json");
+    report(&clusterlab(&["run", &file, "--until", "4s", "--seed", "11", "--history", h.to_str().unwrap()]));
+    let written = std::fs::read_to_string(&h).unwrap();
+    let scenario = engine::Scenario::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut sim = engine::Simulation::with_seed(&scenario, 11).unwrap();
+    sim.run_through(4_000_000_000);
+    let expected = engine::consistency::history_file(sim.history(), &sim.scenario().name, sim.seed());
+    assert!(expected.matches("\"invoke\"").count() > 100, "a history worth comparing");
+    assert_eq!(written, expected);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -337,6 +337,14 @@ pub fn rw_ops(ops: &[OpRecord]) -> Vec<RwOp> {
         .collect()
 }
 
+/// The history file that `clusterlab run --history` writes and the app
+/// exports: [`history_json`] as compact JSON and a newline.
+pub fn history_file(history: &History, scenario: &str, seed: u64) -> String {
+    let mut text = history_json(history, scenario, seed).to_string();
+    text.push('\n');
+    text
+}
+
 /// The history in the project's JSON history format (docs/history-format.md),
 /// model `register`, for `clusterlab check`.
 pub fn history_json(history: &History, scenario: &str, seed: u64) -> serde_json::Value {
