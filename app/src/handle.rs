@@ -25,7 +25,7 @@ struct Baseline {
 
 #[derive(Clone, Copy)]
 pub struct LabHandle {
-    lab: StoredValue<Option<Lab>, LocalStorage>,
+    pub(crate) lab: StoredValue<Option<Lab>, LocalStorage>,
     baseline: StoredValue<Option<Baseline>, LocalStorage>,
     pub snapshot: RwSignal<Snapshot>,
     pub log: RwSignal<Vec<LogLine>>,
@@ -97,7 +97,7 @@ impl LabHandle {
         Ok(())
     }
 
-    fn with_lab<R>(&self, f: impl FnOnce(&mut Lab) -> R) -> Option<R> {
+    pub(crate) fn with_lab<R>(&self, f: impl FnOnce(&mut Lab) -> R) -> Option<R> {
         self.lab.try_update_value(|l| l.as_mut().map(f)).flatten()
     }
 
@@ -274,7 +274,7 @@ impl LabHandle {
         self.report(result);
     }
 
-    fn report(&self, result: Option<Result<(), engine::ScenarioError>>) {
+    pub(crate) fn report(&self, result: Option<Result<(), engine::ScenarioError>>) {
         match result {
             Some(Err(e)) => self.notice.set(Some(format!("That did not work: {e}"))),
             _ => self.notice.set(None),
