@@ -250,6 +250,12 @@ impl LabHandle {
         self.report(self.with_lab(|l| l.inject(fault)));
     }
 
+    /// The work to keep or share: the scenario as it stands and the moment
+    /// of its run (where a seek is going, if one is under way).
+    pub fn current_work(&self) -> Option<(Scenario, u64)> {
+        self.lab.with_value(|l| l.as_ref().map(|l| (l.scenario(), l.seeking.unwrap_or(l.sim.now()))))
+    }
+
     /// The scenario as it stands, with every fault added.
     pub fn scenario(&self) -> Option<Scenario> {
         self.lab.with_value(|l| l.as_ref().map(|l| l.scenario()))

@@ -12,6 +12,7 @@ pub mod handle;
 pub mod kafka_details;
 pub mod lab;
 pub mod share;
+pub mod persist;
 pub mod snapshot;
 pub mod theme;
 pub mod ui;
