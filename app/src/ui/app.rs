@@ -1,6 +1,6 @@
 use super::shortcuts::{self, Shortcuts};
 use super::{
-    about::About, charts::Charts, compare::ComparePanel, controls::Controls, faults::FaultsPanel, inspector::Inspector,
+    about::About, charts::Charts, compare::ComparePanel, share::SharePanel, controls::Controls, faults::FaultsPanel, inspector::Inspector,
     log_view::LogView, timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
@@ -11,6 +11,7 @@ use leptos::prelude::*;
 pub fn App() -> impl IntoView {
     let handle = LabHandle::new();
     provide_context(handle);
+    super::share::start(handle);
     crate::frame_loop::start(handle);
     let theme = RwSignal::new(theme::load());
     theme::apply(theme.get_untracked());
@@ -45,6 +46,9 @@ pub fn App() -> impl IntoView {
                 <Inspector />
                 <section class="verdicts" aria-labelledby="verdicts-title">
                     <VerdictsPanel />
+                </section>
+                <section class="share" aria-labelledby="share-title">
+                    <SharePanel />
                 </section>
                 <section class="compare-panel" aria-labelledby="compare-title">
                     <ComparePanel />

@@ -8,6 +8,7 @@ pub mod controls;
 pub mod faults;
 pub mod inspector;
 pub mod log_view;
+pub mod share;
 pub mod shortcuts;
 pub mod timeline;
 pub mod topology;
