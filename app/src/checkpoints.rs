@@ -87,7 +87,14 @@ impl Checkpoints {
     /// become a run of `faults`: its faults are where `faults` starts, and
     /// the rest are still ahead of it (they are scheduled on the copy).
     pub fn restore(&self, t: Time, faults: &[ScheduledFault]) -> Option<Simulation> {
-        self.saved.iter().rev().filter(|s| s.now() <= t).find_map(|s| {
+        self.restore_after(None, t, faults)
+    }
+
+    /// As [`Checkpoints::restore`], from checkpoints later than `after`
+    /// only (none: a run already at `after` is closer).
+    pub fn restore_after(&self, after: Option<Time>, t: Time, faults: &[ScheduledFault]) -> Option<Simulation> {
+        let later = |s: &&Simulation| after.is_none_or(|a| s.now() > a);
+        self.saved.iter().rev().filter(|s| s.now() <= t).filter(later).find_map(|s| {
             let known: Vec<&ScheduledFault> = s.fault_schedule().collect();
             let prefix = known.len() <= faults.len() && known.iter().zip(faults).all(|(a, b)| *a == b);
             let rest = &faults[known.len().min(faults.len())..];

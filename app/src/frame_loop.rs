@@ -2,7 +2,7 @@
 //! the simulation by the real time that passed (times the speed), within
 //! a compute budget, so the page stays responsive.
 
-use crate::handle::{LabHandle, FRAME_BUDGET_MS};
+use crate::handle::LabHandle;
 use leptos::prelude::request_animation_frame;
 
 fn now_ms() -> f64 {
@@ -16,7 +16,8 @@ pub fn start(handle: LabHandle) {
 fn schedule(handle: LabHandle, last: f64) {
     request_animation_frame(move || {
         let start = now_ms();
-        handle.frame(start - last, || now_ms() - start < FRAME_BUDGET_MS);
+        let budget = handle.budget_ms();
+        handle.frame(start - last, || now_ms() - start < budget);
         schedule(handle, start);
     });
 }

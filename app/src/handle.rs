@@ -12,6 +12,8 @@ use leptos::prelude::*;
 /// Real time a frame may spend simulating, in milliseconds (the rest of a
 /// 16.7 ms frame is left for drawing).
 pub const FRAME_BUDGET_MS: f64 = 8.0;
+/// The same while seeking: the page still answers a few times a second.
+pub const SEEK_BUDGET_MS: f64 = 100.0;
 
 /// The variant pinned for comparison: its own run, kept at the lab's
 /// moment and given the lab's faults.
@@ -125,13 +127,27 @@ impl LabHandle {
     /// One animation frame: `wall_ms` of real time passed.
     pub fn frame(&self, wall_ms: f64, mut time_left: impl FnMut() -> bool) {
         let advanced = self.with_lab(|lab| {
-            let before = (lab.sim.now(), lab.playing);
+            let before = (lab.sim.now(), lab.playing, lab.seeking);
             lab.advance(wall_ms, &mut time_left);
-            before != (lab.sim.now(), lab.playing)
+            // While a seek runs, the view keeps what `seek` showed (where it
+            // is going) until it gets there: drawing the moments in between
+            // would only slow it down.
+            lab.seeking.is_none() && before != (lab.sim.now(), lab.playing, lab.seeking)
         });
         let followed = self.follow(time_left);
         if advanced == Some(true) || followed {
             self.refresh();
+        }
+    }
+
+    /// Real time a frame may spend simulating now: more while seeking, when
+    /// the learner is waiting for the moment, not watching the way there.
+    pub fn budget_ms(&self) -> f64 {
+        let seeking = self.lab.with_value(|l| l.as_ref().is_some_and(|l| l.seeking.is_some()));
+        if seeking {
+            SEEK_BUDGET_MS
+        } else {
+            FRAME_BUDGET_MS
         }
     }
 

@@ -143,8 +143,8 @@ impl Lab {
         let faults: Vec<_> = self.sim.fault_schedule().cloned().collect();
         // Forward within reach: go on from here rather than from a
         // checkpoint further back.
-        let from_here = t >= self.sim.now();
-        if let Some(sim) = self.checkpoints.restore(t, &faults).filter(|c| !from_here || c.now() > self.sim.now()) {
+        let from_here = (t >= self.sim.now()).then(|| self.sim.now());
+        if let Some(sim) = self.checkpoints.restore_after(from_here, t, &faults) {
             self.sim = sim;
             self.log = EventLog::default();
         }

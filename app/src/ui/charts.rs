@@ -44,18 +44,21 @@ fn polyline(points: &[Point], value: fn(&Point) -> f64, max: f64) -> String {
 fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl IntoView {
     let h = expect_context::<LabHandle>();
     let snap = h.snapshot;
+    // Points change once per metrics interval, not every frame: everything
+    // below is drawn again only then.
+    let pts = Memo::new(move |_| snap.with(|s| (s.points.clone(), s.baseline.as_ref().map(|b| b.points.clone()))));
     let lines = StoredValue::new(lines);
     let max = Memo::new(move |_| {
-        snap.with(|s| {
-            let baseline = s.baseline.as_ref().map_or(&[][..], |b| &b.points[..]);
+        pts.with(|(points, baseline)| {
+            let baseline = baseline.as_deref().unwrap_or(&[]);
             let top = lines.with_value(|ls| {
-                s.points.iter().chain(baseline).flat_map(|p| ls.iter().map(move |(_, _, f)| f(p))).fold(0.0, f64::max)
+                points.iter().chain(baseline).flat_map(|p| ls.iter().map(move |(_, _, f)| f(p))).fold(0.0, f64::max)
             });
             nice_max(top)
         })
     });
     let current = move || {
-        snap.with(|s| match s.points.last() {
+        pts.with(|(points, _)| match points.last() {
             None => "no data yet".to_string(),
             Some(p) => lines.with_value(|ls| {
                 ls.iter().map(|(label, _, f)| format!("{label} {:.1} {unit}", f(p))).collect::<Vec<_>>().join(", ")
@@ -68,11 +71,11 @@ fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl Into
                 .map(|&(_, class, f)| {
                     // The pinned variant's line, dashed, under the lab's.
                     let baseline = move || {
-                        snap.with(|s| s.baseline.as_ref().map(|b| polyline(&b.points, f, max.get())).unwrap_or_default())
+                        pts.with(|(_, b)| b.as_ref().map(|b| polyline(b, f, max.get())).unwrap_or_default())
                     };
                     view! {
                         <polyline class=format!("series {class} baseline") points=baseline />
-                        <polyline class=format!("series {class}") points=move || snap.with(|s| polyline(&s.points, f, max.get())) />
+                        <polyline class=format!("series {class}") points=move || pts.with(|(p, _)| polyline(p, f, max.get())) />
                     }
                 })
                 .collect_view()
