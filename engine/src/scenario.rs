@@ -78,7 +78,9 @@ pub struct NodeSpec {
     pub component: ComponentSpec,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Read from JSON by [`ComponentSpec::from_fields`] (see its
+/// `Deserialize` impl below), written by the derived `Serialize`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ComponentSpec {
     Cache(CacheConfig),
@@ -109,6 +111,87 @@ impl ComponentSpec {
             ComponentSpec::KafkaProducer(_) => Kind::KafkaProducer,
             ComponentSpec::KafkaConsumer(_) => Kind::KafkaConsumer,
         }
+    }
+
+    /// The component of a node object whose `name` and `pos` are taken
+    /// out: `type` picks the config type, the other fields are read into
+    /// it with their paths tracked. This is the one place each config
+    /// type is deserialised, so its (large) serde code is compiled once,
+    /// not once more for serde's flatten/tag buffer (which cost about
+    /// 100 KB of the browser build).
+    fn from_fields(mut rest: serde_json::Map<String, serde_json::Value>) -> Result<ComponentSpec, ComponentError> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            rest: serde_json::Map<String, serde_json::Value>,
+            variant: fn(T) -> ComponentSpec,
+        ) -> Result<ComponentSpec, ComponentError> {
+            serde_path_to_error::deserialize::<_, T>(serde_json::Value::Object(rest))
+                .map(variant)
+                .map_err(|e| ComponentError::Field(e.path().to_string(), e.into_inner().to_string()))
+        }
+        let kind = match rest.remove("type") {
+            Some(serde_json::Value::String(t)) => t,
+            Some(other) => return Err(ComponentError::TypeNotString(other)),
+            None => return Err(ComponentError::TypeMissing),
+        };
+        match kind.as_str() {
+            "cache" => typed(rest, ComponentSpec::Cache),
+            "client" => typed(rest, ComponentSpec::Client),
+            "database" => typed(rest, ComponentSpec::Database),
+            "load_balancer" => typed(rest, ComponentSpec::LoadBalancer),
+            "server" => typed(rest, ComponentSpec::Server),
+            "sentinel" => typed(rest, ComponentSpec::Sentinel),
+            "raft_kv" => typed(rest, ComponentSpec::RaftKv),
+            "kafka_controller" => typed(rest, ComponentSpec::KafkaController),
+            "kafka_broker" => typed(rest, ComponentSpec::KafkaBroker),
+            "kafka_producer" => typed(rest, ComponentSpec::KafkaProducer),
+            "kafka_consumer" => typed(rest, ComponentSpec::KafkaConsumer),
+            _ => Err(ComponentError::UnknownType(kind)),
+        }
+    }
+}
+
+/// The `type` tag's values, in the order serde's derive listed them.
+const COMPONENT_TYPES: &[&str] = &[
+    "cache",
+    "client",
+    "database",
+    "load_balancer",
+    "server",
+    "sentinel",
+    "raft_kv",
+    "kafka_controller",
+    "kafka_broker",
+    "kafka_producer",
+    "kafka_consumer",
+];
+
+/// Why [`ComponentSpec::from_fields`] refused a node.
+enum ComponentError {
+    TypeMissing,
+    TypeNotString(serde_json::Value),
+    UnknownType(String),
+    /// A field of the config: its path inside the node, and the message.
+    Field(String, String),
+}
+
+/// Same result as serde's derive for `#[serde(tag = "type")]` (the same
+/// errors, without a path inside the component), through
+/// [`ComponentSpec::from_fields`]. [`Scenario::from_value`] checks each
+/// node with paths before this runs.
+impl<'de> Deserialize<'de> for ComponentSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let serde_json::Value::Object(fields) = serde_json::Value::deserialize(deserializer)? else {
+            return Err(D::Error::custom("a component must be a JSON object"));
+        };
+        ComponentSpec::from_fields(fields).map_err(|e| match e {
+            ComponentError::TypeMissing => D::Error::missing_field("type"),
+            ComponentError::TypeNotString(v) => {
+                D::Error::custom(format!("invalid type: {v}, expected variant identifier"))
+            }
+            ComponentError::UnknownType(t) => D::Error::unknown_variant(&t, COMPONENT_TYPES),
+            ComponentError::Field(_, message) => D::Error::custom(message),
+        })
     }
 }
 
@@ -255,45 +338,23 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     for field in ["name", "pos"] {
         rest.remove(field);
     }
-    let kind = match rest.remove("type") {
-        Some(serde_json::Value::String(t)) => t,
-        Some(other) => return Err(ScenarioError::new(at("type"), format!("must be a string, got {other}"))),
-        None => {
-            return Err(ScenarioError::new(
-                at("type"),
-                "missing; one of `cache`, `client`, `database`, `kafka_broker`, `kafka_consumer`, `kafka_controller`, `kafka_producer`, `load_balancer`, `raft_kv`, `sentinel`, `server`",
-            ))
+    match ComponentSpec::from_fields(rest) {
+        Ok(_) => Ok(()),
+        Err(ComponentError::TypeNotString(other)) => {
+            Err(ScenarioError::new(at("type"), format!("must be a string, got {other}")))
         }
-    };
-    fn typed<T: serde::de::DeserializeOwned>(
-        rest: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<(), (String, String)> {
-        serde_path_to_error::deserialize::<_, T>(serde_json::Value::Object(rest))
-            .map(|_| ())
-            .map_err(|e| (e.path().to_string(), e.into_inner().to_string()))
-    }
-    let checked = match kind.as_str() {
-        "cache" => typed::<CacheConfig>(rest),
-        "client" => typed::<ClientConfig>(rest),
-        "database" => typed::<DatabaseConfig>(rest),
-        "load_balancer" => typed::<LoadBalancerConfig>(rest),
-        "server" => typed::<ServerConfig>(rest),
-        "sentinel" => typed::<SentinelConfig>(rest),
-        "raft_kv" => typed::<RaftKvConfig>(rest),
-        "kafka_controller" => typed::<ControllerConfig>(rest),
-        "kafka_broker" => typed::<BrokerConfig>(rest),
-        "kafka_producer" => typed::<ProducerConfig>(rest),
-        "kafka_consumer" => typed::<ConsumerConfig>(rest),
-        other => {
-            return Err(ScenarioError::new(
-                at("type"),
-                format!(
+        Err(ComponentError::TypeMissing) => Err(ScenarioError::new(
+            at("type"),
+            "missing; one of `cache`, `client`, `database`, `kafka_broker`, `kafka_consumer`, `kafka_controller`, `kafka_producer`, `load_balancer`, `raft_kv`, `sentinel`, `server`",
+        )),
+        Err(ComponentError::UnknownType(other)) => Err(ScenarioError::new(
+            at("type"),
+            format!(
                 "unknown component `{other}`; expected one of `cache`, `client`, `database`, `kafka_broker`, `kafka_consumer`, `kafka_controller`, `kafka_producer`, `load_balancer`, `raft_kv`, `sentinel`, `server`"
             ),
-            ))
-        }
-    };
-    checked.map_err(|(path, msg)| ScenarioError::new(at(&path), msg))
+        )),
+        Err(ComponentError::Field(path, msg)) => Err(ScenarioError::new(at(&path), msg)),
+    }
 }
 
 impl Scenario {
