@@ -98,7 +98,7 @@ pub fn Controls() -> impl IntoView {
             </select>
         </label>
         <dl class="status">
-            <div><dt>"Simulated time"</dt><dd data-testid="sim-time" data-seconds=move || snap.with(|s| s.now_s.to_string())>{move || snap.with(|s| s.now.clone())}</dd></div>
+            <div><dt>"Simulated time"</dt><dd data-testid="sim-time" data-seconds=move || snap.with(|s| s.now_s.to_string()) data-ns=move || snap.with(|s| s.now_ns.to_string())>{move || snap.with(|s| s.now.clone())}</dd></div>
             <div><dt>"Events"</dt><dd data-testid="events">{move || snap.with(|s| s.events.to_string())}</dd></div>
             <div>
                 <dt>"Fingerprint"</dt>
