@@ -62,9 +62,10 @@ appTest('links shared by earlier versions still open to the same run', { timeout
   const links = fs.readdirSync(fixtures).filter((f) => f.endsWith('.link.txt')).sort();
   assert.ok(links.length >= 3);
   for (const f of links) {
-    const link = fs.readFileSync(path.join(fixtures, f), 'utf8').trim();
+    // `at_ns: ...` and `link: #v1....` lines.
+    const link = fs.readFileSync(path.join(fixtures, f), 'utf8').match(/^link: (#v\d+\.\S+)$/m)[1];
     // A fragment-only navigation does not load the page again: reload.
-    await page.goto(`./${link.startsWith('#') ? link : `#${link}`}`);
+    await page.goto(`./${link}`);
     await page.reload();
     await settled(page);
     const ns = await page.getByTestId('sim-time').getAttribute('data-ns');

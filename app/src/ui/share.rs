@@ -147,7 +147,7 @@ pub fn SharePanel() -> impl IntoView {
             <button class="primary" on:click=share>"Share link"</button>
             <button on:click=move |_| save_file("scenario")>"Export scenario"</button>
             <label class="file-button">
-                "Import scenario…"
+                "Import file…"
                 <input type="file" accept=".json,application/json" data-testid="import" on:change=import />
             </label>
         </div>
