@@ -1,9 +1,10 @@
-// The README's screenshot: the release build (dist/, built by
-// `trunk build --release`) in headless Debian Chromium, showing the
-// asynchronous-failover example after its primary died, with the
-// consistency panel's verdict and the standby selected.
+// The README's screenshots: the release build (dist/, built by
+// `trunk build --release`) in headless Debian Chromium at 1360x900, showing
+// the asynchronous-failover example after its primary died, with the
+// consistency panel's verdict and the standby selected, in the light and
+// the dark theme.
 //
-//   node scripts/screenshot.mjs [out.png]     # default docs/screenshot.png
+//   node scripts/screenshot.mjs [out-dir]     # default docs/: screenshot.png, screenshot-dark.png
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,22 +18,26 @@ const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import(path.join(root, 'tests', '
 
 const dist = path.join(root, 'dist');
 if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('no dist/index.html: run `trunk build --release` first');
-const out = path.resolve(process.argv[2] ?? path.join(root, 'docs', 'screenshot.png'));
+const outDir = path.resolve(process.argv[2] ?? path.join(root, 'docs'));
 
 const { url, server } = await startServer({ root: dist });
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
 try {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
-  await page.goto(url);
-  await page.getByLabel('Scenario').selectOption('db-async-failover');
-  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
-  const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
-  await page.waitForFunction(`(${seconds})() >= 9`, null, { timeout: 60_000, polling: 100 });
-  await page.getByRole('button', { name: 'Pause', exact: true }).click();
-  await page.locator('[data-node="db2"]').click();
-  await page.locator('.verdicts .verdict.bad').waitFor();
-  await page.screenshot({ path: out });
-  console.log(`wrote ${out}`);
+  for (const [colorScheme, file] of [['light', 'screenshot.png'], ['dark', 'screenshot-dark.png']]) {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme });
+    await page.goto(url);
+    await page.getByLabel('Scenario').selectOption('db-async-failover');
+    await page.getByRole('slider', { name: /^Speed/ }).fill('6');
+    const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
+    await page.waitForFunction(`(${seconds})() >= 9`, null, { timeout: 60_000, polling: 100 });
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.locator('[data-node="db2"]').click();
+    await page.locator('.verdicts .verdict.bad').waitFor();
+    const out = path.join(outDir, file);
+    await page.screenshot({ path: out });
+    console.log(`wrote ${out}`);
+    await page.close();
+  }
 } finally {
   await browser.close();
   server.close();
