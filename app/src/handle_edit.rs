@@ -369,6 +369,16 @@ impl LabHandle {
         })
     }
 
+    /// The configuration form of node `node` in the document; reactive on
+    /// the document (edits, undo, another scenario opened), not on the
+    /// run's progress.
+    pub fn config_fields(&self, node: &str) -> Option<Vec<config_form::Field>> {
+        self.editor.version.track();
+        self.meta.track();
+        self.example.track();
+        config_form::fields(&self.document()?, node).ok()
+    }
+
     /// Places a new node of `kind` at a free spot and selects it; returns
     /// its name.
     pub fn add_node(&self, kind: Kind) -> Result<String, EditError> {
