@@ -131,6 +131,20 @@ pub fn free_spot(doc: &Scenario, kind: Kind) -> [f64; 2] {
     *spots.iter().max_by(|a, b| clearance(**a).total_cmp(&clearance(**b))).expect("spots")
 }
 
+/// What keeps `doc` from running, in words, with what the node it names
+/// still needs (from the palette) when that is known.
+pub fn draft_problem_of(doc: &Scenario) -> Option<String> {
+    let p = editor::problem(doc)?;
+    let named = p.strip_prefix('`').and_then(|r| r.split_once('`')).map(|(n, _)| n);
+    let needs = named
+        .and_then(|n| doc.nodes.iter().find(|x| x.name == n))
+        .and_then(|x| palette::entry(x.component.kind()).needs.map(|needs| (x.name.as_str(), needs)));
+    Some(match needs {
+        Some((name, needs)) => format!("{p} (to run, {name} needs: {needs})"),
+        None => p,
+    })
+}
+
 /// What the canvas shows of a document that cannot run: its nodes and
 /// links where they are, marked as not running, and why the run stopped.
 pub fn draft_snapshot(doc: &Scenario, problem: &str, before: &Snapshot) -> Snapshot {
@@ -278,7 +292,7 @@ impl LabHandle {
     /// the selection stays if its node does.
     fn show(&self, doc: &Scenario) {
         let selected = self.selected.get_untracked();
-        let opened = match editor::problem(doc) {
+        let opened = match draft_problem_of(doc) {
             Some(p) => Err(p),
             None => self.open_scenario("", doc, 0).map_err(|e| editor::describe(doc, &e)),
         };
@@ -461,7 +475,8 @@ mod tests {
         // A client without a target: a draft, drawn but not running.
         assert!(!running(&h));
         let problem = h.draft_problem().unwrap();
-        assert!(problem.contains("client1"), "{problem}");
+        assert!(problem.starts_with("`client1`"), "{problem}");
+        assert!(problem.ends_with("(to run, client1 needs: connect it to what it sends to: a load balancer, a server, a database, a cache or a Raft KV node)"), "{problem}");
         h.snapshot.with_untracked(|s| {
             assert_eq!(s.nodes.len(), 2);
             assert!(s.nodes.iter().all(|n| n.state == "draft"));

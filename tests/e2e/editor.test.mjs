@@ -58,7 +58,7 @@ appTest('a topology built from the palette runs and serves requests through both
   await node(page, 'client1').waitFor();
   const banner = page.locator('.draft-banner');
   await banner.waitFor();
-  assert.match(await banner.textContent(), /the run is stopped until the scenario is complete.*client1/);
+  assert.match(await banner.textContent(), /the run is stopped until the scenario is complete\. `client1`.*\(to run, client1 needs: connect it to what it sends to: a load balancer/);
   assert.ok(await node(page, 'client1').evaluate((n) => n.classList.contains('draft')));
   assert.equal(await page.getByRole('button', { name: /^Crash / }).count(), 0, 'a draft has nothing to crash');
   // The new node is selected, and the palette describes each kind.
