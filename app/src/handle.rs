@@ -38,6 +38,8 @@ pub struct LabHandle {
     pub example: RwSignal<String>,
     /// The open scenario's name and description.
     pub meta: RwSignal<(String, String)>,
+    /// The editor's undo history and draft (see [`crate::handle_edit`]).
+    pub(crate) editor: crate::handle_edit::Editor,
 }
 
 impl Default for LabHandle {
@@ -57,6 +59,7 @@ impl LabHandle {
             notice: RwSignal::new(None),
             example: RwSignal::new(String::new()),
             meta: RwSignal::new(Default::default()),
+            editor: crate::handle_edit::Editor::new(),
         };
         h.open(examples::DEFAULT);
         h

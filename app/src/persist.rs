@@ -17,10 +17,7 @@ pub const SAVE_EVERY_MS: u64 = 2_000;
 /// An example's id if `scenario` is exactly that example, so the picker
 /// shows it by name.
 pub fn source_of(scenario: &Scenario) -> &'static str {
-    EXAMPLES
-        .iter()
-        .find(|ex| Scenario::from_json(ex.json).is_ok_and(|s| s == *scenario))
-        .map_or("", |ex| ex.id)
+    EXAMPLES.iter().find(|ex| Scenario::from_json(ex.json).is_ok_and(|s| s == *scenario)).map_or("", |ex| ex.id)
 }
 
 /// Opens a shared run; on error, says what is wrong and changes nothing.
@@ -170,7 +167,8 @@ mod tests {
         assert!(!open_file(h, "future.json", "{\"version\": 7, \"nodes\": []}"));
         assert_eq!((fingerprint(h), h.scenario()), before);
         // A file of an example opens as that example.
-        let text = file::export_scenario(&Scenario::from_json(crate::examples::find("link-cut").unwrap().json).unwrap());
+        let text =
+            file::export_scenario(&Scenario::from_json(crate::examples::find("link-cut").unwrap().json).unwrap());
         assert!(open_file(h, "link-cut.json", &text));
         assert_eq!(h.example.get_untracked(), "link-cut");
     }

@@ -29,6 +29,27 @@ for (const colorScheme of ['light', 'dark']) {
   });
 }
 
+for (const colorScheme of ['light', 'dark']) {
+  appTest(`the editor's states pass axe in the ${colorScheme} theme: a refused value, a draft`, { contextOptions: { colorScheme } }, async ({ page }) => {
+    await gotoApp(page);
+    await page.locator('[data-node="lb"]').waitFor();
+    // A draft: a client without a target stops the run (nothing moves).
+    await page.locator('section.build').getByRole('button', { name: 'Clients (load generator)', exact: true }).click();
+    await page.locator('.draft-banner').waitFor();
+    await page.locator('[data-node="lb"]').click();
+    // A value refused inline, next to its field.
+    const rise = page.locator('.config-form').getByRole('group', { name: 'default_server', exact: true }).getByLabel('rise', { exact: true });
+    await rise.fill('zero');
+    await rise.press('Enter');
+    await page.locator('[data-path="default_server.rise"] .field-error:not(:empty)').waitFor();
+    // A refused connection.
+    await page.locator('#connect-to').selectOption('web2');
+    await page.locator('section.build').getByRole('button', { name: 'Connect', exact: true }).click();
+    await page.locator('#connect-error:not(:empty)').waitFor();
+    assert.deepEqual(await axe(page), []);
+  });
+}
+
 appTest('every control is reachable with Tab and shows its focus', async ({ page }) => {
   await gotoApp(page);
   await page.locator('[data-node="web1"]').waitFor();

@@ -43,6 +43,7 @@ pub fn App() -> impl IntoView {
                 <Topology />
             </section>
             <aside class="side">
+                <section class="build" aria-labelledby="build-title">{super::build::BuildPanel()}</section>
                 <Inspector />
                 <section class="verdicts" aria-labelledby="verdicts-title">
                     <VerdictsPanel />

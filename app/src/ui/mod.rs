@@ -2,6 +2,7 @@
 
 pub mod about;
 pub mod app;
+pub mod build;
 pub mod charts;
 pub mod compare;
 pub mod controls;

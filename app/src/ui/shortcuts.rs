@@ -23,16 +23,27 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Tab, Shift+Tab", "Move between controls, nodes and links"),
     ("Enter on a node", "Select it: its state, and the faults panel acts on it"),
     ("Enter on a link", "Cut it, or heal it"),
+    ("Arrow keys on a node", "Move it (with Shift: in bigger steps)"),
+    ("Delete", "Delete the selected node"),
+    ("Ctrl+Z", "Undo the last edit"),
+    ("Ctrl+Shift+Z or Ctrl+Y", "Redo"),
 ];
 
 const SEEK_STEP_NS: u64 = 5_000_000_000;
+
+/// Whether the key goes to a form field (text typed there, and its own
+/// undo, are the field's).
+fn is_in_a_field(ev: &web_sys::KeyboardEvent) -> bool {
+    let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return false };
+    matches!(el.tag_name().to_ascii_lowercase().as_str(), "input" | "select" | "textarea")
+}
 
 /// Keys typed into a field are the field's; Space and Enter on a button
 /// press the button.
 fn is_for_the_focused_element(ev: &web_sys::KeyboardEvent) -> bool {
     let Some(el) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return false };
     let tag = el.tag_name().to_ascii_lowercase();
-    if matches!(tag.as_str(), "input" | "select" | "textarea") {
+    if is_in_a_field(ev) {
         return true;
     }
     let pressable = tag == "button" || tag == "a" || el.get_attribute("role").is_some_and(|r| r == "button");
@@ -44,6 +55,18 @@ pub fn Shortcuts(theme: RwSignal<Theme>, dialog: NodeRef<Dialog>) -> impl IntoVi
     let h = expect_context::<LabHandle>();
     let open_help = move || open(dialog);
     let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        // Undo and redo (Ctrl, or Cmd on a Mac), except in a field.
+        if (ev.ctrl_key() || ev.meta_key()) && !ev.alt_key() && !ev.default_prevented() && !is_in_a_field(&ev) {
+            let done = match (ev.key().to_ascii_lowercase().as_str(), ev.shift_key()) {
+                ("z", false) => Some(h.undo().is_some() || nothing(h, "Nothing to undo.")),
+                ("z", true) | ("y", _) => Some(h.redo().is_some() || nothing(h, "Nothing to redo.")),
+                _ => None,
+            };
+            if done.is_some() {
+                ev.prevent_default();
+            }
+            return;
+        }
         if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || ev.default_prevented() {
             return;
         }
@@ -101,6 +124,15 @@ pub fn Shortcuts(theme: RwSignal<Theme>, dialog: NodeRef<Dialog>) -> impl IntoVi
                 }
                 None => false,
             },
+            "Delete" => match h.selected.get_untracked() {
+                Some(node) => {
+                    if let Err(e) = h.delete_node(&node) {
+                        h.notice.set(Some(e.to_string()));
+                    }
+                    true
+                }
+                None => false,
+            },
             "t" => {
                 let next = theme.get_untracked().next();
                 theme::apply(next);
@@ -136,6 +168,12 @@ pub fn Shortcuts(theme: RwSignal<Theme>, dialog: NodeRef<Dialog>) -> impl IntoVi
             <form method="dialog"><button class="primary" autofocus>"Close"</button></form>
         </dialog>
     }
+}
+
+/// Says there was nothing to do; false.
+fn nothing(h: LabHandle, what: &str) -> bool {
+    h.notice.set(Some(what.to_string()));
+    false
 }
 
 /// Opens the help overlay.

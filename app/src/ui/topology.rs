@@ -1,12 +1,15 @@
 //! The cluster drawn as an SVG: links (click or press Enter to cut or
-//! heal), nodes (click to inspect), and the messages on the wire.
+//! heal), nodes (click to inspect; drag, or focus and press the arrow
+//! keys, to move), and the messages on the wire.
 
+use crate::editor::moving::{clamp, Direction};
 use crate::handle::LabHandle;
 use crate::snapshot::{Dot, HEIGHT, WIDTH};
 use engine::components::Kind;
 use engine::message::MsgKind;
 use leptos::prelude::*;
 use std::fmt::Write;
+use wasm_bindgen::JsCast;
 
 const KINDS: [(MsgKind, &str); 6] = [
     (MsgKind::Request, "request"),
@@ -42,10 +45,73 @@ fn kind_label(kind: Kind) -> &'static str {
     }
 }
 
+/// A node being dragged with the pointer.
+#[derive(Clone, Debug, PartialEq)]
+struct Drag {
+    name: String,
+    pointer: i32,
+    /// Where the pointer went down, in client pixels.
+    start: (i32, i32),
+    /// The node's centre minus the pointer, in canvas units.
+    offset: (f64, f64),
+    /// Where the node is now, in canvas units.
+    pos: (f64, f64),
+    /// Moved far enough to be a drag, not a click.
+    moved: bool,
+}
+
+/// A pointer's position in canvas units: the SVG keeps its view box's
+/// aspect ratio, centred in its box.
+fn canvas_point(svg: &web_sys::Element, x: i32, y: i32) -> (f64, f64) {
+    let r = svg.get_bounding_client_rect();
+    let scale = (r.width() / WIDTH).min(r.height() / HEIGHT).max(1e-9);
+    let left = r.left() + (r.width() - WIDTH * scale) / 2.0;
+    let top = r.top() + (r.height() - HEIGHT * scale) / 2.0;
+    ((x as f64 - left) / scale, (y as f64 - top) / scale)
+}
+
+/// The arrow key's direction.
+fn direction(key: &str) -> Option<Direction> {
+    match key {
+        "ArrowLeft" => Some(Direction::Left),
+        "ArrowRight" => Some(Direction::Right),
+        "ArrowUp" => Some(Direction::Up),
+        "ArrowDown" => Some(Direction::Down),
+        _ => None,
+    }
+}
+
+/// Gives node `name` the focus again once the canvas is redrawn (moving it
+/// redraws the nodes).
+fn refocus_node(name: String) {
+    request_animation_frame(move || {
+        let el = document()
+            .query_selector_all(".topology [data-node]")
+            .ok()
+            .and_then(|list| {
+                (0..list.length()).filter_map(|i| list.item(i)).find_map(|n| {
+                    let el = n.dyn_into::<web_sys::Element>().ok()?;
+                    (el.get_attribute("data-node").as_deref() == Some(name.as_str())).then_some(el)
+                })
+            })
+            .and_then(|el| el.dyn_into::<web_sys::SvgElement>().ok());
+        if let Some(el) = el {
+            let _ = el.focus();
+        }
+    });
+}
+
 #[component]
 pub fn Topology() -> impl IntoView {
     let h = expect_context::<LabHandle>();
     let snap = h.snapshot;
+    let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    let drag = RwSignal::new(None::<Drag>);
+    // Where node `name` is drawn: where it is being dragged, or (x, y).
+    let at = move |name: &str, x: f64, y: f64| {
+        drag.with(|d| d.as_ref().filter(|d| d.moved && d.name == name).map(|d| d.pos)).unwrap_or((x, y))
+    };
+    let draft = Memo::new(move |_| h.draft_problem());
     // The shape (which nodes and links exist, and where) changes only with
     // the example; per frame only states and badges change.
     let shape = Memo::new(move |_| {
@@ -63,6 +129,16 @@ pub fn Topology() -> impl IntoView {
                 .enumerate()
                 .map(|(i, (a, b, ax, ay, bx, by))| {
                     let (ax, ay, bx, by) = (*ax, *ay, *bx, *by);
+                    let end_a = {
+                        let a = a.clone();
+                        move || at(&a, ax, ay)
+                    };
+                    let end_b = {
+                        let b = b.clone();
+                        move || at(&b, bx, by)
+                    };
+                    let (a1, a2, b1, b2) = (end_a.clone(), end_a.clone(), end_b.clone(), end_b.clone());
+                    let (a3, a4, b3, b4) = (end_a.clone(), end_a.clone(), end_b.clone(), end_b.clone());
                     let cut = move || snap.with(|s| s.links.get(i).is_some_and(|l| l.cut));
                     let degraded = move || snap.with(|s| s.links.get(i).is_some_and(|l| l.degraded));
                     let label = {
@@ -83,10 +159,10 @@ pub fn Topology() -> impl IntoView {
                     let title = label.clone();
                     view! {
                         <g class="link" class:cut=cut class:degraded=degraded>
-                            <line class="wire" x1=ax y1=ay x2=bx y2=by />
+                            <line class="wire" x1=move || a1().0 y1=move || a2().1 x2=move || b1().0 y2=move || b2().1 />
                             <line
                                 class="hit"
-                                x1=ax y1=ay x2=bx y2=by
+                                x1=move || a3().0 y1=move || a4().1 x2=move || b3().0 y2=move || b4().1
                                 role="button"
                                 tabindex="0"
                                 aria-label=label
@@ -118,6 +194,7 @@ pub fn Topology() -> impl IntoView {
                 .map(|(i, (name, kind, x, y))| {
                     let name = name.clone();
                     let kind = *kind;
+                    let (x, y) = (*x, *y);
                     let state = move || snap.with(|s| s.nodes.get(i).map_or("up", |n| n.state));
                     let badge = move || snap.with(|s| s.nodes.get(i).map(|n| n.badge.clone()).unwrap_or_default());
                     let selected = {
@@ -129,6 +206,8 @@ pub fn Topology() -> impl IntoView {
                         move || h.selected.set(Some(name.clone()))
                     };
                     let select_key = select.clone();
+                    let key_name = name.clone();
+                    let (down_name, move_name, up_name, tf_name) = (name.clone(), name.clone(), name.clone(), name.clone());
                     let label = {
                         let name = name.clone();
                         // Starts with the visible text (name, badge) so speech
@@ -139,18 +218,81 @@ pub fn Topology() -> impl IntoView {
                         <g
                             class=move || format!("node {} {}", kind.name(), state())
                             class:selected=selected
-                            transform=format!("translate({x:.1},{y:.1})")
+                            transform=move || {
+                                let (x, y) = at(&tf_name, x, y);
+                                format!("translate({x:.1},{y:.1})")
+                            }
                             role="button"
                             tabindex="0"
                             aria-label=label
+                            aria-keyshortcuts="ArrowLeft ArrowRight ArrowUp ArrowDown"
                             data-node=name.clone()
                             on:click=move |_| select()
                             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                                 if ev.key() == "Enter" || ev.key() == " " {
                                     ev.prevent_default();
                                     select_key();
+                                } else if let Some(dir) = direction(&ev.key()) {
+                                    if ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                                        return;
+                                    }
+                                    ev.prevent_default();
+                                    match h.nudge(&key_name, dir, ev.shift_key()) {
+                                        Ok(_) => refocus_node(key_name.clone()),
+                                        Err(e) => h.notice.set(Some(e.to_string())),
+                                    }
                                 }
                             }
+                            on:pointerdown=move |ev: leptos::ev::PointerEvent| {
+                                if ev.button() != 0 || !ev.is_primary() {
+                                    return;
+                                }
+                                let Some(svg) = svg_ref.get_untracked() else { return };
+                                let (px, py) = canvas_point(&svg, ev.client_x(), ev.client_y());
+                                if let Some(el) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) {
+                                    let _ = el.set_pointer_capture(ev.pointer_id());
+                                }
+                                drag.set(Some(Drag {
+                                    name: down_name.clone(),
+                                    pointer: ev.pointer_id(),
+                                    start: (ev.client_x(), ev.client_y()),
+                                    offset: (x - px, y - py),
+                                    pos: (x, y),
+                                    moved: false,
+                                }));
+                            }
+                            on:pointermove=move |ev: leptos::ev::PointerEvent| {
+                                let Some(svg) = svg_ref.get_untracked() else { return };
+                                let active = drag.with_untracked(|d| {
+                                    d.as_ref().is_some_and(|d| d.name == move_name && d.pointer == ev.pointer_id())
+                                });
+                                if !active {
+                                    return;
+                                }
+                                let (px, py) = canvas_point(&svg, ev.client_x(), ev.client_y());
+                                drag.update(|d| {
+                                    let Some(d) = d else { return };
+                                    let far = (ev.client_x() - d.start.0).abs() + (ev.client_y() - d.start.1).abs() > 3;
+                                    d.moved |= far;
+                                    if let Ok([cx, cy]) = clamp([px + d.offset.0, py + d.offset.1]) {
+                                        d.pos = (cx, cy);
+                                    }
+                                });
+                            }
+                            on:pointerup=move |ev: leptos::ev::PointerEvent| {
+                                let done = drag.with_untracked(|d| {
+                                    d.as_ref().filter(|d| d.name == up_name && d.pointer == ev.pointer_id()).cloned()
+                                });
+                                let Some(d) = done else { return };
+                                if d.moved {
+                                    // One undo step per drag.
+                                    if let Err(e) = h.move_node(&d.name, [d.pos.0, d.pos.1]) {
+                                        h.notice.set(Some(e.to_string()));
+                                    }
+                                }
+                                drag.set(None);
+                            }
+                            on:pointercancel=move |_| drag.set(None)
                         >
                             <rect class="full" x="-64" y="-24" width="128" height="48" rx="8" />
                             <rect class="small" x="-44" y="-15" width="88" height="30" rx="6" />
@@ -177,8 +319,16 @@ pub fn Topology() -> impl IntoView {
     };
     let compact = move || snap.with(|s| s.compact);
     view! {
+        {move || draft.get().map(|p| view! {
+            <p class="draft-banner" role="status">
+                <strong>"Draft: the run is stopped until the scenario is complete. "</strong>
+                {p}
+            </p>
+        })}
         <svg
+            node_ref=svg_ref
             class="topology"
+            class:dragging=move || drag.with(|d| d.as_ref().is_some_and(|d| d.moved))
             class:compact=compact
             viewBox=format!("0 0 {WIDTH} {HEIGHT}")
             role="group"
@@ -196,6 +346,8 @@ pub fn Topology() -> impl IntoView {
             <span class="key refused">"refused"</span>
             <span class="in-flight">{move || snap.with(|s| format!("{} messages on the wire", s.in_flight))}</span>
         </p>
-        <p class="hint">"Click a node for details; click a link (or focus it and press Enter) to cut or heal it."</p>
+        <p class="hint">
+            "Click a node for details; drag it, or focus it and press the arrow keys (Shift: bigger steps), to move it. Click a link (or focus it and press Enter) to cut or heal it."
+        </p>
     }
 }
