@@ -1,7 +1,7 @@
 use super::shortcuts::{self, Shortcuts};
 use super::{
-    about::About, charts::Charts, compare::ComparePanel, share::SharePanel, controls::Controls, faults::FaultsPanel, inspector::Inspector,
-    log_view::LogView, timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
+    about::About, charts::Charts, compare::ComparePanel, controls::Controls, faults::FaultsPanel, inspector::Inspector,
+    log_view::LogView, share::SharePanel, timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
 use crate::theme::{self, Theme};
