@@ -27,7 +27,7 @@ pub fn Controls() -> impl IntoView {
         .iter()
         .map(|ex| {
             let name = engine::Scenario::from_json(ex.json).map(|s| s.name).unwrap_or_else(|_| ex.id.to_string());
-            view! { <option value=ex.id selected=move || h.example.with(|e| e == ex.id)>{name}</option> }
+            view! { <option value=ex.id>{name}</option> }
         })
         .collect_view();
     view! {
@@ -83,7 +83,10 @@ pub fn Controls() -> impl IntoView {
         </label>
         <label class="example">
             <span>"Scenario"</span>
-            <select on:change=move |ev| {
+            // The value as a property: after the learner has picked one, an
+            // option's `selected` attribute no longer moves the select, and a
+            // link, a file or an undo opens other scenarios too.
+            <select prop:value=move || h.example.get() on:change=move |ev| {
                 let id = event_target_value(&ev);
                 if !id.is_empty() {
                     h.open(&id);
@@ -91,9 +94,11 @@ pub fn Controls() -> impl IntoView {
             }>
                 // A scenario that is not one of the examples (a link, a
                 // file, an edit): named as its author named it, as text.
-                {move || h.example.with(|e| crate::examples::find(e).is_none()).then(|| view! {
-                    <option value="" selected>{move || format!("Yours: {}", h.meta.with(|m| m.0.clone()))}</option>
-                })}
+                // Always there (so the select's value can name it), shown
+                // only when it is the one open.
+                <option value="" hidden=move || h.example.with(|e| crate::examples::find(e).is_some())>
+                    {move || format!("Yours: {}", h.meta.with(|m| m.0.clone()))}
+                </option>
                 {example_options}
             </select>
         </label>
