@@ -43,11 +43,12 @@ pub fn App() -> impl IntoView {
                 <Topology />
             </section>
             <aside class="side">
-                <section class="build" aria-labelledby="build-title">{super::build::BuildPanel()}</section>
+                // What the learner watches first; building below it.
                 <Inspector />
                 <section class="verdicts" aria-labelledby="verdicts-title">
                     <VerdictsPanel />
                 </section>
+                <section class="build" aria-labelledby="build-title">{super::build::BuildPanel()}</section>
                 <section class="share" aria-labelledby="share-title">
                     <SharePanel />
                 </section>
