@@ -107,7 +107,7 @@ fn column_x(kind: Kind) -> f64 {
 /// column, top first, where it overlaps no node (drawn 128 x 48); on a
 /// full canvas, the spot furthest from every node.
 pub fn free_spot(doc: &Scenario, kind: Kind) -> [f64; 2] {
-    let taken: Vec<[f64; 2]> = (0..doc.nodes.len()).map(|i| moving::position(doc, i)).collect();
+    let taken = moving::positions(doc);
     // How clear a spot is: below 1, it overlaps a node.
     let clearance = |[x, y]: [f64; 2]| {
         taken.iter().map(|[tx, ty]| ((x - tx).abs() / 136.0).max((y - ty).abs() / 56.0)).fold(f64::INFINITY, f64::min)
@@ -148,12 +148,13 @@ pub fn draft_problem_of(doc: &Scenario) -> Option<String> {
 /// What the canvas shows of a document that cannot run: its nodes and
 /// links where they are, marked as not running, and why the run stopped.
 pub fn draft_snapshot(doc: &Scenario, problem: &str, before: &Snapshot) -> Snapshot {
+    let at = moving::positions(doc);
     let nodes: Vec<NodeView> = doc
         .nodes
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let [x, y] = moving::position(doc, i);
+            let [x, y] = at[i];
             let kind = n.component.kind();
             let mut details = vec![
                 ("kind".to_string(), kind.name().replace('_', " ")),
@@ -596,8 +597,7 @@ mod tests {
         let mut doc = Scenario::from_json(SERVER).unwrap();
         for kind in [Kind::Client, Kind::LoadBalancer, Kind::Server, Kind::Server, Kind::Client] {
             let spot = free_spot(&doc, kind);
-            for i in 0..doc.nodes.len() {
-                let [x, y] = moving::position(&doc, i);
+            for (i, [x, y]) in moving::positions(&doc).into_iter().enumerate() {
                 assert!(
                     (spot[0] - x).abs() >= 136.0 || (spot[1] - y).abs() >= 56.0,
                     "{spot:?} on {}",

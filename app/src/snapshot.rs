@@ -6,7 +6,6 @@ use engine::components::Kind;
 use engine::failure_detector::Liveness;
 use engine::message::MsgKind;
 use engine::node::Status;
-use engine::scenario::ComponentSpec;
 use engine::sim::Detail;
 use engine::time::{format_time, NANOS_PER_SEC};
 
@@ -110,36 +109,10 @@ pub struct Snapshot {
     pub baseline: Option<BaselineView>,
 }
 
-/// Where a node is drawn: its scenario position, or a column by kind.
+/// Where a node is drawn: its scenario position, or a column by kind (one
+/// rule, shared with the editor).
 fn layout(lab: &Lab) -> Vec<(f64, f64)> {
-    let s = lab.sim.scenario();
-    let mut per_kind = [0usize; 4];
-    let col = |k: &ComponentSpec| match k {
-        ComponentSpec::Client(_) | ComponentSpec::KafkaProducer(_) | ComponentSpec::KafkaConsumer(_) => 0,
-        ComponentSpec::LoadBalancer(_) => 1,
-        ComponentSpec::Server(_) | ComponentSpec::Sentinel(_) | ComponentSpec::KafkaBroker(_) => 2,
-        ComponentSpec::Database(_)
-        | ComponentSpec::Cache(_)
-        | ComponentSpec::RaftKv(_)
-        | ComponentSpec::KafkaController(_) => 3,
-    };
-    let mut counts = [0usize; 4];
-    for n in &s.nodes {
-        counts[col(&n.component)] += 1;
-    }
-    s.nodes
-        .iter()
-        .map(|n| {
-            if let Some([x, y]) = n.pos {
-                return (x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT));
-            }
-            let c = col(&n.component);
-            per_kind[c] += 1;
-            let x = 80.0 + c as f64 * 180.0;
-            let y = HEIGHT * per_kind[c] as f64 / (counts[c] + 1) as f64;
-            (x, y)
-        })
-        .collect()
+    crate::editor::moving::positions(lab.sim.scenario()).into_iter().map(|[x, y]| (x, y)).collect()
 }
 
 pub fn take(lab: &Lab) -> Snapshot {

@@ -36,14 +36,10 @@ pub fn clamp(pos: [f64; 2]) -> Result<[f64; 2], EditError> {
     Ok([x.clamp(MARGIN_X, WIDTH - MARGIN_X), y.clamp(MARGIN_Y, HEIGHT - MARGIN_Y)])
 }
 
-/// Where the canvas draws node `i` of `doc`: its `pos` (clamped as the
-/// canvas clamps it), or, without one, the column the canvas gives its
-/// kind (the same rule as `snapshot::layout`).
-pub fn position(doc: &Scenario, i: usize) -> [f64; 2] {
-    if let Some([x, y]) = doc.nodes[i].pos {
-        return [x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT)];
-    }
-    let col = |k: &ComponentSpec| match k {
+/// The canvas's column for a kind of node without a position: clients
+/// left, then load balancers, servers and brokers, then stores.
+fn column(k: &ComponentSpec) -> usize {
+    match k {
         ComponentSpec::Client(_) | ComponentSpec::KafkaProducer(_) | ComponentSpec::KafkaConsumer(_) => 0,
         ComponentSpec::LoadBalancer(_) => 1,
         ComponentSpec::Server(_) | ComponentSpec::Sentinel(_) | ComponentSpec::KafkaBroker(_) => 2,
@@ -51,11 +47,34 @@ pub fn position(doc: &Scenario, i: usize) -> [f64; 2] {
         | ComponentSpec::Cache(_)
         | ComponentSpec::RaftKv(_)
         | ComponentSpec::KafkaController(_) => 3,
-    };
-    let c = col(&doc.nodes[i].component);
-    let count = doc.nodes.iter().filter(|n| n.pos.is_none() && col(&n.component) == c).count();
-    let before = doc.nodes[..=i].iter().filter(|n| n.pos.is_none() && col(&n.component) == c).count();
-    [80.0 + c as f64 * 180.0, HEIGHT * before as f64 / (count + 1) as f64]
+    }
+}
+
+/// Where the canvas draws every node of `doc`: its `pos` (clamped to the
+/// canvas), or, without one, spaced evenly down its kind's column among
+/// the nodes there without a position.
+pub fn positions(doc: &Scenario) -> Vec<[f64; 2]> {
+    let mut counts = [0usize; 4];
+    for n in doc.nodes.iter().filter(|n| n.pos.is_none()) {
+        counts[column(&n.component)] += 1;
+    }
+    let mut seen = [0usize; 4];
+    doc.nodes
+        .iter()
+        .map(|n| {
+            if let Some([x, y]) = n.pos {
+                return [x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT)];
+            }
+            let c = column(&n.component);
+            seen[c] += 1;
+            [80.0 + c as f64 * 180.0, HEIGHT * seen[c] as f64 / (counts[c] + 1) as f64]
+        })
+        .collect()
+}
+
+/// Where the canvas draws node `i` of `doc` (see [`positions`]).
+pub fn position(doc: &Scenario, i: usize) -> [f64; 2] {
+    positions(doc)[i]
 }
 
 /// Moves node `name` to `pos`, clamped to the canvas.
@@ -86,10 +105,8 @@ pub fn nudge(doc: &Scenario, name: &str, dir: Direction, step: f64) -> Result<Sc
 /// how many nodes lack a position).
 pub fn pin_positions(doc: &Scenario) -> Scenario {
     let mut out = doc.clone();
-    for i in 0..doc.nodes.len() {
-        if out.nodes[i].pos.is_none() {
-            out.nodes[i].pos = Some(position(doc, i));
-        }
+    for (node, at) in out.nodes.iter_mut().zip(positions(doc)) {
+        node.pos.get_or_insert(at);
     }
     out
 }
