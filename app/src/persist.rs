@@ -58,15 +58,15 @@ pub fn share_link(h: LabHandle) -> Result<String, String> {
     link::encode_link(&scenario, at).map_err(|e| e.to_string())
 }
 
-/// Reads saved work back, as the page opens.
-pub fn restore(h: LabHandle, store: &mut impl autosave::KeyValue) {
+/// Reads saved work back, as the page opens; returns what it opened (it
+/// need not be saved again until it changes).
+pub fn restore(h: LabHandle, store: &mut impl autosave::KeyValue) -> Option<(Scenario, u64)> {
     match autosave::load_work(store) {
         autosave::Loaded::Nothing => {}
-        autosave::Loaded::Restored(work) => {
-            if let Err(e) = h.open_scenario(source_of(&work.scenario), &work.scenario, work.at_ns) {
-                h.notice.set(Some(format!("Your saved work could not be opened again: {e}.")));
-            }
-        }
+        autosave::Loaded::Restored(work) => match h.open_scenario(source_of(&work.scenario), &work.scenario, work.at_ns) {
+            Ok(()) => return Some((work.scenario, work.at_ns)),
+            Err(e) => h.notice.set(Some(format!("Your saved work could not be opened again: {e}."))),
+        },
         autosave::Loaded::SetAside { error, backup_key } => h.notice.set(Some(format!(
             "Your saved work could not be read ({error}). It is kept in this browser's storage under `{backup_key}`."
         ))),
@@ -74,6 +74,7 @@ pub fn restore(h: LabHandle, store: &mut impl autosave::KeyValue) {
             "Your saved work could not be read ({error}), and could not be set aside ({why}); it will not be overwritten."
         ))),
     }
+    None
 }
 
 /// Saves the work if it changed since `last`; returns what was saved.
@@ -186,7 +187,8 @@ mod tests {
         let before = fingerprint(h);
 
         let again = LabHandle::new();
-        restore(again, &mut store);
+        let restored = restore(again, &mut store);
+        assert!(save(again, &mut store, restored.as_ref(), 3).is_none(), "restored, unchanged: not written again");
         settle(again);
         assert_eq!(fingerprint(again), before);
         assert_eq!(again.example.get_untracked(), "server-crash-failover");
@@ -194,7 +196,7 @@ mod tests {
         // Unreadable saved work is set aside, said, and not lost.
         store.0.insert(autosave::WORK_KEY.to_string(), "{not json".to_string());
         let third = LabHandle::new();
-        restore(third, &mut store);
+        assert!(restore(third, &mut store).is_none());
         let notice = third.notice.get_untracked().unwrap();
         assert!(notice.starts_with("Your saved work could not be read"), "{notice}");
         assert!(store.0.values().any(|v| v == "{not json"));

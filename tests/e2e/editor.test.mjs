@@ -116,7 +116,7 @@ appTest('a refused connection says why, next to the button, and changes nothing'
   await error.waitFor();
   assert.equal(
     await error.textContent(),
-    'cannot connect `web1` to `web2`: an app server calls a database and a cache, and load balancers and clients send to it; not with a App server',
+    'cannot connect `web1` to `web2`: an app server calls a database and a cache, and load balancers and clients send to it; not with another App server',
   );
   assert.equal(await page.locator('#connect-to').getAttribute('aria-describedby'), 'connect-error');
   assert.equal(await page.locator('[data-link="web1-web2"], [data-link="web2-web1"]').count(), 0);

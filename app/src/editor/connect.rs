@@ -107,7 +107,17 @@ fn wire(out: &mut Scenario, a: &str, b: &str) -> Result<(), EditError> {
         (KafkaController | KafkaBroker, KafkaController | KafkaBroker) => kafka_join(out, a, b),
         (KafkaProducer | KafkaConsumer, KafkaBroker) => kafka_bootstrap(out, a, b),
         (KafkaBroker, KafkaProducer | KafkaConsumer) => kafka_bootstrap(out, b, a),
-        (ka, kb) => Err(refuse(a, b, format!("{}; not with a {}", connects_to(ka), entry(kb).label))),
+        (ka, kb) => {
+            let label = entry(kb).label;
+            let other = if ka == kb {
+                format!("another {label}")
+            } else if label.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                format!("an {label}")
+            } else {
+                format!("a {label}")
+            };
+            Err(refuse(a, b, format!("{}; not with {other}", connects_to(ka))))
+        }
     }
 }
 

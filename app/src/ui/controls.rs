@@ -40,7 +40,7 @@ pub fn Controls() -> impl IntoView {
                 {move || if playing() { "Pause" } else { "Play" }}
             </button>
             <button on:click=move |_| h.step() title="Process exactly one event">"Step"</button>
-            <button on:click=move |_| h.restart() title="Start this scenario again from time zero">"Restart"</button>
+            <button on:click=move |_| h.restart() title="Back to time zero of this run; its faults stay on the timeline">"Restart"</button>
         </div>
         <label class="speed">
             <span>"Speed "<output>{move || snap.with(|s| speed_text(s.speed))}</output></span>

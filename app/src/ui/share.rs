@@ -44,14 +44,15 @@ pub fn start(h: LabHandle) {
         use crate::share::autosave;
         if let Some(mut store) = autosave::local_storage() {
             // A bad link leaves the saved work to open, and its problem said.
+            let mut restored = None;
             if !link_opened {
                 let link_problem = h.notice.get_untracked();
-                persist::restore(h, &mut store);
+                restored = persist::restore(h, &mut store);
                 if link_problem.is_some() {
                     h.notice.set(link_problem);
                 }
             }
-            let last = StoredValue::new_local(None::<(engine::Scenario, u64)>);
+            let last = StoredValue::new_local(restored);
             let save = move || {
                 if let Some(mut store) = autosave::local_storage() {
                     let prev = last.get_value();
@@ -65,6 +66,7 @@ pub fn start(h: LabHandle) {
             std::mem::forget(window_event_listener(leptos::ev::pagehide, move |_| save()));
         }
     }
+    // Read only by the browser build above.
     let _ = (link_given, link_opened);
     std::mem::forget(window_event_listener(leptos::ev::hashchange, move |_| {
         let hash = window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
