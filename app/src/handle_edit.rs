@@ -204,6 +204,16 @@ impl LabHandle {
         self.scenario().or_else(|| self.editor.history.with_value(|h| h.as_ref().map(|h| h.current().clone())))
     }
 
+    /// Opens a draft kept from an earlier visit, as an editing step.
+    pub fn open_draft(&self, doc: &Scenario) {
+        let _ = self.edit("open the saved draft", |_| Ok::<_, std::convert::Infallible>(doc.clone()));
+    }
+
+    /// [`Self::draft_problem`], read without tracking (tests, handlers).
+    pub fn draft_problem_untracked(&self) -> Option<String> {
+        self.editor.draft.get_untracked().filter(|_| self.lab.with_value(|l| l.is_none()))
+    }
+
     /// What keeps the document from running, while it is a draft (the run
     /// is stopped); reactive.
     pub fn draft_problem(&self) -> Option<String> {

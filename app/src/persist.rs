@@ -63,6 +63,10 @@ pub fn share_link(h: LabHandle) -> Result<String, String> {
 pub fn restore(h: LabHandle, store: &mut impl autosave::KeyValue) -> Option<(Scenario, u64)> {
     match autosave::load_work(store) {
         autosave::Loaded::Nothing => {}
+        autosave::Loaded::Restored(work) if work.draft => {
+            h.open_draft(&work.scenario);
+            return Some((work.scenario.clone(), 0));
+        }
         autosave::Loaded::Restored(work) => match h.open_scenario(source_of(&work.scenario), &work.scenario, work.at_ns) {
             Ok(()) => return Some((work.scenario, work.at_ns)),
             Err(e) => h.notice.set(Some(format!("Your saved work could not be opened again: {e}."))),
@@ -84,11 +88,15 @@ pub fn save(
     last: Option<&(Scenario, u64)>,
     now_ms: u64,
 ) -> Option<(Scenario, u64)> {
-    let (scenario, at_ns) = h.current_work()?;
+    // A draft that cannot run yet is kept too, at time zero.
+    let (scenario, at_ns, draft) = match h.current_work() {
+        Some((s, t)) => (s, t, false),
+        None => (h.document()?, 0, true),
+    };
     if last.is_some_and(|(s, t)| *s == scenario && *t == at_ns) {
         return None;
     }
-    let work = autosave::Work { scenario, at_ns, saved_at_ms: Some(now_ms) };
+    let work = autosave::Work { scenario, at_ns, saved_at_ms: Some(now_ms), draft };
     match autosave::save_work(store, &work) {
         Ok(()) => Some((work.scenario, work.at_ns)),
         Err(e) => {
@@ -192,6 +200,17 @@ mod tests {
         settle(again);
         assert_eq!(fingerprint(again), before);
         assert_eq!(again.example.get_untracked(), "server-crash-failover");
+
+        // A draft (a client with no target yet) is kept and comes back as a
+        // draft, not as an error.
+        let drafting = LabHandle::new();
+        drafting.add_node(engine::components::Kind::Client).unwrap();
+        let problem = drafting.draft_problem_untracked().expect("a draft");
+        let kept = save(drafting, &mut store, None, 4).unwrap();
+        let back = LabHandle::new();
+        assert_eq!(restore(back, &mut store), Some(kept.clone()));
+        assert_eq!(back.document(), Some(kept.0));
+        assert_eq!(back.draft_problem_untracked(), Some(problem));
 
         // Unreadable saved work is set aside, said, and not lost.
         store.0.insert(autosave::WORK_KEY.to_string(), "{not json".to_string());

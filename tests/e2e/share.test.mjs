@@ -186,3 +186,17 @@ appTest('scenario files export and import; a bad file is refused and changes not
     assert.deepEqual((await state(page)).faults, before.faults);
   }
 });
+
+appTest('a scenario still being built (a draft) is kept over a reload', { timeout: 60_000 }, async ({ page }) => {
+  await gotoApp(page);
+  await page.locator('[data-node="web1"]').waitFor();
+  // A client with no target yet: the run stops, the draft is drawn.
+  await page.locator('button[data-kind="client"]').click();
+  await page.locator('.draft-banner').waitFor();
+  await until(page, () => (localStorage.getItem('clusterlab.work') ?? '').includes('"draft":true'));
+  const names = await page.locator('[data-node]').evaluateAll((ns) => ns.map((n) => n.dataset.node));
+  assert.ok(names.length === 6, names.join(', '));
+  await page.reload();
+  await page.locator('.draft-banner').waitFor();
+  assert.deepEqual(await page.locator('[data-node]').evaluateAll((ns) => ns.map((n) => n.dataset.node)), names);
+});

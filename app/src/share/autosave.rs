@@ -42,6 +42,9 @@ pub struct Work {
     pub at_ns: u64,
     /// When it was saved, in milliseconds since 1970 (`Date.now()`).
     pub saved_at_ms: Option<u64>,
+    /// A scenario still being built (the editor's draft, which cannot run
+    /// yet): kept as it is, checked for its shape but not as a whole.
+    pub draft: bool,
 }
 
 #[derive(Serialize)]
@@ -51,6 +54,8 @@ struct Envelope<'a> {
     at_ns: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     saved_at_ms: Option<u64>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    draft: bool,
 }
 
 /// Why kept work could not be read. `Display` says it in a plain sentence.
@@ -93,6 +98,7 @@ pub fn encode_work(work: &Work) -> String {
         scenario: &work.scenario,
         at_ns: work.at_ns,
         saved_at_ms: work.saved_at_ms,
+        draft: work.draft,
     })
     .expect("a scenario always serialises")
 }
@@ -122,10 +128,21 @@ pub fn decode_work(text: &str) -> Result<Work, AutosaveError> {
             return Err(AutosaveError::NewerFormat { version: n });
         }
     }
-    let scenario = Scenario::from_value(scenario).map_err(AutosaveError::Invalid)?;
+    let draft = match obj.get("draft") {
+        None => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(v) => return Err(invalid("draft", format!("must be true or false, got {v}"))),
+    };
+    let scenario = if draft {
+        // Its shape only: a draft is incomplete by nature (the editor says
+        // what it still needs).
+        serde_json::from_value::<Scenario>(scenario).map_err(|e| invalid("scenario", e.to_string()))?
+    } else {
+        Scenario::from_value(scenario).map_err(AutosaveError::Invalid)?
+    };
     let at_ns = whole(&obj, "at_ns")?.ok_or_else(|| invalid("at_ns", "missing"))?;
     let saved_at_ms = whole(&obj, "saved_at_ms")?;
-    Ok(Work { scenario, at_ns, saved_at_ms })
+    Ok(Work { scenario, at_ns, saved_at_ms, draft })
 }
 
 fn invalid(path: &str, message: impl Into<String>) -> AutosaveError {
@@ -151,7 +168,7 @@ pub trait KeyValue {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Loaded {
     Nothing,
-    Restored(Work),
+    Restored(Box<Work>),
     /// Unreadable; a copy is kept under `backup_key` (the original stays
     /// at [`WORK_KEY`] until the next save).
     SetAside {
@@ -228,7 +245,7 @@ fn set_aside(store: &mut impl KeyValue, raw: &str) -> Result<String, String> {
 pub fn load_work(store: &mut impl KeyValue) -> Loaded {
     let Some(raw) = store.get(WORK_KEY) else { return Loaded::Nothing };
     match decode_work(&raw) {
-        Ok(work) => Loaded::Restored(work),
+        Ok(work) => Loaded::Restored(Box::new(work)),
         Err(error) => match set_aside(store, &raw) {
             Ok(backup_key) => Loaded::SetAside { error, backup_key },
             Err(why) => Loaded::Stuck { error, why },
@@ -285,6 +302,7 @@ mod tests {
 
     fn work(id: &str) -> Work {
         Work {
+            draft: false,
             scenario: Scenario::from_json(examples::find(id).unwrap().json).unwrap(),
             at_ns: 7_500_000_000,
             saved_at_ms: Some(1_732_300_000_000),
@@ -411,10 +429,10 @@ mod tests {
         assert_eq!(load_work(&mut store), Loaded::Nothing);
         let w = work("raft-kv-five");
         save_work(&mut store, &w).unwrap();
-        assert_eq!(load_work(&mut store), Loaded::Restored(w.clone()));
+        assert_eq!(load_work(&mut store), Loaded::Restored(Box::new(w.clone())));
         let w2 = Work { at_ns: 1, ..w };
         save_work(&mut store, &w2).unwrap();
-        assert_eq!(load_work(&mut store), Loaded::Restored(w2));
+        assert_eq!(load_work(&mut store), Loaded::Restored(Box::new(w2)));
         assert_eq!(store.map.len(), 1, "no backups of readable work");
     }
 
@@ -434,7 +452,7 @@ mod tests {
         // Saving replaces the original, the copy stays.
         let w = work("link-cut");
         save_work(&mut store, &w).unwrap();
-        assert_eq!(load_work(&mut store), Loaded::Restored(w.clone()));
+        assert_eq!(load_work(&mut store), Loaded::Restored(Box::new(w.clone())));
         assert_eq!(store.map[&backup_key], broken);
 
         // Another unreadable value, never loaded: save keeps it aside too,
@@ -481,5 +499,23 @@ mod tests {
         let mut store = Fake::default();
         assert!(matches!(save_work(&mut store, &w), Err(SaveError::TooLarge { .. })));
         assert!(store.map.is_empty());
+    }
+
+    #[test]
+    fn a_draft_is_kept_as_it_is_and_only_its_shape_is_checked() {
+        // A client with no target: the engine refuses to run it.
+        let mut w = work("web-three-servers");
+        w.scenario.nodes.retain(|n| n.name != "lb");
+        w.scenario.links.retain(|l| !l.between.contains(&"lb".to_string()));
+        assert!(w.scenario.validate().is_err());
+        let text = encode_work(&Work { draft: true, ..w.clone() });
+        assert!(text.contains("\"draft\":true"));
+        assert_eq!(decode_work(&text).unwrap(), Work { draft: true, ..w.clone() });
+        // Not marked as a draft, the same work is refused with the reason.
+        assert!(matches!(decode_work(&encode_work(&w)), Err(AutosaveError::Invalid(_))));
+        // A draft of the wrong shape is refused too.
+        let bad = text.replace("\"type\":\"client\"", "\"type\":\"toaster\"");
+        assert!(matches!(decode_work(&bad), Err(AutosaveError::Invalid(_))), "{bad}");
+        assert!(matches!(decode_work(&text.replace("\"draft\":true", "\"draft\":1")), Err(AutosaveError::Invalid(_))));
     }
 }
