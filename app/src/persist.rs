@@ -54,8 +54,16 @@ pub fn open_file(h: LabHandle, name: &str, text: &str) -> bool {
 
 /// The link to the run as it stands, at its current moment.
 pub fn share_link(h: LabHandle) -> Result<String, String> {
-    let (scenario, at) = h.current_work().ok_or("nothing is open")?;
+    let (scenario, at) = h.current_work().ok_or_else(|| not_running(h))?;
     link::encode_link(&scenario, at).map_err(|e| e.to_string())
+}
+
+/// Why there is no run to share or export: a draft, and what it needs.
+pub fn not_running(h: LabHandle) -> String {
+    match h.draft_problem_untracked() {
+        Some(p) => format!("the scenario is a draft that cannot run yet ({p}); finish it first"),
+        None => "nothing is open".to_string(),
+    }
 }
 
 /// Reads saved work back, as the page opens; returns what it opened (it
@@ -206,6 +214,11 @@ mod tests {
         let drafting = LabHandle::new();
         drafting.add_node(engine::components::Kind::Client).unwrap();
         let problem = drafting.draft_problem_untracked().expect("a draft");
+        let refused = share_link(drafting).unwrap_err();
+        assert!(
+            refused.starts_with("the scenario is a draft that cannot run yet (") && refused.contains(&problem),
+            "{refused}"
+        );
         let kept = save(drafting, &mut store, None, 4).unwrap();
         let back = LabHandle::new();
         assert_eq!(restore(back, &mut store), Some(kept.clone()));

@@ -119,7 +119,7 @@ pub fn SharePanel() -> impl IntoView {
         match result {
             Some(Ok(name)) => status.set(format!("Saved as {name}.")),
             Some(Err(e)) => h.notice.set(Some(format!("The file could not be made: {e}"))),
-            None => {}
+            None => h.notice.set(Some(format!("No file could be made: {}", persist::not_running(h)))),
         }
     };
     let import = move |ev: leptos::ev::Event| {
