@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { appTest, gotoApp } from './harness.mjs';
+import { appTest, gotoApp, tabTo } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -93,14 +93,6 @@ appTest('a theme picked in the lab overrides the system one, passes axe, and is 
   assert.equal(await page.getByLabel('Theme').inputValue(), 'dark');
 });
 
-/** Presses Tab until `test` (run in the page on the focused element) holds. */
-async function tabTo(page, test, arg) {
-  for (let i = 0; i < 200; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(([t, a]) => new Function('el', 'arg', `return (${t})(el, arg)`)(document.activeElement, a), [test.toString(), arg])) return;
-  }
-  throw new Error(`Tab never reached ${test}`);
-}
 
 appTest('the main flow with the keyboard alone', { timeout: 120_000 }, async ({ page }) => {
   await gotoApp(page);

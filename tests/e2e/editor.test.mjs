@@ -2,7 +2,7 @@
 // connection rules, the configuration form, moving, deleting, undo and
 // redo, templates, and all of it from the keyboard.
 import assert from 'node:assert/strict';
-import { appTest, gotoApp } from './harness.mjs';
+import { appTest, gotoApp, tabTo } from './harness.mjs';
 
 const until = (page, fn, arg, timeout = 30_000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
 const exact = (name) => ({ name, exact: true });
@@ -32,14 +32,6 @@ async function connect(page, a, b) {
 /** The value of inspector row `label` of the selected node. */
 const row = (page, label) => page.locator('.inspector .details div', { has: page.locator('dt', { hasText: new RegExp(`^${label}$`) }) }).locator('dd');
 
-/** Presses Tab until `test` (run in the page on the focused element) holds. */
-async function tabTo(page, test, arg) {
-  for (let i = 0; i < 300; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(([t, a]) => new Function('el', 'arg', `return (${t})(el, arg)`)(document.activeElement, a), [test.toString(), arg])) return;
-  }
-  throw new Error(`Tab never reached ${test}`);
-}
 
 appTest('a topology built from the palette runs and serves requests through both servers', { timeout: 120_000 }, async ({ page }) => {
   await open(page);

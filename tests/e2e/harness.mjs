@@ -153,3 +153,15 @@ export async function gotoApp(page, urlPath = './') {
   if (!res || !res.ok()) throw new Error(`GET ${urlPath} -> ${res ? res.status() : 'no response'}`);
   return res;
 }
+
+/**
+ * Presses Tab until `test(el, arg)` (run in the page on the focused
+ * element) holds; fails after `limit` presses.
+ */
+export async function tabTo(page, test, arg, limit = 300) {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(([t, a]) => new Function('el', 'arg', `return (${t})(el, arg)`)(document.activeElement, a), [test.toString(), arg])) return;
+  }
+  throw new Error(`Tab never reached ${test}`);
+}
