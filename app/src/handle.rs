@@ -157,6 +157,9 @@ impl LabHandle {
     /// Brings the pinned variant to the lab's moment and faults, within
     /// the frame's budget. True if it moved.
     fn follow(&self, time_left: impl FnMut() -> bool) -> bool {
+        if self.baseline.with_value(Option::is_none) {
+            return false;
+        }
         let Some((now, faults)) = self.lab.with_value(|l| {
             let l = l.as_ref()?;
             Some((l.sim.now(), l.sim.fault_schedule().cloned().collect::<Vec<_>>()))
