@@ -207,7 +207,8 @@ impl Lab {
         Ok(())
     }
 
-    fn apply(&mut self, fault: Fault) -> Result<(), ScenarioError> {
+    /// Applies any fault now (the faults panel, a crash, a cut link).
+    pub fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError> {
         self.seeking = None;
         // Faults take effect as events: run up to it so the view shows it.
         let at = self.sim.apply_fault(fault)?;
@@ -218,11 +219,6 @@ impl Lab {
         self.sim.run_through(at);
         self.moved_on();
         Ok(())
-    }
-
-    /// Applies any fault now (the faults panel).
-    pub fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError> {
-        self.apply(fault)
     }
 
     pub fn is_crashed(&self, node: &str) -> bool {
@@ -236,7 +232,7 @@ impl Lab {
         } else {
             Fault::Crash { node: node.to_string(), host_down: false }
         };
-        self.apply(fault)
+        self.inject(fault)
     }
 
     pub fn is_cut(&self, a: &str, b: &str) -> bool {
@@ -250,7 +246,7 @@ impl Lab {
     pub fn toggle_link(&mut self, a: &str, b: &str) -> Result<(), ScenarioError> {
         let between = [a.to_string(), b.to_string()];
         let fault = if self.is_cut(a, b) { Fault::HealLink { between } } else { Fault::CutLink { between } };
-        self.apply(fault)
+        self.inject(fault)
     }
 }
 
