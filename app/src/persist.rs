@@ -22,19 +22,21 @@ pub fn source_of(scenario: &Scenario) -> &'static str {
 
 /// Opens a shared run; on error, says what is wrong and changes nothing.
 pub fn open_link(h: LabHandle, text: &str) -> bool {
-    match link::decode_link(text) {
-        Ok(run) => match h.open_scenario(source_of(&run.scenario), &run.scenario, run.at_ns) {
-            Ok(()) => true,
-            Err(e) => {
-                h.notice.set(Some(format!("This link could not be opened: {e}. Your work is as it was.")));
-                false
-            }
-        },
+    let opened = link::decode_link(text)
+        .map_err(|e| e.to_string())
+        .and_then(|run| h.open_scenario(source_of(&run.scenario), &run.scenario, run.at_ns).map_err(|e| e.to_string()));
+    match opened {
+        Ok(()) => true,
         Err(e) => {
             h.notice.set(Some(format!("This link could not be opened: {e}. Your work is as it was.")));
             false
         }
     }
+}
+
+/// Says that the file `name` was not opened, and why.
+pub fn refuse_file(h: LabHandle, name: &str, why: &str) {
+    h.notice.set(Some(format!("`{name}` could not be opened: {why}. Your work is as it was.")));
 }
 
 /// Opens an imported scenario file's text; on error, says what is wrong
@@ -46,7 +48,7 @@ pub fn open_file(h: LabHandle, name: &str, text: &str) -> bool {
     match opened {
         Ok(()) => true,
         Err(e) => {
-            h.notice.set(Some(format!("`{name}` could not be opened: {e}. Your work is as it was.")));
+            refuse_file(h, name, &e);
             false
         }
     }

@@ -76,6 +76,14 @@ pub fn start(h: LabHandle) {
     }));
 }
 
+/// What a download button saves.
+#[derive(Clone, Copy)]
+enum Export {
+    Scenario,
+    History,
+    Metrics,
+}
+
 #[component]
 pub fn SharePanel() -> impl IntoView {
     let h = expect_context::<LabHandle>();
@@ -101,18 +109,18 @@ pub fn SharePanel() -> impl IntoView {
         }
         Err(e) => h.notice.set(Some(format!("No link could be made: {e}"))),
     };
-    let save_file = move |what: &str| {
+    let save_file = move |what: Export| {
         let result = h
             .lab
             .with_value(|l| {
                 let l = l.as_ref()?;
                 Some(match what {
-                    "scenario" => {
+                    Export::Scenario => {
                         let s = l.scenario();
                         (file::export_file_name(&s), "application/json", file::export_scenario(&s))
                     }
-                    "history" => ("history.json".to_string(), "application/json", export::history_json(&l.sim)),
-                    _ => ("metrics.csv".to_string(), "text/csv", export::metrics_csv(&l.sim)),
+                    Export::History => ("history.json".to_string(), "application/json", export::history_json(&l.sim)),
+                    Export::Metrics => ("metrics.csv".to_string(), "text/csv", export::metrics_csv(&l.sim)),
                 })
             })
             .map(|(name, mime, text)| download(&name, mime, &text).map(|()| name));
@@ -128,7 +136,7 @@ pub fn SharePanel() -> impl IntoView {
         input.set_value("");
         let name = f.name();
         if let Err(e) = file::check_file_size(f.size() as u64) {
-            h.notice.set(Some(format!("`{name}` could not be opened: {e}. Your work is as it was.")));
+            persist::refuse_file(h, &name, &e.to_string());
             return;
         }
         leptos::task::spawn_local(async move {
@@ -147,7 +155,7 @@ pub fn SharePanel() -> impl IntoView {
         <p class="hint">"Your work is saved in this browser as you go. A link carries the scenario, its faults and this moment."</p>
         <div class="buttons">
             <button class="primary" on:click=share>"Share link"</button>
-            <button on:click=move |_| save_file("scenario")>"Export scenario"</button>
+            <button on:click=move |_| save_file(Export::Scenario)>"Export scenario"</button>
             <label class="file-button">
                 "Import file…"
                 <input type="file" accept=".json,application/json" data-testid="import" on:change=import />
@@ -163,8 +171,8 @@ pub fn SharePanel() -> impl IntoView {
             </label>
         })}
         <div class="buttons">
-            <button on:click=move |_| save_file("history") title="The clients' operations, in the checker's JSON format">"Export history"</button>
-            <button on:click=move |_| save_file("metrics") title="One row per metrics interval">"Export chart data (CSV)"</button>
+            <button on:click=move |_| save_file(Export::History) title="The clients' operations, in the checker's JSON format">"Export history"</button>
+            <button on:click=move |_| save_file(Export::Metrics) title="One row per metrics interval">"Export chart data (CSV)"</button>
         </div>
         <p class="hint" role="status" data-testid="share-status">{status}</p>
     }
