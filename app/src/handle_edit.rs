@@ -218,7 +218,8 @@ impl LabHandle {
     /// is stopped); reactive.
     pub fn draft_problem(&self) -> Option<String> {
         self.snapshot.track();
-        self.editor.draft.get().filter(|_| self.lab.with_value(|l| l.is_none()))
+        self.editor.draft.track();
+        self.draft_problem_untracked()
     }
 
     /// Records the document as it stands if it is not the history's
