@@ -403,7 +403,7 @@ pub fn take(lab: &Lab) -> Snapshot {
         .collect();
     let points = points(sim);
     Snapshot {
-        now: format_time(now - now % 1_000_000),
+        now: to_the_ms(now),
         now_s: now as f64 / NANOS_PER_SEC as f64,
         now_ns: now,
         end_ns: lab.furthest.max(sim.scenario().duration.nanos).max(now),
@@ -429,6 +429,11 @@ pub fn take(lab: &Lab) -> Snapshot {
         },
         baseline: None,
     }
+}
+
+/// A moment as the lab shows it: to the millisecond.
+fn to_the_ms(t: u64) -> String {
+    format_time(t - t % 1_000_000)
 }
 
 /// The charts' points: the last [`CHART_INTERVALS`] metrics intervals.
@@ -468,7 +473,7 @@ pub fn baseline(b: &Lab, name: &str, at: u64, problem: Option<&str>) -> Baseline
     let sim = &b.sim;
     BaselineView {
         name: name.to_string(),
-        now: format_time(sim.now() - sim.now() % 1_000_000),
+        now: to_the_ms(sim.now()),
         behind: sim.now() != at,
         points: points(sim),
         verdict: crate::verdicts::describe(sim.consistency()).headline,
