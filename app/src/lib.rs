@@ -12,6 +12,7 @@ pub mod handle;
 pub mod handle_edit;
 pub mod kafka_details;
 pub mod lab;
+pub mod lesson;
 pub mod persist;
 pub mod share;
 pub mod snapshot;

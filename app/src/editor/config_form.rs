@@ -231,6 +231,26 @@ pub fn fields(doc: &Scenario, node: &str) -> Result<Vec<Field>, EditError> {
     Ok(out)
 }
 
+/// The value of field `path` of node `node` (`None`: not in the scenario,
+/// so its default applies). For checks on a configuration (lesson goals).
+pub fn value(doc: &Scenario, node: &str, path: &str) -> Result<Option<Value>, String> {
+    let i = index(doc, node).map_err(|e| e.to_string())?;
+    let segs = parse_path(path).ok_or_else(|| format!("`{path}` is not a field path"))?;
+    let component = serde_json::to_value(&doc.nodes[i].component).expect("serialises");
+    let mut at = &component;
+    for s in &segs {
+        let next = match s {
+            Seg::Key(k) => at.get(k),
+            Seg::Index(n) => at.get(*n),
+        };
+        match next {
+            Some(v) => at = v,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(at.clone()))
+}
+
 /// The text typed for a field, as JSON, given the value it replaces.
 fn parse_text(old: Option<&Value>, text: &str) -> Result<Option<Value>, String> {
     let t = text.trim();

@@ -1,0 +1,93 @@
+//! The course, run natively through the engine: every step's starting
+//! scenario runs and misses at least one of its goals; its reference
+//! solution meets them all by the end of the run. (Every lesson parses
+//! and every link resolves, or the app would not have built: build.rs.)
+
+use clusterlab_app::lesson::goals::{Status, Tracker};
+use clusterlab_app::lesson::{course, setup};
+use engine::{Scenario, Simulation};
+use lesson::{Goal, Lesson};
+
+/// Runs `scenario` to its end, as the lab does (everything due at the end
+/// included), reading the trace as it goes; the goals' states at the end.
+fn run(scenario: &Scenario, goals: &[Goal]) -> Vec<Status> {
+    let mut sim = Simulation::new(scenario).expect("a step's scenario runs");
+    let mut tracker = Tracker::new(goals);
+    let end = scenario.duration.nanos;
+    while sim.now() < end && sim.halted().is_none() {
+        // Small chunks: the trace is bounded, and the tracker must see
+        // every event, as the lab's frames do.
+        sim.run_until_budget(end.saturating_add(1), 20_000);
+        tracker.pull(goals, &sim);
+    }
+    sim.run_through(end);
+    tracker.pull(goals, &sim);
+    assert_eq!(tracker.missed, 0, "the tracker read every trace event");
+    tracker.statuses(goals, &sim)
+}
+
+fn describe(goals: &[Goal], statuses: &[Status]) -> String {
+    goals
+        .iter()
+        .zip(statuses)
+        .map(|(g, s)| format!("  [{}] {} ({})", if s.met { "x" } else { " " }, g.text, s.detail))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn check_step(lesson: &Lesson, i: usize) -> Result<(), String> {
+    let step = &lesson.steps[i];
+    let at = format!("{}, step {} (\"{}\")", lesson.file, i + 1, step.title);
+    let start = setup::step_scenario(lesson, i).map_err(|e| format!("{at}: start: {e}"))?;
+    let before = run(&start, &step.goals);
+    if before.iter().all(|s| s.met) {
+        return Err(format!("{at}: the starting scenario already meets every goal:\n{}", describe(&step.goals, &before)));
+    }
+    let solved = setup::solved_scenario(lesson, i).map_err(|e| format!("{at}: {e}"))?;
+    let after = run(&solved, &step.goals);
+    if !after.iter().all(|s| s.met) {
+        return Err(format!("{at}: the solution misses goals:\n{}", describe(&step.goals, &after)));
+    }
+    eprintln!("{at}\n start:\n{}\n solution:\n{}", describe(&step.goals, &before), describe(&step.goals, &after));
+    Ok(())
+}
+
+#[test]
+fn every_step_starts_unmet_and_its_solution_meets_its_goals() {
+    let only = std::env::var("LESSON").ok();
+    let mut problems = Vec::new();
+    let mut steps = 0;
+    for lesson in &course().lessons {
+        if only.as_deref().is_some_and(|o| o != lesson.id) {
+            continue;
+        }
+        for i in 0..lesson.steps.len() {
+            steps += 1;
+            if let Err(e) = check_step(lesson, i) {
+                problems.push(e);
+            }
+        }
+    }
+    assert!(steps > 0, "no lesson steps ran");
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+#[test]
+fn the_course_has_its_ten_lessons_in_order() {
+    let ids: Vec<&str> = course().lessons.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "client-and-server",
+            "load-balancing",
+            "health-checks",
+            "scaling",
+            "caching",
+            "replication",
+            "partitions-and-leaders",
+            "raft",
+            "kafka-replication",
+            "linearizability",
+        ]
+    );
+}
