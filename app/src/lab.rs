@@ -40,6 +40,20 @@ pub struct Lab {
     /// Re-simulating towards this moment (after a seek or a change to the
     /// fault schedule), as fast as the frame budget allows.
     pub seeking: Option<Time>,
+    /// Changes whenever `sim` is replaced by another run or by an earlier
+    /// state of this one (unique across labs), so readers of the trace
+    /// (lesson goals) know to look again.
+    pub generation: u64,
+    /// How many trace events the run had recorded when `sim` was last
+    /// replaced: those are the same as before (0 for another run).
+    pub shared_events: u64,
+}
+
+/// A new generation number.
+fn next_generation() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Lab {
@@ -60,6 +74,8 @@ impl Lab {
             reached_end: false,
             furthest: 0,
             seeking: None,
+            generation: next_generation(),
+            shared_events: 0,
         })
     }
 
@@ -145,10 +161,19 @@ impl Lab {
         // checkpoint further back.
         let from_here = (t >= self.sim.now()).then(|| self.sim.now());
         if let Some(sim) = self.checkpoints.restore_after(from_here, t, &faults) {
-            self.sim = sim;
-            self.log = EventLog::default();
+            self.replaced(sim);
         }
         self.seeking = Some(t);
+    }
+
+    /// Puts `sim`, an earlier state of this run or another run, in place.
+    fn replaced(&mut self, sim: Simulation) {
+        // A restored checkpoint shares the trace up to its own length with
+        // the run it came from; a run from the start shares nothing.
+        self.shared_events = if sim.now() == 0 { 0 } else { sim.trace().total() };
+        self.sim = sim;
+        self.log = EventLog::default();
+        self.generation = next_generation();
     }
 
     /// Runs a seek to its end within `time_left()`; returns events processed.
@@ -200,8 +225,7 @@ impl Lab {
         };
         self.checkpoints.forget_after(sim.now());
         self.furthest = sim.now();
-        self.sim = sim;
-        self.log = EventLog::default();
+        self.replaced(sim);
         self.playing = false;
         self.seeking = Some(here);
         Ok(())

@@ -190,7 +190,12 @@ pub fn for_each_link(blocks: &[Block], f: &mut impl FnMut(&str)) {
 /// Reads every lesson file (`*.md` but `README.md`) of `dir`, in file name
 /// order, and checks the course.
 #[cfg(feature = "parse")]
-pub fn read_course(dir: &std::path::Path, shown_as: &str, examples: &[&str], templates: &[&str]) -> Result<Course, Problem> {
+pub fn read_course(
+    dir: &std::path::Path,
+    shown_as: &str,
+    examples: &[&str],
+    templates: &[&str],
+) -> Result<Course, Problem> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Problem { file: shown_as.into(), step: None, message: e.to_string() })?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -200,8 +205,11 @@ pub fn read_course(dir: &std::path::Path, shown_as: &str, examples: &[&str], tem
     let mut lessons = Vec::new();
     for path in files {
         let name = format!("{shown_as}/{}", path.file_name().unwrap_or_default().to_string_lossy());
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Problem { file: name.clone(), step: None, message: e.to_string() })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Problem {
+            file: name.clone(),
+            step: None,
+            message: e.to_string(),
+        })?;
         lessons.push(parse::lesson(&name, &text)?);
     }
     let course = Course { lessons };

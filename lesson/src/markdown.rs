@@ -74,7 +74,9 @@ fn blocks(events: &mut Events, end: Option<TagEnd>, top: bool) -> Result<Vec<Ite
             Event::Start(Tag::Heading { level, .. }) => {
                 let body = inlines(events, TagEnd::Heading(level))?;
                 match level {
-                    HeadingLevel::H1 => return Err((offset, "a `#` heading: the lesson's title is in its front matter".into())),
+                    HeadingLevel::H1 => {
+                        return Err((offset, "a `#` heading: the lesson's title is in its front matter".into()))
+                    }
                     HeadingLevel::H2 if top => out.push(Item::StepHeading(body)),
                     HeadingLevel::H2 => return Err((offset, "a `##` heading starts a step: not here".into())),
                     l => out.push(Item::Block(Block::Heading(l as u8, body))),

@@ -64,17 +64,36 @@ pub enum Start {
 pub enum Edit {
     /// Sets field `path` of node `node` to `to`, typed as in the
     /// configuration form (`"500ms"`, `"3"`, `"leastconn"`).
-    Set { node: String, path: String, to: String },
+    Set {
+        node: String,
+        path: String,
+        to: String,
+    },
     /// Adds a node of palette kind `kind` (`server`, `cache`, ...).
-    Add { kind: String, name: String },
-    Connect { a: String, b: String },
-    Disconnect { a: String, b: String },
-    Delete { node: String },
+    Add {
+        kind: String,
+        name: String,
+    },
+    Connect {
+        a: String,
+        b: String,
+    },
+    Disconnect {
+        a: String,
+        b: String,
+    },
+    Delete {
+        node: String,
+    },
     /// Schedules a fault, written as in the scenario format's `faults`
     /// list (`{ at = "10s", action = "crash", node = "web2" }`).
-    Fault { fault: serde_json::Value },
+    Fault {
+        fault: serde_json::Value,
+    },
     /// Sets how long the run lasts (the lab pauses there).
-    Duration { to: String },
+    Duration {
+        to: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -228,7 +247,10 @@ pub enum Inline {
     Strong(Vec<Inline>),
     /// `lesson:<id>`, `lesson:<id>/<step>` (from 1), `example:<id>`, or an
     /// `https://` address.
-    Link { target: String, body: Vec<Inline> },
+    Link {
+        target: String,
+        body: Vec<Inline>,
+    },
     Break,
 }
 
@@ -256,7 +278,9 @@ impl<'a> Target<'a> {
             Ok(Target::Lesson { id, step })
         } else if let Some(id) = target.strip_prefix("example:") {
             Ok(Target::Example(id))
-        } else if target.starts_with("https://") && target.len() > "https://".len() && !target.contains(char::is_whitespace)
+        } else if target.starts_with("https://")
+            && target.len() > "https://".len()
+            && !target.contains(char::is_whitespace)
         {
             Ok(Target::Web(target))
         } else {

@@ -13,8 +13,11 @@ use toml::{Table, Value};
 pub fn lesson(file: &str, text: &str) -> Result<Lesson, Problem> {
     let whole = |message: String| Problem { file: file.to_string(), step: None, message };
     let text = text.replace("\r\n", "\n");
-    let rest = text.strip_prefix("+++\n").ok_or_else(|| whole("the file must begin with a `+++` line (front matter)".into()))?;
-    let (front, body) = rest.split_once("\n+++\n").ok_or_else(|| whole("the front matter has no closing `+++` line".into()))?;
+    let rest = text
+        .strip_prefix("+++\n")
+        .ok_or_else(|| whole("the file must begin with a `+++` line (front matter)".into()))?;
+    let (front, body) =
+        rest.split_once("\n+++\n").ok_or_else(|| whole("the front matter has no closing `+++` line".into()))?;
     let body_line = front.lines().count() + 3;
     let front: Table = front.parse().map_err(|e: toml::de::Error| whole(format!("front matter: {}", e.message())))?;
     let mut f = Fields::new(front, "front matter");
@@ -135,7 +138,9 @@ fn edits(list: Vec<Value>, what: &str) -> Result<Vec<Edit>, String> {
         .enumerate()
         .map(|(i, v)| match v {
             Value::Table(t) => edit(t).map_err(|m| format!("{what} {}: {m}", i + 1)),
-            _ => Err(format!("{what} {}: must be a table like `{{ set = \"lb.balance\", to = \"leastconn\" }}`", i + 1)),
+            _ => {
+                Err(format!("{what} {}: must be a table like `{{ set = \"lb.balance\", to = \"leastconn\" }}`", i + 1))
+            }
         })
         .collect()
 }
@@ -143,10 +148,9 @@ fn edits(list: Vec<Value>, what: &str) -> Result<Vec<Edit>, String> {
 fn edit(t: Table) -> Result<Edit, String> {
     let mut f = Fields::new(t, "the change");
     let e = if let Some(target) = f.string_opt("set")? {
-        let (node, path) = target
-            .split_once('.')
-            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
-            .ok_or_else(|| format!("`set = \"{target}\"`: write the node, a dot, then the field (`lb.default_server.inter`)"))?;
+        let (node, path) = target.split_once('.').filter(|(n, p)| !n.is_empty() && !p.is_empty()).ok_or_else(|| {
+            format!("`set = \"{target}\"`: write the node, a dot, then the field (`lb.default_server.inter`)")
+        })?;
         let to = f.scalar_text("to")?;
         Edit::Set { node: node.into(), path: path.into(), to }
     } else if let Some(kind) = f.string_opt("add")? {
@@ -183,7 +187,8 @@ fn goal(t: Table) -> Result<Goal, String> {
             .ok_or_else(|| format!("no metric `{m}`; there are {}", names(Metric::ALL.iter().map(|(n, _)| *n))))?;
         let bound = f.bound()?.ok_or("give a bound: `below`, `at_most`, `above` or `at_least`")?;
         let over = f.string("over")?;
-        let over_ns = duration_ns(&over).filter(|&n| n > 0).ok_or_else(|| format!("`over = \"{over}\"` is not a duration"))?;
+        let over_ns =
+            duration_ns(&over).filter(|&n| n > 0).ok_or_else(|| format!("`over = \"{over}\"` is not a duration"))?;
         Check::Metric { metric, bound, over_ns }
     } else if let Some(event) = f.string_opt("event")? {
         if !crate::EVENTS.contains(&event.as_str()) {
@@ -208,11 +213,10 @@ fn goal(t: Table) -> Result<Goal, String> {
         };
         Check::Event { event, node, role, after, at_least }
     } else if let Some(v) = f.string_opt("consistency")? {
-        let verdict = Verdict::ALL
-            .iter()
-            .find(|(n, _)| *n == v)
-            .map(|(_, x)| *x)
-            .ok_or_else(|| format!("no verdict `{v}`; there are {}", names(Verdict::ALL.iter().map(|(n, _)| *n))))?;
+        let verdict =
+            Verdict::ALL.iter().find(|(n, _)| *n == v).map(|(_, x)| *x).ok_or_else(|| {
+                format!("no verdict `{v}`; there are {}", names(Verdict::ALL.iter().map(|(n, _)| *n)))
+            })?;
         Check::Consistency { verdict }
     } else if let Some(target) = f.string_opt("config")? {
         let (node, path) = target
@@ -327,9 +331,9 @@ impl Fields {
         match self.take(key) {
             Some(Value::Integer(n)) => Ok(Quantity::Number(n as f64)),
             Some(Value::Float(x)) if x.is_finite() => Ok(Quantity::Number(x)),
-            Some(Value::String(s)) => {
-                duration_ns(&s).map(Quantity::Nanos).ok_or_else(|| format!("`{key} = \"{s}\"` is neither a number nor a duration"))
-            }
+            Some(Value::String(s)) => duration_ns(&s)
+                .map(Quantity::Nanos)
+                .ok_or_else(|| format!("`{key} = \"{s}\"` is neither a number nor a duration")),
             Some(v) => Err(format!("`{key}` must be a number or a duration, not {}", v.type_str())),
             None => Err(format!("`{key}` is missing")),
         }

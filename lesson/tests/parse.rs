@@ -67,14 +67,17 @@ fn a_good_lesson_parses() {
     assert_eq!(s.title, "Watch a server die");
     assert_eq!(s.start, Start::Example("server-crash-failover".into()));
     assert_eq!(s.change, vec![Edit::Duration { to: "30s".into() }]);
-    assert_eq!(
-        s.solution[1],
-        Edit::Set { node: "lb".into(), path: "default_server.fall".into(), to: "2".into() }
-    );
+    assert_eq!(s.solution[1], Edit::Set { node: "lb".into(), path: "default_server.fall".into(), to: "2".into() });
     assert_eq!(s.goals.len(), 3);
     assert_eq!(
         s.goals[0].check,
-        Check::Event { event: "server_down".into(), node: Some("lb".into()), role: None, after: After::FirstFault, at_least: 1 }
+        Check::Event {
+            event: "server_down".into(),
+            node: Some("lb".into()),
+            role: None,
+            after: After::FirstFault,
+            at_least: 1
+        }
     );
     assert_eq!(
         s.goals[1].check,
@@ -102,17 +105,29 @@ fn problem(text: &str) -> String {
 #[test]
 fn bad_lessons_name_the_file_the_step_and_the_problem() {
     let cases = [
-        (GOOD.replacen("below = 50", "below = \"fast\"", 1), "lessons/x.md, step 1 (\"Watch a server die\"): goal 2: `below` must be a number"),
-        (GOOD.replacen("metric = \"p99_ms\"", "metric = \"p98_ms\"", 1), "step 1 (\"Watch a server die\"): goal 2: no metric `p98_ms`"),
+        (
+            GOOD.replacen("below = 50", "below = \"fast\"", 1),
+            "lessons/x.md, step 1 (\"Watch a server die\"): goal 2: `below` must be a number",
+        ),
+        (
+            GOOD.replacen("metric = \"p99_ms\"", "metric = \"p98_ms\"", 1),
+            "step 1 (\"Watch a server die\"): goal 2: no metric `p98_ms`",
+        ),
         (GOOD.replacen("answer = 2", "answer = 4", 1), "predict: `answer = 4`"),
         (GOOD.replacen("after = \"first_fault\"", "aftr = \"first_fault\"", 1), "goal 1: the goal: unknown key `aftr`"),
         (GOOD.replacen("event = \"server_down\"", "event = \"server_dead\"", 1), "no event `server_dead`"),
-        (GOOD.replacen("start = \"previous\"", "start = \"scenario:x\"", 1), "step 2 (\"Next\"): `start = \"scenario:x\"`"),
+        (
+            GOOD.replacen("start = \"previous\"", "start = \"scenario:x\"", 1),
+            "step 2 (\"Next\"): `start = \"scenario:x\"`",
+        ),
         (GOOD.replacen("+++\n\nIntro", "\nIntro", 1), "no closing `+++`"),
         (GOOD.replacen("Crash `web2`", "Crash <b>web2</b>", 1), "lessons/x.md: line 11: raw HTML"),
         (GOOD.replacen("(lesson:health-checks/2)", "(http://example.com)", 1), "not a link a lesson may hold"),
         (GOOD.replacen("set = \"lb.default_server.inter\"", "set = \"lb\"", 1), "solution 1: `set = \"lb\"`"),
-        (GOOD.replacen("[[goal]]\ntext = \"No lost writes\"\nconsistency = \"no_lost_writes\"\n", "", 1), "step 2 (\"Next\"): no goals"),
+        (
+            GOOD.replacen("[[goal]]\ntext = \"No lost writes\"\nconsistency = \"no_lost_writes\"\n", "", 1),
+            "step 2 (\"Next\"): no goals",
+        ),
         (GOOD.replacen("## Next\n\n```step", "## Next\n\n```text", 1), "step 2 (\"Next\"): no ```step block"),
     ];
     for (text, expected) in cases {
@@ -134,5 +149,8 @@ fn links_and_starts_must_resolve() {
     let l = lesson("lessons/03-health.md", GOOD).unwrap();
     let course = Course { lessons: vec![l] };
     let e = check_course(&course, &["link-cut"], &[]).unwrap_err().to_string();
-    assert_eq!(e, "lessons/03-health.md, step 1 (\"Watch a server die\"): `start`: there is no example `server-crash-failover`");
+    assert_eq!(
+        e,
+        "lessons/03-health.md, step 1 (\"Watch a server die\"): `start`: there is no example `server-crash-failover`"
+    );
 }

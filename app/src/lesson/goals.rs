@@ -213,7 +213,9 @@ fn verdict_status(sim: &Simulation, verdict: Verdict) -> Status {
     let ops = c.linearizability.as_ref().map_or(0, |l| l.ops);
     let lin = c.linearizability.as_ref().map(|l| l.linearizable);
     let (met, detail) = match verdict {
-        Verdict::Linearizable | Verdict::NotLinearizable if !c.checked => (false, "this run is not checked".to_string()),
+        Verdict::Linearizable | Verdict::NotLinearizable if !c.checked => {
+            (false, "this run is not checked".to_string())
+        }
         Verdict::Linearizable => (
             lin == Some(Linearizable::Yes) && ops > 0,
             match lin {
@@ -230,14 +232,25 @@ fn verdict_status(sim: &Simulation, verdict: Verdict) -> Status {
                 None => "no violation so far".to_string(),
             },
         ),
-        Verdict::LostWrites | Verdict::NoLostWrites => {
-            count_status(c.checked && ops > 0, c.anomalies.lost_writes.count, verdict == Verdict::LostWrites, "lost write")
-        }
-        Verdict::StaleReads | Verdict::NoStaleReads => {
-            count_status(c.checked && ops > 0, c.anomalies.stale_reads.count, verdict == Verdict::StaleReads, "stale read")
-        }
+        Verdict::LostWrites | Verdict::NoLostWrites => count_status(
+            c.checked && ops > 0,
+            c.anomalies.lost_writes.count,
+            verdict == Verdict::LostWrites,
+            "lost write",
+        ),
+        Verdict::StaleReads | Verdict::NoStaleReads => count_status(
+            c.checked && ops > 0,
+            c.anomalies.stale_reads.count,
+            verdict == Verdict::StaleReads,
+            "stale read",
+        ),
         Verdict::LogLost | Verdict::NoLogLost => match &c.log {
-            Some(l) => count_status(l.sends_acknowledged > 0, l.anomalies.lost.count, verdict == Verdict::LogLost, "lost record"),
+            Some(l) => count_status(
+                l.sends_acknowledged > 0,
+                l.anomalies.lost.count,
+                verdict == Verdict::LogLost,
+                "lost record",
+            ),
             None => (false, "this run has no Kafka clients".to_string()),
         },
     };
@@ -288,5 +301,83 @@ fn compare(text: &str, q: Quantity) -> Option<std::cmp::Ordering> {
     match q {
         Quantity::Number(b) => text.parse::<f64>().ok()?.partial_cmp(&b),
         Quantity::Nanos(b) => Some(lesson::duration_ns(text)?.cmp(&b)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::examples;
+    use lesson::{After, Check, Goal};
+
+    fn crash_goal() -> Vec<Goal> {
+        vec![Goal {
+            text: "web2 crashes".into(),
+            check: Check::Event {
+                event: "crashed".into(),
+                node: Some("web2".into()),
+                role: None,
+                after: After::Start,
+                at_least: 1,
+            },
+        }]
+    }
+
+    #[test]
+    fn event_goals_latch_and_forget_what_a_rewind_undoes() {
+        let scenario = Scenario::from_json(examples::find("server-crash-failover").unwrap().json).unwrap();
+        let goals = crash_goal();
+        let mut sim = Simulation::new(&scenario).unwrap();
+        let mut t = Tracker::new(&goals);
+        sim.run_until(5_000_000_000);
+        t.pull(&goals, &sim);
+        let before_crash = sim.trace().total();
+        assert!(!t.statuses(&goals, &sim)[0].met);
+        // web2 crashes at 10 s; read in small chunks as the lab does.
+        while sim.now() < 12_000_000_000 {
+            sim.run_until_budget(12_000_000_000, 5_000);
+            t.pull(&goals, &sim);
+        }
+        let s = &t.statuses(&goals, &sim)[0];
+        assert!(s.met, "{s:?}");
+        assert_eq!(s.detail, "seen at 10.000 s");
+        // Back to 5 s: the crash has not happened there.
+        t.rewind(before_crash);
+        assert!(!t.statuses(&goals, &sim)[0].met);
+        // A node filter that names another node never matches.
+        let other = vec![Goal {
+            text: "web1 crashes".into(),
+            check: Check::Event {
+                event: "crashed".into(),
+                node: Some("web1".into()),
+                role: None,
+                after: After::Start,
+                at_least: 1,
+            },
+        }];
+        let mut t = Tracker::new(&other);
+        t.pull(&other, &sim);
+        assert!(!t.statuses(&other, &sim)[0].met);
+    }
+
+    #[test]
+    fn metric_windows_must_be_whole_and_busy() {
+        let scenario = Scenario::from_json(examples::find("web-three-servers").unwrap().json).unwrap();
+        let goal = |bound| {
+            vec![Goal {
+                text: String::new(),
+                check: Check::Metric { metric: lesson::Metric::Throughput, bound, over_ns: 10_000_000_000 },
+            }]
+        };
+        let mut sim = Simulation::new(&scenario).unwrap();
+        sim.run_until(5_000_000_000);
+        let g = goal(lesson::Bound::AtLeast(200.0));
+        let s = Tracker::new(&g).statuses(&g, &sim);
+        assert!(!s[0].met && s[0].detail.starts_with("not yet"), "{s:?}");
+        sim.run_until(20_000_000_000);
+        assert!(Tracker::new(&g).statuses(&g, &sim)[0].met);
+        let g = goal(lesson::Bound::AtLeast(400.0));
+        let s = Tracker::new(&g).statuses(&g, &sim);
+        assert!(!s[0].met && s[0].detail.contains("lowest throughput over the last 10s"), "{s:?}");
     }
 }

@@ -4,6 +4,7 @@
 //! ([`progress`]). The player's views are in `ui/lesson*.rs`.
 
 pub mod goals;
+pub mod player;
 pub mod progress;
 pub mod setup;
 

@@ -39,6 +39,8 @@ impl LessonProgress {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Progress {
     pub lessons: BTreeMap<String, LessonProgress>,
+    /// The lesson open in the player, to reopen after a reload.
+    pub open: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -46,6 +48,8 @@ pub struct Progress {
 struct Stored {
     version: u64,
     lessons: BTreeMap<String, LessonProgress>,
+    #[serde(default)]
+    open: Option<String>,
 }
 
 impl Progress {
@@ -64,7 +68,12 @@ impl Progress {
     }
 
     pub fn encode(&self) -> String {
-        serde_json::to_string(&Stored { version: PROGRESS_VERSION, lessons: self.lessons.clone() }).expect("serialises")
+        serde_json::to_string(&Stored {
+            version: PROGRESS_VERSION,
+            lessons: self.lessons.clone(),
+            open: self.open.clone(),
+        })
+        .expect("serialises")
     }
 
     /// Reads kept progress: what is about lessons or steps the course does
@@ -85,10 +94,13 @@ impl Progress {
             p.done.sort_unstable();
             p.done.dedup();
             p.at = p.at.min(steps.saturating_sub(1));
-            p.predicted.retain(|&s, &mut o| l.steps.get(s).and_then(|st| st.predict.as_ref()).is_some_and(|q| o < q.options.len()));
+            p.predicted.retain(|&s, &mut o| {
+                l.steps.get(s).and_then(|st| st.predict.as_ref()).is_some_and(|q| o < q.options.len())
+            });
             lessons.insert(id, p);
         }
-        Ok(Progress { lessons })
+        let open = stored.open.filter(|id| course.lesson(id).is_some());
+        Ok(Progress { lessons, open })
     }
 }
 
@@ -163,7 +175,8 @@ mod tests {
         assert_eq!(store.get(PROGRESS_BACKUP_KEY).as_deref(), Some("{not json"));
         let newer = r#"{"version":9,"lessons":{}}"#;
         assert!(Progress::decode(newer, course).unwrap_err().contains("newer"));
-        let out_of_range = format!(r#"{{"version":1,"lessons":{{"{}":{{"done":[0,99],"at":99}}}}}}"#, course.lessons[0].id);
+        let out_of_range =
+            format!(r#"{{"version":1,"lessons":{{"{}":{{"done":[0,99],"at":99}}}}}}"#, course.lessons[0].id);
         let p = Progress::decode(&out_of_range, course).unwrap();
         assert_eq!(p.lesson(&course.lessons[0].id).done, vec![0]);
     }

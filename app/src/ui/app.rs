@@ -1,9 +1,11 @@
 use super::shortcuts::{self, Shortcuts};
 use super::{
     about::About, charts::Charts, compare::ComparePanel, controls::Controls, faults::FaultsPanel, inspector::Inspector,
-    log_view::LogView, share::SharePanel, timeline::Timeline, topology::Topology, verdicts::VerdictsPanel,
+    lesson::LessonColumn, log_view::LogView, share::SharePanel, timeline::Timeline, topology::Topology,
+    verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
+use crate::lesson::player::LessonHandle;
 use crate::theme::{self, Theme};
 use leptos::prelude::*;
 
@@ -11,7 +13,14 @@ use leptos::prelude::*;
 pub fn App() -> impl IntoView {
     let handle = LabHandle::new();
     provide_context(handle);
-    super::share::start(handle);
+    let lessons = LessonHandle::new();
+    provide_context(lessons);
+    super::share::start(handle, lessons);
+    // The open step's goals follow the run, frame by frame.
+    Effect::new(move |_| {
+        handle.snapshot.track();
+        lessons.update(handle);
+    });
     crate::frame_loop::start(handle);
     let theme = RwSignal::new(theme::load());
     theme::apply(theme.get_untracked());
@@ -34,11 +43,19 @@ pub fn App() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
+                <button
+                    aria-expanded=move || lessons.shown.get().to_string()
+                    aria-controls="lesson-column"
+                    on:click=move |_| lessons.shown.update(|s| *s = !*s)
+                >"Lessons"</button>
                 <button on:click=move |_| shortcuts::open(help) aria-keyshortcuts="?">"Keyboard shortcuts"</button>
             </div>
         </header>
         <Shortcuts theme=theme dialog=help />
-        <main class="lab">
+        <main class="lab" class:with-lesson=move || lessons.shown.get()>
+            <div class="lesson-column" id="lesson-column" hidden=move || !lessons.shown.get()>
+                {move || lessons.shown.get().then(|| view! { <LessonColumn /> })}
+            </div>
             <section class="stage" aria-label="Cluster">
                 <Topology />
             </section>

@@ -8,6 +8,8 @@ pub mod compare;
 pub mod controls;
 pub mod faults;
 pub mod inspector;
+pub mod lesson;
+pub mod lesson_text;
 pub mod log_view;
 pub mod share;
 pub mod shortcuts;

@@ -3,6 +3,7 @@
 //! opens, the shared run in the address or the saved work.
 
 use crate::handle::LabHandle;
+use crate::lesson::player::{parse_step_link, LessonHandle};
 use crate::persist;
 use crate::share::{export, file};
 use leptos::prelude::*;
@@ -33,12 +34,38 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// As the page opens: the shared run in the address, else the saved work;
-/// then keeps the work saved, and opens links pasted into the address bar.
-pub fn start(h: LabHandle) {
+/// Opens what an address fragment names: a lesson step
+/// (`#lesson/<id>/<n>`), an example (`#example/<id>`), or a shared run.
+/// Returns whether it opened; on error the work stays and the notice says
+/// why.
+fn open_fragment(h: LabHandle, lh: LessonHandle, hash: &str) -> bool {
+    if let Some(step) = parse_step_link(hash) {
+        let opened = step.and_then(|(id, n)| lh.open_step(h, &id, n));
+        if let Err(e) = &opened {
+            h.notice.set(Some(format!("This lesson link could not be opened: {e}. Your work is as it was.")));
+        }
+        return opened.is_ok();
+    }
+    if let Some(id) = hash.trim_start_matches('#').strip_prefix("example/") {
+        if crate::examples::find(id).is_none() {
+            h.notice.set(Some("This link names no example of this Cluster Lab. Your work is as it was.".into()));
+            return false;
+        }
+        h.open(id);
+        return true;
+    }
+    persist::open_link(h, hash)
+}
+
+/// As the page opens: the lesson progress, then what the address names (a
+/// shared run, a lesson step), else the saved work and the lesson that was
+/// open; then keeps the work saved, and opens links followed later.
+pub fn start(h: LabHandle, lh: LessonHandle) {
+    // First, so opening a lesson step below adds to the kept progress.
+    lh.load_progress(h);
     let hash = window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
     let link_given = !hash.trim_start_matches('#').trim().is_empty();
-    let link_opened = link_given && persist::open_link(h, &hash);
+    let link_opened = link_given && open_fragment(h, lh, &hash);
     #[cfg(target_arch = "wasm32")]
     {
         use crate::share::autosave;
@@ -48,6 +75,7 @@ pub fn start(h: LabHandle) {
             if !link_opened {
                 let link_problem = h.notice.get_untracked();
                 restored = persist::restore(h, &mut store);
+                lh.reopen(h);
                 if link_problem.is_some() {
                     h.notice.set(link_problem);
                 }
@@ -71,7 +99,7 @@ pub fn start(h: LabHandle) {
     std::mem::forget(window_event_listener(leptos::ev::hashchange, move |_| {
         let hash = window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
         if !hash.trim_start_matches('#').trim().is_empty() {
-            persist::open_link(h, &hash);
+            open_fragment(h, lh, &hash);
         }
     }));
 }
