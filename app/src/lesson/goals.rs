@@ -254,6 +254,17 @@ fn verdict_status(sim: &Simulation, verdict: Verdict) -> Status {
             None => (false, "this run has no Kafka clients".to_string()),
         },
     };
+    // That nothing went wrong is a claim about the whole run: it holds
+    // only once the run has reached its end.
+    let absence =
+        matches!(verdict, Verdict::Linearizable | Verdict::NoLostWrites | Verdict::NoStaleReads | Verdict::NoLogLost);
+    let ended = sim.now() >= sim.scenario().duration.nanos;
+    if met && absence && !ended {
+        return Status {
+            met: false,
+            detail: format!("{detail}; run to the end ({}) to be sure", format_time(sim.scenario().duration.nanos)),
+        };
+    }
     Status { met, detail }
 }
 
