@@ -57,6 +57,21 @@ pub fn find(id: &str) -> Option<&'static Example> {
     EXAMPLES.iter().find(|e| e.id == id)
 }
 
+/// Every example with its scenario, parsed once: for the picker's names,
+/// and to tell whether a scenario opened from elsewhere is an example.
+/// (Each parses: tested below.)
+pub fn parsed() -> &'static [(&'static str, engine::Scenario)] {
+    static PARSED: std::sync::OnceLock<Vec<(&'static str, engine::Scenario)>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        EXAMPLES.iter().filter_map(|e| engine::Scenario::from_json(e.json).ok().map(|s| (e.id, s))).collect()
+    })
+}
+
+/// The id of the example `scenario` is exactly, or "".
+pub fn id_of(scenario: &engine::Scenario) -> &'static str {
+    parsed().iter().find(|(_, s)| s == scenario).map_or("", |(id, _)| id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +92,7 @@ mod tests {
         for ex in EXAMPLES {
             engine::Scenario::from_json(ex.json).unwrap_or_else(|e| panic!("{}: {e}", ex.id));
         }
+        assert_eq!(parsed().len(), EXAMPLES.len());
+        assert_eq!(id_of(&parsed()[3].1), EXAMPLES[3].id);
     }
 }

@@ -67,17 +67,12 @@ impl LabHandle {
 
     /// Opens a built-in example from the start.
     pub fn open(&self, id: &str) {
-        let Some(ex) = examples::find(id) else {
+        let Some((id, s)) = examples::parsed().iter().find(|(e, _)| *e == id) else {
             self.notice.set(Some(format!("There is no example named `{id}`.")));
             return;
         };
-        match Scenario::from_json(ex.json) {
-            Ok(s) => {
-                if let Err(e) = self.open_scenario(ex.id, &s, 0) {
-                    self.notice.set(Some(format!("The example `{id}` could not be loaded: {e}")));
-                }
-            }
-            Err(e) => self.notice.set(Some(format!("The example `{id}` could not be loaded: {e}"))),
+        if let Err(e) = self.open_scenario(id, s, 0) {
+            self.notice.set(Some(format!("The example `{id}` could not be loaded: {e}")));
         }
     }
 

@@ -4,7 +4,6 @@
 //! is the browser's side. Whatever comes in is checked before anything is
 //! replaced, so a bad link or file leaves the current work as it was.
 
-use crate::examples::EXAMPLES;
 use crate::handle::LabHandle;
 use crate::share::{autosave, file, link};
 use engine::Scenario;
@@ -17,7 +16,7 @@ pub const SAVE_EVERY_MS: u64 = 2_000;
 /// An example's id if `scenario` is exactly that example, so the picker
 /// shows it by name.
 pub fn source_of(scenario: &Scenario) -> &'static str {
-    EXAMPLES.iter().find(|ex| Scenario::from_json(ex.json).is_ok_and(|s| s == *scenario)).map_or("", |ex| ex.id)
+    crate::examples::id_of(scenario)
 }
 
 /// Opens a shared run; on error, says what is wrong and changes nothing.

@@ -21,6 +21,7 @@
 
 use super::util::{describe, index};
 use super::EditError;
+use engine::components::Kind;
 use engine::scenario::ComponentSpec;
 use engine::{Scenario, ScenarioError};
 use serde_json::{Map, Value};
@@ -231,6 +232,35 @@ pub fn fields(doc: &Scenario, node: &str) -> Result<Vec<Field>, EditError> {
     Ok(out)
 }
 
+/// A Kafka cluster's controllers all describe the one cluster, and the
+/// engine requires them to agree: a change to one controller's topic
+/// settings (`min_insync_replicas`, `unclean_leader_election_enable`, ...)
+/// is the cluster's, so it is made to every controller of its quorum.
+fn share_cluster_settings(doc: &Scenario, value: &mut Value, i: usize, segs: &[Seg]) {
+    let Some(Seg::Key(key)) = segs.first() else { return };
+    if !matches!(key.as_str(), "topic" | "topics") || doc.nodes[i].component.kind() != Kind::KafkaController {
+        return;
+    }
+    let node = &value["nodes"][i];
+    let shared = node.get(key.as_str()).cloned();
+    let quorum: Vec<String> =
+        node["controllers"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    for (j, other) in doc.nodes.iter().enumerate() {
+        if j == i || other.component.kind() != Kind::KafkaController || !quorum.contains(&other.name) {
+            continue;
+        }
+        let Some(obj) = value["nodes"][j].as_object_mut() else { continue };
+        match &shared {
+            Some(v) => {
+                obj.insert(key.clone(), v.clone());
+            }
+            None => {
+                obj.remove(key.as_str());
+            }
+        }
+    }
+}
+
 /// The value of field `path` of node `node` (`None`: not in the scenario,
 /// so its default applies). For checks on a configuration (lesson goals).
 pub fn value(doc: &Scenario, node: &str, path: &str) -> Result<Option<Value>, String> {
@@ -334,6 +364,7 @@ pub fn set_field(doc: &Scenario, node: &str, path: &str, text: &str) -> Result<S
                 v.unwrap_or(Value::Null)
         }
     }
+    share_cluster_settings(doc, &mut value, i, &segs);
     let here = format!("nodes[{i}].{path}");
     let message = |e: &ScenarioError, s: &Scenario| {
         if e.path == here || e.path.starts_with(&format!("{here}.")) || e.path.starts_with(&format!("{here}[")) {
@@ -364,10 +395,23 @@ mod tests {
     use super::*;
     use crate::editor::connect::tests::every_kind;
     use crate::editor::palette::add_node;
-    use engine::components::Kind;
 
     fn field<'a>(fs: &'a [Field], path: &str) -> &'a Field {
         fs.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("no field {path}: {fs:#?}"))
+    }
+
+    #[test]
+    fn a_kafka_clusters_topic_settings_change_on_every_controller() {
+        let doc = crate::editor::templates::load("kafka-rf3").unwrap();
+        let d = set_field(&doc, "ctl2", "topic.min_insync_replicas", "1").unwrap();
+        for c in ["ctl1", "ctl2", "ctl3"] {
+            assert_eq!(value(&d, c, "topic.min_insync_replicas").unwrap(), Some(1.into()), "{c}");
+        }
+        let d = set_field(&d, "ctl1", "topic.unclean_leader_election_enable", "true").unwrap();
+        assert_eq!(value(&d, "ctl3", "topic.unclean_leader_election_enable").unwrap(), Some(true.into()));
+        // Settings of one controller alone stay its own.
+        let d = set_field(&d, "ctl1", "tick", "20ms").unwrap();
+        assert_eq!(value(&d, "ctl2", "tick").unwrap(), Some("100ms".into()));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Play, pause, step, restart, speed, the example to open, and where the
 //! run is: simulated time, events, and the run's fingerprint.
 
-use crate::examples::EXAMPLES;
 use crate::handle::LabHandle;
 use crate::lab::SPEEDS;
 use leptos::prelude::*;
@@ -23,12 +22,9 @@ pub fn Controls() -> impl IntoView {
     let snap = h.snapshot;
     let playing = move || snap.with(|s| s.playing);
     let speed_index = move || snap.with(|s| SPEEDS.iter().position(|&v| v == s.speed).unwrap_or(3));
-    let example_options = EXAMPLES
+    let example_options = crate::examples::parsed()
         .iter()
-        .map(|ex| {
-            let name = engine::Scenario::from_json(ex.json).map(|s| s.name).unwrap_or_else(|_| ex.id.to_string());
-            view! { <option value=ex.id>{name}</option> }
-        })
+        .map(|(id, s)| view! { <option value=*id>{s.name.clone()}</option> })
         .collect_view();
     view! {
         <div class="buttons">
