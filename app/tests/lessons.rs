@@ -111,3 +111,31 @@ fn the_course_has_its_ten_lessons_in_order() {
         ]
     );
 }
+
+#[test]
+fn every_link_in_the_course_resolves() {
+    let examples: Vec<&str> = clusterlab_app::examples::EXAMPLES.iter().map(|e| e.id).collect();
+    let mut links = 0;
+    for lesson in &course().lessons {
+        let texts = std::iter::once(&lesson.intro).chain(lesson.steps.iter().flat_map(|s| {
+            std::iter::once(&s.text)
+                .chain(&s.hints)
+                .chain(std::iter::once(&s.explain))
+                .chain(s.predict.as_ref().map(|p| &p.explain))
+        }));
+        for blocks in texts {
+            lesson::for_each_link(blocks, &mut |target| {
+                links += 1;
+                if let Err(e) = lesson::resolve(course(), &examples, target) {
+                    panic!("{}: {e}", lesson.file);
+                }
+            });
+        }
+        // And each step's own link opens it.
+        for i in 0..lesson.steps.len() {
+            let link = clusterlab_app::lesson::player::step_link(&lesson.id, i);
+            assert_eq!(clusterlab_app::lesson::player::parse_step_link(&link), Some(Ok((lesson.id.clone(), i))));
+        }
+    }
+    assert!(links > 0, "the course links somewhere");
+}
