@@ -306,7 +306,7 @@ impl LabHandle {
         let selected = self.selected.get_untracked();
         let opened = match draft_problem_of(doc) {
             Some(p) => Err(p),
-            None => self.open_scenario("", doc, 0).map_err(|e| editor::describe(doc, &e)),
+            None => self.open_scenario(crate::examples::id_of(doc), doc, 0).map_err(|e| editor::describe(doc, &e)),
         };
         match opened {
             Ok(()) => {
@@ -587,6 +587,10 @@ mod tests {
         let f = config_form::fields(&h.document().unwrap(), &lb).unwrap();
         assert_eq!(f.iter().find(|f| f.path == "default_server.rise").unwrap().value, "3");
         assert_eq!(h.undo_label().unwrap(), format!("set {lb} default_server.rise = 3"));
+        assert_eq!(h.example.get_untracked(), "", "an edited example is the learner's own");
+        // Undone back to the example itself, it is the example again.
+        h.undo();
+        assert_eq!(h.example.get_untracked(), crate::examples::DEFAULT);
     }
 
     #[test]

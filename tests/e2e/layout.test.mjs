@@ -40,3 +40,25 @@ for (const [name, contextOptions] of sizes) {
     assert.ok(await timeline.isVisible());
   });
 }
+
+for (const [name, contextOptions] of sizes) {
+  appTest(`a lesson beside the lab fits on ${name}`, { contextOptions }, async ({ page }) => {
+    await gotoApp(page, './#lesson/load-balancing/1');
+    const column = page.getByTestId('lesson');
+    await column.getByRole('heading', { name: /^Step 1 of/ }).waitFor();
+    const node = page.locator('[data-node="web2"]');
+    await node.waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+    // The lesson text and the cluster are both there; a node is still big
+    // enough to hit.
+    assert.ok(await column.isVisible());
+    await node.scrollIntoViewIfNeeded();
+    const box = await node.boundingBox();
+    assert.ok(box.width >= 44 && box.height >= 24, `a node is only ${box.width}x${box.height} px`);
+    // The goals are reachable.
+    const goals = page.getByTestId('goals');
+    await goals.scrollIntoViewIfNeeded();
+    assert.ok(await goals.isVisible());
+  });
+}

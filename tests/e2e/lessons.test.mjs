@@ -89,6 +89,8 @@ appTest('a lesson link opens its step; a bad one is refused and the work stays',
   const column = page.getByTestId('lesson');
   await column.getByRole('heading', exact('Step 3 of 3: Past the capacity')).waitFor();
   await page.locator('[data-node="web1"]').waitFor();
+  // The last step leads on to the next lesson.
+  await column.getByRole('button', { name: /^Next lesson: Load balancing/ }).waitFor();
   const names = await page.locator('[data-node]').evaluateAll((ns) => ns.map((n) => n.dataset.node).sort());
   await page.evaluate(() => { location.hash = '#lesson/no-such-lesson/1'; });
   await page.locator('.notice', { hasText: 'This lesson link could not be opened: there is no lesson `no-such-lesson`' }).waitFor();

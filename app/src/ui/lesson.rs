@@ -93,6 +93,11 @@ fn Player() -> impl IntoView {
     move || {
         let Some((lesson, index, step)) = lh.step() else { return ().into_any() };
         let steps = lesson.steps.len();
+        // On a lesson's last step, the way on to the next lesson.
+        let next_lesson = (index + 1 == steps)
+            .then(|| course().lessons.iter().position(|l| l.id == lesson.id))
+            .flatten()
+            .and_then(|i| course().lessons.get(i + 1));
         let done = move || lh.progress.with(|p| p.lesson(&lesson.id).is_done(index));
         view! {
             <div class="lesson-head">
@@ -152,6 +157,15 @@ fn Player() -> impl IntoView {
                 <button class:primary=done disabled={ index + 1 >= steps } on:click=move |_| go(index + 1)>"Next step"</button>
                 <button on:click=copy_link>"Link to this step"</button>
             </div>
+            {next_lesson.map(|next| view! {
+                <p class="next-lesson">
+                    <button class:primary=done on:click=move |_| {
+                        if let Err(e) = lh.open_step(h, &next.id, 0) {
+                            h.notice.set(Some(format!("The lesson could not be opened: {e}")));
+                        }
+                    }>{format!("Next lesson: {}", next.title)}</button>
+                </p>
+            })}
             <p class="hint" role="status">{move || link_status.get()}</p>
         }
         .into_any()
