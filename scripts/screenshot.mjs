@@ -2,9 +2,10 @@
 // `trunk build --release`) in headless Debian Chromium at 1360x900, showing
 // the asynchronous-failover example after its primary died, with the
 // consistency panel's verdict and the standby selected, in the light and
-// the dark theme.
+// the dark theme; and a lesson beside the lab (health checks, step 2, run
+// to its end with its goals met).
 //
-//   node scripts/screenshot.mjs [out-dir]     # default docs/: screenshot.png, screenshot-dark.png
+//   node scripts/screenshot.mjs [out-dir]     # default docs/: screenshot.png, screenshot-dark.png, screenshot-lesson.png
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,18 @@ try {
     console.log(`wrote ${out}`);
     await page.close();
   }
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  await page.goto(`${url}#lesson/health-checks/2`);
+  await page.getByRole('button', { name: 'Show the solution', exact: true }).click();
+  await page.getByRole('button', { name: 'Make these changes in the lab', exact: true }).click();
+  await page.getByRole('slider', { name: /^Speed/ }).fill('7');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=goal]')].every((g) => g.dataset.met === 'true'), null, { timeout: 60_000, polling: 100 });
+  await page.getByRole('button', { name: 'Show the solution', exact: true }).or(page.locator('.solution h4')).first().waitFor();
+  await page.locator('.goals').scrollIntoViewIfNeeded();
+  const out = path.join(outDir, 'screenshot-lesson.png');
+  await page.screenshot({ path: out });
+  console.log(`wrote ${out}`);
+  await page.close();
 } finally {
   await browser.close();
   server.close();

@@ -136,7 +136,10 @@ impl LessonHandle {
             self.reached_end.set(end);
         }
         let done_before = self.progress.with_untracked(|p| p.lesson(&lesson.id).is_done(step_index));
-        if all_met && !done_before {
+        // Goals are judged at the step's end: a window of the last seconds
+        // means the run's last seconds, and the failure a step is about may
+        // come late in the run.
+        if all_met && end && !done_before {
             self.progress.update(|p| {
                 let lp = p.lesson_mut(&lesson.id);
                 lp.done.push(step_index);

@@ -2,7 +2,7 @@
 //! progress, and the player (a step's text, its goals live, hints, the
 //! prediction, the solution, next and previous).
 
-use super::lesson_text::blocks;
+use super::lesson_text::{blocks, code_spans};
 use crate::handle::LabHandle;
 use crate::lesson::course;
 use crate::lesson::player::{describe_edit, step_link, LessonHandle};
@@ -99,6 +99,7 @@ fn Player() -> impl IntoView {
             .flatten()
             .and_then(|i| course().lessons.get(i + 1));
         let done = move || lh.progress.with(|p| p.lesson(&lesson.id).is_done(index));
+        let all_met = move || lh.statuses.with(|s| !s.is_empty() && s.iter().all(|g| g.met));
         view! {
             <div class="lesson-head">
                 <h2 id="lesson-title">{lesson.title.clone()}</h2>
@@ -136,7 +137,7 @@ fn Player() -> impl IntoView {
                             <span class="goal-mark" aria-hidden="true">{move || if met() { "✓" } else { "○" }}</span>
                             <span>
                                 <span class="sr-only">{move || if met() { "Met: " } else { "Not yet met: " }}</span>
-                                {g.text.clone()}
+                                {code_spans(&g.text)}
                                 <span class="goal-detail">{move || status().map(|s| s.detail).unwrap_or_default()}</span>
                             </span>
                         </li>
@@ -145,6 +146,9 @@ fn Player() -> impl IntoView {
             </ul>
             <p class="step-done" role="status" data-testid="step-status">
                 {move || match (done(), lh.announce.get()) {
+                    (false, _) if !lh.reached_end.get() && all_met() => {
+                        "Every goal holds now; run to the end to finish the step.".to_string()
+                    }
                     (false, _) => String::new(),
                     (true, said) if said.is_empty() => "This step is done.".to_string(),
                     (true, said) => said,
@@ -180,7 +184,7 @@ fn Predict(p: &'static lesson::Predict) -> impl IntoView {
     view! {
         <fieldset class="predict" data-testid="predict">
             <legend>"Predict, then run"</legend>
-            <p>{p.question.clone()}</p>
+            <p>{code_spans(&p.question)}</p>
             {p.options.iter().enumerate().map(|(i, o)| view! {
                 <label class="option">
                     <input
@@ -190,7 +194,7 @@ fn Predict(p: &'static lesson::Predict) -> impl IntoView {
                         disabled=move || made().is_some()
                         on:change=move |_| choice.set(Some(i))
                     />
-                    {o.clone()}
+                    <span>{code_spans(o)}</span>
                 </label>
             }).collect_view()}
             {move || match made() {
@@ -203,12 +207,12 @@ fn Predict(p: &'static lesson::Predict) -> impl IntoView {
                 Some(c) if lh.reached_end.get() => view! {
                     <div class="reveal" role="status">
                         <p><strong>{if c == p.answer { "You predicted it. " } else { "Not what you predicted. " }}</strong>
-                        {format!("The answer: {}", p.options[p.answer])}</p>
+                        "The answer: "{code_spans(&p.options[p.answer])}</p>
                         {blocks(&p.explain)}
                     </div>
                 }.into_any(),
                 Some(c) => view! {
-                    <p class="hint">{format!("You predicted: {}. Run to the end to see.", p.options[c])}</p>
+                    <p class="hint">"You predicted: "{code_spans(&p.options[c])}". Run to the end to see."</p>
                 }.into_any(),
             }}
         </fieldset>

@@ -50,3 +50,19 @@ fn inline(i: &Inline) -> AnyView {
         },
     }
 }
+
+/// Plain text with `code` in backticks (goal texts, predict questions and
+/// options), as text and `<code>` elements.
+pub fn code_spans(text: &str) -> AnyView {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                view! { <code>{part.to_string()}</code> }.into_any()
+            } else {
+                part.to_string().into_any()
+            }
+        })
+        .collect_view()
+        .into_any()
+}
