@@ -26,7 +26,7 @@ appTest('a learner completes a lesson step, and finds the progress kept after a 
   // Read: the first step, its text and goals, none met yet.
   await column.getByRole('button', { name: /^Start: Client and server/ }).click();
   await column.getByRole('heading', exact('Step 1 of 3: Load the servers')).waitFor();
-  await column.getByText('Open loop clients send requests at a fixed rate').waitFor();
+  await column.getByText('Open-loop clients send requests at a fixed rate').waitFor();
   assert.equal(await page.locator('[data-testid=goal]').count(), 2);
   await until(page, () => document.querySelector('[data-testid=goal] .goal-detail')?.textContent !== '');
   assert.equal((await goalsMet(page))[0], false);
