@@ -14,7 +14,7 @@ const until = (page, fn, arg, timeout = 60_000) => page.waitForFunction(fn, arg,
 const exact = (name) => ({ name, exact: true });
 const goalsMet = (page) => page.locator('[data-testid=goal]').evaluateAll((gs) => gs.map((g) => g.dataset.met === 'true'));
 
-appTest('a learner completes a lesson step, and finds the progress kept after a reload', { timeout: 180_000 }, async ({ page }) => {
+appTest('a learner completes a lesson, step by step, and finds the progress kept after reloads', { timeout: 240_000 }, async ({ page }) => {
   await gotoApp(page);
   await page.locator('[data-node="web1"]').waitFor();
   await page.getByRole('button', exact('Lessons')).click();
@@ -48,9 +48,11 @@ appTest('a learner completes a lesson step, and finds the progress kept after a 
   await rate.press('Enter');
   await page.locator('.undo-redo button', { hasText: 'Undo set clients workload.rate = 1000' }).waitFor();
 
-  // Run fast to the step's end: the goals turn green, the step is done,
-  // and the prediction's answer is revealed.
+  // Run fast to the step's end (a step opens paused, to be read first):
+  // the goals turn green, the step is done, and the prediction's answer
+  // is revealed.
   await page.getByRole('slider', { name: /^Speed/ }).fill('8');
+  await page.getByRole('button', exact('Play')).click();
   await until(page, () => [...document.querySelectorAll('[data-testid=goal]')].every((g) => g.dataset.met === 'true'));
   await page.getByTestId('step-status').getByText(/Step 1 done: every goal is met/).waitFor();
   await predict.getByText('You predicted it.').waitFor();
@@ -64,7 +66,26 @@ appTest('a learner completes a lesson step, and finds the progress kept after a 
   await predict.getByText(/Higher, by about a quarter/).first().waitFor();
   await column.getByRole('button', exact('All lessons')).click();
   assert.equal(await page.getByTestId('progress-client-and-server').textContent(), '1 of 3 steps done');
-  await column.getByRole('button', { name: /^Continue: Client and server/ }).waitFor();
+  await column.getByRole('button', { name: /^Continue: Client and server/ }).click();
+
+  // The rest of the lesson, step by step, as its text says.
+  for (const [n, title, value] of [[2, 'The knee', '1150'], [3, 'Past the capacity', '1600']]) {
+    await column.getByRole('button', exact('Next step')).click();
+    await column.getByRole('heading', exact(`Step ${n} of 3: ${title}`)).waitFor();
+    await page.locator('[data-node="clients"]').click();
+    const field = page.locator('.config-form').getByRole('group', exact('workload')).getByLabel('rate', { exact: true });
+    await field.fill(value);
+    await field.press('Enter');
+    await page.locator('.undo-redo button', { hasText: `Undo set clients workload.rate = ${value}` }).waitFor();
+    await page.getByRole('button', exact('Play')).click();
+    await page.getByTestId('step-status').getByText(new RegExp(`Step ${n} done: every goal is met`)).waitFor({ timeout: 60_000 });
+  }
+  await column.getByRole('button', { name: /^Next lesson: Load balancing/ }).waitFor();
+  await page.reload();
+  await column.getByRole('heading', exact('Step 3 of 3: Past the capacity')).waitFor();
+  await column.getByRole('button', exact('All lessons')).click();
+  assert.equal(await page.getByTestId('progress-client-and-server').textContent(), '3 of 3 steps done');
+  await column.getByRole('button', { name: /^Review: Client and server/ }).waitFor();
 });
 
 appTest('the solution can be shown and made; next and previous move between steps', { timeout: 120_000 }, async ({ page }) => {
@@ -79,6 +100,7 @@ appTest('the solution can be shown and made; next and previous move between step
   await column.getByRole('button', exact('Make these changes in the lab')).click();
   await page.locator('.undo-redo button', { hasText: 'Undo make the lesson\'s solution' }).waitFor();
   await page.getByRole('slider', { name: /^Speed/ }).fill('8');
+  await page.getByRole('button', exact('Play')).click();
   await until(page, () => [...document.querySelectorAll('[data-testid=goal]')].every((g) => g.dataset.met === 'true'));
   await column.getByRole('button', exact('Previous step')).click();
   await column.getByRole('heading', exact('Step 1 of 3: Load the servers')).waitFor();
@@ -106,7 +128,8 @@ for (const colorScheme of ['light', 'dark']) {
     await page.getByTestId('lesson').getByRole('heading', exact('Step 1 of 3: Load the servers')).waitFor();
     await page.getByRole('button', { name: /^Show a hint/ }).click();
     await page.getByRole('button', exact('Show the solution')).click();
-    await page.getByRole('button', exact('Pause')).click();
+    // A step opens paused, so nothing changes while axe reads the page.
+    await page.getByRole('button', exact('Play')).waitFor();
     await page.addScriptTag({ content: axeSource });
     const violations = await page.evaluate(async () => {
       const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });

@@ -70,6 +70,8 @@ impl LessonHandle {
         }
         let scenario = setup::step_scenario(lesson, step)?;
         h.open_scenario(crate::persist::source_of(&scenario), &scenario, 0).map_err(|e| e.to_string())?;
+        // Paused at time zero: read the step, predict, then run.
+        h.set_playing(false);
         self.show_step(h, index, step);
         Ok(())
     }
