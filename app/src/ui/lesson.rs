@@ -138,7 +138,7 @@ fn Player() -> impl IntoView {
                             <span>
                                 <span class="sr-only">{move || if met() { "Met: " } else { "Not yet met: " }}</span>
                                 {code_spans(&g.text)}
-                                <span class="goal-detail">{move || status().map(|s| s.detail).unwrap_or_default()}</span>
+                                <span class="goal-detail">{move || status().map(|s| code_spans(&s.detail))}</span>
                             </span>
                         </li>
                     }
