@@ -117,12 +117,7 @@ fn every_link_in_the_course_resolves() {
     let examples: Vec<&str> = clusterlab_app::examples::EXAMPLES.iter().map(|e| e.id).collect();
     let mut links = 0;
     for lesson in &course().lessons {
-        let texts = std::iter::once(&lesson.intro).chain(lesson.steps.iter().flat_map(|s| {
-            std::iter::once(&s.text)
-                .chain(&s.hints)
-                .chain(std::iter::once(&s.explain))
-                .chain(s.predict.as_ref().map(|p| &p.explain))
-        }));
+        let texts = std::iter::once(&lesson.intro).chain(lesson.steps.iter().flat_map(|s| s.texts()));
         for blocks in texts {
             lesson::for_each_link(blocks, &mut |target| {
                 links += 1;

@@ -122,11 +122,7 @@ pub fn check_course(course: &Course, examples: &[&str], templates: &[&str]) -> R
                 }
                 _ => {}
             }
-            let texts = std::iter::once(&step.text)
-                .chain(&step.hints)
-                .chain(std::iter::once(&step.explain))
-                .chain(step.predict.as_ref().map(|p| &p.explain));
-            for t in texts {
+            for t in step.texts() {
                 check_links(course, examples, t).map_err(fail)?;
             }
         }

@@ -48,6 +48,17 @@ pub struct Step {
     pub explain: Vec<Block>,
 }
 
+impl Step {
+    /// Every text of the step: its body, hints, explanation and the
+    /// prediction's explanation.
+    pub fn texts(&self) -> impl Iterator<Item = &Vec<Block>> {
+        std::iter::once(&self.text)
+            .chain(&self.hints)
+            .chain(std::iter::once(&self.explain))
+            .chain(self.predict.as_ref().map(|p| &p.explain))
+    }
+}
+
 /// Where a step's scenario comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Start {

@@ -50,9 +50,7 @@ impl LessonHandle {
     }
 
     pub fn step(&self) -> Option<(&'static Lesson, usize, &'static Step)> {
-        let (l, s) = self.open.get()?;
-        let lesson = course().lessons.get(l)?;
-        Some((lesson, s, lesson.steps.get(s)?))
+        open_step_of(self.open.get())
     }
 
     /// Opens step `step` of lesson `id` in the lab: its scenario from time
@@ -107,13 +105,7 @@ impl LessonHandle {
     /// Reads the lab's run: the goals' states, the end reached, and the
     /// step marked done when every goal holds. Called after each frame.
     pub fn update(&self, h: LabHandle) {
-        let Some((lesson, step_index, step)) = self.open.with_untracked(|o| {
-            let (l, s) = (*o)?;
-            let lesson = course().lessons.get(l)?;
-            Some((lesson, s, lesson.steps.get(s)?))
-        }) else {
-            return;
-        };
+        let Some((lesson, step_index, step)) = self.step_untracked() else { return };
         let read = h.lab.with_value(|lab| {
             let lab = lab.as_ref()?;
             let statuses = self
@@ -172,9 +164,7 @@ impl LessonHandle {
     }
 
     fn step_untracked(&self) -> Option<(&'static Lesson, usize, &'static Step)> {
-        let (l, s) = self.open.get_untracked()?;
-        let lesson = course().lessons.get(l)?;
-        Some((lesson, s, lesson.steps.get(s)?))
+        open_step_of(self.open.get_untracked())
     }
 
     /// Makes the step's reference solution in the lab, as one undoable
@@ -221,6 +211,13 @@ impl Default for LessonHandle {
     fn default() -> Self {
         LessonHandle::new()
     }
+}
+
+/// The lesson and step that `open` (lesson index, step) names.
+fn open_step_of(open: Option<(usize, usize)>) -> Option<(&'static Lesson, usize, &'static Step)> {
+    let (l, s) = open?;
+    let lesson = course().lessons.get(l)?;
+    Some((lesson, s, lesson.steps.get(s)?))
 }
 
 /// An edit in words, for the solution as shown.
