@@ -1,20 +1,7 @@
 // axe-core finds no WCAG 2 A/AA violations, in the light and dark themes,
 // and the page is usable from the keyboard alone.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import { appTest, gotoApp, tabTo } from './harness.mjs';
-
-const require = createRequire(import.meta.url);
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-async function axe(page) {
-  await page.addScriptTag({ content: axeSource });
-  return page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`);
-  });
-}
+import { appTest, axe, gotoApp, tabTo } from './harness.mjs';
 
 for (const colorScheme of ['light', 'dark']) {
   appTest(`no axe violations in the ${colorScheme} theme`, { contextOptions: { colorScheme } }, async ({ page }) => {

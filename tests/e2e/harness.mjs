@@ -18,6 +18,7 @@
 // `trunk build --release`, `cd tests && npm test` also works.
 import { test, after } from 'node:test';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -164,4 +165,15 @@ export async function tabTo(page, test, arg, limit = 300) {
     if (await page.evaluate(([t, a]) => new Function('el', 'arg', `return (${t})(el, arg)`)(document.activeElement, a), [test.toString(), arg])) return;
   }
   throw new Error(`Tab never reached ${test}`);
+}
+
+const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's WCAG 2 A/AA violations on the page, one readable line each. */
+export async function axe(page) {
+  await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`);
+  });
 }
