@@ -407,8 +407,13 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// The same text as `serde_json::to_string_pretty`, made from the
+    /// compact form: a second serialiser (the pretty formatter) would
+    /// compile every `Serialize` of the scenario once more into the
+    /// browser build.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a scenario always serialises")
+        let compact = serde_json::to_string(self).expect("a scenario always serialises");
+        indent_json(&compact)
     }
 
     /// Node ids by name.
@@ -1160,4 +1165,55 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// Lays out compact JSON text (no whitespace outside strings, as
+/// `serde_json::to_string` writes it) the way serde_json's pretty formatter
+/// does: two spaces a level, `": "` after keys, `[]` and `{}` when empty.
+fn indent_json(compact: &str) -> String {
+    let bytes = compact.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        out.resize(out.len() + 2 * depth, b' ');
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' => {
+                // Copy the string through its closing quote.
+                let start = i;
+                i += 1;
+                while bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                out.extend_from_slice(&bytes[start..=i]);
+            }
+            b'{' | b'[' => {
+                out.push(b);
+                if matches!(bytes.get(i + 1), Some(b'}' | b']')) {
+                    out.push(bytes[i + 1]);
+                    i += 1;
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                newline(&mut out, depth);
+                out.push(b);
+            }
+            b',' => {
+                out.push(b',');
+                newline(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).expect("only ASCII was added to UTF-8 text")
 }

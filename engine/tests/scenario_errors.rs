@@ -32,6 +32,17 @@ fn every_example_scenario_is_valid_and_round_trips() {
 }
 
 #[test]
+fn pretty_json_is_serde_jsons_pretty_text() {
+    for (name, mut s) in examples() {
+        assert_eq!(s.to_json_pretty(), serde_json::to_string_pretty(&s).unwrap(), "{name}");
+        // Strings holding JSON punctuation, escapes and non-ASCII text.
+        s.description = "a \"quoted\" [list], {map}: \\ back\\\"slash\n\ttab é 漢 \u{1}".into();
+        s.name = String::new();
+        assert_eq!(s.to_json_pretty(), serde_json::to_string_pretty(&s).unwrap(), "{name}");
+    }
+}
+
+#[test]
 fn wrong_types_name_the_field() {
     assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/default_server/rise", json!("two"))),
