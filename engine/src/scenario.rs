@@ -407,6 +407,16 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// Reads a scenario's types only, without [`Scenario::validate`]: for
+    /// drafts. The error is serde's message, the same as
+    /// `serde_json::from_value::<Scenario>` gives; it goes through the
+    /// path-tracking deserialiser [`Scenario::from_value`] uses, so the
+    /// browser build holds one copy of the scenario's `Deserialize` code,
+    /// not two.
+    pub fn from_value_unvalidated(value: serde_json::Value) -> Result<Scenario, serde_json::Error> {
+        serde_path_to_error::deserialize(value).map_err(serde_path_to_error::Error::into_inner)
+    }
+
     /// The same text as `serde_json::to_string_pretty`, made from the
     /// compact form: a second serialiser (the pretty formatter) would
     /// compile every `Serialize` of the scenario once more into the

@@ -249,3 +249,38 @@ fn layer_7_routing_mistakes_are_named() {
         assert_eq!(err(v), want);
     }
 }
+
+#[test]
+fn unvalidated_reading_gives_serdes_own_messages() {
+    let cases = [
+        with(lb_three(json!([])), "/nodes/1/default_server/rise", json!("two")),
+        with(client_server(10.0), "/nodes/1/workers", json!(-3)),
+        with(client_server(10.0), "/nodes/0/timeout", json!("soon")),
+        with(client_server(10.0), "/seed", json!("x")),
+        with(client_server(10.0), "/nodes/1/type", json!("databse")),
+        with(client_server(10.0), "/nodes/1/type", json!(7)),
+        with(client_server(10.0), "/nodes/1/wrokers", json!(3)),
+        with(lb_three(json!([])), "/nodes/1/servers/1/wieght", json!(3)),
+        lb_three(json!([{ "at": "1s", "action": "heal", "node": "s1" }])),
+        lb_three(json!([{ "at": "1s", "action": "explode" }])),
+        lb_three(json!([{ "action": "crash", "node": "s1" }])),
+        with(client_server(10.0), "/speed", json!(3)),
+        with(client_server(10.0), "/nodes", json!({})),
+        with(client_server(10.0), "/links", json!([{ "between": ["a"] }])),
+        with(client_server(10.0), "/network", json!({ "loss": "lots" })),
+        json!([]),
+        json!({}),
+        // Valid types, invalid meaning: both read it.
+        with(client_server(10.0), "/nodes/1/name", json!("")),
+        client_server(10.0),
+    ];
+    for v in cases {
+        let ours = Scenario::from_value_unvalidated(v.clone()).map_err(|e| e.to_string());
+        let serdes = serde_json::from_value::<Scenario>(v.clone()).map_err(|e| e.to_string());
+        assert_eq!(ours, serdes, "{v}");
+    }
+    for (name, s) in examples() {
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(Scenario::from_value_unvalidated(v).unwrap(), s, "{name}");
+    }
+}
