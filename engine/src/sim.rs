@@ -829,7 +829,7 @@ impl Simulation {
                 _ => None,
             })
             .collect();
-        v.sort_by_key(|m| (m.arrives, m.sent_at, m.from, m.to));
+        checker::sort::sort_by_key(&mut v, |m| (m.arrives, m.sent_at, m.from, m.to));
         v.truncate(limit);
         v
     }
