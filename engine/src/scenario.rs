@@ -327,6 +327,14 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// As `serde_json::from_value`, with the same result and message, through
+/// the path-tracking deserialiser [`Scenario::from_value`] uses: for a part
+/// of a scenario (a node, a server line), the browser build then reuses
+/// that code instead of compiling the type's `Deserialize` once more.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, serde_json::Error> {
+    serde_path_to_error::deserialize(value).map_err(serde_path_to_error::Error::into_inner)
+}
+
 /// Checks one node's JSON against its component's type, with full paths.
 fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     let at =
@@ -414,7 +422,7 @@ impl Scenario {
     /// browser build holds one copy of the scenario's `Deserialize` code,
     /// not two.
     pub fn from_value_unvalidated(value: serde_json::Value) -> Result<Scenario, serde_json::Error> {
-        serde_path_to_error::deserialize(value).map_err(serde_path_to_error::Error::into_inner)
+        from_value(value)
     }
 
     /// The same text as `serde_json::to_string_pretty`, made from the
