@@ -335,6 +335,132 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> R
     serde_path_to_error::deserialize(value).map_err(serde_path_to_error::Error::into_inner)
 }
 
+/// As `serde_json::to_value`, with the same result, made from the compact
+/// text `serde_json::to_string` writes: the browser build then holds one
+/// serialiser of the scenario's types (the one share links and autosave
+/// use) instead of two. Numbers are read back exactly: integers as the
+/// integers written, other numbers with Rust's correctly rounded `f64`
+/// parser, which gives back every `f64` the serialiser's shortest form
+/// came from (no type here is an `f32`).
+pub fn to_value<T: Serialize + ?Sized>(x: &T) -> serde_json::Value {
+    let text = serde_json::to_string(x).expect("a scenario's parts always serialise");
+    let mut reader = Compact { text: &text, at: 0 };
+    reader.value()
+}
+
+/// A reader of JSON text as serde_json writes it (no whitespace, valid).
+struct Compact<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Compact<'_> {
+    fn next(&mut self) -> u8 {
+        let b = self.text.as_bytes()[self.at];
+        self.at += 1;
+        b
+    }
+
+    fn value(&mut self) -> serde_json::Value {
+        use serde_json::Value;
+        match self.next() {
+            b'{' => {
+                let mut map = serde_json::Map::new();
+                if self.text.as_bytes()[self.at] == b'}' {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.at += 1; // the key's opening quote
+                        let key = self.string();
+                        self.at += 1; // ':'
+                        let value = self.value();
+                        map.insert(key, value);
+                        if self.next() == b'}' {
+                            break;
+                        }
+                    }
+                }
+                Value::Object(map)
+            }
+            b'[' => {
+                let mut items = Vec::new();
+                if self.text.as_bytes()[self.at] == b']' {
+                    self.at += 1;
+                } else {
+                    loop {
+                        items.push(self.value());
+                        if self.next() == b']' {
+                            break;
+                        }
+                    }
+                }
+                Value::Array(items)
+            }
+            b'"' => Value::String(self.string()),
+            b't' => {
+                self.at += 3;
+                Value::Bool(true)
+            }
+            b'f' => {
+                self.at += 4;
+                Value::Bool(false)
+            }
+            b'n' => {
+                self.at += 3;
+                Value::Null
+            }
+            _ => {
+                let start = self.at - 1;
+                let bytes = self.text.as_bytes();
+                while self.at < bytes.len() && matches!(bytes[self.at], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                    self.at += 1;
+                }
+                let t = &self.text[start..self.at];
+                if t.contains(['.', 'e', 'E']) {
+                    let f: f64 = t.parse().expect("a number serde_json wrote");
+                    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                } else if t.starts_with('-') {
+                    Value::from(t.parse::<i64>().expect("an integer serde_json wrote"))
+                } else {
+                    Value::from(t.parse::<u64>().expect("an integer serde_json wrote"))
+                }
+            }
+        }
+    }
+
+    /// The rest of a string whose opening quote was read.
+    fn string(&mut self) -> String {
+        let mut out = String::new();
+        loop {
+            let start = self.at;
+            let bytes = self.text.as_bytes();
+            while bytes[self.at] != b'"' && bytes[self.at] != b'\\' {
+                self.at += 1;
+            }
+            out.push_str(&self.text[start..self.at]);
+            if self.next() == b'"' {
+                return out;
+            }
+            out.push(match self.next() {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                _ => {
+                    // \uXXXX: serde_json writes it for control characters only.
+                    let code = u32::from_str_radix(&self.text[self.at..self.at + 4], 16).expect("four hex digits");
+                    self.at += 4;
+                    char::from_u32(code).expect("a control character")
+                }
+            });
+        }
+    }
+}
+
 /// Checks one node's JSON against its component's type, with full paths.
 fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     let at =

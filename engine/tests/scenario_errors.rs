@@ -284,3 +284,47 @@ fn unvalidated_reading_gives_serdes_own_messages() {
         assert_eq!(Scenario::from_value_unvalidated(v).unwrap(), s, "{name}");
     }
 }
+
+#[test]
+fn to_value_is_serde_jsons_to_value() {
+    let floats = [
+        0.1 + 0.2,
+        1.0 / 3.0,
+        -0.0,
+        3.0,
+        1e21,
+        1.5e-7,
+        5e-324,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        -123456.789,
+        2f64.powi(60),
+        f64::NAN,
+        f64::INFINITY,
+    ];
+    for (name, mut s) in examples() {
+        assert_eq!(engine::scenario::to_value(&s), serde_json::to_value(&s).unwrap(), "{name}");
+        for n in &s.nodes {
+            assert_eq!(engine::scenario::to_value(&n.component), serde_json::to_value(&n.component).unwrap(), "{name}");
+        }
+        s.description = "\u{1}\u{1f}\u{7f} \"q\" \\ / \n\r\t\u{8}\u{c} é 漢 😀".into();
+        let mut x = 0.7f64;
+        for (i, n) in s.nodes.iter_mut().enumerate() {
+            x = x * 1.37 + 0.013;
+            n.pos = Some([floats[i % floats.len()], x]);
+        }
+        assert_eq!(engine::scenario::to_value(&s), serde_json::to_value(&s).unwrap(), "{name}");
+    }
+    // Many floats, each read back bit for bit.
+    let mut x: u64 = 0x0123_4567_89ab_cdef;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let f = f64::from_bits(x);
+        let v = vec![f, f / 1e10, (x % 1_000_000) as f64 / 1000.0];
+        assert_eq!(engine::scenario::to_value(&v), serde_json::to_value(&v).unwrap(), "{f:e}");
+        let ints = (x, x as i64, -((x >> 2) as i64));
+        assert_eq!(engine::scenario::to_value(&ints), serde_json::to_value(ints).unwrap());
+    }
+}

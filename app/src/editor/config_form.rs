@@ -225,7 +225,7 @@ fn walk(component: &Value, v: &Value, prefix: &str, segs: &mut Vec<Seg>, out: &m
 /// settings left at their defaults.
 pub fn fields(doc: &Scenario, node: &str) -> Result<Vec<Field>, EditError> {
     let i = index(doc, node)?;
-    let component = serde_json::to_value(&doc.nodes[i].component).expect("serialises");
+    let component = engine::scenario::to_value(&doc.nodes[i].component);
     let mut out = Vec::new();
     walk(&component, &component, "", &mut Vec::new(), &mut out);
     Ok(out)
@@ -281,7 +281,7 @@ pub fn set_field(doc: &Scenario, node: &str, path: &str, text: &str) -> Result<S
             return Err(fail(format!("`{k}` is not a setting of the node's configuration")));
         }
     }
-    let mut value = serde_json::to_value(doc).expect("serialises");
+    let mut value = engine::scenario::to_value(doc);
     let node_value = &mut value["nodes"][i];
     // Walk to the parent, creating objects for settings not in the file.
     let (last, parents) = segs.split_last().expect("at least one segment");

@@ -562,7 +562,7 @@ fn kafka_bootstrap(out: &mut Scenario, client: &str, broker: &str) -> Result<(),
 
 /// Whether `a`'s configuration names `b`.
 fn names(doc: &Scenario, a: &str, b: &str) -> bool {
-    let v = serde_json::to_value(comp(doc, a)).expect("serialises");
+    let v = engine::scenario::to_value(comp(doc, a));
     fn any(v: &serde_json::Value, b: &str) -> bool {
         match v {
             serde_json::Value::String(s) => s == b,
