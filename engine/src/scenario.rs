@@ -562,7 +562,13 @@ impl Scenario {
 
     /// Node ids by name.
     pub fn node_ids(&self) -> BTreeMap<&str, NodeId> {
-        self.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i as NodeId)).collect()
+        // Inserted one by one, not collected: `collect` into a BTreeMap
+        // sorts with its own copy of the standard sort per key type.
+        let mut ids = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            ids.insert(n.name.as_str(), i as NodeId);
+        }
+        ids
     }
 
     /// Checks what the types cannot: references, ranges, bounds.
@@ -980,15 +986,12 @@ impl Scenario {
                 }
             }
         }
-        let distinct_paths: std::collections::BTreeSet<&str> = self
-            .nodes
-            .iter()
-            .filter_map(|n| match &n.component {
-                ComponentSpec::Client(c) => Some(c.paths.iter().map(|p| p.path.as_str())),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let mut distinct_paths = std::collections::BTreeSet::new();
+        for n in &self.nodes {
+            if let ComponentSpec::Client(c) = &n.component {
+                distinct_paths.extend(c.paths.iter().map(|p| p.path.as_str()));
+            }
+        }
         if distinct_paths.len() > usize::from(u16::MAX) {
             return err(
                 "nodes".into(),
