@@ -6,47 +6,54 @@ pub struct Example {
     pub json: &'static str,
 }
 
+/// The file `engine/scenarios/<id>.json`, minified by `build.rs`.
+macro_rules! example {
+    ($id:literal) => {
+        include_str!(concat!(env!("OUT_DIR"), "/scenarios/", $id, ".json"))
+    };
+}
+
 pub const EXAMPLES: &[Example] = &[
-    Example { id: "web-three-servers", json: include_str!("../../engine/scenarios/web-three-servers.json") },
-    Example { id: "server-crash-failover", json: include_str!("../../engine/scenarios/server-crash-failover.json") },
-    Example { id: "link-cut", json: include_str!("../../engine/scenarios/link-cut.json") },
-    Example { id: "closed-loop-overload", json: include_str!("../../engine/scenarios/closed-loop-overload.json") },
-    Example { id: "large-web-tier", json: include_str!("../../engine/scenarios/large-web-tier.json") },
-    Example { id: "thirty-nodes-busy", json: include_str!("../../engine/scenarios/thirty-nodes-busy.json") },
-    Example { id: "db-replica-lag", json: include_str!("../../engine/scenarios/db-replica-lag.json") },
-    Example { id: "db-async-failover", json: include_str!("../../engine/scenarios/db-async-failover.json") },
-    Example { id: "db-semi-sync-failover", json: include_str!("../../engine/scenarios/db-semi-sync-failover.json") },
-    Example { id: "db-split-brain", json: include_str!("../../engine/scenarios/db-split-brain.json") },
-    Example { id: "web-cache-db", json: include_str!("../../engine/scenarios/web-cache-db.json") },
-    Example { id: "cache-aside-stale", json: include_str!("../../engine/scenarios/cache-aside-stale.json") },
-    Example { id: "write-behind-crash", json: include_str!("../../engine/scenarios/write-behind-crash.json") },
-    Example { id: "l7-routing", json: include_str!("../../engine/scenarios/l7-routing.json") },
-    Example { id: "raft-kv-leader-crash", json: include_str!("../../engine/scenarios/raft-kv-leader-crash.json") },
+    Example { id: "web-three-servers", json: example!("web-three-servers") },
+    Example { id: "server-crash-failover", json: example!("server-crash-failover") },
+    Example { id: "link-cut", json: example!("link-cut") },
+    Example { id: "closed-loop-overload", json: example!("closed-loop-overload") },
+    Example { id: "large-web-tier", json: example!("large-web-tier") },
+    Example { id: "thirty-nodes-busy", json: example!("thirty-nodes-busy") },
+    Example { id: "db-replica-lag", json: example!("db-replica-lag") },
+    Example { id: "db-async-failover", json: example!("db-async-failover") },
+    Example { id: "db-semi-sync-failover", json: example!("db-semi-sync-failover") },
+    Example { id: "db-split-brain", json: example!("db-split-brain") },
+    Example { id: "web-cache-db", json: example!("web-cache-db") },
+    Example { id: "cache-aside-stale", json: example!("cache-aside-stale") },
+    Example { id: "write-behind-crash", json: example!("write-behind-crash") },
+    Example { id: "l7-routing", json: example!("l7-routing") },
+    Example { id: "raft-kv-leader-crash", json: example!("raft-kv-leader-crash") },
     Example {
         id: "raft-kv-lease-stale-read",
-        json: include_str!("../../engine/scenarios/raft-kv-lease-stale-read.json"),
+        json: example!("raft-kv-lease-stale-read"),
     },
-    Example { id: "raft-kv-five", json: include_str!("../../engine/scenarios/raft-kv-five.json") },
-    Example { id: "raft-kv-split-vote", json: include_str!("../../engine/scenarios/raft-kv-split-vote.json") },
+    Example { id: "raft-kv-five", json: example!("raft-kv-five") },
+    Example { id: "raft-kv-split-vote", json: example!("raft-kv-split-vote") },
     Example {
         id: "raft-kv-partitioned-leader",
-        json: include_str!("../../engine/scenarios/raft-kv-partitioned-leader.json"),
+        json: example!("raft-kv-partitioned-leader"),
     },
-    Example { id: "kafka-three-brokers", json: include_str!("../../engine/scenarios/kafka-three-brokers.json") },
-    Example { id: "kafka-acks1-loss", json: include_str!("../../engine/scenarios/kafka-acks1-loss.json") },
-    Example { id: "kafka-isr-shrink", json: include_str!("../../engine/scenarios/kafka-isr-shrink.json") },
-    Example { id: "kafka-unclean-election", json: include_str!("../../engine/scenarios/kafka-unclean-election.json") },
+    Example { id: "kafka-three-brokers", json: example!("kafka-three-brokers") },
+    Example { id: "kafka-acks1-loss", json: example!("kafka-acks1-loss") },
+    Example { id: "kafka-isr-shrink", json: example!("kafka-isr-shrink") },
+    Example { id: "kafka-unclean-election", json: example!("kafka-unclean-election") },
     Example {
         id: "kafka-rebalance-duplicates",
-        json: include_str!("../../engine/scenarios/kafka-rebalance-duplicates.json"),
+        json: example!("kafka-rebalance-duplicates"),
     },
     Example {
         id: "redis-replica-stale-reads",
-        json: include_str!("../../engine/scenarios/redis-replica-stale-reads.json"),
+        json: example!("redis-replica-stale-reads"),
     },
     Example {
         id: "redis-sentinel-failover",
-        json: include_str!("../../engine/scenarios/redis-sentinel-failover.json"),
+        json: example!("redis-sentinel-failover"),
     },
 ];
 
@@ -91,6 +98,11 @@ mod tests {
         assert_eq!(ids, files, "app/src/examples.rs lists every file in engine/scenarios");
         for ex in EXAMPLES {
             engine::Scenario::from_json(ex.json).unwrap_or_else(|e| panic!("{}: {e}", ex.id));
+            // Minified by build.rs: the same JSON as the file.
+            let file = std::fs::read_to_string(format!("{dir}/{}.json", ex.id)).unwrap();
+            let file: serde_json::Value = serde_json::from_str(&file).unwrap();
+            assert_eq!(serde_json::from_str::<serde_json::Value>(ex.json).unwrap(), file, "{}", ex.id);
+            assert!(!ex.json.contains('\n'), "{}", ex.id);
         }
         assert_eq!(parsed().len(), EXAMPLES.len());
         assert_eq!(id_of(&parsed()[3].1), EXAMPLES[3].id);

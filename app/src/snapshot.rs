@@ -495,7 +495,7 @@ fn fault_rows(sim: &engine::Simulation) -> Vec<FaultRow> {
             applied: f.at.nanos < sim.earliest_fault_time(),
         })
         .collect();
-    rows.sort_by_key(|r| (r.at_ns, r.index));
+    checker::sort::sort_by_key(&mut rows, |r| (r.at_ns, r.index));
     rows
 }
 

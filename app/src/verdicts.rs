@@ -127,7 +127,7 @@ pub fn violations(sim: &Simulation) -> Vec<Violation> {
             });
         }
     }
-    out.sort_by_key(|v| v.at);
+    checker::sort::sort_by_key(&mut out, |v| v.at);
     out
 }
 

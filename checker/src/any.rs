@@ -235,7 +235,7 @@ fn set(r: &RawOp, label: &str) -> Result<(SetInput, Option<SetOutput>), ParseErr
         "add" => (SetInput::Add { element: whole(r, label, &r.value, "an add's value")? }, Some(SetOutput::Done)),
         "read" if ok(r) => {
             let mut v = numbers(r, label, &r.result, "a read's result")?;
-            v.sort_unstable();
+            crate::sort::sort(&mut v);
             v.dedup();
             (SetInput::Read, Some(SetOutput::Read(v)))
         }

@@ -32,6 +32,7 @@ pub mod live;
 pub mod model;
 pub mod models;
 pub mod search;
+pub mod sort;
 
 pub use budget::Budget;
 pub use check::{check, check_unpartitioned, Linearizable, Verdict, Witness};

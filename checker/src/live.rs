@@ -348,7 +348,7 @@ impl<M: Model + Clone> Live<M> {
 /// The operations that could not be ordered, as fed.
 fn witness_ops(ids: &[usize], stuck: &[u32], blocked: Option<u32>) -> Vec<usize> {
     let mut v: Vec<usize> = stuck.iter().chain(&blocked).map(|&i| ids[i as usize]).collect();
-    v.sort_unstable();
+    crate::sort::sort(&mut v);
     v.dedup();
     v
 }

@@ -175,7 +175,7 @@ impl List {
         }
         // Calls before returns at equal times; then by operation, so the
         // order is fixed.
-        order.sort_unstable();
+        crate::sort::sort(&mut order);
         let head = (2 * n) as u32;
         let mut l = List {
             next: vec![NIL; 2 * n + 1],

@@ -302,7 +302,7 @@ impl Consistency {
             }
         }
         for kind in kinds_mut(&mut all) {
-            kind.examples.sort_by_key(|f| (f.at, f.op));
+            checker::sort::sort_by_key(&mut kind.examples, |f| (f.at, f.op));
         }
         all
     }

@@ -327,6 +327,140 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// As `serde_json::from_value`, with the same result and message, through
+/// the path-tracking deserialiser [`Scenario::from_value`] uses: for a part
+/// of a scenario (a node, a server line), the browser build then reuses
+/// that code instead of compiling the type's `Deserialize` once more.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, serde_json::Error> {
+    serde_path_to_error::deserialize(value).map_err(serde_path_to_error::Error::into_inner)
+}
+
+/// As `serde_json::to_value`, with the same result, made from the compact
+/// text `serde_json::to_string` writes: the browser build then holds one
+/// serialiser of the scenario's types (the one share links and autosave
+/// use) instead of two. Numbers are read back exactly: integers as the
+/// integers written, other numbers with Rust's correctly rounded `f64`
+/// parser, which gives back every `f64` the serialiser's shortest form
+/// came from (no type here is an `f32`).
+pub fn to_value<T: Serialize + ?Sized>(x: &T) -> serde_json::Value {
+    let text = serde_json::to_string(x).expect("a scenario's parts always serialise");
+    let mut reader = Compact { text: &text, at: 0 };
+    reader.value()
+}
+
+/// A reader of JSON text as serde_json writes it (no whitespace, valid).
+struct Compact<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl Compact<'_> {
+    fn next(&mut self) -> u8 {
+        let b = self.text.as_bytes()[self.at];
+        self.at += 1;
+        b
+    }
+
+    fn value(&mut self) -> serde_json::Value {
+        use serde_json::Value;
+        match self.next() {
+            b'{' => {
+                let mut map = serde_json::Map::new();
+                if self.text.as_bytes()[self.at] == b'}' {
+                    self.at += 1;
+                } else {
+                    loop {
+                        self.at += 1; // the key's opening quote
+                        let key = self.string();
+                        self.at += 1; // ':'
+                        let value = self.value();
+                        map.insert(key, value);
+                        if self.next() == b'}' {
+                            break;
+                        }
+                    }
+                }
+                Value::Object(map)
+            }
+            b'[' => {
+                let mut items = Vec::new();
+                if self.text.as_bytes()[self.at] == b']' {
+                    self.at += 1;
+                } else {
+                    loop {
+                        items.push(self.value());
+                        if self.next() == b']' {
+                            break;
+                        }
+                    }
+                }
+                Value::Array(items)
+            }
+            b'"' => Value::String(self.string()),
+            b't' => {
+                self.at += 3;
+                Value::Bool(true)
+            }
+            b'f' => {
+                self.at += 4;
+                Value::Bool(false)
+            }
+            b'n' => {
+                self.at += 3;
+                Value::Null
+            }
+            _ => {
+                let start = self.at - 1;
+                let bytes = self.text.as_bytes();
+                while self.at < bytes.len() && matches!(bytes[self.at], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                    self.at += 1;
+                }
+                let t = &self.text[start..self.at];
+                if t.contains(['.', 'e', 'E']) {
+                    let f: f64 = t.parse().expect("a number serde_json wrote");
+                    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+                } else if t.starts_with('-') {
+                    Value::from(t.parse::<i64>().expect("an integer serde_json wrote"))
+                } else {
+                    Value::from(t.parse::<u64>().expect("an integer serde_json wrote"))
+                }
+            }
+        }
+    }
+
+    /// The rest of a string whose opening quote was read.
+    fn string(&mut self) -> String {
+        let mut out = String::new();
+        loop {
+            let start = self.at;
+            let bytes = self.text.as_bytes();
+            while bytes[self.at] != b'"' && bytes[self.at] != b'\\' {
+                self.at += 1;
+            }
+            out.push_str(&self.text[start..self.at]);
+            if self.next() == b'"' {
+                return out;
+            }
+            out.push(match self.next() {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                _ => {
+                    // \uXXXX: serde_json writes it for control characters only.
+                    let code = u32::from_str_radix(&self.text[self.at..self.at + 4], 16).expect("four hex digits");
+                    self.at += 4;
+                    char::from_u32(code).expect("a control character")
+                }
+            });
+        }
+    }
+}
+
 /// Checks one node's JSON against its component's type, with full paths.
 fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     let at =
@@ -407,13 +541,34 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// Reads a scenario's types only, without [`Scenario::validate`]: for
+    /// drafts. The error is serde's message, the same as
+    /// `serde_json::from_value::<Scenario>` gives; it goes through the
+    /// path-tracking deserialiser [`Scenario::from_value`] uses, so the
+    /// browser build holds one copy of the scenario's `Deserialize` code,
+    /// not two.
+    pub fn from_value_unvalidated(value: serde_json::Value) -> Result<Scenario, serde_json::Error> {
+        from_value(value)
+    }
+
+    /// The same text as `serde_json::to_string_pretty`, made from the
+    /// compact form: a second serialiser (the pretty formatter) would
+    /// compile every `Serialize` of the scenario once more into the
+    /// browser build.
     pub fn to_json_pretty(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a scenario always serialises")
+        let compact = serde_json::to_string(self).expect("a scenario always serialises");
+        indent_json(&compact)
     }
 
     /// Node ids by name.
     pub fn node_ids(&self) -> BTreeMap<&str, NodeId> {
-        self.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i as NodeId)).collect()
+        // Inserted one by one, not collected: `collect` into a BTreeMap
+        // sorts with its own copy of the standard sort per key type.
+        let mut ids = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            ids.insert(n.name.as_str(), i as NodeId);
+        }
+        ids
     }
 
     /// Checks what the types cannot: references, ranges, bounds.
@@ -831,15 +986,12 @@ impl Scenario {
                 }
             }
         }
-        let distinct_paths: std::collections::BTreeSet<&str> = self
-            .nodes
-            .iter()
-            .filter_map(|n| match &n.component {
-                ComponentSpec::Client(c) => Some(c.paths.iter().map(|p| p.path.as_str())),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let mut distinct_paths = std::collections::BTreeSet::new();
+        for n in &self.nodes {
+            if let ComponentSpec::Client(c) = &n.component {
+                distinct_paths.extend(c.paths.iter().map(|p| p.path.as_str()));
+            }
+        }
         if distinct_paths.len() > usize::from(u16::MAX) {
             return err(
                 "nodes".into(),
@@ -1160,4 +1312,55 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// Lays out compact JSON text (no whitespace outside strings, as
+/// `serde_json::to_string` writes it) the way serde_json's pretty formatter
+/// does: two spaces a level, `": "` after keys, `[]` and `{}` when empty.
+fn indent_json(compact: &str) -> String {
+    let bytes = compact.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut Vec<u8>, depth: usize| {
+        out.push(b'\n');
+        out.resize(out.len() + 2 * depth, b' ');
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' => {
+                // Copy the string through its closing quote.
+                let start = i;
+                i += 1;
+                while bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                out.extend_from_slice(&bytes[start..=i]);
+            }
+            b'{' | b'[' => {
+                out.push(b);
+                if matches!(bytes.get(i + 1), Some(b'}' | b']')) {
+                    out.push(bytes[i + 1]);
+                    i += 1;
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                newline(&mut out, depth);
+                out.push(b);
+            }
+            b',' => {
+                out.push(b',');
+                newline(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(b": "),
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).expect("only ASCII was added to UTF-8 text")
 }

@@ -671,7 +671,10 @@ impl Simulation {
                 format!("a fault cannot be added at {} in a run already at {}", format_time(at), format_time(earliest)),
             ));
         }
-        let ids: BTreeMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.name.as_str(), i)).collect();
+        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            ids.insert(n.name.as_str(), i);
+        }
         let net = &self.world.network;
         let is_linked = |a: usize, b: usize| net.has_link(a as NodeId, b as NodeId);
         self.scenario.check_fault(&fault, &ids, &is_linked).map_err(|(field, m)| ScenarioError::new(field, m))?;
@@ -829,7 +832,7 @@ impl Simulation {
                 _ => None,
             })
             .collect();
-        v.sort_by_key(|m| (m.arrives, m.sent_at, m.from, m.to));
+        checker::sort::sort_by_key(&mut v, |m| (m.arrives, m.sent_at, m.from, m.to));
         v.truncate(limit);
         v
     }

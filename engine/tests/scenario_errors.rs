@@ -32,6 +32,17 @@ fn every_example_scenario_is_valid_and_round_trips() {
 }
 
 #[test]
+fn pretty_json_is_serde_jsons_pretty_text() {
+    for (name, mut s) in examples() {
+        assert_eq!(s.to_json_pretty(), serde_json::to_string_pretty(&s).unwrap(), "{name}");
+        // Strings holding JSON punctuation, escapes and non-ASCII text.
+        s.description = "a \"quoted\" [list], {map}: \\ back\\\"slash\n\ttab é 漢 \u{1}".into();
+        s.name = String::new();
+        assert_eq!(s.to_json_pretty(), serde_json::to_string_pretty(&s).unwrap(), "{name}");
+    }
+}
+
+#[test]
 fn wrong_types_name_the_field() {
     assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/default_server/rise", json!("two"))),
@@ -236,5 +247,84 @@ fn layer_7_routing_mistakes_are_named() {
     ];
     for (v, want) in cases {
         assert_eq!(err(v), want);
+    }
+}
+
+#[test]
+fn unvalidated_reading_gives_serdes_own_messages() {
+    let cases = [
+        with(lb_three(json!([])), "/nodes/1/default_server/rise", json!("two")),
+        with(client_server(10.0), "/nodes/1/workers", json!(-3)),
+        with(client_server(10.0), "/nodes/0/timeout", json!("soon")),
+        with(client_server(10.0), "/seed", json!("x")),
+        with(client_server(10.0), "/nodes/1/type", json!("databse")),
+        with(client_server(10.0), "/nodes/1/type", json!(7)),
+        with(client_server(10.0), "/nodes/1/wrokers", json!(3)),
+        with(lb_three(json!([])), "/nodes/1/servers/1/wieght", json!(3)),
+        lb_three(json!([{ "at": "1s", "action": "heal", "node": "s1" }])),
+        lb_three(json!([{ "at": "1s", "action": "explode" }])),
+        lb_three(json!([{ "action": "crash", "node": "s1" }])),
+        with(client_server(10.0), "/speed", json!(3)),
+        with(client_server(10.0), "/nodes", json!({})),
+        with(client_server(10.0), "/links", json!([{ "between": ["a"] }])),
+        with(client_server(10.0), "/network", json!({ "loss": "lots" })),
+        json!([]),
+        json!({}),
+        // Valid types, invalid meaning: both read it.
+        with(client_server(10.0), "/nodes/1/name", json!("")),
+        client_server(10.0),
+    ];
+    for v in cases {
+        let ours = Scenario::from_value_unvalidated(v.clone()).map_err(|e| e.to_string());
+        let serdes = serde_json::from_value::<Scenario>(v.clone()).map_err(|e| e.to_string());
+        assert_eq!(ours, serdes, "{v}");
+    }
+    for (name, s) in examples() {
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(Scenario::from_value_unvalidated(v).unwrap(), s, "{name}");
+    }
+}
+
+#[test]
+fn to_value_is_serde_jsons_to_value() {
+    let floats = [
+        0.1 + 0.2,
+        1.0 / 3.0,
+        -0.0,
+        3.0,
+        1e21,
+        1.5e-7,
+        5e-324,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        -123456.789,
+        2f64.powi(60),
+        f64::NAN,
+        f64::INFINITY,
+    ];
+    for (name, mut s) in examples() {
+        assert_eq!(engine::scenario::to_value(&s), serde_json::to_value(&s).unwrap(), "{name}");
+        for n in &s.nodes {
+            assert_eq!(engine::scenario::to_value(&n.component), serde_json::to_value(&n.component).unwrap(), "{name}");
+        }
+        s.description = "\u{1}\u{1f}\u{7f} \"q\" \\ / \n\r\t\u{8}\u{c} é 漢 😀".into();
+        let mut x = 0.7f64;
+        for (i, n) in s.nodes.iter_mut().enumerate() {
+            x = x * 1.37 + 0.013;
+            n.pos = Some([floats[i % floats.len()], x]);
+        }
+        assert_eq!(engine::scenario::to_value(&s), serde_json::to_value(&s).unwrap(), "{name}");
+    }
+    // Many floats, each read back bit for bit.
+    let mut x: u64 = 0x0123_4567_89ab_cdef;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let f = f64::from_bits(x);
+        let v = vec![f, f / 1e10, (x % 1_000_000) as f64 / 1000.0];
+        assert_eq!(engine::scenario::to_value(&v), serde_json::to_value(&v).unwrap(), "{f:e}");
+        let ints = (x, x as i64, -((x >> 2) as i64));
+        assert_eq!(engine::scenario::to_value(&ints), serde_json::to_value(ints).unwrap());
     }
 }

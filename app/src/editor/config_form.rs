@@ -226,7 +226,7 @@ fn walk(component: &Value, v: &Value, prefix: &str, segs: &mut Vec<Seg>, out: &m
 /// settings left at their defaults.
 pub fn fields(doc: &Scenario, node: &str) -> Result<Vec<Field>, EditError> {
     let i = index(doc, node)?;
-    let component = serde_json::to_value(&doc.nodes[i].component).expect("serialises");
+    let component = engine::scenario::to_value(&doc.nodes[i].component);
     let mut out = Vec::new();
     walk(&component, &component, "", &mut Vec::new(), &mut out);
     Ok(out)
@@ -331,7 +331,7 @@ pub fn set_field(doc: &Scenario, node: &str, path: &str, text: &str) -> Result<S
             return Err(fail(format!("`{k}` is not a setting of the node's configuration")));
         }
     }
-    let mut value = serde_json::to_value(doc).expect("serialises");
+    let mut value = engine::scenario::to_value(doc);
     let node_value = &mut value["nodes"][i];
     // Walk to the parent, creating objects for settings not in the file.
     let (last, parents) = segs.split_last().expect("at least one segment");
@@ -375,7 +375,7 @@ pub fn set_field(doc: &Scenario, node: &str, path: &str, text: &str) -> Result<S
     };
     match Scenario::from_value(value.clone()) {
         Ok(s) => Ok(s),
-        Err(e) => match serde_json::from_value::<Scenario>(value) {
+        Err(e) => match Scenario::from_value_unvalidated(value) {
             // A type error: the engine's message.
             Err(_) => Err(fail(message(&e, doc))),
             Ok(s) => {

@@ -142,7 +142,7 @@ fn client_target(out: &mut Scenario, client: &str, target: &str) -> Result<(), E
 fn lb_server(out: &mut Scenario, lb: &str, server: &str) -> Result<(), EditError> {
     let C::LoadBalancer(cfg) = comp_mut(out, lb) else { unreachable!("a load balancer") };
     if !cfg.all_backends().any(|b| b.servers.iter().any(|s| s.name == server)) {
-        cfg.servers.push(serde_json::from_value(serde_json::json!({ "name": server })).expect("a server line"));
+        cfg.servers.push(engine::scenario::from_value(serde_json::json!({ "name": server })).expect("a server line"));
     }
     link(out, lb, server);
     Ok(())
@@ -169,7 +169,7 @@ fn server_database(out: &mut Scenario, server: &str, db: &str) -> Result<(), Edi
                 format!("`{db}` is a replica of `{primary}` and refuses writes: connect `{server}` to `{primary}` first, then to `{db}` to read from it"),
             ))
         }
-        None => Some(serde_json::from_value(serde_json::json!({ "database": db })).expect("a handler")),
+        None => Some(engine::scenario::from_value(serde_json::json!({ "database": db })).expect("a handler")),
         Some(mut h) if h.database != db && db_primary(out, &h.database) == primary => {
             // Another database of the same group: read from a replica; a
             // link to the primary carries its announcements.
@@ -562,7 +562,7 @@ fn kafka_bootstrap(out: &mut Scenario, client: &str, broker: &str) -> Result<(),
 
 /// Whether `a`'s configuration names `b`.
 fn names(doc: &Scenario, a: &str, b: &str) -> bool {
-    let v = serde_json::to_value(comp(doc, a)).expect("serialises");
+    let v = engine::scenario::to_value(comp(doc, a));
     fn any(v: &serde_json::Value, b: &str) -> bool {
         match v {
             serde_json::Value::String(s) => s == b,

@@ -154,7 +154,7 @@ pub fn new_node(kind: Kind, name: &str, pos: Option<[f64; 2]>) -> NodeSpec {
     let obj = v.as_object_mut().expect("an object");
     obj.insert("name".into(), json!(name));
     obj.insert("type".into(), json!(kind.name()));
-    let mut node: NodeSpec = serde_json::from_value(v).expect("the palette's defaults are well-typed");
+    let mut node: NodeSpec = engine::scenario::from_value(v).expect("the palette's defaults are well-typed");
     node.pos = pos;
     node
 }

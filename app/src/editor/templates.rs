@@ -11,7 +11,8 @@ pub struct Template {
     pub id: &'static str,
     pub title: &'static str,
     pub summary: &'static str,
-    /// The scenario, as JSON.
+    /// The scenario, as JSON (`app/templates/<id>.json`, minified by
+    /// `build.rs`).
     pub json: &'static str,
 }
 
@@ -20,19 +21,19 @@ const TEMPLATES: [Template; 3] = [
         id: "three-tier-web",
         title: "Three-tier web app with cache and replicas",
         summary: "Clients → HAProxy load balancer → 3 app servers → Redis cache and a primary database with 2 replicas.",
-        json: include_str!("../../templates/three-tier-web.json"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/templates/three-tier-web.json")),
     },
     Template {
         id: "kafka-rf3",
         title: "Kafka cluster with RF 3",
         summary: "3 KRaft controllers, 3 brokers, a topic with replication factor 3 and min.insync.replicas 2, a producer with acks=all and a consumer group.",
-        json: include_str!("../../templates/kafka-rf3.json"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/templates/kafka-rf3.json")),
     },
     Template {
         id: "raft-kv-five",
         title: "5-node Raft KV",
         summary: "Five Raft members of an etcd-like key-value store, with two clients.",
-        json: include_str!("../../templates/raft-kv-five.json"),
+        json: include_str!(concat!(env!("OUT_DIR"), "/templates/raft-kv-five.json")),
     },
 ];
 

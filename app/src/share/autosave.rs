@@ -136,7 +136,7 @@ pub fn decode_work(text: &str) -> Result<Work, AutosaveError> {
     let scenario = if draft {
         // Its shape only: a draft is incomplete by nature (the editor says
         // what it still needs).
-        serde_json::from_value::<Scenario>(scenario).map_err(|e| invalid("scenario", e.to_string()))?
+        Scenario::from_value_unvalidated(scenario).map_err(|e| invalid("scenario", e.to_string()))?
     } else {
         Scenario::from_value(scenario).map_err(AutosaveError::Invalid)?
     };

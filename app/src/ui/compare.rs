@@ -4,6 +4,7 @@
 //! metrics drawn dashed in the charts.
 
 use crate::handle::LabHandle;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 fn last(points: &[crate::snapshot::Point], f: fn(&crate::snapshot::Point) -> f64, unit: &str) -> String {
@@ -40,11 +41,11 @@ pub fn ComparePanel() -> impl IntoView {
     view! {
         <h2 id="compare-title">"Compare"</h2>
         {move || match rows() {
-            None => view! {
+            None => Either::Left(view! {
                 <p class="hint">"Pin the scenario as it is now (A), then change the lab's (B): both run with the same seed and faults, and A is drawn dashed in the charts."</p>
                 <button on:click=move |_| h.pin_baseline()>"Pin as A"</button>
-            }.into_any(),
-            Some((name, problem, rows)) => view! {
+            }),
+            Some((name, problem, rows)) => Either::Right(view! {
                 <table class="compare">
                     <thead><tr><th scope="col">""</th><th scope="col">{format!("A: {name}")}</th><th scope="col">"B: the lab"</th></tr></thead>
                     <tbody>
@@ -56,7 +57,7 @@ pub fn ComparePanel() -> impl IntoView {
                     <button on:click=move |_| h.pin_baseline()>"Pin B as A"</button>
                     <button on:click=move |_| h.unpin_baseline()>"Stop comparing"</button>
                 </div>
-            }.into_any(),
+            }),
         }}
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::editor::config_form::{Field, FieldKind};
 use crate::handle::LabHandle;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use std::collections::HashMap;
 use wasm_bindgen::JsCast;
@@ -24,13 +25,13 @@ pub fn Inspector() -> impl IntoView {
         <section class="inspector" aria-labelledby="inspector-title">
             <h2 id="inspector-title">{move || node().map_or("Nothing selected".to_string(), |n| n.name)}</h2>
             {move || match node() {
-                None => view! { <p class="hint">"Select a node in the cluster to see its state and crash or restart it."</p> }.into_any(),
+                None => Either::Left(view! { <p class="hint">"Select a node in the cluster to see its state and crash or restart it."</p> }),
                 Some(n) => {
                     let name = n.name.clone();
                     let crashed = n.state == "crashed";
                     // A draft does not run: nothing to crash.
                     let runs = n.state != "draft";
-                    view! {
+                    Either::Right(view! {
                         <dl class="details">
                             {n.details.into_iter().map(|(k, v)| view! { <div><dt>{k}</dt><dd>{v}</dd></div> }).collect_view()}
                         </dl>
@@ -39,8 +40,7 @@ pub fn Inspector() -> impl IntoView {
                                 {if crashed { format!("Restart {}", n.name) } else { format!("Crash {}", n.name) }}
                             </button>
                         })}
-                    }
-                    .into_any()
+                    })
                 }
             }}
             // Rebuilt only when the selection or the document changes, so
@@ -137,7 +137,7 @@ fn ConfigForm(node: String) -> impl IntoView {
         let input = match &f.kind {
             FieldKind::Bool => {
                 let path = path.clone();
-                view! {
+                EitherOf3::A(view! {
                     <input
                         type="checkbox"
                         id=id.clone()
@@ -146,13 +146,12 @@ fn ConfigForm(node: String) -> impl IntoView {
                         aria-describedby=described
                         on:change=move |ev| set(path.clone(), event_target_checked(&ev).to_string())
                     />
-                }
-                .into_any()
+                })
             }
             FieldKind::Choice(options) => {
                 let path = path.clone();
                 let value = f.value.clone();
-                view! {
+                EitherOf3::B(view! {
                     <select
                         id=id.clone()
                         aria-invalid=invalid
@@ -161,8 +160,7 @@ fn ConfigForm(node: String) -> impl IntoView {
                     >
                         {options.iter().map(|o| view! { <option value=o.clone() selected=*o == value>{o.clone()}</option> }).collect_view()}
                     </select>
-                }
-                .into_any()
+                })
             }
             kind => {
                 let path = path.clone();
@@ -172,7 +170,7 @@ fn ConfigForm(node: String) -> impl IntoView {
                     FieldKind::Number => "a number",
                     _ => "",
                 };
-                view! {
+                EitherOf3::C(view! {
                     <input
                         type="text"
                         id=id.clone()
@@ -185,8 +183,7 @@ fn ConfigForm(node: String) -> impl IntoView {
                         aria-describedby=described
                         on:change=move |ev| set(path.clone(), event_target_value(&ev))
                     />
-                }
-                .into_any()
+                })
             }
         };
         view! {

@@ -5,6 +5,7 @@
 
 use crate::handle::LabHandle;
 use engine::Duration;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 #[component]
@@ -25,9 +26,9 @@ pub fn Timeline() -> impl IntoView {
         {move || {
             let rows = faults.get();
             if rows.is_empty() {
-                return view! { <p class="hint">"No faults yet. Inject one above, or add them to the scenario's file."</p> }.into_any();
+                return Either::Left(view! { <p class="hint">"No faults yet. Inject one above, or add them to the scenario's file."</p> });
             }
-            view! {
+            Either::Right(view! {
                 <ol class="fault-list">
                     {rows.into_iter().map(|f| {
                         let when = RwSignal::new(f.at.clone());
@@ -62,8 +63,7 @@ pub fn Timeline() -> impl IntoView {
                         }
                     }).collect_view()}
                 </ol>
-            }
-            .into_any()
+            })
         }}
     }
 }

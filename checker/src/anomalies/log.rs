@@ -159,7 +159,7 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
         at.get(&key).and_then(|m| m.range(lo.saturating_add(1)..hi).next().map(|(&o, _)| o))
     };
     for members in clients.values_mut() {
-        members.sort_by_key(|&i| (ops[i].invoke, i));
+        crate::sort::sort_by_key(members, |&i| (ops[i].invoke, i));
         let mut last_poll: BTreeMap<u64, u64> = BTreeMap::new();
         let mut last_send: BTreeMap<u64, u64> = BTreeMap::new();
         for &i in members.iter() {
@@ -199,7 +199,7 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
         &mut out.nonmonotonic,
         &mut out.skipped,
     ] {
-        k.examples.sort_by_key(|f| (f.op, f.key, f.offset));
+        crate::sort::sort_by_key(&mut k.examples, |f| (f.op, f.key, f.offset));
     }
     out
 }

@@ -65,7 +65,7 @@ impl Kind {
         }
     }
     fn finish(&mut self) {
-        self.examples.sort_by_key(|f| (f.at, f.op));
+        crate::sort::sort_by_key(&mut self.examples, |f| (f.at, f.op));
     }
 }
 
@@ -141,7 +141,7 @@ pub fn check(ops: &[RwOp]) -> RwAnomalies {
         let done = |i: usize| ops[i].complete.expect("acknowledged");
         // Acknowledged writes by completion, with the running latest
         // invocation (and whose) up to each.
-        acked.sort_by_key(|&w| (done(w), w));
+        crate::sort::sort_by_key(&mut acked, |&w| (done(w), w));
         let mut latest: Vec<usize> = Vec::with_capacity(acked.len());
         for (j, &w) in acked.iter().enumerate() {
             let best = if j > 0 && ops[latest[j - 1]].invoke >= ops[w].invoke { latest[j - 1] } else { w };
@@ -200,9 +200,9 @@ pub fn check(ops: &[RwOp]) -> RwAnomalies {
         };
         for rs in per_client.values() {
             let mut by_invoke = rs.clone();
-            by_invoke.sort_by_key(|&r| (ops[r].invoke, r));
+            crate::sort::sort_by_key(&mut by_invoke, |&r| (ops[r].invoke, r));
             let mut by_done = rs.clone();
-            by_done.sort_by_key(|&r| (done(r), r));
+            crate::sort::sort_by_key(&mut by_done, |&r| (done(r), r));
             let mut next = 0;
             let mut newest: Option<(Option<Time>, usize)> = None;
             for &r in &by_invoke {

@@ -9,7 +9,7 @@ pub fn majority(n: usize) -> usize {
 /// descending order and take the majority-th.
 pub fn committed_index(matched: &[u64]) -> u64 {
     let mut m: Vec<u64> = matched.to_vec();
-    m.sort_unstable_by(|a, b| b.cmp(a));
+    checker::sort::sort_by(&mut m, |a, b| b.cmp(a));
     m[majority(m.len()) - 1]
 }
 

@@ -476,7 +476,7 @@ impl Keyspace {
                 (e.key.to_vec(), e.value.clone(), e.expire_at_ms)
             })
             .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        checker::sort::sort_by(&mut out, |a, b| a.0.cmp(&b.0));
         out
     }
 

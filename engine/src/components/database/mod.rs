@@ -243,7 +243,7 @@ impl Database {
             Replication::Sync => self.group.len() - 1,
         };
         let mut acks: Vec<u64> = self.state.acked.clone();
-        acks.sort_unstable_by(|a, b| b.cmp(a));
+        checker::sort::sort_by(&mut acks, |a, b| b.cmp(a));
         // The lsn at least `needed` replicas hold.
         let held = acks.get(needed.saturating_sub(1)).copied().unwrap_or(0);
         let done: Vec<u64> = self.state.waiting.range(..=held).map(|(&l, _)| l).collect();

@@ -112,10 +112,10 @@ impl Chash {
         if want > have {
             let added = (have..want).map(|k| (s.point_key(k), i));
             self.rings[g].extend(added);
-            self.rings[g].sort_unstable();
+            checker::sort::sort(&mut self.rings[g]);
         } else {
             let mut removed: Vec<u32> = (want..have).map(|k| s.point_key(k)).collect();
-            removed.sort_unstable();
+            checker::sort::sort(&mut removed);
             let gone = |key: &u32| removed.binary_search(key).is_ok();
             self.rings[g].retain(|(key, srv)| *srv != i || !gone(key));
             // `chash_skip_node`: a `last` point that goes moves on to the

@@ -37,7 +37,7 @@ impl First {
         let n = ids.len();
         assert!(weights.len() == n && backup.len() == n && usable.len() == n, "one entry per server");
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| (ids[i], i));
+        checker::sort::sort_by_key(&mut order, |&i| (ids[i], i));
         First {
             order,
             backup: backup.to_vec(),
