@@ -40,10 +40,8 @@ fn write_course(root: &Path, out: &Path) {
 
 /// The JSON files in `dir`, by name without `.json`, sorted.
 fn ids(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = json_files(dir)
-        .iter()
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
+    let mut v: Vec<String> =
+        json_files(dir).iter().filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).collect();
     v.sort();
     v
 }
@@ -63,8 +61,7 @@ fn minify_dir(src: &Path, dest: &Path) {
     for path in json_files(src) {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(&path).expect("read a JSON file");
-        std::fs::write(dest.join(path.file_name().expect("a file name")), minify(&text))
-            .expect("write a JSON file");
+        std::fs::write(dest.join(path.file_name().expect("a file name")), minify(&text)).expect("write a JSON file");
     }
 }
 

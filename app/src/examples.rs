@@ -29,32 +29,17 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "write-behind-crash", json: example!("write-behind-crash") },
     Example { id: "l7-routing", json: example!("l7-routing") },
     Example { id: "raft-kv-leader-crash", json: example!("raft-kv-leader-crash") },
-    Example {
-        id: "raft-kv-lease-stale-read",
-        json: example!("raft-kv-lease-stale-read"),
-    },
+    Example { id: "raft-kv-lease-stale-read", json: example!("raft-kv-lease-stale-read") },
     Example { id: "raft-kv-five", json: example!("raft-kv-five") },
     Example { id: "raft-kv-split-vote", json: example!("raft-kv-split-vote") },
-    Example {
-        id: "raft-kv-partitioned-leader",
-        json: example!("raft-kv-partitioned-leader"),
-    },
+    Example { id: "raft-kv-partitioned-leader", json: example!("raft-kv-partitioned-leader") },
     Example { id: "kafka-three-brokers", json: example!("kafka-three-brokers") },
     Example { id: "kafka-acks1-loss", json: example!("kafka-acks1-loss") },
     Example { id: "kafka-isr-shrink", json: example!("kafka-isr-shrink") },
     Example { id: "kafka-unclean-election", json: example!("kafka-unclean-election") },
-    Example {
-        id: "kafka-rebalance-duplicates",
-        json: example!("kafka-rebalance-duplicates"),
-    },
-    Example {
-        id: "redis-replica-stale-reads",
-        json: example!("redis-replica-stale-reads"),
-    },
-    Example {
-        id: "redis-sentinel-failover",
-        json: example!("redis-sentinel-failover"),
-    },
+    Example { id: "kafka-rebalance-duplicates", json: example!("kafka-rebalance-duplicates") },
+    Example { id: "redis-replica-stale-reads", json: example!("redis-replica-stale-reads") },
+    Example { id: "redis-sentinel-failover", json: example!("redis-sentinel-failover") },
 ];
 
 /// The scenario the lab opens with.

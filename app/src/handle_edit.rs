@@ -124,7 +124,9 @@ pub fn free_spot(doc: &Scenario, kind: Kind) -> [f64; 2] {
         x += 8.0;
     }
     spots.push([cx, HEIGHT / 2.0]);
-    checker::sort::sort_by(&mut spots, |a, b| ((a[0] - cx).abs(), a[1]).partial_cmp(&((b[0] - cx).abs(), b[1])).expect("finite"));
+    checker::sort::sort_by(&mut spots, |a, b| {
+        ((a[0] - cx).abs(), a[1]).partial_cmp(&((b[0] - cx).abs(), b[1])).expect("finite")
+    });
     if let Some(s) = spots.iter().find(|s| clearance(**s) >= 1.0) {
         return *s;
     }

@@ -412,7 +412,8 @@ impl Compact<'_> {
             _ => {
                 let start = self.at - 1;
                 let bytes = self.text.as_bytes();
-                while self.at < bytes.len() && matches!(bytes[self.at], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                while self.at < bytes.len() && matches!(bytes[self.at], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
                     self.at += 1;
                 }
                 let t = &self.text[start..self.at];
