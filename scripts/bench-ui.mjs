@@ -19,6 +19,7 @@
 //
 //   node scripts/bench-ui.mjs                 (after trunk build --release)
 //   BENCH_RUNS=5 node scripts/bench-ui.mjs
+//   BENCH_DIST=/tmp/other-dist node scripts/bench-ui.mjs
 //
 // Run by hand; not part of the tests (figures go in BENCHMARKS.md).
 import fs from 'node:fs';
@@ -35,7 +36,8 @@ const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import(path.join(root, 'tests', '
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('BENCH_RUNS must be a whole number of at least 1');
-const dist = path.join(root, 'dist');
+// BENCH_DIST: another build to measure (to compare two builds in turn).
+const dist = path.resolve(process.env.BENCH_DIST ?? path.join(root, 'dist'));
 if (!fs.existsSync(path.join(dist, 'index.html'))) throw new Error('no dist/index.html: run `trunk build --release` first');
 
 const median = (xs) => {

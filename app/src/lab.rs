@@ -103,6 +103,10 @@ impl Lab {
         if let Some(end) = end {
             target = end.saturating_add(1);
         }
+        // A checkpoint that fell due in the last frame is taken first: the
+        // copy of the whole run then counts against this frame's budget,
+        // rather than running over the end of a frame that had used it all.
+        self.checkpoints.offer(&self.sim);
         let start_events = self.sim.events();
         let mut reached = false;
         while time_left() {
@@ -110,7 +114,6 @@ impl Lab {
                 reached = true;
                 break;
             }
-            self.checkpoints.offer(&self.sim);
             if self.sim.halted().is_some() {
                 break;
             }
@@ -122,18 +125,24 @@ impl Lab {
             self.stop_at = None;
             self.reached_end = true;
             self.playing = false;
+            self.checkpoints.offer(&self.sim);
         }
         if wall_ms > 0.0 {
             let achieved = (self.sim.now() - start_time) as f64 / (wall_ms * NANOS_PER_MILLI as f64);
             self.achieved_speed = 0.9 * self.achieved_speed + 0.1 * achieved;
         }
-        self.moved_on();
+        self.moved_forward();
         self.sim.events() - start_events
     }
 
     /// After the run moved forward: checkpoint, the scrubber's end, the log.
     fn moved_on(&mut self) {
         self.checkpoints.offer(&self.sim);
+        self.moved_forward();
+    }
+
+    /// The scrubber's end and the log, after the run moved forward.
+    fn moved_forward(&mut self) {
         self.furthest = self.furthest.max(self.sim.now());
         self.log.pull(&self.sim);
     }
