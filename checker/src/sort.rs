@@ -77,7 +77,7 @@ mod tests {
             let mut ours = v.clone();
             sort_by(&mut ours, |a, b| b.0.cmp(&a.0));
             let mut std = v.clone();
-            std.sort_by(|a, b| b.0.cmp(&a.0));
+            std.sort_by_key(|b| std::cmp::Reverse(b.0));
             assert_eq!(ours, std, "reversed, n = {n}");
             let mut ours: Vec<u64> = v.iter().map(|p| p.0 * 1000 + next() % 50).collect();
             let mut std = ours.clone();
