@@ -148,10 +148,16 @@ export function appTest(name, options, fn) {
   });
 }
 
-/** Open `urlPath` (relative to the base URL) and wait for the load event. */
+/** Opens `urlPath` (relative to the base URL) and waits until the app has started. */
 export async function gotoApp(page, urlPath = './') {
   const res = await page.goto(urlPath, { waitUntil: 'load' });
   if (!res || !res.ok()) throw new Error(`GET ${urlPath} -> ${res ? res.status() : 'no response'}`);
+  // `load` can come before the wasm has started and drawn the lab: wait for
+  // the run controls (or the visible error of a failed start).
+  await page.waitForFunction(() => document.querySelector('[data-testid=events]') || !document.getElementById('fatal')?.hidden, null, {
+    polling: 100,
+    timeout: 30_000,
+  });
   return res;
 }
 
