@@ -28,7 +28,7 @@ appTest('the lab loads its wasm, renders the cluster and traffic flows', async (
   // Events keep coming as time passes.
   await until(page, (n) => Number(document.querySelector('[data-testid=events]').textContent) > n, events);
   // Messages are on the wire.
-  assert.match(await page.locator('.in-flight').textContent(), /^\d+ messages on the wire$/);
+  assert.match(await page.locator('.in-flight').textContent(), /^\d+ messages? on the wire$/);
 });
 
 appTest('crashing a server: the load balancer marks it DOWN and errors show', async ({ page }) => {

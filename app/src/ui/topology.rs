@@ -33,6 +33,18 @@ fn dots_path(dots: &[Dot], kind: MsgKind) -> String {
     d
 }
 
+/// The width a node's badge may take: its box (128 units) less a margin.
+const BADGE_WIDTH: f64 = 120.0;
+
+/// For a badge too long for its node's box ("primary · epoch 1 · lsn
+/// 1080"), the width to squeeze it into (`textLength`); none for one that
+/// fits. Estimated from its length: about 5.6 units per character at the
+/// badge's 10.5 px (measuring would need the text drawn first).
+fn badge_squeeze(text: &str) -> Option<String> {
+    let estimate = text.chars().count() as f64 * 5.6;
+    (estimate > BADGE_WIDTH).then(|| BADGE_WIDTH.to_string())
+}
+
 fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Client => "clients",
@@ -314,7 +326,15 @@ pub fn Topology() -> impl IntoView {
                             <text>
                                 <tspan class="name" x="0" y="-5">{name.clone()}</tspan>
                                 " "
-                                <tspan class="badge" x="0" y="13">{badge}</tspan>
+                                <tspan
+                                    class="badge"
+                                    x="0"
+                                    y="13"
+                                    textLength=move || badge_squeeze(&badge())
+                                    lengthAdjust="spacingAndGlyphs"
+                                >
+                                    {badge}
+                                </tspan>
                             </text>
                         </g>
                     }
@@ -357,10 +377,21 @@ pub fn Topology() -> impl IntoView {
             <span class="key error">"error"</span>
             <span class="key check">"health check"</span>
             <span class="key refused">"refused"</span>
-            <span class="in-flight">{move || snap.with(|s| format!("{} messages on the wire", s.in_flight))}</span>
+            <span class="in-flight">{move || snap.with(|s| format!("{} message{} on the wire", s.in_flight, if s.in_flight == 1 { "" } else { "s" }))}</span>
         </p>
         <p class="hint">
             "Click a node for details; drag it, or focus it and press the arrow keys (Shift: bigger steps), to move it. Click a link (or focus it and press Enter) to cut or heal it."
         </p>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_badges_too_long_for_the_box_are_squeezed() {
+        assert_eq!(badge_squeeze("3/3 UP · 4 conns"), None);
+        assert_eq!(badge_squeeze("primary · epoch 1 · lsn 1080").as_deref(), Some("120"));
     }
 }
