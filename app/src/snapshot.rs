@@ -319,6 +319,13 @@ pub fn take(lab: &Lab) -> Snapshot {
                     if d.waiting_writes > 0 {
                         details.push(("writes waiting for replicas".to_string(), d.waiting_writes.to_string()));
                     }
+                    if d.semi_sync_off {
+                        details.push((
+                            "semi-sync".to_string(),
+                            "OFF since a wait timed out: writes are acknowledged at once until a replica catches up"
+                                .to_string(),
+                        ));
+                    }
                     // A replica with failover: its failure detector on the
                     // primary's heartbeats.
                     if let (Some(l), engine::components::database::Role::Replica { of }) = (d.primary_liveness, d.role)

@@ -197,6 +197,20 @@ pub enum Note {
         broker: u32,
         fenced: bool,
     },
+    // New notes go last: a note's place is in the trace hash, and runs
+    // that never show a new note keep their fingerprints.
+    /// A semi-synchronous primary waited `semi_sync_timeout` for a replica
+    /// to acknowledge `lsn` and gave up: it acknowledges writes at once
+    /// (asynchronous) until a replica catches up (MySQL's "Semi-sync
+    /// replication switched OFF").
+    SemiSyncOff {
+        lsn: u64,
+    },
+    /// A replica caught up with the primary (it holds `lsn`, the newest
+    /// when it asked): writes wait for a replica again ("switched ON").
+    SemiSyncOn {
+        lsn: u64,
+    },
 }
 
 /// Why a replica's link to its primary went down.

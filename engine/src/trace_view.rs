@@ -156,6 +156,10 @@ impl Simulation {
             Note::BacklogFull => "listen backlog full: connection dropped".into(),
             Note::Promoted { epoch } => format!("promoted to primary (epoch {epoch})"),
             Note::Demoted { epoch } => format!("another primary leads epoch {epoch}: now a replica"),
+            Note::SemiSyncOff { lsn } => format!(
+                "semi-sync switched OFF: no replica acknowledged lsn {lsn} within semi_sync_timeout; writes are acknowledged at once until a replica catches up"
+            ),
+            Note::SemiSyncOn { lsn } => format!("semi-sync switched ON: a replica caught up (lsn {lsn})"),
             Note::QueueTimeout => "request waited longer than timeout queue: 503".into(),
             Note::Retried { server, attempt } => {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))

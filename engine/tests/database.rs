@@ -141,6 +141,97 @@ fn semi_sync_failover_keeps_acknowledged_writes_in_the_same_schedule() {
     assert!(after_cut.clone().all(|o| o.outcome != Outcome::Ok), "none of them was acknowledged");
 }
 
+/// Times of the semi-sync OFF and ON notes of `node`.
+fn semi_sync_switches(sim: &engine::Simulation, node: &str) -> Vec<(u64, bool)> {
+    use engine::trace::{Note, What};
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { node: n, note: Note::SemiSyncOff { .. } } if sim.node_name(n) == node => Some((e.time, false)),
+            What::Note { node: n, note: Note::SemiSyncOn { .. } } if sim.node_name(n) == node => Some((e.time, true)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Latencies (ns) of the acknowledged writes invoked in `from..to`.
+fn write_latencies(sim: &engine::Simulation, from: u64, to: u64) -> Vec<u64> {
+    sim.history()
+        .ops()
+        .iter()
+        .filter(|o| matches!(o.op, Op::Write { .. }) && o.invoke >= from && o.invoke < to && o.outcome == Outcome::Ok)
+        .map(|o| o.complete.expect("acknowledged") - o.invoke)
+        .collect()
+}
+
+#[test]
+fn a_replica_cut_off_catches_up_after_the_heal() {
+    // Without failover nobody is promoted: the replicas ask the primary to
+    // resend what they missed. (They used to drop the resent writes and
+    // stay behind for good.)
+    let mut v = replicated(
+        "async",
+        json!([
+            { "at": "2s", "action": "partition", "groups": [["writer", "db1"], ["reader", "db2", "db3"]] },
+            { "at": "4s", "action": "heal" }
+        ]),
+    );
+    for node in &mut v["nodes"].as_array_mut().unwrap()[2..] {
+        node.as_object_mut().unwrap().remove("failover");
+    }
+    v["nodes"][0]["stop"] = json!("5s");
+    let mut sim = sim(v);
+    sim.run_until(3 * SEC);
+    let missed = db(&sim, "db1").lsn - db(&sim, "db2").lsn;
+    assert!(missed >= 150, "db2 is behind during the cut: {missed}");
+    sim.run_until(6 * SEC);
+    let primary = db(&sim, "db1").lsn;
+    for replica in ["db2", "db3"] {
+        assert_eq!(db(&sim, replica).lsn, primary, "{replica} caught up");
+    }
+}
+
+#[test]
+fn semi_sync_falls_back_to_async_after_a_timeout_until_a_replica_catches_up() {
+    // The replicas are cut off from 2 s to 4 s; no failover.
+    let mut v = replicated(
+        "semi_sync",
+        json!([
+            { "at": "2s", "action": "partition", "groups": [["writer", "db1"], ["reader", "db2", "db3"]] },
+            { "at": "4s", "action": "heal" }
+        ]),
+    );
+    for node in &mut v["nodes"].as_array_mut().unwrap()[2..] {
+        node.as_object_mut().unwrap().remove("failover");
+    }
+    v["nodes"][2]["semi_sync_timeout"] = json!("200ms");
+    let mut sim = sim(v);
+    sim.run_until(3 * SEC);
+    assert!(db(&sim, "db1").semi_sync_off, "the inspector shows it OFF");
+    sim.run_until(6 * SEC);
+    assert!(!db(&sim, "db1").semi_sync_off);
+    // Before the cut, a write waits for a replica: at least the 10 ms
+    // round trip to it.
+    assert!(write_latencies(&sim, SEC, 2 * SEC).iter().all(|&l| l >= 10 * MS));
+    // One timeout switches semi-sync off (MySQL: "switched OFF"), and the
+    // first write of the cut waited for it.
+    let switches = semi_sync_switches(&sim, "db1");
+    assert_eq!(switches.len(), 2, "{switches:?}");
+    let (off, on) = (switches[0], switches[1]);
+    assert!(!off.1 && off.0 > 2 * SEC && off.0 < 2300 * MS, "{switches:?}");
+    assert!(write_latencies(&sim, 2 * SEC, 2010 * MS).iter().any(|&l| l >= 190 * MS));
+    // Then writes are acknowledged at once, not after 200 ms each.
+    let cut = write_latencies(&sim, 2500 * MS, 3900 * MS);
+    assert!(cut.len() >= 250, "{}", cut.len());
+    assert!(cut.iter().all(|&l| l < 10 * MS), "max {:?}", cut.iter().max());
+    // After the heal a replica catches up: semi-sync is on again, and
+    // writes wait for a replica once more.
+    assert!(on.1 && on.0 > 4 * SEC && on.0 < 4500 * MS, "{switches:?}");
+    let after = write_latencies(&sim, 5 * SEC, 6 * SEC);
+    assert!(after.len() >= 150 && after.iter().all(|&l| l >= 10 * MS));
+}
+
 #[test]
 fn split_brain_is_settled_by_last_writer_wins() {
     let mut v = replicated(

@@ -92,6 +92,8 @@ pub const EVENTS: &[&str] = &[
     "kafka_isr",
     "kafka_truncated",
     "kafka_fence",
+    "semi_sync_off",
+    "semi_sync_on",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

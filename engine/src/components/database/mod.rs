@@ -6,7 +6,9 @@
 //! - `async`: a write is acknowledged at once; a failover loses what the
 //!   new primary had not received.
 //! - `semi_sync`: acknowledged once one replica has it, or after
-//!   `semi_sync_timeout`, when it falls back to asynchronous (MySQL).
+//!   `semi_sync_timeout`, when it falls back to asynchronous (MySQL's
+//!   semi-sync "switched OFF"): later writes are acknowledged at once until
+//!   a replica has caught up ("switched ON").
 //! - `sync`: acknowledged once every replica has it.
 //!
 //! Reads are served by whichever node gets them: a replica's may be stale.
@@ -102,6 +104,13 @@ struct Volatile {
     primary_lsn: u64,
     /// A resend or full copy asked for and not yet answered.
     catching_up: bool,
+    /// As semi-synchronous primary after a wait timed out: writes are
+    /// acknowledged at once (MySQL's `Rpl_semi_sync_source_status` OFF)
+    /// until a replica acknowledges this lsn: the newest write when semi-sync
+    /// went off or when writes were last resent to a replica catching up.
+    /// A replica that has it has caught up with the stream, as MySQL's
+    /// "switched ON" requires.
+    semi_sync_off: Option<u64>,
     /// As replica: how old the last write applied was (this node's wall
     /// clock minus the primary's at the write), like MySQL's
     /// `Seconds_Behind_Master`.
@@ -135,6 +144,9 @@ pub struct DatabaseView {
     /// Primary: each replica's acknowledged lsn.
     pub acked: Vec<u64>,
     pub waiting_writes: usize,
+    /// Primary: semi-sync switched OFF after a timeout (writes are
+    /// acknowledged at once until a replica catches up).
+    pub semi_sync_off: bool,
     /// Replicas with failover: what the failure detector makes of the
     /// primary's heartbeats.
     pub primary_liveness: Option<Liveness>,
@@ -160,6 +172,7 @@ impl Database {
             keys: self.disk.store.len(),
             acked: self.state.acked.clone(),
             waiting_writes: self.state.waiting.values().map(Vec::len).sum(),
+            semi_sync_off: self.state.semi_sync_off.is_some(),
             primary_liveness: (!self.is_primary() && self.config.failover.is_some())
                 .then(|| self.state.primary.state()),
         }
@@ -198,6 +211,7 @@ impl Database {
                 match self.config.replication {
                     Replication::Async => reply(ctx, Status::Ok, None),
                     _ if self.group.len() == 1 => reply(ctx, Status::Ok, None),
+                    Replication::SemiSync if self.state.semi_sync_off.is_some() => reply(ctx, Status::Ok, None),
                     Replication::SemiSync => {
                         let timeout = self.config.semi_sync_timeout.nanos;
                         let timer = ctx.set_timer(timeout, Timer::SemiSyncTimeout { lsn });
@@ -276,6 +290,7 @@ impl Database {
         self.disk.since = self.disk.lsn;
         self.state.acked = vec![0; self.group.len()];
         self.state.catching_up = false;
+        self.state.semi_sync_off = None;
         ctx.note(Note::Promoted { epoch: self.disk.epoch });
         self.announce(ctx);
     }
@@ -317,7 +332,10 @@ impl Database {
         }
         if e.lsn <= self.disk.lsn {
             ctx.send(from, Message::ReplicaAck { lsn: self.disk.lsn });
-        } else if e.lsn == self.disk.lsn + 1 && !self.state.catching_up {
+        } else if e.lsn == self.disk.lsn + 1 {
+            // The next write in order, shipped live or resent: a replica
+            // catching up applies the resent ones too.
+            self.state.catching_up = false;
             self.disk.lsn = e.lsn;
             self.apply(e);
             self.state.apply_delay_ns = ctx.wall_clock() - e.ts;
@@ -331,6 +349,11 @@ impl Database {
     fn on_resend(&mut self, ctx: &mut Ctx, from: NodeId, lsn: u64) {
         if !self.is_primary() {
             return;
+        }
+        // A replica catching up has caught up once it holds what is newest
+        // now.
+        if let Some(caught_up) = &mut self.state.semi_sync_off {
+            *caught_up = self.disk.lsn;
         }
         match self.disk.log.front() {
             Some(first) if first.lsn <= lsn => {
@@ -383,6 +406,7 @@ impl Volatile {
             },
             primary_lsn: 0,
             catching_up: false,
+            semi_sync_off: None,
             apply_delay_ns: 0,
         }
     }
@@ -422,6 +446,10 @@ impl Process for Database {
                 if let Some(i) = self.group.iter().position(|&n| n == from) {
                     if self.is_primary() {
                         self.state.acked[i] = self.state.acked[i].max(lsn);
+                        if self.state.semi_sync_off.is_some_and(|caught_up| lsn >= caught_up) {
+                            self.state.semi_sync_off = None;
+                            ctx.note(Note::SemiSyncOn { lsn });
+                        }
                         self.release_waiting(ctx);
                     }
                 }
@@ -473,8 +501,18 @@ impl Process for Database {
                 self.execute(ctx, job);
             }
             Timer::SemiSyncTimeout { lsn } => {
-                // No replica answered in time: acknowledge anyway.
-                for w in self.state.waiting.remove(&lsn).unwrap_or_default() {
+                // No replica answered in time: acknowledge anyway, this write
+                // and every one waiting, and stop waiting until a replica
+                // catches up (as MySQL switches semi-sync OFF).
+                if self.state.semi_sync_off.is_none() {
+                    self.state.semi_sync_off = Some(self.disk.lsn);
+                    ctx.note(Note::SemiSyncOff { lsn });
+                }
+                let waiting = std::mem::take(&mut self.state.waiting);
+                for w in waiting.into_values().flatten() {
+                    if let Some(t) = w.timer {
+                        ctx.cancel_timer(t);
+                    }
                     ctx.send(w.from, Message::Response(Response { id: w.id, status: Status::Ok, value: None }));
                 }
             }
