@@ -21,10 +21,10 @@ const KINDS: [(MsgKind, &str); 6] = [
 ];
 
 /// All dots of one kind as one path: one DOM update per kind per frame.
-/// Each message is a 6x6 square centred on its place: with a thousand on
-/// the wire, squares rasterise in about half the time of discs, and that
-/// was the difference between missing one frame in ten and one in a
-/// hundred (BENCHMARKS.md).
+/// Each message is a 6x6 square centred on its place: with two thousand
+/// on the wire, drawing discs was what made frames miss the display (in
+/// 10-s runs of the busy example, 7 to 39 missed vsyncs with discs, 1 to
+/// 18 with squares; BENCHMARKS.md).
 fn dots_path(dots: &[Dot], kind: MsgKind) -> String {
     let mut d = String::new();
     for dot in dots.iter().filter(|d| d.kind == kind) {
