@@ -165,13 +165,11 @@ fn write_latencies(sim: &engine::Simulation, from: u64, to: u64) -> Vec<u64> {
         .collect()
 }
 
-#[test]
-fn a_replica_cut_off_catches_up_after_the_heal() {
-    // Without failover nobody is promoted: the replicas ask the primary to
-    // resend what they missed. (They used to drop the resent writes and
-    // stay behind for good.)
+/// `replicated`, with the replicas cut off from 2 s to 4 s and no
+/// failover (nobody is promoted).
+fn replicas_cut_from_2s_to_4s(replication: &str) -> Value {
     let mut v = replicated(
-        "async",
+        replication,
         json!([
             { "at": "2s", "action": "partition", "groups": [["writer", "db1"], ["reader", "db2", "db3"]] },
             { "at": "4s", "action": "heal" }
@@ -180,6 +178,15 @@ fn a_replica_cut_off_catches_up_after_the_heal() {
     for node in &mut v["nodes"].as_array_mut().unwrap()[2..] {
         node.as_object_mut().unwrap().remove("failover");
     }
+    v
+}
+
+#[test]
+fn a_replica_cut_off_catches_up_after_the_heal() {
+    // Without failover nobody is promoted: the replicas ask the primary to
+    // resend what they missed. (They used to drop the resent writes and
+    // stay behind for good.)
+    let mut v = replicas_cut_from_2s_to_4s("async");
     v["nodes"][0]["stop"] = json!("5s");
     let mut sim = sim(v);
     sim.run_until(3 * SEC);
@@ -194,17 +201,7 @@ fn a_replica_cut_off_catches_up_after_the_heal() {
 
 #[test]
 fn semi_sync_falls_back_to_async_after_a_timeout_until_a_replica_catches_up() {
-    // The replicas are cut off from 2 s to 4 s; no failover.
-    let mut v = replicated(
-        "semi_sync",
-        json!([
-            { "at": "2s", "action": "partition", "groups": [["writer", "db1"], ["reader", "db2", "db3"]] },
-            { "at": "4s", "action": "heal" }
-        ]),
-    );
-    for node in &mut v["nodes"].as_array_mut().unwrap()[2..] {
-        node.as_object_mut().unwrap().remove("failover");
-    }
+    let mut v = replicas_cut_from_2s_to_4s("semi_sync");
     v["nodes"][2]["semi_sync_timeout"] = json!("200ms");
     let mut sim = sim(v);
     sim.run_until(3 * SEC);
