@@ -7,12 +7,11 @@
 //   2. first render: navigation start to the first node drawn, median of
 //      BENCH_RUNS fresh loads;
 //   3. frames: the `thirty-nodes-busy` example (30 nodes, more than a
-//      thousand messages on the wire) playing at 1x for 10 s; the gaps
-//      between requestAnimationFrame callbacks, 50th/95th/99th percentiles
-//      and the gaps that missed a vsync; each frame's work (from the
-//      frame's start to the first task after it: scripts, style, layout,
-//      paint);
-//      and the messages on the wire while it ran;
+//      thousand messages on the wire) playing at 1x for 10 s: the gaps
+//      between requestAnimationFrame callbacks (50th/95th/99th
+//      percentiles, and how many missed a vsync), each frame's work (from
+//      the frame's start to the first task after it: scripts, style,
+//      layout, paint), and the messages on the wire while it ran;
 //   4. seeking: the same run taken to 80 s, then the scrubber moved 60 s
 //      back; the time from the change to the view showing 20 s, median of
 //      BENCH_RUNS seeks.
