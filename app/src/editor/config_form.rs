@@ -266,7 +266,7 @@ fn share_cluster_settings(doc: &Scenario, value: &mut Value, i: usize, segs: &[S
 pub fn value(doc: &Scenario, node: &str, path: &str) -> Result<Option<Value>, String> {
     let i = index(doc, node).map_err(|e| e.to_string())?;
     let segs = parse_path(path).ok_or_else(|| format!("`{path}` is not a field path"))?;
-    let component = serde_json::to_value(&doc.nodes[i].component).expect("serialises");
+    let component = engine::scenario::to_value(&doc.nodes[i].component);
     let mut at = &component;
     for s in &segs {
         let next = match s {

@@ -62,13 +62,13 @@ pub fn edit(doc: &Scenario, e: &Edit) -> Result<Scenario, String> {
         Edit::Disconnect { a, b } => connect::disconnect(doc, a, b).map_err(|e| e.to_string()),
         Edit::Delete { node } => delete::delete_node(doc, node).map_err(|e| e.to_string()),
         Edit::Fault { fault } => {
-            let mut v = serde_json::to_value(doc).expect("serialises");
+            let mut v = engine::scenario::to_value(doc);
             let faults = v.as_object_mut().expect("an object").entry("faults").or_insert_with(|| serde_json::json!([]));
             faults.as_array_mut().ok_or("the scenario's `faults` is not a list")?.push(fault.clone());
             Scenario::from_value(v).map_err(|e| format!("fault: {e}"))
         }
         Edit::Duration { to } => {
-            let mut v = serde_json::to_value(doc).expect("serialises");
+            let mut v = engine::scenario::to_value(doc);
             v["duration"] = serde_json::Value::String(to.clone());
             Scenario::from_value(v).map_err(|e| format!("duration: {e}"))
         }
