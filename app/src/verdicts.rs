@@ -1,6 +1,6 @@
 //! The consistency checker's verdicts in words, for the verdicts panel.
 
-use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable, LogView};
+use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable, LogView, Verdict};
 use engine::history::{LogEvent, Outcome};
 use engine::message::Op;
 use engine::time::Time;
@@ -86,6 +86,46 @@ fn describe_log_op(sim: &Simulation, i: usize) -> String {
     }
 }
 
+/// Completed operations of a linearizability witness listed one by one;
+/// more are counted.
+const WITNESS_LISTED: usize = 5;
+
+/// Why a key is not linearizable, in words: the operation no order fits,
+/// the acknowledged write it misses (for a stale read), the other
+/// completed operations it was tried against, and the indeterminate ones
+/// counted rather than listed (in a long outage there are hundreds).
+fn witness(sim: &Simulation, v: &Verdict) -> Vec<String> {
+    let ops = sim.history().ops();
+    let mut lines = Vec::new();
+    let mut shown = Vec::new();
+    if let Some(b) = v.first_violation_op {
+        lines.push(format!("the operation: {}", describe_op(sim, b)));
+        shown.push(b);
+        if let Some(w) = engine::consistency::missed_write(sim.history(), b) {
+            lines.push(format!("the acknowledged write it misses: {}", describe_op(sim, w)));
+            shown.push(w);
+        }
+    }
+    let rest = v.first_violation_ops.iter().copied().filter(|i| !shown.contains(i));
+    let (open, done): (Vec<usize>, Vec<usize>) =
+        rest.partition(|&i| ops.get(i).is_some_and(|r| matches!(r.outcome, Outcome::Info | Outcome::Pending)));
+    let label = if shown.is_empty() { "" } else { "tried with it: " };
+    lines.extend(done.iter().take(WITNESS_LISTED).map(|&i| format!("{label}{}", describe_op(sim, i))));
+    if done.len() > WITNESS_LISTED {
+        lines.push(format!("and {} more completed operations", done.len() - WITNESS_LISTED));
+    }
+    if let (Some(&first), Some(&last)) = (open.first(), open.last()) {
+        let n = open.len();
+        let what = if n == 1 { "operation" } else { "operations" };
+        lines.push(format!(
+            "and {n} {what} with no answer, each of which may or may not have taken effect, invoked from {} to {}",
+            at(ops[first].invoke),
+            at(ops[last].invoke)
+        ));
+    }
+    lines
+}
+
 /// The first violation of each kind in the run so far.
 pub fn violations(sim: &Simulation) -> Vec<Violation> {
     let view = sim.consistency();
@@ -94,9 +134,9 @@ pub fn violations(sim: &Simulation) -> Vec<Violation> {
         if let Some(t) = v.first_violation_at {
             let key = v.first_violation_key.map_or_else(String::new, |k| format!(" on key k{k}"));
             out.push(Violation {
-                what: format!("Not linearizable{key}: these operations cannot be put in one order"),
+                what: format!("Not linearizable{key}: no single order of the operations fits this one"),
                 at: t,
-                ops: v.first_violation_ops.iter().map(|&i| describe_op(sim, i)).collect(),
+                ops: witness(sim, v),
             });
         }
     }
@@ -262,6 +302,29 @@ mod tests {
         let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
         sim.run_until(10_000_000_000);
         assert!(violations(&sim).is_empty());
+    }
+
+    #[test]
+    fn a_linearizability_violation_names_the_operation_and_the_write_it_misses() {
+        let ex = crate::examples::find("raft-kv-lease-stale-read").unwrap();
+        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
+        sim.run_until(12_000_000_000);
+        let found = violations(&sim);
+        let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).expect("the lease read goes stale");
+        assert!(lin.ops[0].starts_with("the operation: ") && lin.ops[0].contains(": read k0 → "), "{lin:#?}");
+        let misses = "the acknowledged write it misses: ";
+        assert!(lin.ops[1].starts_with(misses) && lin.ops[1].contains(": write k0 = "), "{lin:#?}");
+        // The stale-read check names the same pair.
+        let stale = found.iter().find(|v| v.what == "A stale read").unwrap();
+        assert_eq!(stale.ops[0], lin.ops[0]["the operation: ".len()..]);
+        assert_eq!(stale.ops[1]["the acknowledged write it misses: ".len()..], lin.ops[1][misses.len()..]);
+        // The writes that got no answer in the outage (dozens) are counted,
+        // not listed.
+        let witness = &sim.consistency().linearizability.as_ref().unwrap().first_violation_ops;
+        assert!(witness.len() > 20, "{}", witness.len());
+        assert!(lin.ops.len() <= 2 + WITNESS_LISTED + 2, "{lin:#?}");
+        let last = lin.ops.last().unwrap();
+        assert!(last.starts_with("and ") && last.contains(" operations with no answer, "), "{last}");
     }
 
     #[test]

@@ -53,6 +53,8 @@ struct Key<S> {
     violation_at: Option<Time>,
     /// For a violation: the operations that could not be ordered.
     stuck: Vec<usize>,
+    /// Of those, the one whose answer came with no order left to take it.
+    blocked: Option<usize>,
     exhausted: Option<Exhausted>,
 }
 
@@ -70,6 +72,9 @@ pub struct LiveVerdict {
     /// The operations (as numbered when fed) that could not be ordered
     /// there.
     pub first_violation_ops: Vec<usize>,
+    /// Of those, the one whose answer came when no order could take it any
+    /// more: the operation the violation is about.
+    pub first_violation_op: Option<usize>,
     pub violated_keys: usize,
     pub unknown_keys: usize,
     pub keys: usize,
@@ -128,6 +133,7 @@ impl<M: Model + Clone> Live<M> {
             verdict: Linearizable::Yes,
             violation_at: None,
             stuck: Vec::new(),
+            blocked: None,
             exhausted: None,
         });
         k.tail.push(id);
@@ -202,7 +208,7 @@ impl<M: Model + Clone> Live<M> {
             k.tail[..cut].iter().copied().filter(|&id| searchable(&self.model, &self.ops[id])).collect();
         let mut ends: Vec<End<M::State>> = Vec::new();
         let mut latest_violation: Option<Time> = None;
-        let mut stuck = Vec::new();
+        let mut stuck = (Vec::new(), None);
         let mut spent = 0;
         for end in &k.ends {
             let ids: Vec<usize> = end.open.iter().chain(&prefix).copied().collect();
@@ -241,7 +247,7 @@ impl<M: Model + Clone> Live<M> {
         if ends.is_empty() {
             k.verdict = Linearizable::No;
             k.violation_at = latest_violation;
-            k.stuck = stuck;
+            (k.stuck, k.blocked) = stuck;
             return;
         }
         self.settled += cut;
@@ -271,7 +277,7 @@ impl<M: Model + Clone> Live<M> {
         }
         let mut spent = 0;
         let mut latest_violation = None;
-        let mut stuck = Vec::new();
+        let mut stuck = (Vec::new(), None);
         let mut exhausted = None;
         for end in &k.ends {
             let ids: Vec<usize> = end.open.iter().chain(&tail).copied().collect();
@@ -310,7 +316,7 @@ impl<M: Model + Clone> Live<M> {
         } else {
             k.verdict = Linearizable::No;
             k.violation_at = latest_violation;
-            k.stuck = stuck;
+            (k.stuck, k.blocked) = stuck;
         }
     }
 
@@ -329,6 +335,7 @@ impl<M: Model + Clone> Live<M> {
             first_violation_at: first.and_then(|(_, k)| k.violation_at),
             first_violation_key: first.map(|(&key, _)| key),
             first_violation_ops: first.map(|(_, k)| k.stuck.clone()).unwrap_or_default(),
+            first_violation_op: first.and_then(|(_, k)| k.blocked),
             violated_keys: violated.count(),
             unknown_keys: unknown,
             keys: self.keys.len(),
@@ -345,12 +352,13 @@ impl<M: Model + Clone> Live<M> {
     }
 }
 
-/// The operations that could not be ordered, as fed.
-fn witness_ops(ids: &[usize], stuck: &[u32], blocked: Option<u32>) -> Vec<usize> {
+/// The operations that could not be ordered, as fed, and of those the one
+/// whose answer came with no order left to take it.
+fn witness_ops(ids: &[usize], stuck: &[u32], blocked: Option<u32>) -> (Vec<usize>, Option<usize>) {
     let mut v: Vec<usize> = stuck.iter().chain(&blocked).map(|&i| ids[i as usize]).collect();
     crate::sort::sort(&mut v);
     v.dedup();
-    v
+    (v, blocked.map(|i| ids[i as usize]))
 }
 
 /// Adds an end unless one with the same state leaves at least as many
@@ -396,6 +404,7 @@ mod tests {
         assert_eq!(v.linearizable, Linearizable::No);
         assert_eq!((v.first_violation_at, v.first_violation_key), (Some(140), Some(0)));
         assert!(v.first_violation_ops.contains(&stale));
+        assert_eq!(v.first_violation_op, Some(stale), "the read is the operation that could not be ordered");
         // Final: later good operations do not change it.
         r(&mut live, 0, Some(2), 210, 220);
         live.checkpoint(300);

@@ -337,6 +337,18 @@ pub fn rw_ops(ops: &[OpRecord]) -> Vec<RwOp> {
         .collect()
 }
 
+/// For a read that returned a value older than a write acknowledged before
+/// the read began (a stale read): that write, as a history index. Explains
+/// a linearizability violation whose operation is such a read.
+pub fn missed_write(history: &History, read: usize) -> Option<usize> {
+    let ops = history.ops();
+    let key = ops.get(read)?.op.key();
+    let same: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].op.key() == key).collect();
+    let local: Vec<OpRecord> = same.iter().map(|&i| ops[i]).collect();
+    let at = same.binary_search(&read).expect("the read is of its own key");
+    rw::missed_write(&rw_ops(&local), at).map(|w| same[w])
+}
+
 /// The history file that `clusterlab run --history` writes and the app
 /// exports: [`history_json`] as compact JSON and a newline.
 pub fn history_file(history: &History, scenario: &str, seed: u64) -> String {

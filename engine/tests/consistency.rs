@@ -65,6 +65,16 @@ fn a_lagging_replica_serves_many_more_stale_reads_while_the_link_is_slow() {
     let during = count_before(&all, 12 * SEC) - before;
     assert!(during > 10 * before.max(1), "stale reads: {before} in the first 5 s, {during} from 5 s to 12 s");
     assert_eq!(v.anomalies.stale_reads.count, count_before(&all, u64::MAX));
+    // The violation is about a read, and names the write it misses: one
+    // acknowledged before the read began, of another value.
+    let read = lin.first_violation_op.expect("the operation that could not be ordered");
+    assert!(lin.first_violation_ops.contains(&read));
+    let ops = sim.history().ops();
+    let write = engine::consistency::missed_write(sim.history(), read).expect("a stale read");
+    assert!(matches!(ops[read].op, engine::message::Op::Read { .. }), "{:?}", ops[read]);
+    assert!(matches!(ops[write].op, engine::message::Op::Write { value, .. } if Some(value) != ops[read].value));
+    assert_eq!(ops[write].op.key(), ops[read].op.key());
+    assert!(ops[write].complete.unwrap() < ops[read].invoke);
 }
 
 #[test]

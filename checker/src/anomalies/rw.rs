@@ -109,6 +109,38 @@ fn older(settled: Option<Time>, invoke: Time) -> bool {
     settled.is_none_or(|t| t < invoke)
 }
 
+/// The acknowledged write read `read` misses, as a stale read: the
+/// latest-invoked write of its key acknowledged before the read began (of
+/// equal invocations, the one acknowledged first, as [`check`] picks), if
+/// the value read is older than it. `None` for a read that is not stale,
+/// or for anything but a completed read.
+pub fn missed_write(ops: &[RwOp], read: usize) -> Option<usize> {
+    let r = ops.get(read)?;
+    let RwKind::Read(value) = r.kind else { return None };
+    if r.outcome != Outcome::Ok || r.complete.is_none() {
+        return None;
+    }
+    let mut writes: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    let mut latest: Option<usize> = None;
+    for (i, op) in ops.iter().enumerate() {
+        let RwKind::Write(v) = op.kind else { continue };
+        if op.key != r.key || op.outcome == Outcome::Fail {
+            continue;
+        }
+        writes.entry(v).or_default().push(i);
+        let Some(done) = op.complete.filter(|&c| op.outcome == Outcome::Ok && c < r.invoke) else { continue };
+        let later = latest.is_none_or(|l| {
+            let (li, ld) = (ops[l].invoke, ops[l].complete.expect("acknowledged"));
+            op.invoke > li || (op.invoke == li && (done, i) < (ld, l))
+        });
+        if later {
+            latest = Some(i);
+        }
+    }
+    let w = latest?;
+    older(settled_by(&writes, ops, value), ops[w].invoke).then_some(w)
+}
+
 pub fn check(ops: &[RwOp]) -> RwAnomalies {
     let mut out = RwAnomalies::default();
     let mut by_key: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
@@ -254,6 +286,27 @@ mod tests {
         assert_eq!(check(&h).total(), 0);
         // A read of nil after a write is stale.
         assert_eq!(check(&[w(1, 1, 0, 10), r(2, None, 11, 12)]).stale_reads.count, 1);
+    }
+
+    #[test]
+    fn the_write_a_stale_read_misses_is_the_one_its_stale_read_names() {
+        let h = [w(1, 1, 0, 10), w(1, 2, 20, 30), r(2, Some(1), 40, 50), r(2, Some(2), 60, 70)];
+        assert_eq!(missed_write(&h, 2), Some(1));
+        assert_eq!(check(&h).stale_reads.examples[0].because, 1);
+        // Not stale: it sees the newest write, or began before the write
+        // was acknowledged; and writes are not reads.
+        assert_eq!(missed_write(&h, 3), None);
+        assert_eq!(missed_write(&[w(1, 1, 0, 10), w(1, 2, 20, 30), r(2, Some(1), 25, 50)], 2), None);
+        assert_eq!(missed_write(&h, 0), None);
+        // Another key's write is not missed.
+        let mut h2 = h;
+        h2[1].key = 7;
+        assert_eq!(missed_write(&h2, 2), None);
+        // Of two writes invoked together, the one acknowledged first, as
+        // the stale-read check names it.
+        let h = [w(1, 1, 0, 5), w(1, 2, 10, 30), w(3, 3, 10, 20), r(2, Some(1), 40, 50)];
+        assert_eq!(missed_write(&h, 3), Some(2));
+        assert_eq!(check(&h).stale_reads.examples[0].because, 2);
     }
 
     #[test]
