@@ -187,7 +187,11 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
         if let Some(log) = &view.log {
             return describe_log(log);
         }
-        return Verdicts { headline: Some("Not checked yet".into()), tone: "unknown", ..Default::default() };
+        return Verdicts {
+            headline: Some("Not checked yet: the checker reads the history once per simulated second".into()),
+            tone: "unknown",
+            ..Default::default()
+        };
     };
     let (headline, tone) = match v.linearizable {
         Linearizable::Yes => ("Linearizable so far".to_string(), "ok"),
@@ -332,6 +336,17 @@ mod tests {
         let v = run("db-semi-sync-failover", 10);
         assert_eq!((v.headline.as_deref(), v.tone), (Some("Linearizable so far"), "ok"));
         assert_eq!(run("web-three-servers", 3).headline, None);
+        assert_eq!(run("web-three-servers", 0).headline, None);
+    }
+
+    #[test]
+    fn a_checked_run_at_time_zero_is_not_checked_yet_rather_than_not_judged() {
+        // A lesson step opens paused at time zero: its panel must not say
+        // that nothing stores the values.
+        let v = run("db-replica-lag", 0);
+        assert_eq!(v.tone, "unknown");
+        assert!(v.headline.as_deref().unwrap().starts_with("Not checked yet: "), "{v:?}");
+        assert!(v.violations.is_empty());
     }
 
     #[test]

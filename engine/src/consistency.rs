@@ -130,7 +130,13 @@ impl Consistency {
             fed: 0,
             in_flight: Vec::new(),
             next_check: CHECK_EVERY_NS,
-            view: ConsistencyView::default(),
+            // Checked runs say so from the start: before the first check
+            // there is simply nothing judged yet.
+            view: ConsistencyView {
+                checked: enabled || logs,
+                log: logs.then(LogView::default),
+                ..ConsistencyView::default()
+            },
             keys: BTreeMap::new(),
         }
     }

@@ -112,6 +112,26 @@ fn runs_without_a_database_are_not_judged() {
     let (_, v) = run("web-three-servers.json");
     assert!(!v.checked);
     assert!(v.linearizability.is_none());
+    let sim = Simulation::new(&load_example("web-three-servers.json")).unwrap();
+    assert!(!sim.consistency().checked);
+}
+
+#[test]
+fn checked_runs_say_so_from_time_zero_with_nothing_judged_yet() {
+    // Before the first check (at 1 s) a run with a database is a checked
+    // run with no verdict yet, not a run "where nothing stores values".
+    let sim = Simulation::new(&load_example("db-replica-lag.json")).unwrap();
+    let v = sim.consistency();
+    assert!(v.checked);
+    assert!(v.linearizability.is_none());
+    assert_eq!(v.anomalies.total(), 0);
+    assert!(v.log.is_none());
+    // A Kafka run: its log verdict is there, empty.
+    let sim = Simulation::new(&load_example("kafka-three-brokers.json")).unwrap();
+    let v = sim.consistency();
+    assert!(v.checked);
+    let log = v.log.as_ref().expect("a Kafka run is checked as logs");
+    assert_eq!((log.sends_acknowledged, log.anomalies.lost.count), (0, 0));
 }
 
 #[test]
