@@ -246,8 +246,14 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
     if let Some(f) = &view.final_reads {
         rows.push(("final reads".to_string(), final_reads_row(f)));
     }
-    if let Some(t) = v.checked_at {
-        rows.push(("checked up to".to_string(), format!("{} ({} operations)", at(t), v.ops)));
+    match (view.final_reads, v.checked_at) {
+        // The final reads ran on a copy of the run, after its end.
+        (Some(f), _) => rows.push((
+            "checked up to".to_string(),
+            format!("the end, {} ({} operations with the final reads)", at(f.after), v.ops),
+        )),
+        (None, Some(t)) => rows.push(("checked up to".to_string(), format!("{} ({} operations)", at(t), v.ops))),
+        (None, None) => {}
     }
     if view.history_discarded > 0 {
         rows.push((
@@ -381,6 +387,7 @@ mod tests {
             row("final reads"),
             "5 of 10 keys read again after the run, with the faults healed and 10 s of quiet"
         );
+        assert!(row("checked up to").starts_with("the end, 20.000 s ("), "{v:?}");
         let found = violations(&sim, &f.consistency, Some(&f));
         let lost = found.iter().find(|v| v.what == "A lost acknowledged write").unwrap();
         // Certain at the run's end, the moment the lab can go to.
