@@ -4,8 +4,10 @@
 
 use crate::checkpoints::Checkpoints;
 use crate::event_log::EventLog;
+use engine::consistency::ConsistencyView;
 use engine::fault::Fault;
 use engine::node::Status;
+use engine::sim::final_reads::FinalReads;
 use engine::time::{Time, NANOS_PER_MILLI};
 use engine::{Scenario, ScenarioError, Simulation};
 
@@ -47,6 +49,10 @@ pub struct Lab {
     /// How many trace events the run had recorded when `sim` was last
     /// replaced: those are the same as before (0 for another run).
     pub shared_events: u64,
+    /// While the run stands at its scenario's end: Jepsen's final reads
+    /// (`engine::sim::final_reads`), made once for that moment (the run's
+    /// generation and event count), and the verdicts judged with them.
+    final_reads: Option<((u64, u64), FinalReads)>,
 }
 
 /// A new generation number.
@@ -76,7 +82,31 @@ impl Lab {
             seeking: None,
             generation: next_generation(),
             shared_events: 0,
+            final_reads: None,
         })
+    }
+
+    /// The final reads, while the run stands at its scenario's end.
+    pub fn final_reads(&self) -> Option<&FinalReads> {
+        self.final_reads.as_ref().map(|(_, f)| f)
+    }
+
+    /// The verdicts to show: with the final reads at the run's end, else
+    /// the live ones.
+    pub fn consistency(&self) -> &ConsistencyView {
+        self.final_reads().map_or_else(|| self.sim.consistency(), |f| &f.consistency)
+    }
+
+    /// Makes the final reads when the run has just come to its scenario's
+    /// end, and drops them once it has moved on.
+    fn update_final_reads(&mut self) {
+        let at_end = self.seeking.is_none() && self.sim.now() == self.sim.scenario().duration.nanos;
+        let key = (self.generation, self.sim.events());
+        if !at_end {
+            self.final_reads = None;
+        } else if self.final_reads.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.final_reads = self.sim.final_reads().map(|f| (key, f));
+        }
     }
 
     /// The scenario as it stands: the one opened, with every fault added
@@ -141,10 +171,12 @@ impl Lab {
         self.moved_forward();
     }
 
-    /// The scrubber's end and the log, after the run moved forward.
+    /// The scrubber's end, the log and the final reads, after the run
+    /// moved forward.
     fn moved_forward(&mut self) {
         self.furthest = self.furthest.max(self.sim.now());
         self.log.pull(&self.sim);
+        self.update_final_reads();
     }
 
     /// Processes exactly one event (while paused, to look closely).
@@ -183,6 +215,7 @@ impl Lab {
         self.sim = sim;
         self.log = EventLog::default();
         self.generation = next_generation();
+        self.final_reads = None;
     }
 
     /// Runs a seek to its end within `time_left()`; returns events processed.
@@ -287,6 +320,7 @@ impl Lab {
 mod tests {
     use super::*;
     use crate::examples;
+    use engine::time::NANOS_PER_SEC;
 
     fn lab() -> Lab {
         let ex = examples::find(examples::DEFAULT).unwrap();
@@ -335,6 +369,40 @@ mod tests {
         lab.playing = true;
         lab.advance(100.0, || true);
         assert_eq!(lab.sim.now(), 70_000 * NANOS_PER_MILLI);
+    }
+
+    #[test]
+    fn at_the_scenario_end_the_verdicts_have_final_reads_until_the_run_moves_on() {
+        let ex = examples::find("db-replica-lag").unwrap();
+        let mut scenario = Scenario::from_json(ex.json).unwrap();
+        // Lesson 6's first step: the run stops while the replica lags by
+        // 300 ms, and the last reads miss the newest writes.
+        scenario.duration = engine::time::Duration::from_secs(12);
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.speed = 100.0;
+        while !lab.reached_end {
+            lab.advance(100.0, || true);
+        }
+        let live = lab.sim.consistency().anomalies.lost_writes.count;
+        assert!(live > 0, "the last reads miss the writes still on their way");
+        let f = lab.final_reads().expect("final reads at the end");
+        assert_eq!(lab.consistency(), &f.consistency);
+        assert_eq!(f.consistency.anomalies.lost_writes.count, 0, "the replica had them all once it caught up");
+        let summary = f.consistency.final_reads.unwrap();
+        assert_eq!((summary.after, summary.read, summary.skipped), (12 * NANOS_PER_SEC, summary.keys, 0));
+        // The run itself is untouched: the same fingerprint as a run of 12 s.
+        let mut plain = Simulation::new(&scenario).unwrap();
+        plain.run_through(12 * NANOS_PER_SEC);
+        assert_eq!(lab.sim.trace_hash(), plain.trace_hash());
+        // Going on past the end drops them.
+        lab.playing = true;
+        lab.advance(100.0, || true);
+        assert!(lab.final_reads().is_none());
+        assert_eq!(lab.consistency(), lab.sim.consistency());
+        // Seeking back to the end makes them again, the same.
+        lab.seek(12 * NANOS_PER_SEC);
+        lab.finish_seek();
+        assert_eq!(lab.final_reads().map(|f| f.consistency.anomalies.lost_writes.count), Some(0));
     }
 
     #[test]

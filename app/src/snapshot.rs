@@ -431,8 +431,8 @@ pub fn take(lab: &Lab) -> Snapshot {
         in_flight: flying.len(),
         compact: sim.node_count() > COMPACT_ABOVE,
         verdicts: crate::verdicts::Verdicts {
-            violations: crate::verdicts::violations(sim),
-            ..crate::verdicts::describe(sim.consistency())
+            violations: crate::verdicts::violations(sim, lab.consistency(), lab.final_reads()),
+            ..crate::verdicts::describe(lab.consistency())
         },
         baseline: None,
     }

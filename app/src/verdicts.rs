@@ -1,8 +1,9 @@
 //! The consistency checker's verdicts in words, for the verdicts panel.
 
-use engine::consistency::{AnomalyKind, ConsistencyView, Linearizable, LogView, Verdict};
-use engine::history::{LogEvent, Outcome};
+use engine::consistency::{AnomalyKind, ConsistencyView, FinalReadsSummary, Linearizable, LogView, Verdict};
+use engine::history::{LogEvent, OpRecord, Outcome};
 use engine::message::Op;
+use engine::sim::final_reads::{FinalReads, QUIET_NS};
 use engine::time::Time;
 use engine::Simulation;
 
@@ -43,9 +44,17 @@ impl Violation {
     }
 }
 
-/// One operation of the client history, in words.
-fn describe_op(sim: &Simulation, i: usize) -> String {
-    let Some(r) = sim.history().ops().get(i) else {
+/// Operation `i` of the history, or of the final reads after it.
+fn op<'a>(sim: &'a Simulation, finals: Option<&'a FinalReads>, i: usize) -> Option<&'a OpRecord> {
+    match finals {
+        Some(f) if i >= f.first => f.ops.get(i - f.first),
+        _ => sim.history().ops().get(i),
+    }
+}
+
+/// One operation of the client history (or a final read), in words.
+fn describe_op(sim: &Simulation, finals: Option<&FinalReads>, i: usize) -> String {
+    let Some(r) = op(sim, finals, i) else {
         return format!("operation {i} (beyond the kept history)");
     };
     let what = match r.op {
@@ -62,7 +71,8 @@ fn describe_op(sim: &Simulation, i: usize) -> String {
         (Outcome::Info, Some(t)) => format!("no answer (timed out at {})", at(t)),
         _ => "still waiting".to_string(),
     };
-    format!("{} (client {}): {what}, invoked at {}, {outcome}", sim.node_name(r.node), r.process, at(r.invoke))
+    let who = if r.final_read { "final read after the run".to_string() } else { format!("client {}", r.process) };
+    format!("{} ({who}): {what}, invoked at {}, {outcome}", sim.node_name(r.node), at(r.invoke))
 }
 
 /// A Kafka client's operation, in words.
@@ -94,49 +104,53 @@ const WITNESS_LISTED: usize = 5;
 /// the acknowledged write it misses (for a stale read), the other
 /// completed operations it was tried against, and the indeterminate ones
 /// counted rather than listed (in a long outage there are hundreds).
-fn witness(sim: &Simulation, v: &Verdict) -> Vec<String> {
-    let ops = sim.history().ops();
+fn witness(sim: &Simulation, finals: Option<&FinalReads>, v: &Verdict) -> Vec<String> {
     let mut lines = Vec::new();
     let mut shown = Vec::new();
     if let Some(b) = v.first_violation_op {
-        lines.push(format!("the operation: {}", describe_op(sim, b)));
+        lines.push(format!("the operation: {}", describe_op(sim, finals, b)));
         shown.push(b);
-        if let Some(w) = engine::consistency::missed_write(sim.history(), b) {
-            lines.push(format!("the acknowledged write it misses: {}", describe_op(sim, w)));
+        let after = finals.map_or(&[][..], |f| &f.ops[..]);
+        if let Some(w) = engine::consistency::missed_write(sim.history(), after, b) {
+            lines.push(format!("the acknowledged write it misses: {}", describe_op(sim, finals, w)));
             shown.push(w);
         }
     }
     let rest = v.first_violation_ops.iter().copied().filter(|i| !shown.contains(i));
     let (open, done): (Vec<usize>, Vec<usize>) =
-        rest.partition(|&i| ops.get(i).is_some_and(|r| matches!(r.outcome, Outcome::Info | Outcome::Pending)));
+        rest.partition(|&i| op(sim, finals, i).is_some_and(|r| matches!(r.outcome, Outcome::Info | Outcome::Pending)));
     let label = if shown.is_empty() { "" } else { "tried with it: " };
-    lines.extend(done.iter().take(WITNESS_LISTED).map(|&i| format!("{label}{}", describe_op(sim, i))));
+    lines.extend(done.iter().take(WITNESS_LISTED).map(|&i| format!("{label}{}", describe_op(sim, finals, i))));
     if done.len() > WITNESS_LISTED {
         lines.push(format!("and {} more completed operations", done.len() - WITNESS_LISTED));
     }
     if let (Some(&first), Some(&last)) = (open.first(), open.last()) {
         let n = open.len();
         let what = if n == 1 { "operation" } else { "operations" };
+        let invoked = |i: usize| op(sim, finals, i).map_or(0, |r| r.invoke);
         lines.push(format!(
             "and {n} {what} with no answer, each of which may or may not have taken effect, invoked from {} to {}",
-            at(ops[first].invoke),
-            at(ops[last].invoke)
+            at(invoked(first)),
+            at(invoked(last))
         ));
     }
     lines
 }
 
-/// The first violation of each kind in the run so far.
-pub fn violations(sim: &Simulation) -> Vec<Violation> {
-    let view = sim.consistency();
+/// The first violation of each kind in the run so far, as `view` (the
+/// live verdicts, or those with `finals`, the final reads) has them. A
+/// violation only the final reads show is certain at the run's end: its
+/// moment is the end.
+pub fn violations(sim: &Simulation, view: &ConsistencyView, finals: Option<&FinalReads>) -> Vec<Violation> {
+    let end = view.final_reads.map_or(Time::MAX, |f| f.after);
     let mut out = Vec::new();
     if let Some(v) = view.linearizability.as_ref().filter(|v| v.linearizable == Linearizable::No) {
         if let Some(t) = v.first_violation_at {
             let key = v.first_violation_key.map_or_else(String::new, |k| format!(" on key k{k}"));
             out.push(Violation {
                 what: format!("Not linearizable{key}: no single order of the operations fits this one"),
-                at: t,
-                ops: witness(sim, v),
+                at: t.min(end),
+                ops: witness(sim, finals, v),
             });
         }
     }
@@ -150,8 +164,11 @@ pub fn violations(sim: &Simulation) -> Vec<Violation> {
         if let Some(f) = kind.examples.first() {
             out.push(Violation {
                 what: what.to_string(),
-                at: f.at,
-                ops: vec![describe_op(sim, f.op), format!("{because}: {}", describe_op(sim, f.because))],
+                at: f.at.min(end),
+                ops: vec![
+                    describe_op(sim, finals, f.op),
+                    format!("{because}: {}", describe_op(sim, finals, f.because)),
+                ],
             });
         }
     }
@@ -171,12 +188,26 @@ pub fn violations(sim: &Simulation) -> Vec<Violation> {
     out
 }
 
-fn anomaly(kind: &AnomalyKind) -> String {
+fn anomaly(kind: &AnomalyKind, finals: Option<FinalReadsSummary>) -> String {
     match (kind.count, kind.first_at) {
         (0, _) => "none".to_string(),
+        (n, Some(t)) if finals.is_some_and(|f| t > f.after) => format!("{n}, found by the final reads"),
         (n, Some(t)) => format!("{n}, the first at {}", at(t)),
         (n, None) => n.to_string(),
     }
+}
+
+/// What the final reads covered, in words.
+fn final_reads_row(f: &FinalReadsSummary) -> String {
+    let quiet = QUIET_NS / 1_000_000_000;
+    let mut text = format!(
+        "{} of {} keys read again after the run, with the faults healed and {quiet} s of quiet",
+        f.read, f.keys
+    );
+    if f.skipped > 0 {
+        text.push_str(&format!(" ({} not tried: their client was down, or past the bound)", f.skipped));
+    }
+    text
 }
 
 pub fn describe(view: &ConsistencyView) -> Verdicts {
@@ -207,13 +238,22 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
     let a = &view.anomalies;
     let mut rows = vec![
         ("keys violated".to_string(), format!("{} of {}", v.violated_keys, v.keys)),
-        ("lost acknowledged writes".to_string(), anomaly(&a.lost_writes)),
-        ("stale reads".to_string(), anomaly(&a.stale_reads)),
-        ("read-your-writes violations".to_string(), anomaly(&a.read_your_writes)),
-        ("monotonic-read violations".to_string(), anomaly(&a.monotonic_reads)),
+        ("lost acknowledged writes".to_string(), anomaly(&a.lost_writes, view.final_reads)),
+        ("stale reads".to_string(), anomaly(&a.stale_reads, view.final_reads)),
+        ("read-your-writes violations".to_string(), anomaly(&a.read_your_writes, view.final_reads)),
+        ("monotonic-read violations".to_string(), anomaly(&a.monotonic_reads, view.final_reads)),
     ];
-    if let Some(t) = v.checked_at {
-        rows.push(("checked up to".to_string(), format!("{} ({} operations)", at(t), v.ops)));
+    if let Some(f) = &view.final_reads {
+        rows.push(("final reads".to_string(), final_reads_row(f)));
+    }
+    match (view.final_reads, v.checked_at) {
+        // The final reads ran on a copy of the run, after its end.
+        (Some(f), _) => rows.push((
+            "checked up to".to_string(),
+            format!("the end, {} ({} operations with the final reads)", at(f.after), v.ops),
+        )),
+        (None, Some(t)) => rows.push(("checked up to".to_string(), format!("{} ({} operations)", at(t), v.ops))),
+        (None, None) => {}
     }
     if view.history_discarded > 0 {
         rows.push((
@@ -286,7 +326,7 @@ mod tests {
         let ex = crate::examples::find("db-async-failover").unwrap();
         let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
         sim.run_until(10_000_000_000);
-        let found = violations(&sim);
+        let found = violations(&sim, sim.consistency(), None);
         let first = found.first().expect("the failover loses writes");
         let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).unwrap();
         assert_eq!(Some(lin.at), sim.consistency().linearizability.as_ref().unwrap().first_violation_at);
@@ -299,13 +339,13 @@ mod tests {
         let ex = crate::examples::find("kafka-acks1-loss").unwrap();
         let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
         sim.run_until(25_000_000_000);
-        let found = violations(&sim);
+        let found = violations(&sim, sim.consistency(), None);
         assert!(found.iter().any(|v| v.ops[0].contains("acknowledged at offset")), "{found:?}");
         // A clean run has none.
         let ex = crate::examples::find("db-semi-sync-failover").unwrap();
         let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
         sim.run_until(10_000_000_000);
-        assert!(violations(&sim).is_empty());
+        assert!(violations(&sim, sim.consistency(), None).is_empty());
     }
 
     #[test]
@@ -313,7 +353,7 @@ mod tests {
         let ex = crate::examples::find("raft-kv-lease-stale-read").unwrap();
         let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
         sim.run_until(12_000_000_000);
-        let found = violations(&sim);
+        let found = violations(&sim, sim.consistency(), None);
         let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).expect("the lease read goes stale");
         assert!(lin.ops[0].starts_with("the operation: ") && lin.ops[0].contains(": read k0 → "), "{lin:#?}");
         let misses = "the acknowledged write it misses: ";
@@ -329,6 +369,34 @@ mod tests {
         assert!(lin.ops.len() <= 2 + WITNESS_LISTED + 2, "{lin:#?}");
         let last = lin.ops.last().unwrap();
         assert!(last.starts_with("and ") && last.contains(" operations with no answer, "), "{last}");
+    }
+
+    #[test]
+    fn at_the_end_lost_writes_are_judged_by_the_final_reads_and_say_so() {
+        let ex = crate::examples::find("db-async-failover").unwrap();
+        let scenario = Scenario::from_json(ex.json).unwrap();
+        let mut sim = Simulation::new(&scenario).unwrap();
+        let end = scenario.duration.nanos;
+        sim.run_through(end);
+        sim.check_consistency();
+        let f = sim.final_reads().unwrap();
+        let v = describe(&f.consistency);
+        let row = |k: &str| v.rows.iter().find(|r| r.0 == k).map(|r| r.1.clone()).unwrap_or_default();
+        assert!(row("lost acknowledged writes").ends_with(", found by the final reads"), "{v:?}");
+        assert_eq!(
+            row("final reads"),
+            "5 of 10 keys read again after the run, with the faults healed and 10 s of quiet"
+        );
+        assert!(row("checked up to").starts_with("the end, 20.000 s ("), "{v:?}");
+        let found = violations(&sim, &f.consistency, Some(&f));
+        let lost = found.iter().find(|v| v.what == "A lost acknowledged write").unwrap();
+        // Certain at the run's end, the moment the lab can go to.
+        assert_eq!(lost.at, end);
+        assert!(
+            lost.ops[1].starts_with("the read that misses it: reader (final read after the run): read k"),
+            "{lost:?}"
+        );
+        assert!(found.iter().all(|v| v.at <= end));
     }
 
     #[test]

@@ -9,9 +9,9 @@ use engine::{Scenario, Simulation};
 use lesson::{Goal, Lesson};
 
 /// Runs `scenario` to its end, as the lab does (everything due at the end
-/// included), reading the trace as it goes. Returns the goals' states at
-/// the end, and the first moment, if any, at which they all held (the lab
-/// marks a step done then).
+/// included, then the final reads), reading the trace as it goes. Returns
+/// the goals' states at the end, and the first moment, if any, at which
+/// they all held (the lab marks a step done then).
 fn run(scenario: &Scenario, goals: &[Goal]) -> (Vec<Status>, Option<u64>) {
     let mut sim = Simulation::new(scenario).expect("a step's scenario runs");
     let mut tracker = Tracker::new(goals);
@@ -28,14 +28,17 @@ fn run(scenario: &Scenario, goals: &[Goal]) -> (Vec<Status>, Option<u64>) {
             sim.run_until_budget(t, 20_000);
             tracker.pull(goals, &sim);
         }
-        if all_met_at.is_none() && tracker.statuses(goals, &sim).iter().all(|s| s.met) {
+        if all_met_at.is_none() && tracker.statuses(goals, &sim, sim.consistency()).iter().all(|s| s.met) {
             all_met_at = Some(sim.now());
         }
     }
     sim.run_through(end);
     tracker.pull(goals, &sim);
     assert_eq!(tracker.missed, 0, "the tracker read every trace event");
-    let statuses = tracker.statuses(goals, &sim);
+    // At the end the lab judges with the final reads, as here.
+    let finals = sim.final_reads();
+    let verdicts = finals.as_ref().map_or_else(|| sim.consistency(), |f| &f.consistency);
+    let statuses = tracker.statuses(goals, &sim, verdicts);
     if all_met_at.is_none() && statuses.iter().all(|s| s.met) {
         all_met_at = Some(sim.now());
     }

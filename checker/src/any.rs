@@ -65,6 +65,9 @@ pub struct Loaded {
     pub history: AnyHistory,
     /// Per operation: the line (or JSON operation number) that invoked it.
     pub lines: Vec<usize>,
+    /// Per operation: a final read (made after the run, once the system
+    /// settled; see [`rw`]). Empty when the format has none.
+    pub finals: Vec<bool>,
     /// Keys given as strings, by the number the history uses for them.
     pub key_names: BTreeMap<u64, String>,
 }
@@ -83,6 +86,7 @@ impl Loaded {
 pub fn build(kind: ModelKind, raw: &[RawOp], label: &str) -> Result<Loaded, ParseError> {
     let mut keys = Keys::default();
     let lines = raw.iter().map(|r| r.line).collect();
+    let finals = raw.iter().map(|r| r.final_read).collect();
     let history = match kind {
         ModelKind::Register => AnyHistory::Register(ops(raw, |r| register(r, label, &mut keys))?),
         ModelKind::Kv => AnyHistory::Kv(ops(raw, |r| kv(r, label, &mut keys))?),
@@ -90,7 +94,7 @@ pub fn build(kind: ModelKind, raw: &[RawOp], label: &str) -> Result<Loaded, Pars
         ModelKind::Set => AnyHistory::Set(ops(raw, |r| set(r, label))?),
         ModelKind::Log => AnyHistory::Log(ops(raw, |r| log(r, label, &mut keys))?),
     };
-    Ok(Loaded { history, lines, key_names: keys.names })
+    Ok(Loaded { history, lines, finals, key_names: keys.names })
 }
 
 /// Keys: whole numbers stand for themselves; strings are numbered in order
@@ -268,8 +272,14 @@ fn log(r: &RawOp, label: &str, keys: &mut Keys) -> Result<(LogInput, Option<LogO
 /// anomaly checks that apply to the model, as one JSON object.
 pub fn report(loaded: &Loaded, budget: &Budget<'_>) -> Value {
     let (model, verdict, anomalies) = match &loaded.history {
-        AnyHistory::Register(h) => ("register", check(&Register, h, budget), json!(rw::check(&register_rw(h)))),
-        AnyHistory::Kv(h) => ("kv", check(&Kv, h, budget), kv_rw(h).map_or(Value::Null, |ops| json!(rw::check(&ops)))),
+        AnyHistory::Register(h) => {
+            ("register", check(&Register, h, budget), json!(rw::check(&with_finals(register_rw(h), &loaded.finals))))
+        }
+        AnyHistory::Kv(h) => (
+            "kv",
+            check(&Kv, h, budget),
+            kv_rw(h).map_or(Value::Null, |ops| json!(rw::check(&with_finals(ops, &loaded.finals)))),
+        ),
         AnyHistory::Counter(h) => ("counter", check(&Counter, h, budget), Value::Null),
         AnyHistory::Set(h) => ("set", check(&Set, h, budget), Value::Null),
         AnyHistory::Log(h) => ("log", check(&Log, h, budget), json!(log_anomalies::check(&log_events(h)))),
@@ -331,6 +341,14 @@ fn describe(loaded: &Loaded, i: usize) -> String {
     }
 }
 
+/// Marks the final reads among `ops` (`finals` as in [`Loaded`]).
+fn with_finals(mut ops: Vec<rw::RwOp>, finals: &[bool]) -> Vec<rw::RwOp> {
+    for (op, &f) in ops.iter_mut().zip(finals) {
+        op.final_read = f;
+    }
+    ops
+}
+
 /// A register history as reads and writes: a successful compare-and-set
 /// writes its `to`; failed ones and their reads are left out.
 pub fn register_rw(h: &[Operation<RegisterInput, RegisterOutput>]) -> Vec<rw::RwOp> {
@@ -347,7 +365,15 @@ pub fn register_rw(h: &[Operation<RegisterInput, RegisterOutput>]) -> Vec<rw::Rw
                 Some(RegisterOutput::Cas(false)) => Outcome::Fail,
                 _ => op.outcome,
             };
-            rw::RwOp { client: op.client, key: op.input.key(), kind, invoke: op.invoke, complete: op.complete, outcome }
+            rw::RwOp {
+                client: op.client,
+                key: op.input.key(),
+                kind,
+                invoke: op.invoke,
+                complete: op.complete,
+                outcome,
+                final_read: false,
+            }
         })
         .collect()
 }
@@ -375,6 +401,7 @@ pub fn kv_rw(h: &[Operation<KvInput, KvOutput>]) -> Option<Vec<rw::RwOp>> {
             invoke: op.invoke,
             complete: op.complete,
             outcome: op.outcome,
+            final_read: false,
         });
     }
     Some(out)

@@ -128,11 +128,18 @@ fn run(a: &RunArgs) -> Result<(), String> {
         }
     }
     sim.check_consistency();
+    // A run that reached its end gets Jepsen's final reads, and its
+    // verdicts are judged with them.
+    let finals = (until >= scenario.duration.nanos && sim.halted().is_none()).then(|| sim.final_reads()).flatten();
     if let Some(path) = &a.history {
-        let text = engine::consistency::history_file(sim.history(), &sim.scenario().name, seed);
+        let ops = finals.as_ref().map_or(&[][..], |f| &f.ops[..]);
+        let text = engine::consistency::history_file(sim.history(), ops, &sim.scenario().name, seed);
         std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))?;
     }
-    let report = sim.report();
+    let mut report = sim.report();
+    if let Some(f) = finals {
+        report.consistency = f.consistency;
+    }
     println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
     if let Some(h) = sim.halted() {
         return Err(h.to_string());
@@ -157,6 +164,7 @@ fn load_history(path: &str, a: &CheckArgs) -> Result<Loaded, String> {
             let ops = formats::etcd::parse(&text).map_err(at)?;
             Ok(Loaded {
                 lines: ops.iter().map(|o| o.invoke as usize).collect(),
+                finals: Vec::new(),
                 history: any::AnyHistory::Register(ops),
                 key_names: Default::default(),
             })

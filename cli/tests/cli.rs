@@ -208,6 +208,32 @@ fn check_names_the_file_and_line_of_bad_input() {
 }
 
 #[test]
+fn a_run_that_reaches_its_end_is_judged_with_final_reads_and_its_history_file_has_them() {
+    let dir = std::env::temp_dir().join(format!("clusterlab-final-reads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The replica lags by 300 ms when the run stops at 12 s.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example("db-replica-lag.json")).unwrap()).unwrap();
+    doc["duration"] = "12s".into();
+    let file = dir.join("lag.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let h = dir.join("h.json");
+    let r = report(&clusterlab(&["run", file.to_str().unwrap(), "--history", h.to_str().unwrap()]));
+    assert_eq!(r["consistency"]["anomalies"]["lost_writes"]["count"], 0);
+    assert_eq!(r["consistency"]["final_reads"]["read"], 10);
+    let text = std::fs::read_to_string(&h).unwrap();
+    assert_eq!(text.matches("\"final\":true").count(), 10);
+    let l = &lines(&clusterlab(&["check", h.to_str().unwrap()]))[0];
+    assert_eq!(l["anomalies"]["lost_writes"]["count"], 0);
+    // Stopped before its end: no final reads, and the last reads judge.
+    let r = report(&clusterlab(&["run", file.to_str().unwrap(), "--until", "11s", "--history", h.to_str().unwrap()]));
+    assert!(r["consistency"]["final_reads"].is_null());
+    assert!(r["consistency"]["anomalies"]["lost_writes"]["count"].as_u64().unwrap() > 10);
+    assert!(!std::fs::read_to_string(&h).unwrap().contains("\"final\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn the_history_file_is_the_engines_history_file_byte_for_byte() {
     // The app exports engine::consistency::history_file of its run; the CLI
     // must write exactly the same bytes for the same run.
@@ -220,7 +246,7 @@ fn the_history_file_is_the_engines_history_file_byte_for_byte() {
     let scenario = engine::Scenario::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let mut sim = engine::Simulation::with_seed(&scenario, 11).unwrap();
     sim.run_through(4_000_000_000);
-    let expected = engine::consistency::history_file(sim.history(), &sim.scenario().name, sim.seed());
+    let expected = engine::consistency::history_file(sim.history(), &[], &sim.scenario().name, sim.seed());
     assert!(expected.matches("\"invoke\"").count() > 100, "a history worth comparing");
     assert_eq!(written, expected);
     std::fs::remove_dir_all(&dir).unwrap();

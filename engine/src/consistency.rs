@@ -85,6 +85,26 @@ pub struct ConsistencyView {
     /// history (each partition a log).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<LogView>,
+    /// Verdicts with the final reads after the run in
+    /// (`Simulation::final_reads`): what they covered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_reads: Option<FinalReadsSummary>,
+}
+
+/// The final reads behind a verdict: after the run ended, with the system
+/// healed and quiet, each client read once more every key it had used
+/// that someone wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FinalReadsSummary {
+    /// When the run ended (true time, ns).
+    pub after: Time,
+    /// Keys to read: (client, key) pairs of the history, of keys that
+    /// someone wrote.
+    pub keys: usize,
+    /// Of those, the ones a final read read.
+    pub read: usize,
+    /// Not tried: the client was down, or past the bound on final reads.
+    pub skipped: usize,
 }
 
 /// What the Kafka clients' history shows: Maelstrom's log anomalies, with
@@ -169,6 +189,12 @@ fn input(op: Op) -> RegisterInput {
 }
 
 impl Consistency {
+    /// True for runs whose clients' reads and writes are checked (as
+    /// registers).
+    pub fn checks_registers(&self) -> bool {
+        self.enabled
+    }
+
     /// Called before each event at `now`: at each whole simulated second,
     /// feeds what the history gained and checks.
     #[inline]
@@ -274,6 +300,7 @@ impl Consistency {
             anomalies: self.anomalies(ops),
             history_discarded: history.discarded(),
             log: self.view.log.take(),
+            final_reads: self.view.final_reads,
         };
         &self.view
     }
@@ -339,36 +366,41 @@ pub fn rw_ops(ops: &[OpRecord]) -> Vec<RwOp> {
             invoke: rec.invoke,
             complete: rec.complete,
             outcome: outcome(rec.outcome),
+            final_read: rec.final_read,
         })
         .collect()
 }
 
 /// For a read that returned a value older than a write acknowledged before
 /// the read began (a stale read): that write, as a history index. Explains
-/// a linearizability violation whose operation is such a read.
-pub fn missed_write(history: &History, read: usize) -> Option<usize> {
-    let ops = history.ops();
+/// a linearizability violation whose operation is such a read. Indices
+/// past the history's are the final reads `finals`, which follow it.
+pub fn missed_write(history: &History, finals: &[OpRecord], read: usize) -> Option<usize> {
+    let ops: Vec<&OpRecord> = history.ops().iter().chain(finals).collect();
     let key = ops.get(read)?.op.key();
     let same: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].op.key() == key).collect();
-    let local: Vec<OpRecord> = same.iter().map(|&i| ops[i]).collect();
+    let local: Vec<OpRecord> = same.iter().map(|&i| *ops[i]).collect();
     let at = same.binary_search(&read).expect("the read is of its own key");
     rw::missed_write(&rw_ops(&local), at).map(|w| same[w])
 }
 
 /// The history file that `clusterlab run --history` writes and the app
 /// exports: [`history_json`] as compact JSON and a newline.
-pub fn history_file(history: &History, scenario: &str, seed: u64) -> String {
-    let mut text = history_json(history, scenario, seed).to_string();
+pub fn history_file(history: &History, finals: &[OpRecord], scenario: &str, seed: u64) -> String {
+    let mut text = history_json(history, finals, scenario, seed).to_string();
     text.push('\n');
     text
 }
 
 /// The history in the project's JSON history format (docs/history-format.md),
-/// model `register`, for `clusterlab check`.
-pub fn history_json(history: &History, scenario: &str, seed: u64) -> serde_json::Value {
+/// model `register`, for `clusterlab check`: the run's operations, then its
+/// final reads if it has them (`Simulation::final_reads`), marked `"final":
+/// true`.
+pub fn history_json(history: &History, finals: &[OpRecord], scenario: &str, seed: u64) -> serde_json::Value {
     let ops: Vec<serde_json::Value> = history
         .ops()
         .iter()
+        .chain(finals)
         .map(|rec| {
             let mut o = serde_json::json!({
                 "process": client(rec),
@@ -394,6 +426,9 @@ pub fn history_json(history: &History, scenario: &str, seed: u64) -> serde_json:
             }
             if let (Some(t), false) = (rec.complete, rec.outcome == HOutcome::Pending) {
                 o["complete"] = t.into();
+            }
+            if rec.final_read {
+                o["final"] = true.into();
             }
             o
         })

@@ -34,6 +34,10 @@ pub struct OpRecord {
     pub outcome: Outcome,
     /// For reads: the value returned (None: the key was absent).
     pub value: Option<u64>,
+    /// A final read: made after the run, with the system healed and
+    /// settled (see `crate::sim::final_reads`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub final_read: bool,
 }
 
 /// A bounded history. When full, further operations are counted but not
@@ -43,6 +47,8 @@ pub struct History {
     ops: Vec<OpRecord>,
     limit: usize,
     discarded: u64,
+    /// Where the final reads begin, once they have.
+    final_from: Option<usize>,
 }
 
 /// Where an invoked operation lives in the history, to complete it later.
@@ -54,7 +60,7 @@ pub struct OpTicket {
 
 impl History {
     pub fn new(limit: usize) -> History {
-        History { ops: Vec::new(), limit, discarded: 0 }
+        History { ops: Vec::new(), limit, discarded: 0, final_from: None }
     }
 
     pub fn invoke(&mut self, node: NodeId, process: u32, op: Op, now: Time) -> OpTicket {
@@ -67,6 +73,7 @@ impl History {
                 complete: None,
                 outcome: Outcome::Pending,
                 value: None,
+                final_read: self.final_from.is_some(),
             });
             Some(self.ops.len() as u32 - 1)
         } else {
@@ -88,6 +95,19 @@ impl History {
 
     pub fn ops(&self) -> &[OpRecord] {
         &self.ops
+    }
+
+    /// From now on operations are final reads, and `room` more are kept
+    /// whatever the run's limit (a full history still gets its final
+    /// reads; they have their own bound).
+    pub fn begin_final_reads(&mut self, room: usize) {
+        self.final_from = Some(self.ops.len());
+        self.limit = self.ops.len() + room;
+    }
+
+    /// Where the final reads begin, if they have.
+    pub fn final_from(&self) -> Option<usize> {
+        self.final_from
     }
 
     pub fn discarded(&self) -> u64 {

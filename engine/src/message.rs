@@ -661,6 +661,9 @@ pub enum Timer {
     KafkaGroupHeartbeat,
     /// A group member's auto-commit is due.
     KafkaAutoCommit,
+    /// A client's final reads begin (see `crate::sim::final_reads`). Last, so
+    /// the trace hashes of runs without it stay as they were.
+    FinalReads,
 }
 
 /// A Raft message in etcd's words: `MsgApp term 3 index 7 (entry 8)`.

@@ -285,6 +285,14 @@ impl Network {
         self.blocked.iter_mut().for_each(|b| *b = false);
     }
 
+    /// Heals every partition and cut, and restores every degraded link.
+    pub fn heal_all(&mut self) {
+        self.heal();
+        for link in &mut self.links {
+            link.degraded = None;
+        }
+    }
+
     /// Degrades both directions of the link between `a` and `b`.
     pub fn degrade(&mut self, a: NodeId, b: NodeId, change: &Degradation) {
         for (from, to) in [(a, b), (b, a)] {

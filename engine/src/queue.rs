@@ -443,6 +443,16 @@ impl EventQueue {
         }
     }
 
+    /// Drops every fault still to come (the run's schedule is over).
+    pub fn drop_faults(&mut self) {
+        for slot in 0..self.slots.len() {
+            if matches!(self.slots[slot].event, Some(Event::Fault { .. })) {
+                self.release(slot as u32);
+                self.dead += 1;
+            }
+        }
+    }
+
     /// The earliest live key, dropping cancelled ones on the way.
     fn first(&mut self) -> Option<Key> {
         loop {
@@ -526,6 +536,21 @@ mod tests {
         let popped: Vec<Time> = std::iter::from_fn(|| q.pop()).map(|s| s.at).collect();
         assert_eq!(popped, (2990..3000).collect::<Vec<_>>());
         q.cancel(ids[2995]);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn dropped_faults_never_pop_and_other_events_stay() {
+        let mut q = EventQueue::new(100);
+        q.push_fault(10, 0);
+        q.push_timer(10, 0, 0, Timer::NextArrival).unwrap();
+        q.push_fault(20, 1);
+        q.push(30, Event::Tick).unwrap();
+        q.drop_faults();
+        assert_eq!(q.len(), 2);
+        let popped: Vec<(Time, bool)> =
+            std::iter::from_fn(|| q.pop()).map(|s| (s.at, matches!(s.event, Event::Fault { .. }))).collect();
+        assert_eq!(popped, vec![(10, false), (30, false)]);
         assert!(q.is_empty());
     }
 

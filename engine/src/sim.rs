@@ -31,6 +31,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+pub mod final_reads;
+
 /// A whole run: plain data, so it can be cloned to checkpoint, seek and
 /// branch.
 #[derive(Clone, Debug)]
@@ -580,29 +582,8 @@ impl Simulation {
                 }
             }
             Fault::Resume { node } => {
-                let i = node as usize;
-                if self.nodes[i].rt.status == Status::Paused {
-                    self.nodes[i].rt.status = Status::Up;
-                    self.change(i, NodeChange::Resumed);
-                    // What arrived while paused is handled now, in order.
-                    self.nodes[i].rt.deferred_messages = 0;
-                    while let Some(d) = self.nodes[i].rt.deferred.pop_front() {
-                        if self.nodes[i].rt.status != Status::Up {
-                            break;
-                        }
-                        match d {
-                            Deferred::Message { from, sent_at, msg } => {
-                                self.world.trace.record(now, What::Deliver { from, to: node, sent_at, msg });
-                                let (component, mut ctx) = self.ctx_for(i);
-                                component.on_message(&mut ctx, from, msg);
-                            }
-                            Deferred::Timer { id, timer } => {
-                                self.world.trace.record(now, What::Timer { node, timer });
-                                let (component, mut ctx) = self.ctx_for(i);
-                                component.on_timer(&mut ctx, id, timer);
-                            }
-                        }
-                    }
+                if self.nodes[node as usize].rt.status == Status::Paused {
+                    self.resume(node as usize);
                 }
             }
             Fault::SkewClock { node, offset, drift_ppm } => {
@@ -632,6 +613,32 @@ impl Simulation {
             Fault::SlowNode { node, factor } => {
                 self.nodes[node as usize].rt.slowdown = factor;
                 self.change(node as usize, NodeChange::Slowed);
+            }
+        }
+    }
+
+    /// Resumes paused node `i`: what arrived while it was paused is handled
+    /// now, in order.
+    fn resume(&mut self, i: usize) {
+        let (now, node) = (self.world.now, i as NodeId);
+        self.nodes[i].rt.status = Status::Up;
+        self.change(i, NodeChange::Resumed);
+        self.nodes[i].rt.deferred_messages = 0;
+        while let Some(d) = self.nodes[i].rt.deferred.pop_front() {
+            if self.nodes[i].rt.status != Status::Up {
+                break;
+            }
+            match d {
+                Deferred::Message { from, sent_at, msg } => {
+                    self.world.trace.record(now, What::Deliver { from, to: node, sent_at, msg });
+                    let (component, mut ctx) = self.ctx_for(i);
+                    component.on_message(&mut ctx, from, msg);
+                }
+                Deferred::Timer { id, timer } => {
+                    self.world.trace.record(now, What::Timer { node, timer });
+                    let (component, mut ctx) = self.ctx_for(i);
+                    component.on_timer(&mut ctx, id, timer);
+                }
             }
         }
     }

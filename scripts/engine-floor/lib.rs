@@ -20,7 +20,7 @@ pub fn run(json: &str, until: u64) -> String {
     sim.run_through(until);
     sim.check_consistency();
     let states: Vec<String> = (0..sim.node_count()).map(|i| format!("{:?}", sim.node_state(i as _))).collect();
-    let history = engine::consistency::history_file(sim.history(), &sim.scenario().name, sim.seed());
+    let history = engine::consistency::history_file(sim.history(), &[], &sim.scenario().name, sim.seed());
     let report = serde_json::to_string(&sim.report()).unwrap_or_default();
     format!("{report} {} {} {states:?} {}", sim.trace_hash(), scenario.to_json_pretty(), history.len())
 }

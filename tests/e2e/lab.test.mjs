@@ -160,6 +160,22 @@ appTest('the consistency panel reports lost acknowledged writes in an asynchrono
   await until(page, (el) => /^\d+, the first at /.test(el.textContent), await lost.elementHandle());
 });
 
+appTest('at the end of a run the checker reads every key once more: a lagging replica loses nothing', async ({ page }) => {
+  await gotoApp(page);
+  const verdicts = page.locator('.verdicts');
+  await page.getByLabel('Scenario').selectOption('db-replica-lag');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('9');
+  // Before the end: no final reads yet.
+  assert.equal(await verdicts.locator('div', { hasText: 'final reads' }).count(), 0);
+  await page.getByText(/The scenario's 20s are over/).waitFor();
+  const row = (term) => verdicts.locator('div', { has: page.locator('dt', { hasText: term }) }).locator('dd');
+  await until(page, (el) => el.textContent.startsWith('10 of 10 keys read again after the run'), await row('final reads').elementHandle());
+  assert.equal(await row('lost acknowledged writes').textContent(), 'none');
+  // Playing on past the end drops them: the verdict is the live one again.
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
+  await until(page, () => ![...document.querySelectorAll('.verdicts dt')].some((dt) => dt.textContent === 'final reads'));
+});
+
 /** Waits until the inspector has a row whose term matches `dt` and whose value matches `dd` (the rows are re-rendered every frame). */
 const untilRow = (page, dt, dd) =>
   until(

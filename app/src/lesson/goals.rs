@@ -9,7 +9,7 @@
 //! run is deterministic, so what came before still holds.
 
 use crate::editor::config_form;
-use engine::consistency::Linearizable;
+use engine::consistency::{ConsistencyView, Linearizable};
 use engine::time::{format_time, Time};
 use engine::trace::{TraceEvent, What};
 use engine::{Scenario, Simulation};
@@ -79,12 +79,14 @@ impl Tracker {
         self.cursor = sim.trace().total();
     }
 
-    /// Every goal's state now.
-    pub fn statuses(&self, goals: &[Goal], sim: &Simulation) -> Vec<Status> {
-        goals.iter().enumerate().map(|(i, g)| self.status(i, g, sim)).collect()
+    /// Every goal's state now; `verdicts` are the run's consistency
+    /// verdicts as the lab shows them (with the final reads at the run's
+    /// end: `Lab::consistency`).
+    pub fn statuses(&self, goals: &[Goal], sim: &Simulation, verdicts: &ConsistencyView) -> Vec<Status> {
+        goals.iter().enumerate().map(|(i, g)| self.status(i, g, sim, verdicts)).collect()
     }
 
-    fn status(&self, i: usize, goal: &Goal, sim: &Simulation) -> Status {
+    fn status(&self, i: usize, goal: &Goal, sim: &Simulation, verdicts: &ConsistencyView) -> Status {
         match &goal.check {
             Check::Event { at_least, after, .. } => {
                 let seen = self.matched.get(i).map_or(0, Vec::len);
@@ -101,7 +103,7 @@ impl Tracker {
                 Status { met, detail }
             }
             Check::Metric { metric, bound, over_ns } => metric_status(sim, *metric, *bound, *over_ns),
-            Check::Consistency { verdict } => verdict_status(sim, *verdict),
+            Check::Consistency { verdict } => verdict_status(sim, verdicts, *verdict),
             Check::Config { node, path, test } => config_status(sim.scenario(), node, path, test),
             Check::Count { kind, bound } => {
                 let n = sim.scenario().nodes.iter().filter(|n| n.component.kind().name() == kind).count();
@@ -208,8 +210,7 @@ fn metric_status(sim: &Simulation, metric: Metric, bound: Bound, over: u64) -> S
     }
 }
 
-fn verdict_status(sim: &Simulation, verdict: Verdict) -> Status {
-    let c = sim.consistency();
+fn verdict_status(sim: &Simulation, c: &ConsistencyView, verdict: Verdict) -> Status {
     let ops = c.linearizability.as_ref().map_or(0, |l| l.ops);
     let lin = c.linearizability.as_ref().map(|l| l.linearizable);
     let (met, detail) = match verdict {
@@ -343,18 +344,18 @@ mod tests {
         sim.run_until(5_000_000_000);
         t.pull(&goals, &sim);
         let before_crash = sim.trace().total();
-        assert!(!t.statuses(&goals, &sim)[0].met);
+        assert!(!t.statuses(&goals, &sim, sim.consistency())[0].met);
         // web2 crashes at 10 s; read in small chunks as the lab does.
         while sim.now() < 12_000_000_000 {
             sim.run_until_budget(12_000_000_000, 5_000);
             t.pull(&goals, &sim);
         }
-        let s = &t.statuses(&goals, &sim)[0];
+        let s = &t.statuses(&goals, &sim, sim.consistency())[0];
         assert!(s.met, "{s:?}");
         assert_eq!(s.detail, "seen at 10.000 s");
         // Back to 5 s: the crash has not happened there.
         t.rewind(before_crash);
-        assert!(!t.statuses(&goals, &sim)[0].met);
+        assert!(!t.statuses(&goals, &sim, sim.consistency())[0].met);
         // A node filter that names another node never matches.
         let other = vec![Goal {
             text: "web1 crashes".into(),
@@ -368,7 +369,7 @@ mod tests {
         }];
         let mut t = Tracker::new(&other);
         t.pull(&other, &sim);
-        assert!(!t.statuses(&other, &sim)[0].met);
+        assert!(!t.statuses(&other, &sim, sim.consistency())[0].met);
     }
 
     #[test]
@@ -383,12 +384,12 @@ mod tests {
         let mut sim = Simulation::new(&scenario).unwrap();
         sim.run_until(5_000_000_000);
         let g = goal(lesson::Bound::AtLeast(200.0));
-        let s = Tracker::new(&g).statuses(&g, &sim);
+        let s = Tracker::new(&g).statuses(&g, &sim, sim.consistency());
         assert!(!s[0].met && s[0].detail.starts_with("not yet"), "{s:?}");
         sim.run_until(20_000_000_000);
-        assert!(Tracker::new(&g).statuses(&g, &sim)[0].met);
+        assert!(Tracker::new(&g).statuses(&g, &sim, sim.consistency())[0].met);
         let g = goal(lesson::Bound::AtLeast(400.0));
-        let s = Tracker::new(&g).statuses(&g, &sim);
+        let s = Tracker::new(&g).statuses(&g, &sim, sim.consistency());
         assert!(!s[0].met && s[0].detail.contains("lowest throughput over the last 10s"), "{s:?}");
     }
 }

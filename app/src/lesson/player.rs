@@ -116,7 +116,7 @@ impl LessonHandle {
                         *generation = lab.generation;
                     }
                     tracker.pull(&step.goals, &lab.sim);
-                    tracker.statuses(&step.goals, &lab.sim)
+                    tracker.statuses(&step.goals, &lab.sim, lab.consistency())
                 })
                 .unwrap_or_default();
             Some((statuses, lab.sim.now() >= lab.sim.scenario().duration.nanos))

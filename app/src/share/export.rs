@@ -1,6 +1,7 @@
 //! What a run gives away besides its scenario: the client history, for a
 //! consistency checker, and the charts' numbers, for a spreadsheet.
 
+use engine::history::OpRecord;
 use engine::metrics::IntervalStats;
 use engine::time::NANOS_PER_SEC;
 use engine::Simulation;
@@ -10,8 +11,9 @@ use std::fmt::Write as _;
 /// (`docs/history-format.md`): byte for byte what
 /// `clusterlab run --history FILE` writes for the same run, and what
 /// `clusterlab check FILE` reads. Suggested file name: `history.json`.
-pub fn history_json(sim: &Simulation) -> String {
-    engine::consistency::history_file(sim.history(), &sim.scenario().name, sim.seed())
+/// With `finals`, the run's final reads follow its operations.
+pub fn history_json(sim: &Simulation, finals: &[OpRecord]) -> String {
+    engine::consistency::history_file(sim.history(), finals, &sim.scenario().name, sim.seed())
 }
 
 /// The CSV header of [`metrics_csv`].
@@ -102,11 +104,11 @@ mod tests {
     #[test]
     fn the_history_is_what_the_checker_reads_and_the_cli_writes() {
         let sim = run("db-async-failover", 6 * NANOS_PER_SEC);
-        let text = history_json(&sim);
+        let text = history_json(&sim, &[]);
         assert!(text.ends_with("}\n") && !text[..text.len() - 1].contains('\n'), "one compact line");
         // The CLI writes engine::consistency::history_file (cli/tests/cli.rs
         // checks its bytes); so does this.
-        assert_eq!(text, engine::consistency::history_file(sim.history(), &sim.scenario().name, sim.seed()));
+        assert_eq!(text, engine::consistency::history_file(sim.history(), &[], &sim.scenario().name, sim.seed()));
         let (model, ops) = checker::formats::json::parse(&text).unwrap();
         assert_eq!(model, "register");
         assert!(sim.history().ops().len() > 100, "a history worth exporting");
@@ -116,6 +118,21 @@ mod tests {
         assert_eq!(doc["meta"]["seed"], sim.seed());
         let first = &sim.history().ops()[0];
         assert_eq!(doc["ops"][0]["invoke"], first.invoke);
+    }
+
+    #[test]
+    fn at_the_end_the_history_carries_the_final_reads_and_the_checker_judges_by_them() {
+        let sim = run("db-replica-lag", 20 * NANOS_PER_SEC);
+        let f = sim.final_reads().unwrap();
+        let text = history_json(&sim, &f.ops);
+        assert_eq!(text.matches("\"final\":true").count(), f.ops.len());
+        let (model, raw) = checker::formats::json::parse(&text).unwrap();
+        assert_eq!(raw.len(), sim.history().ops().len() + f.ops.len());
+        assert!(raw[f.first..].iter().all(|o| o.final_read) && raw[..f.first].iter().all(|o| !o.final_read));
+        let kind = checker::any::ModelKind::parse(&model).unwrap();
+        let loaded = checker::any::build(kind, &raw, "ops").unwrap();
+        let report = checker::any::report(&loaded, &checker::Budget::default());
+        assert_eq!(report["anomalies"]["lost_writes"]["count"], f.consistency.anomalies.lost_writes.count);
     }
 
     #[test]

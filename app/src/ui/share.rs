@@ -147,7 +147,10 @@ pub fn SharePanel() -> impl IntoView {
                         let s = l.scenario();
                         (file::export_file_name(&s), "application/json", file::export_scenario(&s))
                     }
-                    Export::History => ("history.json".to_string(), "application/json", export::history_json(&l.sim)),
+                    Export::History => {
+                        let finals = l.final_reads().map_or(&[][..], |f| &f.ops[..]);
+                        ("history.json".to_string(), "application/json", export::history_json(&l.sim, finals))
+                    }
                     Export::Metrics => ("metrics.csv".to_string(), "text/csv", export::metrics_csv(&l.sim)),
                 })
             })

@@ -7,9 +7,14 @@
 //!
 //! - **stale read**: a read invoked after a write `w` was acknowledged
 //!   returns a value older than `w` (it misses `w`).
-//! - **lost write**: an acknowledged write `w` such that the last read of
-//!   its key (invoked after `w` was acknowledged) returns a value older than
-//!   `w`: `w` is gone for good, as far as the history shows.
+//! - **lost write**: an acknowledged write `w` that the system no longer
+//!   has. When the key has *final reads* (Jepsen's: read once more after
+//!   the run, with the faults healed and the system given time to settle)
+//!   that succeeded, `w` is lost if every one of them returns a value older
+//!   than `w`. Without them, judged by the last read of its key (invoked
+//!   after `w` was acknowledged): gone for good as far as the history shows,
+//!   which cannot tell a lost write from one still on its way to the node
+//!   that served that read.
 //! - **read-your-writes**: a stale read whose missed write was the same
 //!   client's.
 //! - **monotonic reads**: a client reads a value, then (invoked after that
@@ -35,6 +40,8 @@ pub struct RwOp {
     pub invoke: Time,
     pub complete: Option<Time>,
     pub outcome: Outcome,
+    /// A final read: made after the run, once the system has settled.
+    pub final_read: bool,
 }
 
 /// One anomaly: the operation that shows it (`op`), the earlier one it
@@ -71,7 +78,8 @@ impl Kind {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RwAnomalies {
-    /// `op` is the lost write; `because` the last read, which misses it.
+    /// `op` is the lost write; `because` the last (final) read, which
+    /// misses it.
     pub lost_writes: Kind,
     /// `op` is the read; `because` the latest acknowledged write it misses.
     pub stale_reads: Kind,
@@ -209,11 +217,20 @@ pub fn check(ops: &[RwOp]) -> RwAnomalies {
                 out.read_your_writes.add(Found { op: r, because: w, key, at: done(r) });
             }
         }
-        // Lost writes: judged by the last read.
-        if let Some(&last) = reads.iter().max_by_key(|&&r| (ops[r].invoke, done(r), r)) {
-            let settled = settled_by(&writes, ops, value(last));
+        // Lost writes: judged by the final reads that succeeded, if any (a
+        // write is lost if all of them miss it), else by the last read.
+        let finals: Vec<usize> = reads.iter().copied().filter(|&r| ops[r].final_read).collect();
+        let judges = if finals.is_empty() {
+            reads.iter().copied().max_by_key(|&r| (ops[r].invoke, done(r), r)).into_iter().collect()
+        } else {
+            finals
+        };
+        if let Some(&last) = judges.iter().max_by_key(|&&r| (ops[r].invoke, done(r), r)) {
+            let misses = |r: usize, w: usize| {
+                done(w) < ops[r].invoke && older(settled_by(&writes, ops, value(r)), ops[w].invoke)
+            };
             for &w in &acked {
-                if done(w) < ops[last].invoke && older(settled, ops[w].invoke) {
+                if judges.iter().all(|&r| misses(r, w)) {
                     out.lost_writes.add(Found { op: w, because: last, key, at: done(last) });
                 }
             }
@@ -265,10 +282,26 @@ mod tests {
     use super::*;
 
     fn w(client: u64, v: u64, invoke: Time, complete: Time) -> RwOp {
-        RwOp { client, key: 0, kind: RwKind::Write(v), invoke, complete: Some(complete), outcome: Outcome::Ok }
+        RwOp {
+            client,
+            key: 0,
+            kind: RwKind::Write(v),
+            invoke,
+            complete: Some(complete),
+            outcome: Outcome::Ok,
+            final_read: false,
+        }
     }
     fn r(client: u64, v: Option<u64>, invoke: Time, complete: Time) -> RwOp {
-        RwOp { client, key: 0, kind: RwKind::Read(v), invoke, complete: Some(complete), outcome: Outcome::Ok }
+        RwOp {
+            client,
+            key: 0,
+            kind: RwKind::Read(v),
+            invoke,
+            complete: Some(complete),
+            outcome: Outcome::Ok,
+            final_read: false,
+        }
     }
 
     #[test]
@@ -322,6 +355,31 @@ mod tests {
         let mut h = [w(1, 1, 0, 10), w(1, 2, 20, 30), r(2, Some(1), 60, 70)];
         h[0].outcome = Outcome::Info;
         assert_eq!(check(&h).total(), 0);
+    }
+
+    #[test]
+    fn with_final_reads_a_write_is_lost_only_if_every_final_read_misses_it() {
+        let fin = |c: u64, v: Option<u64>, t0: Time, t1: Time| RwOp { final_read: true, ..r(c, v, t0, t1) };
+        // The last ordinary read (from a lagging replica) misses writes 1
+        // and 2; a final read sees 2, so neither is lost (1 is older than 2,
+        // which overwrote it).
+        let h = [w(1, 1, 0, 10), w(1, 2, 20, 30), r(2, None, 40, 50), fin(2, Some(2), 100, 110)];
+        let a = check(&h);
+        assert_eq!(a.lost_writes.count, 0, "{a:?}");
+        // Without the final read the same history loses both.
+        assert_eq!(check(&h[..3]).lost_writes.count, 2);
+        // Two final reads: a write is lost only if both miss it.
+        let h = [w(1, 1, 0, 10), w(1, 2, 20, 30), fin(2, Some(2), 100, 110), fin(3, Some(1), 100, 120)];
+        assert_eq!(check(&h).lost_writes.count, 0);
+        let h = [w(1, 1, 0, 10), w(1, 2, 20, 30), fin(2, Some(1), 100, 110), fin(3, Some(1), 100, 120)];
+        let a = check(&h);
+        assert_eq!(a.lost_writes.count, 1);
+        assert_eq!(a.lost_writes.examples[0], Found { op: 1, because: 3, key: 0, at: 120 });
+        // A final read that failed judges nothing: the last read does.
+        let mut failed = fin(2, None, 100, 110);
+        failed.outcome = Outcome::Fail;
+        let h = [w(1, 1, 0, 10), r(2, None, 40, 50), failed];
+        assert_eq!(check(&h).lost_writes.count, 1);
     }
 
     #[test]

@@ -83,6 +83,7 @@ pub fn parse(text: &str) -> Result<Vec<RawOp>, ParseError> {
                     outcome: Outcome::Info,
                     invoke: time,
                     complete: None,
+                    final_read: false,
                 });
             }
             "ok" | "fail" | "info" => {

@@ -11,7 +11,9 @@
 //!
 //! Each operation carries its invocation and completion together. `type`
 //! is `ok`, `fail` or `info`; `complete` may be null or absent for an
-//! operation that never completed (then `type` must be `info`).
+//! operation that never completed (then `type` must be `info`). `"final":
+//! true` marks a final read, made after the run once the system settled:
+//! lost writes are judged by those (see `anomalies::rw`).
 
 use super::edn::Edn;
 use super::raw::RawOp;
@@ -51,7 +53,8 @@ pub fn parse(text: &str) -> Result<(String, Vec<RawOp>), ParseError> {
         let err = |m: String| ParseError::new(0, format!("ops[{i}]: {m}"));
         let o = v.as_object().ok_or_else(|| err("expected an object".into()))?;
         for k in o.keys() {
-            if !["process", "f", "key", "value", "result", "offset", "invoke", "complete", "type"].contains(&k.as_str())
+            if !["process", "f", "key", "value", "result", "offset", "invoke", "complete", "type", "final"]
+                .contains(&k.as_str())
             {
                 return Err(err(format!("unknown field \"{k}\"")));
             }
@@ -78,6 +81,12 @@ pub fn parse(text: &str) -> Result<(String, Vec<RawOp>), ParseError> {
         if complete.is_some_and(|c| c < invoke) {
             return Err(err("\"complete\" is before \"invoke\"".into()));
         }
+        let final_read = match o.get("final") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+            Some(Value::Bool(true)) if f == "read" => true,
+            Some(Value::Bool(true)) => return Err(err(format!("only a read can be final, not a {f}"))),
+            Some(_) => return Err(err("\"final\" must be true or false".into())),
+        };
         let edn = |name: &str| -> Result<Edn, ParseError> {
             o.get(name).map_or(Ok(Edn::Nil), |v| to_edn(v, 0).map_err(|m| err(format!("\"{name}\": {m}"))))
         };
@@ -98,6 +107,7 @@ pub fn parse(text: &str) -> Result<(String, Vec<RawOp>), ParseError> {
             outcome,
             invoke,
             complete,
+            final_read,
         });
     }
     Ok((model, ops))
@@ -134,6 +144,13 @@ mod tests {
         assert_eq!(ops.len(), 3);
         assert_eq!(ops[1].result, Edn::Int(7));
         assert_eq!((ops[2].complete, ops[2].outcome), (None, Outcome::Info));
+        assert!(ops.iter().all(|o| !o.final_read));
+        let (_, ops) = parse(
+            r#"{"format":"clusterlab-history","version":1,"model":"register","ops":[
+                {"process":0,"f":"read","key":1,"result":7,"invoke":10,"complete":20,"type":"ok","final":true}]}"#,
+        )
+        .unwrap();
+        assert!(ops[0].final_read);
     }
 
     #[test]
@@ -156,5 +173,13 @@ mod tests {
             "ops[0]: unknown field \"colour\""
         );
         assert!(e("{").starts_with("line 1: EOF while parsing"));
+        assert_eq!(
+            e(&format!(r#"{head}[{{"process":0,"f":"write","value":1,"invoke":5,"type":"info","final":true}}]}}"#)),
+            "ops[0]: only a read can be final, not a write"
+        );
+        assert_eq!(
+            e(&format!(r#"{head}[{{"process":0,"f":"read","invoke":5,"type":"info","final":1}}]}}"#)),
+            "ops[0]: \"final\" must be true or false"
+        );
     }
 }

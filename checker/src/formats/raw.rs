@@ -23,6 +23,8 @@ pub struct RawOp {
     pub outcome: Outcome,
     pub invoke: Time,
     pub complete: Option<Time>,
+    /// A final read (the JSON format's `"final": true`).
+    pub final_read: bool,
 }
 
 impl RawOp {

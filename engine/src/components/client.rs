@@ -16,6 +16,7 @@ use crate::queue::TimerId;
 use crate::time::{Duration, NANOS_PER_SEC};
 use crate::trace::Note;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -279,6 +280,22 @@ struct Outstanding {
     timer: TimerId,
     /// A cache client's write, sent WAIT after its SET.
     waiting: bool,
+    /// A final read: its key and the tries it has left after this one.
+    final_read: Option<(u32, u8)>,
+}
+
+/// Final reads in flight at once, per client node.
+pub const FINAL_READS_IN_FLIGHT: u32 = 16;
+/// Tries of one final read at most (a refused or unanswered read is tried
+/// again).
+pub const FINAL_READ_TRIES: u8 = 3;
+
+/// The final reads (see `crate::sim::final_reads`) still to send.
+#[derive(Clone, Debug, Default)]
+struct FinalReads {
+    /// Keys to read, each with the tries it has left.
+    queue: VecDeque<(u32, u8)>,
+    in_flight: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -306,6 +323,8 @@ pub struct Client {
     /// The path table ids of `config.paths`, with running weight totals.
     paths: Vec<(PathId, u64)>,
     state: Volatile,
+    /// After the run: the workload has stopped and the final reads go on.
+    final_reads: Option<FinalReads>,
 }
 
 impl Client {
@@ -321,7 +340,7 @@ impl Client {
                 (id, total)
             })
             .collect();
-        Client { config, target, to_cache, epoch: 0, paths, state: Volatile::default() }
+        Client { config, target, to_cache, epoch: 0, paths, state: Volatile::default(), final_reads: None }
     }
 
     fn next_path(&self, ctx: &mut Ctx) -> PathId {
@@ -340,7 +359,51 @@ impl Client {
     fn stopped(&self, ctx: &Ctx) -> bool {
         // Traffic times are in the client's own clock, like a load
         // generator's schedule.
-        self.config.stop.is_some_and(|stop| ctx.monotonic() >= stop.nanos as i64)
+        self.final_reads.is_some() || self.config.stop.is_some_and(|stop| ctx.monotonic() >= stop.nanos as i64)
+    }
+
+    /// Ends the workload and, after `quiet`, reads each of `keys` once
+    /// (Jepsen's final reads; see `crate::sim::final_reads`). Requests still in
+    /// flight are given up: they stay indeterminate in the history, as when
+    /// a real client stops waiting. At most [`FINAL_READS_IN_FLIGHT`] reads
+    /// are in flight at once; one that fails or gets no answer is tried
+    /// again, [`FINAL_READ_TRIES`] times in all.
+    pub fn begin_final_reads(&mut self, ctx: &mut Ctx, keys: &[u32], quiet: u64) {
+        for slot in 0..self.state.slots.len() {
+            if let Some(out) = self.state.slots[slot].take() {
+                ctx.cancel_timer(out.timer);
+                self.state.free.push(slot as u32);
+            }
+        }
+        self.state.outstanding = 0;
+        let queue = keys.iter().map(|&k| (k, FINAL_READ_TRIES)).collect();
+        self.final_reads = Some(FinalReads { queue, in_flight: 0 });
+        ctx.set_timer(quiet, Timer::FinalReads);
+    }
+
+    /// True once every final read has been answered or given up.
+    pub fn final_reads_done(&self) -> bool {
+        self.final_reads.as_ref().is_none_or(|f| f.queue.is_empty() && f.in_flight == 0)
+    }
+
+    /// Sends final reads while there are keys left and room in flight.
+    fn send_final_reads(&mut self, ctx: &mut Ctx) {
+        loop {
+            let Some(f) = self.final_reads.as_mut() else { return };
+            if f.in_flight >= FINAL_READS_IN_FLIGHT {
+                return;
+            }
+            let Some((key, tries)) = f.queue.pop_front() else { return };
+            f.in_flight += 1;
+            let slot = self.free_slot();
+            let process = self.state.next_process;
+            self.state.next_process = self.state.next_process.wrapping_add(1);
+            let path = self.next_path(ctx);
+            self.send_op(ctx, slot, process, Op::Read { key }, path);
+            if let Some(out) = self.state.slots[slot as usize].as_mut() {
+                out.final_read = Some((key, tries - 1));
+            }
+        }
     }
 
     fn next_op(&self, ctx: &mut Ctx) -> Op {
@@ -366,7 +429,7 @@ impl Client {
         let id = (self.state.sent << SLOT_BITS) | u64::from(slot);
         let ticket = ctx.invoke(process, op);
         let timer = ctx.set_timer(self.config.timeout.nanos, Timer::RequestTimeout { id });
-        self.state.slots[slot as usize] = Some(Outstanding { id, ticket, timer, waiting: false });
+        self.state.slots[slot as usize] = Some(Outstanding { id, ticket, timer, waiting: false, final_read: None });
         self.state.outstanding += 1;
         if self.to_cache {
             let cmd = match op {
@@ -400,6 +463,9 @@ impl Client {
 
     /// Sends scripted request `index` (its own process, numbered by it).
     fn scripted(&mut self, ctx: &mut Ctx, index: u32) {
+        if self.final_reads.is_some() {
+            return;
+        }
         let Workload::Script { requests } = &self.config.workload else { return };
         let r = &requests[index as usize];
         let op = r.op();
@@ -441,6 +507,17 @@ impl Client {
         let out = self.state.slots[slot as usize].take().expect("outstanding request");
         self.state.outstanding -= 1;
         ctx.complete(out.ticket, outcome, value);
+        if let Some((key, tries_left)) = out.final_read {
+            self.state.free.push(slot);
+            if let Some(f) = self.final_reads.as_mut() {
+                f.in_flight -= 1;
+                if outcome != Outcome::Ok && tries_left > 0 {
+                    f.queue.push_back((key, tries_left));
+                }
+            }
+            self.send_final_reads(ctx);
+            return;
+        }
         match &self.config.workload {
             Workload::OpenLoop { .. } | Workload::Script { .. } => self.state.free.push(slot),
             Workload::ClosedLoop { clients, think_time } => {
@@ -564,6 +641,7 @@ impl Process for Client {
             Timer::NextArrival => self.open_loop_arrival(ctx),
             Timer::Scripted { index } => self.scripted(ctx, index),
             Timer::ThinkDone { client } => self.closed_loop_next(ctx, client),
+            Timer::FinalReads => self.send_final_reads(ctx),
             Timer::RequestTimeout { id } => {
                 if let Some(slot) = self.slot_of(id) {
                     self.finish(ctx, slot, Outcome::Info, None);
