@@ -13,7 +13,9 @@ fn now_ms() -> f64 {
 
 /// Runs a scenario headless for `until` of simulated time and returns a JSON
 /// object with `events`, `trace_hash` and `wall_ms`: the same numbers the
-/// native `clusterlab run` prints, computed by this Wasm build.
+/// native `clusterlab run` prints, computed by this Wasm build; then the
+/// final reads the lab makes at a run's end (`final_reads`: how many, or
+/// null for a run not checked) and the time they took (`final_reads_ms`).
 #[wasm_bindgen]
 pub fn run_headless(scenario_json: &str, until: &str) -> Result<String, JsError> {
     let scenario = engine::Scenario::from_json(scenario_json).map_err(|e| JsError::new(&e.to_string()))?;
@@ -22,10 +24,16 @@ pub fn run_headless(scenario_json: &str, until: &str) -> Result<String, JsError>
     let mut sim = engine::Simulation::new(&scenario).map_err(|e| JsError::new(&e.to_string()))?;
     sim.run_through(until.nanos);
     let wall_ms = now_ms() - start;
+    // What the lab does when a run reaches its end, timed apart.
+    let start = now_ms();
+    let finals = sim.final_reads();
+    let final_reads_ms = now_ms() - start;
     Ok(serde_json::json!({
         "events": sim.events(),
         "trace_hash": sim.trace_hash(),
         "wall_ms": wall_ms,
+        "final_reads": finals.map(|f| f.ops.len()),
+        "final_reads_ms": final_reads_ms,
     })
     .to_string())
 }
