@@ -102,4 +102,10 @@ fn runs_not_checked_as_registers_or_with_an_incomplete_history_get_none() {
     let sim = ended(&s);
     assert!(sim.history().discarded() > 0);
     assert!(sim.final_reads().is_none());
+    // A run that halted (here: more events pending than its limit).
+    let mut s = load_example("db-replica-lag.json");
+    s.limits.pending_events = 20;
+    let sim = ended(&s);
+    assert!(sim.halted().is_some());
+    assert!(sim.final_reads().is_none());
 }

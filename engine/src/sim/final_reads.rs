@@ -50,10 +50,10 @@ pub struct FinalReads {
 impl Simulation {
     /// The final reads after the run as it stands now (see the module's
     /// documentation); `None` for a run whose clients' reads and writes are
-    /// not checked (nothing stores them, or only Kafka runs), or whose
-    /// history is not whole.
+    /// not checked (nothing stores them, or only Kafka runs), whose history
+    /// is not whole, or that halted.
     pub fn final_reads(&self) -> Option<FinalReads> {
-        if !self.consistency.checks_registers() || self.world.history.discarded() > 0 {
+        if !self.consistency.checks_registers() || self.world.history.discarded() > 0 || self.world.halted.is_some() {
             return None;
         }
         let mut c = self.clone();
