@@ -483,7 +483,7 @@ pub fn baseline(b: &Lab, name: &str, at: u64, problem: Option<&str>) -> Baseline
         now: to_the_ms(sim.now()),
         behind: sim.now() != at,
         points: points(sim),
-        verdict: crate::verdicts::describe(sim.consistency()).headline,
+        verdict: crate::verdicts::describe(b.consistency()).headline,
         events: sim.events(),
         trace_hash: sim.trace_hash(),
         problem: problem.map(str::to_string),
