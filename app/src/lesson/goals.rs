@@ -266,6 +266,7 @@ fn verdict_status(sim: &Simulation, c: &ConsistencyView, verdict: Verdict) -> St
             detail: format!("{detail}; run to the end ({}) to be sure", format_time(sim.scenario().duration.nanos)),
         };
     }
+    let detail = if c.final_reads.is_some() { with_final_reads(detail) } else { detail };
     Status { met, detail }
 }
 
@@ -281,6 +282,15 @@ fn count_status(checked: bool, count: usize, want_some: bool, what: &str) -> (bo
         return (false, "not yet: nothing checked".to_string());
     }
     (if want_some { count > 0 } else { count == 0 }, format!("{words} so far"))
+}
+
+/// A goal's detail once the verdicts have the final reads in: the run is
+/// over, so not "so far".
+fn with_final_reads(detail: String) -> String {
+    match detail.split_once(" so far") {
+        Some((a, b)) => format!("{a}{b}, with the final reads after the run"),
+        None => detail,
+    }
 }
 
 fn config_status(doc: &Scenario, node: &str, path: &str, test: &ConfigTest) -> Status {
@@ -370,6 +380,23 @@ mod tests {
         let mut t = Tracker::new(&other);
         t.pull(&other, &sim);
         assert!(!t.statuses(&other, &sim, sim.consistency())[0].met);
+    }
+
+    #[test]
+    fn verdict_goals_at_the_end_are_judged_with_the_final_reads() {
+        let mut scenario = Scenario::from_json(examples::find("db-replica-lag").unwrap().json).unwrap();
+        scenario.duration = engine::time::Duration::from_secs(12);
+        let g = vec![Goal { text: String::new(), check: Check::Consistency { verdict: Verdict::NoLostWrites } }];
+        let mut sim = Simulation::new(&scenario).unwrap();
+        sim.run_through(12_000_000_000);
+        sim.check_consistency();
+        // The last reads missed the writes still on their way to the replica.
+        let live = &Tracker::new(&g).statuses(&g, &sim, sim.consistency())[0];
+        assert!(!live.met && live.detail.ends_with(" lost writes so far"), "{live:?}");
+        let f = sim.final_reads().unwrap();
+        let end = &Tracker::new(&g).statuses(&g, &sim, &f.consistency)[0];
+        assert!(end.met, "{end:?}");
+        assert_eq!(end.detail, "no lost writes, with the final reads after the run");
     }
 
     #[test]
