@@ -99,6 +99,46 @@ fn acks_all_with_three_replicas_survives_a_leader_crash() {
 }
 
 #[test]
+fn once_the_dead_broker_is_fenced_and_out_of_the_isrs_writes_go_on_without_it() {
+    // b1 dies at 10 s and is back at 20 s. Once the controller has fenced
+    // it and the ISRs are without it, the high watermark no longer waits
+    // for it (it was caught up when it died, but a fenced broker may not
+    // rejoin), so acks=all writes are acknowledged again before it returns.
+    let scenario = load_example("kafka-three-brokers.json");
+    let mut sim = Simulation::new(&scenario).unwrap();
+    // The last ISR change before b1 returns, read as the run goes (the
+    // trace is bounded).
+    sim.run_until(10 * SEC);
+    let (mut shrunk, mut next) = (None, sim.trace().total());
+    for t in (10 * SEC..20 * SEC).step_by((10 * MS) as usize) {
+        sim.run_until(t);
+        let (missed, events) = sim.trace().since(next);
+        assert_eq!(missed, 0);
+        for e in events {
+            if let What::Note { note: Note::KafkaIsr { .. } | Note::KafkaLeader { .. }, .. } = e.what {
+                shrunk = Some(e.time);
+            }
+        }
+        next = sim.trace().total();
+    }
+    sim.run_through(scenario.duration.nanos);
+    let shrunk = shrunk.expect("the ISRs shrink while b1 is down");
+    assert!(shrunk > 15 * SEC, "fenced after broker.session.timeout.ms: {shrunk}");
+    let acked = |from: u64, to: u64| {
+        sim.log_history()
+            .ops()
+            .iter()
+            .filter(|o| matches!(o.event, engine::history::LogEvent::Send { .. }))
+            .filter(|o| o.outcome == engine::history::Outcome::Ok && o.complete.is_some_and(|c| c > from && c < to))
+            .count()
+    };
+    let after = acked(shrunk, 20 * SEC);
+    // 3,000 records a second for the rest of those seconds.
+    let expected = (20 * SEC - shrunk) as f64 / SEC as f64 * 3000.0;
+    assert!(after as f64 > 0.8 * expected, "{after} acknowledged between {shrunk} ns and 20 s, of about {expected}");
+}
+
+#[test]
 fn a_stuck_follower_leaves_the_isr_by_time_and_returns() {
     let (sim, log) = run(&load_example("kafka-isr-shrink.json"));
     let changes = isr_changes(&sim);

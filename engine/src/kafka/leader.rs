@@ -4,6 +4,7 @@
 
 use super::config::{Acks, TopicConfig};
 use super::log::{PartitionLog, Record, RecordBatch};
+use super::metadata::BrokerSet;
 use super::BrokerId;
 use crate::time::Time;
 use std::collections::VecDeque;
@@ -141,6 +142,10 @@ pub struct LeaderState {
     pub high_watermark: u64,
     /// The first offset of this leader's epoch.
     epoch_start_offset: u64,
+    /// Brokers that may not join the ISR (KRaft: fenced), as the metadata
+    /// says: the high watermark does not wait for them, and they are not
+    /// added (`isReplicaIsrEligible`).
+    ineligible: BrokerSet,
     config: TopicConfig,
     /// `acks=all` writes waiting: (offset, request).
     waiting: VecDeque<(u64, u64)>,
@@ -184,6 +189,7 @@ impl LeaderState {
             followers,
             high_watermark: high_watermark.min(log.leo()),
             epoch_start_offset: log.leo(),
+            ineligible: 0,
             config,
             waiting: VecDeque::new(),
             completed: Vec::new(),
@@ -244,10 +250,19 @@ impl LeaderState {
         self.waiting.drain(..).map(|(_, r)| r).collect()
     }
 
-    /// A follower's fetch (`fetchRecords` + `updateFollowerFetchState`);
-    /// `eligible`: the follower's broker may join the ISR (registered, not
-    /// fenced or shutting down).
-    pub fn fetch(&mut self, log: &PartitionLog, req: FetchRequest, eligible: bool, now: Time) -> FetchResponse {
+    /// The brokers that may not join the ISR now (fenced), from the
+    /// metadata; the high watermark may then move on without them.
+    pub fn set_ineligible(&mut self, ineligible: BrokerSet, log: &PartitionLog, now: Time) {
+        self.ineligible = ineligible;
+        self.maybe_increment_hw(log, now);
+    }
+
+    fn is_eligible(&self, broker: BrokerId) -> bool {
+        self.ineligible & (1 << broker) == 0
+    }
+
+    /// A follower's fetch (`fetchRecords` + `updateFollowerFetchState`).
+    pub fn fetch(&mut self, log: &PartitionLog, req: FetchRequest, now: Time) -> FetchResponse {
         let FetchRequest { replica: follower, fetch_offset, last_fetched_epoch, max_records: max } = req;
         if let Some((epoch, end_offset)) = diverging(log, fetch_offset, last_fetched_epoch) {
             return FetchResponse::Diverging { epoch, end_offset, high_watermark: self.high_watermark };
@@ -263,7 +278,7 @@ impl LeaderState {
             f.last_fetch_leader_leo = leader_leo;
             f.last_fetch_time = now;
         }
-        self.maybe_expand_isr(follower, eligible);
+        self.maybe_expand_isr(follower);
         self.maybe_increment_hw(log, now);
         let batches = log.read(fetch_offset, u64::MAX, max).to_vec();
         FetchResponse::Records { batches, high_watermark: self.high_watermark }
@@ -271,8 +286,8 @@ impl LeaderState {
 
     /// `maybeExpandIsr`: a follower not in the ISR joins once it holds
     /// everything up to the high watermark and this epoch's start.
-    fn maybe_expand_isr(&mut self, follower: BrokerId, eligible: bool) {
-        if self.pending_isr.is_some() || self.isr.contains(&follower) || !eligible {
+    fn maybe_expand_isr(&mut self, follower: BrokerId) {
+        if self.pending_isr.is_some() || self.isr.contains(&follower) || !self.is_eligible(follower) {
             return;
         }
         let Some(f) = self.followers.iter().find(|f| f.broker == follower) else { return };
@@ -319,9 +334,10 @@ impl LeaderState {
     }
 
     /// `maybeIncrementLeaderHW`: the smallest log end offset among the
-    /// maximal ISR and the followers caught up enough to join it. Since
-    /// 3.7 (KAFKA-15583) it does not move while the ISR is below
-    /// `min.insync.replicas`.
+    /// maximal ISR and the followers caught up enough, and eligible, to
+    /// join it (`shouldWaitForReplicaToJoinIsr`: a fenced broker that was
+    /// caught up when it died is not waited for). Since 3.7 (KAFKA-15583)
+    /// it does not move while the ISR is below `min.insync.replicas`.
     fn maybe_increment_hw(&mut self, log: &PartitionLog, now: Time) {
         if self.config.hw_waits_for_min_isr && (self.isr.len() as u32) < self.config.min_insync_replicas {
             return;
@@ -331,7 +347,7 @@ impl LeaderState {
         let lag = self.lag_max();
         let mut hw = leo;
         for f in &self.followers {
-            let waits_to_join = f.is_caught_up(leo, now, lag);
+            let waits_to_join = f.is_caught_up(leo, now, lag) && self.is_eligible(f.broker);
             if f.leo < hw && (maximal.contains(&f.broker) || waits_to_join) {
                 hw = f.leo;
             }

@@ -115,6 +115,11 @@ impl MetadataImage {
     pub fn is_fenced(&self, broker: BrokerId) -> bool {
         self.fenced[broker as usize]
     }
+
+    /// The fenced brokers: none may join an ISR.
+    pub fn fenced_set(&self) -> BrokerSet {
+        (0..self.fenced.len()).filter(|&b| self.fenced[b]).fold(0, |s, b| s | 1 << b)
+    }
 }
 
 /// `{0, 2}`: the brokers of a set, by index.

@@ -43,7 +43,7 @@ impl Partition {
         let offset = self.logs[i].leo();
         let epoch = self.logs[i].epochs.latest_epoch();
         let req = FetchRequest { replica: b, fetch_offset: offset, last_fetched_epoch: epoch, max_records: 100 };
-        let resp = self.leader.fetch(&self.logs[0], req, true, now);
+        let resp = self.leader.fetch(&self.logs[0], req, now);
         match resp {
             FetchResponse::Records { batches, high_watermark } => {
                 self.logs[i].append_as_follower(&batches);
@@ -73,6 +73,43 @@ fn the_high_watermark_waits_for_every_isr_member_not_a_majority() {
     p.fetch(3, 3 * MS);
     assert_eq!(p.leader.high_watermark, 1);
     assert_eq!(p.leader.take_completed(), [(7, Ok(0))]);
+}
+
+#[test]
+fn the_high_watermark_does_not_wait_for_a_fenced_follower_once_it_is_out_of_the_isr() {
+    // 3 dies at 1 s, caught up; 30 s later it would still count as caught
+    // up, so the leader would wait for it to rejoin, unless it is fenced
+    // (KRaft: `shouldWaitForReplicaToJoinIsr` asks `isReplicaIsrEligible`).
+    let run = |fenced: bool| {
+        let mut p = Partition::new(1);
+        p.produce(1, Acks::Leader, 1, 0).unwrap();
+        p.fetch(2, MS);
+        p.fetch(3, MS);
+        // The controller takes 3 out of the ISR after fencing it.
+        p.leader.isr_answered(&p.logs[0], Some(vec![1, 2]), SEC);
+        if fenced {
+            p.leader.set_ineligible(1 << 3, &p.logs[0], SEC);
+        }
+        p.produce(2, Acks::All, 9, 2 * SEC).unwrap();
+        p.fetch(2, 2 * SEC + MS);
+        p.fetch(2, 2 * SEC + 2 * MS);
+        (p.leader.high_watermark, p.leader.take_completed())
+    };
+    assert_eq!(run(true), (2, vec![(9, Ok(1))]), "only 2 is waited for");
+    let (hw, done) = run(false);
+    assert!(hw < 2 && done.is_empty(), "unfenced and caught up within the lag time: waited for");
+}
+
+#[test]
+fn a_fenced_follower_does_not_join_the_isr() {
+    let mut p = Partition::new(1);
+    p.leader.isr_answered(&p.logs[0], Some(vec![1, 2]), 0);
+    p.leader.set_ineligible(1 << 3, &p.logs[0], 0);
+    p.fetch(3, MS);
+    assert_eq!(p.leader.isr_change(), None);
+    p.leader.set_ineligible(0, &p.logs[0], 2 * MS);
+    p.fetch(3, 3 * MS);
+    assert_eq!(p.leader.isr_change(), Some(&[1, 2, 3][..]));
 }
 
 #[test]
@@ -131,7 +168,7 @@ fn a_slow_follower_that_never_catches_the_previous_end_drops_out() {
         let offset = p.logs[i].leo();
         let epoch = p.logs[i].epochs.latest_epoch();
         let req = FetchRequest { replica: 3, fetch_offset: offset, last_fetched_epoch: epoch, max_records: 1 };
-        if let FetchResponse::Records { batches, .. } = p.leader.fetch(&p.logs[0], req, true, now + MS) {
+        if let FetchResponse::Records { batches, .. } = p.leader.fetch(&p.logs[0], req, now + MS) {
             p.logs[i].append_as_follower(&batches);
         }
         if now.is_multiple_of(15 * SEC) {
@@ -248,13 +285,13 @@ fn followers_truncate_by_leader_epoch_not_to_their_high_watermark() {
         last_fetched_epoch: log.epochs.latest_epoch(),
         max_records: 10,
     };
-    let resp = leader.fetch(&b, fetch(&a), true, 0);
+    let resp = leader.fetch(&b, fetch(&a), 0);
     let FetchResponse::Diverging { epoch, end_offset, .. } = resp else { panic!("{resp:?}") };
     assert_eq!((epoch, end_offset), (0, 1), "epoch 0 ended at offset 1 on the leader");
     let (to, done) = truncation_offset(&a, Divergence { epoch, end_offset });
     assert_eq!((to, done), (1, true));
     a.truncate_to(to);
-    let resp = leader.fetch(&b, fetch(&a), true, 0);
+    let resp = leader.fetch(&b, fetch(&a), 0);
     let FetchResponse::Records { batches, .. } = resp else { panic!() };
     a.append_as_follower(&batches);
     assert_eq!(a.batches(), b.batches(), "the logs agree: m0, m2");

@@ -264,8 +264,19 @@ impl KafkaBroker {
         let Some(id) = record.checked_sub(1) else { return };
         let rec = ctx.metadata(id);
         self.disk.image.apply(&rec);
-        if let MetadataRecord::PartitionChange { partition, .. } = rec {
-            self.reconcile(ctx, partition);
+        match rec {
+            MetadataRecord::PartitionChange { partition, .. } => self.reconcile(ctx, partition),
+            MetadataRecord::FenceBroker { .. } | MetadataRecord::UnfenceBroker { .. } => {
+                // Who may join an ISR changed: the partitions led here may
+                // stop waiting for a fenced follower.
+                let (fenced, now) = (self.disk.image.fenced_set(), Self::now(ctx));
+                for p in 0..self.state.parts.len() {
+                    if let Role::Leader(ls) = &mut self.state.parts[p].role {
+                        ls.set_ineligible(fenced, &self.disk.logs[p], now);
+                        self.leader_progress(ctx, p as u32);
+                    }
+                }
+            }
         }
     }
 
@@ -308,7 +319,9 @@ impl KafkaBroker {
                 self.cluster.config_of(p),
                 now,
             );
-            self.state.parts[i].role = Role::Leader(Box::new(ls));
+            let mut ls = Box::new(ls);
+            ls.set_ineligible(self.disk.image.fenced_set(), &self.disk.logs[i], now);
+            self.state.parts[i].role = Role::Leader(ls);
             if p == self.cluster.offsets_partition() {
                 let groups =
                     self.cluster.groups.iter().map(|g| self.cluster.topics[g.topic].config.partitions).collect();
@@ -470,7 +483,6 @@ impl KafkaBroker {
         let now = Self::now(ctx);
         let last = (last_fetched_epoch != NO_EPOCH).then_some(last_fetched_epoch);
         let follower = self.cluster.broker_id(from).filter(|_| replica);
-        let eligible = follower.is_some_and(|b| !self.disk.image.is_fenced(b));
         let part = &mut self.state.parts[i];
         let Role::Leader(ls) = &mut part.role else { return error(ctx, KafkaError::NotLeaderOrFollower) };
         if leader_epoch != NO_EPOCH && leader_epoch != ls.leader_epoch {
@@ -486,7 +498,7 @@ impl KafkaBroker {
         let diverged = match follower {
             Some(b) => {
                 let req = FetchRequest { replica: b, fetch_offset, last_fetched_epoch: last, max_records: 0 };
-                match ls.fetch(log, req, eligible, now) {
+                match ls.fetch(log, req, now) {
                     FetchResponse::Diverging { epoch: e, end_offset, .. } => Some((e, end_offset)),
                     FetchResponse::Records { .. } => None,
                 }
