@@ -299,11 +299,16 @@ mod tests {
     use super::*;
     use engine::{Scenario, Simulation};
 
-    fn run(example: &str, secs: u64) -> Verdicts {
-        let ex = crate::examples::find(example).unwrap();
+    /// Example `id` run until `secs` simulated seconds.
+    fn sim_at(id: &str, secs: u64) -> Simulation {
+        let ex = crate::examples::find(id).unwrap();
         let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
         sim.run_until(secs * 1_000_000_000);
-        describe(sim.consistency())
+        sim
+    }
+
+    fn run(example: &str, secs: u64) -> Verdicts {
+        describe(sim_at(example, secs).consistency())
     }
 
     #[test]
@@ -323,9 +328,7 @@ mod tests {
 
     #[test]
     fn a_violation_names_its_operations_and_when_it_became_certain() {
-        let ex = crate::examples::find("db-async-failover").unwrap();
-        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
-        sim.run_until(10_000_000_000);
+        let sim = sim_at("db-async-failover", 10);
         let found = violations(&sim, sim.consistency(), None);
         let first = found.first().expect("the failover loses writes");
         let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).unwrap();
@@ -336,23 +339,17 @@ mod tests {
         assert!(lost.ops[1].starts_with("the read that misses it: "), "{lost:?}");
         assert!(found.windows(2).all(|w| w[0].at <= w[1].at) && first.at > 0);
         // A Kafka run that loses writes names the send.
-        let ex = crate::examples::find("kafka-acks1-loss").unwrap();
-        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
-        sim.run_until(25_000_000_000);
+        let sim = sim_at("kafka-acks1-loss", 25);
         let found = violations(&sim, sim.consistency(), None);
         assert!(found.iter().any(|v| v.ops[0].contains("acknowledged at offset")), "{found:?}");
         // A clean run has none.
-        let ex = crate::examples::find("db-semi-sync-failover").unwrap();
-        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
-        sim.run_until(10_000_000_000);
+        let sim = sim_at("db-semi-sync-failover", 10);
         assert!(violations(&sim, sim.consistency(), None).is_empty());
     }
 
     #[test]
     fn a_linearizability_violation_names_the_operation_and_the_write_it_misses() {
-        let ex = crate::examples::find("raft-kv-lease-stale-read").unwrap();
-        let mut sim = Simulation::new(&Scenario::from_json(ex.json).unwrap()).unwrap();
-        sim.run_until(12_000_000_000);
+        let sim = sim_at("raft-kv-lease-stale-read", 12);
         let found = violations(&sim, sim.consistency(), None);
         let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).expect("the lease read goes stale");
         assert!(lin.ops[0].starts_with("the operation: ") && lin.ops[0].contains(": read k0 → "), "{lin:#?}");
