@@ -211,6 +211,12 @@ pub enum Note {
     SemiSyncOn {
         lsn: u64,
     },
+    /// A fenced broker that restarted registered again with the active
+    /// controller (a new incarnation): it stays fenced until it has caught
+    /// up with the metadata log.
+    KafkaRegistered {
+        broker: u32,
+    },
 }
 
 /// Why a replica's link to its primary went down.

@@ -175,6 +175,10 @@ impl Simulation {
             Note::KafkaTruncated { partition, offset, dropped } => {
                 format!("kafka: partition {partition} truncated to offset {offset} ({dropped} records dropped)")
             }
+            Note::KafkaRegistered { broker } => format!(
+                "kafka: broker {} registered again after a restart: fenced until it catches up",
+                self.kafka_brokers(node, 1 << broker).trim_matches(|c| c == '[' || c == ']')
+            ),
             Note::KafkaFence { broker, fenced } => format!(
                 "kafka: broker {} {}",
                 self.kafka_brokers(node, 1 << broker).trim_matches(|c| c == '[' || c == ']'),

@@ -139,6 +139,36 @@ fn once_the_dead_broker_is_fenced_and_out_of_the_isrs_writes_go_on_without_it() 
 }
 
 #[test]
+fn a_fenced_broker_that_restarts_registers_again_rather_than_being_fenced_twice() {
+    // kafka-acks1-loss: b1 dies at 10 s, is fenced at 17.07 s, restarts at
+    // 20 s and registers again (a new incarnation), fenced until it has
+    // caught up, then unfenced.
+    let scenario = load_example("kafka-acks1-loss.json");
+    let mut sim = Simulation::new(&scenario).unwrap();
+    let (mut fences, mut next) = (Vec::new(), 0);
+    for t in (0..=scenario.duration.nanos).step_by((10 * MS) as usize) {
+        sim.run_until(t);
+        let (missed, events) = sim.trace().since(next);
+        assert_eq!(missed, 0);
+        for e in events {
+            if let What::Note { note: n @ (Note::KafkaFence { .. } | Note::KafkaRegistered { .. }), .. } = e.what {
+                fences.push((e.time / SEC, n));
+            }
+        }
+        next = sim.trace().total();
+    }
+    let b1 = 0;
+    assert_eq!(
+        fences,
+        [
+            (17, Note::KafkaFence { broker: b1, fenced: true }),
+            (22, Note::KafkaRegistered { broker: b1 }),
+            (24, Note::KafkaFence { broker: b1, fenced: false }),
+        ]
+    );
+}
+
+#[test]
 fn a_stuck_follower_leaves_the_isr_by_time_and_returns() {
     let (sim, log) = run(&load_example("kafka-isr-shrink.json"));
     let changes = isr_changes(&sim);

@@ -94,6 +94,7 @@ pub const EVENTS: &[&str] = &[
     "kafka_fence",
     "semi_sync_off",
     "semi_sync_on",
+    "kafka_registered",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -148,7 +148,13 @@ impl KafkaController {
                     MetadataRecord::FenceBroker { broker, .. } => {
                         self.state.fenced_at[broker as usize] = index;
                         if active {
-                            ctx.note(Note::KafkaFence { broker, fenced: true });
+                            // Fencing a broker already fenced: it restarted
+                            // and registered again.
+                            ctx.note(if self.state.image.is_fenced(broker) {
+                                Note::KafkaRegistered { broker }
+                            } else {
+                                Note::KafkaFence { broker, fenced: true }
+                            });
                         }
                     }
                     MetadataRecord::UnfenceBroker { broker } if active => {
