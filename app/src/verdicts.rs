@@ -200,10 +200,7 @@ fn anomaly(kind: &AnomalyKind, finals: Option<FinalReadsSummary>) -> String {
 /// What the final reads covered, in words.
 fn final_reads_row(f: &FinalReadsSummary) -> String {
     let quiet = QUIET_NS / 1_000_000_000;
-    let mut text = format!(
-        "{} of {} keys read again after the run, with the faults healed and {quiet} s of quiet",
-        f.read, f.keys
-    );
+    let mut text = format!("{} of {} keys, read after the run (faults healed, {quiet} s of quiet)", f.read, f.keys);
     if f.skipped > 0 {
         text.push_str(&format!(" ({} not tried: their client was down, or past the bound)", f.skipped));
     }
@@ -380,10 +377,7 @@ mod tests {
         let v = describe(&f.consistency);
         let row = |k: &str| v.rows.iter().find(|r| r.0 == k).map(|r| r.1.clone()).unwrap_or_default();
         assert!(row("lost acknowledged writes").ends_with(", found by the final reads"), "{v:?}");
-        assert_eq!(
-            row("final reads"),
-            "5 of 10 keys read again after the run, with the faults healed and 10 s of quiet"
-        );
+        assert_eq!(row("final reads"), "5 of 10 keys, read after the run (faults healed, 10 s of quiet)");
         assert!(row("checked up to").starts_with("the end, 20.000 s ("), "{v:?}");
         let found = violations(&sim, &f.consistency, Some(&f));
         let lost = found.iter().find(|v| v.what == "A lost acknowledged write").unwrap();

@@ -169,7 +169,7 @@ appTest('at the end of a run the checker reads every key once more: a lagging re
   assert.equal(await verdicts.locator('div', { hasText: 'final reads' }).count(), 0);
   await page.getByText(/The scenario's 20s are over/).waitFor();
   const row = (term) => verdicts.locator('div', { has: page.locator('dt', { hasText: term }) }).locator('dd');
-  await until(page, (el) => el.textContent.startsWith('10 of 10 keys read again after the run'), await row('final reads').elementHandle());
+  await until(page, (el) => el.textContent.startsWith('10 of 10 keys, read after the run'), await row('final reads').elementHandle());
   assert.equal(await row('lost acknowledged writes').textContent(), 'none');
   // Playing on past the end drops them: the verdict is the live one again.
   await page.getByRole('button', { name: 'Play', exact: true }).click();
