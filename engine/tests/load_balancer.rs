@@ -278,6 +278,90 @@ fn timeout_queue_answers_503() {
     assert!(last.latency.max_ms < 200.0, "{:?}", last.latency);
 }
 
+/// Notes of one kind from the load balancer (node 1).
+fn lb_notes(sim: &engine::Simulation, want: fn(&Note) -> bool) -> Vec<u64> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Note { node: 1, note } if want(note) => Some(e.time),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `balance source` with one client sending `rate` requests a second:
+/// every request hashes to one server, which serves one at a time
+/// (`maxconn 1`, 50 ms each: 20 a second).
+fn one_hashed_server(rate: u32, maxqueue: u32, redispatch: bool, faults: serde_json::Value) -> serde_json::Value {
+    let mut v = lb_three(faults);
+    v["nodes"][0]["workload"] = json!({ "kind": "open_loop", "rate": rate, "arrival": "constant" });
+    v["nodes"][0]["timeout"] = json!("30s");
+    v["nodes"][1]["balance"] = json!("source");
+    v["nodes"][1]["default_server"]["maxconn"] = json!(1);
+    v["nodes"][1]["default_server"]["maxqueue"] = json!(maxqueue);
+    v["nodes"][1]["redispatch"] = json!(redispatch);
+    v["nodes"][1]["timeout_queue"] = json!("20s");
+    for s in 2..5 {
+        v["nodes"][s]["service_time"] = json!("50ms");
+    }
+    v
+}
+
+#[test]
+fn a_hashed_request_whose_server_queue_is_full_gets_503_at_once() {
+    // 100 requests a second for a server that serves 20: its queue
+    // (maxqueue 5) fills, and HAProxy answers the rest 503 at once
+    // (SRV_STATUS_FULL), rather than parking them in the backend queue.
+    let mut sim = sim(one_hashed_server(100, 5, false, json!([])));
+    sim.run_through(2 * SEC);
+    let full = lb_notes(&sim, |n| matches!(n, Note::QueueFull { queued: 5 }));
+    assert!(full.len() > 100, "{} answered 503 for a full queue", full.len());
+    let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(1).detail else { panic!() };
+    assert_eq!(backends[0].queued, 0, "no backend queue");
+    assert!(servers.iter().all(|s| s.queued <= 5), "{servers:?}");
+    let m = sim.metrics().summary(sim.now());
+    assert!(m.counts.errors as usize >= full.len(), "{:?}", m.counts);
+}
+
+#[test]
+fn requests_queued_for_a_server_marked_down_move_only_with_option_redispatch() {
+    // The client's requests all hash to one server; its link is cut at
+    // 1 s: the connection in progress holds its one slot (`timeout
+    // connect`), the next requests queue for it, and more keep queueing
+    // until the checks, timing out too, mark it DOWN.
+    let target = {
+        let mut probe = sim(one_hashed_server(10, 0, false, json!([])));
+        probe.run_through(SEC);
+        let served = requests_per_server(&probe);
+        ["s1", "s2", "s3"][served.iter().position(|&n| n > 0).unwrap()]
+    };
+    let cut = json!([{ "at": "1s", "action": "cut_link", "between": ["lb", target] }]);
+    let run = |redispatch: bool| {
+        let mut sim = sim(one_hashed_server(10, 0, redispatch, cut.clone()));
+        sim.run_through(13 * SEC);
+        let downs = note_times(&sim, target, down);
+        assert_eq!(downs.len(), 1);
+        let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(1).detail else { panic!() };
+        let dead = servers.iter().find(|s| s.name == target).unwrap().queued;
+        let others: u64 = servers.iter().filter(|s| s.name != target).map(|s| s.requests).sum();
+        (dead, backends[0].queued, others)
+    };
+    // Without `option redispatch` they stay queued for the dead server
+    // (until it is back or `timeout queue`); only new requests go to the
+    // server the hash now picks.
+    let (stuck, backend, others_without) = run(false);
+    assert!(stuck > 30, "{stuck} still queued for {target}");
+    assert_eq!(backend, 0);
+    // With it, they go through server selection again when it is marked
+    // DOWN: the hash now picks a live server, which takes them too.
+    let (dead, backend, others) = run(true);
+    assert_eq!((dead, backend), (0, 0));
+    // (And the connection attempts to it that time out after it is DOWN
+    // are retried elsewhere at once.)
+    assert!(others >= others_without + stuck as u64, "{others}: the live servers took the {stuck} queued requests");
+}
+
 fn requests_per_server(sim: &engine::Simulation) -> Vec<u64> {
     let Detail::LoadBalancer { servers, .. } = sim.node_state(1).detail else { panic!("not a load balancer") };
     servers.iter().map(|s| s.requests).collect()

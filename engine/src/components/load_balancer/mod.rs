@@ -379,12 +379,16 @@ impl LoadBalancer {
             Some(server) => {
                 // Hash-based algorithms return a server whether or not it is
                 // full, and leastconn one at maxconn that still has queue
-                // room: wait in its own queue unless that is full too.
+                // room: wait in its own queue. If that is full too
+                // (`maxqueue`), HAProxy answers 503 at once
+                // (`assign_server_and_queue` gives SRV_STATUS_FULL, which
+                // `srv_redispatch_connect` turns into a queue error).
                 let maxqueue = self.servers[server].eff.maxqueue;
                 if maxqueue == 0 || self.state.servers[server].queue.len() < maxqueue as usize {
                     self.enqueue(ctx, slot, Some(server));
                 } else {
-                    self.enqueue(ctx, slot, None);
+                    ctx.note(Note::QueueFull { queued: maxqueue });
+                    self.answer(ctx, slot, Status::ServiceUnavailable);
                 }
             }
             None if self.state.usable[first..self.ranges[backend].end].iter().any(|&u| u) => {
@@ -550,12 +554,14 @@ impl LoadBalancer {
         conn.retries_left -= 1;
         let (attempt, last) = (conn.attempt, conn.retries_left == 0);
         ctx.note(Note::Retried { server: self.servers[server].node, attempt });
-        // `stream_choose_redispatch`: with `option redispatch`, the last
-        // retry goes elsewhere; and for a non-hash algorithm with more than
-        // one usable server, every retry does.
+        // `stream_choose_redispatch`: with `option redispatch`, a retry
+        // goes elsewhere at once if the server is no longer running
+        // (marked DOWN), the last retry always does, and so does every
+        // retry for a non-hash algorithm with more than one usable server.
         let b = self.servers[server].backend;
         let turn_based = !self.state.backends[b].balancer.is_hash() && self.active_count(b) > 1;
-        if self.backend(b).redispatch && (last || turn_based) {
+        let down = self.state.checks[server].as_ref().is_some_and(|c| !c.health.is_up());
+        if self.backend(b).redispatch && (last || turn_based || down) {
             self.assign(ctx, slot, Some(server));
         } else if refused {
             // An asynchronous error: pause before trying the same server
@@ -570,17 +576,21 @@ impl LoadBalancer {
         }
     }
 
-    /// A server was marked DOWN: the requests in its queue move to the
-    /// backend queue, keeping their place (`pendconn_redistribute`).
-    fn redistribute(&mut self, server: usize) {
+    /// A server was marked DOWN (`pendconn_redistribute`): with `option
+    /// redispatch`, each request in its queue goes through server selection
+    /// again at once (another server, a queue, or 503); without it they
+    /// stay queued for it, until it is UP again or `timeout queue`.
+    fn redistribute(&mut self, ctx: &mut Ctx, server: usize) {
+        if !self.backend(self.servers[server].backend).redispatch {
+            return;
+        }
         let queue = std::mem::take(&mut self.state.servers[server].queue);
         self.touch(server);
-        let b = self.servers[server].backend;
-        for (order, slot) in queue {
-            self.state.backends[b].queue.insert(order, slot);
-            if let Some(c) = self.state.conns[slot].as_mut() {
-                c.phase = Phase::Queued { server: None, order };
+        for slot in queue.into_values() {
+            if let Some(t) = self.conn(slot).timer.take() {
+                ctx.cancel_timer(t);
             }
+            self.assign(ctx, slot, None);
         }
     }
 
@@ -609,7 +619,7 @@ impl LoadBalancer {
             Transition::WentDown => {
                 self.state.usable[server] = false;
                 self.state.backends[b].balancer.set_down(local);
-                self.redistribute(server);
+                self.redistribute(ctx, server);
                 ctx.note(Note::ServerDown { server: node, health });
             }
             Transition::WentUp => {
