@@ -101,6 +101,26 @@ fn first_checks_are_spread_over_the_interval() {
 }
 
 #[test]
+fn a_server_with_a_longer_interval_starts_its_checks_later() {
+    // s3 is checked every 3 s: its first check is spread over its own
+    // interval, 2/3 of 3 s, not of the smallest (HAProxy's
+    // `start_check_task` raises the spread to the server's interval).
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["servers"][2]["inter"] = json!("3s");
+    let mut sim = sim(v);
+    sim.run_until(3 * SEC);
+    let s3 = sim.node_id("s3").unwrap();
+    let first = sim
+        .trace()
+        .events()
+        .iter()
+        .find(|e| matches!(e.what, What::Deliver { to, msg: Message::HealthCheck { .. }, .. } if to == s3))
+        .map(|e| e.time)
+        .unwrap();
+    assert!((2 * SEC..2 * SEC + 5 * MS).contains(&first), "first check of s3 at {first} ns");
+}
+
+#[test]
 fn weighted_round_robin_shares_traffic_by_weight() {
     let mut v = lb_three(json!([]));
     v["nodes"][1]["servers"] =

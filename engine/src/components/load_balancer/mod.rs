@@ -695,19 +695,18 @@ impl Volatile {
 impl Process for LoadBalancer {
     fn on_start(&mut self, ctx: &mut Ctx) {
         self.state = Volatile::fresh(&self.servers, &self.ranges, &self.config);
-        // Spread the first checks: server k of n starts at mininter * k / n
-        // (`start_checks`), where mininter is the smallest interval of at
-        // least 1 s, or 1 s.
+        // Spread the first checks: server k of n starts at inter * k / n
+        // (`start_checks`), where inter is the smallest interval of at
+        // least 1 s (or 1 s), raised to the server's own interval if that
+        // is longer (`start_check_task`).
         let checked: Vec<usize> = (0..self.servers.len()).filter(|&i| self.state.checks[i].is_some()).collect();
-        let mininter = checked
-            .iter()
-            .map(|&i| self.state.checks[i].as_ref().expect("checked").health.interval())
-            .filter(|&d| d >= CHK_INTER_THRES)
-            .min()
-            .unwrap_or(CHK_INTER_THRES);
+        let interval = |i: usize| self.state.checks[i].as_ref().expect("checked").health.interval();
+        let mininter =
+            checked.iter().map(|&i| interval(i)).filter(|&d| d >= CHK_INTER_THRES).min().unwrap_or(CHK_INTER_THRES);
         let n = checked.len() as u64;
         for (k, &i) in checked.iter().enumerate() {
-            ctx.set_timer(mininter.nanos * k as u64 / n, Timer::CheckDue { server: i as u32 });
+            let inter = mininter.max(interval(i));
+            ctx.set_timer(inter.nanos * k as u64 / n, Timer::CheckDue { server: i as u32 });
         }
         self.report_load(ctx);
     }
