@@ -122,6 +122,10 @@ pub enum DropReason {
     NoRoute,
     /// A paused node's receive buffer was full.
     BufferFull,
+    /// A request that rode on a connection attempt whose SYN-ACK never got
+    /// back: the handshake did not complete, so the request was never sent
+    /// (the sender times out connecting). Last, for the trace hashes.
+    NotConnected,
 }
 
 /// One direction of a declared link, with its live state.

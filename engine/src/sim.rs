@@ -463,7 +463,17 @@ impl Simulation {
                 // The host's kernel answers connects by itself, even for a
                 // stopped process (a connect-only health check passes).
                 if let Some(answer) = msg.kernel_answer() {
-                    self.world.send(to, from, answer);
+                    let sent = self.world.send(to, from, answer);
+                    // A request rides on its connection attempt (the lab
+                    // spares the extra round trip), but in TCP its bytes
+                    // follow the handshake: if the SYN-ACK cannot get back
+                    // (lost, or the way back is cut), the process never
+                    // sees the request, and the sender times out connecting.
+                    if !msg.kernel_only() && (!sent || self.world.network.is_blocked(to, from)) {
+                        let reason = DropReason::NotConnected;
+                        self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason });
+                        return;
+                    }
                 }
                 if msg.kernel_only() {
                     self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });

@@ -91,6 +91,7 @@ impl Simulation {
                     DropReason::NodeDown => "not received: the process is down",
                     DropReason::NoRoute => "not sent: no link",
                     DropReason::BufferFull => "dropped: the paused node's buffer is full",
+                    DropReason::NotConnected => "never sent: the connection's SYN-ACK did not get back",
                 };
                 line.text = format!("{} from {} to {} {why}", self.describe_msg(&msg), name(from), name(to));
                 line.from = Some(name(from));

@@ -38,17 +38,21 @@ pub struct World {
 impl World {
     /// Puts a message on the wire and schedules its delivery (twice if the
     /// link duplicates it).
-    pub fn send(&mut self, from: NodeId, to: NodeId, msg: Message) {
+    /// Puts `msg` on the wire; false if the link lost it (a partition
+    /// blocks it only on arrival).
+    pub fn send(&mut self, from: NodeId, to: NodeId, msg: Message) -> bool {
         let now = self.now;
         match self.network.transmit(now, from, to) {
             Transmission::Lost(reason) => {
                 self.trace.record(now, What::Drop { from, to, sent_at: now, msg, reason });
+                false
             }
             Transmission::Arrives { at, duplicate_at } => {
                 self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
                 if let Some(at) = duplicate_at {
                     self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
                 }
+                true
             }
         }
     }

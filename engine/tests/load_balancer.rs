@@ -238,6 +238,34 @@ fn redispatch_rescues_requests_from_an_unreachable_server() {
 }
 
 #[test]
+fn a_request_whose_connection_never_completes_never_reaches_the_server() {
+    // s1's answers to lb are cut (one way): its kernel's SYN-ACK never
+    // gets back, so in TCP the request's bytes are never sent. The load
+    // balancer times out connecting and retries (on the same server, no
+    // redispatch) until it answers 503; the write must not have run on s1,
+    // not even once, since the client is told it failed.
+    let mut v = lb_three(json!([{ "at": "500ms", "action": "partition_one_way", "from": ["s1"], "to": ["lb"] }]));
+    v["nodes"][0]["workload"] = json!({ "kind": "script", "requests": [{ "at": "1s", "write": 1, "value": 7 }] });
+    v["nodes"][0]["timeout"] = json!("60s");
+    v["nodes"][1]["balance"] = json!("first");
+    v["nodes"][1]["timeout_connect"] = json!("1s");
+    let mut sim = sim(v);
+    sim.run_through(10 * SEC);
+    let s1 = sim.node_id("s1").unwrap();
+    let reached = |m: &Message| matches!(m, Message::Request(r) if matches!(r.op, engine::message::Op::Write { .. }));
+    let events = sim.trace().events();
+    let delivered =
+        events.iter().filter(|e| matches!(&e.what, What::Deliver { to, msg, .. } if *to == s1 && reached(msg))).count();
+    let not_connected = events
+        .iter()
+        .filter(|e| matches!(&e.what, What::Drop { to, msg, reason: engine::network::DropReason::NotConnected, .. } if *to == s1 && reached(msg)))
+        .count();
+    assert_eq!((delivered, not_connected), (0, 4), "the first try and three retries, none connected");
+    let op = sim.history().ops()[0];
+    assert_eq!(op.outcome, engine::history::Outcome::Fail, "{op:?}");
+}
+
+#[test]
 fn a_paused_server_accepts_connections_and_answers_504_after_timeout_server() {
     let mut v = lb_three(json!([{ "at": "5s", "action": "pause", "node": "s2" }]));
     v["nodes"][0]["timeout"] = json!("10s");
