@@ -7,7 +7,8 @@
 //! untouched): the faults still to come are dropped; the network is healed
 //! (partitions, cut and degraded links); paused processes resume and slowed
 //! ones run at full speed; crashed processes stay down, since bringing one
-//! back is the scenario's decision (a `restart` fault), not the checker's.
+//! back is the scenario's decision (a `restart` fault), not the checker's,
+//! and skewed clocks keep their skew (it belongs to the host).
 //! Clients stop their workloads and give up on requests in flight. After
 //! [`QUIET_NS`] of quiet, each client reads once more every key it used
 //! that anyone wrote, through its usual path, a read that fails being
