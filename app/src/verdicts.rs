@@ -104,14 +104,13 @@ const WITNESS_LISTED: usize = 5;
 /// the acknowledged write it misses (for a stale read), the other
 /// completed operations it was tried against, and the indeterminate ones
 /// counted rather than listed (in a long outage there are hundreds).
-fn witness(sim: &Simulation, finals: Option<&FinalReads>, v: &Verdict) -> Vec<String> {
+fn witness(sim: &Simulation, finals: Option<&FinalReads>, view: &ConsistencyView, v: &Verdict) -> Vec<String> {
     let mut lines = Vec::new();
     let mut shown = Vec::new();
     if let Some(b) = v.first_violation_op {
         lines.push(format!("the operation: {}", describe_op(sim, finals, b)));
         shown.push(b);
-        let after = finals.map_or(&[][..], |f| &f.ops[..]);
-        if let Some(w) = engine::consistency::missed_write(sim.history(), after, b) {
+        if let Some(w) = view.first_violation_misses {
             lines.push(format!("the acknowledged write it misses: {}", describe_op(sim, finals, w)));
             shown.push(w);
         }
@@ -150,7 +149,7 @@ pub fn violations(sim: &Simulation, view: &ConsistencyView, finals: Option<&Fina
             out.push(Violation {
                 what: format!("Not linearizable{key}: no single order of the operations fits this one"),
                 at: t.min(end),
-                ops: witness(sim, finals, v),
+                ops: witness(sim, finals, view, v),
             });
         }
     }

@@ -75,6 +75,10 @@ pub struct ConsistencyView {
     pub checked: bool,
     /// Linearizability, key by key, with the time of the first violation.
     pub linearizability: Option<LiveVerdict>,
+    /// When the operation of that violation is a stale read: the
+    /// acknowledged write it misses (a history index), which says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_violation_misses: Option<usize>,
     /// Jepsen-style anomalies (lost acknowledged writes, stale reads,
     /// read-your-writes, monotonic reads), each with its first time.
     pub anomalies: RwAnomalies,
@@ -294,9 +298,17 @@ impl Consistency {
         }
         self.fed = ops.len();
         self.live.checkpoint(now);
+        let verdict = self.live.verdict();
+        // A violation is final: its explanation is worked out once.
+        let misses = match (&self.view.linearizability, verdict.first_violation_op) {
+            (Some(old), Some(b)) if old.first_violation_op == Some(b) => self.view.first_violation_misses,
+            (_, Some(b)) => missed_write(ops, b),
+            (_, None) => None,
+        };
         self.view = ConsistencyView {
             checked: true,
-            linearizability: Some(self.live.verdict()),
+            linearizability: Some(verdict),
+            first_violation_misses: misses,
             anomalies: self.anomalies(ops),
             history_discarded: history.discarded(),
             log: self.view.log.take(),
@@ -373,13 +385,11 @@ pub fn rw_ops(ops: &[OpRecord]) -> Vec<RwOp> {
 
 /// For a read that returned a value older than a write acknowledged before
 /// the read began (a stale read): that write, as a history index. Explains
-/// a linearizability violation whose operation is such a read. Indices
-/// past the history's are the final reads `finals`, which follow it.
-pub fn missed_write(history: &History, finals: &[OpRecord], read: usize) -> Option<usize> {
-    let ops: Vec<&OpRecord> = history.ops().iter().chain(finals).collect();
+/// a linearizability violation whose operation is such a read.
+fn missed_write(ops: &[OpRecord], read: usize) -> Option<usize> {
     let key = ops.get(read)?.op.key();
     let same: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].op.key() == key).collect();
-    let local: Vec<OpRecord> = same.iter().map(|&i| *ops[i]).collect();
+    let local: Vec<OpRecord> = same.iter().map(|&i| ops[i]).collect();
     let at = same.binary_search(&read).expect("the read is of its own key");
     rw::missed_write(&rw_ops(&local), at).map(|w| same[w])
 }

@@ -105,11 +105,6 @@ impl History {
         self.limit = self.ops.len() + room;
     }
 
-    /// Where the final reads begin, if they have.
-    pub fn final_from(&self) -> Option<usize> {
-        self.final_from
-    }
-
     pub fn discarded(&self) -> u64 {
         self.discarded
     }
