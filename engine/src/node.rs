@@ -23,6 +23,12 @@ pub trait Process {
     fn on_timer(&mut self, ctx: &mut Ctx, id: TimerId, timer: Timer);
     /// The process died: keep only what it had persisted.
     fn on_crash(&mut self);
+    /// The host lost power (after [`Process::on_crash`], or later if the
+    /// process was already dead) at `monotonic`, its clock: what was
+    /// written but not yet on disk is gone. Only a process that leaves its
+    /// writes in the page cache has anything to lose here; one that
+    /// fsyncs before it answers, or keeps nothing on disk, does not.
+    fn on_power_loss(&mut self, _monotonic: Time) {}
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

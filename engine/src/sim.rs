@@ -523,6 +523,12 @@ impl Simulation {
     /// The kernel of a host whose process died closes its connections:
     /// peers that keep connections open (Kafka's clients and brokers) hear
     /// a reset over each link, unless a partition stops it.
+    /// Node `i`'s host lost power at `now`.
+    fn power_off(&mut self, i: usize, now: Time) {
+        let monotonic = self.nodes[i].rt.clock.monotonic(now).max(0) as Time;
+        self.nodes[i].component.on_power_loss(monotonic);
+    }
+
     fn close_connections(&mut self, i: usize) {
         if !self.nodes[i].component.keeps_connections() {
             return;
@@ -567,11 +573,18 @@ impl Simulation {
                     rt.deferred_messages = 0;
                     rt.load.set(now, 0, rt.load.capacity, 0);
                     self.nodes[i].component.on_crash();
+                    if host_down {
+                        self.power_off(i, now);
+                    }
                     self.change(i, NodeChange::Crashed);
                     if !host_down {
                         self.close_connections(i);
                     }
                 } else {
+                    if host_down && self.nodes[i].rt.status == (Status::Crashed { host_down: false }) {
+                        // The process was dead already; the page cache was not.
+                        self.power_off(i, now);
+                    }
                     self.nodes[i].rt.status = Status::Crashed { host_down };
                 }
             }

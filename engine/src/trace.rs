@@ -217,6 +217,13 @@ pub enum Note {
     KafkaRegistered {
         broker: u32,
     },
+    /// Log recovery after the host lost power: the partition's log now
+    /// ends at `offset`; `lost` records were only in the page cache.
+    KafkaLogRecovered {
+        partition: u32,
+        offset: u64,
+        lost: u64,
+    },
 }
 
 /// Why a replica's link to its primary went down.

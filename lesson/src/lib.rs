@@ -95,6 +95,7 @@ pub const EVENTS: &[&str] = &[
     "semi_sync_off",
     "semi_sync_on",
     "kafka_registered",
+    "kafka_log_recovered",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -17,6 +17,7 @@ use crate::context::Ctx;
 use crate::message::{Message, NodeId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
+use crate::time::Time;
 use cache::Cache;
 use client::Client;
 use database::Database;
@@ -137,5 +138,8 @@ impl Component {
     }
     pub(crate) fn on_crash(&mut self) {
         self.process().on_crash()
+    }
+    pub(crate) fn on_power_loss(&mut self, monotonic: Time) {
+        self.process().on_power_loss(monotonic)
     }
 }

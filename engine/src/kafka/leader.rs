@@ -221,7 +221,7 @@ impl LeaderState {
         if acks == Acks::All && (self.isr.len() as u32) < self.config.min_insync_replicas {
             return Err(ProduceError::NotEnoughReplicas);
         }
-        let offset = log.append_as_leader(self.leader_epoch, record);
+        let offset = log.append_as_leader(self.leader_epoch, record, now);
         self.maybe_increment_hw(log, now);
         if acks != Acks::All {
             return Ok(AppendResult::Done(offset));

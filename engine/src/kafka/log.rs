@@ -1,7 +1,9 @@
 //! A partition's log on one broker: records with the leader epoch that
-//! wrote each, and the epoch cache.
+//! wrote each, the epoch cache, and how much of it is on disk.
 
 use super::epoch_cache::LeaderEpochCache;
+use super::page_cache::PageCache;
+use crate::time::Time;
 
 /// A produced record (the lab's keys and values are integers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -39,6 +41,7 @@ pub struct RecordBatch {
 pub struct PartitionLog {
     batches: Vec<RecordBatch>,
     pub epochs: LeaderEpochCache,
+    pub page_cache: PageCache,
 }
 
 impl PartitionLog {
@@ -51,15 +54,21 @@ impl PartitionLog {
         &self.batches
     }
 
-    pub fn append_as_leader(&mut self, epoch: u32, record: Record) -> u64 {
+    /// Appends at `now` (the host's monotonic clock).
+    pub fn append_as_leader(&mut self, epoch: u32, record: Record, now: Time) -> u64 {
         let offset = self.leo();
+        self.page_cache.wrote(now, offset);
         self.epochs.assign(epoch, offset);
         self.batches.push(RecordBatch { offset, epoch, record });
         offset
     }
 
     /// Appends what the leader sent; it starts at this log's end.
-    pub fn append_as_follower(&mut self, batches: &[RecordBatch]) {
+    pub fn append_as_follower(&mut self, batches: &[RecordBatch], now: Time) {
+        if batches.is_empty() {
+            return;
+        }
+        self.page_cache.wrote(now, self.leo());
         for b in batches {
             assert_eq!(b.offset, self.leo(), "a fetch response continues the log");
             self.epochs.assign(b.epoch, b.offset);
@@ -71,6 +80,24 @@ impl PartitionLog {
     pub fn truncate_to(&mut self, offset: u64) {
         self.batches.truncate(offset as usize);
         self.epochs.truncate_from_end(offset);
+        self.page_cache.truncated(offset);
+    }
+
+    /// `log.flush.interval.messages`: fsync once `interval` records are
+    /// not yet on disk (Kafka checks after each append).
+    pub fn maybe_flush(&mut self, interval: Option<u64>) {
+        if interval.is_some_and(|n| self.leo() - self.page_cache.on_disk() >= n) {
+            self.page_cache.fsync(self.leo());
+        }
+    }
+
+    /// The host lost power at `now`: the log keeps what was on disk (log
+    /// recovery). Returns the records lost.
+    pub fn power_lost(&mut self, now: Time) -> u64 {
+        let leo = self.leo();
+        let kept = self.page_cache.power_lost(now, leo);
+        self.truncate_to(kept);
+        leo - kept
     }
 
     /// Up to `max` records from `from` on, below `until`.

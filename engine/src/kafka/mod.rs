@@ -14,7 +14,9 @@
 //! `NOT_ENOUGH_REPLICAS_AFTER_APPEND` for a write that is in the log; a new
 //! leader is the first ISR member in assignment order, not the most up to
 //! date; the ISR is never empty; followers truncate by leader epoch
-//! (KIP-101, KIP-279), not to their high watermark.
+//! (KIP-101, KIP-279), not to their high watermark; a log is written to
+//! the page cache, not fsynced, so a host that loses power loses the
+//! records Linux had not yet written back.
 
 pub mod config;
 pub mod controller;
@@ -24,6 +26,7 @@ mod follower;
 mod leader;
 mod log;
 pub mod metadata;
+pub mod page_cache;
 #[cfg(test)]
 mod tests;
 pub mod wire;

@@ -46,7 +46,7 @@ impl Partition {
         let resp = self.leader.fetch(&self.logs[0], req, now);
         match resp {
             FetchResponse::Records { batches, high_watermark } => {
-                self.logs[i].append_as_follower(&batches);
+                self.logs[i].append_as_follower(&batches, now);
                 self.hw[i] = high_watermark.min(self.logs[i].leo());
             }
             FetchResponse::Diverging { .. } => panic!("no divergence expected"),
@@ -169,7 +169,7 @@ fn a_slow_follower_that_never_catches_the_previous_end_drops_out() {
         let epoch = p.logs[i].epochs.latest_epoch();
         let req = FetchRequest { replica: 3, fetch_offset: offset, last_fetched_epoch: epoch, max_records: 1 };
         if let FetchResponse::Records { batches, .. } = p.leader.fetch(&p.logs[0], req, now + MS) {
-            p.logs[i].append_as_follower(&batches);
+            p.logs[i].append_as_follower(&batches, now + MS);
         }
         if now.is_multiple_of(15 * SEC) {
             p.leader.maybe_shrink_isr(&p.logs[0], now);
@@ -271,10 +271,10 @@ fn followers_truncate_by_leader_epoch_not_to_their_high_watermark() {
     // both know HW 1. A fails; B leads epoch 1 and writes m2 at offset 1.
     let mut a = PartitionLog::default();
     let mut b = PartitionLog::default();
-    a.append_as_leader(0, rec(0));
-    a.append_as_leader(0, rec(1));
-    b.append_as_follower(&a.batches()[..1]);
-    b.append_as_leader(1, rec(2));
+    a.append_as_leader(0, rec(0), 0);
+    a.append_as_leader(0, rec(1), 0);
+    b.append_as_follower(&a.batches()[..1], 0);
+    b.append_as_leader(1, rec(2), 0);
     // A returns as a follower and fetches from offset 2, last epoch 0.
     let config = TopicConfig { replication_factor: 2, ..TopicConfig::default() };
     let state = LeaderAndIsr { leader: 2, leader_epoch: 1, isr: vec![2] };
@@ -293,7 +293,7 @@ fn followers_truncate_by_leader_epoch_not_to_their_high_watermark() {
     a.truncate_to(to);
     let resp = leader.fetch(&b, fetch(&a), 0);
     let FetchResponse::Records { batches, .. } = resp else { panic!() };
-    a.append_as_follower(&batches);
+    a.append_as_follower(&batches, 0);
     assert_eq!(a.batches(), b.batches(), "the logs agree: m0, m2");
 }
 
@@ -301,12 +301,12 @@ fn followers_truncate_by_leader_epoch_not_to_their_high_watermark() {
 fn a_follower_without_the_leaders_epoch_truncates_in_steps() {
     // KIP-279: the follower has epochs 0 and 2; the leader has 0 and 1.
     let mut f = PartitionLog::default();
-    f.append_as_leader(0, rec(0));
-    f.append_as_leader(2, rec(9));
-    f.append_as_leader(2, rec(9));
+    f.append_as_leader(0, rec(0), 0);
+    f.append_as_leader(2, rec(9), 0);
+    f.append_as_leader(2, rec(9), 0);
     let mut l = PartitionLog::default();
-    l.append_as_leader(0, rec(0));
-    l.append_as_leader(1, rec(5));
+    l.append_as_leader(0, rec(0), 0);
+    l.append_as_leader(1, rec(5), 0);
     // Asked about epoch 2, the leader answers epoch 1 ending at 2.
     let d = Divergence { epoch: 1, end_offset: 2 };
     assert_eq!(l.end_offset_for(2), None);

@@ -5,9 +5,12 @@
 //! log it sends.
 //!
 //! What a crash keeps: the partition logs and high watermarks (the page
-//! cache survives a process crash; Kafka does not fsync each write), the
-//! metadata log. After a restart the broker is a new incarnation: it does
-//! not lead until the controller elects it again, in a new leader epoch.
+//! cache survives a process crash), the metadata log. Kafka does not fsync
+//! its writes unless `log.flush.interval.messages` says so: when the host
+//! loses power, each log keeps only what Linux had written back
+//! ([`crate::kafka::page_cache`]), and log recovery at the next start says
+//! what went. After a restart the broker is a new incarnation: it does not
+//! lead until the controller elects it again, in a new leader epoch.
 
 use super::config::BrokerConfig;
 use super::config::INITIAL_REBALANCE_DELAY_NS;
@@ -51,6 +54,9 @@ struct Disk {
     /// Bumped at every restart; the controller fences a broker that comes
     /// back as a new incarnation.
     incarnation: u32,
+    /// Logs cut by a power loss, for log recovery to report at the next
+    /// start: (partition, new log end offset, records lost).
+    lost_power: Vec<(u32, u64, u64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -147,6 +153,7 @@ impl KafkaBroker {
                 image,
                 metadata_index: 0,
                 incarnation: 0,
+                lost_power: Vec::new(),
             },
             cluster,
             state: Volatile::default(),
@@ -612,6 +619,7 @@ impl KafkaBroker {
             let a = if k + 1 < count { Acks::Leader } else { acks };
             result = ls.append(log, record, a, key, now);
         }
+        log.maybe_flush(self.config.log_flush_interval_messages);
         if producer_epoch != NO_PRODUCER_EPOCH {
             let seq = part.producers.entry(from).or_default();
             seq.epoch = seq.epoch.max(producer_epoch);
@@ -674,7 +682,7 @@ impl KafkaBroker {
         }
     }
 
-    fn on_record(&mut self, p: u32, from: NodeId, batch: crate::kafka::RecordBatch) {
+    fn on_record(&mut self, p: u32, from: NodeId, batch: crate::kafka::RecordBatch, now: Time) {
         let i = p as usize;
         let leo = self.disk.logs.get(i).map_or(0, |l| l.leo());
         let Some(f) = self.following(p, from) else { return };
@@ -683,7 +691,8 @@ impl KafkaBroker {
             *broken = true;
             return;
         }
-        self.disk.logs[i].append_as_follower(&[batch]);
+        self.disk.logs[i].append_as_follower(&[batch], now);
+        self.disk.logs[i].maybe_flush(self.config.log_flush_interval_messages);
         note_producer(&mut self.state.parts[i].producers, batch.record.producer(), batch.record.seq());
     }
 
@@ -831,7 +840,9 @@ impl KafkaBroker {
         let error = if log.leo() >= self.config.max_log_records {
             Some(KafkaError::KafkaStorageError)
         } else {
-            match ls.append(log, record, Acks::All, key, now) {
+            let appended = ls.append(log, record, Acks::All, key, now);
+            log.maybe_flush(self.config.log_flush_interval_messages);
+            match appended {
                 Ok(AppendResult::Done(_)) => {
                     if let Some(c) = self.state.coordinator.as_mut() {
                         c.apply_commit(offset_key(group, partition), offset);
@@ -929,6 +940,9 @@ impl Process for KafkaBroker {
                 }
             })
             .collect();
+        for (partition, offset, lost) in std::mem::take(&mut self.disk.lost_power) {
+            ctx.note(Note::KafkaLogRecovered { partition, offset, lost });
+        }
         for p in 0..n as u32 {
             self.reconcile(ctx, p);
         }
@@ -943,7 +957,7 @@ impl Process for KafkaBroker {
         let Message::Kafka(w) = msg else { return };
         match w {
             KafkaWire::Fetch { .. } => self.on_fetch(ctx, from, w),
-            KafkaWire::Record { partition, batch } => self.on_record(partition, from, batch),
+            KafkaWire::Record { partition, batch } => self.on_record(partition, from, batch, Self::now(ctx)),
             KafkaWire::FetchEnd { partition, fetch_offset, high_watermark, .. } => {
                 self.on_fetch_end(ctx, partition, from, fetch_offset, high_watermark)
             }
@@ -1005,5 +1019,17 @@ impl Process for KafkaBroker {
         }
         self.disk.incarnation += 1;
         self.state = Volatile::default();
+    }
+
+    fn on_power_loss(&mut self, monotonic: Time) {
+        for (i, log) in self.disk.logs.iter_mut().enumerate() {
+            let lost = log.power_lost(monotonic);
+            let hw = &mut self.disk.high_watermarks[i];
+            *hw = (*hw).min(log.leo());
+            if lost > 0 {
+                self.disk.lost_power.retain(|x| x.0 != i as u32);
+                self.disk.lost_power.push((i as u32, log.leo(), lost));
+            }
+        }
     }
 }

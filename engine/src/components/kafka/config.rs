@@ -191,6 +191,12 @@ pub struct BrokerConfig {
     /// KAFKA_STORAGE_ERROR.
     #[serde(default = "default_log_records")]
     pub max_log_records: u64,
+    /// `log.flush.interval.messages`: fsync a partition's log once this
+    /// many records are not yet on disk. Unset (Kafka's default, in effect
+    /// never) leaves the writes to the page cache and durability to
+    /// replication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_flush_interval_messages: Option<u64>,
 }
 
 fn default_fetch_wait() -> Duration {
@@ -221,6 +227,12 @@ impl BrokerConfig {
             return err(
                 "max_log_records",
                 format!("max_log_records must be 1 to 10000000, got {}", self.max_log_records),
+            );
+        }
+        if self.log_flush_interval_messages == Some(0) {
+            return err(
+                "log_flush_interval_messages",
+                "log_flush_interval_messages must be at least 1 (1: fsync after every record)".into(),
             );
         }
         Ok(())
