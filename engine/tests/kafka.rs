@@ -415,13 +415,28 @@ fn acks_1_loses_writes_on_the_same_schedule_set() {
     }
 }
 
-/// Every broker of `cluster` goes down at 20 s (the process killed, or the
-/// whole host powered off) and is back at 22 s; `flush` sets
-/// `log_flush_interval_messages` on each. Returns the run and its log view.
-fn all_brokers_down(host_down: bool, flush: Option<u64>) -> (Simulation, LogView) {
+/// How the brokers go down at 20 s.
+#[derive(Clone, Copy, PartialEq)]
+enum Down {
+    /// The process is killed; the host stays up.
+    Killed,
+    /// The host loses power.
+    PoweredOff,
+    /// The process is killed, and the host loses power 1 s later.
+    KilledThenPoweredOff,
+}
+
+/// Every broker of `cluster` goes down at 20 s and is back at 22 s; `flush`
+/// sets `log_flush_interval_messages` on each. Returns the run and its log
+/// view.
+fn all_brokers_down(down: Down, flush: Option<u64>) -> (Simulation, LogView) {
     let mut faults = Vec::new();
     for b in ["b1", "b2", "b3"] {
+        let host_down = down == Down::PoweredOff;
         faults.push(json!({ "at": "20s", "action": "crash", "node": b, "host_down": host_down }));
+        if down == Down::KilledThenPoweredOff {
+            faults.push(json!({ "at": "21s", "action": "crash", "node": b, "host_down": true }));
+        }
         faults.push(json!({ "at": "22s", "action": "restart", "node": b }));
     }
     let mut v = cluster(7, "all", Value::Array(faults));
@@ -451,7 +466,7 @@ fn recovered(sim: &Simulation) -> Vec<(u64, String, u64, u64)> {
 
 #[test]
 fn a_killed_broker_loses_nothing_the_page_cache_holds() {
-    let (sim, log) = all_brokers_down(false, None);
+    let (sim, log) = all_brokers_down(Down::Killed, None);
     assert!(recovered(&sim).is_empty());
     assert_eq!(log.anomalies.total(), 0, "{:?}", log.anomalies);
     assert!(log.sends_acknowledged > 5_000, "{}", log.sends_acknowledged);
@@ -464,7 +479,7 @@ fn a_power_loss_on_every_broker_loses_acknowledged_writes_not_yet_written_back()
     // once it has been dirty for 30 s, at a 5 s wakeup; these logs were
     // first written at about 0 s, so at 20 s none is on disk yet, and every
     // broker's log recovery finds its logs empty.
-    let (sim, log) = all_brokers_down(true, None);
+    let (sim, log) = all_brokers_down(Down::PoweredOff, None);
     let r = recovered(&sim);
     assert_eq!(r.len(), 9, "three brokers report three partitions each: {r:?}");
     assert!(r.iter().all(|x| x.0 == 22 * SEC), "reported when the brokers start again: {r:?}");
@@ -484,10 +499,20 @@ fn a_power_loss_on_every_broker_loses_acknowledged_writes_not_yet_written_back()
 }
 
 #[test]
+fn a_host_that_loses_power_after_its_process_died_loses_its_page_cache_too() {
+    let (sim, log) = all_brokers_down(Down::KilledThenPoweredOff, None);
+    let r = recovered(&sim);
+    assert_eq!(r.len(), 9, "{r:?}");
+    assert!(r.iter().all(|x| x.2 == 0), "nothing was written back by 21 s: {r:?}");
+    assert!(log.anomalies.lost.count > 1_000, "{:?}", log.anomalies);
+}
+
+#[test]
 fn log_flush_interval_messages_1_makes_a_power_loss_lose_nothing() {
-    let (sim, log) = all_brokers_down(true, Some(1));
+    let (sim, log) = all_brokers_down(Down::PoweredOff, Some(1));
     assert!(recovered(&sim).is_empty());
     assert_eq!(log.anomalies.total(), 0, "{:?}", log.anomalies);
+    assert!(log.sends_acknowledged > 8_500, "every record of the 30 s at 300 a second: {}", log.sends_acknowledged);
 }
 
 #[test]
