@@ -49,23 +49,25 @@ try {
     const finalTimes = [];
     let events;
     let reads;
+    let polls;
     for (let i = 0; i < runs; i++) {
       const r = JSON.parse(await page.evaluate(([j, u]) => window.wasmBindings.run_headless(j, u), [json, duration]));
       if (events !== undefined && r.events !== events) throw new Error(`${file}: events differ between runs`);
       events = r.events;
       reads = r.final_reads;
+      polls = r.final_polls;
       times.push(r.wall_ms / 1000);
       finalTimes.push(r.final_reads_ms);
     }
     const best = Math.min(...times);
     const median = medianOf(times);
-    if (reads !== null) finals.push(`| ${path.basename(file, '.json')} | ${reads} | ${Math.min(...finalTimes).toFixed(1)} | ${medianOf(finalTimes).toFixed(1)} |`);
+    if (reads !== null) finals.push(`| ${path.basename(file, '.json')} | ${reads} | ${polls ?? ''} | ${Math.min(...finalTimes).toFixed(1)} | ${medianOf(finalTimes).toFixed(1)} |`);
     const m = (t) => `${(events / t / 1e6).toFixed(2)} M`;
     console.log(`| ${path.basename(file, '.json')} | ${events} | ${best.toFixed(3)} | ${median.toFixed(3)} | ${m(best)} | ${m(median)} |`);
   }
-  console.log('\nFinal reads at the run\'s end (a copy of the run, healed, 10 s of quiet, then the reads):\n');
-  console.log('| scenario | final reads | best (ms) | median (ms) |');
-  console.log('|---|--:|--:|--:|');
+  console.log('\nFinal reads and polls at the run\'s end (a copy of the run, healed, 10 s of quiet, then the reads):\n');
+  console.log('| scenario | final reads | final polls (records) | best (ms) | median (ms) |');
+  console.log('|---|--:|--:|--:|--:|');
   for (const row of finals) console.log(row);
 } finally {
   await browser.close();

@@ -15,7 +15,8 @@ fn now_ms() -> f64 {
 /// object with `events`, `trace_hash` and `wall_ms`: the same numbers the
 /// native `clusterlab run` prints, computed by this Wasm build; then the
 /// final reads the lab makes at a run's end (`final_reads`: how many, or
-/// null for a run not checked) and the time they took (`final_reads_ms`).
+/// null for a run not checked; `final_polls`: in a Kafka run, the records
+/// its final polls read) and the time they took (`final_reads_ms`).
 #[wasm_bindgen]
 pub fn run_headless(scenario_json: &str, until: &str) -> Result<String, JsError> {
     let scenario = engine::Scenario::from_json(scenario_json).map_err(|e| JsError::new(&e.to_string()))?;
@@ -32,7 +33,8 @@ pub fn run_headless(scenario_json: &str, until: &str) -> Result<String, JsError>
         "events": sim.events(),
         "trace_hash": sim.trace_hash(),
         "wall_ms": wall_ms,
-        "final_reads": finals.map(|f| f.ops.len()),
+        "final_reads": finals.as_ref().map(|f| f.ops.len()),
+        "final_polls": finals.and_then(|f| f.consistency.log?.final_polls).map(|p| p.records),
         "final_reads_ms": final_reads_ms,
     })
     .to_string())

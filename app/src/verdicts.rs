@@ -175,8 +175,8 @@ pub fn violations(sim: &Simulation, view: &ConsistencyView, finals: Option<&Fina
         if let (Some(f), Some(t)) = (log.anomalies.lost.examples.first(), log.first_lost_at) {
             out.push(Violation {
                 what: format!(
-                    "A lost acknowledged write: offset {} of partition {} now holds another value",
-                    f.offset, f.key
+                    "A lost acknowledged write: partition {} no longer holds it at offset {}",
+                    f.key, f.offset
                 ),
                 at: t,
                 ops: vec![describe_log_op(sim, f.op)],
@@ -264,6 +264,7 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
 fn describe_log(log: &LogView) -> Verdicts {
     let a = &log.anomalies;
     let (headline, tone) = match (a.lost.count, log.first_lost_at) {
+        (0, _) if log.final_polls.is_some() => ("No acknowledged write lost".to_string(), "ok"),
         (0, _) => ("No acknowledged write lost so far".to_string(), "ok"),
         (n, Some(t)) => (format!("{n} acknowledged writes lost (the first acknowledged at {})", at(t)), "bad"),
         (n, None) => (format!("{n} acknowledged writes lost"), "bad"),
@@ -281,6 +282,17 @@ fn describe_log(log: &LogView) -> Verdicts {
             format!("{} acknowledged sends, {} records read", log.sends_acknowledged, log.records_polled),
         ),
     ];
+    if let Some(f) = &log.final_polls {
+        let quiet = QUIET_NS / 1_000_000_000;
+        rows.push((
+            "final polls".to_string(),
+            format!(
+                "{} of {} partitions read whole after the run (faults healed, {quiet} s of quiet): {} records",
+                f.read, f.partitions, f.records
+            ),
+        ));
+        rows.push(("checked up to".to_string(), format!("the end, {}", at(f.after))));
+    }
     if log.history_discarded > 0 {
         rows.push((
             "not checked".to_string(),
@@ -415,5 +427,14 @@ mod tests {
         assert_eq!(v.tone, "bad");
         let h = v.headline.unwrap();
         assert!(h.contains("acknowledged writes lost (the first acknowledged at 9.9"), "{h}");
+        // At the end, with the final polls.
+        let sim = sim_at("kafka-three-brokers", 30);
+        let f = sim.final_reads().expect("final polls");
+        let v = describe(&f.consistency);
+        assert_eq!((v.headline.as_deref(), v.tone), (Some("No acknowledged write lost"), "ok"), "{v:?}");
+        let row = |name: &str| v.rows.iter().find(|r| r.0 == name).map(|r| r.1.clone());
+        let polls = row("final polls").expect("a final polls row");
+        assert!(polls.starts_with("6 of 6 partitions read whole after the run"), "{polls}");
+        assert_eq!(row("checked up to").as_deref(), Some("the end, 30.000 s"));
     }
 }

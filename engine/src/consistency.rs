@@ -127,6 +127,23 @@ pub struct LogView {
     pub redelivered: usize,
     pub first_redelivered_at: Option<Time>,
     pub history_discarded: u64,
+    /// The final polls after the run, once made (`Simulation::final_reads`).
+    pub final_polls: Option<FinalPollsSummary>,
+}
+
+/// Jepsen's final polls: once the run is over, each consumer reads every
+/// partition of its topic from offset 0 to the end.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FinalPollsSummary {
+    /// When the run ended (true time, ns).
+    pub after: Time,
+    /// Partitions consumers read (of the topics that have a consumer).
+    pub partitions: usize,
+    /// Of those, the ones read to their end: their acknowledged records
+    /// beyond it are lost. (One with no leader cannot be read.)
+    pub read: usize,
+    /// Records the final polls returned.
+    pub records: u64,
 }
 
 impl Consistency {
@@ -233,6 +250,9 @@ impl Consistency {
                     }
                     LogEvent::Send { key: u64::from(*partition), value: *value, offset: *offset }
                 }
+                HLogEvent::Poll { records } if o.final_poll => {
+                    LogEvent::Poll { msgs: records.iter().map(|&(p, o, v)| (u64::from(p), o, v)).collect() }
+                }
                 HLogEvent::Poll { records } => {
                     // Deliveries per reader (a group, or a consumer alone):
                     // consumers read forward, so an offset at or below the
@@ -251,18 +271,44 @@ impl Consistency {
                     LogEvent::Poll { msgs: records.iter().map(|&(p, o, v)| (u64::from(p), o, v)).collect() }
                 }
             };
-            l.live.add(i, u64::from(o.node), outcome(o.outcome), &event);
+            // The final polls start again from offset 0: a reader of their
+            // own, not the consumer going back.
+            let client = u64::from(o.node) | u64::from(o.final_poll) << 32;
+            l.live.add(i, client, outcome(o.outcome), &event);
         }
         l.in_flight = still;
         l.fed = ops.len();
         if l.live.added() != before || self.view.log.is_none() {
-            l.view.anomalies = l.live.anomalies();
-            l.view.first_lost_at = l.view.anomalies.lost.examples.iter().filter_map(|f| ops[f.op].complete).min();
-            l.view.history_discarded = history.discarded();
-            self.view.checked = true;
-            self.view.log = Some(l.view.clone());
+            self.refresh_log_view(history);
         }
         &self.view
+    }
+
+    fn refresh_log_view(&mut self, history: &LogHistory) {
+        let l = &mut self.log;
+        let ops = history.ops();
+        l.view.anomalies = l.live.anomalies();
+        l.view.first_lost_at = l.view.anomalies.lost.examples.iter().filter_map(|f| ops[f.op].complete).min();
+        l.view.history_discarded = history.discarded();
+        self.view.checked = true;
+        self.view.log = Some(l.view.clone());
+    }
+
+    /// True for runs whose Kafka clients' sends and polls are checked.
+    pub fn checks_logs(&self) -> bool {
+        self.logs
+    }
+
+    /// The final polls are in (`history` has them): each partition in
+    /// `ends` was read to its end at that offset.
+    pub fn final_polls(&mut self, history: &LogHistory, ends: &BTreeMap<u32, u64>, summary: FinalPollsSummary) {
+        self.check_logs(history);
+        for (&partition, &offset) in ends {
+            let end = LogEvent::End { key: u64::from(partition), offset };
+            self.log.live.add(history.ops().len(), u64::MAX, Outcome::Ok, &end);
+        }
+        self.log.view.final_polls = Some(summary);
+        self.refresh_log_view(history);
     }
 
     /// Feeds everything and checks now (every event before `now` has run).

@@ -132,6 +132,9 @@ pub struct LogRecord {
     pub invoke: Time,
     pub complete: Option<Time>,
     pub outcome: Outcome,
+    /// A poll of the final polls, after the run (`Simulation::final_reads`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub final_poll: bool,
 }
 
 /// The bounded history of Kafka clients' sends and polls; when full,
@@ -143,11 +146,13 @@ pub struct LogHistory {
     discarded: u64,
     /// Records polled, across all polls (they count toward the limit).
     polled: usize,
+    /// Polls from here on are final polls.
+    final_from: Option<usize>,
 }
 
 impl LogHistory {
     pub fn new(limit: usize) -> LogHistory {
-        LogHistory { ops: Vec::new(), limit, discarded: 0, polled: 0 }
+        LogHistory { ops: Vec::new(), limit, discarded: 0, polled: 0, final_from: None }
     }
 
     fn full(&self) -> bool {
@@ -167,6 +172,7 @@ impl LogHistory {
             invoke: now,
             complete: None,
             outcome: Outcome::Pending,
+            final_poll: false,
         });
         Some(self.ops.len() as u32 - 1)
     }
@@ -195,7 +201,15 @@ impl LogHistory {
             invoke,
             complete: Some(now),
             outcome: Outcome::Ok,
+            final_poll: self.final_from.is_some(),
         });
+    }
+
+    /// The final polls begin: later polls are marked as theirs, with room
+    /// for `records` more records polled.
+    pub fn begin_final_polls(&mut self, records: usize) {
+        self.final_from = Some(self.ops.len());
+        self.limit = self.ops.len() + self.polled + records;
     }
 
     pub fn ops(&self) -> &[LogRecord] {

@@ -266,7 +266,8 @@ fn verdict_status(sim: &Simulation, c: &ConsistencyView, verdict: Verdict) -> St
             detail: format!("{detail}; run to the end ({}) to be sure", format_time(sim.scenario().duration.nanos)),
         };
     }
-    let detail = if c.final_reads.is_some() { with_final_reads(detail) } else { detail };
+    let finals = c.final_reads.is_some() || c.log.as_ref().is_some_and(|l| l.final_polls.is_some());
+    let detail = if finals { with_final_reads(detail, c.final_reads.is_some()) } else { detail };
     Status { met, detail }
 }
 
@@ -284,11 +285,12 @@ fn count_status(checked: bool, count: usize, want_some: bool, what: &str) -> (bo
     (if want_some { count > 0 } else { count == 0 }, format!("{words} so far"))
 }
 
-/// A goal's detail once the verdicts have the final reads in: the run is
-/// over, so not "so far".
-fn with_final_reads(detail: String) -> String {
+/// A goal's detail once the verdicts have the final reads (or, in a Kafka
+/// run, the final polls) in: the run is over, so not "so far".
+fn with_final_reads(detail: String, reads: bool) -> String {
+    let finals = if reads { "the final reads" } else { "the final polls" };
     match detail.split_once(" so far") {
-        Some((a, b)) => format!("{a}{b}, with the final reads after the run"),
+        Some((a, b)) => format!("{a}{b}, with {finals} after the run"),
         None => detail,
     }
 }

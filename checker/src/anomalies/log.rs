@@ -8,7 +8,9 @@
 //!   poll to return its offset returned another value there (the write was
 //!   truncated away and the offset reused, as after a Kafka leader with
 //!   `acks=1` dies, or an unclean election), or no poll returned its offset
-//!   though polls returned a higher one of the same key.
+//!   though polls returned a higher one of the same key, or a final poll
+//!   found the key's log ends at or before its offset (an [`LogEvent::End`]:
+//!   Jepsen's final reads, which read each log whole once the run is over).
 //! - **unobserved**: an acknowledged send's offset that no poll returned,
 //!   and no poll got past it either.
 //! - **duplicated**: a value at more than one offset of a key.
@@ -26,8 +28,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogEvent {
-    Send { key: u64, value: u64, offset: Option<u64> },
-    Poll { msgs: Vec<(u64, u64, u64)> },
+    Send {
+        key: u64,
+        value: u64,
+        offset: Option<u64>,
+    },
+    Poll {
+        msgs: Vec<(u64, u64, u64)>,
+    },
+    /// A final poll read `key`'s log from its start to its end: the log
+    /// holds nothing at `offset` or beyond. Comes after the polls that
+    /// read it, once no more sends are acknowledged.
+    End {
+        key: u64,
+        offset: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +109,8 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
     // (key, offset) -> the value the last poll (by completion) saw there.
     let mut last_seen: BTreeMap<(u64, u64), (Time, usize, u64)> = BTreeMap::new();
     let mut acked: Vec<(usize, u64, u64, u64)> = Vec::new();
+    // key -> where the last final poll found its log ends.
+    let mut ends: BTreeMap<u64, u64> = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {
         if op.outcome != Outcome::Ok {
             continue;
@@ -104,6 +121,9 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
                 acked.push((i, *key, *o, *value));
             }
             LogEvent::Send { .. } => {}
+            LogEvent::End { key, offset } => {
+                ends.insert(*key, *offset);
+            }
             LogEvent::Poll { msgs } => {
                 for &(k, o, v) in msgs {
                     at.entry(k).or_default().entry(o).or_default().entry(v).or_insert(i);
@@ -134,6 +154,10 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
         }
     }
     for &(op, key, offset, value) in &acked {
+        if ends.get(&key).is_some_and(|&end| offset >= end) {
+            out.lost.add(Found { op, key, offset, from: None });
+            continue;
+        }
         match last_seen.get(&(key, offset)) {
             Some(&(_, _, v)) if v == value => continue,
             Some(_) => {
@@ -172,7 +196,7 @@ pub fn check(ops: &[LogOp]) -> LogAnomalies {
                     }
                     last_send.insert(*key, *o);
                 }
-                LogEvent::Send { .. } => {}
+                LogEvent::Send { .. } | LogEvent::End { .. } => {}
                 LogEvent::Poll { msgs } => {
                     let mut within: BTreeMap<u64, u64> = BTreeMap::new();
                     for &(k, o, _) in msgs {
@@ -284,6 +308,32 @@ mod tests {
         // Read again with the same value afterwards: not lost.
         let h = [send(1, 11, 1, 2), poll(2, &[(1, 21)], 4), poll(3, &[(1, 11)], 8)];
         assert_eq!(check(&h).lost.count, 0);
+    }
+
+    #[test]
+    fn a_write_beyond_where_the_final_poll_found_the_log_ends_is_lost() {
+        // 11 and 12 were read at offsets 1 and 2, then the log lost its
+        // tail (a power loss) and nothing took those offsets: only the
+        // final poll, which read the log to its end at 1, shows it.
+        let end = |o| LogOp {
+            client: 4,
+            event: LogEvent::End { key: 0, offset: o },
+            invoke: 20,
+            complete: Some(21),
+            outcome: Outcome::Ok,
+        };
+        let h = [send(1, 10, 0, 0), send(1, 11, 1, 2), send(1, 12, 2, 3), poll(2, &[(0, 10), (1, 11), (2, 12)], 4)];
+        assert_eq!(check(&h).lost.count, 0, "no read shows the loss");
+        let mut h = h.to_vec();
+        h.extend([poll(4, &[(0, 10)], 18), end(1)]);
+        let a = check(&h);
+        assert_eq!(a.lost.count, 2, "{a:?}");
+        assert_eq!(a.lost.examples[0], Found { op: 1, key: 0, offset: 1, from: None });
+        assert_eq!(a.unobserved.count + a.skipped.count + a.nonmonotonic.count, 0, "{a:?}");
+        // A final poll that read everything finds nothing lost.
+        h.truncate(4);
+        h.extend([poll(4, &[(0, 10), (1, 11), (2, 12)], 18), end(3)]);
+        assert_eq!(check(&h).total(), 0);
     }
 
     #[test]

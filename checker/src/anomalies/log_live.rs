@@ -72,6 +72,12 @@ impl Slots {
         }
     }
 
+    /// The slots at `from` and beyond, by offset.
+    fn iter_from(&self, from: u64) -> impl Iterator<Item = (u64, &Slot)> {
+        let dense = self.dense.iter().enumerate().skip(from.min(self.dense.len() as u64) as usize);
+        dense.map(|(o, s)| (o as u64, s)).chain(self.sparse.range(from..).map(|(&o, s)| (o, s)))
+    }
+
     /// Whether any offset in `lo..hi` holds a value.
     fn any_in(&self, lo: u64, hi: u64) -> bool {
         if lo >= hi {
@@ -90,6 +96,8 @@ struct KeyLog {
     /// Value -> the first offset it was seen at.
     first_offset: BTreeMap<u64, u64>,
     max_polled: Option<u64>,
+    /// Where the last final poll found this log ends.
+    end: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -126,29 +134,43 @@ impl LiveLog {
                     }
                 }
                 self.last_send.insert((client, key), o);
-                let slot = self.keys.entry(key).or_default().slots.get_mut(o);
+                let log = self.keys.entry(key).or_default();
+                let beyond_end = log.end.is_some_and(|end| o >= end);
+                let slot = log.slots.get_mut(o);
                 let seen = match slot.last_seen {
                     Some(v) if v == value => Seen::Observed,
                     Some(_) => Seen::Replaced,
                     None => Seen::Pending,
                 };
                 slot.acked.push(Acked { op, value, seen });
-                if seen != Seen::Observed {
+                if seen != Seen::Observed || beyond_end {
                     self.open.insert((op, key, o));
                 }
             }
             LogEvent::Send { .. } => {}
+            LogEvent::End { key, offset } => {
+                let log = self.keys.entry(*key).or_default();
+                log.end = Some(*offset);
+                // Every acknowledged send at or beyond the end is open
+                // (judged lost) whatever polls saw before.
+                for (o, slot) in log.slots.iter_from(*offset) {
+                    for s in &slot.acked {
+                        self.open.insert((s.op, *key, o));
+                    }
+                }
+            }
             LogEvent::Poll { msgs } => {
                 let mut within: BTreeMap<u64, u64> = BTreeMap::new();
                 for &(key, o, v) in msgs {
                     self.value_at(op, key, o, v);
                     let log = self.keys.entry(key).or_default();
                     log.max_polled = Some(log.max_polled.map_or(o, |m| m.max(o)));
+                    let beyond_end = log.end.is_some_and(|end| o >= end);
                     let slot = log.slots.get_mut(o);
                     slot.last_seen = Some(v);
                     for s in slot.acked.iter_mut() {
                         s.seen = if s.value == v { Seen::Observed } else { Seen::Replaced };
-                        if s.seen == Seen::Observed {
+                        if s.seen == Seen::Observed && !beyond_end {
                             self.open.remove(&(s.op, key, o));
                         } else {
                             self.open.insert((s.op, key, o));
@@ -207,7 +229,9 @@ impl LiveLog {
             let slot = log.slots.get(offset).expect("an open send has a slot");
             let s = slot.acked.iter().find(|s| s.op == op).expect("an open send is acknowledged");
             let f = Found { op, key, offset, from: None };
+            let beyond_end = log.end.is_some_and(|end| offset >= end);
             let is_lost = match s.seen {
+                _ if beyond_end => true,
                 Seen::Observed => continue,
                 Seen::Replaced => true,
                 Seen::Pending => log.max_polled.is_some_and(|m| m > offset),
@@ -250,7 +274,8 @@ mod tests {
         };
         let mut out = Vec::new();
         let mut logs: Vec<Vec<u64>> = vec![Vec::new(); 3];
-        for t in 0..200u64 {
+        let t_end = 200u64;
+        for t in 0..t_end {
             let key = next(3);
             let client = next(3);
             match next(6) {
@@ -276,6 +301,17 @@ mod tests {
                     let msgs = msgs.map(|(o, &v)| (key, o as u64, v)).collect();
                     out.push(op(10 + client, LogEvent::Poll { msgs }, 2 * t));
                 }
+            }
+        }
+        if next(2) == 0 {
+            // Final polls: some logs lose their tails first (a power
+            // loss), then each is read whole and its end noted.
+            for (key, log) in logs.iter_mut().enumerate() {
+                let cut = next(4).min(log.len() as u64) as usize;
+                log.truncate(log.len() - cut);
+                let msgs = log.iter().enumerate().map(|(o, &v)| (key as u64, o as u64, v)).collect();
+                out.push(op(20, LogEvent::Poll { msgs }, 2 * t_end));
+                out.push(op(20, LogEvent::End { key: key as u64, offset: log.len() as u64 }, 2 * t_end + 2));
             }
         }
         out

@@ -74,6 +74,9 @@ struct Volatile {
     metadata: MetadataRefresh,
     polled: u64,
     member: Membership,
+    /// During the final polls: per partition, the offset where its log
+    /// was read to its end.
+    final_ends: Option<Vec<Option<u64>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -198,6 +201,11 @@ impl KafkaConsumer {
             part.last_epoch = Some(last.epoch);
         }
         part.lag = hw.saturating_sub(part.position);
+        if let Some(ends) = &mut self.state.final_ends {
+            if part.lag == 0 {
+                ends[p as usize] = Some(part.position);
+            }
+        }
         self.committed[p as usize] = (part.position, part.last_epoch);
         if !got.is_empty() {
             self.state.polled += got.len() as u64;
@@ -236,6 +244,42 @@ impl KafkaConsumer {
         part.leader = None;
         self.refresh_metadata(ctx);
         part_retry(ctx, p, self.config.retry_backoff.nanos, &mut self.state.parts[p as usize]);
+    }
+}
+
+/// Jepsen's final polls (`Simulation::final_reads`).
+impl KafkaConsumer {
+    /// Leaves the group behind and reads every partition of the topic from
+    /// offset 0 until a fetch finds it at the high watermark.
+    pub fn begin_final_polls(&mut self, ctx: &mut Ctx) {
+        self.group = None;
+        self.state.final_ends = Some(vec![None; self.partitions as usize]);
+        for part in &mut self.state.parts {
+            ctx.cancel_timer(part.timer);
+            part.in_flight = None;
+            part.owned = true;
+            part.position = 0;
+            part.last_epoch = None;
+        }
+        for p in 0..self.partitions {
+            self.fetch(ctx, p);
+        }
+    }
+
+    pub fn final_polls_done(&self) -> bool {
+        self.state.final_ends.as_ref().is_some_and(|e| e.iter().all(Option::is_some))
+    }
+
+    /// (partition in the cluster, where its log ends) of each partition
+    /// read to its end.
+    pub fn final_ends(&self) -> Vec<(u32, u64)> {
+        let ends = self.state.final_ends.iter().flatten().enumerate();
+        ends.filter_map(|(p, e)| e.map(|o| (self.first + p as u32, o))).collect()
+    }
+
+    /// The cluster's partitions this consumer reads.
+    pub fn partitions(&self) -> std::ops::Range<u32> {
+        self.first..self.first + self.partitions
     }
 }
 

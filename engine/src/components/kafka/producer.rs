@@ -66,6 +66,8 @@ struct Volatile {
     acknowledged: u64,
     failed: u64,
     retries: u64,
+    /// Stopped for the final polls.
+    gave_up: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -122,7 +124,23 @@ impl KafkaProducer {
     }
 
     fn stopped(&self, ctx: &Ctx) -> bool {
-        self.config.stop.is_some_and(|stop| ctx.monotonic() >= stop.nanos as i64)
+        self.state.gave_up || self.config.stop.is_some_and(|stop| ctx.monotonic() >= stop.nanos as i64)
+    }
+
+    /// Stops for good before the final polls (`Simulation::final_reads`):
+    /// no new records, and what is buffered or in flight is forgotten. Its
+    /// records stay open in the history (indeterminate), as a client's
+    /// that stopped waiting.
+    pub fn give_up(&mut self, ctx: &mut Ctx) {
+        self.state.gave_up = true;
+        self.state.buffered = 0;
+        for part in &mut self.state.parts {
+            part.queue.clear();
+            part.retrying = None;
+            if let Some(f) = part.in_flight.take() {
+                ctx.cancel_timer(f.timer);
+            }
+        }
     }
 
     fn refresh_metadata(&mut self, ctx: &mut Ctx) {
