@@ -287,7 +287,7 @@ fn describe_log(log: &LogView) -> Verdicts {
         rows.push((
             "final polls".to_string(),
             format!(
-                "{} of {} partitions read whole after the run (faults healed, {quiet} s of quiet): {} records",
+                "{} of {} partitions read whole after the run (faults healed, {quiet} s of quiet), holding {} records",
                 f.read, f.partitions, f.records
             ),
         ));

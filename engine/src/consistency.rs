@@ -142,7 +142,7 @@ pub struct FinalPollsSummary {
     /// Of those, the ones read to their end: their acknowledged records
     /// beyond it are lost. (One with no leader cannot be read.)
     pub read: usize,
-    /// Records the final polls returned.
+    /// Records the partitions read hold (the sum of their end offsets).
     pub records: u64,
 }
 

@@ -520,15 +520,15 @@ impl Simulation {
         }
     }
 
-    /// The kernel of a host whose process died closes its connections:
-    /// peers that keep connections open (Kafka's clients and brokers) hear
-    /// a reset over each link, unless a partition stops it.
     /// Node `i`'s host lost power at `now`.
     fn power_off(&mut self, i: usize, now: Time) {
         let monotonic = self.nodes[i].rt.clock.monotonic(now).max(0) as Time;
         self.nodes[i].component.on_power_loss(monotonic);
     }
 
+    /// The kernel of a host whose process died closes its connections:
+    /// peers that keep connections open (Kafka's clients and brokers) hear
+    /// a reset over each link, unless a partition stops it.
     fn close_connections(&mut self, i: usize) {
         if !self.nodes[i].component.keeps_connections() {
             return;

@@ -218,15 +218,7 @@ impl Simulation {
                 ends.extend(k.final_ends());
             }
         }
-        let records = history
-            .ops()
-            .iter()
-            .filter(|o| o.final_poll)
-            .map(|o| match &o.event {
-                crate::history::LogEvent::Poll { records } => records.len() as u64,
-                _ => 0,
-            })
-            .sum();
+        let records = ends.values().sum();
         let summary = FinalPollsSummary { after: start, partitions: partitions.len(), read: ends.len(), records };
         self.consistency.final_polls(history, &ends, summary);
         Some(self.consistency.view().clone())
