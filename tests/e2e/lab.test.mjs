@@ -222,6 +222,12 @@ appTest('a Kafka run shows partition leaders, the ISR and the writes acks=1 lost
   await untilRow(page, '^orders-0$', '^leader · epoch 1 · ');
   const verdict = page.locator('.verdicts [role=status]');
   await until(page, (el) => /^\d+ acknowledged writes lost \(the first acknowledged at 9\.9\d+ s\)$/.test(el.textContent), await verdict.elementHandle());
+  // At the end the checker reads the partition whole once more (final polls).
+  await page.getByText(/The scenario's \d+s are over/).waitFor();
+  const verdicts = page.locator('.verdicts');
+  const row = (term) => verdicts.locator('div', { has: page.locator('dt', { hasText: term }) }).locator('dd');
+  await until(page, (el) => el.textContent.startsWith('1 of 1 partitions read whole after the run'), await row('final polls').elementHandle());
+  assert.match(await verdict.textContent(), /^\d+ acknowledged writes lost/);
   // The controllers' view: who is active, and what it thinks of each broker.
   for (const c of ['ctl1', 'ctl2', 'ctl3']) {
     await page.locator(`[data-node="${c}"]`).click();
