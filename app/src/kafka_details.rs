@@ -59,8 +59,8 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
                 push(
                     &p.name,
                     format!(
-                        "{} · epoch {} · LEO {} · HW {}{isr}",
-                        p.role, p.leader_epoch, p.log_end_offset, p.high_watermark
+                        "{} · epoch {} · LEO {} · HW {} · on disk {}{isr}",
+                        p.role, p.leader_epoch, p.log_end_offset, p.high_watermark, p.on_disk
                     ),
                 );
             }

@@ -830,7 +830,9 @@ impl Simulation {
             Component::Sentinel(s) => Detail::Sentinel(s.view()),
             Component::RaftKv(r) => Detail::RaftKv(r.view()),
             Component::KafkaController(c) => Detail::KafkaController(c.view(node.rt.clock.monotonic(self.world.now))),
-            Component::KafkaBroker(b) => Detail::KafkaBroker(b.view()),
+            Component::KafkaBroker(b) => {
+                Detail::KafkaBroker(b.view(node.rt.clock.monotonic(self.world.now).max(0) as Time))
+            }
             Component::KafkaProducer(p) => Detail::KafkaProducer(p.view()),
             Component::KafkaConsumer(c) => Detail::KafkaConsumer(c.view()),
         };

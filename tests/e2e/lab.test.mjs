@@ -213,7 +213,7 @@ appTest('a Kafka run shows partition leaders, the ISR and the writes acks=1 lost
   // 10 s: the run goes at its slowest speed meanwhile).
   await page.getByRole('slider', { name: /^Speed/ }).fill('0');
   await page.locator('[data-node="b1"]').click();
-  await untilRow(page, '^orders-0$', '^leader · epoch 0 · LEO \\d+ · HW \\d+ · ISR \\[b1, b2, b3\\]$');
+  await untilRow(page, '^orders-0$', '^leader · epoch 0 · LEO \\d+ · HW \\d+ · on disk \\d+ · ISR \\[b1, b2, b3\\]$');
   await page.getByRole('slider', { name: /^Speed/ }).fill('9');
   // b1 dies at 10 s; after its session times out the active controller
   // fences it and b2 leads epoch 1; b1 returns at 20 s and truncates.

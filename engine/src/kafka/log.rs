@@ -91,6 +91,11 @@ impl PartitionLog {
         }
     }
 
+    /// Where the part of the log on disk ends at `now`.
+    pub fn on_disk_at(&self, now: Time) -> u64 {
+        self.page_cache.on_disk_at(now, self.leo())
+    }
+
     /// The host lost power at `now`: the log keeps what was on disk (log
     /// recovery). Returns the records lost.
     pub fn power_lost(&mut self, now: Time) -> u64 {

@@ -41,12 +41,28 @@ impl PageCache {
     /// must not have grown since the last call: every write calls this
     /// first.
     pub fn write_back(&mut self, now: Time, end: u64) {
-        let Some(dirtied) = self.dirtied_when else { return };
-        let expired = dirtied.saturating_add(DIRTY_EXPIRE_NS);
-        let wakeup = expired.div_ceil(DIRTY_WRITEBACK_NS).saturating_mul(DIRTY_WRITEBACK_NS);
-        if wakeup <= now {
+        if self.written_back_by(now) {
             self.on_disk = end;
             self.dirtied_when = None;
+        }
+    }
+
+    /// Whether the flusher has written the file back by `now` (it is dirty,
+    /// and a wakeup since found it expired).
+    fn written_back_by(&self, now: Time) -> bool {
+        let Some(dirtied) = self.dirtied_when else { return false };
+        let expired = dirtied.saturating_add(DIRTY_EXPIRE_NS);
+        let wakeup = expired.div_ceil(DIRTY_WRITEBACK_NS).saturating_mul(DIRTY_WRITEBACK_NS);
+        wakeup <= now
+    }
+
+    /// Where the on-disk part ends at `now`, for a file that ends at `end`
+    /// (as [`PageCache::write_back`] would leave it, without changing it).
+    pub fn on_disk_at(&self, now: Time, end: u64) -> u64 {
+        if self.written_back_by(now) {
+            end
+        } else {
+            self.on_disk
         }
     }
 
@@ -93,6 +109,7 @@ mod tests {
         c.wrote(S, 0);
         assert_eq!(c.clone().power_lost(35 * S - 1, 10), 0, "still only in memory just before the wakeup");
         assert_eq!(c.clone().power_lost(35 * S, 10), 10, "written back at the wakeup");
+        assert_eq!((c.on_disk_at(35 * S - 1, 10), c.on_disk_at(35 * S, 10)), (0, 10));
     }
 
     #[test]

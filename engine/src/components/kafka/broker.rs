@@ -168,7 +168,8 @@ impl KafkaBroker {
         self.cluster.brokers[b as usize]
     }
 
-    pub fn view(&self) -> BrokerView {
+    /// The broker as of `monotonic`, its host's clock.
+    pub fn view(&self, monotonic: Time) -> BrokerView {
         let partitions = (0..self.cluster.all_partitions())
             .filter(|&p| self.disk.image.partitions[p as usize].replicas.contains(&self.me))
             .map(|p| {
@@ -197,6 +198,7 @@ impl KafkaBroker {
                     leader_epoch: meta.leader_epoch,
                     log_end_offset: log.leo(),
                     high_watermark: hw,
+                    on_disk: log.on_disk_at(monotonic),
                     isr,
                     pending_isr: pending,
                 }

@@ -150,6 +150,9 @@ pub struct ReplicaView {
     pub leader_epoch: u32,
     pub log_end_offset: u64,
     pub high_watermark: u64,
+    /// Where the part of the log on disk ends (the rest is only in the
+    /// page cache: a power loss would take it).
+    pub on_disk: u64,
     /// Leaders: the ISR (node ids) and a change in flight.
     pub isr: Vec<NodeId>,
     pub pending_isr: Option<Vec<NodeId>>,
