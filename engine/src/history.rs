@@ -146,13 +146,13 @@ pub struct LogHistory {
     discarded: u64,
     /// Records polled, across all polls (they count toward the limit).
     polled: usize,
-    /// Polls from here on are final polls.
-    final_from: Option<usize>,
+    /// Polls from now on are final polls.
+    final_polls: bool,
 }
 
 impl LogHistory {
     pub fn new(limit: usize) -> LogHistory {
-        LogHistory { ops: Vec::new(), limit, discarded: 0, polled: 0, final_from: None }
+        LogHistory { ops: Vec::new(), limit, discarded: 0, polled: 0, final_polls: false }
     }
 
     fn full(&self) -> bool {
@@ -201,14 +201,14 @@ impl LogHistory {
             invoke,
             complete: Some(now),
             outcome: Outcome::Ok,
-            final_poll: self.final_from.is_some(),
+            final_poll: self.final_polls,
         });
     }
 
     /// The final polls begin: later polls are marked as theirs, with room
     /// for `records` more records polled.
     pub fn begin_final_polls(&mut self, records: usize) {
-        self.final_from = Some(self.ops.len());
+        self.final_polls = true;
         self.limit = self.ops.len() + self.polled + records;
     }
 

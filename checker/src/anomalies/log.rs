@@ -9,8 +9,8 @@
 //!   truncated away and the offset reused, as after a Kafka leader with
 //!   `acks=1` dies, or an unclean election), or no poll returned its offset
 //!   though polls returned a higher one of the same key, or a final poll
-//!   found the key's log ends at or before its offset (an [`LogEvent::End`]:
-//!   Jepsen's final reads, which read each log whole once the run is over).
+//!   found the key's log ends at or before its offset (a [`LogEvent::End`]:
+//!   Jepsen's final polls read each log whole once the run is over).
 //! - **unobserved**: an acknowledged send's offset that no poll returned,
 //!   and no poll got past it either.
 //! - **duplicated**: a value at more than one offset of a key.
