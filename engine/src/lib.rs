@@ -20,6 +20,7 @@ pub mod message;
 pub mod metrics;
 pub mod network;
 pub mod node;
+pub mod page_cache;
 pub mod queue;
 pub mod raft;
 pub mod redis;

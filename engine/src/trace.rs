@@ -224,6 +224,11 @@ pub enum Note {
         offset: u64,
         lost: u64,
     },
+    /// A cache with `appendonly` started again and replayed its
+    /// append-only file: `keys` keys ("DB loaded from append only file").
+    AofLoaded {
+        keys: u32,
+    },
 }
 
 /// Why a replica's link to its primary went down.

@@ -180,6 +180,7 @@ impl Simulation {
                 "kafka: broker {} registered again after a restart: fenced until it catches up",
                 self.kafka_brokers(node, 1 << broker).trim_matches(|c| c == '[' || c == ']')
             ),
+            Note::AofLoaded { keys } => format!("loaded {keys} keys from the append-only file"),
             Note::KafkaLogRecovered { partition, offset, lost } => format!(
                 "kafka: log recovery after the power loss: partition {partition} ends at offset {offset}; {lost} records had not reached the disk"
             ),

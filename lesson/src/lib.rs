@@ -96,6 +96,7 @@ pub const EVENTS: &[&str] = &[
     "semi_sync_on",
     "kafka_registered",
     "kafka_log_recovered",
+    "aof_loaded",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -2,7 +2,7 @@
 //! wrote each, the epoch cache, and how much of it is on disk.
 
 use super::epoch_cache::LeaderEpochCache;
-use super::page_cache::PageCache;
+use crate::page_cache::PageCache;
 use crate::time::Time;
 
 /// A produced record (the lab's keys and values are integers).

@@ -26,7 +26,6 @@ mod follower;
 mod leader;
 mod log;
 pub mod metadata;
-pub mod page_cache;
 #[cfg(test)]
 mod tests;
 pub mod wire;

@@ -5,6 +5,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// `maxmemory-policy`.
+/// `appendfsync`: when the append-only file is fsynced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppendFsync {
+    /// Before each reply.
+    Always,
+    /// Once a second (a background thread).
+    #[default]
+    Everysec,
+    /// Never: Linux writes the file back when it sees fit.
+    No,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MaxmemoryPolicy {
     #[default]
@@ -213,6 +226,12 @@ pub struct RedisConfig {
     /// it the replica is disconnected and must start over.
     #[serde(default = "default_output_buffer_limit")]
     pub replica_output_buffer_limit: u64,
+    /// `appendonly`: log every write to the append-only file, and load it
+    /// when the process starts again.
+    #[serde(default)]
+    pub appendonly: bool,
+    #[serde(default)]
+    pub appendfsync: AppendFsync,
 }
 
 impl Default for RedisConfig {
@@ -238,6 +257,8 @@ impl Default for RedisConfig {
             min_replicas_max_lag: default_max_lag(),
             replica_serve_stale_data: true,
             replica_priority: default_priority(),
+            appendonly: false,
+            appendfsync: AppendFsync::Everysec,
             replica_output_buffer_limit: default_output_buffer_limit(),
         }
     }

@@ -469,6 +469,12 @@ impl Keyspace {
 
     /// Every key, with expired ones not yet deleted, in key order: what an
     /// RDB of this dataset holds (`rdbSaveRio`).
+    /// Changes made to the dataset so far (`server.dirty`, never reset
+    /// here): what tells the append-only file it has something to write.
+    pub fn changes(&self) -> u64 {
+        self.dirty
+    }
+
     pub fn snapshot(&self) -> Vec<SnapshotEntry> {
         let mut out: Vec<SnapshotEntry> = (0..self.store.len())
             .map(|id| {
@@ -485,6 +491,8 @@ impl Keyspace {
     /// new as of `now_ms` for LRU and LFU. Statistics are kept, as Redis
     /// keeps `INFO stats` across a sync.
     pub fn load_snapshot(&mut self, entries: &[SnapshotEntry], now_ms: i64) {
+        // A change of the whole dataset (the append-only file follows it).
+        self.dirty += 1;
         self.store.clear();
         self.expire_state.reset_db();
         self.eviction_pending = false;

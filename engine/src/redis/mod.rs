@@ -108,7 +108,7 @@ mod strings;
 
 pub use active_expire::{CycleKind, CycleReport};
 pub use command::{lookup as lookup_command, Command, CommandSpec, COMMANDS};
-pub use config::{MaxmemoryPolicy, RedisConfig};
+pub use config::{AppendFsync, MaxmemoryPolicy, RedisConfig};
 pub use evict::{EVICTION_KEY_COST_US, EVPOOL_SIZE};
 pub use instance::{Called, Instance, Outgoing};
 pub use keyspace::{Argv, Gate, Keyspace, Role, SnapshotEntry};

@@ -1,6 +1,6 @@
 //! A real `redis-server` for differential tests: started by the test on a
-//! free loopback port, with no persistence, and killed when dropped (also
-//! when the test panics). Plus a minimal RESP2 client over `TcpStream`.
+//! free loopback port, with no persistence unless asked, and killed when
+//! dropped (also when the test panics). Plus a minimal RESP2 client over `TcpStream`.
 //!
 //! Used by `engine/tests/redis_*.rs` through `#[path]`.
 #![allow(dead_code)]
@@ -22,16 +22,26 @@ const PORT_ATTEMPTS: u32 = 5;
 pub struct RedisServer {
     child: Child,
     pub port: u16,
-    /// Its working directory: a replica saves the RDB it receives there.
+    /// Its working directory: a replica saves the RDB it receives there,
+    /// and `--appendonly yes` keeps its append-only file there.
     dir: std::path::PathBuf,
+    /// Remove `dir` when dropped.
+    remove_dir: bool,
 }
 
 impl RedisServer {
     /// Starts `redis-server` on 127.0.0.1 and waits until it answers PING.
     /// Panics (failing the test) if it is not installed or not Redis 7.0.
     pub fn start() -> RedisServer {
+        Self::start_with(&[], None)
+    }
+
+    /// Starts it with `args` after the defaults (later options win), in
+    /// `dir` if given (a directory a killed server left), else in a fresh
+    /// temporary one.
+    pub fn start_with(args: &[&str], dir: Option<&std::path::Path>) -> RedisServer {
         for _ in 0..PORT_ATTEMPTS {
-            if let Some(server) = Self::try_start() {
+            if let Some(server) = Self::try_start(args, dir) {
                 server.check_version();
                 return server;
             }
@@ -39,15 +49,29 @@ impl RedisServer {
         panic!("redis-server did not start after {PORT_ATTEMPTS} attempts on free ports");
     }
 
-    fn try_start() -> Option<RedisServer> {
+    /// SIGKILL, as `kill -9`: returns its directory, kept for a restart
+    /// (the caller removes it).
+    pub fn kill(mut self) -> std::path::PathBuf {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.remove_dir = false;
+        self.dir.clone()
+    }
+
+    fn try_start(args: &[&str], dir: Option<&std::path::Path>) -> Option<RedisServer> {
         let port = {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
             listener.local_addr().expect("local address").port()
         };
-        let dir = std::env::temp_dir().join(format!("clusterlab-redis-{}-{port}", std::process::id()));
+        let given = dir.is_some();
+        let dir = dir.map_or_else(
+            || std::env::temp_dir().join(format!("clusterlab-redis-{}-{port}", std::process::id())),
+            std::path::Path::to_path_buf,
+        );
         std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(args)
             .arg("--dir")
             .arg(&dir)
             .args(["--daemonize", "no", "--logfile", ""])
@@ -60,7 +84,9 @@ impl RedisServer {
             Err(e) if e.kind() == ErrorKind::NotFound => panic!("redis-server is not installed: {SETUP_HINT}"),
             Err(e) => panic!("cannot start redis-server ({e}): {SETUP_HINT}"),
         };
-        let mut server = RedisServer { child, port, dir };
+        // A directory given is not removed if this start fails (it holds
+        // the files to start from); once started, the server owns it.
+        let mut server = RedisServer { child, port, dir, remove_dir: !given };
         for _ in 0..START_ATTEMPTS {
             if let Ok(Some(_)) = server.child.try_wait() {
                 return None; // exited: most likely the port was taken meanwhile
@@ -69,6 +95,7 @@ impl RedisServer {
                 // Ours, not another test's server that won the port.
                 let pid = info_field(&client.info("server"), "process_id");
                 if pid == Some(server.child.id().to_string()) {
+                    server.remove_dir = true;
                     return Some(server);
                 }
             }
@@ -95,7 +122,9 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.remove_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -4,8 +4,10 @@
 //! times a second of the node's clock. Expiry follows the node's wall
 //! clock, as Redis's does, so a skewed clock expires keys early or late.
 //!
-//! App servers talk to it with [`CacheCmd`]s on keys `k<key>`. Nothing is
-//! persisted (a cache without RDB or AOF): a crash empties it.
+//! App servers talk to it with [`CacheCmd`]s on keys `k<key>`. Without
+//! `appendonly` nothing is persisted (no RDB snapshots either: `save ""`)
+//! and a crash empties it; with it, the append-only file ([`aof`]) brings
+//! the data back, less what a power loss took.
 //!
 //! A cache may replicate another (`replicaof`): asynchronous replication
 //! with offsets, a backlog, partial and full resynchronisation, WAIT and
@@ -14,6 +16,7 @@
 //! Sentinels ([`super::sentinel`]) or an operator (the `promote` and
 //! `replica_of` faults) change who replicates whom with `REPLICAOF`.
 
+mod aof;
 mod link;
 
 use super::workers::{Submitted, WorkerPool};
@@ -23,7 +26,7 @@ use crate::message::{CacheCmd, CacheError, CacheReply, Message, NodeId, RequestI
 use crate::node::Process;
 use crate::queue::TimerId;
 use crate::redis::{Called, Instance, RedisConfig, ReplicaState, Reply, SnapshotEntry};
-use crate::time::{Duration, NANOS_PER_MILLI, NANOS_PER_SEC};
+use crate::time::{Duration, Time, NANOS_PER_MILLI, NANOS_PER_SEC};
 use crate::trace::Note;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -79,8 +82,8 @@ struct Job {
 
 /// What survives a crash: the configuration file, which `REPLICAOF`
 /// rewrites (Sentinel follows it with `CONFIG REWRITE`; an operator edits
-/// it), and the last configuration epoch heard. No data: nothing is
-/// persisted.
+/// it), and the last configuration epoch heard. The data survives only in
+/// the append-only file (`Cache::aof`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CacheDisk {
     pub replicaof: Option<NodeId>,
@@ -179,6 +182,8 @@ pub struct Cache {
     /// sentinels): told of a promotion.
     listeners: Vec<NodeId>,
     pub disk: CacheDisk,
+    /// The append-only file (with `appendonly`).
+    aof: aof::Aof,
     /// `None` while down.
     state: Option<Volatile>,
     pool: WorkerPool<Job>,
@@ -263,6 +268,7 @@ impl Cache {
             group,
             listeners,
             disk: CacheDisk { replicaof, epoch: 0, boots: 0, ids: 0, next_conn: 0 },
+            aof: aof::Aof::default(),
             state: None,
             pool: WorkerPool::new(1, QUEUE_LIMIT),
             refused: 0,
@@ -502,7 +508,13 @@ impl Process for Cache {
         self.remember_clocks(ctx);
         self.disk.boots += 1;
         let replid = self.fresh_replid(ctx);
-        let inst = Instance::new(self.config.redis.clone(), replid, ctx.rng());
+        let mut inst = Instance::new(self.config.redis.clone(), replid, ctx.rng());
+        if self.config.redis.appendonly && self.disk.boots > 1 {
+            // Redis replays the append-only file before it serves anyone.
+            inst.keyspace.load_snapshot(self.aof.replay(), Self::now_ms(ctx));
+            self.aof.loaded(&inst.keyspace);
+            ctx.note(Note::AofLoaded { keys: inst.keyspace.snapshot().len() as u32 });
+        }
         self.state = Some(Volatile {
             inst,
             master: None,
@@ -577,6 +589,11 @@ impl Process for Cache {
                 let st = self.st();
                 st.inst.cron(now, ctx.rng(), &mut out);
                 st.ship(ctx, &out);
+                if self.config.redis.appendonly {
+                    let keys = &self.state.as_ref().expect("running").inst.keyspace;
+                    let mono = ctx.monotonic().max(0) as Time;
+                    self.aof.cron(self.config.redis.appendfsync, keys, mono, Self::now_s(ctx));
+                }
                 ctx.set_timer(self.cron_interval(), Timer::Cron);
             }
             Timer::ReplCron => {
@@ -590,9 +607,20 @@ impl Process for Cache {
     }
 
     fn on_crash(&mut self) {
-        // Nothing on disk: the data, the replication state and the blocked
-        // clients are gone; the configuration file stays.
+        // The data, the replication state and the blocked clients are gone
+        // (the data is in the append-only file, if there is one); the
+        // configuration file stays.
+        if let (true, Some(st)) = (self.config.redis.appendonly, &self.state) {
+            let died = (self.last_mono_ms.max(0) as Time).saturating_mul(NANOS_PER_MILLI);
+            self.aof.process_died(self.config.redis.appendfsync, &st.inst.keyspace, died);
+        }
         self.state = None;
         self.pool = WorkerPool::new(1, QUEUE_LIMIT);
+    }
+
+    fn on_power_loss(&mut self, monotonic: Time) {
+        if self.config.redis.appendonly {
+            self.aof.power_lost(monotonic);
+        }
     }
 }

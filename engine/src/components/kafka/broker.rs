@@ -8,7 +8,7 @@
 //! cache survives a process crash), the metadata log. Kafka does not fsync
 //! its writes unless `log.flush.interval.messages` says so: when the host
 //! loses power, each log keeps only what Linux had written back
-//! ([`crate::kafka::page_cache`]), and log recovery at the next start says
+//! ([`crate::page_cache`]), and log recovery at the next start says
 //! what went. After a restart the broker is a new incarnation: it does not
 //! lead until the controller elects it again, in a new leader epoch.
 

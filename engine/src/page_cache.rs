@@ -1,6 +1,7 @@
-//! The operating system's page cache under a partition's log file.
+//! The operating system's page cache under a file: what a process wrote
+//! with write(2) but did not fsync is in memory until Linux writes it back.
 //!
-//! Kafka appends with write(2) and by default never calls fsync
+//! Kafka appends its partition logs so, and by default never calls fsync
 //! (`log.flush.interval.messages` and `log.flush.interval.ms` are unset):
 //! it leaves durability to replication. A record is then on disk only once
 //! Linux writes the file's dirty pages back. The flusher wakes every
@@ -21,6 +22,13 @@ use crate::time::Time;
 pub const DIRTY_EXPIRE_NS: Time = 30_000_000_000;
 /// `vm.dirty_writeback_centisecs` = 500.
 pub const DIRTY_WRITEBACK_NS: Time = 5_000_000_000;
+
+/// When the flusher writes back a file that became dirty at `dirtied`:
+/// its first wakeup once the file has been dirty for `DIRTY_EXPIRE_NS`.
+pub fn written_back_at(dirtied: Time) -> Time {
+    let expired = dirtied.saturating_add(DIRTY_EXPIRE_NS);
+    expired.div_ceil(DIRTY_WRITEBACK_NS).saturating_mul(DIRTY_WRITEBACK_NS)
+}
 
 /// What of one log file is on disk. Offsets count records; times are the
 /// host's monotonic clock (the kernel's).
@@ -50,10 +58,7 @@ impl PageCache {
     /// Whether the flusher has written the file back by `now` (it is dirty,
     /// and a wakeup since found it expired).
     fn written_back_by(&self, now: Time) -> bool {
-        let Some(dirtied) = self.dirtied_when else { return false };
-        let expired = dirtied.saturating_add(DIRTY_EXPIRE_NS);
-        let wakeup = expired.div_ceil(DIRTY_WRITEBACK_NS).saturating_mul(DIRTY_WRITEBACK_NS);
-        wakeup <= now
+        self.dirtied_when.is_some_and(|d| written_back_at(d) <= now)
     }
 
     /// Where the on-disk part ends at `now`, for a file that ends at `end`

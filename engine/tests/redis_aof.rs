@@ -1,0 +1,160 @@
+//! Redis's append-only file: what a cache keeps through a crash (its
+//! process killed) and a power loss (its host off), by `appendfsync`,
+//! judged by the checker with the final reads after the run.
+mod common;
+use common::*;
+use engine::history::Outcome;
+use engine::trace::{Note, What};
+use engine::Simulation;
+use serde_json::{json, Value};
+
+/// A writer sets 2,000 keys on the cache `c1`, 500 times a second, for
+/// 20 s (so most keys are written once); `c1` goes down at 10 s as `down`
+/// says and starts again at 11 s. `redis` is `c1`'s Redis settings.
+fn run(redis: Value, host_down: bool) -> (Simulation, usize) {
+    let v = json!({
+        "version": 1, "seed": 5, "duration": "20s",
+        "nodes": [
+            { "name": "writer", "type": "client", "target": "c1", "timeout": "1s",
+              "workload": { "kind": "open_loop", "rate": 500, "arrival": "constant" },
+              "ops": { "read_fraction": 0.0, "keys": 2000 } },
+            { "name": "c1", "type": "cache", "redis": redis },
+        ],
+        "links": [{ "between": ["writer", "c1"] }],
+        "faults": [
+            { "at": "10s", "action": "crash", "node": "c1", "host_down": host_down },
+            { "at": "11s", "action": "restart", "node": "c1" },
+        ],
+    });
+    let s = scenario(v);
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(s.duration.nanos);
+    let f = sim.final_reads().expect("a checked run");
+    let lost = f.consistency.anomalies.lost_writes.count;
+    (sim, lost)
+}
+
+/// When the lost writes were acknowledged: (earliest, latest).
+fn lost_acks(sim: &Simulation) -> (u64, u64) {
+    let f = sim.final_reads().unwrap();
+    let ops = sim.history().ops();
+    let acked: Vec<u64> =
+        f.consistency.anomalies.lost_writes.examples.iter().filter_map(|x| ops.get(x.op)?.complete).collect();
+    (*acked.iter().min().unwrap(), *acked.iter().max().unwrap())
+}
+
+fn loaded(sim: &Simulation) -> Vec<u32> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { note: Note::AofLoaded { keys }, .. } => Some(keys),
+            _ => None,
+        })
+        .collect()
+}
+
+fn acknowledged(sim: &Simulation) -> usize {
+    sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count()
+}
+
+#[test]
+fn without_appendonly_a_crash_loses_every_key() {
+    let (sim, lost) = run(json!({}), false);
+    assert!(loaded(&sim).is_empty());
+    // The keys last written before 10 s and not written again after 11 s.
+    assert!(lost > 300, "{lost}");
+}
+
+#[test]
+fn with_appendonly_a_killed_process_loses_nothing() {
+    for fsync in ["always", "everysec", "no"] {
+        let (sim, lost) = run(json!({ "appendonly": true, "appendfsync": fsync }), false);
+        assert_eq!(loaded(&sim).len(), 1, "{fsync}");
+        assert!(loaded(&sim)[0] > 1_500, "{fsync}: the keys written by 10 s: {:?}", loaded(&sim));
+        assert_eq!(lost, 0, "{fsync}: the page cache keeps the file");
+        assert!(acknowledged(&sim) > 9_000, "{fsync}");
+    }
+}
+
+#[test]
+fn a_power_loss_takes_what_was_not_fsynced() {
+    // always: every answer came after an fsync.
+    let (_, lost) = run(json!({ "appendonly": true, "appendfsync": "always" }), true);
+    assert_eq!(lost, 0);
+    // everysec: the writes since the last fsync, at most a second or so.
+    let (sim, lost) = run(json!({ "appendonly": true, "appendfsync": "everysec" }), true);
+    assert!(lost > 0 && lost <= 600, "about one second of 500 writes a second: {lost}");
+    let (first, last) = lost_acks(&sim);
+    assert!(first >= 8_900 * MS && last < 10 * SEC, "acknowledged in the last second before 10 s: {first}..{last}");
+    // no: Linux had not written the file back yet (it would at 35 s, 30 s
+    // after it became dirty): the file is empty on disk.
+    let (sim, lost) = run(json!({ "appendonly": true, "appendfsync": "no" }), true);
+    assert_eq!(loaded(&sim), [0]);
+    let (_, without) = run(json!({}), true);
+    assert_eq!(lost, without, "as much as without the file");
+}
+
+#[path = "common/redis_server.rs"]
+mod redis_server;
+
+/// The same writes to a real `redis-server` with `appendonly yes` and to
+/// the model; each is killed (SIGKILL) and started again: both replay
+/// their append-only file and hold every acknowledged write.
+#[test]
+fn a_killed_redis_server_replays_its_append_only_file_as_the_model_does() {
+    let writes: Vec<(u32, u64)> = (0..40).map(|i| (i % 25, 1000 + u64::from(i))).collect();
+    let expected: std::collections::BTreeMap<u32, u64> = writes.iter().copied().collect();
+    for fsync in ["always", "everysec", "no"] {
+        // The real program.
+        let args = ["--appendonly", "yes", "--appendfsync", fsync];
+        let server = redis_server::RedisServer::start_with(&args, None);
+        let mut c = server.client();
+        for (k, v) in &writes {
+            let set = [b"SET".to_vec(), format!("k{k}").into_bytes(), v.to_string().into_bytes()];
+            assert_eq!(c.call(&set), engine::redis::Reply::Simple("OK".into()), "{fsync}");
+        }
+        let dir = server.kill();
+        let server = redis_server::RedisServer::start_with(&args, Some(&dir));
+        let mut c = server.client();
+        let mut real = std::collections::BTreeMap::new();
+        for k in expected.keys() {
+            if let engine::redis::Reply::Bulk(v) = c.call(&[b"GET".to_vec(), format!("k{k}").into_bytes()]) {
+                real.insert(*k, String::from_utf8(v).unwrap().parse::<u64>().unwrap());
+            }
+        }
+        assert_eq!(real, expected, "{fsync}: redis-server after kill -9");
+        // The model: a scripted writer, c1 killed at 5 s, back at 6 s.
+        let requests: Vec<Value> = writes
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| json!({ "at": format!("{}ms", 1000 + 50 * i), "write": k, "value": v }))
+            .collect();
+        let v = json!({
+            "version": 1, "seed": 1, "duration": "7s",
+            "nodes": [
+                { "name": "writer", "type": "client", "target": "c1",
+                  "workload": { "kind": "script", "requests": requests } },
+                { "name": "c1", "type": "cache", "redis": { "appendonly": true, "appendfsync": fsync } },
+            ],
+            "links": [{ "between": ["writer", "c1"] }],
+            "faults": [
+                { "at": "5s", "action": "crash", "node": "c1" },
+                { "at": "6s", "action": "restart", "node": "c1" },
+            ],
+        });
+        let mut sim = sim(v);
+        sim.run_through(7 * SEC);
+        assert_eq!(acknowledged(&sim), writes.len(), "{fsync}");
+        let engine::components::Component::Cache(cache) = &sim.node(1).component else { panic!() };
+        let keys = cache.keyspace().expect("c1 runs again");
+        let model: std::collections::BTreeMap<u32, u64> = expected
+            .keys()
+            .filter_map(|k| {
+                let (v, _) = keys.peek(format!("k{k}").as_bytes())?;
+                Some((*k, std::str::from_utf8(v).ok()?.parse().ok()?))
+            })
+            .collect();
+        assert_eq!(model, real, "{fsync}: the model after a crash, as redis-server after kill -9");
+    }
+}
