@@ -203,6 +203,18 @@ pub fn take(lab: &Lab) -> Snapshot {
                         .push(("hit ratio".to_string(), format!("{ratio:.1}% ({} hits, {} misses)", c.hits, c.misses)));
                     details.push(("evicted keys".to_string(), c.evicted_keys.to_string()));
                     details.push(("expired keys".to_string(), c.expired_keys.to_string()));
+                    if let Some(a) = &c.aof {
+                        let synced = match a.unsynced_ms {
+                            None => format!("everything on disk ({} keys)", a.keys_on_disk),
+                            Some(ms) => {
+                                format!("{} keys on disk; changes of the last {ms} ms only in memory", a.keys_on_disk)
+                            }
+                        };
+                        details.push((
+                            "append-only file".to_string(),
+                            format!("appendfsync {} · {synced}", a.appendfsync),
+                        ));
+                    }
                     if c.refused > 0 {
                         details.push(("refused (too many waiting)".to_string(), c.refused.to_string()));
                     }

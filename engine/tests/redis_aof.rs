@@ -158,3 +158,35 @@ fn a_killed_redis_server_replays_its_append_only_file_as_the_model_does() {
         assert_eq!(model, real, "{fsync}: the model after a crash, as redis-server after kill -9");
     }
 }
+
+#[test]
+fn the_inspector_says_what_of_the_file_is_on_disk() {
+    let view = |fsync: &str| {
+        let v = json!({
+            "version": 1, "seed": 5, "duration": "20s",
+            "nodes": [
+                { "name": "writer", "type": "client", "target": "c1",
+                  "workload": { "kind": "open_loop", "rate": 500, "arrival": "constant" },
+                  "ops": { "read_fraction": 0.0, "keys": 2000 } },
+                { "name": "c1", "type": "cache", "redis": { "appendonly": true, "appendfsync": fsync } },
+            ],
+            "links": [{ "between": ["writer", "c1"] }],
+        });
+        let mut sim = sim(v);
+        sim.run_until(9_950 * MS);
+        match sim.node_state(1).detail {
+            engine::sim::Detail::Cache(c) => c.aof.expect("appendonly"),
+            other => panic!("{other:?}"),
+        }
+    };
+    let a = view("always");
+    assert_eq!((a.appendfsync, a.unsynced_ms), ("always", None));
+    assert!(a.keys_on_disk > 1_500, "{a:?}");
+    // everysec: synced at 9 s; the changes since then wait.
+    let e = view("everysec");
+    assert!(e.keys_on_disk > 1_500 && e.unsynced_ms.is_some_and(|ms| ms <= 1_000), "{e:?}");
+    // no: not written back before 35 s: only in memory since the start.
+    let n = view("no");
+    assert_eq!(n.keys_on_disk, 0, "{n:?}");
+    assert!(n.unsynced_ms.is_some_and(|ms| ms > 9_000), "{n:?}");
+}

@@ -89,6 +89,16 @@ impl Aof {
         self.written = Some(self.synced.clone());
     }
 
+    /// The keys the part of the file on disk replays to, and since when
+    /// (monotonic) changes wait to reach the disk, if any do (as of the
+    /// last `serverCron`; with `always` none ever wait).
+    pub fn on_disk(&self, fsync: AppendFsync, keys: Option<&Keyspace>) -> (usize, Option<Time>) {
+        match (fsync, keys) {
+            (AppendFsync::Always, Some(k)) => (k.len(), None),
+            _ => (self.synced.len(), self.dirtied_when),
+        }
+    }
+
     /// What the next start replays: the dataset the file holds.
     pub fn replay(&self) -> &[SnapshotEntry] {
         self.written.as_deref().unwrap_or(&self.synced)

@@ -194,6 +194,17 @@ pub struct Cache {
     last_wall_s: i64,
 }
 
+/// The append-only file, as the inspector shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AofView {
+    pub appendfsync: &'static str,
+    /// Keys the part of the file on disk replays to.
+    pub keys_on_disk: usize,
+    /// For how long (ms) changes have waited to reach the disk; `None`:
+    /// everything is on disk.
+    pub unsynced_ms: Option<u64>,
+}
+
 /// A cache's role, as `INFO replication` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "role")]
@@ -253,6 +264,8 @@ pub struct CacheView {
     pub sync: SyncStats,
     /// The last configuration epoch heard.
     pub epoch: u32,
+    /// With `appendonly`: its state.
+    pub aof: Option<AofView>,
 }
 
 fn key_name(key: u32) -> Vec<u8> {
@@ -340,6 +353,21 @@ impl Cache {
             out_of_order_bytes: st.map_or(0, |s| s.out_of_order_bytes),
             sync: st.map_or_else(SyncStats::default, |s| s.stats),
             epoch: self.disk.epoch,
+            aof: self.config.redis.appendonly.then(|| {
+                let fsync = self.config.redis.appendfsync;
+                let name = match fsync {
+                    crate::redis::AppendFsync::Always => "always",
+                    crate::redis::AppendFsync::Everysec => "everysec",
+                    crate::redis::AppendFsync::No => "no",
+                };
+                let (keys_on_disk, at) = self.aof.on_disk(fsync, ks);
+                let now = self.last_mono_ms.max(0) as u64;
+                AofView {
+                    appendfsync: name,
+                    keys_on_disk,
+                    unsynced_ms: at.map(|t| now.saturating_sub(t / NANOS_PER_MILLI)),
+                }
+            }),
         }
     }
 
@@ -513,7 +541,7 @@ impl Process for Cache {
             // Redis replays the append-only file before it serves anyone.
             inst.keyspace.load_snapshot(self.aof.replay(), Self::now_ms(ctx));
             self.aof.loaded(&inst.keyspace);
-            ctx.note(Note::AofLoaded { keys: inst.keyspace.snapshot().len() as u32 });
+            ctx.note(Note::AofLoaded { keys: inst.keyspace.len() as u32 });
         }
         self.state = Some(Volatile {
             inst,
