@@ -139,8 +139,8 @@ pub fn FaultsPanel() -> impl IntoView {
             <legend>"Node "<strong data-testid="fault-node">{node}</strong></legend>
             <p class="hint">"Select a node in the cluster to act on it."</p>
             <div class="buttons">
-                <button class="danger" on:click=on_node(|node| Fault::Crash { node, host_down: false })>"Crash"</button>
-                <button on:click=on_node(|node| Fault::Crash { node, host_down: true }) title="The whole machine goes off: not even connection refused">"Power off"</button>
+                <button class="danger" on:click=on_node(|node| Fault::Crash { node, host_down: false }) title="kill -9: the process dies; its host answers with connection refused, and its files, page cache included, stay">"Crash"</button>
+                <button on:click=on_node(|node| Fault::Crash { node, host_down: true }) title="The whole machine goes off: not even connection refused, and what was not yet on disk (a page cache, an unsynced file) is gone">"Power off"</button>
                 <button on:click=on_node(|node| Fault::Restart { node })>"Restart"</button>
                 <button on:click=on_node(|node| Fault::Pause { node }) title="SIGSTOP: alive but silent">"Pause process"</button>
                 <button on:click=on_node(|node| Fault::Resume { node })>"Resume process"</button>
