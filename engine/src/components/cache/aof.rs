@@ -41,12 +41,12 @@ impl Aof {
     /// A `serverCron` tick at `now` (monotonic) and `wall_s` (the wall
     /// clock's second).
     pub fn cron(&mut self, fsync: AppendFsync, keys: &Keyspace, now: Time, wall_s: i64) {
-        // (`always` is in sync whenever it answers: taken when it dies.)
-        if fsync == AppendFsync::Always || keys.changes() == self.synced_changes {
+        if keys.changes() == self.synced_changes {
             return;
         }
         let sync = match fsync {
-            AppendFsync::Always => unreachable!("returned above"),
+            // In sync whenever it answers: taken when the process dies.
+            AppendFsync::Always => return,
             AppendFsync::Everysec => wall_s > self.last_fsync_s,
             AppendFsync::No => self.dirtied_when.is_some_and(|d| written_back_at(d) <= now),
         };
