@@ -116,6 +116,7 @@ fn a_killed_redis_server_replays_its_append_only_file_as_the_model_does() {
         }
         let dir = server.kill();
         let server = redis_server::RedisServer::start_with(&args, Some(&dir));
+        server.wait_loaded();
         let mut c = server.client();
         let mut real = std::collections::BTreeMap::new();
         for k in expected.keys() {

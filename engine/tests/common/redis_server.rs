@@ -113,6 +113,19 @@ impl RedisServer {
         );
     }
 
+    /// Waits until it has loaded its dataset (`INFO persistence` says
+    /// `loading:0`): until then commands get `-LOADING`.
+    pub fn wait_loaded(&self) {
+        let mut c = self.client();
+        for _ in 0..START_ATTEMPTS {
+            if info_field(&c.info("persistence"), "loading").as_deref() == Some("0") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server on port {} did not finish loading its dataset", self.port);
+    }
+
     pub fn client(&self) -> RespClient {
         RespClient::connect(self.port).expect("connect to redis-server")
     }
