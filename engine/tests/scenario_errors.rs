@@ -57,6 +57,12 @@ fn wrong_types_name_the_field() {
         "nodes[0].timeout: `soon` is not a duration; write a number and a unit, e.g. \"250ms\" or \"2s\""
     );
     assert_eq!(err(with(client_server(10.0), "/seed", json!("x"))), "seed: invalid type: string \"x\", expected u64");
+    let cache = json!({ "version": 1, "seed": 1, "duration": "1s",
+                        "nodes": [{ "name": "c1", "type": "cache", "redis": { "appendfsync": "sometimes" } }] });
+    assert_eq!(
+        err(cache),
+        "nodes[0].redis.appendfsync: unknown variant `sometimes`, expected one of `always`, `everysec`, `no`"
+    );
 }
 
 #[test]
