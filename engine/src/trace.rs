@@ -229,6 +229,14 @@ pub enum Note {
     AofLoaded {
         keys: u32,
     },
+    /// A cache saved an RDB snapshot (`save`): `keys` keys to `dump.rdb`.
+    RdbSaved {
+        keys: u32,
+    },
+    /// A cache without `appendonly` started again and loaded `dump.rdb`.
+    RdbFileLoaded {
+        keys: u32,
+    },
 }
 
 /// Why a replica's link to its primary went down.

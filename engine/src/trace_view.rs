@@ -181,6 +181,8 @@ impl Simulation {
                 self.kafka_brokers(node, 1 << broker).trim_matches(|c| c == '[' || c == ']')
             ),
             Note::AofLoaded { keys } => format!("loaded {keys} keys from the append-only file"),
+            Note::RdbSaved { keys } => format!("saved an RDB snapshot: {keys} keys to dump.rdb"),
+            Note::RdbFileLoaded { keys } => format!("loaded {keys} keys from dump.rdb"),
             Note::KafkaLogRecovered { partition, offset, lost } => format!(
                 "kafka: log recovery after the power loss: partition {partition} ends at offset {offset}; {lost} records had not reached the disk"
             ),

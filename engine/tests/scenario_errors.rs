@@ -63,6 +63,11 @@ fn wrong_types_name_the_field() {
         err(cache),
         "nodes[0].redis.appendfsync: unknown variant `sometimes`, expected one of `always`, `everysec`, `no`"
     );
+    let cache = json!({ "version": 1, "seed": 1, "duration": "1s",
+                        "nodes": [{ "name": "c1", "type": "cache", "redis": { "save": "60 x 5" } }] });
+    let e = err(cache);
+    assert!(e.starts_with("nodes[0].redis.save: save takes pairs of seconds (at least 1) and changes"), "{e}");
+    assert!(e.ends_with("got \"60 x 5\""), "{e}");
 }
 
 #[test]

@@ -97,6 +97,8 @@ pub const EVENTS: &[&str] = &[
     "kafka_registered",
     "kafka_log_recovered",
     "aof_loaded",
+    "rdb_saved",
+    "rdb_file_loaded",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

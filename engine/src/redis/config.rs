@@ -140,6 +140,9 @@ fn default_max_lag() -> u32 {
 fn default_priority() -> u32 {
     100
 }
+fn default_save() -> String {
+    "3600 1 300 100 60 10000".into()
+}
 fn default_output_buffer_limit() -> u64 {
     256 * 1024 * 1024
 }
@@ -226,6 +229,12 @@ pub struct RedisConfig {
     /// it the replica is disconnected and must start over.
     #[serde(default = "default_output_buffer_limit")]
     pub replica_output_buffer_limit: u64,
+    /// `save`: RDB snapshot points as Redis writes them, pairs of seconds
+    /// and changes (Redis 7.0's default `"3600 1 300 100 60 10000"`): a
+    /// snapshot once that many seconds have passed since the last one with
+    /// at least that many changes. `""`: none.
+    #[serde(default = "default_save")]
+    pub save: String,
     /// `appendonly`: log every write to the append-only file, and load it
     /// when the process starts again.
     #[serde(default)]
@@ -257,6 +266,7 @@ impl Default for RedisConfig {
             min_replicas_max_lag: default_max_lag(),
             replica_serve_stale_data: true,
             replica_priority: default_priority(),
+            save: default_save(),
             appendonly: false,
             appendfsync: AppendFsync::Everysec,
             replica_output_buffer_limit: default_output_buffer_limit(),
@@ -265,6 +275,27 @@ impl Default for RedisConfig {
 }
 
 impl RedisConfig {
+    /// `save` read: (seconds, changes) pairs, each seconds at least 1.
+    pub fn save_points(&self) -> Result<Vec<(u64, u64)>, String> {
+        let bad = || {
+            format!(
+                "save takes pairs of seconds (at least 1) and changes, as in \"3600 1 300 100 60 10000\", or \"\" for no snapshots; got \"{}\"",
+                self.save
+            )
+        };
+        let words: Vec<&str> = self.save.split_whitespace().collect();
+        if !words.len().is_multiple_of(2) || words.len() > 32 {
+            return Err(bad());
+        }
+        words
+            .chunks(2)
+            .map(|p| match (p[0].parse::<u64>(), p[1].parse::<u64>()) {
+                (Ok(s), Ok(c)) if s >= 1 => Ok((s, c)),
+                _ => Err(bad()),
+            })
+            .collect()
+    }
+
     /// Redis's own bounds (`config.c`): `(field, message)` for the first
     /// setting out of range.
     pub fn validate(&self) -> Result<(), (String, String)> {
@@ -297,6 +328,7 @@ impl RedisConfig {
         check("min_replicas_to_write", self.min_replicas_to_write, 0, 500)?;
         check("min_replicas_max_lag", self.min_replicas_max_lag, 0, 86_400)?;
         check("replica_priority", self.replica_priority, 0, i32::MAX as u32)?;
+        self.save_points().map_err(|m| ("save".to_string(), m))?;
         if !(MIN_BACKLOG_SIZE..=MAX_OUTPUT_BUFFER_LIMIT).contains(&self.replica_output_buffer_limit) {
             return Err((
                 "replica_output_buffer_limit".into(),

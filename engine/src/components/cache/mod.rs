@@ -4,10 +4,10 @@
 //! times a second of the node's clock. Expiry follows the node's wall
 //! clock, as Redis's does, so a skewed clock expires keys early or late.
 //!
-//! App servers talk to it with [`CacheCmd`]s on keys `k<key>`. Without
-//! `appendonly` nothing is persisted (no RDB snapshots either: `save ""`)
-//! and a crash empties it; with it, the append-only file ([`aof`]) brings
-//! the data back, less what a power loss took.
+//! App servers talk to it with [`CacheCmd`]s on keys `k<key>`. What a
+//! crash leaves: the last RDB snapshot ([`rdb`], `save`; Redis's default
+//! save points seldom come within a run), or with `appendonly` the
+//! append-only file ([`aof`]), less what a power loss took; else nothing.
 //!
 //! A cache may replicate another (`replicaof`): asynchronous replication
 //! with offsets, a backlog, partial and full resynchronisation, WAIT and
@@ -18,6 +18,7 @@
 
 mod aof;
 mod link;
+mod rdb;
 
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
@@ -83,7 +84,7 @@ struct Job {
 /// What survives a crash: the configuration file, which `REPLICAOF`
 /// rewrites (Sentinel follows it with `CONFIG REWRITE`; an operator edits
 /// it), and the last configuration epoch heard. The data survives only in
-/// the append-only file (`Cache::aof`).
+/// the RDB file and the append-only file (`Cache::rdb`, `Cache::aof`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CacheDisk {
     pub replicaof: Option<NodeId>,
@@ -170,6 +171,10 @@ struct Volatile {
     cron_loops: u64,
     no_replicas_since_ms: Option<i64>,
     stats: SyncStats,
+    /// `server.lastsave` (wall-clock seconds) and the changes made by
+    /// then.
+    lastsave_s: i64,
+    changes_at_save: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -184,6 +189,10 @@ pub struct Cache {
     pub disk: CacheDisk,
     /// The append-only file (with `appendonly`).
     aof: aof::Aof,
+    /// `dump.rdb`: the dataset of the last RDB snapshot.
+    rdb: Option<Vec<SnapshotEntry>>,
+    /// `save`, read.
+    save_points: Vec<(u64, u64)>,
     /// `None` while down.
     state: Option<Volatile>,
     pool: WorkerPool<Job>,
@@ -276,12 +285,15 @@ impl Cache {
     /// `group`: the caches of this node's replication tree, its root
     /// first; `listeners`: other nodes linked to it.
     pub fn new(config: CacheConfig, group: Vec<NodeId>, listeners: Vec<NodeId>, replicaof: Option<NodeId>) -> Cache {
+        let save_points = config.redis.save_points().unwrap_or_default();
         Cache {
             config,
             group,
             listeners,
             disk: CacheDisk { replicaof, epoch: 0, boots: 0, ids: 0, next_conn: 0 },
             aof: aof::Aof::default(),
+            rdb: None,
+            save_points,
             state: None,
             pool: WorkerPool::new(1, QUEUE_LIMIT),
             refused: 0,
@@ -499,6 +511,20 @@ impl Cache {
         ctx.set_timer(t, Timer::ServiceDone { worker: 0 });
     }
 
+    /// `serverCron`'s check of the save points: a snapshot when one is due.
+    fn save_cron(&mut self, ctx: &mut Ctx) {
+        let now_s = Self::now_s(ctx);
+        let st = self.state.as_mut().expect("running");
+        let changes = st.inst.keyspace.changes() - st.changes_at_save;
+        if rdb::due(&self.save_points, changes, now_s - st.lastsave_s) {
+            let dump = st.inst.keyspace.snapshot();
+            ctx.note(Note::RdbSaved { keys: dump.len() as u32 });
+            self.rdb = Some(dump);
+            st.lastsave_s = now_s;
+            st.changes_at_save = st.inst.keyspace.changes();
+        }
+    }
+
     fn cron_interval(&self) -> u64 {
         NANOS_PER_SEC / u64::from(self.config.redis.hz)
     }
@@ -537,12 +563,17 @@ impl Process for Cache {
         self.disk.boots += 1;
         let replid = self.fresh_replid(ctx);
         let mut inst = Instance::new(self.config.redis.clone(), replid, ctx.rng());
+        // Before it serves anyone, Redis loads the append-only file if it
+        // keeps one, else dump.rdb if there is one.
         if self.config.redis.appendonly && self.disk.boots > 1 {
-            // Redis replays the append-only file before it serves anyone.
             inst.keyspace.load_snapshot(self.aof.replay(), Self::now_ms(ctx));
             self.aof.loaded(&inst.keyspace);
             ctx.note(Note::AofLoaded { keys: inst.keyspace.len() as u32 });
+        } else if let Some(dump) = &self.rdb {
+            inst.keyspace.load_snapshot(dump, Self::now_ms(ctx));
+            ctx.note(Note::RdbFileLoaded { keys: inst.keyspace.len() as u32 });
         }
+        let changes_at_save = inst.keyspace.changes();
         self.state = Some(Volatile {
             inst,
             master: None,
@@ -560,6 +591,8 @@ impl Process for Cache {
             cron_loops: 0,
             no_replicas_since_ms: None,
             stats: SyncStats::default(),
+            lastsave_s: Self::now_s(ctx),
+            changes_at_save,
         });
         self.pool = WorkerPool::new(1, QUEUE_LIMIT);
         ctx.set_timer(self.cron_interval(), Timer::Cron);
@@ -617,6 +650,7 @@ impl Process for Cache {
                 let st = self.st();
                 st.inst.cron(now, ctx.rng(), &mut out);
                 st.ship(ctx, &out);
+                self.save_cron(ctx);
                 if self.config.redis.appendonly {
                     let keys = &self.state.as_ref().expect("running").inst.keyspace;
                     let mono = ctx.monotonic().max(0) as Time;

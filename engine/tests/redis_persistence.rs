@@ -1,6 +1,8 @@
-//! Redis's append-only file: what a cache keeps through a crash (its
-//! process killed) and a power loss (its host off), by `appendfsync`,
-//! judged by the checker with the final reads after the run.
+//! Redis's persistence: what a cache keeps through a crash (its process
+//! killed) and a power loss (its host off), with RDB snapshots (`save`)
+//! and the append-only file by `appendfsync`, judged by the checker with
+//! the final reads after the run, and against a real `redis-server`
+//! killed and started again.
 mod common;
 use common::*;
 use engine::history::Outcome;
@@ -54,6 +56,22 @@ fn loaded(sim: &Simulation) -> Vec<u32> {
         .collect()
 }
 
+/// (time, keys) of notes.
+type Noted = Vec<(u64, u32)>;
+
+/// Each RDB snapshot saved, and each dump.rdb loaded.
+fn rdb_notes(sim: &Simulation) -> (Noted, Noted) {
+    let (mut saved, mut loaded) = (Vec::new(), Vec::new());
+    for e in sim.trace().events() {
+        match e.what {
+            What::Note { note: Note::RdbSaved { keys }, .. } => saved.push((e.time, keys)),
+            What::Note { note: Note::RdbFileLoaded { keys }, .. } => loaded.push((e.time, keys)),
+            _ => {}
+        }
+    }
+    (saved, loaded)
+}
+
 fn acknowledged(sim: &Simulation) -> usize {
     sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count()
 }
@@ -62,6 +80,8 @@ fn acknowledged(sim: &Simulation) -> usize {
 fn without_appendonly_a_crash_loses_every_key() {
     let (sim, lost) = run(json!({}), false);
     assert!(loaded(&sim).is_empty());
+    // Redis's default save points need 60 s or more: no snapshot by 10 s.
+    assert_eq!(rdb_notes(&sim), (vec![], vec![]));
     // The keys last written before 10 s and not written again after 11 s.
     assert!(lost > 300, "{lost}");
 }
@@ -190,4 +210,94 @@ fn the_inspector_says_what_of_the_file_is_on_disk() {
     let n = view("no");
     assert_eq!(n.keys_on_disk, 0, "{n:?}");
     assert!(n.unsynced_ms.is_some_and(|ms| ms > 9_000), "{n:?}");
+}
+
+#[test]
+fn an_rdb_snapshot_brings_back_the_dataset_of_the_last_save() {
+    // `save 5 1`: a snapshot once more than 5 s have passed with a change,
+    // at 6 s; the next would come at 12 s, after the crash at 10 s.
+    for host_down in [false, true] {
+        let (sim, lost) = run(json!({ "save": "5 1" }), host_down);
+        let (saved, loaded_rdb) = rdb_notes(&sim);
+        let restarted: Vec<_> = saved.iter().filter(|s| s.0 < 10 * SEC).collect();
+        assert_eq!(restarted.len(), 1, "{saved:?}");
+        assert_eq!(restarted[0].0, 6 * SEC);
+        assert_eq!(loaded_rdb.len(), 1, "{loaded_rdb:?}");
+        assert_eq!((loaded_rdb[0].0, loaded_rdb[0].1), (11 * SEC, restarted[0].1), "the 6 s snapshot");
+        // What was acknowledged after the snapshot is lost, even to a
+        // killed process: dump.rdb is all there is.
+        assert!(lost > 100, "{lost}");
+        let (first, _) = lost_acks(&sim);
+        assert!(first >= 6 * SEC, "{first}");
+        assert!(loaded(&sim).is_empty());
+    }
+}
+
+/// The same writes, a save, more writes, then kill -9: a real
+/// `redis-server` started again with `save 1 1` holds the writes before
+/// its snapshot and none after, as the model does.
+#[test]
+fn a_killed_redis_server_loads_its_last_snapshot_as_the_model_does() {
+    let before: Vec<(u32, u64)> = (0..10).map(|k| (k, 100 + u64::from(k))).collect();
+    let after: Vec<(u32, u64)> = (10..20).map(|k| (k, 100 + u64::from(k))).collect();
+    let args = ["--save", "1 1"];
+    let server = redis_server::RedisServer::start_with(&args, None);
+    let mut c = server.client();
+    let set = |c: &mut redis_server::RespClient, k: u32, v: u64| {
+        let set = [b"SET".to_vec(), format!("k{k}").into_bytes(), v.to_string().into_bytes()];
+        assert_eq!(c.call(&set), engine::redis::Reply::Simple("OK".into()));
+    };
+    for &(k, v) in &before {
+        set(&mut c, k, v);
+    }
+    // The snapshot comes once more than a second has passed since the
+    // start (wait on INFO, not on a clock).
+    let field = |c: &mut redis_server::RespClient, name: &str| redis_server::info_field(&c.info("persistence"), name);
+    let mut saved = false;
+    for _ in 0..500 {
+        if field(&mut c, "rdb_changes_since_last_save").as_deref() == Some("0")
+            && field(&mut c, "rdb_bgsave_in_progress").as_deref() == Some("0")
+        {
+            saved = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(saved, "redis-server saved no snapshot within 5 s");
+    for &(k, v) in &after {
+        set(&mut c, k, v);
+    }
+    let dir = server.kill();
+    let server = redis_server::RedisServer::start_with(&args, Some(&dir));
+    server.wait_loaded();
+    let mut c = server.client();
+    let real: Vec<u32> = (0..20)
+        .filter(|k| matches!(c.call(&[b"GET".to_vec(), format!("k{k}").into_bytes()]), engine::redis::Reply::Bulk(_)))
+        .collect();
+    assert_eq!(real, (0..10).collect::<Vec<_>>(), "redis-server: the snapshot's keys only");
+    // The model: the first writes at 1 s, the snapshot at 2 s, the rest at
+    // 2.5 s, killed at 3 s (before the next snapshot, due at 4 s).
+    let mut requests: Vec<Value> = before.iter().map(|(k, v)| json!({ "at": "1s", "write": k, "value": v })).collect();
+    requests.extend(after.iter().map(|(k, v)| json!({ "at": "2500ms", "write": k, "value": v })));
+    let v = json!({
+        "version": 1, "seed": 1, "duration": "5s",
+        "nodes": [
+            { "name": "writer", "type": "client", "target": "c1", "max_outstanding": 100,
+              "workload": { "kind": "script", "requests": requests } },
+            { "name": "c1", "type": "cache", "redis": { "save": "1 1" } },
+        ],
+        "links": [{ "between": ["writer", "c1"] }],
+        "faults": [
+            { "at": "3s", "action": "crash", "node": "c1" },
+            { "at": "4s", "action": "restart", "node": "c1" },
+        ],
+    });
+    let mut sim = sim(v);
+    sim.run_through(5 * SEC);
+    assert_eq!(acknowledged(&sim), 20);
+    assert_eq!(rdb_notes(&sim).0.first().map(|s| s.0), Some(2 * SEC));
+    let engine::components::Component::Cache(cache) = &sim.node(1).component else { panic!() };
+    let keys = cache.keyspace().expect("c1 runs again");
+    let model: Vec<u32> = (0..20).filter(|k| keys.peek(format!("k{k}").as_bytes()).is_some()).collect();
+    assert_eq!(model, real, "the model after a crash, as redis-server after kill -9");
 }
