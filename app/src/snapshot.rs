@@ -203,6 +203,15 @@ pub fn take(lab: &Lab) -> Snapshot {
                         .push(("hit ratio".to_string(), format!("{ratio:.1}% ({} hits, {} misses)", c.hits, c.misses)));
                     details.push(("evicted keys".to_string(), c.evicted_keys.to_string()));
                     details.push(("expired keys".to_string(), c.expired_keys.to_string()));
+                    match (&c.rdb, c.save.trim().is_empty()) {
+                        (Some((keys, age)), _) => {
+                            details.push(("RDB file".to_string(), format!("{keys} keys, saved {age} s ago")))
+                        }
+                        (None, false) => {
+                            details.push(("RDB file".to_string(), format!("none yet (save \"{}\")", c.save)))
+                        }
+                        (None, true) => {}
+                    }
                     if let Some(a) = &c.aof {
                         let synced = match a.unsynced_ms {
                             None => format!("everything on disk ({} keys)", a.keys_on_disk),

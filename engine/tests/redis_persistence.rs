@@ -301,3 +301,30 @@ fn a_killed_redis_server_loads_its_last_snapshot_as_the_model_does() {
     let model: Vec<u32> = (0..20).filter(|k| keys.peek(format!("k{k}").as_bytes()).is_some()).collect();
     assert_eq!(model, real, "the model after a crash, as redis-server after kill -9");
 }
+
+#[test]
+fn the_inspector_says_when_the_last_snapshot_was_saved() {
+    let view = |save: &str| {
+        let v = json!({
+            "version": 1, "seed": 5, "duration": "20s",
+            "nodes": [
+                { "name": "writer", "type": "client", "target": "c1",
+                  "workload": { "kind": "open_loop", "rate": 500, "arrival": "constant" },
+                  "ops": { "read_fraction": 0.0, "keys": 2000 } },
+                { "name": "c1", "type": "cache", "redis": { "save": save } },
+            ],
+            "links": [{ "between": ["writer", "c1"] }],
+        });
+        let mut sim = sim(v);
+        sim.run_until(9_500 * MS);
+        match sim.node_state(1).detail {
+            engine::sim::Detail::Cache(c) => (c.save, c.rdb),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (save, rdb) = view("5 1");
+    assert_eq!(save, "5 1");
+    let (keys, age) = rdb.expect("saved at 6 s");
+    assert!(keys > 1_000 && age == 3, "{keys} keys, {age} s ago");
+    assert_eq!(view("3600 1 300 100 60 10000").1, None, "no default save point within 10 s");
+}

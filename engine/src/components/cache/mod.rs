@@ -189,8 +189,10 @@ pub struct Cache {
     pub disk: CacheDisk,
     /// The append-only file (with `appendonly`).
     aof: aof::Aof,
-    /// `dump.rdb`: the dataset of the last RDB snapshot.
+    /// `dump.rdb`: the dataset of the last RDB snapshot, and when it was
+    /// saved (wall-clock seconds).
     rdb: Option<Vec<SnapshotEntry>>,
+    rdb_saved_s: i64,
     /// `save`, read.
     save_points: Vec<(u64, u64)>,
     /// `None` while down.
@@ -275,6 +277,10 @@ pub struct CacheView {
     pub epoch: u32,
     /// With `appendonly`: its state.
     pub aof: Option<AofView>,
+    /// `save` (empty: no snapshots), and the keys in `dump.rdb` with the
+    /// seconds since it was saved (`None`: no snapshot yet).
+    pub save: String,
+    pub rdb: Option<(usize, i64)>,
 }
 
 fn key_name(key: u32) -> Vec<u8> {
@@ -293,6 +299,7 @@ impl Cache {
             disk: CacheDisk { replicaof, epoch: 0, boots: 0, ids: 0, next_conn: 0 },
             aof: aof::Aof::default(),
             rdb: None,
+            rdb_saved_s: 0,
             save_points,
             state: None,
             pool: WorkerPool::new(1, QUEUE_LIMIT),
@@ -365,6 +372,8 @@ impl Cache {
             out_of_order_bytes: st.map_or(0, |s| s.out_of_order_bytes),
             sync: st.map_or_else(SyncStats::default, |s| s.stats),
             epoch: self.disk.epoch,
+            save: self.config.redis.save.clone(),
+            rdb: self.rdb.as_ref().map(|d| (d.len(), self.last_wall_s - self.rdb_saved_s)),
             aof: self.config.redis.appendonly.then(|| {
                 let fsync = self.config.redis.appendfsync;
                 let name = match fsync {
@@ -520,6 +529,7 @@ impl Cache {
             let dump = st.inst.keyspace.snapshot();
             ctx.note(Note::RdbSaved { keys: dump.len() as u32 });
             self.rdb = Some(dump);
+            self.rdb_saved_s = now_s;
             st.lastsave_s = now_s;
             st.changes_at_save = st.inst.keyspace.changes();
         }
