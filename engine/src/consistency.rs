@@ -250,22 +250,22 @@ impl Consistency {
                     }
                     LogEvent::Send { key: u64::from(*partition), value: *value, offset: *offset }
                 }
-                HLogEvent::Poll { records } if o.final_poll => {
-                    LogEvent::Poll { msgs: records.iter().map(|&(p, o, v)| (u64::from(p), o, v)).collect() }
-                }
                 HLogEvent::Poll { records } => {
                     // Deliveries per reader (a group, or a consumer alone):
                     // consumers read forward, so an offset at or below the
-                    // highest one a reader had read is read again.
+                    // highest one a reader had read is read again. The
+                    // final polls are the checker's reads, not deliveries.
                     let reader = o.group.map_or(u64::from(o.node) | 1 << 32, u64::from);
-                    for &(p, offset, _) in records {
-                        l.view.records_polled += 1;
-                        let next = l.delivered.entry((reader, p)).or_insert(0);
-                        let again = offset < *next;
-                        *next = (*next).max(offset + 1);
-                        if again {
-                            l.view.redelivered += 1;
-                            l.view.first_redelivered_at = l.view.first_redelivered_at.or(o.complete);
+                    if !o.final_poll {
+                        for &(p, offset, _) in records {
+                            l.view.records_polled += 1;
+                            let next = l.delivered.entry((reader, p)).or_insert(0);
+                            let again = offset < *next;
+                            *next = (*next).max(offset + 1);
+                            if again {
+                                l.view.redelivered += 1;
+                                l.view.first_redelivered_at = l.view.first_redelivered_at.or(o.complete);
+                            }
                         }
                     }
                     LogEvent::Poll { msgs: records.iter().map(|&(p, o, v)| (u64::from(p), o, v)).collect() }

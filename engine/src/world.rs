@@ -36,10 +36,9 @@ pub struct World {
 }
 
 impl World {
-    /// Puts a message on the wire and schedules its delivery (twice if the
-    /// link duplicates it).
-    /// Puts `msg` on the wire; false if the link lost it (a partition
-    /// blocks it only on arrival).
+    /// Puts `msg` on the wire and schedules its delivery (twice if the link
+    /// duplicates it); false if the link lost it (a partition blocks it
+    /// only on arrival).
     pub fn send(&mut self, from: NodeId, to: NodeId, msg: Message) -> bool {
         let now = self.now;
         match self.network.transmit(now, from, to) {

@@ -11,10 +11,10 @@ use engine::Simulation;
 use serde_json::{json, Value};
 
 /// A writer sets 2,000 keys on the cache `c1`, 500 times a second, for
-/// 20 s (so most keys are written once); `c1` goes down at 10 s as `down`
-/// says and starts again at 11 s. `redis` is `c1`'s Redis settings.
-fn run(redis: Value, host_down: bool) -> (Simulation, usize) {
-    let v = json!({
+/// 20 s (so most keys are written once), with `faults`. `redis` is `c1`'s
+/// Redis settings.
+fn writing(redis: Value, faults: Value) -> Value {
+    json!({
         "version": 1, "seed": 5, "duration": "20s",
         "nodes": [
             { "name": "writer", "type": "client", "target": "c1", "timeout": "1s",
@@ -23,11 +23,21 @@ fn run(redis: Value, host_down: bool) -> (Simulation, usize) {
             { "name": "c1", "type": "cache", "redis": redis },
         ],
         "links": [{ "between": ["writer", "c1"] }],
-        "faults": [
+        "faults": faults,
+    })
+}
+
+/// `writing`, with `c1` down at 10 s (its process killed, or with
+/// `host_down` its host off) and started again at 11 s; the run and its
+/// lost writes with the final reads.
+fn run(redis: Value, host_down: bool) -> (Simulation, usize) {
+    let v = writing(
+        redis,
+        json!([
             { "at": "10s", "action": "crash", "node": "c1", "host_down": host_down },
             { "at": "11s", "action": "restart", "node": "c1" },
-        ],
-    });
+        ]),
+    );
     let s = scenario(v);
     let mut sim = Simulation::new(&s).unwrap();
     sim.run_through(s.duration.nanos);
@@ -70,6 +80,17 @@ fn rdb_notes(sim: &Simulation) -> (Noted, Noted) {
         }
     }
     (saved, loaded)
+}
+
+/// `writing` without faults, run until `t`: what the inspector shows of
+/// `c1`.
+fn cache_at(redis: Value, t: u64) -> engine::components::cache::CacheView {
+    let mut sim = sim(writing(redis, json!([])));
+    sim.run_until(t);
+    match sim.node_state(1).detail {
+        engine::sim::Detail::Cache(c) => c,
+        other => panic!("{other:?}"),
+    }
 }
 
 fn acknowledged(sim: &Simulation) -> usize {
@@ -183,22 +204,8 @@ fn a_killed_redis_server_replays_its_append_only_file_as_the_model_does() {
 #[test]
 fn the_inspector_says_what_of_the_file_is_on_disk() {
     let view = |fsync: &str| {
-        let v = json!({
-            "version": 1, "seed": 5, "duration": "20s",
-            "nodes": [
-                { "name": "writer", "type": "client", "target": "c1",
-                  "workload": { "kind": "open_loop", "rate": 500, "arrival": "constant" },
-                  "ops": { "read_fraction": 0.0, "keys": 2000 } },
-                { "name": "c1", "type": "cache", "redis": { "appendonly": true, "appendfsync": fsync } },
-            ],
-            "links": [{ "between": ["writer", "c1"] }],
-        });
-        let mut sim = sim(v);
-        sim.run_until(9_950 * MS);
-        match sim.node_state(1).detail {
-            engine::sim::Detail::Cache(c) => c.aof.expect("appendonly"),
-            other => panic!("{other:?}"),
-        }
+        let c = cache_at(json!({ "appendonly": true, "appendfsync": fsync }), 9_950 * MS);
+        c.aof.expect("appendonly")
     };
     let a = view("always");
     assert_eq!((a.appendfsync, a.unsynced_ms), ("always", None));
@@ -305,22 +312,8 @@ fn a_killed_redis_server_loads_its_last_snapshot_as_the_model_does() {
 #[test]
 fn the_inspector_says_when_the_last_snapshot_was_saved() {
     let view = |save: &str| {
-        let v = json!({
-            "version": 1, "seed": 5, "duration": "20s",
-            "nodes": [
-                { "name": "writer", "type": "client", "target": "c1",
-                  "workload": { "kind": "open_loop", "rate": 500, "arrival": "constant" },
-                  "ops": { "read_fraction": 0.0, "keys": 2000 } },
-                { "name": "c1", "type": "cache", "redis": { "save": save } },
-            ],
-            "links": [{ "between": ["writer", "c1"] }],
-        });
-        let mut sim = sim(v);
-        sim.run_until(9_500 * MS);
-        match sim.node_state(1).detail {
-            engine::sim::Detail::Cache(c) => (c.save, c.rdb),
-            other => panic!("{other:?}"),
-        }
+        let c = cache_at(json!({ "save": save }), 9_500 * MS);
+        (c.save, c.rdb)
     };
     let (save, rdb) = view("5 1");
     assert_eq!(save, "5 1");

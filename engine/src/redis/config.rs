@@ -18,6 +18,17 @@ pub enum AppendFsync {
     No,
 }
 
+impl AppendFsync {
+    /// The name in `redis.conf`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppendFsync::Always => "always",
+            AppendFsync::Everysec => "everysec",
+            AppendFsync::No => "no",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MaxmemoryPolicy {
     #[default]

@@ -191,8 +191,7 @@ pub struct Cache {
     aof: aof::Aof,
     /// `dump.rdb`: the dataset of the last RDB snapshot, and when it was
     /// saved (wall-clock seconds).
-    rdb: Option<Vec<SnapshotEntry>>,
-    rdb_saved_s: i64,
+    rdb: Option<(Vec<SnapshotEntry>, i64)>,
     /// `save`, read.
     save_points: Vec<(u64, u64)>,
     /// `None` while down.
@@ -299,7 +298,6 @@ impl Cache {
             disk: CacheDisk { replicaof, epoch: 0, boots: 0, ids: 0, next_conn: 0 },
             aof: aof::Aof::default(),
             rdb: None,
-            rdb_saved_s: 0,
             save_points,
             state: None,
             pool: WorkerPool::new(1, QUEUE_LIMIT),
@@ -373,18 +371,13 @@ impl Cache {
             sync: st.map_or_else(SyncStats::default, |s| s.stats),
             epoch: self.disk.epoch,
             save: self.config.redis.save.clone(),
-            rdb: self.rdb.as_ref().map(|d| (d.len(), self.last_wall_s - self.rdb_saved_s)),
+            rdb: self.rdb.as_ref().map(|(dump, saved_s)| (dump.len(), self.last_wall_s - saved_s)),
             aof: self.config.redis.appendonly.then(|| {
                 let fsync = self.config.redis.appendfsync;
-                let name = match fsync {
-                    crate::redis::AppendFsync::Always => "always",
-                    crate::redis::AppendFsync::Everysec => "everysec",
-                    crate::redis::AppendFsync::No => "no",
-                };
                 let (keys_on_disk, at) = self.aof.on_disk(fsync, ks);
                 let now = self.last_mono_ms.max(0) as u64;
                 AofView {
-                    appendfsync: name,
+                    appendfsync: fsync.name(),
                     keys_on_disk,
                     unsynced_ms: at.map(|t| now.saturating_sub(t / NANOS_PER_MILLI)),
                 }
@@ -528,8 +521,7 @@ impl Cache {
         if rdb::due(&self.save_points, changes, now_s - st.lastsave_s) {
             let dump = st.inst.keyspace.snapshot();
             ctx.note(Note::RdbSaved { keys: dump.len() as u32 });
-            self.rdb = Some(dump);
-            self.rdb_saved_s = now_s;
+            self.rdb = Some((dump, now_s));
             st.lastsave_s = now_s;
             st.changes_at_save = st.inst.keyspace.changes();
         }
@@ -579,7 +571,7 @@ impl Process for Cache {
             inst.keyspace.load_snapshot(self.aof.replay(), Self::now_ms(ctx));
             self.aof.loaded(&inst.keyspace);
             ctx.note(Note::AofLoaded { keys: inst.keyspace.len() as u32 });
-        } else if let Some(dump) = &self.rdb {
+        } else if let Some((dump, _)) = &self.rdb {
             inst.keyspace.load_snapshot(dump, Self::now_ms(ctx));
             ctx.note(Note::RdbFileLoaded { keys: inst.keyspace.len() as u32 });
         }
