@@ -12,7 +12,8 @@ pub const MAX_LINES: usize = 200;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogLine {
-    /// Unique and increasing, for keyed rendering.
+    /// Unique among every log this page makes (see `next_line_id`), for
+    /// keyed rendering.
     pub id: u64,
     pub time: Time,
     pub text: String,
@@ -35,9 +36,17 @@ pub struct EventLog {
     lines: VecDeque<LogLine>,
     /// The next trace event to read.
     cursor: u64,
-    next_id: u64,
     /// Trace events discarded before the log could read them.
     pub missed: u64,
+}
+
+/// A line id no log has used. The view renders lines keyed by id: were a
+/// new log (another scenario, a seek, a branch) to number its lines from 1
+/// again, a row would keep the text of the old line with its number.
+fn next_line_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl EventLog {
@@ -74,8 +83,7 @@ impl EventLog {
                 return;
             }
         }
-        self.next_id += 1;
-        self.lines.push_back(LogLine { id: self.next_id, time, text, class, node, repeat: 1 });
+        self.lines.push_back(LogLine { id: next_line_id(), time, text, class, node, repeat: 1 });
         if self.lines.len() > MAX_LINES {
             self.lines.pop_front();
         }

@@ -406,6 +406,22 @@ mod tests {
     }
 
     #[test]
+    fn a_new_log_never_reuses_a_line_id() {
+        // The view keys rows by id: a reused id would show the old text.
+        let mut lab = lab();
+        run_to(&mut lab, 3 * SEC);
+        let before: Vec<u64> = lab.log.lines().map(|l| l.id).collect();
+        assert!(!before.is_empty());
+        run_to(&mut lab, 0);
+        run_to(&mut lab, 3 * SEC);
+        let after: Vec<u64> = lab.log.lines().map(|l| l.id).collect();
+        assert_eq!(after.len(), before.len());
+        assert!(after.iter().all(|id| !before.contains(id)), "{before:?} then {after:?}");
+        let other = Lab::new("other", &lab.sim.scenario().clone()).unwrap();
+        assert!(other.log.lines().all(|l| !after.contains(&l.id)));
+    }
+
+    #[test]
     fn crash_and_cut_toggle_and_are_logged() {
         let mut lab = lab();
         lab.advance(100.0, || true);

@@ -54,6 +54,18 @@ appTest('crashing a server: the load balancer marks it DOWN and errors show', as
   await page.locator('.events li', { hasText: 'server web2 is UP' }).waitFor();
 });
 
+appTest('another scenario starts a fresh event log', async ({ page }) => {
+  await gotoApp(page);
+  await page.locator('.events li', { hasText: 'web3 started' }).waitFor();
+  // The semi-sync example has five nodes too: its five start lines must
+  // replace the first scenario's, not hide behind their rows.
+  await page.getByLabel('Scenario').selectOption({ label: 'Semi-synchronous failover keeps acknowledged writes' });
+  await page.locator('.events li', { hasText: 'writer started' }).waitFor();
+  const texts = await page.locator('.events li span:first-of-type').allTextContents();
+  assert.deepEqual(texts.slice(0, 5), ['writer started', 'reader started', 'db1 started', 'db2 started', 'db3 started']);
+  assert.ok(!texts.some((t) => /^(clients|lb|web\d) started$/.test(t)), texts.join(' | '));
+});
+
 appTest('a link can be cut and healed from the keyboard', async ({ page }) => {
   await gotoApp(page);
   const link = page.getByRole('button', { name: 'Cut the link between lb and web3' });
