@@ -38,6 +38,8 @@ pub struct EventLog {
     cursor: u64,
     /// Trace events discarded before the log could read them.
     pub missed: u64,
+    /// Lines that scrolled away past [`MAX_LINES`].
+    dropped: u64,
 }
 
 /// A line id no log has used. The view renders lines keyed by id: were a
@@ -86,10 +88,48 @@ impl EventLog {
         self.lines.push_back(LogLine { id: next_line_id(), time, text, class, node, repeat: 1 });
         if self.lines.len() > MAX_LINES {
             self.lines.pop_front();
+            self.dropped += 1;
         }
     }
 
     pub fn lines(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
         self.lines.iter()
+    }
+
+    /// What the log no longer shows, in words, or `None` if it shows
+    /// everything.
+    pub fn not_kept(&self) -> Option<String> {
+        let lines = (self.dropped > 0).then(|| {
+            let s = if self.dropped == 1 { "" } else { "s" };
+            format!("{} earlier line{s} not kept (the log keeps the last {MAX_LINES})", self.dropped)
+        });
+        let events = (self.missed > 0).then(|| {
+            format!("{} earlier events had left the trace before the log read them (the trace keeps the scenario's limits.trace_events)", self.missed)
+        });
+        match (lines, events) {
+            (None, None) => None,
+            (a, b) => Some(a.into_iter().chain(b).collect::<Vec<_>>().join("; ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_past_the_limit_scroll_away_and_say_so() {
+        let mut log = EventLog::default();
+        assert_eq!(log.not_kept(), None);
+        for i in 0..MAX_LINES + 3 {
+            log.push(i as Time, format!("line {i}"), "note", None);
+        }
+        assert_eq!(log.lines().count(), MAX_LINES);
+        assert_eq!(log.lines().next().map(|l| l.text.as_str()), Some("line 3"));
+        assert_eq!(log.not_kept().as_deref(), Some("3 earlier lines not kept (the log keeps the last 200)"));
+        // Repeats fold into one line and drop nothing.
+        log.push(0, format!("line {}", MAX_LINES + 2), "note", None);
+        assert_eq!(log.lines().last().map(|l| l.repeat), Some(2));
+        assert_eq!(log.not_kept().as_deref(), Some("3 earlier lines not kept (the log keeps the last 200)"));
     }
 }

@@ -107,6 +107,8 @@ pub struct Snapshot {
     pub verdicts: crate::verdicts::Verdicts,
     /// The variant pinned for comparison.
     pub baseline: Option<BaselineView>,
+    /// What the event log no longer shows (its bound), in words.
+    pub log_not_kept: Option<String>,
 }
 
 /// Where a node is drawn: its scenario position, or a column by kind (one
@@ -456,6 +458,7 @@ pub fn take(lab: &Lab) -> Snapshot {
             ..crate::verdicts::describe(lab.consistency())
         },
         baseline: None,
+        log_not_kept: lab.log.not_kept(),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The event log: what happened, newest last, announced politely to
-//! screen readers, filterable by node.
+//! screen readers, filterable by node. It follows the newest line, as a
+//! terminal does, until the reader scrolls up to read; scrolling back to
+//! the bottom follows again.
 
 use crate::handle::LabHandle;
 use leptos::prelude::*;
@@ -8,6 +10,9 @@ use leptos::prelude::*;
 pub fn LogView() -> impl IntoView {
     let h = expect_context::<LabHandle>();
     let filter = RwSignal::new(String::new());
+    let list = NodeRef::<leptos::html::Ol>::new();
+    // Whether the list was at its bottom when last scrolled.
+    let follow = StoredValue::new(true);
     let names = Memo::new(move |_| h.snapshot.with(|s| s.nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>()));
     let lines = move || {
         let f = filter.get();
@@ -18,6 +23,20 @@ pub fn LogView() -> impl IntoView {
                 .cloned()
                 .collect::<Vec<_>>()
         })
+    };
+    // After the rows change (effects run once the DOM is updated).
+    Effect::new(move |_| {
+        h.log.track();
+        filter.track();
+        if let (Some(ol), true) = (list.get(), follow.get_value()) {
+            ol.set_scroll_top(ol.scroll_height());
+        }
+    });
+    let on_scroll = move |_| {
+        if let Some(ol) = list.get_untracked() {
+            // A pixel of slack: zoomed pages scroll in fractions.
+            follow.set_value(ol.scroll_top() + ol.client_height() >= ol.scroll_height() - 2);
+        }
     };
     view! {
         <div class="log-head">
@@ -30,7 +49,8 @@ pub fn LogView() -> impl IntoView {
                 </select>
             </label>
         </div>
-        <ol class="events" aria-live="polite" aria-relevant="additions text" tabindex="0" aria-label="Events, newest last">
+        {move || h.snapshot.with(|s| s.log_not_kept.clone()).map(|t| view! { <p class="log-not-kept">{t}</p> })}
+        <ol node_ref=list on:scroll=on_scroll class="events" aria-live="polite" aria-relevant="additions text" tabindex="0" aria-label="Events, newest last">
             <For each=lines key=|l| (l.id, l.repeat) let:line>
                 <li class=line.class>
                     <time>{line.time_text()}</time>
