@@ -81,7 +81,9 @@ impl LabHandle {
     /// example's id, if it is one. On error the lab is left as it was.
     pub fn open_scenario(&self, source: &str, scenario: &Scenario, at_ns: u64) -> Result<(), ScenarioError> {
         let mut lab = Lab::new(source, scenario)?;
-        if let Some(old) = self.lab.with_value(|l| l.as_ref().map(|l| (l.playing, l.speed))) {
+        // The new run plays unless the learner paused the old one: a run
+        // that stopped at its end was not paused by anyone.
+        if let Some(old) = self.lab.with_value(|l| l.as_ref().map(|l| (l.playing || l.reached_end, l.speed))) {
             lab.playing = old.0;
             lab.speed = old.1;
         }
@@ -209,7 +211,11 @@ impl LabHandle {
     }
 
     pub fn set_playing(&self, playing: bool) {
-        self.with_lab(|l| l.playing = playing);
+        self.with_lab(|l| {
+            l.playing = playing;
+            // Played on past its end, a later pause is the learner's.
+            l.reached_end &= !playing;
+        });
         self.refresh();
     }
 

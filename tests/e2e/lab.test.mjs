@@ -66,6 +66,42 @@ appTest('another scenario starts a fresh event log', async ({ page }) => {
   assert.ok(!texts.some((t) => /^(clients|lb|web\d) started$/.test(t)), texts.join(' | '));
 });
 
+appTest('the event log follows the newest line until the reader scrolls up', async ({ page }) => {
+  await gotoApp(page);
+  await page.getByLabel('Scenario').selectOption({ label: 'Kafka: three brokers, acks=all, a broker dies' });
+  const log = page.locator('ol.events');
+  const atBottom = (el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
+  // More lines than the list shows, and the newest one in view.
+  await until(page, (el) => el.scrollHeight > 2 * el.clientHeight, await log.elementHandle());
+  await until(page, atBottom, await log.elementHandle());
+  // Scrolled up to read, it stays put while lines arrive (b1 dies at 10 s).
+  await log.evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+  await page.getByRole('slider', { name: /^Speed/ }).fill('8');
+  await page.locator('.events li', { hasText: 'fault: crash b1' }).waitFor({ state: 'attached' });
+  assert.equal(await log.evaluate((el) => el.scrollTop), 0);
+  // Back at the bottom, it follows again.
+  await log.evaluate((el) => { el.scrollTop = el.scrollHeight; el.dispatchEvent(new Event('scroll')); });
+  const lines = await log.locator('li').count();
+  await until(page, (n) => document.querySelectorAll('ol.events li').length > n, lines);
+  await until(page, atBottom, await log.elementHandle());
+});
+
+appTest('a run that stopped at its end does not keep the next scenario paused', async ({ page }) => {
+  await gotoApp(page);
+  await page.getByLabel('Scenario').selectOption({ label: 'Kafka: three brokers, acks=all, a broker dies' });
+  await page.getByRole('slider', { name: /^Speed/ }).fill('10');
+  await page.getByText(/are over\. Press Play to keep going/).waitFor();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  await page.getByLabel('Scenario').selectOption({ label: 'A server crashes and comes back' });
+  await page.getByRole('button', { name: 'Pause', exact: true }).waitFor();
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) > 0);
+  // Paused by the learner, the next one waits.
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByLabel('Scenario').selectOption({ label: 'A link to one server is cut' });
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+  assert.equal(await page.getByTestId('sim-time').getAttribute('data-seconds'), '0');
+});
+
 appTest('a link can be cut and healed from the keyboard', async ({ page }) => {
   await gotoApp(page);
   const link = page.getByRole('button', { name: 'Cut the link between lb and web3' });
