@@ -101,6 +101,28 @@ appTest('the solution can be shown and made; next and previous move between step
   await column.getByRole('heading', exact('Step 1 of 3: Load the servers')).waitFor();
 });
 
+appTest('a step opens at its top with the focus on its title, from the mouse or the keyboard', { timeout: 120_000 }, async ({ page }) => {
+  await gotoApp(page);
+  await page.getByRole('button', exact('Lessons')).click();
+  const column = page.getByTestId('lesson');
+  // The fifth lesson's Start is below the fold: the catalog is scrolled.
+  const start = column.getByRole('button', { name: /^Start: Caching with Redis/ });
+  await start.scrollIntoViewIfNeeded();
+  assert.ok(await column.evaluate((el) => el.scrollTop) > 0);
+  await start.click();
+  const title = page.getByTestId('step-title');
+  await title.getByText('Step 1 of 4: Put the cache in front').waitFor();
+  await until(page, () => document.activeElement?.dataset.testid === 'step-title');
+  assert.equal(await column.evaluate((el) => el.scrollTop), 0);
+  // Next step from the keyboard, at the bottom of the column.
+  const next = column.getByRole('button', exact('Next step'));
+  await next.focus();
+  await page.keyboard.press('Enter');
+  await title.getByText('Step 2 of 4: Writes and the stale fill race').waitFor();
+  await until(page, () => document.activeElement?.textContent === 'Step 2 of 4: Writes and the stale fill race');
+  assert.equal(await column.evaluate((el) => el.scrollTop), 0);
+});
+
 appTest('a lesson link opens its step; a bad one is refused and the work stays', { timeout: 120_000 }, async ({ page }) => {
   await gotoApp(page, './#lesson/client-and-server/3');
   const column = page.getByTestId('lesson');

@@ -78,6 +78,18 @@ fn Player() -> impl IntoView {
         }
     };
     let link_status = RwSignal::new(String::new());
+    // A step opened (Start, a step dot, Next): its column from the top, and
+    // the focus on its heading, where the button that opened it was; a
+    // screen reader reads the step's title. Runs when the new heading is
+    // in the page.
+    let heading = NodeRef::<leptos::html::H3>::new();
+    Effect::new(move |_| {
+        let Some(h3) = heading.get() else { return };
+        let _ = h3.focus();
+        if let Ok(Some(column)) = h3.closest(".lesson") {
+            column.set_scroll_top(0);
+        }
+    });
     let copy_link = move |_| {
         let Some((l, s, _)) = lh.step() else { return };
         let link = step_link(&l.id, s);
@@ -124,7 +136,7 @@ fn Player() -> impl IntoView {
                 }).collect_view()}
             </nav>
             {(index == 0).then(|| view! { <div class="lesson-text">{blocks(&lesson.intro)}</div> })}
-            <h3>{format!("Step {} of {steps}: {}", index + 1, step.title)}</h3>
+            <h3 node_ref=heading tabindex="-1" data-testid="step-title">{format!("Step {} of {steps}: {}", index + 1, step.title)}</h3>
             <div class="lesson-text">{blocks(&step.text)}</div>
             {step.predict.as_ref().map(|p| view! { <Predict p=p /> })}
             <h4 id="goals-title">"Goals"</h4>
