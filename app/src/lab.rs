@@ -422,6 +422,21 @@ mod tests {
     }
 
     #[test]
+    fn a_dead_servers_retries_fold_and_leave_the_health_checks_in_view() {
+        let mut lab = lab();
+        run_to(&mut lab, SEC);
+        lab.toggle_crash("web1").unwrap();
+        run_to(&mut lab, 6 * SEC);
+        let texts: Vec<&str> = lab.log.lines().map(|l| l.text.as_str()).collect();
+        let retries = texts.iter().filter(|t| t.starts_with("lb: connection to web1 failed; retrying")).count();
+        assert!((1..=10).contains(&retries), "{retries} retry lines: {texts:?}");
+        assert!(texts.iter().all(|t| !t.contains("(attempt")), "{texts:?}");
+        assert!(texts.iter().any(|t| t.starts_with("lb: server web1 is DOWN")), "{texts:?}");
+        assert!(lab.log.lines().any(|l| l.repeat > 10));
+        assert_eq!(lab.log.not_kept(), None);
+    }
+
+    #[test]
     fn crash_and_cut_toggle_and_are_logged() {
         let mut lab = lab();
         lab.advance(100.0, || true);

@@ -17,6 +17,7 @@ pub mod persist;
 pub mod share;
 pub mod snapshot;
 pub mod theme;
+pub mod time_text;
 pub mod ui;
 pub mod verdicts;
 

@@ -2,12 +2,13 @@
 //! so rendering never reaches into the simulation.
 
 use crate::lab::Lab;
+use crate::time_text::to_the_ms;
 use engine::components::Kind;
 use engine::failure_detector::Liveness;
 use engine::message::MsgKind;
 use engine::node::Status;
 use engine::sim::Detail;
-use engine::time::{format_time, NANOS_PER_SEC};
+use engine::time::NANOS_PER_SEC;
 
 /// The canvas's coordinate space.
 pub const WIDTH: f64 = 720.0;
@@ -437,7 +438,7 @@ pub fn take(lab: &Lab) -> Snapshot {
         now_s: now as f64 / NANOS_PER_SEC as f64,
         now_ns: now,
         end_ns: lab.furthest.max(sim.scenario().duration.nanos).max(now),
-        seeking: lab.seeking.map(format_time),
+        seeking: lab.seeking.map(to_the_ms),
         faults: fault_rows(sim),
         events: sim.events(),
         trace_hash: sim.trace_hash(),
@@ -460,11 +461,6 @@ pub fn take(lab: &Lab) -> Snapshot {
         baseline: None,
         log_not_kept: lab.log.not_kept(),
     }
-}
-
-/// A moment as the lab shows it: to the millisecond.
-fn to_the_ms(t: u64) -> String {
-    format_time(t - t % 1_000_000)
 }
 
 /// The charts' points: the last [`CHART_INTERVALS`] metrics intervals.
@@ -521,7 +517,7 @@ fn fault_rows(sim: &engine::Simulation) -> Vec<FaultRow> {
         .map(|(i, f)| FaultRow {
             index: i,
             at_ns: f.at.nanos,
-            at: format_time(f.at.nanos),
+            at: crate::time_text::exact(f.at.nanos),
             text: f.fault.to_string(),
             applied: f.at.nanos < sim.earliest_fault_time(),
         })

@@ -70,6 +70,14 @@ appTest('every fault kind from the faults panel lands in the log and on the time
   const rows = await page.locator('.fault-list li .what').allTextContents();
   assert.deepEqual(rows, expected);
   assert.equal(await page.locator('.fault-list li.applied').count(), expected.length);
+  // Their times read in seconds, exact to the nanosecond, not as an
+  // unreadable "1911899.951us".
+  const now = Number(await page.getByTestId('sim-time').getAttribute('data-seconds'));
+  for (const value of await page.locator('.fault-list li input').evaluateAll((es) => es.map((e) => e.value))) {
+    assert.match(value, /^\d+(\.\d{1,9})?s$|^\d+(\.\d{1,3})?ms$/);
+    const seconds = parseFloat(value) / (value.endsWith('ms') ? 1000 : 1);
+    assert.ok(Math.abs(seconds - now) < 1e-3, `${value} at ${now} s`);
+  }
 
   // A bad value is refused with a message naming the field; nothing added.
   await faults.getByLabel('loss (%)').fill('250');

@@ -229,7 +229,7 @@ fn verdict_status(sim: &Simulation, c: &ConsistencyView, verdict: Verdict) -> St
         Verdict::NotLinearizable => (
             lin == Some(Linearizable::No),
             match c.linearizability.as_ref().and_then(|l| l.first_violation_at) {
-                Some(t) => format!("violated at {}", format_time(t)),
+                Some(t) => format!("violated at {}", crate::time_text::to_the_ms(t)),
                 None => "no violation so far".to_string(),
             },
         ),

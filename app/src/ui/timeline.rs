@@ -45,7 +45,7 @@ pub fn Timeline() -> impl IntoView {
                                     <span class="sr-only">{format!("Time of “{text}”")}</span>
                                     <input
                                         type="text"
-                                        size="8"
+                                        size="12"
                                         prop:value=when
                                         on:input=move |ev| when.set(event_target_value(&ev))
                                         on:keydown=move |ev: leptos::ev::KeyboardEvent| {
