@@ -25,12 +25,6 @@ pub struct LogLine {
     pub repeat: u32,
 }
 
-impl LogLine {
-    pub fn time_text(&self) -> String {
-        crate::time_text::to_the_ms(self.time)
-    }
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct EventLog {
     lines: VecDeque<LogLine>,

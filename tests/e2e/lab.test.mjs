@@ -39,6 +39,20 @@ appTest('crashing a server: the load balancer marks it DOWN and errors show', as
   await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 5);
   await page.locator('[data-node="web2"]').click();
   await page.getByRole('button', { name: 'Crash web2' }).click();
+  // The retries fold into one line that counts up in place: the row is not
+  // added again, so a screen reader (aria-relevant="additions") reads it
+  // once. Slowly (speed 0.1x), so that the line grows over many frames.
+  assert.equal(await page.locator('ol.events').getAttribute('aria-relevant'), 'additions');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('0');
+  const retries = page.locator('.events li', { hasText: 'lb: connection to web2 failed; retrying' }).last();
+  await retries.evaluate((el) => { el.dataset.seen = 'yes'; });
+  const before = number((await retries.textContent()).match(/\(x(\d+)\)/)?.[1] ?? '1');
+  await until(page, ([n]) => {
+    const rows = [...document.querySelectorAll('.events li')].filter((li) => li.textContent.includes('lb: connection to web2 failed; retrying'));
+    const last = rows[rows.length - 1];
+    return last?.dataset.seen === 'yes' && Number(last.querySelector('.repeat')?.textContent.match(/\d+/)?.[0] ?? 1) > n;
+  }, [before]);
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   // The node shows as crashed, and the inspector offers a restart.
   await page.getByRole('button', { name: 'Restart web2' }).waitFor();
   await until(page, () => document.querySelector('[data-node="web2"]').classList.contains('crashed'));

@@ -4,6 +4,7 @@
 //! the bottom follows again.
 
 use crate::handle::LabHandle;
+use crate::time_text::to_the_ms;
 use leptos::prelude::*;
 
 #[component]
@@ -50,14 +51,24 @@ pub fn LogView() -> impl IntoView {
             </label>
         </div>
         {move || h.snapshot.with(|s| s.log_not_kept.clone()).map(|t| view! { <p class="log-not-kept">{t}</p> })}
-        <ol node_ref=list on:scroll=on_scroll class="events" aria-live="polite" aria-relevant="additions text" tabindex="0" aria-label="Events, newest last">
-            <For each=lines key=|l| (l.id, l.repeat) let:line>
-                <li class=line.class>
-                    <time>{line.time_text()}</time>
-                    " "
-                    <span>{line.text.clone()}</span>
-                    {(line.repeat > 1).then(|| view! { <span class="repeat">{format!(" (x{})", line.repeat)}</span> })}
-                </li>
+        <ol node_ref=list on:scroll=on_scroll class="events" aria-live="polite" aria-relevant="additions" tabindex="0" aria-label="Events, newest last">
+            <For each=lines key=|l| l.id let:line>
+                {
+                    // A repeat updates the row in place: it is not added
+                    // again, so a screen reader does not read it again.
+                    let id = line.id;
+                    let now = Memo::new(move |_| {
+                        h.log.with(|ls| ls.iter().rev().find(|l| l.id == id).map_or((line.time, line.repeat), |l| (l.time, l.repeat)))
+                    });
+                    view! {
+                        <li class=line.class>
+                            <time>{move || to_the_ms(now.get().0)}</time>
+                            " "
+                            <span>{line.text.clone()}</span>
+                            {move || (now.get().1 > 1).then(|| view! { <span class="repeat">{format!(" (x{})", now.get().1)}</span> })}
+                        </li>
+                    }
+                }
             </For>
         </ol>
     }
