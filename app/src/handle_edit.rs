@@ -165,7 +165,16 @@ pub fn draft_snapshot(doc: &Scenario, problem: &str, before: &Snapshot) -> Snaps
             if let Some(needs) = palette::entry(kind).needs {
                 details.push(("to run, it needs".to_string(), needs.to_string()));
             }
-            NodeView { name: n.name.clone(), kind, x, y, state: "draft", badge: "not running".to_string(), details }
+            NodeView {
+                name: n.name.clone(),
+                kind,
+                x,
+                y,
+                state: "draft",
+                badge: "not running".to_string(),
+                details,
+                tables: Vec::new(),
+            }
         })
         .collect();
     let at = |name: &str| nodes.iter().find(|n| n.name == name).map(|n| (n.x, n.y));

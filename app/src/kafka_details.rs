@@ -1,6 +1,7 @@
 //! The inspector's lines and the canvas badge for Kafka's processes, in
 //! Kafka's own words (ISR, high watermark, leader epoch, lag).
 
+use crate::snapshot::DetailTable;
 use engine::sim::{Detail, Simulation};
 
 fn names(sim: &Simulation, nodes: &[u32]) -> String {
@@ -10,9 +11,14 @@ fn names(sim: &Simulation, nodes: &[u32]) -> String {
     nodes.iter().map(|&n| sim.node_name(n)).collect::<Vec<_>>().join(", ")
 }
 
-/// Adds a Kafka node's details to `details` and returns its badge; `None`
-/// for other kinds.
-pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, String)>) -> Option<String> {
+/// Adds a Kafka node's details to `details` (partitions, one row each, to
+/// `tables`) and returns its badge; `None` for other kinds.
+pub fn describe(
+    detail: &Detail,
+    sim: &Simulation,
+    details: &mut Vec<(String, String)>,
+    tables: &mut Vec<DetailTable>,
+) -> Option<String> {
     let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());
     let mut push = |k: &str, v: String| details.push((k.to_string(), v));
     Some(match detail {
@@ -30,12 +36,15 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
                     ),
                 );
             }
-            for p in &v.partitions {
-                push(
-                    &p.name,
-                    format!("leader {} · epoch {} · ISR [{}]", name(p.leader), p.leader_epoch, names(sim, &p.isr)),
-                );
-            }
+            tables.push(DetailTable {
+                caption: "Partitions in the metadata".to_string(),
+                head: vec!["partition", "epoch", "leader", "ISR"],
+                rows: v
+                    .partitions
+                    .iter()
+                    .map(|p| vec![p.name.clone(), p.leader_epoch.to_string(), name(p.leader), names(sim, &p.isr)])
+                    .collect(),
+            });
             if v.active {
                 format!("active · term {}", v.term)
             } else {
@@ -47,23 +56,35 @@ pub fn describe(detail: &Detail, sim: &Simulation, details: &mut Vec<(String, St
             push("fenced", if v.fenced { "yes".into() } else { "no".into() });
             push("metadata log applied to", v.metadata_index.to_string());
             push("active controller", name(v.active_controller));
-            let mut leads = 0;
-            for p in &v.partitions {
-                let isr = if p.role == "leader" {
-                    leads += 1;
-                    let pending = p.pending_isr.as_ref().map(|x| format!(" (change to [{}] in flight)", names(sim, x)));
-                    format!(" · ISR [{}]{}", names(sim, &p.isr), pending.unwrap_or_default())
-                } else {
-                    format!(" · leader {}", name(p.leader))
-                };
-                push(
-                    &p.name,
-                    format!(
-                        "{} · epoch {} · LEO {} · HW {} · on disk {}{isr}",
-                        p.role, p.leader_epoch, p.log_end_offset, p.high_watermark, p.on_disk
-                    ),
-                );
-            }
+            // A leader knows its ISR; a follower, its leader. That column
+            // comes last: it wraps in a narrow panel, the figures do not.
+            let rows: Vec<Vec<String>> = v
+                .partitions
+                .iter()
+                .map(|p| {
+                    let replica = if p.role == "leader" {
+                        let pending =
+                            p.pending_isr.as_ref().map(|x| format!(" (change to [{}] in flight)", names(sim, x)));
+                        format!("leader, ISR [{}]{}", names(sim, &p.isr), pending.unwrap_or_default())
+                    } else {
+                        format!("{} of {}", p.role, name(p.leader))
+                    };
+                    vec![
+                        p.name.clone(),
+                        p.leader_epoch.to_string(),
+                        p.log_end_offset.to_string(),
+                        p.high_watermark.to_string(),
+                        p.on_disk.to_string(),
+                        replica,
+                    ]
+                })
+                .collect();
+            let leads = v.partitions.iter().filter(|p| p.role == "leader").count();
+            tables.push(DetailTable {
+                caption: "Replicas on this broker".to_string(),
+                head: vec!["partition", "epoch", "LEO", "HW", "on disk", "replica"],
+                rows,
+            });
             for g in &v.groups {
                 let members: Vec<String> = g
                     .members

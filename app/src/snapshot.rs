@@ -33,6 +33,16 @@ pub struct NodeView {
     pub badge: String,
     /// Details for the side panel, as (label, value) rows.
     pub details: Vec<(String, String)>,
+    /// Details with columns (a broker's partitions), after the rows.
+    pub tables: Vec<DetailTable>,
+}
+
+/// A table in the inspector: one row per item, one column per figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetailTable {
+    pub caption: String,
+    pub head: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -147,6 +157,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                 Status::Up if lb_sees.as_ref().is_some_and(|(up, _)| !up) => "down",
                 Status::Up => "up",
             };
+            let mut tables = Vec::new();
             let mut details = vec![
                 ("kind".to_string(), st.kind.name().replace('_', " ")),
                 (
@@ -274,7 +285,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                 | Detail::KafkaBroker(_)
                 | Detail::KafkaProducer(_)
                 | Detail::KafkaConsumer(_)) => {
-                    crate::kafka_details::describe(d, sim, &mut details).expect("a Kafka node")
+                    crate::kafka_details::describe(d, sim, &mut details, &mut tables).expect("a Kafka node")
                 }
                 Detail::RaftKv(v) => {
                     let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());
@@ -402,7 +413,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                     format!("{up}/{} UP · {connections} conns", servers.len())
                 }
             };
-            NodeView { name: st.name.clone(), kind: st.kind, x, y, state, badge, details }
+            NodeView { name: st.name.clone(), kind: st.kind, x, y, state, badge, details, tables }
         })
         .collect();
     let net = sim.network();

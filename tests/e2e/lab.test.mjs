@@ -1,6 +1,6 @@
 // The lab in a real browser: the release build, headless Chromium.
 import assert from 'node:assert/strict';
-import { appTest, gotoApp } from './harness.mjs';
+import { appTest, axe, gotoApp } from './harness.mjs';
 
 /** Waits until `fn` (run in the page) returns something truthy. */
 const until = (page, fn, arg, timeout = 30_000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
@@ -249,6 +249,18 @@ const untilRow = (page, dt, dd) =>
     [dt, dd],
   );
 
+/** Waits until a row of an inspector table has cells matching `cells` (regexes, in order). */
+const untilTableRow = (page, cells) =>
+  until(
+    page,
+    (cells) =>
+      [...document.querySelectorAll('.inspector .detail-table tbody tr')].some((tr) => {
+        const texts = [...tr.children].map((c) => c.textContent);
+        return texts.length === cells.length && cells.every((re, i) => new RegExp(re).test(texts[i]));
+      }),
+    cells,
+  );
+
 appTest('the inspector says in words what failure detectors make of the nodes they watch', async ({ page }) => {
   await gotoApp(page);
   // A database replica watches its primary's heartbeats.
@@ -275,13 +287,20 @@ appTest('a Kafka run shows partition leaders, the ISR and the writes acks=1 lost
   // 10 s: the run goes at its slowest speed meanwhile).
   await page.getByRole('slider', { name: /^Speed/ }).fill('0');
   await page.locator('[data-node="b1"]').click();
-  await untilRow(page, '^orders-0$', '^leader · epoch 0 · LEO \\d+ · HW \\d+ · on disk \\d+ · ISR \\[b1, b2, b3\\]$');
+  await untilTableRow(page, ['^orders-0$', '^0$', '^\\d+$', '^\\d+$', '^\\d+$', '^leader, ISR \\[b1, b2, b3\\]$']);
+  const table = page.getByRole('region', { name: 'Replicas on this broker' });
+  assert.deepEqual(await table.locator('thead th').allTextContents(), ['partition', 'epoch', 'LEO', 'HW', 'on disk', 'replica']);
+  // The table passes axe in both themes (contrast, headers, a focusable scroller).
+  for (const theme of ['Light', 'Dark']) {
+    await page.getByLabel('Theme').selectOption({ label: theme });
+    assert.deepEqual(await axe(page), [], theme);
+  }
   await page.getByRole('slider', { name: /^Speed/ }).fill('9');
   // b1 dies at 10 s; after its session times out the active controller
   // fences it and b2 leads epoch 1; b1 returns at 20 s and truncates.
   await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 25);
   await page.locator('[data-node="b2"]').click();
-  await untilRow(page, '^orders-0$', '^leader · epoch 1 · ');
+  await untilTableRow(page, ['^orders-0$', '^1$', '', '', '', '^leader, ISR ']);
   const verdict = page.locator('.verdicts [role=status]');
   await until(page, (el) => /^\d+ acknowledged writes lost \(the first acknowledged at 9\.9\d+ s\)$/.test(el.textContent), await verdict.elementHandle());
   // At the end the checker reads the partition whole once more (final polls).
@@ -296,6 +315,8 @@ appTest('a Kafka run shows partition leaders, the ISR and the writes acks=1 lost
     const active = await page.locator('.inspector .details div', { hasText: 'active controller' }).locator('dd').textContent();
     if (active === 'yes') {
       await untilRow(page, '^broker b1$', '^alive · last heartbeat \\d+ ms ago$');
+      // Its metadata: b2 leads the partition in epoch 1.
+      await untilTableRow(page, ['^orders-0$', '^1$', '^b2$', '^b']);
       return;
     }
   }

@@ -35,6 +35,24 @@ pub fn Inspector() -> impl IntoView {
                         <dl class="details">
                             {n.details.into_iter().map(|(k, v)| view! { <div><dt>{k}</dt><dd>{v}</dd></div> }).collect_view()}
                         </dl>
+                        {n.tables.into_iter().map(|t| (t.caption.clone(), t)).map(|(label, t)| view! {
+                            // Scrolls sideways in a narrow panel, also from the keyboard.
+                            <div class="detail-table" tabindex="0" role="region" aria-label=label>
+                                <table>
+                                    <caption>{t.caption}</caption>
+                                    <thead><tr>{t.head.into_iter().map(|h| view! { <th scope="col">{h}</th> }).collect_view()}</tr></thead>
+                                    <tbody>
+                                        {t.rows.into_iter().map(|r| view! {
+                                            <tr>{r.into_iter().enumerate().map(|(i, c)| if i == 0 {
+                                                Either::Left(view! { <th scope="row">{c}</th> })
+                                            } else {
+                                                Either::Right(view! { <td>{c}</td> })
+                                            }).collect_view()}</tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }).collect_view()}
                         {runs.then(|| view! {
                             <button class=if crashed { "primary" } else { "danger" } on:click=move |_| h.toggle_crash(&name)>
                                 {if crashed { format!("Restart {}", n.name) } else { format!("Crash {}", n.name) }}
