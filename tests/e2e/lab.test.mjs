@@ -116,6 +116,40 @@ appTest('a run that stopped at its end does not keep the next scenario paused', 
   assert.equal(await page.getByTestId('sim-time').getAttribute('data-seconds'), '0');
 });
 
+appTest("a log line's time goes to that moment, by click or from the keyboard", async ({ page }) => {
+  await gotoApp(page);
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= 2);
+  await page.locator('[data-node="web2"]').click();
+  await page.getByRole('button', { name: 'Crash web2' }).click();
+  await page.locator('.events li', { hasText: 'server web2 is DOWN' }).waitFor();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  const seconds = (text) => parseFloat(text) / (text.endsWith('ms') ? 1000 : 1);
+  const settled = (t) => until(page, (t) => {
+    const el = document.querySelector('[data-testid=sim-time]');
+    return document.querySelector('[data-testid=seeking]')?.textContent === '' && Math.abs(Number(el.dataset.seconds) - t) < 0.001;
+  }, t);
+  // Click: the run goes back to the crash; the log ends there.
+  const crash = page.locator('.events li', { hasText: 'fault: crash web2' });
+  const at = seconds(await crash.locator('time').textContent());
+  await crash.getByRole('button').click();
+  await settled(at);
+  await until(page, () => [...document.querySelectorAll('.events li')].at(-1)?.textContent.includes('web2 crashed'));
+  assert.equal(await page.locator('.events li', { hasText: 'server web2 is DOWN' }).count(), 0);
+  // Keyboard: the log is one tab stop; End, then Up, then Enter.
+  await page.locator('ol.events').focus();
+  await page.keyboard.press('End');
+  await until(page, () => document.activeElement?.classList.contains('log-time') && document.activeElement.closest('li') === [...document.querySelectorAll('.events li')].at(-1));
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
+  const target = await page.evaluate(() => document.activeElement.textContent);
+  const lines = await page.locator('.events li').count();
+  await page.keyboard.press('Enter');
+  await settled(seconds(target));
+  assert.equal(await page.evaluate(() => document.activeElement?.matches('ol.events')), true);
+  assert.ok(await page.locator('.events li').count() <= lines);
+});
+
 appTest('a link can be cut and healed from the keyboard', async ({ page }) => {
   await gotoApp(page);
   const link = page.getByRole('button', { name: 'Cut the link between lb and web3' });

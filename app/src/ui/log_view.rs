@@ -1,11 +1,39 @@
 //! The event log: what happened, newest last, announced politely to
 //! screen readers, filterable by node. It follows the newest line, as a
 //! terminal does, until the reader scrolls up to read; scrolling back to
-//! the bottom follows again.
+//! the bottom follows again. A line's time goes to that moment of the run,
+//! to see the state that made it; from the keyboard, the arrow keys move
+//! between the lines (one tab stop for the whole log) and Enter goes.
 
 use crate::handle::LabHandle;
 use crate::time_text::to_the_ms;
 use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Up, Down, Home and End move the focus between the lines' times.
+fn move_between_lines(ol: &web_sys::HtmlOListElement, key: &str) -> bool {
+    if !matches!(key, "ArrowUp" | "ArrowDown" | "Home" | "End") {
+        return false;
+    }
+    let Ok(times) = ol.query_selector_all("button.log-time") else { return false };
+    let n = times.length();
+    if n == 0 {
+        return false;
+    }
+    let active = web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element()).map(JsValue::from);
+    let at = (0..n).find(|&i| times.get(i).map(JsValue::from) == active);
+    let to = match (key, at) {
+        ("Home", _) => 0,
+        ("ArrowUp", Some(i)) => i.saturating_sub(1),
+        ("ArrowDown", Some(i)) => (i + 1).min(n - 1),
+        // From the list itself: the newest line.
+        _ => n - 1,
+    };
+    if let Some(b) = times.get(to).and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = b.focus();
+    }
+    true
+}
 
 #[component]
 pub fn LogView() -> impl IntoView {
@@ -39,6 +67,13 @@ pub fn LogView() -> impl IntoView {
             follow.set_value(ol.scroll_top() + ol.client_height() >= ol.scroll_height() - 2);
         }
     };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if let Some(ol) = list.get_untracked() {
+            if move_between_lines(&ol, &ev.key()) {
+                ev.prevent_default();
+            }
+        }
+    };
     view! {
         <div class="log-head">
             <h2 id="log-title">"Event log"</h2>
@@ -51,7 +86,18 @@ pub fn LogView() -> impl IntoView {
             </label>
         </div>
         {move || h.snapshot.with(|s| s.log_not_kept.clone()).map(|t| view! { <p class="log-not-kept">{t}</p> })}
-        <ol node_ref=list on:scroll=on_scroll class="events" aria-live="polite" aria-relevant="additions" tabindex="0" aria-label="Events, newest last">
+        <p id="log-keys" class="sr-only">"Up and Down move between the lines; Enter on a line's time goes to that moment of the run."</p>
+        <ol
+            node_ref=list
+            on:scroll=on_scroll
+            on:keydown=on_key
+            class="events"
+            aria-live="polite"
+            aria-relevant="additions"
+            tabindex="0"
+            aria-label="Events, newest last"
+            aria-describedby="log-keys"
+        >
             <For each=lines key=|l| l.id let:line>
                 {
                     // A repeat updates the row in place: it is not added
@@ -60,9 +106,19 @@ pub fn LogView() -> impl IntoView {
                     let now = Memo::new(move |_| {
                         h.log.with(|ls| ls.iter().rev().find(|l| l.id == id).map_or((line.time, line.repeat), |l| (l.time, l.repeat)))
                     });
+                    let go = move |_| {
+                        h.seek(now.get_untracked().0);
+                        // The lines are rebuilt up to that moment: the focus
+                        // stays in the log.
+                        if let Some(ol) = list.get_untracked() {
+                            let _ = ol.focus();
+                        }
+                    };
                     view! {
                         <li class=line.class>
-                            <time>{move || to_the_ms(now.get().0)}</time>
+                            <button class="log-time" tabindex="-1" title="Go to this moment" on:click=go>
+                                <time>{move || to_the_ms(now.get().0)}</time>
+                            </button>
                             " "
                             <span>{line.text.clone()}</span>
                             {move || (now.get().1 > 1).then(|| view! { <span class="repeat">{format!(" (x{})", now.get().1)}</span> })}

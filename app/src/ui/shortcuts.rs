@@ -24,6 +24,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("Enter on a node", "Select it: its state, and the faults panel acts on it"),
     ("Enter on a link", "Cut it, or heal it"),
     ("Arrow keys on a node", "Move it (with Shift: in bigger steps)"),
+    ("Up, Down in the event log", "Move between its lines; Enter goes to that line's moment"),
     ("Delete", "Delete the selected node"),
     ("Ctrl+Z", "Undo the last edit"),
     ("Ctrl+Shift+Z or Ctrl+Y", "Redo"),
