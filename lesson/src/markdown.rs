@@ -64,7 +64,7 @@ fn blocks(events: &mut Events, end: Option<TagEnd>, top: bool) -> Result<Vec<Ite
                 | Event::HardBreak
                 | Event::Start(Tag::Emphasis | Tag::Strong | Tag::Link { .. })
         ) {
-            loose.push(inline(event, offset, events)?);
+            push_inline(&mut loose, inline(event, offset, events)?);
             continue;
         }
         flush(&mut loose, &mut out);
@@ -152,9 +152,20 @@ fn inlines(events: &mut Events, end: TagEnd) -> Result<Vec<Inline>, Fail> {
         if e == Event::End(end) {
             return Ok(out);
         }
-        out.push(inline(e, r.start, events)?);
+        push_inline(&mut out, inline(e, r.start, events)?);
     }
     Err((0, "text that does not end".into()))
+}
+
+/// Appends `i`, joining text to the text before it: Markdown's lines (and
+/// their soft breaks) come as separate pieces, and one run of text is
+/// smaller to ship and to render.
+fn push_inline(out: &mut Vec<Inline>, i: Inline) {
+    if let (Some(Inline::Text(prev)), Inline::Text(t)) = (out.last_mut(), &i) {
+        prev.push_str(t);
+        return;
+    }
+    out.push(i);
 }
 
 fn inline(e: Event, offset: usize, events: &mut Events) -> Result<Inline, Fail> {
@@ -208,6 +219,19 @@ mod tests {
         assert_eq!(
             items[1],
             vec![Block::Para(vec![Inline::Text("two ".into()), Inline::Strong(vec![Inline::Text("bold".into())])])]
+        );
+    }
+
+    #[test]
+    fn lines_of_a_paragraph_are_one_text() {
+        let b = text("one line\nand the next\n*then* more\nand more\n").unwrap();
+        assert_eq!(
+            b[0],
+            Block::Para(vec![
+                Inline::Text("one line and the next ".into()),
+                Inline::Emph(vec![Inline::Text("then".into())]),
+                Inline::Text(" more and more".into()),
+            ])
         );
     }
 
