@@ -136,10 +136,9 @@ pub fn describe(
                 );
             }
             for (i, p) in v.partitions.iter().enumerate() {
-                let line = if v.owned[i] {
-                    format!("position {} · lag {}", v.positions[i], v.lag[i])
-                } else {
-                    "not assigned".to_string()
+                let line = match (v.owned.get(i), v.positions.get(i), v.lag.get(i)) {
+                    (Some(true), Some(position), Some(lag)) => format!("position {position} · lag {lag}"),
+                    _ => "not assigned".to_string(),
                 };
                 push(p, line);
             }

@@ -288,6 +288,14 @@ fn a_dead_group_member_s_partitions_are_read_again_from_its_last_commit() {
     assert_eq!((g.name.as_str(), g.generation, g.rebalancing), ("billing", 2, false));
     assert_eq!(g.members, [(c2_id, vec![0, 1, 2, 3])]);
     assert_eq!(log.records_polled, log.sends_acknowledged + log.redelivered);
+    // The dead consumer's view still has an entry per partition (none
+    // assigned), as the inspector reads it.
+    let c1 = match sim.node_state(sim.node_id("consumer1").unwrap()).detail {
+        Detail::KafkaConsumer(v) => v,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((c1.positions.len(), c1.lag.len(), c1.owned.len()), (4, 4, 4), "{c1:?}");
+    assert!(c1.owned.iter().all(|&o| !o), "{c1:?}");
 }
 
 /// A three-broker, three-controller cluster with one topic of three

@@ -133,12 +133,13 @@ impl KafkaConsumer {
     }
 
     pub fn view(&self) -> ConsumerView {
-        let parts = &self.state.parts;
+        // One entry per partition, also while crashed (no state then).
+        let parts = || (0..self.partitions as usize).map(|p| self.state.parts.get(p));
         ConsumerView {
             partitions: (0..self.partitions).map(|p| format!("{}-{p}", self.topic_name)).collect(),
-            positions: parts.iter().map(|p| p.position).collect(),
-            lag: parts.iter().map(|p| if p.owned { p.lag } else { 0 }).collect(),
-            owned: parts.iter().map(|p| p.owned).collect(),
+            positions: parts().map(|p| p.map_or(0, |p| p.position)).collect(),
+            lag: parts().map(|p| p.filter(|p| p.owned).map_or(0, |p| p.lag)).collect(),
+            owned: parts().map(|p| p.is_some_and(|p| p.owned)).collect(),
             polled: self.state.polled,
             group: self.group_name.clone(),
             generation: self.state.member.generation,
