@@ -72,11 +72,20 @@ impl EventLog {
                     | engine::trace::Note::BacklogFull
                     | engine::trace::Note::ClientOverloaded { .. }
                     | engine::trace::Note::CheckFailed { .. } => "bad",
+                    engine::trace::Note::UseBackend { .. } => "route",
                     _ => "note",
                 },
                 _ => continue,
             };
             let mut line = sim.trace_line(e);
+            let class = match class {
+                // One per request, alternating between backends: the
+                // charts and the inspector count them; the log keeps the
+                // ones that fail.
+                "route" if line.text.ends_with(": 503") => "bad",
+                "route" => continue,
+                other => other,
+            };
             // Known by its text: a match on the note here cost 5 KB of wasm.
             if line.text.ends_with("); retrying") {
                 without_attempt(&mut line.text);

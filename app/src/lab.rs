@@ -437,6 +437,22 @@ mod tests {
     }
 
     #[test]
+    fn routing_decisions_stay_out_of_the_log() {
+        let ex = examples::find("l7-routing").unwrap();
+        let mut lab = Lab::new(ex.id, &Scenario::from_json(ex.json).unwrap()).unwrap();
+        run_to(&mut lab, 5 * SEC);
+        assert!(lab
+            .sim
+            .trace()
+            .events()
+            .iter()
+            .any(|e| matches!(e.what, engine::trace::What::Note { note: engine::trace::Note::UseBackend { .. }, .. })));
+        let texts: Vec<&str> = lab.log.lines().map(|l| l.text.as_str()).collect();
+        assert!(texts.iter().all(|t| !t.contains("use_backend")), "{texts:?}");
+        assert_eq!(lab.log.not_kept(), None, "{texts:?}");
+    }
+
+    #[test]
     fn crash_and_cut_toggle_and_are_logged() {
         let mut lab = lab();
         lab.advance(100.0, || true);
