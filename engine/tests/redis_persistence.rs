@@ -93,6 +93,37 @@ fn cache_at(redis: Value, t: u64) -> engine::components::cache::CacheView {
     }
 }
 
+/// A writer runs the script `requests` on the cache `c1` (with `redis`
+/// settings), whose process is killed at `crash` and started again at
+/// `restart`; the run lasts `duration`. The differential tests' model side.
+fn scripted(duration: &str, redis: Value, requests: Vec<Value>, crash: &str, restart: &str) -> Value {
+    json!({
+        "version": 1, "seed": 1, "duration": duration,
+        "nodes": [
+            { "name": "writer", "type": "client", "target": "c1", "max_outstanding": 100,
+              "workload": { "kind": "script", "requests": requests } },
+            { "name": "c1", "type": "cache", "redis": redis },
+        ],
+        "links": [{ "between": ["writer", "c1"] }],
+        "faults": [
+            { "at": crash, "action": "crash", "node": "c1" },
+            { "at": restart, "action": "restart", "node": "c1" },
+        ],
+    })
+}
+
+/// What `c1` holds once it runs again.
+fn restarted_keys(sim: &Simulation) -> &engine::redis::Keyspace {
+    let engine::components::Component::Cache(cache) = &sim.node(1).component else { panic!("c1 is a cache") };
+    cache.keyspace().expect("c1 runs again")
+}
+
+/// `SET k<k> <v>` on a real redis-server.
+fn real_set(c: &mut redis_server::RespClient, k: u32, v: u64) {
+    let set = [b"SET".to_vec(), format!("k{k}").into_bytes(), v.to_string().into_bytes()];
+    assert_eq!(c.call(&set), engine::redis::Reply::Simple("OK".into()));
+}
+
 fn acknowledged(sim: &Simulation) -> usize {
     sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count()
 }
@@ -151,9 +182,8 @@ fn a_killed_redis_server_replays_its_append_only_file_as_the_model_does() {
         let args = ["--appendonly", "yes", "--appendfsync", fsync];
         let server = redis_server::RedisServer::start_with(&args, None);
         let mut c = server.client();
-        for (k, v) in &writes {
-            let set = [b"SET".to_vec(), format!("k{k}").into_bytes(), v.to_string().into_bytes()];
-            assert_eq!(c.call(&set), engine::redis::Reply::Simple("OK".into()), "{fsync}");
+        for &(k, v) in &writes {
+            real_set(&mut c, k, v);
         }
         let dir = server.kill();
         let server = redis_server::RedisServer::start_with(&args, Some(&dir));
@@ -172,24 +202,11 @@ fn a_killed_redis_server_replays_its_append_only_file_as_the_model_does() {
             .enumerate()
             .map(|(i, (k, v))| json!({ "at": format!("{}ms", 1000 + 50 * i), "write": k, "value": v }))
             .collect();
-        let v = json!({
-            "version": 1, "seed": 1, "duration": "7s",
-            "nodes": [
-                { "name": "writer", "type": "client", "target": "c1",
-                  "workload": { "kind": "script", "requests": requests } },
-                { "name": "c1", "type": "cache", "redis": { "appendonly": true, "appendfsync": fsync } },
-            ],
-            "links": [{ "between": ["writer", "c1"] }],
-            "faults": [
-                { "at": "5s", "action": "crash", "node": "c1" },
-                { "at": "6s", "action": "restart", "node": "c1" },
-            ],
-        });
+        let v = scripted("7s", json!({ "appendonly": true, "appendfsync": fsync }), requests, "5s", "6s");
         let mut sim = sim(v);
         sim.run_through(7 * SEC);
         assert_eq!(acknowledged(&sim), writes.len(), "{fsync}");
-        let engine::components::Component::Cache(cache) = &sim.node(1).component else { panic!() };
-        let keys = cache.keyspace().expect("c1 runs again");
+        let keys = restarted_keys(&sim);
         let model: std::collections::BTreeMap<u32, u64> = expected
             .keys()
             .filter_map(|k| {
@@ -250,12 +267,8 @@ fn a_killed_redis_server_loads_its_last_snapshot_as_the_model_does() {
     let args = ["--save", "1 1"];
     let server = redis_server::RedisServer::start_with(&args, None);
     let mut c = server.client();
-    let set = |c: &mut redis_server::RespClient, k: u32, v: u64| {
-        let set = [b"SET".to_vec(), format!("k{k}").into_bytes(), v.to_string().into_bytes()];
-        assert_eq!(c.call(&set), engine::redis::Reply::Simple("OK".into()));
-    };
     for &(k, v) in &before {
-        set(&mut c, k, v);
+        real_set(&mut c, k, v);
     }
     // The snapshot comes once more than a second has passed since the
     // start (wait on INFO, not on a clock).
@@ -272,7 +285,7 @@ fn a_killed_redis_server_loads_its_last_snapshot_as_the_model_does() {
     }
     assert!(saved, "redis-server saved no snapshot within 5 s");
     for &(k, v) in &after {
-        set(&mut c, k, v);
+        real_set(&mut c, k, v);
     }
     let dir = server.kill();
     let server = redis_server::RedisServer::start_with(&args, Some(&dir));
@@ -286,25 +299,12 @@ fn a_killed_redis_server_loads_its_last_snapshot_as_the_model_does() {
     // 2.5 s, killed at 3 s (before the next snapshot, due at 4 s).
     let mut requests: Vec<Value> = before.iter().map(|(k, v)| json!({ "at": "1s", "write": k, "value": v })).collect();
     requests.extend(after.iter().map(|(k, v)| json!({ "at": "2500ms", "write": k, "value": v })));
-    let v = json!({
-        "version": 1, "seed": 1, "duration": "5s",
-        "nodes": [
-            { "name": "writer", "type": "client", "target": "c1", "max_outstanding": 100,
-              "workload": { "kind": "script", "requests": requests } },
-            { "name": "c1", "type": "cache", "redis": { "save": "1 1" } },
-        ],
-        "links": [{ "between": ["writer", "c1"] }],
-        "faults": [
-            { "at": "3s", "action": "crash", "node": "c1" },
-            { "at": "4s", "action": "restart", "node": "c1" },
-        ],
-    });
+    let v = scripted("5s", json!({ "save": "1 1" }), requests, "3s", "4s");
     let mut sim = sim(v);
     sim.run_through(5 * SEC);
     assert_eq!(acknowledged(&sim), 20);
     assert_eq!(rdb_notes(&sim).0.first().map(|s| s.0), Some(2 * SEC));
-    let engine::components::Component::Cache(cache) = &sim.node(1).component else { panic!() };
-    let keys = cache.keyspace().expect("c1 runs again");
+    let keys = restarted_keys(&sim);
     let model: Vec<u32> = (0..20).filter(|k| keys.peek(format!("k{k}").as_bytes()).is_some()).collect();
     assert_eq!(model, real, "the model after a crash, as redis-server after kill -9");
 }
