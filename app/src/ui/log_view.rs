@@ -102,9 +102,13 @@ pub fn LogView() -> impl IntoView {
                 {
                     // A repeat updates the row in place: it is not added
                     // again, so a screen reader does not read it again.
+                    // Only the newest line repeats: a row looks at it alone.
                     let id = line.id;
-                    let now = Memo::new(move |_| {
-                        h.log.with(|ls| ls.iter().rev().find(|l| l.id == id).map_or((line.time, line.repeat), |l| (l.time, l.repeat)))
+                    let now = Memo::new(move |before: Option<&(u64, u32)>| {
+                        h.log.with(|ls| match ls.last() {
+                            Some(l) if l.id == id => (l.time, l.repeat),
+                            _ => before.copied().unwrap_or((line.time, line.repeat)),
+                        })
                     });
                     let go = move |_| {
                         h.seek(now.get_untracked().0);
