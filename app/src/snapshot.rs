@@ -66,8 +66,8 @@ pub struct Dot {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Point {
-    /// End of the interval, in seconds.
-    pub t: f64,
+    /// End of the interval.
+    pub end_ns: u64,
     pub throughput: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -111,6 +111,9 @@ pub struct Snapshot {
     pub links: Vec<LinkView>,
     pub dots: Vec<Dot>,
     pub points: Vec<Point>,
+    /// The moments the charts span, first and last: [`CHART_INTERVALS`]
+    /// metrics intervals from the first point's start.
+    pub chart_window: [u64; 2],
     pub in_flight: usize,
     /// Many nodes: draw them small, without badges.
     pub compact: bool,
@@ -463,6 +466,7 @@ pub fn take(lab: &Lab) -> Snapshot {
         links,
         dots,
         points,
+        chart_window: chart_window(sim),
         in_flight: flying.len(),
         compact: sim.node_count() > COMPACT_ABOVE,
         verdicts: crate::verdicts::Verdicts {
@@ -482,13 +486,23 @@ fn points(sim: &engine::Simulation) -> Vec<Point> {
         .iter()
         .skip(skip)
         .map(|r| Point {
-            t: r.end as f64 / NANOS_PER_SEC as f64,
+            end_ns: r.end,
             throughput: r.throughput,
             p50_ms: r.latency.p50_ms,
             p99_ms: r.latency.p99_ms,
             error_pct: (r.error_rate + r.timeout_rate) * 100.0,
         })
         .collect()
+}
+
+/// The charts' time axis: [`CHART_INTERVALS`] intervals from where the
+/// points begin (so a run's first minute fills it from the left), or up to
+/// the last point if intervals were longer.
+fn chart_window(sim: &engine::Simulation) -> [u64; 2] {
+    let series = sim.metrics().series();
+    let from = series.get(series.len().saturating_sub(CHART_INTERVALS)).map_or(0, |r| r.start);
+    let to = from + CHART_INTERVALS as u64 * sim.metrics().interval();
+    [from, to.max(series.back().map_or(0, |r| r.end))]
 }
 
 /// The pinned variant of a comparison, as the compare panel and the
@@ -615,6 +629,20 @@ mod tests {
         assert_eq!(web2.state, "crashed");
         let lb = s.nodes.iter().find(|n| n.name == "lb").unwrap();
         assert_eq!(lb.badge.split(" · ").next(), Some("2/3 UP"));
+    }
+
+    #[test]
+    fn the_charts_span_a_minute_from_the_start_then_slide_with_the_run() {
+        let mut sim = lab_of(examples::DEFAULT).sim;
+        let s = NANOS_PER_SEC;
+        assert_eq!(sim.metrics().interval(), s, "the example's metrics interval");
+        sim.run_until(20 * s + 1);
+        assert_eq!(chart_window(&sim), [0, 60 * s]);
+        assert_eq!(points(&sim).last().map(|p| p.end_ns), Some(20 * s));
+        // Past the 60 intervals the charts keep, the window follows.
+        sim.run_until(75 * s + 1);
+        assert_eq!(chart_window(&sim), [15 * s, 75 * s]);
+        assert_eq!(points(&sim).first().map(|p| p.end_ns), Some(16 * s));
     }
 
     fn lab_of(id: &str) -> Lab {

@@ -62,6 +62,9 @@ appTest('crashing a server: the load balancer marks it DOWN and errors show', as
   // Requests caught on web2 failed or timed out: the error chart went up.
   const errors = page.locator('.chart', { hasText: 'Errors and timeouts' });
   await until(page, (el) => Number(el.getAttribute('points')?.split(' ').some((p) => parseFloat(p.split(',')[1]) < 100)), await errors.locator('polyline.series:not(.baseline)').elementHandle());
+  // The crash is marked on the charts' time axis, and said in words.
+  assert.equal(await errors.locator('.fault-mark').count(), 1);
+  assert.match(await errors.locator('svg').getAttribute('aria-label'), /^Errors and timeouts from 0s to 60s: failed [\d.]+ %; faults at [\d.]+s$/);
   // Restart: it comes back UP after two good checks.
   await page.getByRole('button', { name: 'Restart web2' }).click();
   await until(page, () => document.querySelector('[data-node="lb"] .badge').textContent.startsWith('3/3 UP'));

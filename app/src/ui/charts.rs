@@ -1,16 +1,25 @@
-//! Live charts of throughput, latency and errors, one point per metrics
-//! interval, with the latest values as text for everyone.
+//! Live charts of throughput, latency and errors over the run's time, one
+//! point per metrics interval, with the moments faults took effect marked,
+//! and the latest values as text for everyone.
 
 use crate::handle::LabHandle;
-use crate::snapshot::{Point, CHART_INTERVALS};
+use crate::snapshot::Point;
+use crate::time_text::to_the_ms;
 use leptos::prelude::*;
 
 /// One line of a chart: its label, its CSS class, and what it plots.
 type Line = (&'static str, &'static str, fn(&Point) -> f64);
 
 const W: f64 = 300.0;
-const H: f64 = 110.0;
+const H: f64 = 124.0;
 const PAD: f64 = 4.0;
+/// The plot's top (the axis's round maximum): the label above it stays
+/// clear of the lines.
+const TOP: f64 = 16.0;
+/// Room under the plot for the time axis's labels.
+const AXIS: f64 = 14.0;
+/// The plot's bottom (value 0).
+const BOTTOM: f64 = H - AXIS;
 
 /// A "nice" upper bound for the axis: 1, 2 or 5 times a power of ten.
 fn nice_max(v: f64) -> f64 {
@@ -26,57 +35,113 @@ fn nice_max(v: f64) -> f64 {
     10.0 * p
 }
 
-fn polyline(points: &[Point], value: fn(&Point) -> f64, max: f64) -> String {
-    let n = CHART_INTERVALS.max(points.len()) as f64;
+/// Where moment `t` falls on the time axis spanning `window`.
+fn x_at(t: u64, [from, to]: [u64; 2]) -> f64 {
+    let f = t.saturating_sub(from) as f64 / to.saturating_sub(from).max(1) as f64;
+    PAD + (W - 2.0 * PAD) * f.clamp(0.0, 1.0)
+}
+
+/// Each point at its interval's end; points before the window (a pinned
+/// variant further back) are left out.
+fn polyline(points: &[Point], value: fn(&Point) -> f64, max: f64, window: [u64; 2]) -> String {
     points
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let x = PAD + (W - 2.0 * PAD) * (i as f64 + 1.0) / n;
-            let y = H - PAD - (H - 2.0 * PAD) * (value(p) / max).clamp(0.0, 1.0);
-            format!("{x:.1},{y:.1}")
+        .filter(|p| p.end_ns >= window[0])
+        .map(|p| {
+            let y = BOTTOM - (BOTTOM - TOP) * (value(p) / max).clamp(0.0, 1.0);
+            format!("{:.1},{y:.1}", x_at(p.end_ns, window))
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What a chart draws, taken from the snapshot; it changes once per
+/// metrics interval or fault, not every frame.
+#[derive(Clone, PartialEq)]
+struct Drawn {
+    points: Vec<Point>,
+    baseline: Option<Vec<Point>>,
+    window: [u64; 2],
+    /// The moments faults took effect, within the window.
+    faults: Vec<u64>,
 }
 
 #[component]
 fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl IntoView {
     let h = expect_context::<LabHandle>();
     let snap = h.snapshot;
-    // Points change once per metrics interval, not every frame: everything
-    // below is drawn again only then.
-    let pts = Memo::new(move |_| snap.with(|s| (s.points.clone(), s.baseline.as_ref().map(|b| b.points.clone()))));
+    // Everything below is drawn again only when this changes.
+    let drawn = Memo::new(move |_| {
+        snap.with(|s| {
+            let window = s.chart_window;
+            let mut faults: Vec<u64> = s
+                .faults
+                .iter()
+                .filter(|f| f.applied && f.at_ns >= window[0] && f.at_ns <= window[1])
+                .map(|f| f.at_ns)
+                .collect();
+            faults.dedup();
+            Drawn { points: s.points.clone(), baseline: s.baseline.as_ref().map(|b| b.points.clone()), window, faults }
+        })
+    });
     let lines = StoredValue::new(lines);
     let max = Memo::new(move |_| {
-        pts.with(|(points, baseline)| {
-            let baseline = baseline.as_deref().unwrap_or(&[]);
+        drawn.with(|d| {
+            let baseline = d.baseline.as_deref().unwrap_or(&[]);
             let top = lines.with_value(|ls| {
-                points.iter().chain(baseline).flat_map(|p| ls.iter().map(move |(_, _, f)| f(p))).fold(0.0, f64::max)
+                d.points.iter().chain(baseline).flat_map(|p| ls.iter().map(move |(_, _, f)| f(p))).fold(0.0, f64::max)
             });
             nice_max(top)
         })
     });
-    let current = move || {
-        pts.with(|(points, _)| match points.last() {
-            None => "no data yet".to_string(),
-            Some(p) => lines.with_value(|ls| {
-                ls.iter().map(|(label, _, f)| format!("{label} {:.1} {unit}", f(p))).collect::<Vec<_>>().join(", ")
-            }),
+    let value = move |f: fn(&Point) -> f64| {
+        drawn.with(|d| d.points.last().map_or_else(|| "–".to_string(), |p| format!("{:.1} {unit}", f(p))))
+    };
+    let described = move || {
+        let now = lines.with_value(|ls| {
+            ls.iter().map(|&(label, _, f)| format!("{label} {}", value(f))).collect::<Vec<_>>().join(", ")
+        });
+        drawn.with(|d| {
+            let faults = if d.faults.is_empty() {
+                String::new()
+            } else {
+                let at: Vec<String> = d.faults.iter().map(|&t| to_the_ms(t)).collect();
+                format!("; faults at {}", at.join(", "))
+            };
+            format!("{title} from {} to {}: {now}{faults}", to_the_ms(d.window[0]), to_the_ms(d.window[1]))
         })
     };
+    // The latest values, each after its line's colour.
+    let keys = lines.with_value(|ls| {
+        ls.iter()
+            .map(|&(label, class, f)| {
+                view! { <span class=format!("chart-value line-key {class}")>{label}" "{move || value(f)}</span> }
+            })
+            .collect_view()
+    });
     let paths = move || {
         lines.with_value(|ls| {
             ls.iter()
                 .map(|&(_, class, f)| {
                     // The pinned variant's line, dashed, under the lab's.
                     let baseline = move || {
-                        pts.with(|(_, b)| b.as_ref().map(|b| polyline(b, f, max.get())).unwrap_or_default())
+                        drawn.with(|d| d.baseline.as_ref().map(|b| polyline(b, f, max.get(), d.window)).unwrap_or_default())
                     };
                     view! {
                         <polyline class=format!("series {class} baseline") points=baseline />
-                        <polyline class=format!("series {class}") points=move || pts.with(|(p, _)| polyline(p, f, max.get())) />
+                        <polyline class=format!("series {class}") points=move || drawn.with(|d| polyline(&d.points, f, max.get(), d.window)) />
                     }
+                })
+                .collect_view()
+        })
+    };
+    let fault_marks = move || {
+        drawn.with(|d| {
+            d.faults
+                .iter()
+                .map(|&t| {
+                    let x = x_at(t, d.window);
+                    view! { <line class="fault-mark" x1=x y1=TOP x2=x y2=BOTTOM /> }
                 })
                 .collect_view()
         })
@@ -85,11 +150,15 @@ fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl Into
         <figure class="chart">
             <figcaption>
                 <span class="chart-title">{title}</span>
-                <span class="chart-now" aria-live="off">{current}</span>
+                <span class="chart-now" aria-live="off">{keys}</span>
             </figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=move || format!("{title}: {}", current())>
-                <line class="axis" x1=PAD y1=H - PAD x2=W - PAD y2=H - PAD />
-                <text class="axis-label" x=PAD + 2.0 y=PAD + 10.0>{move || format!("{} {unit}", max.get())}</text>
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=described>
+                <line class="axis" x1=PAD y1=BOTTOM x2=W - PAD y2=BOTTOM />
+                {fault_marks}
+                <line class="axis top" x1=PAD y1=TOP x2=W - PAD y2=TOP />
+                <text class="axis-label" x=PAD y=TOP - 4.0>{move || format!("{} {unit}", max.get())}</text>
+                <text class="axis-label" x=PAD y=H - 3.0>{move || drawn.with(|d| to_the_ms(d.window[0]))}</text>
+                <text class="axis-label end" x=W - PAD y=H - 3.0>{move || drawn.with(|d| to_the_ms(d.window[1]))}</text>
                 {paths}
             </svg>
         </figure>
@@ -120,5 +189,21 @@ mod tests {
         assert_eq!(nice_max(299.0), 500.0);
         assert_eq!(nice_max(1000.0), 1000.0);
         assert_eq!(nice_max(0.07), 0.1);
+    }
+
+    fn at(end_s: u64, throughput: f64) -> Point {
+        Point { end_ns: end_s * 1_000_000_000, throughput, ..Point::default() }
+    }
+
+    #[test]
+    fn points_sit_at_their_moment_on_the_time_axis() {
+        let window = [0, 60_000_000_000];
+        assert_eq!(x_at(0, window), PAD);
+        assert_eq!(x_at(30_000_000_000, window), W / 2.0);
+        assert_eq!(x_at(90_000_000_000, window), W - PAD, "past the window: at its edge");
+        // A slid window: 10 s to 70 s; a point of 5 s is left out.
+        let slid = [10_000_000_000, 70_000_000_000];
+        let line = polyline(&[at(5, 1.0), at(10, 0.0), at(40, 2.0)], |p| p.throughput, 2.0, slid);
+        assert_eq!(line, format!("{PAD:.1},{BOTTOM:.1} {:.1},{TOP:.1}", W / 2.0));
     }
 }

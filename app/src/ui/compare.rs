@@ -49,7 +49,10 @@ pub fn ComparePanel() -> impl IntoView {
                 <table class="compare">
                     <thead><tr><th scope="col">""</th><th scope="col">{format!("A: {name}")}</th><th scope="col">"B: the lab"</th></tr></thead>
                     <tbody>
-                        {rows.into_iter().map(|(k, a, b)| view! { <tr><th scope="row">{k}</th><td>{a}</td><td>{b}</td></tr> }).collect_view()}
+                        {rows.into_iter().map(|(k, a, b)| {
+                            let class = (k == "fingerprint").then_some("hash");
+                            view! { <tr><th scope="row">{k}</th><td class=class>{a}</td><td class=class>{b}</td></tr> }
+                        }).collect_view()}
                     </tbody>
                 </table>
                 {problem.map(|p| view! { <p class="notice">{p}</p> })}
