@@ -33,7 +33,12 @@ pub fn clamp(pos: [f64; 2]) -> Result<[f64; 2], EditError> {
     if !x.is_finite() || !y.is_finite() {
         return Err(EditError::BadPosition { x, y });
     }
-    Ok([x.clamp(MARGIN_X, WIDTH - MARGIN_X), y.clamp(MARGIN_Y, HEIGHT - MARGIN_Y)])
+    Ok(on_canvas(pos))
+}
+
+/// `pos` moved so the whole node is on the canvas.
+fn on_canvas([x, y]: [f64; 2]) -> [f64; 2] {
+    [x.clamp(MARGIN_X, WIDTH - MARGIN_X), y.clamp(MARGIN_Y, HEIGHT - MARGIN_Y)]
 }
 
 /// The canvas's column for a kind of node without a position: clients
@@ -50,8 +55,8 @@ fn column(k: &ComponentSpec) -> usize {
     }
 }
 
-/// Where the canvas draws every node of `doc`: its `pos` (clamped to the
-/// canvas), or, without one, spaced evenly down its kind's column among
+/// Where the canvas draws every node of `doc`: its `pos` (moved so the
+/// whole node is on the canvas: a file may say anything), or, without one, spaced evenly down its kind's column among
 /// the nodes there without a position.
 pub fn positions(doc: &Scenario) -> Vec<[f64; 2]> {
     let mut counts = [0usize; 4];
@@ -62,8 +67,8 @@ pub fn positions(doc: &Scenario) -> Vec<[f64; 2]> {
     doc.nodes
         .iter()
         .map(|n| {
-            if let Some([x, y]) = n.pos {
-                return [x.clamp(0.0, WIDTH), y.clamp(0.0, HEIGHT)];
+            if let Some(pos) = n.pos {
+                return on_canvas(pos);
             }
             let c = column(&n.component);
             seen[c] += 1;
@@ -160,6 +165,31 @@ mod tests {
             d = nudge(&d, "web1", Direction::Left, BIG_STEP).unwrap();
         }
         assert_eq!(d.nodes[0].pos, Some([MARGIN_X, 200.0]));
+    }
+
+    #[test]
+    fn a_node_placed_off_the_canvas_is_drawn_whole_on_it() {
+        let d = Scenario::from_json(
+            r#"{"version":1,"nodes":[
+                {"name":"web1","type":"server","pos":[560,410]},
+                {"name":"web2","type":"server","pos":[720,0]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(positions(&d), vec![[560.0, HEIGHT - MARGIN_Y], [WIDTH - MARGIN_X, MARGIN_Y]]);
+    }
+
+    /// Each built-in example and template places its nodes whole on the
+    /// canvas, as the learner is meant to see them.
+    #[test]
+    fn examples_and_templates_place_every_node_whole_on_the_canvas() {
+        let templates = crate::editor::templates::templates().iter().map(|t| (t.id, t.scenario().unwrap()));
+        for (id, doc) in crate::examples::parsed().iter().map(|(id, d)| (*id, d.clone())).chain(templates) {
+            for n in &doc.nodes {
+                if let Some(pos) = n.pos {
+                    assert_eq!(on_canvas(pos), pos, "{id}: `{}` is placed partly off the canvas", n.name);
+                }
+            }
+        }
     }
 
     #[test]
