@@ -135,6 +135,23 @@ appTest('seeking shows the very state the run had; a fault at a past moment bran
   await until(page, () => document.querySelector('[data-node="lb"] .badge').textContent.startsWith('2/3 UP'));
 });
 
+appTest('a click on a chart goes to that moment of the run', async ({ page }) => {
+  await gotoApp(page);
+  // Run to the scenario's end (60 s), where it stops.
+  await page.getByRole('slider', { name: /^Speed/ }).fill('8');
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByTestId('sim-time').getAttribute('data-seconds'), '60');
+  // The axis spans 0 s to 60 s over the plot's width (4 to 296 of 300 units).
+  const svg = page.locator('.chart', { hasText: 'Latency' }).locator('svg');
+  assert.match(await svg.getAttribute('aria-label'), /^Latency from 0s to 60s: /);
+  const { width, height } = await svg.boundingBox();
+  await svg.click({ position: { x: ((4 + (292 * 5) / 60) / 300) * width, y: height / 2 } });
+  await until(page, () => {
+    const s = Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds);
+    return Math.abs(s - 5) < 0.5 && document.querySelector('[data-testid=seeking]')?.textContent === '';
+  });
+});
+
 appTest('a violation jumps the run to the moment it became certain', { timeout: 120_000 }, async ({ page }) => {
   await gotoApp(page);
   await page.getByLabel('Scenario').selectOption('db-async-failover');

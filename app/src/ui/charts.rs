@@ -41,6 +41,13 @@ fn x_at(t: u64, [from, to]: [u64; 2]) -> f64 {
     PAD + (W - 2.0 * PAD) * f.clamp(0.0, 1.0)
 }
 
+/// The moment at `x` on the time axis spanning `window` (the inverse of
+/// [`x_at`]).
+fn at_x(x: f64, [from, to]: [u64; 2]) -> u64 {
+    let f = ((x - PAD) / (W - 2.0 * PAD)).clamp(0.0, 1.0);
+    from + (f * to.saturating_sub(from) as f64).round() as u64
+}
+
 /// Each point at its interval's end; points before the window (a pinned
 /// variant further back) are left out.
 fn polyline(points: &[Point], value: fn(&Point) -> f64, max: f64, window: [u64; 2]) -> String {
@@ -146,13 +153,26 @@ fn Chart(title: &'static str, unit: &'static str, lines: Vec<Line>) -> impl Into
                 .collect_view()
         })
     };
+    // A click on the chart goes to that moment of the run (as far as the
+    // scrubber reaches); the scrubber and the event log's times do the
+    // same from the keyboard.
+    let go = move |ev: leptos::ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let Some(svg) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+        let r = svg.get_bounding_client_rect();
+        if r.width() > 0.0 {
+            let x = (ev.client_x() as f64 - r.left()) / r.width() * W;
+            let t = at_x(x, drawn.with_untracked(|d| d.window));
+            h.seek(t.min(snap.with_untracked(|s| s.end_ns)));
+        }
+    };
     view! {
         <figure class="chart">
             <figcaption>
                 <span class="chart-title">{title}</span>
                 <span class="chart-now" aria-live="off">{keys}</span>
             </figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=described>
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=described title="Click a moment to go there" on:click=go>
                 <line class="axis" x1=PAD y1=BOTTOM x2=W - PAD y2=BOTTOM />
                 {fault_marks}
                 <line class="axis top" x1=PAD y1=TOP x2=W - PAD y2=TOP />
@@ -201,6 +221,11 @@ mod tests {
         assert_eq!(x_at(0, window), PAD);
         assert_eq!(x_at(30_000_000_000, window), W / 2.0);
         assert_eq!(x_at(90_000_000_000, window), W - PAD, "past the window: at its edge");
+        for t in [0, 1_000_000_000, 30_000_000_000, 60_000_000_000] {
+            assert_eq!(at_x(x_at(t, window), window), t, "a click where {t} is drawn goes to {t}");
+        }
+        assert_eq!(at_x(-10.0, window), 0);
+        assert_eq!(at_x(W + 10.0, window), 60_000_000_000);
         // A slid window: 10 s to 70 s; a point of 5 s is left out.
         let slid = [10_000_000_000, 70_000_000_000];
         let line = polyline(&[at(5, 1.0), at(10, 0.0), at(40, 2.0)], |p| p.throughput, 2.0, slid);

@@ -100,6 +100,14 @@ fn refocus(id: String) {
     });
 }
 
+/// A setting's name that may wrap after each `_` (`maxmemory_` /
+/// `eviction_` / `tenacity`) rather than mid-word; `<wbr>` adds no
+/// character, so the name copies as it is.
+fn breakable(name: &str) -> impl IntoView {
+    let parts: Vec<String> = name.split_inclusive('_').map(str::to_string).collect();
+    parts.into_iter().map(|p| view! { {p}<wbr /> }).collect_view()
+}
+
 /// Fields grouped by the object they belong to, in the order they come.
 fn grouped(fields: Vec<Field>) -> Vec<(String, Vec<Field>)> {
     let mut out: Vec<(String, Vec<Field>)> = Vec::new();
@@ -206,7 +214,7 @@ fn ConfigForm(node: String) -> impl IntoView {
         };
         view! {
             <div class="field" class:unset=!f.set data-path=f.path.clone()>
-                <label for=id.clone()>{f.label.clone()}</label>
+                <label for=id.clone()>{breakable(&f.label)}</label>
                 {input}
                 <span class="field-error" id=err_id.clone()>{move || error().unwrap_or_default()}</span>
             </div>
