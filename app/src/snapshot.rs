@@ -351,8 +351,12 @@ pub fn take(lab: &Lab) -> Snapshot {
                     details.push(("epoch".to_string(), d.epoch.to_string()));
                     details.push(("writes applied (lsn)".to_string(), d.lsn.to_string()));
                     details.push(("keys".to_string(), d.keys.to_string()));
-                    if d.lag > 0 {
-                        details.push(("replication lag".to_string(), format!("{} writes", d.lag)));
+                    // A replica's lag, shown at 0 too: "caught up" is an
+                    // answer a learner looks for.
+                    if matches!(d.role, engine::components::database::Role::Replica { .. }) {
+                        let lag =
+                            if d.lag == 0 { "0 writes: caught up".to_string() } else { format!("{} writes", d.lag) };
+                        details.push(("replication lag".to_string(), lag));
                     }
                     if d.waiting_writes > 0 {
                         details.push(("writes waiting for replicas".to_string(), d.waiting_writes.to_string()));
@@ -698,6 +702,8 @@ mod tests {
             row(&lab, "db2", "liveness of db1 (primary)"),
             ("replica · lag 0".to_string(), Some("alive".into()))
         );
+        assert_eq!(row(&lab, "db2", "replication lag").1.as_deref(), Some("0 writes: caught up"));
+        assert_eq!(row(&lab, "db1", "replication lag").1, None, "a primary has no lag");
         at(&mut lab, 5_700);
         let (badge, liveness) = row(&lab, "db3", "liveness of db1 (primary)");
         assert_eq!(liveness.as_deref(), Some("suspected"));
