@@ -1,6 +1,7 @@
 //! The event log: the trace's meaningful events (faults, crashes, servers
 //! going DOWN and UP, refusals) as sentences, bounded, with repeats folded
-//! so a screen reader is not flooded.
+//! so a screen reader is not flooded and the rare lines (a fault, a
+//! failover) are not pushed out by the frequent ones.
 
 use engine::time::Time;
 use engine::trace::What;
@@ -9,19 +10,27 @@ use std::collections::VecDeque;
 
 /// Lines kept; older ones scroll away.
 pub const MAX_LINES: usize = 200;
+/// A line folds into an identical one among the last this many. Under
+/// load, refusals from two sources alternate ("lb1: ... failed", "lb2: ...
+/// failed", again and again): folding only a line's twin just before it
+/// would keep none of them, and they would push the faults out of the log.
+pub const FOLD_WINDOW: usize = 6;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogLine {
     /// Unique among every log this page makes (see `next_line_id`), for
     /// keyed rendering.
     pub id: u64,
+    /// When it first happened: its place in the log.
     pub time: Time,
+    /// When it last happened (its latest repeat).
+    pub last: Time,
     pub text: String,
     /// A CSS class: `fault`, `node`, `note`, `bad`.
     pub class: &'static str,
     /// The node it is about, for filtering.
     pub node: Option<String>,
-    /// How many identical lines in a row this one stands for.
+    /// How many times it happened (see [`FOLD_WINDOW`]).
     pub repeat: u32,
 }
 
@@ -96,14 +105,12 @@ impl EventLog {
     }
 
     fn push(&mut self, time: Time, text: String, class: &'static str, node: Option<String>) {
-        if let Some(last) = self.lines.back_mut() {
-            if last.text == text {
-                last.repeat += 1;
-                last.time = time;
-                return;
-            }
+        if let Some(twin) = self.lines.iter_mut().rev().take(FOLD_WINDOW).find(|l| l.text == text) {
+            twin.repeat += 1;
+            twin.last = time;
+            return;
         }
-        self.lines.push_back(LogLine { id: next_line_id(), time, text, class, node, repeat: 1 });
+        self.lines.push_back(LogLine { id: next_line_id(), time, last: time, text, class, node, repeat: 1 });
         if self.lines.len() > MAX_LINES {
             self.lines.pop_front();
             self.dropped += 1;
@@ -112,6 +119,12 @@ impl EventLog {
 
     pub fn lines(&self) -> impl DoubleEndedIterator<Item = &LogLine> {
         self.lines.iter()
+    }
+
+    /// What changes when the log does: lines are added at the end, and
+    /// only the last [`FOLD_WINDOW`] can count a repeat.
+    pub fn changes(lines: &[LogLine]) -> Vec<(u64, u32)> {
+        lines.iter().rev().take(FOLD_WINDOW).map(|l| (l.id, l.repeat)).collect()
     }
 
     /// What the log no longer shows, in words, or `None` if it shows
@@ -149,5 +162,31 @@ mod tests {
         log.push(0, format!("line {}", MAX_LINES + 2), "note", None);
         assert_eq!(log.lines().last().map(|l| l.repeat), Some(2));
         assert_eq!(log.not_kept().as_deref(), Some("3 earlier lines not kept (the log keeps the last 200)"));
+    }
+
+    #[test]
+    fn lines_that_alternate_fold_into_their_first_occurrence_and_keep_the_rest_in_view() {
+        let mut log = EventLog::default();
+        log.push(1, "fault: crash web1".into(), "fault", None);
+        // Two load balancers' retries, interleaved, for a long while.
+        for t in 2..1_000 {
+            let lb = if t % 2 == 0 { "lb1" } else { "lb2" };
+            log.push(t, format!("{lb}: connection to web1 failed; retrying"), "note", None);
+        }
+        let lines: Vec<&LogLine> = log.lines().collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0].text, "fault: crash web1", "the fault is still in view");
+        assert_eq!((lines[1].time, lines[1].last, lines[1].repeat), (2, 998, 499));
+        assert_eq!((lines[2].time, lines[2].last, lines[2].repeat), (3, 999, 499));
+        assert_eq!(log.not_kept(), None);
+        let before = EventLog::changes(&log.lines().cloned().collect::<Vec<_>>());
+        log.push(1_000, "lb1: connection to web1 failed; retrying".into(), "note", None);
+        assert_ne!(EventLog::changes(&log.lines().cloned().collect::<Vec<_>>()), before, "a repeat is a change");
+        // Past the window, the same text starts a line of its own.
+        for i in 0..FOLD_WINDOW {
+            log.push(2_000 + i as Time, format!("other {i}"), "note", None);
+        }
+        log.push(3_000, "lb1: connection to web1 failed; retrying".into(), "note", None);
+        assert_eq!(log.lines().last().map(|l| (l.time, l.repeat)), Some((3_000, 1)));
     }
 }

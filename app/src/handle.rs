@@ -115,10 +115,8 @@ impl LabHandle {
         }
         let lines = self.lab.with_value(|l| l.as_ref().map(|l| l.log.lines().cloned().collect::<Vec<_>>()));
         if let Some(lines) = lines {
-            if self
-                .log
-                .with_untracked(|old| old.last().map(|l| (l.id, l.repeat)) != lines.last().map(|l| (l.id, l.repeat)))
-            {
+            let changes = crate::event_log::EventLog::changes;
+            if self.log.with_untracked(|old| changes(old) != changes(&lines)) {
                 self.log.set(lines);
             }
         }

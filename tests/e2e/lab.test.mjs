@@ -46,7 +46,7 @@ appTest('crashing a server: the load balancer marks it DOWN and errors show', as
   await page.getByRole('slider', { name: /^Speed/ }).fill('0');
   const retries = page.locator('.events li', { hasText: 'lb: connection to web2 failed; retrying' }).last();
   await retries.evaluate((el) => { el.dataset.seen = 'yes'; });
-  const before = number((await retries.textContent()).match(/\(x(\d+)\)/)?.[1] ?? '1');
+  const before = number((await retries.textContent()).match(/\(x(\d+)/)?.[1] ?? '1');
   await until(page, ([n]) => {
     const rows = [...document.querySelectorAll('.events li')].filter((li) => li.textContent.includes('lb: connection to web2 failed; retrying'));
     const last = rows[rows.length - 1];

@@ -5,6 +5,7 @@
 //! to see the state that made it; from the keyboard, the arrow keys move
 //! between the lines (one tab stop for the whole log) and Enter goes.
 
+use crate::event_log::FOLD_WINDOW;
 use crate::handle::LabHandle;
 use crate::time_text::to_the_ms;
 use leptos::prelude::*;
@@ -102,16 +103,17 @@ pub fn LogView() -> impl IntoView {
                 {
                     // A repeat updates the row in place: it is not added
                     // again, so a screen reader does not read it again.
-                    // Only the newest line repeats: a row looks at it alone.
+                    // Only the last lines count repeats: a row looks there.
                     let id = line.id;
-                    let now = Memo::new(move |before: Option<&(u64, u32)>| {
-                        h.log.with(|ls| match ls.last() {
-                            Some(l) if l.id == id => (l.time, l.repeat),
-                            _ => before.copied().unwrap_or((line.time, line.repeat)),
+                    let repeats = Memo::new(move |before: Option<&(u64, u32)>| {
+                        h.log.with(|ls| match ls.iter().rev().take(FOLD_WINDOW).find(|l| l.id == id) {
+                            Some(l) => (l.last, l.repeat),
+                            None => before.copied().unwrap_or((line.last, line.repeat)),
                         })
                     });
+                    let at = line.time;
                     let go = move |_| {
-                        h.seek(now.get_untracked().0);
+                        h.seek(at);
                         // The lines are rebuilt up to that moment: the focus
                         // stays in the log.
                         if let Some(ol) = list.get_untracked() {
@@ -121,11 +123,14 @@ pub fn LogView() -> impl IntoView {
                     view! {
                         <li class=line.class>
                             <button class="log-time" tabindex="-1" title="Go to this moment" on:click=go>
-                                <time>{move || to_the_ms(now.get().0)}</time>
+                                <time>{to_the_ms(at)}</time>
                             </button>
                             " "
                             <span>{line.text.clone()}</span>
-                            {move || (now.get().1 > 1).then(|| view! { <span class="repeat">{format!(" (x{})", now.get().1)}</span> })}
+                            {move || {
+                                let (last, n) = repeats.get();
+                                (n > 1).then(|| view! { <span class="repeat">{format!(" (x{n}, last at {})", to_the_ms(last))}</span> })
+                            }}
                         </li>
                     }
                 }
