@@ -241,13 +241,12 @@ impl LabHandle {
         self.refresh();
     }
 
-    /// The load balancer `node`'s configuration as a haproxy.cfg; `None`
-    /// for other kinds of node. The configuration does not change during a
-    /// run, so this is read when a node is selected, not every frame.
-    pub fn haproxy_cfg(&self, node: &str) -> Option<String> {
+    /// Node `node`'s configuration as the real program's file, named
+    /// (`haproxy.cfg`, `redis.conf`); `None` for other kinds of node.
+    pub fn config_file(&self, node: &str) -> Option<(&'static str, String)> {
         self.lab.with_value(|l| {
             let sim = &l.as_ref()?.sim;
-            sim.haproxy_cfg(sim.node_id(node)?)
+            sim.config_file(sim.node_id(node)?)
         })
     }
 

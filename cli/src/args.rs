@@ -16,6 +16,8 @@ usage:
   clusterlab haproxy-cfg <scenario.json> <node>
       Prints the load balancer <node> as a haproxy.cfg for HAProxy 2.6, to
       run the same configuration in the real program.
+  clusterlab redis-conf <scenario.json> <node>
+      Prints the cache <node> as a redis.conf for Redis 7.0, likewise.
   clusterlab check [--format jepsen-etcd|jepsen-edn|json] [--model register|kv|counter|set|log]
                    [--timeout <duration>] <history>...
       Checks each history for linearizability and Jepsen-style anomalies and
@@ -55,6 +57,7 @@ pub enum Command {
     Run(RunArgs),
     Validate(Vec<String>),
     HaproxyCfg { scenario: String, node: String },
+    RedisConf { scenario: String, node: String },
     Check(CheckArgs),
     Help,
     Version,
@@ -84,6 +87,12 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
                 Ok(Command::HaproxyCfg { scenario: scenario.clone(), node: node.clone() })
             }
             _ => Err("haproxy-cfg needs a scenario file and the name of a load balancer in it".into()),
+        },
+        "redis-conf" => match rest {
+            [scenario, node] if !scenario.starts_with('-') && !node.starts_with('-') => {
+                Ok(Command::RedisConf { scenario: scenario.clone(), node: node.clone() })
+            }
+            _ => Err("redis-conf needs a scenario file and the name of a cache in it".into()),
         },
         other => Err(format!("unknown command `{other}`")),
     }
@@ -241,6 +250,11 @@ mod tests {
             Command::HaproxyCfg { scenario: "s.json".into(), node: "lb".into() }
         );
         assert!(p(&["haproxy-cfg", "s.json"]).unwrap_err().starts_with("haproxy-cfg needs a scenario file"));
+        assert_eq!(
+            p(&["redis-conf", "s.json", "c1"]).unwrap(),
+            Command::RedisConf { scenario: "s.json".into(), node: "c1".into() }
+        );
+        assert!(p(&["redis-conf", "s.json", "--x"]).unwrap_err().starts_with("redis-conf needs a scenario file"));
     }
 
     #[test]

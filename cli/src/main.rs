@@ -4,6 +4,7 @@
 //! clusterlab run <scenario.json> [--seed N] [--until <duration>] [--trace <file.jsonl>]
 //! clusterlab validate <scenario.json>...
 //! clusterlab haproxy-cfg <scenario.json> <node>
+//! clusterlab redis-conf <scenario.json> <node>
 //! clusterlab check [--format jepsen-etcd|jepsen-edn|json] [--model M] [--timeout D] <history>...
 //! ```
 
@@ -37,7 +38,8 @@ fn main() -> ExitCode {
         }
         Command::Run(run_args) => run(&run_args),
         Command::Validate(files) => validate(&files),
-        Command::HaproxyCfg { scenario, node } => haproxy_cfg(&scenario, &node),
+        Command::HaproxyCfg { scenario, node } => config_file(&scenario, &node, "haproxy.cfg", "a load balancer"),
+        Command::RedisConf { scenario, node } => config_file(&scenario, &node, "redis.conf", "a cache"),
         Command::Check(check_args) => check(&check_args),
     };
     match result {
@@ -80,13 +82,19 @@ fn validate(files: &[String]) -> Result<(), String> {
     }
 }
 
-fn haproxy_cfg(path: &str, node: &str) -> Result<(), String> {
+/// Prints node `node`'s configuration as the real program's `file`, if it
+/// is `kind` (the node that has that file).
+fn config_file(path: &str, node: &str, file: &str, kind: &str) -> Result<(), String> {
     let scenario = load(path)?;
     let sim = Simulation::new(&scenario).map_err(|e| format!("{path}: {e}"))?;
     let id = sim.node_id(node).ok_or_else(|| format!("{path}: no node is named `{node}`"))?;
-    let cfg = sim.haproxy_cfg(id).ok_or_else(|| format!("{path}: `{node}` is not a load balancer"))?;
-    print!("{cfg}");
-    Ok(())
+    match sim.config_file(id) {
+        Some((name, text)) if name == file => {
+            print!("{text}");
+            Ok(())
+        }
+        _ => Err(format!("{path}: `{node}` is not {kind}")),
+    }
 }
 
 fn run(a: &RunArgs) -> Result<(), String> {

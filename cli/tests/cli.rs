@@ -103,6 +103,20 @@ fn haproxy_cfg_prints_a_load_balancer_and_names_what_is_wrong() {
     assert!(String::from_utf8_lossy(&out.stderr).ends_with("l7-routing.json: no node is named `nope`\n"));
 }
 
+#[test]
+fn redis_conf_prints_a_cache_and_names_what_is_wrong() {
+    let out = clusterlab(&["redis-conf", &example("redis-sentinel-failover.json"), "c3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let conf = String::from_utf8_lossy(&out.stdout);
+    for line in ["replica-priority 50", "maxmemory-policy noeviction", "save 3600 1 300 100 60 10000"] {
+        assert!(conf.lines().any(|l| l == line), "missing `{line}` in\n{conf}");
+    }
+    assert!(conf.lines().any(|l| l.starts_with("replicaof 10.0.0.") && l.ends_with(" 6379")), "{conf}");
+    let out = clusterlab(&["redis-conf", &example("redis-sentinel-failover.json"), "s1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).ends_with("redis-sentinel-failover.json: `s1` is not a cache\n"));
+}
+
 fn etcd_dir() -> PathBuf {
     let p: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "data", "jepsen-etcd"].iter().collect();
     if p.join("expected.tsv").is_file() {

@@ -809,6 +809,21 @@ impl Simulation {
         Some(crate::components::load_balancer::render::haproxy_cfg(self.node_name(id), &lb.config, address))
     }
 
+    /// The configuration file the real program would read for node `id`,
+    /// named: a load balancer's `haproxy.cfg`, a cache's `redis.conf` (with
+    /// `replicaof` as the file stands now: a failover rewrites it). `None`
+    /// for other nodes.
+    pub fn config_file(&self, id: NodeId) -> Option<(&'static str, String)> {
+        match &self.nodes[id as usize].component {
+            Component::LoadBalancer(_) => Some(("haproxy.cfg", self.haproxy_cfg(id)?)),
+            Component::Cache(c) => {
+                let primary = c.disk.replicaof.map(|p| format!("{} 6379", crate::network::ipv4_text(p)));
+                Some(("redis.conf", crate::redis::redis_conf(self.node_name(id), &c.config.redis, primary.as_deref())))
+            }
+            _ => None,
+        }
+    }
+
     pub fn node_state(&self, id: NodeId) -> NodeState {
         let node = &self.nodes[id as usize];
         let detail = match &node.component {

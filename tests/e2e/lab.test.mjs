@@ -231,7 +231,7 @@ appTest('a load balancer shows its configuration as haproxy.cfg, and it stays op
   const summary = page.locator('.inspector summary', { hasText: 'As haproxy.cfg' });
   await summary.focus();
   await page.keyboard.press('Enter');
-  const cfg = page.getByLabel('This load balancer as haproxy.cfg');
+  const cfg = page.getByLabel('lb as haproxy.cfg');
   await cfg.waitFor();
   const text = await cfg.textContent();
   for (const line of ['frontend lb', '    default_backend lb_servers', 'backend lb_servers', '    balance roundrobin']) {
@@ -245,6 +245,27 @@ appTest('a load balancer shows its configuration as haproxy.cfg, and it stays op
   await page.locator('[data-node="web1"]').click();
   await page.getByRole('heading', { name: 'web1' }).waitFor();
   assert.equal(await page.locator('.inspector details.config').count(), 0);
+});
+
+appTest('a cache shows its redis.conf, rewritten when Sentinel promotes it', { timeout: 90_000 }, async ({ page }) => {
+  await gotoApp(page);
+  await page.getByLabel('Scenario').selectOption('redis-sentinel-failover');
+  await page.locator('[data-node="c3"]').click();
+  await page.locator('.inspector summary', { hasText: 'As redis.conf' }).click();
+  const conf = page.getByLabel('c3 as redis.conf');
+  const lines = async () => (await conf.textContent()).split('\n');
+  // Redis's own names; c3 replicates c1, and the sentinels promote it
+  // first (its replica_priority is the lowest).
+  for (const line of ['maxmemory-policy noeviction', 'replica-priority 50', 'appendonly no']) {
+    assert.ok((await lines()).includes(line), `missing ${line}`);
+  }
+  assert.ok((await lines()).some((l) => /^replicaof 10\.\d+\.\d+\.\d+ 6379$/.test(l)), (await lines()).join('\n'));
+  // The sentinels promote c3 during the partition: REPLICAOF NO ONE, and
+  // CONFIG REWRITE takes the line out of the file.
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
+  await until(page, () => !document.querySelector('.inspector pre')?.textContent.includes('\nreplicaof '), undefined, 60_000);
+  assert.match(await page.locator('[data-node="c3"] .badge').textContent(), /^primary/);
+  assert.ok(await page.locator('.inspector details.config').evaluate((d) => d.open), 'the file stays open as it changes');
 });
 
 appTest('the consistency panel reports lost acknowledged writes in an asynchronous failover', async ({ page }) => {

@@ -16,9 +16,14 @@ pub fn Inspector() -> impl IntoView {
         let sel = h.selected.get()?;
         snap.with(|s| s.nodes.iter().find(|n| n.name == sel).cloned())
     };
-    // Changes only with the selection, so an open <details> stays open
-    // while the live rows above it update every frame.
-    let cfg = Memo::new(move |_| h.selected.get().and_then(|n| h.haproxy_cfg(&n)));
+    // Read each frame (a failover rewrites a redis.conf's `replicaof`), but
+    // the view changes only with the text, so an open <details> stays open
+    // while the live rows above it update.
+    let cfg = Memo::new(move |_| {
+        h.snapshot.track();
+        h.selected.get().and_then(|n| h.config_file(&n).map(|(file, text)| (n, file, text)))
+    });
+    let file = Memo::new(move |_| cfg.with(|c| c.as_ref().map(|(n, f, _)| (n.clone(), *f))));
     // An edit sets the selection again: the form stays unless it changes.
     let selected = Memo::new(move |_| h.selected.get());
     view! {
@@ -65,10 +70,14 @@ pub fn Inspector() -> impl IntoView {
             // what is typed stays while the run goes on.
             {move || selected.get().map(|node| view! { <ConfigForm node=node /> })}
             // Text, never HTML: names in it come from scenario links.
-            {move || cfg.get().map(|cfg| view! {
+            // The section is built per node, its text follows the file: an
+            // open section stays open when a failover rewrites the file.
+            {move || file.get().map(|(node, file)| view! {
                 <details class="config">
-                    <summary>"As haproxy.cfg"</summary>
-                    <pre tabindex="0" aria-label="This load balancer as haproxy.cfg">{cfg}</pre>
+                    <summary>{format!("As {file}")}</summary>
+                    <pre tabindex="0" aria-label=format!("{node} as {file}")>
+                        {move || cfg.with(|c| c.as_ref().map(|c| c.2.clone()).unwrap_or_default())}
+                    </pre>
                 </details>
             })}
         </section>

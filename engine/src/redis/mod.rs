@@ -89,6 +89,7 @@
 
 mod active_expire;
 mod command;
+mod conf;
 mod config;
 pub mod errors;
 mod evict;
@@ -108,6 +109,7 @@ mod strings;
 
 pub use active_expire::{CycleKind, CycleReport};
 pub use command::{lookup as lookup_command, Command, CommandSpec, COMMANDS};
+pub use conf::{redis_conf, redis_settings};
 pub use config::{AppendFsync, MaxmemoryPolicy, RedisConfig};
 pub use evict::{EVICTION_KEY_COST_US, EVPOOL_SIZE};
 pub use instance::{Called, Instance, Outgoing};

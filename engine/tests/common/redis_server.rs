@@ -40,8 +40,19 @@ impl RedisServer {
     /// `dir` if given (a directory a killed server left), else in a fresh
     /// temporary one.
     pub fn start_with(args: &[&str], dir: Option<&std::path::Path>) -> RedisServer {
+        Self::start_from(None, args, dir)
+    }
+
+    /// Starts it from the configuration file `conf` (nothing else but the
+    /// port, address, directory and log): what the file does not say is
+    /// Redis's default.
+    pub fn start_with_conf(conf: &std::path::Path) -> RedisServer {
+        Self::start_from(Some(conf), &[], None)
+    }
+
+    fn start_from(conf: Option<&std::path::Path>, args: &[&str], dir: Option<&std::path::Path>) -> RedisServer {
         for _ in 0..PORT_ATTEMPTS {
-            if let Some(server) = Self::try_start(args, dir) {
+            if let Some(server) = Self::try_start(conf, args, dir) {
                 server.check_version();
                 return server;
             }
@@ -58,7 +69,7 @@ impl RedisServer {
         self.dir.clone()
     }
 
-    fn try_start(args: &[&str], dir: Option<&std::path::Path>) -> Option<RedisServer> {
+    fn try_start(conf: Option<&std::path::Path>, args: &[&str], dir: Option<&std::path::Path>) -> Option<RedisServer> {
         let port = {
             let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
             listener.local_addr().expect("local address").port()
@@ -69,8 +80,15 @@ impl RedisServer {
             std::path::Path::to_path_buf,
         );
         std::fs::create_dir_all(&dir).expect("a temporary directory for redis-server");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let mut command = Command::new("redis-server");
+        // Redis reads a configuration file only as its first argument.
+        match conf {
+            Some(conf) => command.arg(conf).args(["--port", &port.to_string(), "--bind", "127.0.0.1"]),
+            None => {
+                command.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            }
+        };
+        let child = command
             .args(args)
             .arg("--dir")
             .arg(&dir)
