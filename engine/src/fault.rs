@@ -6,11 +6,14 @@ use crate::clock::Offset;
 use crate::distribution::Distribution;
 use crate::network::Degradation;
 use crate::time::Duration;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+mod read;
 use std::fmt;
 
 /// A fault, over node references `N` (names in files, ids when running).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Written as serde derives; read by [`read`] (with names).
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault<N = String> {
     /// Split the cluster: nodes in different groups cannot reach each other
@@ -250,7 +253,7 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
 }
 
 /// A fault at a point in simulated time: `{"at": "10s", "action": "crash", "node": "web2"}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScheduledFault<N = String> {
     pub at: Duration,
     #[serde(flatten)]
