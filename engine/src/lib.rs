@@ -15,6 +15,7 @@ pub mod distribution;
 pub mod failure_detector;
 pub mod fault;
 pub mod history;
+pub mod json_fields;
 pub mod kafka;
 pub mod message;
 pub mod metrics;

@@ -28,7 +28,10 @@ pub enum Arrival {
     Poisson,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+mod read;
+
+/// Written as serde derives; read by [`read`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum Workload {
     /// `rate` requests per second, arriving regardless of answers.

@@ -1,16 +1,14 @@
 //! Reading a fault from its JSON object: `action` picks the kind and each
-//! of its fields is read on its own. serde's derive for an internally
-//! tagged enum behind `flatten` (a scheduled fault's `at` beside the
-//! fault's fields) buffers the object and compiles every kind's reader
-//! again for the buffer, about 26 KB of the browser build; here each field
-//! type is read by the JSON-value reader the engine already has. The
-//! messages are serde's own.
+//! of its fields is read on its own ([`crate::json_fields`]), not by
+//! serde's derive for an internally tagged enum behind `flatten` (a
+//! scheduled fault's `at` beside the fault's fields). The messages are
+//! serde's own.
 
 use super::{Fault, ScheduledFault};
+use crate::json_fields::{Error, Fields};
 use crate::time::Duration;
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value};
 
 /// The `action` values, in the order of [`Fault`]'s kinds.
 const ACTIONS: &[&str] = &[
@@ -31,41 +29,8 @@ const ACTIONS: &[&str] = &[
     "replica_of",
 ];
 
-type Error = serde_json::Error;
-
-/// A fault's fields not read yet.
-struct Fields(Map<String, Value>);
-
-impl Fields {
-    fn value<T: DeserializeOwned>(v: Value) -> Result<T, Error> {
-        serde_json::from_value(v)
-    }
-
-    fn required<T: DeserializeOwned>(&mut self, key: &'static str) -> Result<T, Error> {
-        Self::value(self.0.remove(key).ok_or_else(|| Error::missing_field(key))?)
-    }
-
-    /// Absent or `null`: `T`'s default.
-    fn optional<T: DeserializeOwned + Default>(&mut self, key: &str) -> Result<T, Error> {
-        match self.0.remove(key) {
-            None | Some(Value::Null) => Ok(T::default()),
-            Some(v) => Self::value(v),
-        }
-    }
-
-    /// Fails on a field the kind does not have (`expected`: the ones it
-    /// has).
-    fn done(self, expected: &'static [&'static str]) -> Result<(), Error> {
-        match self.0.keys().next() {
-            Some(k) => Err(Error::unknown_field(k, expected)),
-            None => Ok(()),
-        }
-    }
-}
-
 /// A fault from its fields (`action` and the kind's own).
-fn fault(map: Map<String, Value>) -> Result<Fault, Error> {
-    let mut f = Fields(map);
+fn fault(mut f: Fields) -> Result<Fault, Error> {
     let action: String = f.required("action")?;
     let node = "node";
     let between = "between";
@@ -115,27 +80,17 @@ fn fault(map: Map<String, Value>) -> Result<Fault, Error> {
     Ok(fault)
 }
 
-fn object<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<Map<String, Value>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Object(map) => Ok(map),
-        other => Err(D::Error::custom(format!("expected {what} (a JSON object), got {other}"))),
-    }
-}
-
 impl<'de> Deserialize<'de> for Fault {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        fault(object(d, "a fault")?).map_err(D::Error::custom)
+        fault(Fields::of(d, "a fault")?).map_err(D::Error::custom)
     }
 }
 
 impl<'de> Deserialize<'de> for ScheduledFault {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut map = object(d, "a fault")?;
-        let at: Duration = match map.remove("at") {
-            Some(v) => Fields::value(v).map_err(D::Error::custom)?,
-            None => return Err(D::Error::missing_field("at")),
-        };
-        Ok(ScheduledFault { at, fault: fault(map).map_err(D::Error::custom)? })
+        let mut f = Fields::of(d, "a fault")?;
+        let at: Duration = f.required("at").map_err(D::Error::custom)?;
+        Ok(ScheduledFault { at, fault: fault(f).map_err(D::Error::custom)? })
     }
 }
 
@@ -143,7 +98,7 @@ impl<'de> Deserialize<'de> for ScheduledFault {
 mod tests {
     use super::*;
 
-    fn read(v: Value) -> Result<ScheduledFault, String> {
+    fn read(v: serde_json::Value) -> Result<ScheduledFault, String> {
         serde_json::from_value(v).map_err(|e| e.to_string())
     }
 
@@ -206,7 +161,7 @@ mod tests {
             "invalid type: integer `3`, expected a string"
         );
         assert_eq!(read(json!("crash")).unwrap_err(), "expected a fault (a JSON object), got \"crash\"");
-        // Optional fields may be null.
+        // An optional field may be null where its type allows it.
         let f = read(json!({ "at": "1s", "action": "replica_of", "node": "a", "primary": null })).unwrap();
         assert_eq!(f.fault, Fault::ReplicaOf { node: "a".into(), primary: None });
     }

@@ -59,14 +59,24 @@ pub enum KafkaVersion {
     V3_7,
 }
 
-/// The cluster's one topic.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The cluster's one topic: its name beside its settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TopicSpec {
-    #[serde(default = "default_topic_name")]
     pub name: String,
     #[serde(flatten)]
     pub config: TopicConfig,
+}
+
+/// Read as its name, then the other fields as a [`TopicConfig`]; serde's
+/// derive for `flatten` would buffer the object and compile the settings'
+/// reader again for the buffer ([`crate::json_fields`]).
+impl<'de> Deserialize<'de> for TopicSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut f = crate::json_fields::Fields::of(d, "a topic")?;
+        let name = f.or("name", default_topic_name).map_err(D::Error::custom)?;
+        Ok(TopicSpec { name, config: f.rest().map_err(D::Error::custom)? })
+    }
 }
 
 fn default_topic_name() -> String {
@@ -450,5 +460,26 @@ impl ConsumerConfig {
             return err("request_timeout", "request_timeout must be at least 1ms".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(v: serde_json::Value) -> Result<TopicSpec, String> {
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_topic_reads_its_name_and_settings_and_names_a_mistake() {
+        let t = read(json!({ "name": "orders", "partitions": 6, "min_insync_replicas": 2 })).unwrap();
+        assert_eq!((t.name.as_str(), t.config.partitions, t.config.min_insync_replicas), ("orders", 6, 2));
+        assert_eq!(read(serde_json::to_value(&t).unwrap()), Ok(t));
+        assert_eq!(read(json!({})).unwrap().name, "events", "the default name");
+        let e = read(json!({ "name": "orders", "partitons": 6 })).unwrap_err();
+        assert!(e.starts_with("unknown field `partitons`, expected one of `partitions`"), "{e}");
+        assert_eq!(read(json!("orders")).unwrap_err(), "expected a topic (a JSON object), got \"orders\"");
     }
 }
