@@ -32,25 +32,23 @@ const ACTIONS: &[&str] = &[
 /// A fault from its fields (`action` and the kind's own).
 fn fault(mut f: Fields) -> Result<Fault, Error> {
     let action: String = f.required("action")?;
-    let node = "node";
-    let between = "between";
     let (fault, expected): (Fault, &'static [&'static str]) = match action.as_str() {
         "partition" => (Fault::Partition { groups: f.required("groups")? }, &["groups"]),
         "partition_one_way" => {
             (Fault::PartitionOneWay { from: f.required("from")?, to: f.required("to")? }, &["from", "to"])
         }
         "heal" => (Fault::Heal {}, &[]),
-        "cut_link" => (Fault::CutLink { between: f.required(between)? }, &["between"]),
-        "heal_link" => (Fault::HealLink { between: f.required(between)? }, &["between"]),
+        "cut_link" => (Fault::CutLink { between: f.required("between")? }, &["between"]),
+        "heal_link" => (Fault::HealLink { between: f.required("between")? }, &["between"]),
         "crash" => {
-            (Fault::Crash { node: f.required(node)?, host_down: f.optional("host_down")? }, &["node", "host_down"])
+            (Fault::Crash { node: f.required("node")?, host_down: f.optional("host_down")? }, &["node", "host_down"])
         }
-        "restart" => (Fault::Restart { node: f.required(node)? }, &["node"]),
-        "pause" => (Fault::Pause { node: f.required(node)? }, &["node"]),
-        "resume" => (Fault::Resume { node: f.required(node)? }, &["node"]),
+        "restart" => (Fault::Restart { node: f.required("node")? }, &["node"]),
+        "pause" => (Fault::Pause { node: f.required("node")? }, &["node"]),
+        "resume" => (Fault::Resume { node: f.required("node")? }, &["node"]),
         "degrade_link" => (
             Fault::DegradeLink {
-                between: f.required(between)?,
+                between: f.required("between")?,
                 latency: f.optional("latency")?,
                 jitter: f.optional("jitter")?,
                 loss: f.optional("loss")?,
@@ -58,21 +56,21 @@ fn fault(mut f: Fields) -> Result<Fault, Error> {
             },
             &["between", "latency", "jitter", "loss", "duplicate"],
         ),
-        "restore_link" => (Fault::RestoreLink { between: f.required(between)? }, &["between"]),
+        "restore_link" => (Fault::RestoreLink { between: f.required("between")? }, &["between"]),
         "skew_clock" => (
             Fault::SkewClock {
-                node: f.required(node)?,
+                node: f.required("node")?,
                 offset: f.optional("offset")?,
                 drift_ppm: f.optional("drift_ppm")?,
             },
             &["node", "offset", "drift_ppm"],
         ),
-        "promote" => (Fault::Promote { node: f.required(node)? }, &["node"]),
+        "promote" => (Fault::Promote { node: f.required("node")? }, &["node"]),
         "slow_node" => {
-            (Fault::SlowNode { node: f.required(node)?, factor: f.required("factor")? }, &["node", "factor"])
+            (Fault::SlowNode { node: f.required("node")?, factor: f.required("factor")? }, &["node", "factor"])
         }
         "replica_of" => {
-            (Fault::ReplicaOf { node: f.required(node)?, primary: f.optional("primary")? }, &["node", "primary"])
+            (Fault::ReplicaOf { node: f.required("node")?, primary: f.optional("primary")? }, &["node", "primary"])
         }
         other => return Err(Error::unknown_variant(other, ACTIONS)),
     };
