@@ -12,7 +12,6 @@ use clusterlab_app::editor::config_form::{self, FieldKind};
 use clusterlab_app::editor::{connect, delete, palette, problem};
 use clusterlab_app::lab::Lab;
 use clusterlab_app::{examples, snapshot};
-use engine::components::Kind;
 use engine::fault::Fault;
 use engine::Scenario;
 
@@ -34,20 +33,6 @@ impl Rng {
         (!v.is_empty()).then(|| &v[self.below(v.len())])
     }
 }
-
-const KINDS: [Kind; 11] = [
-    Kind::Client,
-    Kind::LoadBalancer,
-    Kind::Server,
-    Kind::Cache,
-    Kind::Database,
-    Kind::Sentinel,
-    Kind::RaftKv,
-    Kind::KafkaController,
-    Kind::KafkaBroker,
-    Kind::KafkaProducer,
-    Kind::KafkaConsumer,
-];
 
 fn names(doc: &Scenario) -> Vec<String> {
     doc.nodes.iter().map(|n| n.name.clone()).collect()
@@ -77,7 +62,8 @@ fn edit(rng: &mut Rng, doc: &Scenario) -> (Option<Scenario>, Option<String>, Str
     let any = |rng: &mut Rng| rng.pick(&names).cloned().unwrap_or_default();
     match rng.below(10) {
         0 | 1 => {
-            let kind = KINDS[rng.below(KINDS.len())];
+            // Every kind the palette offers.
+            let kind = rng.pick(palette::palette()).map(|e| e.kind).expect("a palette");
             let pos = [rng.below(720) as f64, rng.below(400) as f64];
             match palette::add_node(doc, kind, pos) {
                 Ok((d, name)) => (Some(d), Some(name.clone()), format!("add {kind:?} {name}")),
