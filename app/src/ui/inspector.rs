@@ -16,12 +16,17 @@ pub fn Inspector() -> impl IntoView {
         let sel = h.selected.get()?;
         snap.with(|s| s.nodes.iter().find(|n| n.name == sel).cloned())
     };
-    // Read each frame (a failover rewrites a redis.conf's `replicaof`), but
-    // the view changes only with the text, so an open <details> stays open
-    // while the live rows above it update.
+    // Read when the selection is set (an edit sets it again) and, for a
+    // cache, each frame: a failover rewrites its `replicaof`. A haproxy.cfg
+    // does not change during a run. The view changes only with the text,
+    // so an open <details> stays open while the live rows above it update.
     let cfg = Memo::new(move |_| {
-        h.snapshot.track();
-        h.selected.get().and_then(|n| h.config_file(&n).map(|(file, text)| (n, file, text)))
+        let node = h.selected.get()?;
+        let (file, text) = h.config_file(&node)?;
+        if file == "redis.conf" {
+            h.snapshot.track();
+        }
+        Some((node, file, text))
     });
     let file = Memo::new(move |_| cfg.with(|c| c.as_ref().map(|(n, f, _)| (n.clone(), *f))));
     // An edit sets the selection again: the form stays unless it changes.
