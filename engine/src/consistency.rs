@@ -274,7 +274,7 @@ impl Consistency {
             // The final polls start again from offset 0: a reader of their
             // own, not the consumer going back.
             let client = u64::from(o.node) | u64::from(o.final_poll) << 32;
-            l.live.add(i, client, outcome(o.outcome), &event);
+            l.live.add(i, client, o.invoke, outcome(o.outcome), &event);
         }
         l.in_flight = still;
         l.fed = ops.len();
@@ -305,7 +305,7 @@ impl Consistency {
         self.check_logs(history);
         for (&partition, &offset) in ends {
             let end = LogEvent::End { key: u64::from(partition), offset };
-            self.log.live.add(history.ops().len(), u64::MAX, Outcome::Ok, &end);
+            self.log.live.add(history.ops().len(), u64::MAX, u64::MAX, Outcome::Ok, &end);
         }
         self.log.view.final_polls = Some(summary);
         self.refresh_log_view(history);

@@ -106,9 +106,16 @@ pub struct LiveLog {
     /// Acknowledged sends not observed (pending or replaced): (op, key,
     /// offset), so a snapshot looks only at these.
     open: BTreeSet<(usize, u64, u64)>,
-    /// Per client: the last polled and the last sent offset of each key.
+    /// Per client: the last polled offset of each key.
     last_poll: BTreeMap<(u64, u64), u64>,
-    last_send: BTreeMap<(u64, u64), u64>,
+    /// Per client and key: acknowledged sends by (invocation, op), with
+    /// their offsets. A client with several sends in flight (a Kafka
+    /// producer) sees them complete out of invocation order, and order is
+    /// judged by invocation, as the batch check does.
+    sends: BTreeMap<(u64, u64), BTreeMap<(u64, usize), u64>>,
+    /// Sends whose offset is not above that of the send invoked just
+    /// before them, by op.
+    send_steps: BTreeMap<usize, Found>,
     duplicated: Kind,
     inconsistent: Kind,
     nonmonotonic: Kind,
@@ -118,8 +125,9 @@ pub struct LiveLog {
 
 impl LiveLog {
     /// Adds operation `op` (numbered as the caller's history numbers it),
-    /// once it has completed; operations not `Ok` change nothing.
-    pub fn add(&mut self, op: usize, client: u64, outcome: Outcome, event: &LogEvent) {
+    /// invoked at `invoke`, once it has completed; operations not `Ok`
+    /// change nothing.
+    pub fn add(&mut self, op: usize, client: u64, invoke: u64, outcome: Outcome, event: &LogEvent) {
         self.added += 1;
         if outcome != Outcome::Ok {
             return;
@@ -128,12 +136,7 @@ impl LiveLog {
             LogEvent::Send { key, value, offset: Some(o) } => {
                 let (key, value, o) = (*key, *value, *o);
                 self.value_at(op, key, o, value);
-                if let Some(&prev) = self.last_send.get(&(client, key)) {
-                    if o <= prev {
-                        self.nonmonotonic.add(Found { op, key, offset: o, from: Some(prev) });
-                    }
-                }
-                self.last_send.insert((client, key), o);
+                self.send_in_order(op, client, invoke, key, o);
                 let log = self.keys.entry(key).or_default();
                 let beyond_end = log.end.is_some_and(|end| o >= end);
                 let slot = log.slots.get_mut(o);
@@ -220,6 +223,26 @@ impl LiveLog {
     }
 
     /// The anomalies as of now.
+    /// Places the send between the client's sends of `key` invoked before
+    /// and after it, and judges both steps: its own, and the next send's,
+    /// which it now precedes.
+    fn send_in_order(&mut self, op: usize, client: u64, invoke: u64, key: u64, o: u64) {
+        let sends = self.sends.entry((client, key)).or_default();
+        let at = (invoke, op);
+        if let Some((_, &prev)) = sends.range(..at).next_back() {
+            if o <= prev {
+                self.send_steps.insert(op, Found { op, key, offset: o, from: Some(prev) });
+            }
+        }
+        if let Some((&(_, next_op), &next)) = sends.range(at..).next() {
+            self.send_steps.remove(&next_op);
+            if next <= o {
+                self.send_steps.insert(next_op, Found { op: next_op, key, offset: next, from: Some(o) });
+            }
+        }
+        sends.insert(at, o);
+    }
+
     pub fn anomalies(&self) -> LogAnomalies {
         let mut lost = Kind::default();
         let mut unobserved = Kind::default();
@@ -247,7 +270,13 @@ impl LiveLog {
             unobserved,
             duplicated: self.duplicated.clone(),
             inconsistent: self.inconsistent.clone(),
-            nonmonotonic: self.nonmonotonic.clone(),
+            nonmonotonic: {
+                let mut k = self.nonmonotonic.clone();
+                for f in self.send_steps.values() {
+                    k.add(*f);
+                }
+                k
+            },
             skipped: self.skipped.clone(),
         }
     }
@@ -292,7 +321,11 @@ mod tests {
                         log.push(value);
                     }
                     let offset = log.iter().rposition(|&v| v == value).unwrap() as u64;
-                    out.push(op(client, LogEvent::Send { key, value, offset: Some(offset) }, 2 * t));
+                    // Acknowledged up to 60 steps later: a client with
+                    // sends in flight sees them complete out of order.
+                    let mut send = op(client, LogEvent::Send { key, value, offset: Some(offset) }, 2 * t);
+                    send.complete = Some(2 * t + 1 + next(60));
+                    out.push(send);
                 }
                 _ => {
                     let log = &logs[key as usize];
@@ -323,8 +356,12 @@ mod tests {
         for seed in 1..200 {
             let h = history(seed);
             let mut live = LiveLog::default();
-            for (i, o) in h.iter().enumerate() {
-                live.add(i, o.client, o.outcome, &o.event);
+            // As a run feeds them: each once it has completed.
+            let mut order: Vec<usize> = (0..h.len()).collect();
+            order.sort_by_key(|&i| (h[i].complete, i));
+            for i in order {
+                let o = &h[i];
+                live.add(i, o.client, o.invoke, o.outcome, &o.event);
             }
             let (a, b) = (live.anomalies(), check(&h));
             assert_eq!(a.lost.count, b.lost.count, "seed {seed}: lost");
