@@ -239,6 +239,26 @@ impl LeaderState {
         Ok(AppendResult::Waiting(offset))
     }
 
+    /// An `acks=all` retry of a batch the log already holds (an idempotent
+    /// producer's duplicate), whose last record is at `offset`: answered as
+    /// a fresh write would be, once the high watermark passes it. (Kafka's
+    /// `DelayedProduce` waits on the duplicate's offsets too: a leader that
+    /// inherited the batch uncommitted must not acknowledge it at once.)
+    pub fn wait_for(&mut self, offset: u64, request: u64) -> AppendResult {
+        if self.high_watermark > offset {
+            return AppendResult::Done(offset);
+        }
+        if self.waiting.len() >= MAX_WAITING {
+            if let Some((_, r)) = self.waiting.pop_front() {
+                self.completed.push((r, Err(ProduceError::RequestTimedOut)));
+            }
+        }
+        // `complete_waiting` answers from the front: keep offsets in order.
+        let k = self.waiting.partition_point(|&(o, _)| o <= offset);
+        self.waiting.insert(k, (offset, request));
+        AppendResult::Waiting(offset)
+    }
+
     /// `acks=all` writes answered since the last call: (request, offset or
     /// error).
     pub fn take_completed(&mut self) -> Vec<(u64, Result<u64, ProduceError>)> {

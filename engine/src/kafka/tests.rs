@@ -314,3 +314,24 @@ fn a_follower_without_the_leaders_epoch_truncates_in_steps() {
     // and asks again.
     assert_eq!(truncation_offset(&f, d), (1, false));
 }
+
+#[test]
+fn a_retry_of_a_batch_the_log_holds_waits_for_the_high_watermark_too() {
+    // Offsets 0 and 1 are in the leader's log, not yet committed (as on a
+    // new leader that inherited them): an idempotent producer's retry of
+    // the batch at 0..=1 is answered only once the ISR has both, in offset
+    // order with the other writes waiting.
+    let mut p = Partition::new(1);
+    p.produce(1, Acks::All, 7, 0).unwrap();
+    p.produce(2, Acks::All, 8, 0).unwrap();
+    assert_eq!(p.leader.wait_for(1, 9), AppendResult::Waiting(1));
+    p.fetch(2, MS);
+    p.fetch(3, MS);
+    assert!(p.leader.take_completed().is_empty());
+    p.fetch(2, 2 * MS);
+    p.fetch(3, 2 * MS);
+    assert_eq!(p.leader.high_watermark, 2);
+    assert_eq!(p.leader.take_completed(), [(7, Ok(0)), (8, Ok(1)), (9, Ok(1))]);
+    // Once committed, a retry is answered at once.
+    assert_eq!(p.leader.wait_for(1, 10), AppendResult::Done(1));
+}

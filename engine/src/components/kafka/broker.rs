@@ -9,8 +9,10 @@
 //! its writes unless `log.flush.interval.messages` says so: when the host
 //! loses power, each log keeps only what Linux had written back
 //! ([`crate::page_cache`]), and log recovery at the next start says
-//! what went. After a restart the broker is a new incarnation: it does not
-//! lead until the controller elects it again, in a new leader epoch.
+//! what went. After a restart the broker is a new incarnation: it leads
+//! nothing until the controller has fenced the incarnation before (its
+//! registration), even where the metadata still names it leader; then
+//! only what the controller elects it to lead.
 
 use super::config::BrokerConfig;
 use super::config::INITIAL_REBALANCE_DELAY_NS;
@@ -110,8 +112,6 @@ struct Part {
     waiting: BTreeMap<u64, Waiter>,
     parked: Vec<Parked>,
     producers: BTreeMap<u32, ProducerSeq>,
-    /// After a restart: lead only in an epoch above this one.
-    lead_above: Option<u32>,
     /// The leader's ISR change has been sent to the controller (it is sent
     /// again at the next ISR check if still unanswered).
     alter_sent: bool,
@@ -129,6 +129,12 @@ struct Volatile {
     heartbeat_answered: bool,
     metadata_ahead: BTreeMap<u64, u32>,
     next_request: u64,
+    /// The controller knows this incarnation: it has fenced the one before
+    /// (moving its leaderships away). Until then a restarted broker leads
+    /// nothing, though the metadata may still name it: those leaderships
+    /// were given to the incarnation that died, whose log this one may not
+    /// have (a power loss). Always true for a broker's first start.
+    registered: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -275,6 +281,11 @@ impl KafkaBroker {
         self.disk.image.apply(&rec);
         match rec {
             MetadataRecord::PartitionChange { partition, .. } => self.reconcile(ctx, partition),
+            MetadataRecord::FenceBroker { broker, incarnation }
+                if broker == self.me && incarnation == self.disk.incarnation && !self.state.registered =>
+            {
+                self.state.registered = true;
+            }
             MetadataRecord::FenceBroker { .. } | MetadataRecord::UnfenceBroker { .. } => {
                 // Who may join an ISR changed: the partitions led here may
                 // stop waiting for a fenced follower.
@@ -312,7 +323,7 @@ impl KafkaBroker {
                     return;
                 }
             }
-            if part.lead_above.is_some_and(|e| meta.leader_epoch <= e) {
+            if !self.state.registered {
                 return;
             }
             self.step_down(ctx, p);
@@ -602,9 +613,23 @@ impl KafkaBroker {
                     // offset, do not write it again.
                     let first = Record::produced(p, from, first_seq).value;
                     let offset = log.batches().iter().rev().take(1_000_000).find(|b| b.record.value == first);
-                    if let Some(b) = offset {
-                        return reply(ctx, Ok(b.offset));
+                    if let Some(first) = offset.map(|b| b.offset) {
+                        if acks != Acks::All {
+                            return reply(ctx, Ok(first));
+                        }
+                        let key = self.state.next_request;
+                        self.state.next_request += 1;
+                        return match ls.wait_for(first + u64::from(count) - 1, key) {
+                            AppendResult::Done(_) => reply(ctx, Ok(first)),
+                            AppendResult::Waiting(_) => {
+                                part.waiting.insert(key, Waiter::Produce(from, id, first));
+                            }
+                        };
                     }
+                    // Behind the producer's last sequence yet not in the
+                    // log: a batch overtaken by a later one (several in
+                    // flight). Writing it now would reorder the partition.
+                    return reply(ctx, Err(ProduceError::OutOfOrderSequenceNumber));
                 }
                 if first_seq > seq.last_seq + 1 && producer_epoch <= seq.epoch {
                     return reply(ctx, Err(ProduceError::OutOfOrderSequenceNumber));
@@ -924,22 +949,15 @@ fn producers_of(log: &PartitionLog) -> BTreeMap<u32, ProducerSeq> {
 impl Process for KafkaBroker {
     fn on_start(&mut self, ctx: &mut Ctx) {
         let n = self.cluster.all_partitions() as usize;
-        self.state = Volatile { heartbeat_answered: true, ..Volatile::default() };
+        let registered = self.disk.incarnation == 0;
+        self.state = Volatile { heartbeat_answered: true, registered, ..Volatile::default() };
         self.state.parts = (0..n)
-            .map(|i| {
-                let meta = &self.disk.image.partitions[i];
-                // After a restart this broker may still be named leader: it
-                // waits for a new epoch (the controller fences it first).
-                let lead_above =
-                    (self.disk.incarnation > 0 && meta.leader == Some(self.me)).then_some(meta.leader_epoch);
-                Part {
-                    role: Role::None,
-                    waiting: BTreeMap::new(),
-                    parked: Vec::new(),
-                    producers: producers_of(&self.disk.logs[i]),
-                    lead_above,
-                    alter_sent: false,
-                }
+            .map(|i| Part {
+                role: Role::None,
+                waiting: BTreeMap::new(),
+                parked: Vec::new(),
+                producers: producers_of(&self.disk.logs[i]),
+                alter_sent: false,
             })
             .collect();
         for (partition, offset, lost) in std::mem::take(&mut self.disk.lost_power) {
