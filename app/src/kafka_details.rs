@@ -110,7 +110,8 @@ pub fn describe(
         Detail::KafkaProducer(v) => {
             push("acks", v.acks.to_string());
             push("idempotent", if v.idempotent { "yes".into() } else { "no".into() });
-            push("records waiting", format!("{} ({} partitions in flight)", v.buffered, v.in_flight));
+            push("records waiting", v.buffered.to_string());
+            push("requests in flight", format!("{} (at most {} per broker)", v.in_flight, v.max_in_flight));
             push("acknowledged", v.acknowledged.to_string());
             push("failed or unknown", v.failed.to_string());
             push("retries", v.retries.to_string());

@@ -293,6 +293,12 @@ pub struct ProducerConfig {
     /// otherwise (Kafka turns it off when acks is set to 0 or 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_idempotence: Option<bool>,
+    /// `max.in.flight.requests.per.connection`: produce requests sent to
+    /// one broker and not yet answered, at most. Above 1, a retried batch
+    /// can land after a later one (reordering) unless the producer is
+    /// idempotent; 1 keeps order at the cost of throughput.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight_requests_per_connection: u32,
     /// Records one batch carries at most (`batch.size` 16 KiB: 163
     /// records of 100 bytes).
     #[serde(default = "default_batch_records")]
@@ -319,6 +325,13 @@ fn default_request_timeout() -> Duration {
 fn default_delivery_timeout() -> Duration {
     ms(120_000)
 }
+fn default_max_in_flight() -> u32 {
+    5
+}
+/// Kafka's `MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION_FOR_IDEMPOTENCE`: a broker
+/// remembers a producer's last five batches per partition, so it can tell
+/// a retry from a gap only that far back.
+pub const MAX_IN_FLIGHT_FOR_IDEMPOTENCE: u32 = 5;
 fn default_batch_records() -> u32 {
     163
 }
@@ -327,8 +340,11 @@ fn default_buffered() -> u32 {
 }
 
 impl ProducerConfig {
+    /// `enable.idempotence` as Kafka settles it: unset, it is on unless
+    /// `acks` is not `all` or `retries` is 0 (`ProducerConfig`'s
+    /// `postProcessAndValidateIdempotenceConfigs`).
     pub fn idempotent(&self) -> bool {
-        self.enable_idempotence.unwrap_or(self.acks == Acks::All)
+        self.enable_idempotence.unwrap_or(self.acks == Acks::All && self.retries > 0)
     }
 
     pub fn validate(&self) -> Check {
@@ -345,6 +361,27 @@ impl ProducerConfig {
         if self.enable_idempotence == Some(true) && self.acks != Acks::All {
             // Kafka refuses this configuration (ConfigException).
             return err("enable_idempotence", "an idempotent producer needs acks: \"all\"".into());
+        }
+        if self.enable_idempotence == Some(true) && self.retries == 0 {
+            return err("retries", "an idempotent producer needs retries above 0".into());
+        }
+        let in_flight = self.max_in_flight_requests_per_connection;
+        if in_flight == 0 || in_flight > 1000 {
+            return err(
+                "max_in_flight_requests_per_connection",
+                format!("max_in_flight_requests_per_connection must be 1 to 1000, got {in_flight}"),
+            );
+        }
+        // Kafka checks this before it turns idempotence off for acks or
+        // retries, so an unset enable_idempotence counts as on here.
+        if self.enable_idempotence != Some(false) && in_flight > MAX_IN_FLIGHT_FOR_IDEMPOTENCE {
+            return err(
+                "max_in_flight_requests_per_connection",
+                format!(
+                    "an idempotent producer allows at most {MAX_IN_FLIGHT_FOR_IDEMPOTENCE} requests in flight, \
+                     got {in_flight} (set enable_idempotence: false for more)"
+                ),
+            );
         }
         if self.request_timeout < ms(1) {
             return err("request_timeout", "request_timeout must be at least 1ms".into());

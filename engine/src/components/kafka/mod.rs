@@ -207,7 +207,10 @@ pub struct ControllerView {
 pub struct ProducerView {
     pub acks: &'static str,
     pub idempotent: bool,
+    /// `max.in.flight.requests.per.connection`.
+    pub max_in_flight: u32,
     pub buffered: u32,
+    /// Produce requests sent and not yet answered.
     pub in_flight: u32,
     pub acknowledged: u64,
     pub failed: u64,

@@ -1,14 +1,29 @@
 //! A Kafka producer (`KafkaProducer` with its sender thread): records
 //! arrive at a rate, wait in a per-partition queue, and go to the
-//! partition's leader in batches, one request in flight per partition
-//! (`max.in.flight.requests.per.connection=1`, so order is kept). Errors
-//! that Kafka retries are retried after `retry.backoff.ms` until
-//! `delivery.timeout.ms`; the client learns leaders from a broker's
-//! metadata and asks again after `NOT_LEADER_OR_FOLLOWER` or a timeout.
+//! partition's leader in batches. Up to
+//! `max.in.flight.requests.per.connection` requests (5 by default) are in
+//! flight to each broker at once. Errors that Kafka retries are retried
+//! after `retry.backoff.ms` until `delivery.timeout.ms`; the client learns
+//! leaders from a broker's metadata and asks again after
+//! `NOT_LEADER_OR_FOLLOWER` or a timeout. A request that times out closes
+//! its connection, failing every other request in flight on it.
+//!
+//! Order, as in Kafka's `RecordAccumulator` and `Sender`: with one request
+//! in flight a partition is muted until it is answered, so order is kept.
+//! With more, a batch that fails goes back to the front of its queue while
+//! later batches may already be written: a retry lands after them. An
+//! idempotent producer keeps order anyway: the broker refuses a batch whose
+//! sequence leaves a gap (`OUT_OF_ORDER_SEQUENCE_NUMBER`), the producer
+//! retries such batches, and it sends a retried batch only once no batch
+//! before it is unresolved.
 //!
 //! Every record is one send in the client history: acknowledged with its
 //! offset, failed (certainly not written), or indeterminate (it may have
-//! been written: a timeout, `NOT_ENOUGH_REPLICAS_AFTER_APPEND`).
+//! been written: a timeout, a connection closed with it in flight,
+//! `NOT_ENOUGH_REPLICAS_AFTER_APPEND`).
+//!
+//! One simplification: a produce request carries one partition's batch
+//! (Kafka's carries one batch of each ready partition the broker leads).
 
 use super::broker::NO_PRODUCER_EPOCH;
 use super::config::ProducerConfig;
@@ -35,22 +50,55 @@ struct Pending {
 }
 
 #[derive(Clone, Debug)]
-struct InFlight {
+struct Batch {
+    records: Vec<Pending>,
+    /// Attempts made before this one.
+    attempt: u32,
+    /// An attempt may have been written (it timed out, its connection
+    /// closed, or the leader answered `NOT_ENOUGH_REPLICAS_AFTER_APPEND`).
+    maybe_written: bool,
+    /// The producer epoch it was last sent with.
+    epoch: u16,
+}
+
+impl Batch {
+    fn seq(&self) -> u32 {
+        self.records[0].seq
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Sent {
     id: u64,
     /// The broker it was sent to.
     to: NodeId,
-    records: Vec<Pending>,
-    attempt: u32,
+    batch: Batch,
     timer: TimerId,
+}
+
+#[derive(Clone, Debug)]
+struct Retry {
+    batch: Batch,
+    /// When its backoff ends, on the producer's clock.
+    at: i64,
 }
 
 #[derive(Clone, Debug, Default)]
 struct Part {
     next_seq: u32,
     queue: VecDeque<Pending>,
-    in_flight: Option<InFlight>,
-    /// A batch that failed and waits for its retry backoff.
-    retrying: Option<InFlight>,
+    /// Requests sent and not answered, oldest first.
+    in_flight: Vec<Sent>,
+    /// Batches to send again, the next first (ahead of `queue`).
+    retries: VecDeque<Retry>,
+}
+
+impl Part {
+    /// Whether a batch of this partition before sequence `seq` is still
+    /// unresolved (in flight or waiting to be retried).
+    fn earlier_unresolved(&self, seq: u32) -> bool {
+        self.in_flight.iter().any(|s| s.batch.seq() < seq) || self.retries.iter().any(|r| r.batch.seq() < seq)
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -110,8 +158,9 @@ impl KafkaProducer {
         ProducerView {
             acks: self.config.acks.name(),
             idempotent: self.config.idempotent(),
+            max_in_flight: self.config.max_in_flight_requests_per_connection,
             buffered: self.state.buffered,
-            in_flight: self.state.parts.iter().filter(|p| p.in_flight.is_some()).count() as u32,
+            in_flight: self.state.parts.iter().map(|p| p.in_flight.len() as u32).sum(),
             acknowledged: self.state.acknowledged,
             failed: self.state.failed,
             retries: self.state.retries,
@@ -136,8 +185,8 @@ impl KafkaProducer {
         self.state.buffered = 0;
         for part in &mut self.state.parts {
             part.queue.clear();
-            part.retrying = None;
-            if let Some(f) = part.in_flight.take() {
+            part.retries.clear();
+            for f in part.in_flight.drain(..) {
                 ctx.cancel_timer(f.timer);
             }
         }
@@ -174,46 +223,92 @@ impl KafkaProducer {
         self.drain(ctx, p);
     }
 
-    /// Sends the next batch of `p` if nothing is in flight.
-    fn drain(&mut self, ctx: &mut Ctx, p: u32) {
-        self.expire(ctx, p);
-        let Some(leader) = self.state.leaders.get(p as usize).copied().flatten() else {
-            self.refresh_metadata(ctx);
-            return;
-        };
-        let part = &mut self.state.parts[p as usize];
-        if part.in_flight.is_some() || part.retrying.is_some() || part.queue.is_empty() {
-            return;
-        }
-        let n = part.queue.len().min(self.config.batch_records as usize);
-        let records: Vec<Pending> = part.queue.drain(..n).collect();
-        self.send_batch(ctx, p, leader, records, 0);
+    /// Requests in flight to `broker`.
+    fn in_flight_to(&self, broker: NodeId) -> usize {
+        self.state.parts.iter().map(|p| p.in_flight.iter().filter(|s| s.to == broker).count()).sum()
     }
 
-    fn send_batch(&mut self, ctx: &mut Ctx, p: u32, leader: NodeId, records: Vec<Pending>, attempt: u32) {
+    /// Drains every partition, starting after `p` (a broker's answer may
+    /// have made room for any partition it leads).
+    fn drain_all(&mut self, ctx: &mut Ctx, p: u32) {
+        for k in 1..=self.partitions {
+            self.drain(ctx, (p + k) % self.partitions);
+        }
+    }
+
+    /// Sends what `p` may send now: its next retry once its backoff is
+    /// over, else new batches, while its leader's connection has room.
+    fn drain(&mut self, ctx: &mut Ctx, p: u32) {
+        self.expire(ctx, p);
+        let idempotent = self.config.idempotent();
+        let max = self.config.max_in_flight_requests_per_connection as usize;
+        loop {
+            let part = &self.state.parts[p as usize];
+            if part.queue.is_empty() && part.retries.is_empty() {
+                return;
+            }
+            let Some(leader) = self.state.leaders.get(p as usize).copied().flatten() else {
+                self.refresh_metadata(ctx);
+                return;
+            };
+            // With one request in flight Kafka mutes the partition
+            // (`guaranteeMessageOrder`).
+            if self.in_flight_to(leader) >= max || (max == 1 && !part.in_flight.is_empty()) {
+                return;
+            }
+            let epoch = self.state.epoch;
+            let part = &mut self.state.parts[p as usize];
+            let batch = if let Some(head) = part.retries.front() {
+                // A retry waits for its backoff and holds back what is
+                // queued behind it; an idempotent producer sends it only
+                // once nothing before it is unresolved.
+                if head.at > ctx.monotonic() || (idempotent && part.earlier_unresolved(head.batch.seq())) {
+                    return;
+                }
+                let mut batch = part.retries.pop_front().expect("checked").batch;
+                batch.attempt += 1;
+                batch.epoch = epoch;
+                batch
+            } else {
+                // No new batch under a new epoch while batches of the old
+                // one are unanswered (`shouldStopDrainBatchesForPartition`).
+                if idempotent && part.in_flight.iter().any(|s| s.batch.epoch != epoch) {
+                    return;
+                }
+                let n = part.queue.len().min(self.config.batch_records as usize);
+                let records = part.queue.drain(..n).collect();
+                Batch { records, attempt: 0, maybe_written: false, epoch }
+            };
+            self.send_batch(ctx, p, leader, batch);
+        }
+    }
+
+    fn send_batch(&mut self, ctx: &mut Ctx, p: u32, leader: NodeId, batch: Batch) {
         self.state.next_id += 1;
         let id = self.state.next_id;
         let acks = self.config.acks;
-        let producer_epoch = if self.config.idempotent() { self.state.epoch } else { NO_PRODUCER_EPOCH };
+        let producer_epoch = if self.config.idempotent() { batch.epoch } else { NO_PRODUCER_EPOCH };
         let w = KafkaWire::Produce {
             id,
             partition: self.first + p,
-            first_seq: records[0].seq,
-            count: records.len() as u32,
+            first_seq: batch.seq(),
+            count: batch.records.len() as u32,
             producer_epoch,
             acks,
         };
         ctx.send(leader, Message::Kafka(w));
         if acks == Acks::None {
             // acks=0: done once sent; no offset is known.
-            for r in records {
+            for r in batch.records {
                 self.finish(ctx, r, Outcome::Ok, None);
             }
             return;
         }
-        let timer =
-            ctx.set_timer(self.config.request_timeout.nanos, Timer::KafkaProduceTimeout { partition: p, attempt });
-        self.state.parts[p as usize].in_flight = Some(InFlight { id, to: leader, records, attempt, timer });
+        let timer = ctx.set_timer(
+            self.config.request_timeout.nanos,
+            Timer::KafkaProduceTimeout { partition: p, attempt: batch.attempt },
+        );
+        self.state.parts[p as usize].in_flight.push(Sent { id, to: leader, batch, timer });
     }
 
     fn finish(&mut self, ctx: &mut Ctx, r: Pending, outcome: Outcome, offset: Option<u64>) {
@@ -225,60 +320,29 @@ impl KafkaProducer {
         ctx.log_sent(r.op, r.invoked, outcome, offset);
     }
 
-    /// Fails queued records older than the delivery timeout (never sent:
-    /// certainly not written).
+    /// Fails queued records and batches waiting for a retry once they are
+    /// older than the delivery timeout.
     fn expire(&mut self, ctx: &mut Ctx, p: u32) {
         let limit = ctx.monotonic() - self.config.delivery_timeout.nanos as i64;
         while let Some(r) = self.state.parts[p as usize].queue.front().copied() {
             if r.created >= limit {
                 break;
             }
+            // Never sent: certainly not written.
             self.state.parts[p as usize].queue.pop_front();
             self.finish(ctx, r, Outcome::Fail, None);
         }
+        while let Some(k) = self.state.parts[p as usize].retries.iter().position(|r| r.batch.records[0].created < limit)
+        {
+            let r = self.state.parts[p as usize].retries.remove(k).expect("found");
+            self.give_up_batch(ctx, r.batch);
+        }
     }
 
-    fn on_reply(&mut self, ctx: &mut Ctx, id: u64, p: u32, result: Result<u64, ProduceError>) {
-        let Some(part) = self.state.parts.get_mut(p as usize) else { return };
-        if part.in_flight.as_ref().map(|f| f.id) != Some(id) {
-            return;
-        }
-        let batch = part.in_flight.take().expect("checked");
-        ctx.cancel_timer(batch.timer);
-        match result {
-            Ok(first) => {
-                for (k, r) in batch.records.into_iter().enumerate() {
-                    self.finish(ctx, r, Outcome::Ok, Some(first + k as u64));
-                }
-            }
-            Err(e) => self.failed(ctx, p, batch, e),
-        }
-        self.drain(ctx, p);
-    }
-
-    /// A batch's attempt failed with `e`: retried if Kafka retries it and
-    /// time allows; otherwise its records fail (or are indeterminate).
-    fn failed(&mut self, ctx: &mut Ctx, p: u32, batch: InFlight, e: ProduceError) {
-        let retriable = !matches!(e, ProduceError::OutOfOrderSequenceNumber);
-        let oldest = batch.records[0].created;
-        let in_time = ctx.monotonic() - oldest < self.config.delivery_timeout.nanos as i64;
-        if matches!(
-            e,
-            ProduceError::NotLeaderOrFollower | ProduceError::NetworkException | ProduceError::RequestTimedOut
-        ) {
-            self.state.leaders[p as usize] = None;
-            self.refresh_metadata(ctx);
-        }
-        if retriable && batch.attempt < self.config.retries && in_time {
-            self.state.retries += 1;
-            ctx.set_timer(self.config.retry_backoff.nanos, Timer::KafkaRetry { partition: p });
-            self.state.parts[p as usize].retrying = Some(batch);
-            return;
-        }
-        // Given up. Any attempt may have been written unless every answer
-        // said it was not; the history cannot know which, so a batch that
-        // ever timed out or was appended is indeterminate.
-        let outcome = if e.indeterminate() || batch.attempt > 0 { Outcome::Info } else { Outcome::Fail };
+    /// The batch is not sent again: its records fail, or are indeterminate
+    /// if an attempt may have written them.
+    fn give_up_batch(&mut self, ctx: &mut Ctx, batch: Batch) {
+        let outcome = if batch.maybe_written { Outcome::Info } else { Outcome::Fail };
         for r in batch.records {
             self.finish(ctx, r, outcome, None);
         }
@@ -287,36 +351,95 @@ impl KafkaProducer {
         }
     }
 
-    fn on_timeout(&mut self, ctx: &mut Ctx, p: u32, attempt: u32, id: TimerId) {
-        let Some(part) = self.state.parts.get_mut(p as usize) else { return };
-        match &part.in_flight {
-            Some(f) if f.attempt == attempt && f.timer == id => {}
-            _ => return,
-        }
-        let batch = part.in_flight.take().expect("checked");
-        self.failed(ctx, p, batch, ProduceError::RequestTimedOut);
-        self.drain(ctx, p);
+    fn take_in_flight(&mut self, p: u32, id: u64) -> Option<Sent> {
+        let part = self.state.parts.get_mut(p as usize)?;
+        let k = part.in_flight.iter().position(|s| s.id == id)?;
+        Some(part.in_flight.remove(k))
     }
 
-    fn on_retry(&mut self, ctx: &mut Ctx, p: u32) {
-        let Some(batch) = self.state.parts.get_mut(p as usize).and_then(|x| x.retrying.take()) else { return };
-        match self.state.leaders[p as usize] {
-            Some(leader) => self.send_batch(ctx, p, leader, batch.records, batch.attempt + 1),
-            None => {
-                // No leader known yet: wait another backoff.
-                self.refresh_metadata(ctx);
-                let in_time = ctx.monotonic() - batch.records[0].created < self.config.delivery_timeout.nanos as i64;
-                if in_time {
-                    ctx.set_timer(self.config.retry_backoff.nanos, Timer::KafkaRetry { partition: p });
-                    self.state.parts[p as usize].retrying = Some(batch);
-                } else {
-                    let outcome = if batch.attempt > 0 { Outcome::Info } else { Outcome::Fail };
-                    for r in batch.records {
-                        self.finish(ctx, r, outcome, None);
-                    }
+    fn on_reply(&mut self, ctx: &mut Ctx, id: u64, p: u32, result: Result<u64, ProduceError>) {
+        let Some(sent) = self.take_in_flight(p, id) else { return };
+        ctx.cancel_timer(sent.timer);
+        match result {
+            Ok(first) => {
+                for (k, r) in sent.batch.records.into_iter().enumerate() {
+                    self.finish(ctx, r, Outcome::Ok, Some(first + k as u64));
                 }
             }
+            Err(e) => self.failed(ctx, p, sent.batch, e, e.indeterminate()),
         }
+        self.drain_all(ctx, p);
+    }
+
+    /// A batch's attempt failed with `e`: retried if Kafka retries it and
+    /// time allows; otherwise its records fail (or are indeterminate).
+    fn failed(&mut self, ctx: &mut Ctx, p: u32, mut batch: Batch, e: ProduceError, maybe_written: bool) {
+        batch.maybe_written |= maybe_written;
+        let idempotent = self.config.idempotent();
+        let part = &self.state.parts[p as usize];
+        // A gap in the sequence because an earlier batch is still being
+        // retried, or a batch of an old epoch, goes again (Kafka's
+        // `TransactionManager.canRetry`); any other is final.
+        let retriable = match e {
+            ProduceError::OutOfOrderSequenceNumber => {
+                idempotent && (part.earlier_unresolved(batch.seq()) || batch.epoch != self.state.epoch)
+            }
+            _ => true,
+        };
+        let in_time = ctx.monotonic() - batch.records[0].created < self.config.delivery_timeout.nanos as i64;
+        if matches!(
+            e,
+            ProduceError::NotLeaderOrFollower | ProduceError::NetworkException | ProduceError::RequestTimedOut
+        ) {
+            self.state.leaders[p as usize] = None;
+            self.refresh_metadata(ctx);
+        }
+        if !(retriable && batch.attempt < self.config.retries && in_time) {
+            return self.give_up_batch(ctx, batch);
+        }
+        self.state.retries += 1;
+        let backoff = self.config.retry_backoff.nanos;
+        ctx.set_timer(backoff, Timer::KafkaRetry { partition: p });
+        let retry = Retry { at: ctx.monotonic() + backoff as i64, batch };
+        let retries = &mut self.state.parts[p as usize].retries;
+        if idempotent {
+            // In sequence order (`insertInSequenceOrder`).
+            let k = retries.iter().position(|r| r.batch.seq() > retry.batch.seq()).unwrap_or(retries.len());
+            retries.insert(k, retry);
+        } else {
+            // Back to the front of the queue (`reenqueue`).
+            retries.push_front(retry);
+        }
+    }
+
+    /// The connection to `broker` is gone: every request in flight on it
+    /// fails, the newest first (as Kafka's `NetworkClient` clears them),
+    /// so the oldest ends up first to be retried. Each may have been
+    /// written. `timed_out` is the one whose timeout closed it.
+    fn disconnected(&mut self, ctx: &mut Ctx, broker: NodeId, timed_out: Option<u64>) {
+        let mut lost: Vec<(u32, Sent)> = Vec::new();
+        for (p, part) in self.state.parts.iter_mut().enumerate() {
+            let (gone, kept) = std::mem::take(&mut part.in_flight).into_iter().partition(|s| s.to == broker);
+            part.in_flight = kept;
+            lost.extend(gone.into_iter().map(|s: Sent| (p as u32, s)));
+        }
+        lost.sort_by_key(|(_, s)| std::cmp::Reverse(s.id));
+        for (p, sent) in lost {
+            ctx.cancel_timer(sent.timer);
+            let e =
+                if timed_out == Some(sent.id) { ProduceError::RequestTimedOut } else { ProduceError::NetworkException };
+            self.failed(ctx, p, sent.batch, e, true);
+        }
+        for p in 0..self.partitions {
+            self.drain(ctx, p);
+        }
+    }
+
+    fn on_timeout(&mut self, ctx: &mut Ctx, p: u32, id: TimerId) {
+        let Some(part) = self.state.parts.get(p as usize) else { return };
+        let Some(sent) = part.in_flight.iter().find(|s| s.timer == id) else { return };
+        let (to, request) = (sent.to, sent.id);
+        self.disconnected(ctx, to, Some(request));
     }
 }
 
@@ -338,14 +461,7 @@ impl Process for KafkaProducer {
             Message::Kafka(KafkaWire::ConnectionClosed) => {
                 // The broker's process died: what was in flight to it fails
                 // with a network error (and is retried).
-                for p in 0..self.partitions {
-                    let part = &mut self.state.parts[p as usize];
-                    if part.in_flight.as_ref().is_some_and(|f| f.to == from) {
-                        let batch = part.in_flight.take().expect("checked");
-                        ctx.cancel_timer(batch.timer);
-                        self.failed(ctx, p, batch, ProduceError::NetworkException);
-                    }
-                }
+                self.disconnected(ctx, from, None);
             }
             Message::Kafka(KafkaWire::PartitionLeader { partition, leader, .. }) => {
                 if partition + 1 == self.cluster_partitions {
@@ -353,9 +469,8 @@ impl Process for KafkaProducer {
                 }
                 let Some(p) = self.local(partition) else { return };
                 self.state.leaders[p as usize] = leader;
-                if leader.is_some() {
-                    self.drain(ctx, p);
-                }
+                // (Without a leader this only expires what is too old.)
+                self.drain(ctx, p);
             }
             _ => {}
         }
@@ -364,8 +479,8 @@ impl Process for KafkaProducer {
     fn on_timer(&mut self, ctx: &mut Ctx, id: TimerId, timer: Timer) {
         match timer {
             Timer::NextArrival => self.arrival(ctx),
-            Timer::KafkaProduceTimeout { partition, attempt } => self.on_timeout(ctx, partition, attempt, id),
-            Timer::KafkaRetry { partition } => self.on_retry(ctx, partition),
+            Timer::KafkaProduceTimeout { partition, .. } => self.on_timeout(ctx, partition, id),
+            Timer::KafkaRetry { partition } => self.drain(ctx, partition),
             // (The refresher's state is reset first; then it asks again if
             // a leader is still unknown.)
             Timer::KafkaMetadataTimeout
