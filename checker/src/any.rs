@@ -260,10 +260,16 @@ fn log(r: &RawOp, label: &str, keys: &mut Keys) -> Result<(LogInput, Option<LogO
             };
             (LogInput::Append { key, value }, offset.map(LogOutput::Appended))
         }
-        "read" | "poll" if ok(r) => {
-            (LogInput::Read { key }, Some(LogOutput::Read(numbers(r, label, &r.result, "a read's result")?)))
+        "read" | "poll" => {
+            // With an offset: a poll from there; without: the whole log.
+            let input = match &r.offset {
+                Some(o) => LogInput::Poll { key, from: whole(r, label, o, "an offset")? },
+                None => LogInput::Read { key },
+            };
+            let out =
+                if ok(r) { Some(LogOutput::Read(numbers(r, label, &r.result, "a read's result")?)) } else { None };
+            (input, out)
         }
-        "read" | "poll" => (LogInput::Read { key }, None),
         other => return Err(r.err(label, format!("the log model has append and read, not `{other}`"))),
     })
 }
@@ -424,7 +430,12 @@ pub fn log_events(h: &[Operation<LogInput, LogOutput>]) -> Vec<log_anomalies::Lo
                 (LogInput::Read { key }, Some(LogOutput::Read(vs))) => log_anomalies::LogEvent::Poll {
                     msgs: vs.iter().enumerate().map(|(o, &v)| (*key, o as u64, v)).collect(),
                 },
-                (LogInput::Read { .. }, _) => log_anomalies::LogEvent::Poll { msgs: Vec::new() },
+                (LogInput::Poll { key, from }, Some(LogOutput::Read(vs))) => log_anomalies::LogEvent::Poll {
+                    msgs: vs.iter().enumerate().map(|(o, &v)| (*key, from + o as u64, v)).collect(),
+                },
+                (LogInput::Read { .. } | LogInput::Poll { .. }, _) => {
+                    log_anomalies::LogEvent::Poll { msgs: Vec::new() }
+                }
             };
             log_anomalies::LogOp {
                 client: op.client,

@@ -83,8 +83,8 @@ pub fn parse(text: &str) -> Result<(String, Vec<RawOp>), ParseError> {
         }
         let final_read = match o.get("final") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-            Some(Value::Bool(true)) if f == "read" => true,
-            Some(Value::Bool(true)) => return Err(err(format!("only a read can be final, not a {f}"))),
+            Some(Value::Bool(true)) if f == "read" || f == "poll" => true,
+            Some(Value::Bool(true)) => return Err(err(format!("only a read or a poll can be final, not a {f}"))),
             Some(_) => return Err(err("\"final\" must be true or false".into())),
         };
         let edn = |name: &str| -> Result<Edn, ParseError> {
@@ -175,7 +175,7 @@ mod tests {
         assert!(e("{").starts_with("line 1: EOF while parsing"));
         assert_eq!(
             e(&format!(r#"{head}[{{"process":0,"f":"write","value":1,"invoke":5,"type":"info","final":true}}]}}"#)),
-            "ops[0]: only a read can be final, not a write"
+            "ops[0]: only a read or a poll can be final, not a write"
         );
         assert_eq!(
             e(&format!(r#"{head}[{{"process":0,"f":"read","invoke":5,"type":"info","final":1}}]}}"#)),
