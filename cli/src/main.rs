@@ -141,7 +141,15 @@ fn run(a: &RunArgs) -> Result<(), String> {
     let finals = (until >= scenario.duration.nanos && sim.halted().is_none()).then(|| sim.final_reads()).flatten();
     if let Some(path) = &a.history {
         let ops = finals.as_ref().map_or(&[][..], |f| &f.ops[..]);
-        let text = engine::consistency::history_file(sim.history(), ops, &sim.scenario().name, seed);
+        let log_ops = finals.as_ref().map_or(&[][..], |f| &f.log_ops[..]);
+        let text = engine::consistency::history_file(
+            sim.history(),
+            ops,
+            sim.log_history(),
+            log_ops,
+            &sim.scenario().name,
+            seed,
+        );
         std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))?;
     }
     let mut report = sim.report();

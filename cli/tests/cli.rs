@@ -260,7 +260,8 @@ fn the_history_file_is_the_engines_history_file_byte_for_byte() {
     let scenario = engine::Scenario::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let mut sim = engine::Simulation::with_seed(&scenario, 11).unwrap();
     sim.run_through(4_000_000_000);
-    let expected = engine::consistency::history_file(sim.history(), &[], &sim.scenario().name, sim.seed());
+    let expected =
+        engine::consistency::history_file(sim.history(), &[], sim.log_history(), &[], &sim.scenario().name, sim.seed());
     assert!(expected.matches("\"invoke\"").count() > 100, "a history worth comparing");
     assert_eq!(written, expected);
     std::fs::remove_dir_all(&dir).unwrap();

@@ -7,7 +7,7 @@
 //! a client node (its requests form one session, for the per-client
 //! checks).
 
-use crate::history::{History, LogEvent as HLogEvent, LogHistory, OpRecord, Outcome as HOutcome};
+use crate::history::{History, LogEvent as HLogEvent, LogHistory, LogRecord, OpRecord, Outcome as HOutcome};
 use crate::message::Op;
 use crate::scenario::{ComponentSpec, Scenario};
 use crate::time::Time;
@@ -441,11 +441,88 @@ fn missed_write(ops: &[OpRecord], read: usize) -> Option<usize> {
 }
 
 /// The history file that `clusterlab run --history` writes and the app
-/// exports: [`history_json`] as compact JSON and a newline.
-pub fn history_file(history: &History, finals: &[OpRecord], scenario: &str, seed: u64) -> String {
-    let mut text = history_json(history, finals, scenario, seed).to_string();
+/// exports, as compact JSON and a newline: a run with Kafka clients gives
+/// their sends and polls ([`log_history_json`], then `log_finals`, the
+/// final polls); any other its reads and writes ([`history_json`], then
+/// `finals`, the final reads).
+pub fn history_file(
+    history: &History,
+    finals: &[OpRecord],
+    log: &LogHistory,
+    log_finals: &[LogRecord],
+    scenario: &str,
+    seed: u64,
+) -> String {
+    let json = if log.ops().is_empty() {
+        history_json(history, finals, scenario, seed)
+    } else {
+        log_history_json(log, log_finals, scenario, seed)
+    };
+    let mut text = json.to_string();
     text.push('\n');
     text
+}
+
+/// The Kafka clients' history in the JSON history format, model `log`, one
+/// key per partition: each send as `send` (with its offset once
+/// acknowledged), each poll as one `poll` per partition and run of
+/// consecutive offsets it returned (`offset`: the first; `result`: the
+/// values). The final polls come last, marked `"final": true`, as a
+/// process of their own (they read from offset 0 again). Polls that
+/// returned nothing are left out.
+pub fn log_history_json(log: &LogHistory, finals: &[LogRecord], scenario: &str, seed: u64) -> serde_json::Value {
+    let mut ops = Vec::new();
+    for rec in log.ops().iter().chain(finals) {
+        let kind = match rec.outcome {
+            HOutcome::Ok => "ok",
+            HOutcome::Fail => "fail",
+            HOutcome::Info | HOutcome::Pending => "info",
+        };
+        let process = u64::from(rec.node) | u64::from(rec.final_poll) << 32;
+        let op = |f: &str, key: u32| {
+            let mut o =
+                serde_json::json!({ "process": process, "f": f, "key": key, "invoke": rec.invoke, "type": kind });
+            if let (Some(t), false) = (rec.complete, rec.outcome == HOutcome::Pending) {
+                o["complete"] = t.into();
+            }
+            if rec.final_poll {
+                o["final"] = true.into();
+            }
+            o
+        };
+        match &rec.event {
+            HLogEvent::Send { partition, value, offset } => {
+                let mut o = op("send", *partition);
+                o["value"] = (*value).into();
+                if let Some(at) = offset {
+                    o["offset"] = (*at).into();
+                }
+                ops.push(o);
+            }
+            HLogEvent::Poll { records } => {
+                let mut k = 0;
+                while k < records.len() {
+                    let (p, first, _) = records[k];
+                    let mut values = Vec::new();
+                    while k < records.len() && records[k].0 == p && records[k].1 == first + values.len() as u64 {
+                        values.push(records[k].2);
+                        k += 1;
+                    }
+                    let mut o = op("poll", p);
+                    o["offset"] = first.into();
+                    o["result"] = values.into();
+                    ops.push(o);
+                }
+            }
+        }
+    }
+    serde_json::json!({
+        "format": checker::formats::json::FORMAT,
+        "version": checker::formats::json::VERSION,
+        "model": "log",
+        "meta": { "scenario": scenario, "seed": seed, "time_unit": "ns", "discarded": log.discarded() },
+        "ops": ops,
+    })
 }
 
 /// The history in the project's JSON history format (docs/history-format.md),

@@ -1,8 +1,8 @@
 //! What a run gives away besides its scenario: the client history, for a
 //! consistency checker, and the charts' numbers, for a spreadsheet.
 
-use engine::history::OpRecord;
 use engine::metrics::IntervalStats;
+use engine::sim::final_reads::FinalReads;
 use engine::time::NANOS_PER_SEC;
 use engine::Simulation;
 use std::fmt::Write as _;
@@ -11,9 +11,12 @@ use std::fmt::Write as _;
 /// (`docs/history-format.md`): byte for byte what
 /// `clusterlab run --history FILE` writes for the same run, and what
 /// `clusterlab check FILE` reads. Suggested file name: `history.json`.
-/// With `finals`, the run's final reads follow its operations.
-pub fn history_json(sim: &Simulation, finals: &[OpRecord]) -> String {
-    engine::consistency::history_file(sim.history(), finals, &sim.scenario().name, sim.seed())
+/// With `finals`, the run's final reads (or a Kafka run's final polls)
+/// follow its operations.
+pub fn history_json(sim: &Simulation, finals: Option<&FinalReads>) -> String {
+    let ops = finals.map_or(&[][..], |f| &f.ops[..]);
+    let log_ops = finals.map_or(&[][..], |f| &f.log_ops[..]);
+    engine::consistency::history_file(sim.history(), ops, sim.log_history(), log_ops, &sim.scenario().name, sim.seed())
 }
 
 /// The CSV header of [`metrics_csv`].
@@ -82,6 +85,7 @@ fn seconds(ns: u64) -> String {
 mod tests {
     use super::*;
     use crate::examples;
+    use engine::history::LogEvent;
     use engine::Scenario;
 
     fn run(id: &str, until_ns: u64) -> Simulation {
@@ -104,11 +108,19 @@ mod tests {
     #[test]
     fn the_history_is_what_the_checker_reads_and_the_cli_writes() {
         let sim = run("db-async-failover", 6 * NANOS_PER_SEC);
-        let text = history_json(&sim, &[]);
+        let text = history_json(&sim, None);
         assert!(text.ends_with("}\n") && !text[..text.len() - 1].contains('\n'), "one compact line");
         // The CLI writes engine::consistency::history_file (cli/tests/cli.rs
         // checks its bytes); so does this.
-        assert_eq!(text, engine::consistency::history_file(sim.history(), &[], &sim.scenario().name, sim.seed()));
+        let file = engine::consistency::history_file(
+            sim.history(),
+            &[],
+            sim.log_history(),
+            &[],
+            &sim.scenario().name,
+            sim.seed(),
+        );
+        assert_eq!(text, file);
         let (model, ops) = checker::formats::json::parse(&text).unwrap();
         assert_eq!(model, "register");
         assert!(sim.history().ops().len() > 100, "a history worth exporting");
@@ -124,7 +136,7 @@ mod tests {
     fn at_the_end_the_history_carries_the_final_reads_and_the_checker_judges_by_them() {
         let sim = run("db-replica-lag", 20 * NANOS_PER_SEC);
         let f = sim.final_reads().unwrap();
-        let text = history_json(&sim, &f.ops);
+        let text = history_json(&sim, Some(&f));
         assert_eq!(text.matches("\"final\":true").count(), f.ops.len());
         let (model, raw) = checker::formats::json::parse(&text).unwrap();
         assert_eq!(raw.len(), sim.history().ops().len() + f.ops.len());
@@ -133,6 +145,28 @@ mod tests {
         let loaded = checker::any::build(kind, &raw, "ops").unwrap();
         let report = checker::any::report(&loaded, &checker::Budget::default());
         assert_eq!(report["anomalies"]["lost_writes"]["count"], f.consistency.anomalies.lost_writes.count);
+    }
+
+    #[test]
+    fn a_kafka_run_exports_its_sends_and_polls_as_logs_and_the_checker_finds_the_same_losses() {
+        let scenario = Scenario::from_json(examples::find("kafka-acks1-loss").unwrap().json).unwrap();
+        let mut sim = Simulation::new(&scenario).unwrap();
+        sim.run_through(scenario.duration.nanos);
+        let f = sim.final_reads().unwrap();
+        let lab = f.consistency.log.clone().unwrap();
+        assert!(lab.anomalies.lost.count > 0, "the example loses writes: {:?}", lab.anomalies);
+        let text = history_json(&sim, Some(&f));
+        let (model, raw) = checker::formats::json::parse(&text).unwrap();
+        assert_eq!(model, "log");
+        let sends = raw.iter().filter(|o| o.f == "send").count();
+        assert_eq!(sends, sim.log_history().ops().iter().filter(|o| matches!(o.event, LogEvent::Send { .. })).count());
+        assert!(raw.iter().any(|o| o.f == "poll" && o.final_read), "the final polls are in it");
+        let loaded = checker::any::build(checker::any::ModelKind::parse(&model).unwrap(), &raw, "ops").unwrap();
+        let report = checker::any::report(&loaded, &checker::Budget::default());
+        let a = &report["anomalies"];
+        assert_eq!(a["lost"]["count"], lab.anomalies.lost.count, "{a}");
+        assert_eq!(a["duplicated"]["count"], lab.anomalies.duplicated.count, "{a}");
+        assert_eq!(a["nonmonotonic"]["count"], lab.anomalies.nonmonotonic.count, "{a}");
     }
 
     #[test]

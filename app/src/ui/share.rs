@@ -148,8 +148,7 @@ pub fn SharePanel() -> impl IntoView {
                         (file::export_file_name(&s), "application/json", file::export_scenario(&s))
                     }
                     Export::History => {
-                        let finals = l.final_reads().map_or(&[][..], |f| &f.ops[..]);
-                        ("history.json".to_string(), "application/json", export::history_json(&l.sim, finals))
+                        ("history.json".to_string(), "application/json", export::history_json(&l.sim, l.final_reads()))
                     }
                     Export::Metrics => ("metrics.csv".to_string(), "text/csv", export::metrics_csv(&l.sim)),
                 })

@@ -31,7 +31,7 @@ use super::Simulation;
 use crate::components::client::FINAL_READ_TRIES;
 use crate::components::Component;
 use crate::consistency::{ConsistencyView, FinalPollsSummary, FinalReadsSummary};
-use crate::history::{OpRecord, Outcome};
+use crate::history::{LogRecord, OpRecord, Outcome};
 use crate::message::{NodeId, Op};
 use crate::node::Status;
 use crate::time::{Time, NANOS_PER_MILLI, NANOS_PER_SEC};
@@ -57,6 +57,9 @@ pub struct FinalReads {
     pub first: usize,
     /// The final reads, in the order they were invoked.
     pub ops: Vec<OpRecord>,
+    /// The Kafka clients' operations after the run: the final polls (and
+    /// any poll of the quiet before them).
+    pub log_ops: Vec<LogRecord>,
 }
 
 /// The final reads under way.
@@ -124,6 +127,7 @@ impl Simulation {
         c.check_consistency();
         let first = reads.as_ref().map_or(c.world.history.ops().len(), |r| r.first);
         let ops = c.world.history.ops()[first..].to_vec();
+        let log_ops = c.world.log_history.ops()[self.world.log_history.ops().len()..].to_vec();
         let mut consistency = c.consistency.view().clone();
         if logs {
             match c.end_final_polls(start, &consumers) {
@@ -138,7 +142,7 @@ impl Simulation {
             consistency.final_reads =
                 Some(FinalReadsSummary { after: start, keys: total + skipped, read: read.len(), skipped });
         }
-        Some(FinalReads { consistency, first, ops })
+        Some(FinalReads { consistency, first, ops, log_ops })
     }
 
     /// Stops the clients and schedules their final reads after the quiet.
