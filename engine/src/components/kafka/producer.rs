@@ -423,7 +423,7 @@ impl KafkaProducer {
             part.in_flight = kept;
             lost.extend(gone.into_iter().map(|s: Sent| (p as u32, s)));
         }
-        lost.sort_by_key(|(_, s)| std::cmp::Reverse(s.id));
+        checker::sort::sort_by_key(&mut lost, |(_, s)| std::cmp::Reverse(s.id));
         for (p, sent) in lost {
             ctx.cancel_timer(sent.timer);
             let e =
