@@ -109,10 +109,10 @@ impl RedisServer {
             if let Ok(Some(_)) = server.child.try_wait() {
                 return None; // exited: most likely the port was taken meanwhile
             }
-            if let Ok(mut client) = RespClient::connect(port) {
-                // Ours, not another test's server that won the port.
-                let pid = info_field(&client.info("server"), "process_id");
-                if pid == Some(server.child.id().to_string()) {
+            // Ours, not another test's server that won the port (which
+            // may also close the connection as its test ends: try again).
+            if let Some(info) = server_info(port) {
+                if info_field(&info, "process_id") == Some(server.child.id().to_string()) {
                     server.remove_dir = true;
                     return Some(server);
                 }
@@ -147,6 +147,21 @@ impl RedisServer {
     pub fn client(&self) -> RespClient {
         RespClient::connect(self.port).expect("connect to redis-server")
     }
+}
+
+/// `INFO server` from whatever answers on `port`, or `None` if the
+/// connection fails or closes midway (no panic: the caller tries again).
+fn server_info(port: u16) -> Option<String> {
+    let client = RespClient::connect(port).ok()?;
+    let (mut reader, mut writer) = (client.reader, client.writer);
+    writer.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n").ok()?;
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line).ok()?;
+    let len: usize = std::str::from_utf8(line.strip_prefix(b"$")?).ok()?.trim_end().parse().ok()?;
+    let mut body = vec![0; len + 2];
+    reader.read_exact(&mut body).ok()?;
+    body.truncate(len);
+    String::from_utf8(body).ok()
 }
 
 impl Drop for RedisServer {
