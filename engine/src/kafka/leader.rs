@@ -226,29 +226,20 @@ impl LeaderState {
         if acks != Acks::All {
             return Ok(AppendResult::Done(offset));
         }
-        if self.high_watermark > offset {
-            return Ok(AppendResult::Done(offset));
-        }
-        if self.waiting.len() >= MAX_WAITING {
-            // Bounded purgatory: the oldest waiting write times out early.
-            if let Some((_, r)) = self.waiting.pop_front() {
-                self.completed.push((r, Err(ProduceError::RequestTimedOut)));
-            }
-        }
-        self.waiting.push_back((offset, request));
-        Ok(AppendResult::Waiting(offset))
+        Ok(self.wait_for(offset, request))
     }
 
-    /// An `acks=all` retry of a batch the log already holds (an idempotent
-    /// producer's duplicate), whose last record is at `offset`: answered as
-    /// a fresh write would be, once the high watermark passes it. (Kafka's
-    /// `DelayedProduce` waits on the duplicate's offsets too: a leader that
-    /// inherited the batch uncommitted must not acknowledge it at once.)
+    /// An `acks=all` write whose last record is at `offset`: answered once
+    /// the high watermark passes it. Also for a retry of a batch the log
+    /// already holds (an idempotent producer's duplicate): Kafka's
+    /// `DelayedProduce` waits on the duplicate's offsets too, so a leader
+    /// that inherited the batch uncommitted does not acknowledge it at once.
     pub fn wait_for(&mut self, offset: u64, request: u64) -> AppendResult {
         if self.high_watermark > offset {
             return AppendResult::Done(offset);
         }
         if self.waiting.len() >= MAX_WAITING {
+            // Bounded purgatory: the oldest waiting write times out early.
             if let Some((_, r)) = self.waiting.pop_front() {
                 self.completed.push((r, Err(ProduceError::RequestTimedOut)));
             }
