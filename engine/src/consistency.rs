@@ -463,6 +463,26 @@ pub fn history_file(
     text
 }
 
+/// An operation's outcome as the JSON history format's `type`.
+fn type_name(outcome: HOutcome) -> &'static str {
+    match outcome {
+        HOutcome::Ok => "ok",
+        HOutcome::Fail => "fail",
+        HOutcome::Info | HOutcome::Pending => "info",
+    }
+}
+
+/// Adds an operation's `complete` time (none while pending) and, for the
+/// final reads or polls, `"final": true`.
+fn completion(o: &mut serde_json::Value, complete: Option<Time>, outcome: HOutcome, is_final: bool) {
+    if let (Some(t), false) = (complete, outcome == HOutcome::Pending) {
+        o["complete"] = t.into();
+    }
+    if is_final {
+        o["final"] = true.into();
+    }
+}
+
 /// The Kafka clients' history in the JSON history format, model `log`, one
 /// key per partition: each send as `send` (with its offset once
 /// acknowledged), each poll as one `poll` per partition and run of
@@ -473,21 +493,12 @@ pub fn history_file(
 pub fn log_history_json(log: &LogHistory, finals: &[LogRecord], scenario: &str, seed: u64) -> serde_json::Value {
     let mut ops = Vec::new();
     for rec in log.ops().iter().chain(finals) {
-        let kind = match rec.outcome {
-            HOutcome::Ok => "ok",
-            HOutcome::Fail => "fail",
-            HOutcome::Info | HOutcome::Pending => "info",
-        };
+        let kind = type_name(rec.outcome);
         let process = u64::from(rec.node) | u64::from(rec.final_poll) << 32;
         let op = |f: &str, key: u32| {
             let mut o =
                 serde_json::json!({ "process": process, "f": f, "key": key, "invoke": rec.invoke, "type": kind });
-            if let (Some(t), false) = (rec.complete, rec.outcome == HOutcome::Pending) {
-                o["complete"] = t.into();
-            }
-            if rec.final_poll {
-                o["final"] = true.into();
-            }
+            completion(&mut o, rec.complete, rec.outcome, rec.final_poll);
             o
         };
         match &rec.event {
@@ -539,11 +550,7 @@ pub fn history_json(history: &History, finals: &[OpRecord], scenario: &str, seed
                 "process": client(rec),
                 "key": rec.op.key(),
                 "invoke": rec.invoke,
-                "type": match rec.outcome {
-                    HOutcome::Ok => "ok",
-                    HOutcome::Fail => "fail",
-                    HOutcome::Info | HOutcome::Pending => "info",
-                },
+                "type": type_name(rec.outcome),
             });
             match rec.op {
                 Op::Read { .. } => {
@@ -557,12 +564,7 @@ pub fn history_json(history: &History, finals: &[OpRecord], scenario: &str, seed
                     o["value"] = value.into();
                 }
             }
-            if let (Some(t), false) = (rec.complete, rec.outcome == HOutcome::Pending) {
-                o["complete"] = t.into();
-            }
-            if rec.final_read {
-                o["final"] = true.into();
-            }
+            completion(&mut o, rec.complete, rec.outcome, rec.final_read);
             o
         })
         .collect();
