@@ -239,6 +239,133 @@ pub enum Note {
     },
 }
 
+impl Note {
+    /// Every note's name, in declaration order: the names trace files and
+    /// lesson goals use.
+    pub const NAMES: &[&str] = &[
+        "server_down",
+        "server_up",
+        "check_failed",
+        "check_passed",
+        "no_server_available",
+        "queue_full",
+        "backlog_full",
+        "queue_timeout",
+        "retried",
+        "promoted",
+        "demoted",
+        "client_overloaded",
+        "cache_role",
+        "full_resync",
+        "partial_resync",
+        "rdb_loaded",
+        "repl_link_down",
+        "replica_dropped",
+        "wait_clients_full",
+        "sdown",
+        "sdown_cleared",
+        "odown",
+        "odown_cleared",
+        "failover_started",
+        "failover_leader",
+        "promoting_replica",
+        "failover_aborted",
+        "switch_master",
+        "converting_to_replica",
+        "replica_output_buffer_full",
+        "backlog_freed",
+        "use_backend",
+        "raft_role",
+        "kafka_leader",
+        "kafka_isr",
+        "kafka_truncated",
+        "kafka_fence",
+        "semi_sync_off",
+        "semi_sync_on",
+        "kafka_registered",
+        "kafka_log_recovered",
+        "aof_loaded",
+        "rdb_saved",
+        "rdb_file_loaded",
+    ];
+
+    /// The note's name as trace files write it (`server_down`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Note::ServerDown { .. } => "server_down",
+            Note::ServerUp { .. } => "server_up",
+            Note::CheckFailed { .. } => "check_failed",
+            Note::CheckPassed { .. } => "check_passed",
+            Note::NoServerAvailable => "no_server_available",
+            Note::QueueFull { .. } => "queue_full",
+            Note::BacklogFull => "backlog_full",
+            Note::QueueTimeout => "queue_timeout",
+            Note::Retried { .. } => "retried",
+            Note::Promoted { .. } => "promoted",
+            Note::Demoted { .. } => "demoted",
+            Note::ClientOverloaded { .. } => "client_overloaded",
+            Note::CacheRole { .. } => "cache_role",
+            Note::FullResync { .. } => "full_resync",
+            Note::PartialResync { .. } => "partial_resync",
+            Note::RdbLoaded { .. } => "rdb_loaded",
+            Note::ReplLinkDown { .. } => "repl_link_down",
+            Note::ReplicaDropped { .. } => "replica_dropped",
+            Note::WaitClientsFull => "wait_clients_full",
+            Note::Sdown { .. } => "sdown",
+            Note::SdownCleared { .. } => "sdown_cleared",
+            Note::Odown { .. } => "odown",
+            Note::OdownCleared { .. } => "odown_cleared",
+            Note::FailoverStarted { .. } => "failover_started",
+            Note::FailoverLeader { .. } => "failover_leader",
+            Note::PromotingReplica { .. } => "promoting_replica",
+            Note::FailoverAborted { .. } => "failover_aborted",
+            Note::SwitchMaster { .. } => "switch_master",
+            Note::ConvertingToReplica { .. } => "converting_to_replica",
+            Note::ReplicaOutputBufferFull { .. } => "replica_output_buffer_full",
+            Note::BacklogFreed => "backlog_freed",
+            Note::UseBackend { .. } => "use_backend",
+            Note::RaftRole { .. } => "raft_role",
+            Note::KafkaLeader { .. } => "kafka_leader",
+            Note::KafkaIsr { .. } => "kafka_isr",
+            Note::KafkaTruncated { .. } => "kafka_truncated",
+            Note::KafkaFence { .. } => "kafka_fence",
+            Note::SemiSyncOff { .. } => "semi_sync_off",
+            Note::SemiSyncOn { .. } => "semi_sync_on",
+            Note::KafkaRegistered { .. } => "kafka_registered",
+            Note::KafkaLogRecovered { .. } => "kafka_log_recovered",
+            Note::AofLoaded { .. } => "aof_loaded",
+            Note::RdbSaved { .. } => "rdb_saved",
+            Note::RdbFileLoaded { .. } => "rdb_file_loaded",
+        }
+    }
+
+    /// The Raft role a `raft_role` note reports.
+    pub fn raft_role(&self) -> Option<crate::raft::Role> {
+        match self {
+            Note::RaftRole { role, .. } => Some(*role),
+            _ => None,
+        }
+    }
+}
+
+impl NodeChange {
+    /// Every change's name, in declaration order.
+    pub const NAMES: &[&str] = &["started", "crashed", "restarted", "paused", "resumed", "clock_skewed", "slowed"];
+
+    /// The change's name as trace files write it (`clock_skewed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeChange::Started => "started",
+            NodeChange::Crashed => "crashed",
+            NodeChange::Restarted => "restarted",
+            NodeChange::Paused => "paused",
+            NodeChange::Resumed => "resumed",
+            NodeChange::ClockSkewed => "clock_skewed",
+            NodeChange::Slowed => "slowed",
+        }
+    }
+}
+
 /// Why a replica's link to its primary went down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -439,6 +566,139 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each note's position in `Note::NAMES`. No wildcard arm: a new note
+    /// does not compile here until it has a place, and then the test
+    /// below wants a sample of it.
+    fn place(note: &Note) -> usize {
+        match note {
+            Note::ServerDown { .. } => 0,
+            Note::ServerUp { .. } => 1,
+            Note::CheckFailed { .. } => 2,
+            Note::CheckPassed { .. } => 3,
+            Note::NoServerAvailable => 4,
+            Note::QueueFull { .. } => 5,
+            Note::BacklogFull => 6,
+            Note::QueueTimeout => 7,
+            Note::Retried { .. } => 8,
+            Note::Promoted { .. } => 9,
+            Note::Demoted { .. } => 10,
+            Note::ClientOverloaded { .. } => 11,
+            Note::CacheRole { .. } => 12,
+            Note::FullResync { .. } => 13,
+            Note::PartialResync { .. } => 14,
+            Note::RdbLoaded { .. } => 15,
+            Note::ReplLinkDown { .. } => 16,
+            Note::ReplicaDropped { .. } => 17,
+            Note::WaitClientsFull => 18,
+            Note::Sdown { .. } => 19,
+            Note::SdownCleared { .. } => 20,
+            Note::Odown { .. } => 21,
+            Note::OdownCleared { .. } => 22,
+            Note::FailoverStarted { .. } => 23,
+            Note::FailoverLeader { .. } => 24,
+            Note::PromotingReplica { .. } => 25,
+            Note::FailoverAborted { .. } => 26,
+            Note::SwitchMaster { .. } => 27,
+            Note::ConvertingToReplica { .. } => 28,
+            Note::ReplicaOutputBufferFull { .. } => 29,
+            Note::BacklogFreed => 30,
+            Note::UseBackend { .. } => 31,
+            Note::RaftRole { .. } => 32,
+            Note::KafkaLeader { .. } => 33,
+            Note::KafkaIsr { .. } => 34,
+            Note::KafkaTruncated { .. } => 35,
+            Note::KafkaFence { .. } => 36,
+            Note::SemiSyncOff { .. } => 37,
+            Note::SemiSyncOn { .. } => 38,
+            Note::KafkaRegistered { .. } => 39,
+            Note::KafkaLogRecovered { .. } => 40,
+            Note::AofLoaded { .. } => 41,
+            Note::RdbSaved { .. } => 42,
+            Note::RdbFileLoaded { .. } => 43,
+        }
+    }
+
+    #[test]
+    fn note_names_are_the_names_trace_files_write() {
+        let samples = [
+            Note::ServerDown { server: 1, health: 1 },
+            Note::ServerUp { server: 1, health: 1 },
+            Note::CheckFailed { server: 1, health: 1 },
+            Note::CheckPassed { server: 1, health: 1 },
+            Note::NoServerAvailable,
+            Note::QueueFull { queued: 1 },
+            Note::BacklogFull,
+            Note::QueueTimeout,
+            Note::Retried { server: 1, attempt: 1 },
+            Note::Promoted { epoch: 1 },
+            Note::Demoted { epoch: 1 },
+            Note::ClientOverloaded { outstanding: 1 },
+            Note::CacheRole { primary: None },
+            Note::FullResync { replica: 1 },
+            Note::PartialResync { replica: 1, offset: 1 },
+            Note::RdbLoaded { keys: 1, offset: 1 },
+            Note::ReplLinkDown { primary: 1, reason: LinkDown::Closed },
+            Note::ReplicaDropped { replica: 1 },
+            Note::WaitClientsFull,
+            Note::Sdown { node: 1 },
+            Note::SdownCleared { node: 1 },
+            Note::Odown { primary: 1, agree: 1 },
+            Note::OdownCleared { primary: 1 },
+            Note::FailoverStarted { epoch: 1 },
+            Note::FailoverLeader { epoch: 1, votes: 1 },
+            Note::PromotingReplica { replica: 1 },
+            Note::FailoverAborted { epoch: 1, reason: AbortReason::NotElected },
+            Note::SwitchMaster { from: 1, to: 1, epoch: 1 },
+            Note::ConvertingToReplica { node: 1 },
+            Note::ReplicaOutputBufferFull { replica: 1, bytes: 1 },
+            Note::BacklogFreed,
+            Note::UseBackend { rule: 1 },
+            Note::RaftRole { role: crate::raft::Role::Leader, term: 1 },
+            Note::KafkaLeader { partition: 1, leader_epoch: 1, isr: 1 },
+            Note::KafkaIsr { partition: 1, isr: 1 },
+            Note::KafkaTruncated { partition: 1, offset: 1, dropped: 1 },
+            Note::KafkaFence { broker: 1, fenced: true },
+            Note::SemiSyncOff { lsn: 1 },
+            Note::SemiSyncOn { lsn: 1 },
+            Note::KafkaRegistered { broker: 1 },
+            Note::KafkaLogRecovered { partition: 1, offset: 1, lost: 1 },
+            Note::AofLoaded { keys: 1 },
+            Note::RdbSaved { keys: 1 },
+            Note::RdbFileLoaded { keys: 1 },
+        ];
+        assert_eq!(samples.len(), Note::NAMES.len());
+        for (i, note) in samples.iter().enumerate() {
+            assert_eq!(place(note), i);
+            let json = serde_json::to_value(note).unwrap();
+            assert_eq!(json["note"], note.name());
+            assert_eq!(Note::NAMES[i], note.name());
+        }
+        assert_eq!(samples[32].raft_role(), Some(crate::raft::Role::Leader));
+        assert_eq!(samples[0].raft_role(), None);
+    }
+
+    #[test]
+    fn node_change_names_are_the_names_trace_files_write() {
+        use NodeChange::*;
+        let all = [Started, Crashed, Restarted, Paused, Resumed, ClockSkewed, Slowed];
+        assert_eq!(all.len(), NodeChange::NAMES.len());
+        for (i, change) in all.into_iter().enumerate() {
+            // No wildcard: a new change does not compile until it is listed.
+            let place = match change {
+                Started => 0,
+                Crashed => 1,
+                Restarted => 2,
+                Paused => 3,
+                Resumed => 4,
+                ClockSkewed => 5,
+                Slowed => 6,
+            };
+            assert_eq!(place, i);
+            assert_eq!(NodeChange::NAMES[i], change.name());
+            assert_eq!(serde_json::to_value(change).unwrap(), change.name());
+        }
+    }
 
     #[test]
     fn ring_keeps_the_newest_and_counts_the_rest() {

@@ -130,22 +130,14 @@ fn is_after(first_fault: Option<(u64, Time)>, after: After, e: &TraceEvent) -> b
 /// `node` with `role`.
 fn event_matches(sim: &Simulation, e: &TraceEvent, event: &str, node: Option<&str>, role: Option<&str>) -> bool {
     let (on, name, raft_role) = match &e.what {
-        What::Fault { .. } => (None, "fault".to_string(), None),
-        What::Node { node, change } => (Some(*node), serde_name(change), None),
-        What::Note { node, note } => {
-            let v = serde_json::to_value(note).expect("serialises");
-            let role = v.get("role").and_then(Value::as_str).map(str::to_string);
-            (Some(*node), v["note"].as_str().unwrap_or_default().to_string(), role)
-        }
+        What::Fault { .. } => (None, "fault", None),
+        What::Node { node, change } => (Some(*node), change.name(), None),
+        What::Note { node, note } => (Some(*node), note.name(), note.raft_role().map(|r| r.name())),
         _ => return false,
     };
     name == event
         && node.is_none_or(|want| on.is_some_and(|id| sim.node_name(id) == want))
-        && role.is_none_or(|want| raft_role.as_deref() == Some(want))
-}
-
-fn serde_name<T: serde::Serialize>(x: &T) -> String {
-    serde_json::to_value(x).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        && role.is_none_or(|want| raft_role == Some(want))
 }
 
 fn metric_name(m: Metric) -> &'static str {
@@ -332,7 +324,17 @@ fn compare(text: &str, q: Quantity) -> Option<std::cmp::Ordering> {
 mod tests {
     use super::*;
     use crate::examples;
+    use engine::trace::{NodeChange, Note};
     use lesson::{After, Check, Goal};
+
+    /// The lesson format's list of event names (what a lesson file may
+    /// name) is exactly the engine's.
+    #[test]
+    fn lesson_events_are_the_engine_events() {
+        let engine: Vec<&str> =
+            ["fault"].into_iter().chain(NodeChange::NAMES.iter().copied()).chain(Note::NAMES.iter().copied()).collect();
+        assert_eq!(lesson::EVENTS, engine.as_slice());
+    }
 
     fn crash_goal() -> Vec<Goal> {
         vec![Goal {
