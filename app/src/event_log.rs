@@ -80,7 +80,8 @@ impl EventLog {
                     | engine::trace::Note::QueueFull { .. }
                     | engine::trace::Note::BacklogFull
                     | engine::trace::Note::ClientOverloaded { .. }
-                    | engine::trace::Note::CheckFailed { .. } => "bad",
+                    | engine::trace::Note::CheckFailed { .. }
+                    | engine::trace::Note::KafkaRequestTimeout { .. } => "bad",
                     engine::trace::Note::UseBackend { .. } => "route",
                     _ => "note",
                 },

@@ -237,6 +237,23 @@ pub enum Note {
     RdbFileLoaded {
         keys: u32,
     },
+    /// A producer's request to `broker` got no answer within
+    /// `request.timeout.ms`: it closes the connection, and every request
+    /// in flight on it (`in_flight`, this one included) fails (Kafka's
+    /// "Disconnecting from node 1 due to request timeout").
+    KafkaRequestTimeout {
+        broker: NodeId,
+        in_flight: u32,
+    },
+    /// A producer sends a failed batch of `records` for `partition` again
+    /// after `retry.backoff.ms`: its retry number `retry` (Kafka's "Got
+    /// error produce response ..., retrying").
+    KafkaRetrying {
+        partition: u32,
+        records: u32,
+        retry: u32,
+        error: crate::kafka::ProduceError,
+    },
 }
 
 impl Note {
@@ -287,6 +304,8 @@ impl Note {
         "aof_loaded",
         "rdb_saved",
         "rdb_file_loaded",
+        "kafka_request_timeout",
+        "kafka_retrying",
     ];
 
     /// The note's name as trace files write it (`server_down`).
@@ -336,6 +355,8 @@ impl Note {
             Note::AofLoaded { .. } => "aof_loaded",
             Note::RdbSaved { .. } => "rdb_saved",
             Note::RdbFileLoaded { .. } => "rdb_file_loaded",
+            Note::KafkaRequestTimeout { .. } => "kafka_request_timeout",
+            Note::KafkaRetrying { .. } => "kafka_retrying",
         }
     }
 
@@ -616,6 +637,8 @@ mod tests {
             Note::AofLoaded { .. } => 41,
             Note::RdbSaved { .. } => 42,
             Note::RdbFileLoaded { .. } => 43,
+            Note::KafkaRequestTimeout { .. } => 44,
+            Note::KafkaRetrying { .. } => 45,
         }
     }
 
@@ -666,6 +689,13 @@ mod tests {
             Note::AofLoaded { keys: 1 },
             Note::RdbSaved { keys: 1 },
             Note::RdbFileLoaded { keys: 1 },
+            Note::KafkaRequestTimeout { broker: 1, in_flight: 1 },
+            Note::KafkaRetrying {
+                partition: 1,
+                records: 1,
+                retry: 1,
+                error: crate::kafka::ProduceError::RequestTimedOut,
+            },
         ];
         assert_eq!(samples.len(), Note::NAMES.len());
         for (i, note) in samples.iter().enumerate() {

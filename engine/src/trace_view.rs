@@ -183,6 +183,20 @@ impl Simulation {
             Note::AofLoaded { keys } => format!("loaded {keys} keys from the append-only file"),
             Note::RdbSaved { keys } => format!("saved an RDB snapshot: {keys} keys to dump.rdb"),
             Note::RdbFileLoaded { keys } => format!("loaded {keys} keys from dump.rdb"),
+            Note::KafkaRequestTimeout { broker, in_flight } => format!(
+                "kafka: disconnecting from {} due to request timeout: {}",
+                name(broker),
+                if in_flight == 1 {
+                    "the request in flight on the connection fails".to_string()
+                } else {
+                    format!("the {in_flight} requests in flight on the connection fail")
+                }
+            ),
+            Note::KafkaRetrying { partition, records, retry, error } => format!(
+                "kafka: {} for partition {partition}, retrying a batch of {records} record{} (retry {retry})",
+                error.name(),
+                if records == 1 { "" } else { "s" }
+            ),
             Note::KafkaLogRecovered { partition, offset, lost } => format!(
                 "kafka: log recovery after the power loss: partition {partition} ends at offset {offset}; {lost} records had not reached the disk"
             ),

@@ -99,6 +99,8 @@ pub const EVENTS: &[&str] = &[
     "aof_loaded",
     "rdb_saved",
     "rdb_file_loaded",
+    "kafka_request_timeout",
+    "kafka_retrying",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -10,7 +10,8 @@ use crate::time::Time;
 use std::collections::VecDeque;
 
 /// Errors a produce request gets, with Kafka's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ProduceError {
     /// `acks=all` and the ISR is smaller than `min.insync.replicas`:
     /// refused before the append. Certainly not written.

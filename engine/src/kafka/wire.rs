@@ -68,6 +68,9 @@ impl KafkaError {
 /// "No epoch" on the wire (Kafka's `UNDEFINED_EPOCH` is -1).
 pub const NO_EPOCH: u32 = u32::MAX;
 
+/// "Not an idempotent producer" on the wire.
+pub const NO_PRODUCER_EPOCH: u16 = u16::MAX;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KafkaWire {
     /// A fetch from a follower (`replica`) or a consumer, for one
@@ -271,8 +274,13 @@ impl KafkaWire {
                 format!("Fetch answer p{partition}: diverging, epoch {epoch} ends at {end_offset}")
             }
             KafkaWire::FetchError { partition, error, .. } => format!("Fetch answer p{partition}: {}", error.name()),
-            KafkaWire::Produce { partition, first_seq, count, acks, .. } => {
-                format!("Produce p{partition}: {count} records from seq {first_seq}, acks={}", acks.name())
+            KafkaWire::Produce { partition, first_seq, count, producer_epoch, acks, .. } => {
+                let records = if count == 1 { "1 record".to_string() } else { format!("{count} records") };
+                // Only an idempotent producer's batches carry a sequence
+                // on the wire (Kafka's NO_SEQUENCE otherwise).
+                let seq =
+                    if producer_epoch == NO_PRODUCER_EPOCH { String::new() } else { format!(" from seq {first_seq}") };
+                format!("Produce p{partition}: {records}{seq}, acks={}", acks.name())
             }
             KafkaWire::ProduceReply { partition, result: Ok(o), .. } => {
                 format!("Produce answer p{partition}: offset {o}")

@@ -20,7 +20,7 @@ use super::coordinator::{offset_key, Coordinator};
 use super::{BrokerView, Cluster, GroupView, ReplicaView};
 use crate::context::Ctx;
 use crate::kafka::metadata::{set_of, MetadataImage, MetadataRecord};
-use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH};
+use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH, NO_PRODUCER_EPOCH};
 use crate::kafka::{
     diverging, truncation_offset, Acks, AppendResult, BrokerId, Divergence, FetchRequest, FetchResponse, LeaderAndIsr,
     LeaderState, PartitionLog, ProduceError, Record,
@@ -35,9 +35,6 @@ use std::collections::BTreeMap;
 /// How often a group coordinator looks for expired members and finished
 /// rebalances.
 const GROUP_TICK_NS: u64 = 250_000_000;
-
-/// "Not an idempotent producer" on the wire.
-pub const NO_PRODUCER_EPOCH: u16 = u16::MAX;
 
 /// Metadata entries a broker holds ahead of a gap at most.
 const MAX_METADATA_AHEAD: usize = 4096;

@@ -25,17 +25,17 @@
 //! One simplification: a produce request carries one partition's batch
 //! (Kafka's carries one batch of each ready partition the broker leads).
 
-use super::broker::NO_PRODUCER_EPOCH;
 use super::config::ProducerConfig;
 use super::{MetadataRefresh, ProducerView};
 use crate::context::Ctx;
 use crate::history::Outcome;
-use crate::kafka::wire::KafkaWire;
+use crate::kafka::wire::{KafkaWire, NO_PRODUCER_EPOCH};
 use crate::kafka::{Acks, ProduceError, Record};
 use crate::message::{Message, NodeId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::{Time, NANOS_PER_SEC};
+use crate::trace::Note;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
@@ -398,6 +398,12 @@ impl KafkaProducer {
             return self.give_up_batch(ctx, batch);
         }
         self.state.retries += 1;
+        ctx.note(Note::KafkaRetrying {
+            partition: self.first + p,
+            records: batch.records.len() as u32,
+            retry: batch.attempt + 1,
+            error: e,
+        });
         let backoff = self.config.retry_backoff.nanos;
         ctx.set_timer(backoff, Timer::KafkaRetry { partition: p });
         let retry = Retry { at: ctx.monotonic() + backoff as i64, batch };
@@ -439,6 +445,7 @@ impl KafkaProducer {
         let Some(part) = self.state.parts.get(p as usize) else { return };
         let Some(sent) = part.in_flight.iter().find(|s| s.timer == id) else { return };
         let (to, request) = (sent.to, sent.id);
+        ctx.note(Note::KafkaRequestTimeout { broker: to, in_flight: self.in_flight_to(to) as u32 });
         self.disconnected(ctx, to, Some(request));
     }
 }
