@@ -38,6 +38,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "kafka-isr-shrink", json: example!("kafka-isr-shrink") },
     Example { id: "kafka-unclean-election", json: example!("kafka-unclean-election") },
     Example { id: "kafka-rebalance-duplicates", json: example!("kafka-rebalance-duplicates") },
+    Example { id: "kafka-retry-reorder", json: example!("kafka-retry-reorder") },
     Example { id: "redis-replica-stale-reads", json: example!("redis-replica-stale-reads") },
     Example { id: "redis-sentinel-failover", json: example!("redis-sentinel-failover") },
 ];

@@ -261,6 +261,61 @@ fn an_unclean_election_loses_acknowledged_writes_and_a_clean_one_waits() {
     assert!(!leaders.is_empty() && leaders[0].0 > 45 * SEC, "{leaders:?}");
 }
 
+/// The example run to its end with its final polls: the producer's
+/// notes, and the log check.
+fn retry_reorder(idempotent: bool) -> (Vec<(u64, String, Note)>, LogView) {
+    let mut v = serde_json::to_value(load_example("kafka-retry-reorder.json")).unwrap();
+    v["nodes"][0]["enable_idempotence"] = json!(idempotent);
+    let s = scenario(v);
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(s.duration.nanos);
+    let log = sim.final_reads().expect("final polls").consistency.log.expect("checked as logs");
+    let producer: Vec<_> = notes(&sim).into_iter().filter(|(_, node, _)| node == "producer").collect();
+    (producer, log)
+}
+
+#[test]
+fn retries_reorder_and_duplicate_without_idempotence_and_the_producer_says_why() {
+    use engine::kafka::ProduceError::{NetworkException, OutOfOrderSequenceNumber, RequestTimedOut};
+    let (notes, log) = retry_reorder(false);
+    assert!(log.anomalies.nonmonotonic.count > 0 && log.anomalies.duplicated.count > 0, "{:?}", log.anomalies);
+    assert_eq!(log.anomalies.lost.count, 0, "{:?}", log.anomalies);
+    // Each request timeout closes the connection to b1: every request in
+    // flight on it fails at that moment and is retried, the timed-out one
+    // with REQUEST_TIMED_OUT, the others with NETWORK_EXCEPTION.
+    let timeouts: Vec<_> = notes
+        .iter()
+        .filter_map(|(t, _, n)| match n {
+            Note::KafkaRequestTimeout { in_flight, .. } => Some((*t, *in_flight)),
+            _ => None,
+        })
+        .collect();
+    assert!(!timeouts.is_empty());
+    for &(t, in_flight) in &timeouts {
+        assert!(t > 5 * SEC && t < 23 * SEC, "only while the link loses messages, and 2 s after: {t}");
+        let retried: Vec<_> = notes
+            .iter()
+            .filter_map(|(at, _, n)| match n {
+                Note::KafkaRetrying { error, .. } if *at == t => Some(*error),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(retried.len(), in_flight as usize, "at {t}: {retried:?}");
+        assert_eq!(retried.iter().filter(|&&e| e == RequestTimedOut).count(), 1, "at {t}: {retried:?}");
+        assert!(retried.iter().all(|&e| e == RequestTimedOut || e == NetworkException), "at {t}: {retried:?}");
+    }
+    assert!(timeouts.iter().any(|&(_, n)| n > 1), "several requests in flight: {timeouts:?}");
+    // Without idempotence the broker never checks sequences.
+    assert!(!notes.iter().any(|(_, _, n)| matches!(n, Note::KafkaRetrying { error: OutOfOrderSequenceNumber, .. })));
+
+    // Idempotent: the broker refuses the batches behind a lost one
+    // (OUT_OF_ORDER_SEQUENCE_NUMBER), the producer retries them in order,
+    // and each record is written once, in order.
+    let (notes, log) = retry_reorder(true);
+    assert_eq!(log.anomalies.total(), 0, "{:?}", log.anomalies);
+    assert!(notes.iter().any(|(_, _, n)| matches!(n, Note::KafkaRetrying { error: OutOfOrderSequenceNumber, .. })));
+}
+
 #[test]
 fn a_dead_group_member_s_partitions_are_read_again_from_its_last_commit() {
     let (sim, log) = run(&load_example("kafka-rebalance-duplicates.json"));

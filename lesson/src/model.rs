@@ -196,10 +196,17 @@ pub enum Verdict {
     /// Kafka: an acknowledged record no consumer can ever read.
     LogLost,
     NoLogLost,
+    /// Kafka: a record written at two offsets.
+    LogDuplicated,
+    NoLogDuplicated,
+    /// Kafka: a client's offsets not increasing (a producer's records
+    /// written out of the order it sent them, or a consumer reading back).
+    LogNonmonotonic,
+    NoLogNonmonotonic,
 }
 
 impl Verdict {
-    pub const ALL: [(&'static str, Verdict); 8] = [
+    pub const ALL: [(&'static str, Verdict); 12] = [
         ("linearizable", Verdict::Linearizable),
         ("not_linearizable", Verdict::NotLinearizable),
         ("lost_writes", Verdict::LostWrites),
@@ -208,6 +215,10 @@ impl Verdict {
         ("no_stale_reads", Verdict::NoStaleReads),
         ("log_lost", Verdict::LogLost),
         ("no_log_lost", Verdict::NoLogLost),
+        ("log_duplicated", Verdict::LogDuplicated),
+        ("no_log_duplicated", Verdict::NoLogDuplicated),
+        ("log_nonmonotonic", Verdict::LogNonmonotonic),
+        ("no_log_nonmonotonic", Verdict::NoLogNonmonotonic),
     ];
 }
 

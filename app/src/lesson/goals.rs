@@ -237,20 +237,37 @@ fn verdict_status(sim: &Simulation, c: &ConsistencyView, verdict: Verdict) -> St
             verdict == Verdict::StaleReads,
             "stale read",
         ),
-        Verdict::LogLost | Verdict::NoLogLost => match &c.log {
-            Some(l) => count_status(
-                l.sends_acknowledged > 0,
-                l.anomalies.lost.count,
-                verdict == Verdict::LogLost,
-                "lost record",
-            ),
+        Verdict::LogLost
+        | Verdict::NoLogLost
+        | Verdict::LogDuplicated
+        | Verdict::NoLogDuplicated
+        | Verdict::LogNonmonotonic
+        | Verdict::NoLogNonmonotonic => match &c.log {
+            Some(l) => {
+                let a = &l.anomalies;
+                let (count, want_some, what) = match verdict {
+                    Verdict::LogLost | Verdict::NoLogLost => (a.lost.count, verdict == Verdict::LogLost, "lost record"),
+                    Verdict::LogDuplicated | Verdict::NoLogDuplicated => {
+                        (a.duplicated.count, verdict == Verdict::LogDuplicated, "duplicated record")
+                    }
+                    _ => (a.nonmonotonic.count, verdict == Verdict::LogNonmonotonic, "reordered record"),
+                };
+                count_status(l.sends_acknowledged > 0, count, want_some, what)
+            }
             None => (false, "this run has no Kafka clients".to_string()),
         },
     };
     // That nothing went wrong is a claim about the whole run: it holds
     // only once the run has reached its end.
-    let absence =
-        matches!(verdict, Verdict::Linearizable | Verdict::NoLostWrites | Verdict::NoStaleReads | Verdict::NoLogLost);
+    let absence = matches!(
+        verdict,
+        Verdict::Linearizable
+            | Verdict::NoLostWrites
+            | Verdict::NoStaleReads
+            | Verdict::NoLogLost
+            | Verdict::NoLogDuplicated
+            | Verdict::NoLogNonmonotonic
+    );
     let ended = sim.now() >= sim.scenario().duration.nanos;
     if met && absence && !ended {
         return Status {
