@@ -263,9 +263,22 @@ pub fn describe(view: &ConsistencyView) -> Verdicts {
 /// A Kafka run: its partitions checked as logs (Maelstrom's anomalies).
 fn describe_log(log: &LogView) -> Verdicts {
     let a = &log.anomalies;
+    // Nothing lost is not the whole story: records written twice or out
+    // of order are anomalies too (Jepsen's Kafka checker fails on them).
+    let others: Vec<String> = [
+        (a.duplicated.count, "written twice"),
+        (a.nonmonotonic.count, "out of order"),
+        (a.inconsistent.count, "offsets holding two values"),
+        (a.skipped.count, "offsets skipped by a consumer"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let so_far = if log.final_polls.is_some() { "" } else { " so far" };
     let (headline, tone) = match (a.lost.count, log.first_lost_at) {
-        (0, _) if log.final_polls.is_some() => ("No acknowledged write lost".to_string(), "ok"),
-        (0, _) => ("No acknowledged write lost so far".to_string(), "ok"),
+        (0, _) if others.is_empty() => (format!("No acknowledged write lost{so_far}"), "ok"),
+        (0, _) => (format!("No acknowledged write lost{so_far}, but {}", others.join(", ")), "bad"),
         (n, Some(t)) => (format!("{n} acknowledged writes lost (the first acknowledged at {})", at(t)), "bad"),
         (n, None) => (format!("{n} acknowledged writes lost"), "bad"),
     };
@@ -436,5 +449,17 @@ mod tests {
         let polls = row("final polls").expect("a final polls row");
         assert!(polls.starts_with("6 of 6 partitions read whole after the run"), "{polls}");
         assert_eq!(row("checked up to").as_deref(), Some("the end, 30.000 s"));
+    }
+
+    #[test]
+    fn a_kafka_run_with_nothing_lost_but_records_duplicated_and_reordered_is_not_ok() {
+        let sim = sim_at("kafka-retry-reorder", 30);
+        let f = sim.final_reads().expect("final polls");
+        let v = describe(&f.consistency);
+        let log = f.consistency.log.as_ref().unwrap();
+        let (dup, reordered) = (log.anomalies.duplicated.count, log.anomalies.nonmonotonic.count);
+        assert!(dup > 0 && reordered > 0 && log.anomalies.lost.count == 0, "{:?}", log.anomalies);
+        let want = format!("No acknowledged write lost, but {dup} written twice, {reordered} out of order");
+        assert_eq!((v.headline.as_deref(), v.tone), (Some(want.as_str()), "bad"));
     }
 }
