@@ -1,6 +1,7 @@
 // The lab at 1280x720 and on a tablet (portrait and landscape, touch):
 // nothing wider than the screen, the cluster and the controls usable.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { appTest, gotoApp } from './harness.mjs';
 
 const sizes = [
@@ -62,3 +63,31 @@ for (const [name, contextOptions] of sizes) {
     assert.ok(await goals.isVisible());
   });
 }
+
+// Every step of every lesson at 1280x720: nothing in the lesson column
+// is wider than the column (long `code` such as
+// `max.in.flight.requests.per.connection` wraps instead of running out).
+appTest('every lesson step fits its column on a 1280x720 laptop', { timeout: 180_000, contextOptions: { viewport: { width: 1280, height: 720 } } }, async ({ page }) => {
+  const dir = new URL('../../lessons/', import.meta.url);
+  const steps = [];
+  for (const file of readdirSync(dir).filter((f) => /^\d\d-.*\.md$/.test(f)).sort()) {
+    const text = readFileSync(new URL(file, dir), 'utf8');
+    const id = text.match(/^id = "([^"]+)"/m)[1];
+    const count = text.split('\n').filter((l) => l.trim() === '```step').length;
+    for (let n = 1; n <= count; n++) steps.push(`${id}/${n}`);
+  }
+  assert.ok(steps.length >= 30, `only ${steps.length} steps found`);
+  await gotoApp(page, `./#lesson/${steps[0]}`);
+  const column = page.getByTestId('lesson');
+  for (const step of steps) {
+    await page.evaluate((s) => { location.hash = `#lesson/${s}`; }, step);
+    await column.getByRole('heading', { name: new RegExp(`^Step ${step.split('/')[1]} of`) }).waitFor();
+    const wide = await column.evaluate((col) => {
+      const edge = col.getBoundingClientRect().right;
+      return [...col.querySelectorAll('*')]
+        .filter((el) => el.getBoundingClientRect().right > edge + 0.5 && !el.closest('pre'))
+        .map((el) => `${el.tagName.toLowerCase()}: ${el.textContent.slice(0, 60)}`);
+    });
+    assert.deepEqual(wide, [], `${step}: wider than the lesson column`);
+  }
+});
