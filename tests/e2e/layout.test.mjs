@@ -73,21 +73,28 @@ appTest('every lesson step fits its column on a 1280x720 laptop', { timeout: 180
   for (const file of readdirSync(dir).filter((f) => /^\d\d-.*\.md$/.test(f)).sort()) {
     const text = readFileSync(new URL(file, dir), 'utf8');
     const id = text.match(/^id = "([^"]+)"/m)[1];
-    const count = text.split('\n').filter((l) => l.trim() === '```step').length;
-    for (let n = 1; n <= count; n++) steps.push(`${id}/${n}`);
+    // A step is a `## Title` section with a step block.
+    let title = null;
+    let n = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('## ')) title = line.slice(3).trim();
+      if (line.trim() === '```step') steps.push({ at: `${id}/${++n}`, n, title });
+    }
+    for (const s of steps.filter((s) => s.at.startsWith(`${id}/`))) s.of = n;
   }
   assert.ok(steps.length >= 30, `only ${steps.length} steps found`);
-  await gotoApp(page, `./#lesson/${steps[0]}`);
+  await gotoApp(page, `./#lesson/${steps[0].at}`);
   const column = page.getByTestId('lesson');
-  for (const step of steps) {
-    await page.evaluate((s) => { location.hash = `#lesson/${s}`; }, step);
-    await column.getByRole('heading', { name: new RegExp(`^Step ${step.split('/')[1]} of`) }).waitFor();
+  for (const { at, n, of, title } of steps) {
+    await page.evaluate((s) => { location.hash = `#lesson/${s}`; }, at);
+    // The step's own heading, so the check runs on the step just opened.
+    await column.getByRole('heading', { name: `Step ${n} of ${of}: ${title}`, exact: true }).waitFor();
     const wide = await column.evaluate((col) => {
       const edge = col.getBoundingClientRect().right;
       return [...col.querySelectorAll('*')]
         .filter((el) => el.getBoundingClientRect().right > edge + 0.5 && !el.closest('pre'))
         .map((el) => `${el.tagName.toLowerCase()}: ${el.textContent.slice(0, 60)}`);
     });
-    assert.deepEqual(wide, [], `${step}: wider than the lesson column`);
+    assert.deepEqual(wide, [], `${at}: wider than the lesson column`);
   }
 });
