@@ -257,57 +257,6 @@ pub enum Note {
 }
 
 impl Note {
-    /// Every note's name, in declaration order: the names trace files and
-    /// lesson goals use.
-    pub const NAMES: &[&str] = &[
-        "server_down",
-        "server_up",
-        "check_failed",
-        "check_passed",
-        "no_server_available",
-        "queue_full",
-        "backlog_full",
-        "queue_timeout",
-        "retried",
-        "promoted",
-        "demoted",
-        "client_overloaded",
-        "cache_role",
-        "full_resync",
-        "partial_resync",
-        "rdb_loaded",
-        "repl_link_down",
-        "replica_dropped",
-        "wait_clients_full",
-        "sdown",
-        "sdown_cleared",
-        "odown",
-        "odown_cleared",
-        "failover_started",
-        "failover_leader",
-        "promoting_replica",
-        "failover_aborted",
-        "switch_master",
-        "converting_to_replica",
-        "replica_output_buffer_full",
-        "backlog_freed",
-        "use_backend",
-        "raft_role",
-        "kafka_leader",
-        "kafka_isr",
-        "kafka_truncated",
-        "kafka_fence",
-        "semi_sync_off",
-        "semi_sync_on",
-        "kafka_registered",
-        "kafka_log_recovered",
-        "aof_loaded",
-        "rdb_saved",
-        "rdb_file_loaded",
-        "kafka_request_timeout",
-        "kafka_retrying",
-    ];
-
     /// The note's name as trace files write it (`server_down`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -370,9 +319,6 @@ impl Note {
 }
 
 impl NodeChange {
-    /// Every change's name, in declaration order.
-    pub const NAMES: &[&str] = &["started", "crashed", "restarted", "paused", "resumed", "clock_skewed", "slowed"];
-
     /// The change's name as trace files write it (`clock_skewed`).
     pub fn name(self) -> &'static str {
         match self {
@@ -588,8 +534,8 @@ impl Trace {
 mod tests {
     use super::*;
 
-    /// Each note's position in `Note::NAMES`. No wildcard arm: a new note
-    /// does not compile here until it has a place, and then the test
+    /// Each note's position in declaration order. No wildcard arm: a new
+    /// note does not compile here until it has a place, and then the test
     /// below wants a sample of it.
     fn place(note: &Note) -> usize {
         match note {
@@ -643,7 +589,7 @@ mod tests {
     }
 
     #[test]
-    fn note_names_are_the_names_trace_files_write() {
+    fn event_names_are_the_trace_files_and_the_lesson_formats() {
         let samples = [
             Note::ServerDown { server: 1, health: 1 },
             Note::ServerUp { server: 1, health: 1 },
@@ -697,23 +643,17 @@ mod tests {
                 error: crate::kafka::ProduceError::RequestTimedOut,
             },
         ];
-        assert_eq!(samples.len(), Note::NAMES.len());
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);
             let json = serde_json::to_value(note).unwrap();
             assert_eq!(json["note"], note.name());
-            assert_eq!(Note::NAMES[i], note.name());
         }
         assert_eq!(samples[32].raft_role(), Some(crate::raft::Role::Leader));
         assert_eq!(samples[0].raft_role(), None);
-    }
 
-    #[test]
-    fn node_change_names_are_the_names_trace_files_write() {
         use NodeChange::*;
-        let all = [Started, Crashed, Restarted, Paused, Resumed, ClockSkewed, Slowed];
-        assert_eq!(all.len(), NodeChange::NAMES.len());
-        for (i, change) in all.into_iter().enumerate() {
+        let changes = [Started, Crashed, Restarted, Paused, Resumed, ClockSkewed, Slowed];
+        for (i, change) in changes.into_iter().enumerate() {
             // No wildcard: a new change does not compile until it is listed.
             let place = match change {
                 Started => 0,
@@ -725,9 +665,17 @@ mod tests {
                 Slowed => 6,
             };
             assert_eq!(place, i);
-            assert_eq!(NodeChange::NAMES[i], change.name());
             assert_eq!(serde_json::to_value(change).unwrap(), change.name());
         }
+
+        // The lesson format's list of events (what a lesson file may name)
+        // is exactly the engine's, in order.
+        let engine: Vec<&str> = ["fault"]
+            .into_iter()
+            .chain(changes.iter().map(|c| c.name()))
+            .chain(samples.iter().map(Note::name))
+            .collect();
+        assert_eq!(lesson::EVENTS, engine.as_slice());
     }
 
     #[test]

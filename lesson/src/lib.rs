@@ -42,8 +42,8 @@ impl std::error::Error for Problem {}
 
 /// The trace events an `event` goal can name: a node's change (as the
 /// engine's `NodeChange` writes it), a component's note (as `Note` writes
-/// it), or `fault` (a scheduled or injected fault took effect). The app's
-/// tests check this list against the engine's.
+/// it), or `fault` (a scheduled or injected fault took effect). A test in
+/// the engine (`trace.rs`) holds this list to the trace's names.
 pub const EVENTS: &[&str] = &[
     "fault",
     // Node changes.

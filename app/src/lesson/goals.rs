@@ -341,17 +341,7 @@ fn compare(text: &str, q: Quantity) -> Option<std::cmp::Ordering> {
 mod tests {
     use super::*;
     use crate::examples;
-    use engine::trace::{NodeChange, Note};
     use lesson::{After, Check, Goal};
-
-    /// The lesson format's list of event names (what a lesson file may
-    /// name) is exactly the engine's.
-    #[test]
-    fn lesson_events_are_the_engine_events() {
-        let engine: Vec<&str> =
-            ["fault"].into_iter().chain(NodeChange::NAMES.iter().copied()).chain(Note::NAMES.iter().copied()).collect();
-        assert_eq!(lesson::EVENTS, engine.as_slice());
-    }
 
     fn crash_goal() -> Vec<Goal> {
         vec![Goal {
