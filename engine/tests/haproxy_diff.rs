@@ -852,3 +852,140 @@ fn a_scripted_run_routes_like_haproxy() {
     let ours: Vec<&str> = ours.iter().map(|(s, ..)| s.as_str()).collect();
     assert_eq!(ours, real, "config:\n{cfg}");
 }
+
+/// One request through a load balancer (`retries 3`, `timeout connect
+/// 300ms`) to `servers`, of which `s1` has crashed (its host refuses), in
+/// the engine. `balance` may name a `hash_type` after a space. Returns the run (for its rendering) and what HAProxy would
+/// log: the server last tried, the status, the retries, and the time to
+/// the answer in ms.
+fn one_refused_request(
+    balance: &str,
+    redispatch: bool,
+    servers: &[&str],
+    path: &str,
+) -> (engine::Simulation, (String, u16, u32, u64)) {
+    use engine::message::{Message, Status};
+    use engine::trace::{Note, What};
+    let server = |name: &str| serde_json::json!({ "name": name, "type": "server", "service_time": "1ms" });
+    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "10us" });
+    let (balance, hash_type) = balance.split_once(' ').unwrap_or((balance, "map-based"));
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "10s", "paths": [ { "path": path } ],
+              "workload": { "kind": "script", "requests": [ { "at": "100ms", "read": 1, "path": path } ] } },
+            { "name": "lb", "type": "load_balancer", "balance": balance, "hash_type": hash_type,
+              "servers": servers.iter().map(|s| serde_json::json!({ "name": s })).collect::<Vec<_>>(),
+              "retries": 3, "redispatch": redispatch, "timeout_connect": "300ms", "timeout_server": "5s" },
+            server("s1"), server("s2")
+        ],
+        "links": [ link("c", "lb"), link("lb", "s1"), link("lb", "s2") ],
+        "faults": [ { "at": "10ms", "action": "crash", "node": "s1" } ]
+    });
+    let scenario = engine::Scenario::from_value(scenario).expect("valid");
+    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    sim.run_until(5_000_000_000);
+    let (c, lb) = (sim.node_id("c").unwrap(), sim.node_id("lb").unwrap());
+    let (mut retries, mut server, mut answer) = (0, String::new(), None);
+    for e in sim.trace().events() {
+        match &e.what {
+            What::Note { note: Note::Retried { server: s, .. }, .. } => {
+                retries += 1;
+                server = sim.node_name(*s).to_string();
+            }
+            What::Deliver { from, to, msg: Message::Response(_), .. } if *to == lb => {
+                server = sim.node_name(*from).to_string();
+            }
+            What::Deliver { to, msg: Message::Response(r), .. } if *to == c => answer = Some((r.status, e.time)),
+            _ => {}
+        }
+    }
+    let (status, at) = answer.expect("the client got an answer");
+    let status = match status {
+        Status::Ok => 200,
+        Status::ServiceUnavailable => 503,
+        Status::GatewayTimeout => 504,
+    };
+    (sim, (server, status, retries, (at - 100_000_000) / 1_000_000))
+}
+
+/// After a refused connection: where the retry goes, and whether HAProxy
+/// pauses first (`stream_choose_redispatch`, `back_handle_st_cer`). In
+/// each case the engine's rendering of the load balancer runs in the real
+/// HAProxy, with nothing listening on `s1`'s port, which logs the server
+/// last tried, the status, the retries and the request's total time. The
+/// engine must give the same server, status and retries, and the same
+/// number of 300 ms pauses.
+#[test]
+fn refused_connections_are_retried_and_paused_like_haproxy() {
+    const PAUSE_MS: u64 = 300;
+    let pauses = |ms: u64| (ms + PAUSE_MS / 2) / PAUSE_MS;
+    /// Balance, redispatch, servers, and what should be logged: server,
+    /// status, retries, pauses.
+    type Case<'a> = (&'a str, bool, &'a [&'a str], (&'a str, u16, u32, u64));
+    let cases: [Case; 8] = [
+        // Not a hash, two active servers: elsewhere at once.
+        ("roundrobin", true, &["s1", "s2"], ("s2", 200, 1, 0)),
+        ("static-rr", true, &["s1", "s2"], ("s2", 200, 1, 0)),
+        ("leastconn", true, &["s1", "s2"], ("s2", 200, 1, 0)),
+        ("first", true, &["s1", "s2"], ("s2", 200, 1, 0)),
+        // A hash keeps to its server, pausing, until the last retry, which
+        // goes through selection again at once: a consistent hash then
+        // avoids the server that refused, a map-based one picks it again.
+        ("uri consistent", true, &["s1", "s2"], ("s2", 200, 3, 2)),
+        ("uri", true, &["s1", "s2"], ("s1", 503, 3, 2)),
+        // No redispatch: four attempts on s1, three pauses, then 503.
+        ("roundrobin", false, &["s1", "s2"], ("s1", 503, 3, 3)),
+        // One active server: nowhere else to go, so every retry pauses.
+        ("roundrobin", true, &["s1"], ("s1", 503, 3, 3)),
+    ];
+    let live = Backend::start("s2");
+    let dead_port = free_port();
+    for (balance, redispatch, servers, expected) in cases {
+        let case = format!("balance {balance}, redispatch {redispatch}, servers {servers:?}");
+        // A path the balancer sends to s1 first (a hash may not).
+        let (path, sim, ours) = (0..20)
+            .map(|i| format!("/{i}"))
+            .map(|path| {
+                let (sim, ours) = one_refused_request(balance, redispatch, servers, &path);
+                (path, sim, ours)
+            })
+            .find(|(.., ours)| ours.2 > 0)
+            .unwrap_or_else(|| panic!("{case}: no path goes to s1 first"));
+        let ours = (ours.0.as_str(), ours.1, ours.2, pauses(ours.3));
+        assert_eq!(ours, expected, "the engine, {case}");
+
+        // The real HAProxy on the engine's rendering, logging each request.
+        let port = free_port();
+        let lb = sim.node_id("lb").unwrap();
+        let cfg: String = sim
+            .haproxy_cfg(lb)
+            .unwrap()
+            .lines()
+            .map(|l| match l.strip_prefix("    server ").and_then(|r| r.split_once(' ')) {
+                Some((name, _)) => {
+                    let p = if name == "s1" { dead_port } else { live.port };
+                    format!("    server {name} 127.0.0.1:{p}\n")
+                }
+                None if l == "global" => "global\n    log stdout format raw local0\n".into(),
+                None if l == "    bind :80" => format!(
+                    "    bind 127.0.0.1:{port}\n    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n"
+                ),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        let haproxy = HaProxy::launch(&cfg, port);
+        let (status, _) = haproxy.request("GET", &path, "");
+        let logged = haproxy.wait_line(0, "request ");
+        let line = haproxy.lines.lock().unwrap()[logged].clone();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let real = (
+            words[1],
+            words[2].parse::<u16>().unwrap(),
+            words[3].trim_start_matches('+').parse::<u32>().unwrap(),
+            pauses(words[4].parse().unwrap()),
+        );
+        assert_eq!(real.1, status, "{line}");
+        assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
+    }
+}

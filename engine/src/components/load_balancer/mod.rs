@@ -82,8 +82,9 @@ enum Phase {
     /// Connected at `since` (this node's monotonic clock); waiting for the
     /// answer (SC_ST_EST).
     Established { server: usize, since: i64 },
-    /// Pausing before trying `server` again (SC_ST_TAR).
-    TurnAround { server: usize },
+    /// Pausing after `server` refused (SC_ST_TAR), before trying it again,
+    /// or before server selection again if `redispatch`.
+    TurnAround { server: usize, redispatch: bool },
 }
 
 #[derive(Clone, Debug)]
@@ -555,22 +556,27 @@ impl LoadBalancer {
         let (attempt, last) = (conn.attempt, conn.retries_left == 0);
         ctx.note(Note::Retried { server: self.servers[server].node, attempt });
         // `stream_choose_redispatch`: with `option redispatch`, a retry
-        // goes elsewhere at once if the server is no longer running
-        // (marked DOWN), the last retry always does, and so does every
-        // retry for a non-hash algorithm with more than one usable server.
+        // goes elsewhere if the server is no longer running (marked DOWN),
+        // the last retry always does, and so does every retry for a
+        // non-hash algorithm with more than one active server.
         let b = self.servers[server].backend;
-        let turn_based = !self.state.backends[b].balancer.is_hash() && self.active_count(b) > 1;
+        let several = self.active_count(b) > 1;
+        let by_turn = !self.state.backends[b].balancer.is_hash() && several;
         let down = self.state.checks[server].as_ref().is_some_and(|c| !c.health.is_up());
-        if self.backend(b).redispatch && (last || turn_based || down) {
-            self.assign(ctx, slot, Some(server));
-        } else if refused {
-            // An asynchronous error: pause before trying the same server
-            // (a timeout has waited long enough already).
+        let redispatch = self.backend(b).redispatch && (last || by_turn || down);
+        // `back_handle_st_cer`: after a refusal (an asynchronous error; a
+        // connect timeout has waited long enough already) it pauses for
+        // min(timeout connect, 1 s) before trying the same server, and
+        // before server selection again when no other active server is
+        // left to pick.
+        if refused && !(redispatch && several) {
             let pause = self.backend(b).timeout_connect.min(MAX_TURN_AROUND).nanos;
             let timer = ctx.set_timer(pause, Timer::Retry { conn: slot as u32 });
             let c = self.conn(slot);
-            c.phase = Phase::TurnAround { server };
+            c.phase = Phase::TurnAround { server, redispatch };
             c.timer = Some(timer);
+        } else if redispatch {
+            self.assign(ctx, slot, Some(server));
         } else {
             self.connect(ctx, slot, server);
         }
@@ -805,9 +811,13 @@ impl Process for LoadBalancer {
             }
             Timer::Retry { conn } if live(self, conn) => {
                 let slot = conn as usize;
-                if let Phase::TurnAround { server } = self.conn(slot).phase {
+                if let Phase::TurnAround { server, redispatch } = self.conn(slot).phase {
                     self.conn(slot).timer = None;
-                    self.connect(ctx, slot, server);
+                    if redispatch {
+                        self.assign(ctx, slot, Some(server));
+                    } else {
+                        self.connect(ctx, slot, server);
+                    }
                 }
             }
             Timer::ServerTimeout { conn, attempt } if live(self, conn) => {
