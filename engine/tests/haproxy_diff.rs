@@ -642,6 +642,34 @@ fn health_check_transitions_match_haproxy() {
     );
 }
 
+/// The engine's rendering of load balancer `lb` for a local HAProxy: its
+/// frontend bound to 127.0.0.1:`port`, each server at
+/// 127.0.0.1:`server_port(name)` with its options kept, and
+/// `global_extra` and `frontend_extra` lines added after `global` and
+/// after the bind line.
+fn local_cfg(
+    sim: &engine::Simulation,
+    lb: engine::message::NodeId,
+    port: u16,
+    server_port: impl Fn(&str) -> u16,
+    global_extra: &str,
+    frontend_extra: &str,
+) -> String {
+    sim.haproxy_cfg(lb)
+        .unwrap()
+        .lines()
+        .map(|l| match l.strip_prefix("    server ").and_then(|r| r.split_once(' ')) {
+            Some((name, rest)) => {
+                let options = rest.split_once(' ').map_or("", |(_, o)| o);
+                format!("    server {name} 127.0.0.1:{} {options}\n", server_port(name))
+            }
+            None if l == "global" => format!("global\n{global_extra}"),
+            None if l == "    bind :80" => format!("    bind 127.0.0.1:{port}\n{frontend_extra}"),
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
 /// Layer-7 routing: the engine's rendering of a load balancer with ACLs,
 /// `use_backend` rules and named backends runs in the real HAProxy, and
 /// for every (method, path) pair the backend that answers is the one the
@@ -826,20 +854,8 @@ fn a_scripted_run_routes_like_haproxy() {
     // The real HAProxy, on the engine's rendering with local addresses.
     let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
     let port = free_port();
-    let cfg: String = sim
-        .haproxy_cfg(lb)
-        .unwrap()
-        .lines()
-        .map(|l| match l.strip_prefix("    server ").and_then(|r| r.split_once(' ')) {
-            Some((name, rest)) => {
-                let i = names.iter().position(|n| *n == name).unwrap();
-                let options = rest.split_once(' ').map_or("", |(_, o)| o);
-                format!("    server {name} 127.0.0.1:{} {options}\n", servers[i].port)
-            }
-            None if l == "    bind :80" => format!("    bind 127.0.0.1:{port}\n"),
-            None => format!("{l}\n"),
-        })
-        .collect();
+    let server_port = |name: &str| servers[names.iter().position(|n| *n == name).unwrap()].port;
+    let cfg = local_cfg(&sim, lb, port, server_port, "", "");
     let haproxy = HaProxy::launch(&cfg, port);
     let real: Vec<String> = ours
         .iter()
@@ -958,22 +974,15 @@ fn refused_connections_are_retried_and_paused_like_haproxy() {
         // The real HAProxy on the engine's rendering, logging each request.
         let port = free_port();
         let lb = sim.node_id("lb").unwrap();
-        let cfg: String = sim
-            .haproxy_cfg(lb)
-            .unwrap()
-            .lines()
-            .map(|l| match l.strip_prefix("    server ").and_then(|r| r.split_once(' ')) {
-                Some((name, _)) => {
-                    let p = if name == "s1" { dead_port } else { live.port };
-                    format!("    server {name} 127.0.0.1:{p}\n")
-                }
-                None if l == "global" => "global\n    log stdout format raw local0\n".into(),
-                None if l == "    bind :80" => format!(
-                    "    bind 127.0.0.1:{port}\n    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n"
-                ),
-                None => format!("{l}\n"),
-            })
-            .collect();
+        let server_port = |name: &str| if name == "s1" { dead_port } else { live.port };
+        let cfg = local_cfg(
+            &sim,
+            lb,
+            port,
+            server_port,
+            "    log stdout format raw local0\n",
+            "    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n",
+        );
         let haproxy = HaProxy::launch(&cfg, port);
         let (status, _) = haproxy.request("GET", &path, "");
         let logged = haproxy.wait_line(0, "request ");
