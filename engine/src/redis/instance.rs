@@ -136,6 +136,13 @@ impl Instance {
         self.drain(out);
     }
 
+    /// `beforeSleep`'s keyspace work (the fast expire cycle, evictions),
+    /// whose DELs go into the stream.
+    pub fn before_sleep(&mut self, now_ms: i64, rng: &mut Rng, out: &mut Outgoing) {
+        self.keyspace.before_sleep(now_ms, rng);
+        self.drain(out);
+    }
+
     /// A command of the primary's stream, starting after `start` (which
     /// must be this replica's offset). Returns the offset to acknowledge
     /// for a `REPLCONF GETACK` (the offset before it, as Redis answers
@@ -302,6 +309,30 @@ mod tests {
         assert_eq!(p.on_replica("GET k1"), Reply::Bulk(b"5".to_vec()));
         assert_eq!(p.on_replica("PTTL k1"), Reply::Integer(60_000), "PXAT: the same deadline");
         assert_eq!(p.on_replica("EXISTS k2"), Reply::Integer(0));
+    }
+
+    #[test]
+    fn the_fast_expire_cycle_streams_its_dels_too() {
+        let mut p = Pair::new(RedisConfig::default());
+        // More expired keys than one slow cycle (25 ms at one modelled µs
+        // a key) can look at, so a fast cycle is allowed after it.
+        for key in 0..30_000 {
+            reply(p.on_primary(&format!("SET k{key} 1 PX 10")));
+        }
+        p.now_ms += 11;
+        let mut out = Vec::new();
+        p.primary.cron(p.now_ms, &mut p.rng, &mut out);
+        p.stream(out);
+        let after_cron = p.primary.keyspace.stats().expired_keys;
+        assert!((25_000..30_000).contains(&after_cron), "{after_cron}");
+        p.now_ms += 1;
+        let mut out = Vec::new();
+        p.primary.before_sleep(p.now_ms, &mut p.rng, &mut out);
+        let fast = p.primary.keyspace.stats().expired_keys - after_cron;
+        assert!(fast > 0 && fast <= 1_000 + 320, "{fast}");
+        assert_eq!(out.len() as u64, fast, "one DEL a key");
+        p.stream(out);
+        assert_eq!(p.replica.keyspace.len(), p.primary.keyspace.len(), "the replica deleted them as told");
     }
 
     #[test]

@@ -508,6 +508,17 @@ impl Cache {
         }
     }
 
+    /// `beforeSleep`, after each command: the fast expire cycle (which
+    /// runs only after a slow cycle ran out of time, at most every 2 ms)
+    /// and any eviction left over.
+    fn before_sleep(&mut self, ctx: &mut Ctx) {
+        let now = Self::now_ms(ctx);
+        let mut out = Vec::new();
+        let st = self.st();
+        st.inst.before_sleep(now, ctx.rng(), &mut out);
+        st.ship(ctx, &out);
+    }
+
     fn start(&self, ctx: &mut Ctx) {
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker: 0 });
@@ -644,6 +655,7 @@ impl Process for Cache {
                 if next {
                     self.start(ctx);
                 }
+                self.before_sleep(ctx);
                 ctx.set_load(self.pool.busy(), 1, self.pool.queued() as u32);
             }
             Timer::Cron => {
