@@ -20,6 +20,7 @@ use engine::components::load_balancer::hash::{source_hash, uri_hash, HashFunctio
 use engine::components::load_balancer::health::{CheckParams, Health, Transition};
 use engine::components::load_balancer::leastconn::{Leastconn, Limits};
 use engine::components::load_balancer::map::Map;
+use engine::components::load_balancer::random::Random;
 use engine::Duration;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -996,5 +997,163 @@ fn refused_connections_are_retried_and_paused_like_haproxy() {
         );
         assert_eq!(real.1, status, "{line}");
         assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// balance random: the power of random choices, compared in distribution
+
+/// An HTTP server that holds each request with an `x-hold` header until
+/// the end of the test and answers the others at once with its name, one
+/// thread per connection.
+struct HoldingBackend {
+    port: u16,
+    /// Requests held now.
+    held: Arc<AtomicU64>,
+    release: Arc<(Mutex<bool>, std::sync::Condvar)>,
+    _backend_stops_on_drop: Backend,
+}
+
+impl HoldingBackend {
+    fn start(name: &str) -> HoldingBackend {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
+        let port = listener.local_addr().unwrap().port();
+        let held = Arc::new(AtomicU64::new(0));
+        let release = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, body, h, r) = (stop.clone(), name.to_string(), held.clone(), release.clone());
+        let thread = thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let (body, held, release) = (body.clone(), h.clone(), r.clone());
+                thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(DEADLINE));
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if String::from_utf8_lossy(&head).to_ascii_lowercase().contains("\r\nx-hold:") {
+                        held.fetch_add(1, Ordering::SeqCst);
+                        let (lock, cvar) = &*release;
+                        let _released = cvar.wait_while(lock.lock().unwrap(), |released| !*released).unwrap();
+                    }
+                    let response =
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+                    let _ = conn.write_all(response.as_bytes());
+                    let _ = conn.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        // `Backend`'s stop closes this listener too: same port, same flag.
+        let backend = Backend { name: name.to_string(), port, stop, thread: Some(thread) };
+        HoldingBackend { port, held, release, _backend_stops_on_drop: backend }
+    }
+
+    /// Bounded polling until `n` requests are held here.
+    fn wait_held(&self, n: u64) {
+        let start = Instant::now();
+        while self.held.load(Ordering::SeqCst) < n {
+            assert!(start.elapsed() < DEADLINE, "only {} of {n} requests held", self.held.load(Ordering::SeqCst));
+            thread::sleep(WallDuration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for HoldingBackend {
+    fn drop(&mut self) {
+        let (lock, cvar) = &*self.release;
+        *lock.lock().unwrap() = true;
+        cvar.notify_all();
+    }
+}
+
+/// `balance random(N)` against HAProxy 2.6, in distribution: its random
+/// keys are its own, so the comparison is of how often each server is
+/// chosen. Requests pinned with `use-server` stay in flight on the servers
+/// (s1 holds `held.0`, s2 `held.1`) while 3,000 others go one at a time
+/// through the random draws. HAProxy's share for s1 must be within five
+/// standard deviations of the engine's (from 1,000,000 picks). The
+/// expected shares differ from case to case by far more than that: with
+/// the ring's share `a` of s1, one draw gives about `a`, two draws with
+/// s1 busier about `a²`, three `a³`; with weights 4 and 1, s1 with 3 in
+/// flight is less loaded for its weight than s2 with 1, so it loses only
+/// when every draw lands on s2 (`1 - (1-a)²`), where ignoring the weights
+/// would give `a²`.
+#[test]
+fn random_draws_choose_like_haproxy() {
+    const REQUESTS: usize = 3_000;
+    const ENGINE_PICKS: usize = 1_000_000;
+    type Case = (u32, [u32; 2], (u64, u64));
+    let cases: [Case; 4] = [(1, [1, 1], (4, 0)), (2, [1, 1], (4, 0)), (3, [1, 1], (4, 0)), (2, [4, 1], (3, 1))];
+    let results: Vec<(f64, f64)> = thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|&(draws, weights, held)| {
+                scope.spawn(move || {
+                    // The engine: the same ring and loads, its own keys.
+                    let mut r = Random::new(&weights, &[false; 2], &[true; 2], false, draws);
+                    r.set_served(0, held.0 as u32);
+                    r.set_served(1, held.1 as u32);
+                    let mut rng = engine::rng::Rng::stream(7, u64::from(draws));
+                    let mut keys = vec![0u32; draws as usize];
+                    let mut s1 = 0;
+                    for _ in 0..ENGINE_PICKS {
+                        keys.iter_mut().for_each(|k| *k = (rng.next_u64() >> 32) as u32);
+                        s1 += usize::from(r.pick(&keys, None, |_| false) == Some(0));
+                    }
+                    let ours = s1 as f64 / ENGINE_PICKS as f64;
+
+                    // HAProxy: the same backend, requests pinned by header.
+                    let servers = [HoldingBackend::start("s1"), HoldingBackend::start("s2")];
+                    // The held requests must outlast the case.
+                    let mut backend = format!("backend r\n    balance random({draws})\n    timeout server 60s\n");
+                    for (i, s) in servers.iter().enumerate() {
+                        backend += &format!("    use-server s{0} if {{ req.hdr(x-hold) -m str s{0} }}\n", i + 1);
+                        backend += &format!("    server s{} 127.0.0.1:{} weight {}\n", i + 1, s.port, weights[i]);
+                    }
+                    let haproxy = HaProxy::start("", &backend);
+                    let port = haproxy.port;
+                    for (name, n) in [("s1", held.0), ("s2", held.1)] {
+                        for _ in 0..n {
+                            // Answered only when the servers are dropped.
+                            thread::spawn(move || {
+                                let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                                let req = format!("GET / HTTP/1.1\r\nHost: lab\r\nx-be: r\r\nx-hold: {name}\r\nConnection: close\r\n\r\n");
+                                let _ = conn.write_all(req.as_bytes());
+                                let _ = conn.read_to_end(&mut Vec::new());
+                            });
+                        }
+                    }
+                    servers[0].wait_held(held.0);
+                    servers[1].wait_held(held.1);
+                    let real = (0..REQUESTS).filter(|_| haproxy.get("r", "/", None) == "s1").count();
+                    (ours, real as f64 / REQUESTS as f64)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("case thread")).collect()
+    });
+    let mut failures = Vec::new();
+    for ((draws, weights, held), (ours, real)) in cases.iter().zip(&results) {
+        let sd = (ours * (1.0 - ours) / REQUESTS as f64).sqrt();
+        let case = format!("random({draws}), weights {weights:?}, in flight {held:?}");
+        eprintln!("{case}: s1's share: engine {ours:.4}, HAProxy {real:.4} (sd {sd:.4})");
+        if (ours - real).abs() > 5.0 * sd + 0.002 {
+            failures.push(format!("{case}: s1's share: engine {ours:.4}, HAProxy {real:.4}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The cases tell the rules apart: each share is far from the others.
+    for (i, a) in results.iter().enumerate() {
+        for b in &results[i + 1..] {
+            assert!((a.0 - b.0).abs() > 0.05, "{results:?}");
+        }
     }
 }

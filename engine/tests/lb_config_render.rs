@@ -76,6 +76,8 @@ fn every_balance_algorithm_renders_a_valid_haproxy_cfg() {
         ("static-rr", None),
         ("leastconn", None),
         ("first", None),
+        ("random", None),
+        ("random(3)", None),
         ("source", Some("map-based")),
         ("uri len 10 depth 2 whole", Some("consistent djb2 avalanche")),
         ("uri", Some("consistent")),

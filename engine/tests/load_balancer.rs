@@ -439,6 +439,32 @@ fn static_rr_and_first_and_leastconn_run_in_the_load_balancer() {
     }
 }
 
+/// The power of two random choices: a slow server holds more requests in
+/// flight, so of two servers drawn it is usually the busier one and loses.
+#[test]
+fn random_with_two_draws_steers_around_a_slow_server() {
+    let run = |balance: &str| {
+        let mut v = lb_three(json!([]));
+        v["nodes"][0]["workload"]["rate"] = json!(1000);
+        v["nodes"][1]["balance"] = json!(balance);
+        v["nodes"][2]["service_time"] = json!("40ms");
+        v["nodes"][2]["workers"] = json!(64);
+        let mut sim = sim(v);
+        sim.run_until(10 * SEC);
+        (requests_per_server(&sim), sim.haproxy_cfg(1).unwrap())
+    };
+    let (one, cfg) = run("random(1)");
+    assert!(cfg.contains("    balance random(1)\n"), "{cfg}");
+    let (two, cfg) = run("random");
+    assert!(cfg.contains("    balance random\n"), "{cfg}");
+    let share = |c: &[u64]| c[0] as f64 / c.iter().sum::<u64>() as f64;
+    // One draw: the ring's share, whatever the load (about a third).
+    assert!((0.2..0.45).contains(&share(&one)), "{one:?}");
+    // Two: the slow s1 wins only when both draws land on it.
+    assert!(share(&two) < share(&one) * 0.6, "random(1) {one:?}, random(2) {two:?}");
+    assert_eq!(run("random").0, two, "the same seed, the same draws");
+}
+
 #[test]
 fn uri_hashing_sends_each_path_to_one_server() {
     let mut v = lb_three(json!([]));
@@ -466,9 +492,23 @@ fn uri_hashing_sends_each_path_to_one_server() {
 #[test]
 fn balance_and_hash_type_are_checked_in_haproxy_words() {
     let mut v = lb_three(json!([]));
-    v["nodes"][1]["balance"] = json!("random");
-    let e = engine::Scenario::from_value(v).unwrap_err().to_string();
-    assert!(e.starts_with("nodes[1].balance: `random` is not a balance algorithm here"), "{e}");
+    v["nodes"][1]["balance"] = json!("randomly");
+    let e = engine::Scenario::from_value(v.clone()).unwrap_err().to_string();
+    assert!(e.starts_with("nodes[1].balance: `randomly` is not a balance algorithm here"), "{e}");
+    v["nodes"][1]["balance"] = json!("least_conn");
+    let e = engine::Scenario::from_value(v.clone()).unwrap_err().to_string();
+    assert!(e.contains("expected roundrobin, static-rr, leastconn, first, random[(N)], source or uri"), "{e}");
+    for (balance, message) in [
+        ("random(0)", "random : number of draws must be at least 1."),
+        ("random(2", "random : missing closing parenthesis."),
+        ("random(x)", "random : unexpected character 'x' after argument."),
+        ("random(2)x", "random : nothing may follow the closing parenthesis, got 'x'"),
+        ("random(17)", "random : at most 16 draws here, got 17"),
+    ] {
+        v["nodes"][1]["balance"] = json!(balance);
+        let e = engine::Scenario::from_value(v.clone()).unwrap_err().to_string();
+        assert_eq!(e, format!("nodes[1].balance: {message}"));
+    }
     let mut v = lb_three(json!([]));
     v["nodes"][1]["balance"] = json!("uri depth x");
     let e = engine::Scenario::from_value(v).unwrap_err().to_string();

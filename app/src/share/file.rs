@@ -163,10 +163,10 @@ mod tests {
             f(&mut v);
             import_scenario(&v.to_string()).unwrap_err()
         };
-        let e = with(&|v| v["nodes"][1]["balance"] = "random".into());
+        let e = with(&|v| v["nodes"][1]["balance"] = "randomly".into());
         let ImportError::Invalid(se) = &e else { panic!("{e:?}") };
         assert_eq!(se.path, "nodes[1].balance");
-        assert!(e.to_string().starts_with("nodes[1].balance: `random` is not a balance algorithm"), "{e}");
+        assert!(e.to_string().starts_with("nodes[1].balance: `randomly` is not a balance algorithm"), "{e}");
 
         let e = with(&|v| v["cpu"] = 4.into());
         assert!(e.to_string().contains("unknown field `cpu`"), "{e}");

@@ -1,6 +1,6 @@
 //! `balance`: the algorithm a backend picks servers with, behind one face.
 //! Each algorithm lives in its own module (fwrr, map, leastconn, first,
-//! chash, hash), checked against HAProxy 2.6 in `tests/haproxy_diff.rs`.
+//! random, chash, hash), checked against HAProxy 2.6 in `tests/haproxy_diff.rs`.
 
 use super::chash::Chash;
 use super::config::{Balance, HashTypeConfig};
@@ -9,6 +9,7 @@ use super::fwrr::Fwrr;
 use super::hash::{source_hash, uri_hash, HashMethod, UriOptions};
 use super::leastconn::{Leastconn, Limits};
 use super::map::Map;
+use super::random::Random;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Where a hash-based backend keeps its servers.
@@ -24,6 +25,7 @@ pub enum Balancer {
     StaticRr(Map),
     Leastconn(Leastconn),
     First(First),
+    Random(Random),
     Source { table: Table, hash: HashTypeConfig },
     Uri { table: Table, hash: HashTypeConfig, options: UriOptions },
 }
@@ -35,6 +37,8 @@ pub struct PickInput<'a> {
     pub source: u32,
     /// The request's path (for `balance uri`).
     pub uri: &'a str,
+    /// Random keys, [`Balancer::draws`] of them (for `balance random`).
+    pub keys: &'a [u32],
 }
 
 impl Balancer {
@@ -56,6 +60,7 @@ impl Balancer {
             Balance::StaticRr => Balancer::StaticRr(Map::new(weights, backup, &usable, all_backups)),
             Balance::Leastconn => Balancer::Leastconn(Leastconn::new(weights, backup, &usable, all_backups)),
             Balance::First => Balancer::First(First::new(weights, backup, &usable, all_backups)),
+            Balance::Random { draws } => Balancer::Random(Random::new(weights, backup, &usable, all_backups, *draws)),
             Balance::Source => Balancer::Source { table: table(), hash: *hash },
             Balance::Uri { options } => Balancer::Uri { table: table(), hash: *hash, options: *options },
         }
@@ -65,6 +70,14 @@ impl Balancer {
     /// is not redispatched at once (`stream_choose_redispatch`).
     pub fn is_hash(&self) -> bool {
         matches!(self, Balancer::Source { .. } | Balancer::Uri { .. })
+    }
+
+    /// How many random keys a pick needs (0 but for `balance random`).
+    pub fn draws(&self) -> usize {
+        match self {
+            Balancer::Random(r) => r.draws(),
+            _ => 0,
+        }
     }
 
     /// Picks a server for a request; `saturated` says which servers are
@@ -90,6 +103,7 @@ impl Balancer {
             Balancer::StaticRr(m) => m.pick_rr(avoid, saturated),
             Balancer::Leastconn(l) => l.pick(avoid, limits),
             Balancer::First(f) => f.pick(avoid, saturated),
+            Balancer::Random(r) => r.pick(input.keys, avoid, saturated),
             Balancer::Source { table, hash } => {
                 let addr = IpAddr::V4(Ipv4Addr::from(input.source));
                 let h = source_hash(&hash.hash_type(), addr, used(table));
@@ -108,6 +122,7 @@ impl Balancer {
             Balancer::StaticRr(m) => m.set_up(i),
             Balancer::Leastconn(l) => l.set_up(i),
             Balancer::First(f) => f.set_up(i),
+            Balancer::Random(r) => r.set_up(i),
             Balancer::Source { table, .. } | Balancer::Uri { table, .. } => match table {
                 Table::Map(m) => m.set_up(i),
                 Table::Ring(r) => r.set_up(i),
@@ -121,6 +136,7 @@ impl Balancer {
             Balancer::StaticRr(m) => m.set_down(i),
             Balancer::Leastconn(l) => l.set_down(i),
             Balancer::First(f) => f.set_down(i),
+            Balancer::Random(r) => r.set_down(i),
             Balancer::Source { table, .. } | Balancer::Uri { table, .. } => match table {
                 Table::Map(m) => m.set_down(i),
                 Table::Ring(r) => r.set_down(i),
@@ -128,10 +144,13 @@ impl Balancer {
         }
     }
 
-    /// Leastconn orders servers by their load: tell it when that changes.
+    /// Leastconn orders servers by their load and random compares it:
+    /// tell them when it changes.
     pub fn set_inflight(&mut self, i: usize, served: u32, queued: u32) {
-        if let Balancer::Leastconn(l) = self {
-            l.set_inflight(i, served, queued);
+        match self {
+            Balancer::Leastconn(l) => l.set_inflight(i, served, queued),
+            Balancer::Random(r) => r.set_served(i, served),
+            _ => {}
         }
     }
 }

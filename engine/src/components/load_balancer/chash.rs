@@ -236,6 +236,11 @@ impl Chash {
         avoided.map(|at| ring[at].1)
     }
 
+    /// `cur_eweight`: the user weight times 16.
+    pub fn eweight(&self, i: usize) -> u32 {
+        self.srv[i].eweight
+    }
+
     /// `lbprm.tot_used`: the hash functions skip hashing when it is 1.
     pub fn tot_used(&self) -> u32 {
         let count = |b: bool| self.srv.iter().filter(|s| s.backup == b && s.usable()).count() as u32;

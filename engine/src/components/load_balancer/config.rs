@@ -6,12 +6,13 @@
 use super::acl::{is_defined, Acl, Sample, UseBackend};
 use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
+use super::random::MAX_DRAWS;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// `balance`, written as in haproxy.cfg: `"roundrobin"`, `"static-rr"`,
-/// `"leastconn"`, `"first"`, `"source"`, `"uri"` (with `whole`, `len N`,
-/// `depth N`). Required: HAProxy's default changed from roundrobin to
+/// `"leastconn"`, `"first"`, `"random"` (or `"random(N)"`, N draws),
+/// `"source"`, `"uri"` (with `whole`, `len N`, `depth N`). Required: HAProxy's default changed from roundrobin to
 /// random in 3.3, so a scenario always says which one it means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Balance {
@@ -23,6 +24,8 @@ pub enum Balance {
     Leastconn,
     /// The first server (by id) with a free slot.
     First,
+    /// The least loaded of `draws` servers drawn at random.
+    Random { draws: u32 },
     /// A hash of the client's address.
     Source,
     /// A hash of the request's path.
@@ -37,6 +40,8 @@ impl Balance {
             Balance::StaticRr => "static-rr".to_string(),
             Balance::Leastconn => "leastconn".to_string(),
             Balance::First => "first".to_string(),
+            Balance::Random { draws: 2 } => "random".to_string(),
+            Balance::Random { draws } => format!("random({draws})"),
             Balance::Source => "source".to_string(),
             Balance::Uri { options } => {
                 let mut s = "uri".to_string();
@@ -56,13 +61,15 @@ impl Balance {
 
     pub fn parse(text: &str) -> Result<Balance, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
-        let expected = "expected roundrobin, static-rr, leastconn, first, source or uri [len N] [depth N] [whole]";
+        let expected =
+            "expected roundrobin, static-rr, leastconn, first, random[(N)], source or uri [len N] [depth N] [whole]";
         match words.as_slice() {
             ["roundrobin"] => Ok(Balance::Roundrobin),
             ["static-rr"] => Ok(Balance::StaticRr),
             ["leastconn"] => Ok(Balance::Leastconn),
             ["first"] => Ok(Balance::First),
             ["source"] => Ok(Balance::Source),
+            [w] if w.starts_with("random") => parse_random(&w["random".len()..]),
             ["uri", rest @ ..] => {
                 let mut options = UriOptions::default();
                 let mut it = rest.iter();
@@ -85,6 +92,31 @@ impl Balance {
             }
             _ => Err(format!("`{text}` is not a balance algorithm here: {expected}")),
         }
+    }
+}
+
+/// `random`'s argument, after the word: nothing or `()` (2 draws), or
+/// `(N)`, N from 1 to [`MAX_DRAWS`], with HAProxy's messages.
+fn parse_random(rest: &str) -> Result<Balance, String> {
+    if rest.is_empty() || rest == "()" {
+        return Ok(Balance::Random { draws: 2 });
+    }
+    let Some(inner) = rest.strip_prefix('(') else {
+        return Err(format!("`random{rest}` is not a balance algorithm here: write random or random(N)"));
+    };
+    let digits = inner.bytes().take_while(u8::is_ascii_digit).count();
+    match inner[digits..].chars().next() {
+        None => return Err("random : missing closing parenthesis.".into()),
+        Some(')') if digits + 1 < inner.len() => {
+            return Err(format!("random : nothing may follow the closing parenthesis, got '{}'", &inner[digits + 1..]))
+        }
+        Some(')') => {}
+        Some(c) => return Err(format!("random : unexpected character '{c}' after argument.")),
+    }
+    match inner[..digits].parse::<u32>() {
+        Ok(0) => Err("random : number of draws must be at least 1.".into()),
+        Ok(n) if n as usize <= MAX_DRAWS => Ok(Balance::Random { draws: n }),
+        _ => Err(format!("random : at most {MAX_DRAWS} draws here, got {}", &inner[..digits])),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod hash;
 pub mod health;
 pub mod leastconn;
 pub mod map;
+pub mod random;
 pub mod render;
 
 use crate::context::Ctx;
@@ -364,7 +365,14 @@ impl LoadBalancer {
             let c = self.conn(slot);
             (c.client, c.path, c.backend)
         };
-        let input = PickInput { source: crate::network::ipv4(client), uri: ctx.path(path) };
+        // Random keys are drawn only for `balance random`, so the other
+        // algorithms leave the node's random stream alone.
+        let mut keys = [0u32; random::MAX_DRAWS];
+        let draws = self.state.backends[backend].balancer.draws();
+        for key in &mut keys[..draws] {
+            *key = (ctx.rng().next_u64() >> 32) as u32;
+        }
+        let input = PickInput { source: crate::network::ipv4(client), uri: ctx.path(path), keys: &keys[..draws] };
         let first = self.ranges[backend].first;
         let state = &mut self.state;
         // The balancer counts servers from its backend's first one.
