@@ -55,6 +55,17 @@ impl Backend {
     }
 
     fn serve(name: &str, port: u16, listener: TcpListener) -> Backend {
+        Backend::serve_with(name, port, listener, answer)
+    }
+
+    /// Accepts connections on `listener` and passes each to `handle` with
+    /// the server's name, until stopped.
+    fn serve_with(
+        name: &str,
+        port: u16,
+        listener: TcpListener,
+        handle: impl Fn(TcpStream, &str) + Send + 'static,
+    ) -> Backend {
         let stop = Arc::new(AtomicBool::new(false));
         let (flag, body) = (stop.clone(), name.to_string());
         let thread = thread::spawn(move || {
@@ -63,7 +74,7 @@ impl Backend {
                     break;
                 }
                 if let Ok(conn) = conn {
-                    answer(conn, &body);
+                    handle(conn, &body);
                 }
             }
         });
@@ -96,15 +107,28 @@ impl Drop for Backend {
 
 /// Reads one request head (HAProxy sends no body here) and answers.
 fn answer(mut conn: TcpStream, name: &str) {
+    if read_head(&mut conn).is_some() {
+        respond(conn, name);
+    }
+}
+
+/// One request head, lower-cased; `None` if the connection closes first
+/// (a health check connects and closes).
+fn read_head(conn: &mut TcpStream) -> Option<String> {
     let _ = conn.set_read_timeout(Some(DEADLINE));
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match conn.read(&mut buf) {
-            Ok(0) | Err(_) => return, // a health check connects and closes
+            Ok(0) | Err(_) => return None,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
     }
+    Some(String::from_utf8_lossy(&head).to_ascii_lowercase())
+}
+
+/// `200 OK` with `name` as the body, then closes.
+fn respond(mut conn: TcpStream, name: &str) {
     let response = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}", name.len());
     let _ = conn.write_all(response.as_bytes());
     let _ = conn.shutdown(Shutdown::Write);
@@ -1011,7 +1035,8 @@ struct HoldingBackend {
     /// Requests held now.
     held: Arc<AtomicU64>,
     release: Arc<(Mutex<bool>, std::sync::Condvar)>,
-    _backend_stops_on_drop: Backend,
+    /// Stops listening when dropped, after the held requests are released.
+    _backend: Backend,
 }
 
 impl HoldingBackend {
@@ -1020,40 +1045,20 @@ impl HoldingBackend {
         let port = listener.local_addr().unwrap().port();
         let held = Arc::new(AtomicU64::new(0));
         let release = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, body, h, r) = (stop.clone(), name.to_string(), held.clone(), release.clone());
-        let thread = thread::spawn(move || {
-            for conn in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
+        let (h, r) = (held.clone(), release.clone());
+        let backend = Backend::serve_with(name, port, listener, move |mut conn, name| {
+            let (held, release, name) = (h.clone(), r.clone(), name.to_string());
+            thread::spawn(move || {
+                let Some(head) = read_head(&mut conn) else { return };
+                if head.contains("\r\nx-hold:") {
+                    held.fetch_add(1, Ordering::SeqCst);
+                    let (lock, cvar) = &*release;
+                    let _released = cvar.wait_while(lock.lock().unwrap(), |released| !*released).unwrap();
                 }
-                let Ok(mut conn) = conn else { continue };
-                let (body, held, release) = (body.clone(), h.clone(), r.clone());
-                thread::spawn(move || {
-                    let _ = conn.set_read_timeout(Some(DEADLINE));
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match conn.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    if String::from_utf8_lossy(&head).to_ascii_lowercase().contains("\r\nx-hold:") {
-                        held.fetch_add(1, Ordering::SeqCst);
-                        let (lock, cvar) = &*release;
-                        let _released = cvar.wait_while(lock.lock().unwrap(), |released| !*released).unwrap();
-                    }
-                    let response =
-                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-                    let _ = conn.write_all(response.as_bytes());
-                    let _ = conn.shutdown(Shutdown::Write);
-                });
-            }
+                respond(conn, &name);
+            });
         });
-        // `Backend`'s stop closes this listener too: same port, same flag.
-        let backend = Backend { name: name.to_string(), port, stop, thread: Some(thread) };
-        HoldingBackend { port, held, release, _backend_stops_on_drop: backend }
+        HoldingBackend { port, held, release, _backend: backend }
     }
 
     /// Bounded polling until `n` requests are held here.

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 /// `balance`, written as in haproxy.cfg: `"roundrobin"`, `"static-rr"`,
 /// `"leastconn"`, `"first"`, `"random"` (or `"random(N)"`, N draws),
-/// `"source"`, `"uri"` (with `whole`, `len N`, `depth N`). Required: HAProxy's default changed from roundrobin to
-/// random in 3.3, so a scenario always says which one it means.
+/// `"source"`, `"uri"` (with `whole`, `len N`, `depth N`). Required:
+/// HAProxy's default changed from roundrobin to random in 3.3, so a
+/// scenario always says which one it means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Balance {
     /// Weighted round robin, HAProxy's dynamic FWRR.

@@ -40,10 +40,6 @@ impl Random {
         self.draws as usize
     }
 
-    pub fn ring(&self) -> &Chash {
-        &self.ring
-    }
-
     pub fn set_up(&mut self, i: usize) {
         self.ring.set_up(i);
     }
@@ -87,6 +83,13 @@ mod tests {
         (0..n as u32).map(|i| i.wrapping_mul(0x9E37_79B9)).collect()
     }
 
+    /// Keys that land on server 0 and on server 1 of a ring of `weights`.
+    fn keys_on_each(weights: &[u32; 2]) -> (u32, u32) {
+        let ring = Chash::new(weights, &[false; 2], &[true; 2], false);
+        let on = |s| keys(64).into_iter().find(|&k| ring.pick(k, None) == Some(s)).unwrap();
+        (on(0), on(1))
+    }
+
     #[test]
     fn one_draw_is_the_ring_lookup() {
         let r = Random::new(&[1, 3, 2], &[false; 3], &[true; 3], false, 1);
@@ -99,11 +102,7 @@ mod tests {
     #[test]
     fn of_two_draws_the_less_loaded_for_its_weight_wins() {
         let mut r = Random::new(&[1, 1], &[false; 2], &[true; 2], false, 2);
-        let ring = Chash::new(&[1, 1], &[false; 2], &[true; 2], false);
-        let ks = keys(64);
-        let (a, b) = (ks.iter().find(|&&k| ring.pick(k, None) == Some(0)).copied().unwrap(), {
-            ks.iter().find(|&&k| ring.pick(k, None) == Some(1)).copied().unwrap()
-        });
+        let (a, b) = keys_on_each(&[1, 1]);
         r.set_served(0, 3);
         assert_eq!(r.pick(&[a, b], None, |_| false), Some(1));
         assert_eq!(r.pick(&[b, a], None, |_| false), Some(1));
@@ -115,10 +114,7 @@ mod tests {
         // Weights scale the load: s1 at weight 4 with 3 in flight is less
         // loaded than s2 at weight 1 with 1.
         let mut w = Random::new(&[4, 1], &[false; 2], &[true; 2], false, 2);
-        let ring = Chash::new(&[4, 1], &[false; 2], &[true; 2], false);
-        let (a, b) = (ks.iter().find(|&&k| ring.pick(k, None) == Some(0)).copied().unwrap(), {
-            ks.iter().find(|&&k| ring.pick(k, None) == Some(1)).copied().unwrap()
-        });
+        let (a, b) = keys_on_each(&[4, 1]);
         w.set_served(0, 3);
         w.set_served(1, 1);
         assert_eq!(w.pick(&[b, a], None, |_| false), Some(0));
