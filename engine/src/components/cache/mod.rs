@@ -26,7 +26,8 @@ use crate::distribution::Distribution;
 use crate::message::{CacheCmd, CacheError, CacheReply, Message, NodeId, RequestId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::redis::{Called, Instance, RedisConfig, ReplicaState, Reply, SnapshotEntry};
+use crate::redis::{Called, Instance, Outgoing, RedisConfig, ReplicaState, Reply, SnapshotEntry};
+use crate::rng::Rng;
 use crate::time::{Duration, Time, NANOS_PER_MILLI, NANOS_PER_SEC};
 use crate::trace::Note;
 use serde::{Deserialize, Serialize};
@@ -508,14 +509,16 @@ impl Cache {
         }
     }
 
-    /// `beforeSleep`, after each command: the fast expire cycle (which
-    /// runs only after a slow cycle ran out of time, at most every 2 ms)
-    /// and any eviction left over.
-    fn before_sleep(&mut self, ctx: &mut Ctx) {
+    /// Runs one of Redis's keyspace hooks on the instance and streams the
+    /// DELs it propagates: `serverCron`'s ([`Instance::cron`]) or
+    /// `beforeSleep`'s ([`Instance::before_sleep`], after each command:
+    /// the fast expire cycle, which runs only after a slow cycle ran out of
+    /// time and at most every 2 ms, and any eviction left over).
+    fn keyspace_hook(&mut self, ctx: &mut Ctx, hook: fn(&mut Instance, i64, &mut Rng, &mut Outgoing)) {
         let now = Self::now_ms(ctx);
         let mut out = Vec::new();
         let st = self.st();
-        st.inst.before_sleep(now, ctx.rng(), &mut out);
+        hook(&mut st.inst, now, ctx.rng(), &mut out);
         st.ship(ctx, &out);
     }
 
@@ -655,15 +658,11 @@ impl Process for Cache {
                 if next {
                     self.start(ctx);
                 }
-                self.before_sleep(ctx);
+                self.keyspace_hook(ctx, Instance::before_sleep);
                 ctx.set_load(self.pool.busy(), 1, self.pool.queued() as u32);
             }
             Timer::Cron => {
-                let now = Self::now_ms(ctx);
-                let mut out = Vec::new();
-                let st = self.st();
-                st.inst.cron(now, ctx.rng(), &mut out);
-                st.ship(ctx, &out);
+                self.keyspace_hook(ctx, Instance::cron);
                 self.save_cron(ctx);
                 if self.config.redis.appendonly {
                     let keys = &self.state.as_ref().expect("running").inst.keyspace;
