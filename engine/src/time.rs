@@ -126,6 +126,18 @@ pub fn format_time(t: Time) -> String {
     Duration::from_nanos(t).to_string()
 }
 
+/// A point in time for people to read: in the largest unit it reaches, with
+/// at most three decimals, cut (not rounded) so it never reads later than
+/// it was: `"2.666s"`, `"20.594ms"`, `"594.585us"`. `format_time` is exact,
+/// which for 20,594,585 ns means `"20594.585us"`.
+pub fn format_time_short(t: Time) -> String {
+    let step = [NANOS_PER_SEC, NANOS_PER_MILLI, NANOS_PER_MICRO]
+        .into_iter()
+        .find(|&unit| t >= unit)
+        .map_or(1, |unit| unit / 1000);
+    format_time(t - t % step)
+}
+
 impl Serialize for Duration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -183,5 +195,15 @@ mod tests {
             assert_eq!(Duration::parse(&d.to_string()).unwrap(), d);
         }
         assert_eq!(Duration::from_nanos(1_234_567).to_string(), "1234.567us");
+    }
+
+    #[test]
+    fn short_times_keep_three_decimals_of_their_largest_unit() {
+        assert_eq!(format_time_short(20_594_585), "20.594ms");
+        assert_eq!(format_time_short(2_666_699_935), "2.666s");
+        assert_eq!(format_time_short(594_585), "594.585us");
+        assert_eq!(format_time_short(999), "999ns");
+        assert_eq!(format_time_short(0), "0s");
+        assert_eq!(format_time_short(61 * NANOS_PER_SEC + 7), "61s");
     }
 }

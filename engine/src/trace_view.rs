@@ -6,7 +6,7 @@ use crate::components::Component;
 use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
 use crate::sim::Simulation;
-use crate::time::{format_time, Time};
+use crate::time::{format_time_short, Time};
 use crate::trace::{AbortReason, LinkDown, NodeChange, Note, TraceEvent, What};
 use serde::Serialize;
 
@@ -75,7 +75,7 @@ impl Simulation {
                     name(to),
                     self.describe_msg(&msg),
                     name(from),
-                    format_time(sent_at)
+                    format_time_short(sent_at)
                 );
                 line.from = Some(name(from));
                 line.to = Some(name(to));
