@@ -411,9 +411,10 @@ pub fn take(lab: &Lab) -> Snapshot {
                         } else {
                             format!("{} conns", s.served)
                         };
+                        let warming = s.throttle.map(|t| format!(" · slowstart {t}%")).unwrap_or_default();
                         details.push((
                             label,
-                            format!("{} · weight {} · {conns} · {} requests", s.health, s.weight, s.requests),
+                            format!("{}{warming} · weight {} · {conns} · {} requests", s.health, s.weight, s.requests),
                         ));
                     }
                     let up = servers.iter().filter(|s| s.up).count();

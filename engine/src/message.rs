@@ -661,9 +661,12 @@ pub enum Timer {
     KafkaGroupHeartbeat,
     /// A group member's auto-commit is due.
     KafkaAutoCommit,
-    /// A client's final reads begin (see `crate::sim::final_reads`). Last, so
-    /// the trace hashes of runs without it stay as they were.
+    /// A client's final reads begin (see `crate::sim::final_reads`). After
+    /// the others, so the trace hashes of runs without it stay as they were.
     FinalReads,
+    /// A load balancer recomputes a warming server's weight (`slowstart`).
+    /// Last, for the same reason.
+    Warmup { server: u32 },
 }
 
 /// A Raft message in etcd's words: `MsgApp term 3 index 7 (entry 8)`.

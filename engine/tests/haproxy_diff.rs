@@ -1162,3 +1162,121 @@ fn random_draws_choose_like_haproxy() {
         }
     }
 }
+
+/// One server's row of `show stat` on HAProxy's admin socket: its
+/// `throttle` (set only while it warms up) and `weight`.
+fn server_stat(socket: &Path, backend: &str, server: &str) -> (Option<u32>, u32) {
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("connect to the stats socket");
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    conn.write_all(b"show stat\n").unwrap();
+    let mut csv = String::new();
+    conn.read_to_string(&mut csv).expect("read show stat");
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let column = |name: &str| header.iter().position(|&h| h == name).unwrap_or_else(|| panic!("no {name}: {csv}"));
+    let row: Vec<&str> = csv
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r.len() > 1 && r[0] == backend && r[1] == server)
+        .unwrap_or_else(|| panic!("no {backend}/{server} in:\n{csv}"));
+    (row[column("throttle")].parse().ok(), row[column("weight")].parse().expect("a weight"))
+}
+
+/// When each throttle value was first seen, in ms from the first sample
+/// that had one; `None` is the end of the window (full weight).
+type Steps = Vec<(u64, Option<u32>)>;
+
+/// `slowstart` against HAProxy 2.6: a server a check took DOWN comes back
+/// UP with `weight 64 slowstart 10s`. HAProxy's stats, polled every 20 ms
+/// on its admin socket, show its throttle (weight as a percentage of full)
+/// step up once a second; the engine's load balancer, with the same server
+/// crashed and restarted, must show the same values at the same offsets
+/// from the first step, within the polling and scheduling jitter (300 ms).
+/// The weight column must be the user weight times the throttle's step.
+#[test]
+fn slowstart_ramps_the_weight_like_haproxy() {
+    const WINDOW_MS: u64 = 10_000;
+    // HAProxy.
+    let mut s1 = Backend::start("s1");
+    let s2 = Backend::start("s2");
+    let port = s1.port;
+    s1.stop();
+    let socket = std::env::temp_dir().join(format!("clusterlab-slowstart-{}.sock", std::process::id()));
+    let backend = format!(
+        "backend be\n    option log-health-checks\n    \
+         server s1 127.0.0.1:{port} check inter 100 rise 1 fall 1 weight 64 slowstart 10s\n    \
+         server s2 127.0.0.1:{} weight 64\n",
+        s2.port
+    );
+    let global = format!("    log stdout format raw local0\n    stats socket {} level admin\n", socket.display());
+    let haproxy = HaProxy::start(&global, &backend);
+    let down = haproxy.wait_line(0, "Server be/s1 is DOWN");
+    s1.restart();
+    haproxy.wait_line(down, "Server be/s1 is UP");
+    let mut real: Steps = Vec::new();
+    let mut weights = Vec::new();
+    let mut first: Option<Instant> = None;
+    loop {
+        let (throttle, weight) = server_stat(&socket, "be", "s1");
+        let now = Instant::now();
+        let at = first.get_or_insert(now).elapsed().as_millis() as u64;
+        if real.last().map(|&(_, t)| t) != Some(throttle) {
+            real.push((at, throttle));
+            weights.push(weight);
+        }
+        if throttle.is_none() {
+            break;
+        }
+        assert!(at < WINDOW_MS + 5_000, "still warming after {at} ms: {real:?}");
+        thread::sleep(WallDuration::from_millis(20));
+    }
+    drop(haproxy);
+    let _ = std::fs::remove_file(&socket);
+
+    // The engine: s1 crashes at 1 s and restarts at 2 s.
+    let mut sim = engine::Simulation::new(
+        &engine::Scenario::from_value(serde_json::json!({
+            "version": 1, "seed": 5,
+            "nodes": [
+                { "name": "c", "type": "client", "target": "lb", "workload": { "kind": "open_loop", "rate": 20 } },
+                { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "servers": [
+                    { "name": "s1", "weight": 64, "check": true, "inter": "100ms", "rise": 1, "fall": 1, "slowstart": "10s" },
+                    { "name": "s2", "weight": 64 } ] },
+                { "name": "s1", "type": "server" }, { "name": "s2", "type": "server" }
+            ],
+            "links": [ { "between": ["c", "lb"] }, { "between": ["lb", "s1"] }, { "between": ["lb", "s2"] } ],
+            "faults": [ { "at": "1s", "action": "crash", "node": "s1" }, { "at": "2s", "action": "restart", "node": "s1" } ]
+        }))
+        .expect("valid scenario"),
+    )
+    .expect("valid scenario");
+    let lb = sim.node_id("lb").unwrap();
+    let mut ours: Steps = Vec::new();
+    let mut first = None;
+    for ms in (2_000..20_000).step_by(10) {
+        sim.run_until(ms * 1_000_000);
+        let engine::sim::Detail::LoadBalancer { servers, .. } = sim.node_state(lb).detail else { panic!("lb") };
+        let throttle = servers[0].throttle;
+        if throttle.is_none() && first.is_none() {
+            continue;
+        }
+        let at = ms - *first.get_or_insert(ms);
+        if ours.last().map(|&(_, t)| t) != Some(throttle) {
+            ours.push((at, throttle));
+        }
+        if throttle.is_none() {
+            break;
+        }
+    }
+
+    eprintln!("HAProxy: {real:?}\nweights: {weights:?}\nengine:  {ours:?}");
+    let values = |s: &Steps| s.iter().map(|&(_, t)| t).collect::<Vec<_>>();
+    assert_eq!(values(&real), values(&ours), "HAProxy {real:?}\nengine {ours:?}");
+    assert_eq!(
+        values(&ours),
+        [6, 12, 25, 31, 43, 56, 62, 75, 81, 93].into_iter().map(Some).chain([None]).collect::<Vec<_>>()
+    );
+    for (&(a, t), &(b, _)) in real.iter().zip(&ours) {
+        assert!(a.abs_diff(b) <= 300, "throttle {t:?}: HAProxy at {a} ms, the engine at {b} ms");
+    }
+    assert_eq!(weights, [4, 8, 16, 20, 28, 36, 40, 48, 52, 60, 64], "weight 64 × (16 k + 10) / 10 / 16, rounded up");
+}

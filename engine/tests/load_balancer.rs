@@ -552,3 +552,92 @@ fn a_script_drives_requests_at_given_times_and_the_trace_shows_each_routing() {
     let e = engine::Scenario::from_value(v).unwrap_err().to_string();
     assert_eq!(e, "nodes[0].workload.requests[0].value: a write needs a value");
 }
+
+/// Requests the load balancer sent `server` in each second from `from`.
+fn per_second(sim: &engine::Simulation, server: &str, from: u64) -> [u32; 12] {
+    let (lb, s) = (sim.node_id("lb").unwrap(), sim.node_id(server).unwrap());
+    let mut counts = [0; 12];
+    for e in sim.trace().events() {
+        if let What::Deliver { from: f, to, msg: Message::Request(_), .. } = e.what {
+            if f == lb && to == s && e.time >= from {
+                if let Some(c) = counts.get_mut(((e.time - from) / SEC) as usize) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+#[test]
+fn slowstart_gives_a_recovered_server_its_share_little_by_little() {
+    let run = |slowstart: Option<&str>| {
+        let mut v = lb_three(json!([
+            { "at": "10s", "action": "crash", "node": "s2" },
+            { "at": "20s", "action": "restart", "node": "s2" }
+        ]));
+        if let Some(s) = slowstart {
+            v["nodes"][1]["default_server"]["slowstart"] = json!(s);
+        }
+        let mut sim = sim(v);
+        sim.run_until(36 * SEC);
+        let up = note_times(&sim, "s2", up)[0];
+        per_second(&sim, "s2", up)
+    };
+    // 200 requests a second over weights 16, 16 and s2's: a third at once
+    // without slowstart.
+    let at_once = run(None);
+    assert!(at_once.iter().all(|&n| (55..=80).contains(&n)), "{at_once:?}");
+    // With it, s2's weight is 1, 2, 4, 5, 7, 9, 10, 12, 13, 15, then 16:
+    // about 6 requests in its first second, 44 in its sixth, a third after.
+    let ramp = run(Some("10s"));
+    assert!(ramp[0] <= 12, "{ramp:?}");
+    assert!((30..=58).contains(&ramp[5]), "{ramp:?}");
+    assert!((55..=80).contains(&ramp[11]), "{ramp:?}");
+    assert!(ramp.windows(2).all(|w| w[1] + 8 >= w[0]), "it only grows: {ramp:?}");
+}
+
+/// `srv_dynamic_maxconn`: while it warms up, a server takes at most its
+/// `maxconn` × the elapsed share of the window (at least 1), whatever the
+/// algorithm; `static-rr`'s weights do not ramp, so this is all it does
+/// there.
+#[test]
+fn slowstart_ramps_maxconn_under_static_rr() {
+    let mut v = lb_three(json!([
+        { "at": "10s", "action": "crash", "node": "s2" },
+        { "at": "20s", "action": "restart", "node": "s2" }
+    ]));
+    v["nodes"][0]["workload"]["rate"] = json!(450);
+    v["nodes"][1]["balance"] = json!("static-rr");
+    v["nodes"][1]["default_server"]["maxconn"] = json!(20);
+    v["nodes"][1]["default_server"]["slowstart"] = json!("10s");
+    for i in 2..5 {
+        v["nodes"][i]["service_time"] = json!("100ms");
+        v["nodes"][i]["workers"] = json!(64);
+    }
+    let mut sim = sim(v);
+    sim.run_until(20 * SEC);
+    let lb = sim.node_id("lb").unwrap();
+    let served = |sim: &engine::Simulation| match sim.node_state(lb).detail {
+        Detail::LoadBalancer { servers, .. } => servers[1].served,
+        _ => unreachable!(),
+    };
+    let mut up = None;
+    // The most s2 had in flight in each whole second of the window.
+    let mut most = [0u32; 12];
+    for ms in (20_000..34_000u64).step_by(5) {
+        sim.run_until(ms * MS);
+        if up.is_none() && !note_times(&sim, "s2", self::up).is_empty() {
+            up = Some(ms / 1000);
+        }
+        if let Some(second) = up {
+            let elapsed = (ms / 1000 - second) as usize;
+            if let Some(m) = most.get_mut(elapsed) {
+                *m = (*m).max(served(&sim));
+            }
+        }
+    }
+    // 20 × elapsed / 10, at least 1, then 20; demand keeps it full.
+    assert_eq!(most[..8], [1, 2, 4, 6, 8, 10, 12, 14], "{most:?}");
+    assert!(most[11] <= 20 && most[11] >= 10, "{most:?}");
+}

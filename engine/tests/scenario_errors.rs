@@ -145,6 +145,14 @@ fn out_of_range_numbers() {
         "nodes[1].default_server.weight: weight must be 0 to 256, got 999"
     );
     assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/default_server/slowstart", json!("25d"))),
+        "nodes[1].default_server.slowstart: `25d` has an unknown unit `d` (units: ns, us, ms, s, m, h)"
+    );
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/servers/2", json!({ "name": "s3", "slowstart": "600h" }))),
+        "nodes[1].servers[2].slowstart: slowstart must be at most 2147483647ms (about 24.8 days), got 2160000s"
+    );
+    assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/timeout_connect", json!("0s"))),
         "nodes[1].timeout_connect: timeout_connect must be at least 1ms, got 0s"
     );

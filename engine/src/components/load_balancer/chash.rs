@@ -143,11 +143,11 @@ impl Chash {
         self.adjust(i);
     }
 
-    /// `chash_update_server_weight`: a new user weight. The server keeps
-    /// or regains its first `weight * 16` points, capped at its start-up
-    /// weight's.
-    pub fn set_weight(&mut self, i: usize, weight: u32) {
-        self.srv[i].eweight = weight * WEIGHT_SCALE;
+    /// `chash_update_server_weight`: a new effective weight (user weight
+    /// × 16; `slowstart` ramps it). The server keeps or regains its first
+    /// `eweight` points, capped at its start-up weight's.
+    pub fn set_eweight(&mut self, i: usize, eweight: u32) {
+        self.srv[i].eweight = eweight;
         self.adjust(i);
     }
 
@@ -343,11 +343,11 @@ mod tests {
     #[test]
     fn weight_changes_trim_and_restore_points() {
         let mut c = all(&[2, 2]);
-        c.set_weight(0, 1);
+        c.set_eweight(0, WEIGHT_SCALE);
         assert_eq!(c.points(0), 16);
-        c.set_weight(0, 5);
+        c.set_eweight(0, 5 * WEIGHT_SCALE);
         assert_eq!(c.points(0), 32, "never more than at start-up");
-        c.set_weight(0, 0);
+        c.set_eweight(0, 0);
         assert!(!c.is_usable(0));
         assert_eq!(c.pick(7, None), Some(1));
         assert_eq!(c.tot_used(), 1);

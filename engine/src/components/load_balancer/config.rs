@@ -243,6 +243,11 @@ pub struct ServerDefaults {
     /// Requests that may wait in this server's own queue (0: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxqueue: Option<u32>,
+    /// After a check brings the server back UP, its weight and `maxconn`
+    /// grow from almost nothing to full over this time (whole seconds,
+    /// rounded up; 0: at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowstart: Option<Duration>,
 }
 
 /// One `server` line: the node it forwards to, and its options.
@@ -269,6 +274,8 @@ pub struct ServerLine {
     pub maxconn: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxqueue: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slowstart: Option<Duration>,
     /// Used only when no active server is usable.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backup: bool,
@@ -297,6 +304,8 @@ pub struct EffectiveServer {
     pub maxconn: u32,
     /// 0: no limit.
     pub maxqueue: u32,
+    /// 0: none.
+    pub slowstart: Duration,
 }
 
 impl ServerLine {
@@ -312,6 +321,7 @@ impl ServerLine {
             fall: o.fall,
             maxconn: o.maxconn,
             maxqueue: o.maxqueue,
+            slowstart: o.slowstart,
             backup: false,
         }
     }
@@ -328,6 +338,7 @@ impl ServerLine {
             fall: self.fall,
             maxconn: self.maxconn,
             maxqueue: self.maxqueue,
+            slowstart: self.slowstart,
         }
     }
 
@@ -346,6 +357,7 @@ impl ServerLine {
             backup: self.backup,
             maxconn: self.maxconn.or(d.maxconn).unwrap_or(0),
             maxqueue: self.maxqueue.or(d.maxqueue).unwrap_or(0),
+            slowstart: self.slowstart.or(d.slowstart).unwrap_or_default(),
         }
     }
 }
@@ -597,6 +609,12 @@ fn check_server(e: &EffectiveServer, at: &dyn Fn(&str) -> String) -> Result<(), 
         if v > super::MAX_MAXCONN {
             return Err((at(name), format!("{name} must be at most {}, got {v}", super::MAX_MAXCONN)));
         }
+    }
+    if e.slowstart > super::slowstart::MAX_SLOWSTART {
+        return Err((
+            at("slowstart"),
+            format!("slowstart must be at most 2147483647ms (about 24.8 days), got {}", e.slowstart),
+        ));
     }
     for (name, v) in [("inter", e.params.inter), ("fastinter", e.params.fastinter), ("downinter", e.params.downinter)] {
         if v < Duration::from_millis(1) {

@@ -57,9 +57,9 @@ impl First {
         self.running[i] = false;
     }
 
-    /// A new weight: only zero or not matters.
-    pub fn set_weight(&mut self, i: usize, weight: u32) {
-        self.weighted[i] = weight > 0;
+    /// A new effective weight: only zero or not matters.
+    pub fn set_eweight(&mut self, i: usize, eweight: u32) {
+        self.weighted[i] = eweight > 0;
     }
 
     /// Up and of non-zero weight.
@@ -129,7 +129,7 @@ mod tests {
         assert_eq!(f.pick(None, |_| true), Some(2));
         f.set_up(0);
         assert_eq!(f.pick(None, |_| false), Some(2));
-        f.set_weight(0, 5);
+        f.set_eweight(0, 80);
         assert_eq!(f.pick(None, |_| false), Some(0));
         let f = First::new(&[1, 1, 1], &[false, true, true], &[false, true, true], true);
         assert_eq!(f.pick(None, |i| i == 1), Some(2));

@@ -62,6 +62,8 @@ struct Srv {
     backup: bool,
     usable: bool,
     npos: u32,
+    /// The position it was last picked at (`lpos`).
+    lpos: u32,
     rweight: u32,
     tree: Place,
     key: (u32, u64),
@@ -104,6 +106,7 @@ impl Fwrr {
                     backup: b,
                     usable: u && w > 0,
                     npos: 0,
+                    lpos: 0,
                     rweight: 0,
                     tree: Place::None,
                     key: (0, 0),
@@ -210,6 +213,7 @@ impl Fwrr {
         if s.npos == 0 {
             s.npos = grp.curr_pos;
         }
+        s.lpos = s.npos;
         s.npos += grp.next_weight / s.eweight;
         s.rweight += grp.next_weight % s.eweight;
         if s.rweight >= s.eweight {
@@ -329,6 +333,50 @@ impl Fwrr {
         self.queue(i);
     }
 
+    /// `fwrr_update_server_weight`: a new effective weight (`slowstart`
+    /// ramps it), in HAProxy's units (user weight × 16). A server that is
+    /// down only keeps it for when it comes up. One waiting in `init` is
+    /// requeued by its new weight; one in `curr` or `next` gets its next
+    /// position from the one it was last picked at, never later than
+    /// before. Never 0 here: `slowstart`'s first step is the user weight.
+    pub fn set_eweight(&mut self, i: usize, eweight: u32) {
+        debug_assert!(eweight > 0, "a ramped weight is never 0");
+        let old = self.srv[i].eweight;
+        self.srv[i].eweight = eweight;
+        if !self.srv[i].usable || old == eweight {
+            return;
+        }
+        let g = self.group_of(i);
+        let grp = &mut self.groups[g];
+        grp.next_weight = grp.next_weight - old + eweight;
+        match self.srv[i].tree {
+            Place::Alt(k) if k == grp.init => {
+                self.dequeue(i);
+                self.queue_by_weight(i, Place::Alt(k));
+            }
+            Place::None => {
+                self.get_srv(i);
+                let grp = &self.groups[g];
+                let s = &mut self.srv[i];
+                s.npos = grp.curr_pos + (grp.next_weight + grp.curr_weight - grp.curr_pos) / eweight;
+                self.queue(i);
+            }
+            _ => {
+                self.get_srv(i);
+                let grp = &self.groups[g];
+                let s = &mut self.srv[i];
+                let (prev_next, step) = (s.npos, grp.next_weight / eweight);
+                s.npos = (s.lpos + step).min(prev_next);
+                s.rweight = 0;
+                if s.npos < grp.curr_pos + 2 {
+                    s.npos = grp.curr_pos + step;
+                }
+                self.dequeue(i);
+                self.queue(i);
+            }
+        }
+    }
+
     pub fn is_usable(&self, i: usize) -> bool {
         self.srv[i].usable
     }
@@ -359,6 +407,38 @@ mod tests {
         assert_eq!(sequence(&[1, 2, 3], 12), "s3 s2 s3 s1 s3 s2 s3 s2 s3 s1 s3 s2");
         assert_eq!(sequence(&[2, 2, 1, 1], 12), "s1 s2 s3 s1 s2 s4 s1 s2 s3 s1 s2 s4");
         assert_eq!(sequence(&[1, 1, 1], 6), "s1 s2 s3 s1 s2 s3");
+    }
+
+    #[test]
+    fn a_new_effective_weight_takes_effect_in_place() {
+        // s1 comes back from DOWN at the first slowstart step (eweight 4
+        // for user weight 4), then its weight grows to full.
+        let mut f = Fwrr::new(&[4, 4], &[false, false], &[true, true], false);
+        f.set_down(0);
+        f.set_eweight(0, 4);
+        f.set_up(0);
+        let count = |f: &mut Fwrr, n: usize| {
+            let mut c = [0u32; 2];
+            for _ in 0..n {
+                c[f.pick(None, |_| false).unwrap()] += 1;
+            }
+            c
+        };
+        // Weights 4 and 64 (eweights): s1 gets 1 pick in 17.
+        let c = count(&mut f, 17 * 20);
+        assert!((19..=21).contains(&c[0]), "{c:?}");
+        f.set_eweight(0, 32);
+        let c = count(&mut f, 96 * 10);
+        assert!((315..=325).contains(&c[0]), "{c:?}");
+        f.set_eweight(0, 64);
+        let c = count(&mut f, 128 * 10);
+        assert!((635..=645).contains(&c[0]), "{c:?}");
+        // A down server only keeps its new weight for later.
+        f.set_down(1);
+        f.set_eweight(1, 16);
+        assert_eq!(count(&mut f, 10), [10, 0]);
+        f.set_up(1);
+        assert_eq!(count(&mut f, 80), [64, 16]);
     }
 
     #[test]

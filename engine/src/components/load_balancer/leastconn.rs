@@ -141,11 +141,12 @@ impl Leastconn {
         self.dequeue(i);
     }
 
-    /// `fwlc_update_server_weight`: a new user weight (slowstart, `set
-    /// weight`). Weight 0 takes the server out of the tree; a server that
-    /// stays in is requeued at its key, behind its equals.
-    pub fn set_weight(&mut self, i: usize, weight: u32) {
-        self.srv[i].eweight = weight * WEIGHT_SCALE;
+    /// `fwlc_update_server_weight`: a new effective weight (user weight
+    /// × 16; `slowstart` ramps it). Weight 0 takes the server out of the
+    /// tree; a server that stays in is requeued at its key, behind its
+    /// equals.
+    pub fn set_eweight(&mut self, i: usize, eweight: u32) {
+        self.srv[i].eweight = eweight;
         self.dequeue(i);
         if self.srv[i].usable() {
             self.queue(i);
@@ -310,10 +311,10 @@ mod tests {
         l.set_up(0);
         l.set_up(1);
         assert_eq!(l.pick(None, |_| Limits::NONE), Some(1));
-        l.set_weight(1, 0);
+        l.set_eweight(1, 0);
         assert!(!l.is_usable(1));
         assert_eq!(l.pick(None, |_| Limits::NONE), Some(0));
-        l.set_weight(1, 2);
+        l.set_eweight(1, 2 * WEIGHT_SCALE);
         assert_eq!(l.pick(None, |_| Limits::NONE), Some(1));
     }
 

@@ -22,6 +22,7 @@ pub mod leastconn;
 pub mod map;
 pub mod random;
 pub mod render;
+pub mod slowstart;
 
 use crate::context::Ctx;
 use crate::message::{Message, NodeId, Op, PathId, Request, RequestId, Response, Status, Timer};
@@ -107,6 +108,16 @@ struct Conn {
     timer_at: i64,
 }
 
+/// A server in its `slowstart` window (HAProxy's `SRV_ST_STARTING`).
+#[derive(Clone, Copy, Debug)]
+struct Warmup {
+    /// When it came UP, in whole seconds of this node's clock
+    /// (`last_change`).
+    since: i64,
+    /// The next `server_warmup` run.
+    timer: TimerId,
+}
+
 /// A server's live numbers.
 #[derive(Clone, Debug, Default)]
 struct ServerRt {
@@ -117,6 +128,30 @@ struct ServerRt {
     queue: BTreeMap<u64, usize>,
     /// Requests sent to it since start.
     requests: u64,
+    /// Set while it warms up after coming back UP.
+    warmup: Option<Warmup>,
+    /// Its effective weight (user weight × 16) as its balancer has it.
+    eweight: u32,
+}
+
+impl ServerRt {
+    /// `srv_dynamic_maxconn`: `maxconn` (0: no limit), scaled down while
+    /// the server warms up; `now` in whole seconds.
+    fn maxconn(&self, s: &BackendServer, now: i64) -> u32 {
+        let max = s.eff.maxconn;
+        match self.warmup {
+            Some(w) if max > 0 => slowstart::maxconn(max, now - w.since, slowstart::seconds(s.eff.slowstart)),
+            _ => max,
+        }
+    }
+
+    /// `maxconn` reached, or requests already waiting for this server:
+    /// HAProxy sends nothing new its way (`srv_is_full`-like test used by
+    /// the round-robin algorithms).
+    fn saturated(&self, s: &BackendServer, now: i64) -> bool {
+        let max = self.maxconn(s, now);
+        max > 0 && (!self.queue.is_empty() || self.served >= max)
+    }
 }
 
 /// A backend's live state.
@@ -171,6 +206,9 @@ pub struct ServerView {
     pub checked: bool,
     /// HAProxy's notation: "3/3 UP", "1/2 DOWN".
     pub health: String,
+    /// While it warms up (`slowstart`): its weight as a percentage of
+    /// full, as HAProxy's stats show it (`throttle`).
+    pub throttle: Option<u32>,
     /// Connections assigned now, and the server's limit (0: none).
     pub served: u32,
     pub maxconn: u32,
@@ -250,6 +288,7 @@ impl LoadBalancer {
                     up: check.is_none_or(|c| c.health.is_up()),
                     checked: check.is_some(),
                     health: check.map_or_else(|| "no check".to_string(), |c| c.health.describe()),
+                    throttle: rt.warmup.map(|_| slowstart::throttle(rt.eweight, b.eff.weight)),
                     served: rt.served,
                     maxconn: b.eff.maxconn,
                     queued: rt.queue.len(),
@@ -296,13 +335,8 @@ impl LoadBalancer {
         self.state.conns[slot].as_mut().expect("a live connection")
     }
 
-    /// `maxconn` reached, or requests already waiting for this server:
-    /// HAProxy sends nothing new its way (`srv_is_full`-like test used by
-    /// the round-robin algorithms).
-    fn saturated(&self, i: usize) -> bool {
-        let max = self.servers[i].eff.maxconn;
-        let rt = &self.state.servers[i];
-        max > 0 && (!rt.queue.is_empty() || rt.served >= max)
+    fn saturated(&self, i: usize, now: i64) -> bool {
+        self.state.servers[i].saturated(&self.servers[i], now)
     }
 
     /// The first `use_backend` rule that applies to a request
@@ -374,17 +408,15 @@ impl LoadBalancer {
         }
         let input = PickInput { source: crate::network::ipv4(client), uri: ctx.path(path), keys: &keys[..draws] };
         let first = self.ranges[backend].first;
+        let now = slowstart::clock_seconds(ctx.monotonic());
         let state = &mut self.state;
         // The balancer counts servers from its backend's first one.
         let (servers, rt) = (&self.servers[first..], &state.servers[first..]);
-        let saturated = |i: usize| {
-            let max = servers[i].eff.maxconn;
-            max > 0 && (!rt[i].queue.is_empty() || rt[i].served >= max)
-        };
-        let limits = |i: usize| Limits { maxconn: servers[i].eff.maxconn, maxqueue: servers[i].eff.maxqueue };
+        let saturated = |i: usize| rt[i].saturated(&servers[i], now);
+        let limits = |i: usize| Limits { maxconn: rt[i].maxconn(&servers[i], now), maxqueue: servers[i].eff.maxqueue };
         let avoid = avoid.map(|s| s - first);
         match state.backends[backend].balancer.pick(input, avoid, saturated, limits).map(|i| first + i) {
-            Some(server) if !self.saturated(server) => self.connect(ctx, slot, server),
+            Some(server) if !self.saturated(server, now) => self.connect(ctx, slot, server),
             Some(server) => {
                 // Hash-based algorithms return a server whether or not it is
                 // full, and leastconn one at maxconn that still has queue
@@ -489,7 +521,7 @@ impl LoadBalancer {
         if !self.state.usable[server] {
             return;
         }
-        let max = self.servers[server].eff.maxconn;
+        let max = self.state.servers[server].maxconn(&self.servers[server], slowstart::clock_seconds(ctx.monotonic()));
         let b = self.servers[server].backend;
         while max == 0 || self.state.servers[server].served < max {
             let own = self.state.servers[server].queue.first_key_value().map(|(&o, &s)| (o, s));
@@ -632,12 +664,21 @@ impl LoadBalancer {
         match transition {
             Transition::WentDown => {
                 self.state.usable[server] = false;
+                if let Some(w) = self.state.servers[server].warmup.take() {
+                    ctx.cancel_timer(w.timer);
+                }
                 self.state.backends[b].balancer.set_down(local);
                 self.redistribute(ctx, server);
                 ctx.note(Note::ServerDown { server: node, health });
             }
             Transition::WentUp => {
                 self.state.usable[server] = self.servers[server].eff.weight > 0;
+                if self.servers[server].eff.slowstart > Duration::ZERO {
+                    let since = slowstart::clock_seconds(ctx.monotonic());
+                    let timer = ctx.set_timer(slowstart::WARMUP_TICK.nanos, Timer::Warmup { server: server as u32 });
+                    self.state.servers[server].warmup = Some(Warmup { since, timer });
+                    self.recalc_eweight(server, since);
+                }
                 self.state.backends[b].balancer.set_up(local);
                 ctx.note(Note::ServerUp { server: node, health });
                 self.serve_queues(ctx, server);
@@ -647,6 +688,38 @@ impl LoadBalancer {
             Transition::Unchanged => {}
         }
         ctx.set_timer(next, Timer::CheckDue { server: server as u32 });
+    }
+
+    /// `server_recalc_eweight`: the server's effective weight at `now`
+    /// (whole seconds), for the algorithms whose weights can change.
+    fn recalc_eweight(&mut self, server: usize, now: i64) {
+        let (b, local) = self.local(server);
+        let s = &self.servers[server];
+        let rt = &mut self.state.servers[server];
+        let elapsed = rt.warmup.map_or(i64::MAX, |w| now - w.since);
+        let eweight = slowstart::eweight(s.eff.weight, elapsed, slowstart::seconds(s.eff.slowstart));
+        let balancer = &mut self.state.backends[b].balancer;
+        if eweight != rt.eweight && eweight > 0 && balancer.ramps_weight() {
+            rt.eweight = eweight;
+            balancer.set_eweight(local, eweight);
+        }
+    }
+
+    /// `server_warmup`, every second of the window: the next weight step,
+    /// requests from the backend queue up to the larger `maxconn`, and
+    /// the end of the window.
+    fn warm_up(&mut self, ctx: &mut Ctx, server: usize) {
+        let Some(w) = self.state.servers[server].warmup else { return };
+        let now = slowstart::clock_seconds(ctx.monotonic());
+        let over = now - w.since >= i64::from(slowstart::seconds(self.servers[server].eff.slowstart));
+        if over {
+            self.state.servers[server].warmup = None;
+        } else {
+            let timer = ctx.set_timer(slowstart::WARMUP_TICK.nanos, Timer::Warmup { server: server as u32 });
+            self.state.servers[server].warmup = Some(Warmup { timer, ..w });
+        }
+        self.recalc_eweight(server, now);
+        self.serve_queues(ctx, server);
     }
 
     /// The server a check answer is from, if it answers the check in
@@ -694,7 +767,10 @@ impl Volatile {
                 .iter()
                 .map(|b| b.eff.check.then(|| CheckState { health: Health::new(b.eff.params), in_flight: None }))
                 .collect(),
-            servers: vec![ServerRt::default(); servers.len()],
+            servers: servers
+                .iter()
+                .map(|s| ServerRt { eweight: s.eff.weight * fwrr::WEIGHT_SCALE, ..ServerRt::default() })
+                .collect(),
             queue_order: 0,
             conns: Vec::new(),
             free: Vec::new(),
@@ -788,6 +864,7 @@ impl Process for LoadBalancer {
         let live = |lb: &LoadBalancer, conn: u32| lb.state.conns.get(conn as usize).is_some_and(|c| c.is_some());
         match timer {
             Timer::CheckDue { server } => self.start_check(ctx, server as usize),
+            Timer::Warmup { server } => self.warm_up(ctx, server as usize),
             Timer::CheckTimeout { server, seq } => {
                 let i = server as usize;
                 let current = self.state.checks[i].as_ref().and_then(|c| c.in_flight).map(|(s, _)| s);

@@ -48,6 +48,10 @@ impl Random {
         self.ring.set_down(i);
     }
 
+    pub fn set_eweight(&mut self, i: usize, eweight: u32) {
+        self.ring.set_eweight(i, eweight);
+    }
+
     pub fn set_served(&mut self, i: usize, served: u32) {
         self.served[i] = served;
     }

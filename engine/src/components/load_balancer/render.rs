@@ -31,7 +31,9 @@ fn options(o: &ServerDefaults) -> String {
     if let Some(c) = o.check {
         out.push_str(if c { " check" } else { " no-check" });
     }
-    for (k, v) in [("inter", o.inter), ("fastinter", o.fastinter), ("downinter", o.downinter)] {
+    for (k, v) in
+        [("inter", o.inter), ("fastinter", o.fastinter), ("downinter", o.downinter), ("slowstart", o.slowstart)]
+    {
         if let Some(v) = v {
             let _ = write!(out, " {k} {}", t(v));
         }
