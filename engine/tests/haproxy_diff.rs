@@ -1071,11 +1071,18 @@ impl HoldingBackend {
     }
 }
 
-impl Drop for HoldingBackend {
-    fn drop(&mut self) {
+impl HoldingBackend {
+    /// Answers the held requests; later ones are answered at once.
+    fn release(&self) {
         let (lock, cvar) = &*self.release;
         *lock.lock().unwrap() = true;
         cvar.notify_all();
+    }
+}
+
+impl Drop for HoldingBackend {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -1279,4 +1286,61 @@ fn slowstart_ramps_the_weight_like_haproxy() {
         assert!(a.abs_diff(b) <= 300, "throttle {t:?}: HAProxy at {a} ms, the engine at {b} ms");
     }
     assert_eq!(weights, [4, 8, 16, 20, 28, 36, 40, 48, 52, 60, 64], "weight 64 × (16 k + 10) / 10 / 16, rounded up");
+}
+
+/// Round robin skipping a full server, against HAProxy 2.6: `s1` has
+/// `maxconn 1` and one request pinned to it (`use-server`, which picks no
+/// server) is held there, so every pick passes over it and puts it back:
+/// where it was due, or, once the trees have switched during that pick,
+/// into `init` by weight (`fwrr_get_next_server`). After the held request
+/// is answered, the next picks show where `s1` was put back. The server
+/// sequence of both phases must be HAProxy's.
+#[test]
+fn roundrobin_passes_over_a_full_server_like_haproxy() {
+    const BEFORE: usize = 9;
+    const AFTER: usize = 18;
+    let cases: [[u32; 3]; 5] = [[3, 2, 1], [1, 1, 1], [2, 5, 3], [4, 1, 1], [1, 3, 2]];
+    let results: Vec<([u32; 3], String, String)> = thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|&weights| {
+                scope.spawn(move || {
+                    let servers =
+                        [HoldingBackend::start("s1"), HoldingBackend::start("s2"), HoldingBackend::start("s3")];
+                    let mut backend = "backend r\n    balance roundrobin\n    timeout server 60s\n".to_string();
+                    backend += "    use-server s1 if { req.hdr(x-hold) -m found }\n";
+                    for (i, s) in servers.iter().enumerate() {
+                        let maxconn = if i == 0 { " maxconn 1" } else { "" };
+                        backend +=
+                            &format!("    server s{} 127.0.0.1:{} weight {}{maxconn}\n", i + 1, s.port, weights[i]);
+                    }
+                    let haproxy = HaProxy::start("", &backend);
+                    let port = haproxy.port;
+                    let held = thread::spawn(move || {
+                        let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                        let req = "GET / HTTP/1.1\r\nHost: lab\r\nx-be: r\r\nx-hold: 1\r\nConnection: close\r\n\r\n";
+                        conn.write_all(req.as_bytes()).unwrap();
+                        let _ = conn.read_to_end(&mut Vec::new());
+                    });
+                    servers[0].wait_held(1);
+                    let mut real: Vec<String> = (0..BEFORE).map(|_| haproxy.get("r", "/", None)).collect();
+                    servers[0].release();
+                    held.join().expect("the held request is answered");
+                    real.extend((0..AFTER).map(|_| haproxy.get("r", "/", None)));
+
+                    let mut f = Fwrr::new(&weights, &[false; 3], &[true; 3], false);
+                    let mut pick = |full: bool| format!("s{}", f.pick(None, |i| full && i == 0).unwrap() + 1);
+                    let ours: Vec<String> = (0..BEFORE + AFTER).map(|n| pick(n < BEFORE)).collect();
+                    (weights, real.join(" "), ours.join(" "))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("case thread")).collect()
+    });
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|(_, real, ours)| real != ours)
+        .map(|(w, real, ours)| format!("weights {w:?}:\n  HAProxy {real}\n  engine  {ours}"))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -297,9 +297,17 @@ impl Fwrr {
                 self.queue(i);
             }
         }
+        // Servers skipped as saturated go back where they were due; but
+        // once the trees switched their places are lost, and they wait in
+        // `init` by weight.
+        let init = Place::Alt(self.groups[g].init);
         for i in full {
             if Some(i) != chosen {
-                self.queue(i);
+                if switched {
+                    self.queue_by_weight(i, init);
+                } else {
+                    self.queue(i);
+                }
             }
         }
         chosen
