@@ -269,6 +269,19 @@ impl HaProxy {
         (status, body.to_string())
     }
 
+    /// Sends `GET /` to backend `be` with the header `x-hold: <hold>` on a
+    /// thread of its own, which ends when the answer has been read (a
+    /// [`HoldingBackend`] holds such a request until released).
+    fn send_held(&self, be: &str, hold: &str) -> JoinHandle<()> {
+        let port = self.port;
+        let req = format!("GET / HTTP/1.1\r\nHost: lab\r\nx-be: {be}\r\nx-hold: {hold}\r\nConnection: close\r\n\r\n");
+        thread::spawn(move || {
+            let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            conn.write_all(req.as_bytes()).expect("send the held request");
+            let _ = conn.read_to_end(&mut Vec::new());
+        })
+    }
+
     /// Waits (bounded polling) until a line containing `text` appears after
     /// the first `from` lines; returns its index.
     fn wait_line(&self, from: usize, text: &str) -> usize {
@@ -1131,16 +1144,10 @@ fn random_draws_choose_like_haproxy() {
                         backend += &format!("    server s{} 127.0.0.1:{} weight {}\n", i + 1, s.port, weights[i]);
                     }
                     let haproxy = HaProxy::start("", &backend);
-                    let port = haproxy.port;
                     for (name, n) in [("s1", held.0), ("s2", held.1)] {
                         for _ in 0..n {
                             // Answered only when the servers are dropped.
-                            thread::spawn(move || {
-                                let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-                                let req = format!("GET / HTTP/1.1\r\nHost: lab\r\nx-be: r\r\nx-hold: {name}\r\nConnection: close\r\n\r\n");
-                                let _ = conn.write_all(req.as_bytes());
-                                let _ = conn.read_to_end(&mut Vec::new());
-                            });
+                            haproxy.send_held("r", name);
                         }
                     }
                     servers[0].wait_held(held.0);
@@ -1315,13 +1322,7 @@ fn roundrobin_passes_over_a_full_server_like_haproxy() {
                             &format!("    server s{} 127.0.0.1:{} weight {}{maxconn}\n", i + 1, s.port, weights[i]);
                     }
                     let haproxy = HaProxy::start("", &backend);
-                    let port = haproxy.port;
-                    let held = thread::spawn(move || {
-                        let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-                        let req = "GET / HTTP/1.1\r\nHost: lab\r\nx-be: r\r\nx-hold: 1\r\nConnection: close\r\n\r\n";
-                        conn.write_all(req.as_bytes()).unwrap();
-                        let _ = conn.read_to_end(&mut Vec::new());
-                    });
+                    let held = haproxy.send_held("r", "1");
                     servers[0].wait_held(1);
                     let mut real: Vec<String> = (0..BEFORE).map(|_| haproxy.get("r", "/", None)).collect();
                     servers[0].release();

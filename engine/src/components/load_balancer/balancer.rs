@@ -144,21 +144,12 @@ impl Balancer {
         }
     }
 
-    /// HAProxy's dynamic algorithms (`BE_LB_PROP_DYN`), whose weights
-    /// `slowstart` ramps up. The map-based ones (`static-rr`, hashing with
-    /// `hash-type map-based`) cannot change a weight while running, and
-    /// `first` looks at weights only for being 0.
-    pub fn ramps_weight(&self) -> bool {
-        match self {
-            Balancer::Roundrobin(_) | Balancer::Leastconn(_) | Balancer::Random(_) => true,
-            Balancer::StaticRr(_) | Balancer::First(_) => false,
-            Balancer::Source { table, .. } | Balancer::Uri { table, .. } => matches!(table, Table::Ring(_)),
-        }
-    }
-
-    /// A server's new effective weight (user weight × 16), for the
-    /// algorithms that [`Balancer::ramps_weight`].
-    pub fn set_eweight(&mut self, i: usize, eweight: u32) {
+    /// A server's new effective weight (user weight × 16), which
+    /// `slowstart` ramps up. Only HAProxy's dynamic algorithms
+    /// (`BE_LB_PROP_DYN`) take it; false for the others: the map-based
+    /// ones (`static-rr`, hashing with `hash-type map-based`) cannot change
+    /// a weight while running, and `first` looks at weights only for being 0.
+    pub fn set_eweight(&mut self, i: usize, eweight: u32) -> bool {
         match self {
             Balancer::Roundrobin(f) => f.set_eweight(i, eweight),
             Balancer::Leastconn(l) => l.set_eweight(i, eweight),
@@ -166,8 +157,9 @@ impl Balancer {
             Balancer::Source { table: Table::Ring(r), .. } | Balancer::Uri { table: Table::Ring(r), .. } => {
                 r.set_eweight(i, eweight)
             }
-            _ => {}
+            _ => return false,
         }
+        true
     }
 
     /// Leastconn orders servers by their load and random compares it:

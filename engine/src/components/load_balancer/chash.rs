@@ -236,7 +236,8 @@ impl Chash {
         avoided.map(|at| ring[at].1)
     }
 
-    /// `cur_eweight`: the user weight times 16.
+    /// `cur_eweight`: the user weight times 16 (less while `slowstart`
+    /// ramps it).
     pub fn eweight(&self, i: usize) -> u32 {
         self.srv[i].eweight
     }

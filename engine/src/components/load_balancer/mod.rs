@@ -675,8 +675,7 @@ impl LoadBalancer {
                 self.state.usable[server] = self.servers[server].eff.weight > 0;
                 if self.servers[server].eff.slowstart > Duration::ZERO {
                     let since = slowstart::clock_seconds(ctx.monotonic());
-                    let timer = ctx.set_timer(slowstart::WARMUP_TICK.nanos, Timer::Warmup { server: server as u32 });
-                    self.state.servers[server].warmup = Some(Warmup { since, timer });
+                    self.plan_warmup(ctx, server, since);
                     self.recalc_eweight(server, since);
                 }
                 self.state.backends[b].balancer.set_up(local);
@@ -698,10 +697,8 @@ impl LoadBalancer {
         let rt = &mut self.state.servers[server];
         let elapsed = rt.warmup.map_or(i64::MAX, |w| now - w.since);
         let eweight = slowstart::eweight(s.eff.weight, elapsed, slowstart::seconds(s.eff.slowstart));
-        let balancer = &mut self.state.backends[b].balancer;
-        if eweight != rt.eweight && eweight > 0 && balancer.ramps_weight() {
+        if eweight != rt.eweight && eweight > 0 && self.state.backends[b].balancer.set_eweight(local, eweight) {
             rt.eweight = eweight;
-            balancer.set_eweight(local, eweight);
         }
     }
 
@@ -715,11 +712,17 @@ impl LoadBalancer {
         if over {
             self.state.servers[server].warmup = None;
         } else {
-            let timer = ctx.set_timer(slowstart::WARMUP_TICK.nanos, Timer::Warmup { server: server as u32 });
-            self.state.servers[server].warmup = Some(Warmup { timer, ..w });
+            self.plan_warmup(ctx, server, w.since);
         }
         self.recalc_eweight(server, now);
         self.serve_queues(ctx, server);
+    }
+
+    /// The next `server_warmup` run of a window opened at `since`, a
+    /// second from now.
+    fn plan_warmup(&mut self, ctx: &mut Ctx, server: usize, since: i64) {
+        let timer = ctx.set_timer(slowstart::WARMUP_TICK.nanos, Timer::Warmup { server: server as u32 });
+        self.state.servers[server].warmup = Some(Warmup { since, timer });
     }
 
     /// The server a check answer is from, if it answers the check in
