@@ -81,6 +81,7 @@ impl EventLog {
                     | engine::trace::Note::BacklogFull
                     | engine::trace::Note::ClientOverloaded { .. }
                     | engine::trace::Note::CheckFailed { .. }
+                    | engine::trace::Note::ErrorLimit { .. }
                     | engine::trace::Note::KafkaRequestTimeout { .. } => "bad",
                     engine::trace::Note::UseBackend { .. } => "route",
                     _ => "note",

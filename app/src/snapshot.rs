@@ -412,9 +412,13 @@ pub fn take(lab: &Lab) -> Snapshot {
                             format!("{} conns", s.served)
                         };
                         let warming = s.throttle.map(|t| format!(" · slowstart {t}%")).unwrap_or_default();
+                        let errors = s.errors.map(|(n, limit)| format!(" · {n}/{limit} errors")).unwrap_or_default();
                         details.push((
                             label,
-                            format!("{}{warming} · weight {} · {conns} · {} requests", s.health, s.weight, s.requests),
+                            format!(
+                                "{}{warming}{errors} · weight {} · {conns} · {} requests",
+                                s.health, s.weight, s.requests
+                            ),
                         ));
                     }
                     let up = servers.iter().filter(|s| s.up).count();

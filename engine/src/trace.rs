@@ -254,6 +254,16 @@ pub enum Note {
         retry: u32,
         error: crate::kafka::ProduceError,
     },
+    /// A load balancer's health analysis (`observe`) saw `errors` errors
+    /// in a row from `server`, the `last` of them as given, and did
+    /// `on_error`; `health` is the check counter after it.
+    ErrorLimit {
+        server: NodeId,
+        errors: u32,
+        last: crate::components::load_balancer::observe::Outcome,
+        on_error: crate::components::load_balancer::observe::OnError,
+        health: u32,
+    },
 }
 
 impl Note {
@@ -306,6 +316,7 @@ impl Note {
             Note::RdbFileLoaded { .. } => "rdb_file_loaded",
             Note::KafkaRequestTimeout { .. } => "kafka_request_timeout",
             Note::KafkaRetrying { .. } => "kafka_retrying",
+            Note::ErrorLimit { .. } => "error_limit",
         }
     }
 
@@ -585,6 +596,7 @@ mod tests {
             Note::RdbFileLoaded { .. } => 43,
             Note::KafkaRequestTimeout { .. } => 44,
             Note::KafkaRetrying { .. } => 45,
+            Note::ErrorLimit { .. } => 46,
         }
     }
 
@@ -641,6 +653,13 @@ mod tests {
                 records: 1,
                 retry: 1,
                 error: crate::kafka::ProduceError::RequestTimedOut,
+            },
+            Note::ErrorLimit {
+                server: 1,
+                errors: 10,
+                last: crate::components::load_balancer::observe::Outcome::HttpStatus,
+                on_error: crate::components::load_balancer::observe::OnError::FailCheck,
+                health: 3,
             },
         ];
         for (i, note) in samples.iter().enumerate() {

@@ -263,6 +263,12 @@ impl Simulation {
                 name(replica)
             ),
             Note::BacklogFreed => "no replicas for repl-backlog-ttl: replication backlog freed".into(),
+            Note::ErrorLimit { server, errors, last, on_error, health } => format!(
+                "health analysis of {}: {errors} errors in a row (last: {}): on-error {}, health {health}",
+                name(server),
+                last.describe(),
+                on_error.keyword()
+            ),
         }
     }
 }

@@ -1345,3 +1345,199 @@ fn roundrobin_passes_over_a_full_server_like_haproxy() {
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---------------------------------------------------------------------------
+// Health analysis: observe, error-limit, on-error
+
+/// What HAProxy's `option log-health-checks` says of `s1`'s health, in
+/// order: a check's result (`check 2/3 UP`), an analysis failure
+/// (`Detected 3 consecutive errors, last one was: Wrong http response:
+/// 2/3 UP`), `DOWN` and `UP`.
+fn health_log(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            if let Some(rest) = l.split("Health check for server lb_servers/s1 ").nth(1) {
+                let status = rest.rsplit("status: ").next()?.trim_end_matches('.');
+                match rest.split("info: \"").nth(1) {
+                    Some(info) if rest.contains("reason: Health analyze") => {
+                        Some(format!("{}: {status}", info.split('"').next()?))
+                    }
+                    _ => Some(format!("check {status}")),
+                }
+            } else if l.contains("Server lb_servers/s1 is DOWN") {
+                Some("DOWN".to_string())
+            } else if l.contains("Server lb_servers/s1 is UP") {
+                Some("UP".to_string())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// How `s1` fails in [`observe_case`]: it answers 503 (in the engine, an
+/// app server whose database crashed), or it hangs (in the engine, a
+/// paused process, whose host still completes connections).
+#[derive(Clone, Copy, PartialEq)]
+enum Failing {
+    Answers503,
+    Hangs,
+}
+
+/// Requests, one every `spacing_ms`, through round robin to `s1` (with
+/// `s1_options` in the scenario's words, `check inter 10s` besides) and
+/// `s2`, which answers 200, in the engine and in HAProxy 2.6 on the
+/// engine's rendering. Both must give the same server and status for each
+/// request, and the same health statuses in the same order as HAProxy's
+/// `option log-health-checks`.
+fn observe_case(failing: Failing, s1_options: serde_json::Value, spacing_ms: u64) {
+    use engine::components::load_balancer::observe::OnError;
+    use engine::message::Message;
+    use engine::trace::{Note, What};
+    const REQUESTS: usize = 24;
+    let case = format!("s1 {}, {s1_options}", if failing == Failing::Hangs { "hangs" } else { "answers 503" });
+    let mut s1 = serde_json::json!({ "name": "s1", "check": true, "inter": "10s" });
+    s1.as_object_mut().unwrap().extend(s1_options.as_object().unwrap().clone());
+    let requests: Vec<serde_json::Value> = (0..REQUESTS)
+        .map(|i| serde_json::json!({ "at": format!("{}ms", 100 + spacing_ms * i as u64), "read": i }))
+        .collect();
+    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "100us" });
+    let fault = match failing {
+        Failing::Answers503 => serde_json::json!({ "at": "1ms", "action": "crash", "node": "db" }),
+        Failing::Hangs => serde_json::json!({ "at": "1ms", "action": "pause", "node": "s1" }),
+    };
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "5s",
+              "workload": { "kind": "script", "requests": requests } },
+            { "name": "lb", "type": "load_balancer", "balance": "roundrobin",
+              "servers": [ s1, { "name": "s2" } ], "timeout_connect": "2s", "timeout_server": "200ms" },
+            { "name": "s1", "type": "server", "service_time": "1ms", "handler": { "database": "db" } },
+            { "name": "s2", "type": "server", "service_time": "1ms" },
+            { "name": "db", "type": "database" }
+        ],
+        "links": [ link("c", "lb"), link("lb", "s1"), link("lb", "s2"), link("s1", "db") ],
+        "faults": [ fault ]
+    });
+    let scenario = engine::Scenario::from_value(scenario).expect("valid");
+    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    sim.run_until((1_000 + spacing_ms * REQUESTS as u64) * 1_000_000);
+    let lb = sim.node_id("lb").unwrap();
+    let mut ours = Vec::new();
+    let mut ours_log = Vec::new();
+    let mut health = Health::new(CheckParams {
+        inter: Duration::from_secs(10),
+        fastinter: Duration::from_secs(10),
+        downinter: Duration::from_secs(10),
+        rise: 2,
+        fall: 3,
+    });
+    for e in sim.trace().events() {
+        match &e.what {
+            What::Deliver { from, msg: Message::Response(r), .. } if *from == lb => {
+                // The client's request ids are in order of sending.
+                ours.push((r.id, r.status.code()));
+            }
+            // `on-error fastinter` changes no status: HAProxy logs nothing.
+            What::Note { note: Note::ErrorLimit { errors, last, on_error, health: h, .. }, .. }
+                if *on_error != OnError::Fastinter =>
+            {
+                health.health = *h;
+                let detected = format!("Detected {errors} consecutive errors, last one was: {}", last.describe());
+                ours_log.push(format!("{detected}: {}", health.describe()));
+            }
+            What::Note { note: Note::CheckPassed { health: h, .. } | Note::CheckFailed { health: h, .. }, .. } => {
+                health.health = *h;
+                ours_log.push(format!("check {}", health.describe()));
+            }
+            What::Note { note: Note::ServerDown { .. }, .. } => ours_log.push("DOWN".to_string()),
+            What::Note { note: Note::ServerUp { .. }, .. } => ours_log.push("UP".to_string()),
+            _ => {}
+        }
+    }
+    assert_eq!(ours.len(), REQUESTS, "{case}: every request answered in the engine");
+    ours.sort();
+    // Only s2 answers 200, and only s1 fails.
+    let ours: Vec<(String, u16)> =
+        ours.iter().map(|&(_, st)| (if st == 200 { "s2" } else { "s1" }.to_string(), st)).collect();
+
+    // HAProxy, on the engine's rendering of the load balancer.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let s1_port = listener.local_addr().unwrap().port();
+    let s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
+        if read_head(&mut conn).is_none() {
+            return;
+        }
+        if failing == Failing::Hangs {
+            // Until HAProxy gives up (`timeout server`) and closes.
+            let _ = conn.read_to_end(&mut Vec::new());
+            return;
+        }
+        let response = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
+            name.len()
+        );
+        let _ = conn.write_all(response.as_bytes());
+        let _ = conn.shutdown(Shutdown::Write);
+    });
+    let s2 = Backend::start("s2");
+    let port = free_port();
+    let server_port = |name: &str| if name == "s1" { s1.port } else { s2.port };
+    let cfg = local_cfg(&sim, lb, port, server_port, "    log stdout format raw local0\n", "")
+        .replace("balance roundrobin", "balance roundrobin\n    option log-health-checks\n    log global");
+    let haproxy = HaProxy::launch(&cfg, port);
+    // Its first check has passed (3/3 UP), as the engine's did at 0.
+    haproxy.wait_line(0, "Health check for server");
+    let start = Instant::now();
+    let real: Vec<(String, u16)> = (0..REQUESTS)
+        .map(|i| {
+            // The schedule is part of the input: checks come between
+            // requests as in the engine.
+            let due = WallDuration::from_millis(spacing_ms * i as u64);
+            thread::sleep(due.saturating_sub(start.elapsed()));
+            let (status, body) = haproxy.request("GET", "/", "");
+            // HAProxy's own 504 names no server; it was s1's turn.
+            (if status == 504 { "s1".to_string() } else { body }, status)
+        })
+        .collect();
+    let lines = haproxy.lines.lock().unwrap().clone();
+    drop(haproxy);
+    let real_log = health_log(&lines);
+    eprintln!("{case}\n  HAProxy: {real:?}\n  {real_log:?}\n  engine:  {ours:?}\n  {ours_log:?}");
+    assert_eq!(ours, real, "{case}: server and status of each request; HAProxy logged:\n{}", lines.join("\n"));
+    assert_eq!(ours_log, real_log, "{case}: health statuses; HAProxy logged:\n{}", lines.join("\n"));
+}
+
+/// `observe layer7` against a server that answers 503 while its checks
+/// pass, for each `on-error`, and with `fastinter`, which brings a check
+/// forward after each analysis failure.
+#[test]
+fn observe_layer7_counts_error_statuses_like_haproxy() {
+    let cases = [
+        serde_json::json!({ "observe": "layer7", "error_limit": 3 }),
+        serde_json::json!({ "observe": "layer7", "error_limit": 2, "on_error": "sudden-death" }),
+        serde_json::json!({ "observe": "layer7", "error_limit": 4, "on_error": "mark-down" }),
+        serde_json::json!({ "observe": "layer7", "error_limit": 2, "on_error": "fastinter" }),
+        // A check 50 ms after each analysis failure passes and undoes it:
+        // s1 is never DOWN.
+        serde_json::json!({ "observe": "layer7", "error_limit": 3, "fastinter": "50ms" }),
+        // layer4 looks at connections only: they all succeed.
+        serde_json::json!({ "observe": "layer4", "error_limit": 1, "on_error": "mark-down" }),
+    ];
+    for options in cases {
+        observe_case(Failing::Answers503, options, 100);
+    }
+}
+
+/// A hung server (its host still completes connections, so TCP checks
+/// pass): `layer7` counts each `timeout server` (504) as an error,
+/// `layer4` sees only connections that succeed.
+#[test]
+fn observe_sees_a_hung_server_at_layer7_only_like_haproxy() {
+    for observe in ["layer7", "layer4"] {
+        let options = serde_json::json!({ "observe": observe, "error_limit": 2, "on_error": "mark-down" });
+        observe_case(Failing::Hangs, options, 300);
+    }
+}

@@ -153,6 +153,19 @@ fn out_of_range_numbers() {
         "nodes[1].servers[2].slowstart: slowstart must be at most 2147483647ms (about 24.8 days), got 2160000s"
     );
     assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/default_server/error_limit", json!(0))),
+        "nodes[1].default_server.error_limit: error_limit must be 1 to 2147483647, got 0"
+    );
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/servers/0", json!({ "name": "s1", "error_limit": 3000000000u64 }))),
+        "nodes[1].servers[0].error_limit: error_limit must be 1 to 2147483647, got 3000000000"
+    );
+    assert!(err(with(lb_three(json!([])), "/nodes/1/servers/0", json!({ "name": "s1", "observe": "layer3" })))
+        .contains("unknown variant `layer3`, expected one of `none`, `layer4`, `layer7`"));
+    assert!(err(with(lb_three(json!([])), "/nodes/1/default_server/on_error", json!("fail_check"))).contains(
+        "unknown variant `fail_check`, expected one of `fastinter`, `fail-check`, `sudden-death`, `mark-down`"
+    ));
+    assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/timeout_connect", json!("0s"))),
         "nodes[1].timeout_connect: timeout_connect must be at least 1ms, got 0s"
     );

@@ -101,6 +101,7 @@ pub const EVENTS: &[&str] = &[
     "rdb_file_loaded",
     "kafka_request_timeout",
     "kafka_retrying",
+    "error_limit",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -6,6 +6,7 @@
 use super::acl::{is_defined, Acl, Sample, UseBackend};
 use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
+use super::observe::{Analysis, Observe, OnError, DEFAULT_ERROR_LIMIT, MAX_ERROR_LIMIT};
 use super::random::MAX_DRAWS;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
@@ -248,6 +249,17 @@ pub struct ServerDefaults {
     /// rounded up; 0: at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slowstart: Option<Duration>,
+    /// Health analysis of the server's traffic (needs `check`): `layer4`
+    /// connections, `layer7` HTTP responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observe: Option<Observe>,
+    /// Consecutive errors that trigger `on_error` (10 unless set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_limit: Option<u32>,
+    /// `fastinter`, `fail-check` (the default), `sudden-death` or
+    /// `mark-down`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<OnError>,
 }
 
 /// One `server` line: the node it forwards to, and its options.
@@ -276,6 +288,12 @@ pub struct ServerLine {
     pub maxqueue: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slowstart: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observe: Option<Observe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<OnError>,
     /// Used only when no active server is usable.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backup: bool,
@@ -306,6 +324,10 @@ pub struct EffectiveServer {
     pub maxqueue: u32,
     /// 0: none.
     pub slowstart: Duration,
+    pub analysis: Analysis,
+    /// Whether `fastinter` was given: only then does health analysis bring
+    /// the next check forward (HAProxy keeps 0 for "unset").
+    pub fastinter_set: bool,
 }
 
 impl ServerLine {
@@ -322,6 +344,9 @@ impl ServerLine {
             maxconn: o.maxconn,
             maxqueue: o.maxqueue,
             slowstart: o.slowstart,
+            observe: o.observe,
+            error_limit: o.error_limit,
+            on_error: o.on_error,
             backup: false,
         }
     }
@@ -339,17 +364,21 @@ impl ServerLine {
             maxconn: self.maxconn,
             maxqueue: self.maxqueue,
             slowstart: self.slowstart,
+            observe: self.observe,
+            error_limit: self.error_limit,
+            on_error: self.on_error,
         }
     }
 
     pub fn effective(&self, d: &ServerDefaults) -> EffectiveServer {
         let inter = self.inter.or(d.inter).unwrap_or(DEFAULT_INTER);
+        let fastinter = self.fastinter.or(d.fastinter);
         EffectiveServer {
             weight: self.weight.or(d.weight).unwrap_or(1),
             check: self.check.or(d.check).unwrap_or(false),
             params: CheckParams {
                 inter,
-                fastinter: self.fastinter.or(d.fastinter).unwrap_or(inter),
+                fastinter: fastinter.unwrap_or(inter),
                 downinter: self.downinter.or(d.downinter).unwrap_or(inter),
                 rise: self.rise.or(d.rise).unwrap_or(DEFAULT_RISE),
                 fall: self.fall.or(d.fall).unwrap_or(DEFAULT_FALL),
@@ -358,6 +387,12 @@ impl ServerLine {
             maxconn: self.maxconn.or(d.maxconn).unwrap_or(0),
             maxqueue: self.maxqueue.or(d.maxqueue).unwrap_or(0),
             slowstart: self.slowstart.or(d.slowstart).unwrap_or_default(),
+            analysis: Analysis {
+                observe: self.observe.or(d.observe).unwrap_or_default(),
+                error_limit: self.error_limit.or(d.error_limit).unwrap_or(DEFAULT_ERROR_LIMIT),
+                on_error: self.on_error.or(d.on_error).unwrap_or_default(),
+            },
+            fastinter_set: fastinter.is_some(),
         }
     }
 }
@@ -615,6 +650,10 @@ fn check_server(e: &EffectiveServer, at: &dyn Fn(&str) -> String) -> Result<(), 
             at("slowstart"),
             format!("slowstart must be at most 2147483647ms (about 24.8 days), got {}", e.slowstart),
         ));
+    }
+    let limit = e.analysis.error_limit;
+    if limit == 0 || limit > MAX_ERROR_LIMIT {
+        return Err((at("error_limit"), format!("error_limit must be 1 to {MAX_ERROR_LIMIT}, got {limit}")));
     }
     for (name, v) in [("inter", e.params.inter), ("fastinter", e.params.fastinter), ("downinter", e.params.downinter)] {
         if v < Duration::from_millis(1) {

@@ -6,6 +6,7 @@
 //! takes it DOWN (`fall` applies only once it has been fully UP). Any failure
 //! while rising resets it to 0; successes must be consecutive.
 
+use super::observe::OnError;
 use crate::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +70,28 @@ impl Health {
         match (was_up, self.is_up()) {
             (false, true) => Transition::WentUp,
             _ => Transition::Unchanged,
+        }
+    }
+
+    /// `error-limit` consecutive errors seen in traffic (`__health_adjust`):
+    /// `fastinter` leaves the counter alone, `fail-check` counts one
+    /// failed check, `sudden-death` first leaves the server one failure
+    /// from DOWN, `mark-down` takes it DOWN.
+    pub fn analysis_failure(&mut self, on_error: OnError) -> Transition {
+        let was_up = self.is_up();
+        match on_error {
+            OnError::Fastinter => return Transition::Unchanged,
+            OnError::FailCheck => {}
+            OnError::SuddenDeath => self.health = self.health.min(self.params.rise + 1),
+            OnError::MarkDown => self.health = self.params.rise,
+        }
+        self.failure();
+        // Judged from before: `mark-down` on a rising server lifts it to
+        // `rise` only to drop it to 0.
+        if was_up && !self.is_up() {
+            Transition::WentDown
+        } else {
+            Transition::Unchanged
         }
     }
 
@@ -142,6 +165,22 @@ mod tests {
         h.success();
         assert_eq!(h.success(), Transition::WentUp);
         assert_eq!(h.describe(), "3/3 UP");
+    }
+
+    #[test]
+    fn analysis_failures_by_on_error() {
+        // rise 2, fall 3: fully UP is health 4.
+        let up = Health { params: params(), health: 4 };
+        let after = |on_error, mut h: Health| (h.analysis_failure(on_error), h.health);
+        assert_eq!(after(OnError::Fastinter, up), (Transition::Unchanged, 4));
+        assert_eq!(after(OnError::FailCheck, up), (Transition::Unchanged, 3));
+        // sudden-death: health 3 (rise + 1), then one failure: 2, still UP.
+        assert_eq!(after(OnError::SuddenDeath, up), (Transition::Unchanged, 2));
+        assert_eq!(after(OnError::SuddenDeath, Health { health: 2, ..up }), (Transition::WentDown, 0));
+        assert_eq!(after(OnError::MarkDown, up), (Transition::WentDown, 0));
+        // A server already DOWN stays DOWN, its rising count lost.
+        assert_eq!(after(OnError::MarkDown, Health { health: 1, ..up }), (Transition::Unchanged, 0));
+        assert_eq!(after(OnError::SuddenDeath, Health { health: 1, ..up }), (Transition::Unchanged, 0));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod hash;
 pub mod health;
 pub mod leastconn;
 pub mod map;
+pub mod observe;
 pub mod random;
 pub mod render;
 pub mod slowstart;
@@ -35,6 +36,7 @@ use balancer::{Balancer, PickInput};
 use config::{EffectiveServer, LoadBalancerConfig};
 use health::{Health, Transition};
 use leastconn::Limits;
+use observe::Outcome;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -69,8 +71,13 @@ struct BackendRange {
 #[derive(Clone, Debug)]
 struct CheckState {
     health: Health,
-    /// The check in flight: its number and its timeout timer.
-    in_flight: Option<(u32, TimerId)>,
+    /// The number of the check in flight.
+    in_flight: Option<u32>,
+    /// The check task's timer (the next check, or the timeout of the one
+    /// in flight) and when it fires, on this node's monotonic clock.
+    task: Option<(TimerId, i64)>,
+    /// Errors in a row seen by health analysis (`observe`).
+    consecutive_errors: u32,
 }
 
 /// Where a proxied request stands (HAProxy's stream connector states).
@@ -209,6 +216,9 @@ pub struct ServerView {
     /// While it warms up (`slowstart`): its weight as a percentage of
     /// full, as HAProxy's stats show it (`throttle`).
     pub throttle: Option<u32>,
+    /// With health analysis (`observe` and `check`): the errors in a row
+    /// so far, and `error-limit`.
+    pub errors: Option<(u32, u32)>,
     /// Connections assigned now, and the server's limit (0: none).
     pub served: u32,
     pub maxconn: u32,
@@ -289,6 +299,9 @@ impl LoadBalancer {
                     checked: check.is_some(),
                     health: check.map_or_else(|| "no check".to_string(), |c| c.health.describe()),
                     throttle: rt.warmup.map(|_| slowstart::throttle(rt.eweight, b.eff.weight)),
+                    errors: check
+                        .filter(|_| b.eff.analysis.observe != observe::Observe::None)
+                        .map(|c| (c.consecutive_errors, b.eff.analysis.error_limit)),
                     served: rt.served,
                     maxconn: b.eff.maxconn,
                     queued: rt.queue.len(),
@@ -586,6 +599,7 @@ impl LoadBalancer {
         if let Some(t) = self.conn(slot).timer.take() {
             ctx.cancel_timer(t);
         }
+        self.observe(ctx, server, Outcome::L4Err);
         self.release(ctx, server);
         let conn = self.conn(slot);
         if conn.retries_left == 0 {
@@ -643,12 +657,72 @@ impl LoadBalancer {
     fn start_check(&mut self, ctx: &mut Ctx, server: usize) {
         self.state.check_seq += 1;
         let seq = self.state.check_seq;
-        let timeout = self.check_timeout(server).nanos;
         ctx.send(self.servers[server].node, Message::HealthCheck { seq });
-        let timer = ctx.set_timer(timeout, Timer::CheckTimeout { server: server as u32, seq });
         if let Some(c) = self.state.checks[server].as_mut() {
-            c.in_flight = Some((seq, timer));
+            c.in_flight = Some(seq);
         }
+        self.plan_check_task(ctx, server, self.check_timeout(server));
+    }
+
+    /// Arms the check task of `server` to fire in `delay`: the next check,
+    /// or the timeout of the check in flight.
+    fn plan_check_task(&mut self, ctx: &mut Ctx, server: usize, delay: Duration) {
+        let Some(c) = self.state.checks[server].as_mut() else { return };
+        let timer = match c.in_flight {
+            Some(seq) => Timer::CheckTimeout { server: server as u32, seq },
+            None => Timer::CheckDue { server: server as u32 },
+        };
+        let at = ctx.monotonic() + delay.nanos as i64;
+        c.task = Some((ctx.set_timer(delay.nanos, timer), at));
+    }
+
+    /// `health_adjust`: one outcome of `server`'s traffic, for its health
+    /// analysis. `error-limit` errors in a row trigger `on-error`, and with
+    /// `fastinter` set, the next check comes no later than `fastinter`
+    /// from now (the check in flight, if any, times out then).
+    fn observe(&mut self, ctx: &mut Ctx, server: usize, outcome: Outcome) {
+        let eff = self.servers[server].eff;
+        let Some(check) = self.state.checks[server].as_mut() else { return };
+        match outcome.is_error(eff.analysis.observe) {
+            None => return,
+            Some(false) => {
+                check.consecutive_errors = 0;
+                return;
+            }
+            Some(true) => check.consecutive_errors += 1,
+        }
+        if check.consecutive_errors < eff.analysis.error_limit {
+            return;
+        }
+        let errors = std::mem::take(&mut check.consecutive_errors);
+        let transition = check.health.analysis_failure(eff.analysis.on_error);
+        let health = check.health.health;
+        let task = check.task;
+        let node = self.servers[server].node;
+        ctx.note(Note::ErrorLimit { server: node, errors, last: outcome, on_error: eff.analysis.on_error, health });
+        if transition == Transition::WentDown {
+            self.went_down(ctx, server, health);
+        }
+        let fastinter = eff.params.fastinter;
+        if let Some((timer, at)) = task.filter(|_| eff.fastinter_set) {
+            if ctx.monotonic() + (fastinter.nanos as i64) < at {
+                ctx.cancel_timer(timer);
+                self.plan_check_task(ctx, server, fastinter);
+            }
+        }
+    }
+
+    /// A server was marked DOWN, with `health` left: no more traffic, its
+    /// warm-up ends, its queue goes elsewhere.
+    fn went_down(&mut self, ctx: &mut Ctx, server: usize, health: u32) {
+        let (b, local) = self.local(server);
+        self.state.usable[server] = false;
+        if let Some(w) = self.state.servers[server].warmup.take() {
+            ctx.cancel_timer(w.timer);
+        }
+        self.state.backends[b].balancer.set_down(local);
+        self.redistribute(ctx, server);
+        ctx.note(Note::ServerDown { server: self.servers[server].node, health });
     }
 
     /// Applies a check result and schedules the next check.
@@ -660,17 +734,9 @@ impl LoadBalancer {
         let before = check.health.health;
         let transition = if passed { check.health.success() } else { check.health.failure() };
         let health = check.health.health;
-        let next = check.health.interval().nanos;
+        let next = check.health.interval();
         match transition {
-            Transition::WentDown => {
-                self.state.usable[server] = false;
-                if let Some(w) = self.state.servers[server].warmup.take() {
-                    ctx.cancel_timer(w.timer);
-                }
-                self.state.backends[b].balancer.set_down(local);
-                self.redistribute(ctx, server);
-                ctx.note(Note::ServerDown { server: node, health });
-            }
+            Transition::WentDown => self.went_down(ctx, server, health),
             Transition::WentUp => {
                 self.state.usable[server] = self.servers[server].eff.weight > 0;
                 if self.servers[server].eff.slowstart > Duration::ZERO {
@@ -686,7 +752,7 @@ impl LoadBalancer {
             Transition::Unchanged if health != before => ctx.note(Note::CheckPassed { server: node, health }),
             Transition::Unchanged => {}
         }
-        ctx.set_timer(next, Timer::CheckDue { server: server as u32 });
+        self.plan_check_task(ctx, server, next);
     }
 
     /// `server_recalc_eweight`: the server's effective weight at `now`
@@ -729,14 +795,13 @@ impl LoadBalancer {
     /// flight (a node in two backends is checked by each).
     fn check_index(&self, from: NodeId, seq: u32) -> Option<usize> {
         (0..self.servers.len()).find(|&i| {
-            self.servers[i].node == from
-                && self.state.checks[i].as_ref().and_then(|c| c.in_flight).is_some_and(|(s, _)| s == seq)
+            self.servers[i].node == from && self.state.checks[i].as_ref().and_then(|c| c.in_flight) == Some(seq)
         })
     }
 
     fn check_answered(&mut self, ctx: &mut Ctx, from: NodeId, seq: u32, passed: bool) {
         if let Some(i) = self.check_index(from, seq) {
-            if let Some((_, t)) = self.state.checks[i].as_ref().and_then(|c| c.in_flight) {
+            if let Some((t, _)) = self.state.checks[i].as_ref().and_then(|c| c.task) {
                 ctx.cancel_timer(t);
             }
             self.check_done(ctx, i, passed);
@@ -768,7 +833,14 @@ impl Volatile {
             usable: weights.iter().map(|&w| w > 0).collect(),
             checks: servers
                 .iter()
-                .map(|b| b.eff.check.then(|| CheckState { health: Health::new(b.eff.params), in_flight: None }))
+                .map(|b| {
+                    b.eff.check.then(|| CheckState {
+                        health: Health::new(b.eff.params),
+                        in_flight: None,
+                        task: None,
+                        consecutive_errors: 0,
+                    })
+                })
                 .collect(),
             servers: servers
                 .iter()
@@ -797,9 +869,11 @@ impl Process for LoadBalancer {
         let mininter =
             checked.iter().map(|&i| interval(i)).filter(|&d| d >= CHK_INTER_THRES).min().unwrap_or(CHK_INTER_THRES);
         let n = checked.len() as u64;
-        for (k, &i) in checked.iter().enumerate() {
-            let inter = mininter.max(interval(i));
-            ctx.set_timer(inter.nanos * k as u64 / n, Timer::CheckDue { server: i as u32 });
+        let first: Vec<Duration> = (0..n as usize)
+            .map(|k| Duration::from_nanos(mininter.max(interval(checked[k])).nanos * k as u64 / n))
+            .collect();
+        for (&i, delay) in checked.iter().zip(first) {
+            self.plan_check_task(ctx, i, delay);
         }
         self.report_load(ctx);
     }
@@ -840,12 +914,20 @@ impl Process for LoadBalancer {
                             c.timer = Some(timer);
                             c.timer_at = deadline;
                         }
+                        self.observe(ctx, server, Outcome::L4Ok);
                     }
                 }
             }
             Message::Response(resp) => {
                 if let Some(slot) = self.conn_for(resp.id) {
-                    if let Phase::Connecting { server } | Phase::Established { server, .. } = self.conn(slot).phase {
+                    let phase = self.conn(slot).phase;
+                    if let Phase::Connecting { server } | Phase::Established { server, .. } = phase {
+                        // An answer proves the connection, if its
+                        // SYN-ACK was lost on the way.
+                        if matches!(phase, Phase::Connecting { .. }) {
+                            self.observe(ctx, server, Outcome::L4Ok);
+                        }
+                        self.observe(ctx, server, Outcome::of_status(resp.status.code()));
                         self.release(ctx, server);
                         self.relay(ctx, slot, resp);
                     }
@@ -870,7 +952,7 @@ impl Process for LoadBalancer {
             Timer::Warmup { server } => self.warm_up(ctx, server as usize),
             Timer::CheckTimeout { server, seq } => {
                 let i = server as usize;
-                let current = self.state.checks[i].as_ref().and_then(|c| c.in_flight).map(|(s, _)| s);
+                let current = self.state.checks[i].as_ref().and_then(|c| c.in_flight);
                 if current == Some(seq) {
                     self.check_done(ctx, i, false);
                 }
@@ -886,6 +968,7 @@ impl Process for LoadBalancer {
                             let deadline = since + timeout_server.nanos as i64;
                             let left = deadline - ctx.monotonic();
                             if left <= 0 {
+                                self.observe(ctx, server, Outcome::ReadTimeout);
                                 self.release(ctx, server);
                                 self.answer(ctx, slot, Status::GatewayTimeout);
                             } else {
@@ -914,6 +997,7 @@ impl Process for LoadBalancer {
                     (self.conn(slot).phase, self.conn(slot).attempt == attempt)
                 {
                     self.conn(slot).timer = None;
+                    self.observe(ctx, server, Outcome::ReadTimeout);
                     self.release(ctx, server);
                     self.answer(ctx, slot, Status::GatewayTimeout);
                 }

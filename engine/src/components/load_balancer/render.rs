@@ -43,6 +43,15 @@ fn options(o: &ServerDefaults) -> String {
             let _ = write!(out, " {k} {v}");
         }
     }
+    if let Some(m) = o.observe {
+        let _ = write!(out, " observe {}", m.keyword());
+    }
+    if let Some(n) = o.error_limit {
+        let _ = write!(out, " error-limit {n}");
+    }
+    if let Some(e) = o.on_error {
+        let _ = write!(out, " on-error {}", e.keyword());
+    }
     out
 }
 
