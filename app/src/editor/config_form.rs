@@ -140,11 +140,17 @@ fn get_mut<'a>(v: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
     })
 }
 
-/// The allowed values of the string at `path`, if it is an enum: asks
-/// serde with a value no enum has.
+/// The allowed values of the string at `path` (set or not), if it is an
+/// enum: asks serde with a value no enum has.
 fn choices(component: &Value, path: &[Seg]) -> Option<Vec<String>> {
     let mut probe = component.clone();
-    *get_mut(&mut probe, path)? = Value::String("\u{1}".into());
+    let (last, parent) = path.split_last()?;
+    let slot = match (get_mut(&mut probe, parent)?, last) {
+        (Value::Object(m), Seg::Key(k)) => m.entry(k.clone()).or_insert(Value::Null),
+        (Value::Array(items), Seg::Index(i)) => items.get_mut(*i)?,
+        _ => return None,
+    };
+    *slot = Value::String("\u{1}".into());
     let message = reparse(&probe).err()?;
     message.contains("unknown variant").then(|| expected_words(&message)).filter(|w| !w.is_empty())
 }
@@ -187,12 +193,14 @@ fn walk(component: &Value, v: &Value, prefix: &str, segs: &mut Vec<Seg>, out: &m
             for k in known_keys(component, segs) {
                 let not_config = segs.is_empty() && NOT_CONFIG.contains(&k.as_str());
                 if !m.contains_key(&k) && !not_config {
-                    let path = join(prefix, &k);
+                    segs.push(Seg::Key(k.clone()));
+                    let kind = choices(component, segs).map_or(FieldKind::Text, FieldKind::Choice);
+                    segs.pop();
                     out.push(Field {
+                        path: join(prefix, &k),
                         label: k,
                         group: prefix.to_string(),
-                        path,
-                        kind: FieldKind::Text,
+                        kind,
                         value: String::new(),
                         set: false,
                     });
@@ -456,6 +464,12 @@ mod tests {
             matches!(&field(&fs, "workload.kind").kind, FieldKind::Choice(v) if v.contains(&"closed_loop".to_string()))
         );
         assert_eq!(field(&fs, "target").kind, FieldKind::Text);
+        // Unset, HAProxy's own words: a choice of its keywords.
+        let fs = fields(&doc, "lb").unwrap();
+        let observe = ["none", "layer4", "layer7"].map(String::from).to_vec();
+        assert_eq!(field(&fs, "default_server.observe").kind, FieldKind::Choice(observe));
+        let on_error = ["fastinter", "fail-check", "sudden-death", "mark-down"].map(String::from).to_vec();
+        assert_eq!(field(&fs, "default_server.on_error").kind, FieldKind::Choice(on_error));
     }
 
     #[test]

@@ -198,6 +198,8 @@ fn ConfigForm(node: String) -> impl IntoView {
                         aria-describedby=described
                         on:change=move |ev| set(path.clone(), event_target_value(&ev))
                     >
+                        // Unset: its default applies until one is chosen.
+                        {(!f.set).then(|| view! { <option value="" selected=true>"default"</option> })}
                         {options.iter().map(|o| view! { <option value=o.clone() selected=*o == value>{o.clone()}</option> }).collect_view()}
                     </select>
                 })
