@@ -603,10 +603,10 @@ fn source_hash_placement_matches_haproxy() {
 // ---------------------------------------------------------------------------
 // Health checks
 
-/// A "Health check for server be/s1 failed|succeeded ..., status: 2/3 UP."
-/// line: (succeeded, status).
-fn check_line(line: &str) -> Option<(bool, String)> {
-    let rest = line.split("Health check for server be/s1 ").nth(1)?;
+/// A "Health check for server <server> failed|succeeded ..., status: 2/3
+/// UP." line, `server` as `backend/name`: (succeeded, status).
+fn check_line(line: &str, server: &str) -> Option<(bool, String)> {
+    let rest = line.split(&format!("Health check for server {server} ")).nth(1)?;
     let ok = rest.starts_with("succeeded");
     let status = rest.rsplit("status: ").next()?.trim_end_matches('.').to_string();
     Some((ok, status))
@@ -649,7 +649,7 @@ fn health_check_transitions_match_haproxy() {
     let mut transitions = Vec::new();
     let mut pending: Option<Transition> = None;
     for line in &lines {
-        if let Some((ok, status)) = check_line(line) {
+        if let Some((ok, status)) = check_line(line, "be/s1") {
             assert!(
                 pending.is_none(),
                 "the engine changed state ({pending:?}) where HAProxy did not:\n{}",
@@ -1357,10 +1357,9 @@ fn health_log(lines: &[String]) -> Vec<String> {
     lines
         .iter()
         .filter_map(|l| {
-            if let Some(rest) = l.split("Health check for server lb_servers/s1 ").nth(1) {
-                let status = rest.rsplit("status: ").next()?.trim_end_matches('.');
-                match rest.split("info: \"").nth(1) {
-                    Some(info) if rest.contains("reason: Health analyze") => {
+            if let Some((_, status)) = check_line(l, "lb_servers/s1") {
+                match l.split("info: \"").nth(1) {
+                    Some(info) if l.contains("reason: Health analyze") => {
                         Some(format!("{}: {status}", info.split('"').next()?))
                     }
                     _ => Some(format!("check {status}")),
