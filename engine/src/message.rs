@@ -198,6 +198,15 @@ impl Status {
             Status::GatewayTimeout => 504,
         }
     }
+
+    /// The reason phrase of the status line.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::ServiceUnavailable => "Service Unavailable",
+            Status::GatewayTimeout => "Gateway Timeout",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -381,6 +390,23 @@ pub enum Message {
     Raft(RaftWire),
     /// Kafka's protocol: brokers, controllers and clients.
     Kafka(crate::kafka::wire::KafkaWire),
+    /// A load balancer's HTTP health check (`option httpchk`): after the
+    /// host's kernel completes the connection, the process must answer.
+    /// (The HTTP variants come last, so the trace hashes of runs without
+    /// them stay as they were.)
+    HttpCheck {
+        seq: u32,
+    },
+    /// The connection for health check `seq` is established (sent by the
+    /// receiving host's kernel, also while the process is paused).
+    CheckConnected {
+        seq: u32,
+    },
+    /// The process's answer to HTTP health check `seq`.
+    HttpCheckReply {
+        seq: u32,
+        status: Status,
+    },
 }
 
 /// A Raft message on the wire, compact enough to travel by value: at most
@@ -425,8 +451,8 @@ impl Message {
             Message::Request(_) => MsgKind::Request,
             Message::Response(r) if r.status == Status::Ok => MsgKind::Response,
             Message::Response(_) => MsgKind::ErrorResponse,
-            Message::HealthCheck { .. } => MsgKind::HealthCheck,
-            Message::HealthCheckOk { .. } => MsgKind::HealthCheckReply,
+            Message::HealthCheck { .. } | Message::HttpCheck { .. } => MsgKind::HealthCheck,
+            Message::HealthCheckOk { .. } | Message::HttpCheckReply { .. } => MsgKind::HealthCheckReply,
             Message::Replicate { .. }
             | Message::ReplicaAck { .. }
             | Message::ResendFrom { .. }
@@ -453,7 +479,7 @@ impl Message {
             Message::SentinelPing => MsgKind::HealthCheck,
             Message::SentinelInfo { .. } => MsgKind::HealthCheckReply,
             Message::CacheRequest { .. } | Message::CacheReply { .. } => MsgKind::Cache,
-            Message::Accepted { .. } => MsgKind::Accepted,
+            Message::Accepted { .. } | Message::CheckConnected { .. } => MsgKind::Accepted,
             Message::RequestRefused { .. } | Message::HealthCheckRefused { .. } => MsgKind::Refused,
         }
     }
@@ -463,7 +489,7 @@ impl Message {
     pub fn refusal(&self) -> Option<Message> {
         match *self {
             Message::Request(r) => Some(Message::RequestRefused { id: r.id }),
-            Message::HealthCheck { seq } => Some(Message::HealthCheckRefused { seq }),
+            Message::HealthCheck { seq } | Message::HttpCheck { seq } => Some(Message::HealthCheckRefused { seq }),
             Message::CacheRequest { id, .. } => Some(Message::RequestRefused { id }),
             Message::Kafka(k) => k.refusal().map(Message::Kafka),
             // A replication connection to a dead process is reset.
@@ -486,6 +512,7 @@ impl Message {
     pub fn kernel_answer(&self) -> Option<Message> {
         match *self {
             Message::HealthCheck { seq } => Some(Message::HealthCheckOk { seq }),
+            Message::HttpCheck { seq } => Some(Message::CheckConnected { seq }),
             Message::Request(r) if r.accept => Some(Message::Accepted { id: r.id }),
             _ => None,
         }
@@ -565,6 +592,11 @@ impl Message {
             ),
             Message::Raft(w) => describe_raft(w),
             Message::Kafka(k) => k.describe(),
+            Message::HttpCheck { seq } => format!("HTTP health check #{seq}"),
+            Message::CheckConnected { seq } => format!("connection established for health check #{seq}"),
+            Message::HttpCheckReply { seq, status } => {
+                format!("health check #{seq}: {} {}", status.code(), status.reason())
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 //! every event ever recorded, kept or not, and the number discarded is
 //! reported, so the bound is visible.
 
+use crate::components::load_balancer::check_result::CheckResult;
 use crate::message::{Message, NodeId, Timer};
 use crate::network::DropReason;
 use crate::time::Time;
@@ -33,20 +34,24 @@ pub enum Note {
     ServerDown {
         server: NodeId,
         health: u32,
+        reason: CheckResult,
     },
     /// A load balancer marked a server UP (health counter reached rise).
     ServerUp {
         server: NodeId,
         health: u32,
+        reason: CheckResult,
     },
     /// A health check result that moved the counter without changing state.
     CheckFailed {
         server: NodeId,
         health: u32,
+        reason: CheckResult,
     },
     CheckPassed {
         server: NodeId,
         health: u32,
+        reason: CheckResult,
     },
     /// A load balancer had no usable server: 503.
     NoServerAvailable,
@@ -603,10 +608,10 @@ mod tests {
     #[test]
     fn event_names_are_the_trace_files_and_the_lesson_formats() {
         let samples = [
-            Note::ServerDown { server: 1, health: 1 },
-            Note::ServerUp { server: 1, health: 1 },
-            Note::CheckFailed { server: 1, health: 1 },
-            Note::CheckPassed { server: 1, health: 1 },
+            Note::ServerDown { server: 1, health: 1, reason: CheckResult::L4Timeout },
+            Note::ServerUp { server: 1, health: 1, reason: CheckResult::L4Ok },
+            Note::CheckFailed { server: 1, health: 1, reason: CheckResult::L7Timeout },
+            Note::CheckPassed { server: 1, health: 1, reason: CheckResult::L4Ok },
             Note::NoServerAvailable,
             Note::QueueFull { queued: 1 },
             Note::BacklogFull,

@@ -144,13 +144,17 @@ impl Simulation {
     fn describe_note(&self, node: NodeId, note: Note) -> String {
         let name = |id: NodeId| self.node_name(id).to_string();
         match note {
-            Note::ServerDown { server, .. } => format!("server {} is DOWN (health check failed)", name(server)),
-            Note::ServerUp { server, .. } => format!("server {} is UP (health checks passed)", name(server)),
-            Note::CheckFailed { server, health } => {
-                format!("health check of {} failed (health {health})", name(server))
+            Note::ServerDown { server, reason, .. } => {
+                format!("server {} is DOWN, reason: {}", name(server), reason.describe())
             }
-            Note::CheckPassed { server, health } => {
-                format!("health check of {} passed (health {health})", name(server))
+            Note::ServerUp { server, reason, .. } => {
+                format!("server {} is UP, reason: {}", name(server), reason.describe())
+            }
+            Note::CheckFailed { server, health, reason } => {
+                format!("health check of {} failed (health {health}), reason: {}", name(server), reason.describe())
+            }
+            Note::CheckPassed { server, health, reason } => {
+                format!("health check of {} passed (health {health}), reason: {}", name(server), reason.describe())
             }
             Note::NoServerAvailable => "no server available: 503".into(),
             Note::QueueFull { queued } => format!("queue full ({queued} waiting): 503"),

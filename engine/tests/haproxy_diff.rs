@@ -1540,3 +1540,171 @@ fn observe_sees_a_hung_server_at_layer7_only_like_haproxy() {
         observe_case(Failing::Hangs, options, 300);
     }
 }
+
+// ---------------------------------------------------------------------------
+// HTTP checks: option httpchk
+
+/// What `s1` does with a request in [`httpchk_matches_haproxy`], phase by
+/// phase.
+const ANSWERS: u8 = 0;
+const HANGS: u8 = 1;
+const ANSWERS_503: u8 = 2;
+
+/// The reason a health log line gives (`Layer7 timeout`).
+fn reason_of(line: &str) -> Option<String> {
+    let rest = line.split("reason: ").nth(1)?;
+    Some(rest.split(", check duration").next()?.to_string())
+}
+
+/// `option httpchk` against HAProxy 2.6, through every way an HTTP check
+/// ends: `s1` answers (`Layer7 check passed`), hangs with its host still
+/// accepting connections (a paused process: `Layer7 timeout`, which a
+/// connect-only check would pass), refuses connections (a crashed
+/// process: `Layer4 connection problem`), answers again, then answers 503
+/// (in the engine, an app server whose one worker is busy and whose queue
+/// is full). The engine's rendering runs in HAProxy; the sequence of
+/// health lines (`option log-health-checks`: each result's reason and
+/// status, each DOWN and UP) must be the same.
+#[test]
+fn httpchk_matches_haproxy() {
+    use engine::trace::{Note, What};
+    use std::sync::atomic::AtomicU8;
+    // (start in ms, what s1 does); the run ends at END_MS.
+    const PHASES: [(u64, &str); 6] =
+        [(0, "answers"), (1_000, "hangs"), (3_000, "answers"), (4_500, "refuses"), (6_000, "answers"), (7_000, "503")];
+    const END_MS: u64 = 9_000;
+
+    // The engine.
+    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "100us" });
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "s1", "timeout": "20s",
+              "workload": { "kind": "script", "requests": [ { "at": "7s", "read": 1 } ] } },
+            { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "httpchk": "GET /health",
+              "servers": [ { "name": "s1", "check": true, "inter": "200ms", "rise": 2, "fall": 3 } ] },
+            { "name": "s1", "type": "server", "workers": 1, "queue": 0, "service_time": "10s" }
+        ],
+        "links": [ link("c", "s1"), link("lb", "s1") ],
+        "faults": [
+            { "at": "1s", "action": "pause", "node": "s1" }, { "at": "3s", "action": "resume", "node": "s1" },
+            { "at": "4500ms", "action": "crash", "node": "s1" }, { "at": "6s", "action": "restart", "node": "s1" }
+        ]
+    });
+    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
+    sim.run_until(END_MS * 1_000_000);
+    let lb = sim.node_id("lb").unwrap();
+    let mut health = Health::new(CheckParams {
+        inter: Duration::from_millis(200),
+        fastinter: Duration::from_millis(200),
+        downinter: Duration::from_millis(200),
+        rise: 2,
+        fall: 3,
+    });
+    // The event log notes every failed check; HAProxy logs a result only
+    // when the health or the reason changed.
+    let mut ours = Vec::new();
+    let mut last: Option<(u32, String)> = None;
+    for e in sim.trace().events() {
+        let What::Note { note, .. } = e.what else { continue };
+        let (h, reason, change) = match note {
+            Note::CheckPassed { health, reason, .. } | Note::CheckFailed { health, reason, .. } => {
+                (health, reason, None)
+            }
+            Note::ServerDown { health, reason, .. } => (health, reason, Some("DOWN")),
+            Note::ServerUp { health, reason, .. } => (health, reason, Some("UP")),
+            _ => continue,
+        };
+        let now = (h, reason.describe());
+        if last.as_ref() != Some(&now) {
+            health.health = h;
+            ours.push(format!("check {}: {}", now.1, health.describe()));
+        }
+        last = Some(now);
+        // HAProxy logs the check that changed the state, then the change.
+        ours.extend(change.map(String::from));
+    }
+
+    // HAProxy, on the engine's rendering, against a server whose
+    // behaviour the test switches at the same moments.
+    let mode = Arc::new(AtomicU8::new(ANSWERS));
+    let handler = {
+        let mode = mode.clone();
+        move |mut conn: TcpStream, name: &str| {
+            if read_head(&mut conn).is_none() {
+                return;
+            }
+            match mode.load(Ordering::SeqCst) {
+                // One thread serves: later connections wait in the listen
+                // queue, completed by the kernel, as a paused process's do.
+                HANGS => {
+                    let _ = conn.read_to_end(&mut Vec::new());
+                }
+                ANSWERS_503 => {
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+                _ => respond(conn, name),
+            }
+        }
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let s1_port = listener.local_addr().unwrap().port();
+    let mut s1 = Some(Backend::serve_with("s1", s1_port, listener, handler.clone()));
+    let port = free_port();
+    let cfg = local_cfg(&sim, lb, port, |_| s1_port, "    log stdout format raw local0\n", "")
+        .replace("balance roundrobin", "balance roundrobin\n    option log-health-checks\n    log global");
+    assert!(cfg.contains("option httpchk GET /health"), "{cfg}");
+    let haproxy = HaProxy::launch(&cfg, port);
+    // Its first check has passed, as the engine's did at 0.
+    haproxy.wait_line(0, "Health check for server");
+    let start = Instant::now();
+    for &(at, what) in &PHASES[1..] {
+        thread::sleep(WallDuration::from_millis(at).saturating_sub(start.elapsed()));
+        match what {
+            "hangs" => mode.store(HANGS, Ordering::SeqCst),
+            "503" => mode.store(ANSWERS_503, Ordering::SeqCst),
+            "refuses" => drop(s1.take()),
+            _ => {
+                mode.store(ANSWERS, Ordering::SeqCst);
+                if s1.is_none() {
+                    let listener = TcpListener::bind(("127.0.0.1", s1_port)).expect("rebind s1");
+                    s1 = Some(Backend::serve_with("s1", s1_port, listener, handler.clone()));
+                }
+            }
+        }
+    }
+    thread::sleep(WallDuration::from_millis(END_MS).saturating_sub(start.elapsed()));
+    let lines = haproxy.lines.lock().unwrap().clone();
+    drop(haproxy);
+    // A hung handler returns once HAProxy has closed its connection.
+    drop(s1);
+    let real: Vec<String> = lines
+        .iter()
+        .filter_map(|l| {
+            if let Some((_, status)) = check_line(l, "lb_servers/s1") {
+                Some(format!("check {}: {status}", reason_of(l)?))
+            } else if l.contains("Server lb_servers/s1 is DOWN") {
+                Some("DOWN".to_string())
+            } else if l.contains("Server lb_servers/s1 is UP") {
+                Some("UP".to_string())
+            } else {
+                None
+            }
+        })
+        .collect();
+    eprintln!("HAProxy:\n  {}\nengine:\n  {}", real.join("\n  "), ours.join("\n  "));
+    assert_eq!(ours, real, "health lines; HAProxy logged:\n{}", lines.join("\n"));
+    // Each way down was seen, in order.
+    let downs: Vec<&str> =
+        ours.windows(2).filter(|w| w[1] == "DOWN").map(|w| w[0].split(": 0/2").next().unwrap()).collect();
+    assert_eq!(
+        downs,
+        [
+            "check Layer7 timeout",
+            "check Layer4 connection problem, info: \"Connection refused\"",
+            "check Layer7 wrong status, code: 503, info: \"Service Unavailable\""
+        ]
+    );
+}

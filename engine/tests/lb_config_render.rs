@@ -44,7 +44,7 @@ fn every_option_renders_in_haproxy_terms() {
         "default_server": { "check": true, "inter": "500ms", "fastinter": "100ms", "downinter": "2s", "rise": 3, "fall": 2, "maxconn": 50, "maxqueue": 10 },
         "servers": [ { "name": "s1", "weight": 3, "slowstart": "1500ms" }, { "name": "s2", "check": false },
                      { "name": "s3", "backup": true, "observe": "layer7", "error_limit": 5, "on_error": "sudden-death" } ],
-        "retries": 2, "redispatch": true, "allbackups": true,
+        "retries": 2, "redispatch": true, "allbackups": true, "httpchk": "HEAD /health HTTP/1.1",
         "timeout_connect": "2s", "timeout_server": "10s", "timeout_queue": "1s", "timeout_check": "800ms",
         "maxconn": 500, "backlog": 100
     });
@@ -54,6 +54,7 @@ fn every_option_renders_in_haproxy_terms() {
         "    retries 2",
         "    option redispatch",
         "    option allbackups",
+        "    option httpchk HEAD /health HTTP/1.1",
         "    timeout connect 2s",
         "    timeout server 10s",
         "    timeout queue 1s",

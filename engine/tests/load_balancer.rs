@@ -641,3 +641,96 @@ fn slowstart_ramps_maxconn_under_static_rr() {
     assert_eq!(most[..8], [1, 2, 4, 6, 8, 10, 12, 14], "{most:?}");
     assert!(most[11] <= 20 && most[11] >= 10, "{most:?}");
 }
+
+/// The results of `server`'s failed checks (and the DOWN), in order.
+fn failure_reasons(sim: &engine::Simulation, server: &str) -> Vec<(u64, String)> {
+    let id = sim.node_id(server).unwrap();
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note {
+                note: Note::CheckFailed { server, reason, .. } | Note::ServerDown { server, reason, .. },
+                ..
+            } if server == id => Some((e.time, reason.code())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_paused_server_passes_connect_checks_but_fails_http_checks() {
+    let faults = json!([{ "at": "5s", "action": "pause", "node": "s2" }]);
+    let mut tcp = sim(lb_three(faults.clone()));
+    tcp.run_until(15 * SEC);
+    assert!(note_times(&tcp, "s2", down).is_empty(), "its host still completes connections");
+
+    let mut v = lb_three(faults);
+    v["nodes"][1]["httpchk"] = json!("GET /health");
+    let mut http = sim(v);
+    http.run_until(15 * SEC);
+    // Each check is connected, then waits out `inter` (1 s) for an answer,
+    // and the next starts `inter` later: DOWN on the third, after 4 to 6 s.
+    let reasons = failure_reasons(&http, "s2");
+    assert!(reasons.len() >= 3 && reasons.iter().all(|(_, r)| r == "L7TOUT"), "{reasons:?}");
+    let downs = note_times(&http, "s2", down);
+    assert_eq!(downs, [reasons[2].0]);
+    let detect = downs[0] - 5 * SEC;
+    assert!(detect > 4 * SEC && detect <= 6 * SEC + 5 * MS, "detected after {detect} ns");
+}
+
+/// With `timeout check`, an HTTP check's answer has that long from the
+/// moment its connection is established; a connection that never comes
+/// has `min(inter, timeout connect)`.
+#[test]
+fn timeout_check_bounds_the_wait_for_an_http_check_s_answer() {
+    let faults = json!([
+        { "at": "5s", "action": "pause", "node": "s2" },
+        { "at": "5s", "action": "cut_link", "between": ["lb", "s3"] }
+    ]);
+    let mut v = lb_three(faults);
+    v["nodes"][1]["httpchk"] = json!("GET /health");
+    v["nodes"][1]["timeout_check"] = json!("300ms");
+    v["nodes"][1]["timeout_connect"] = json!("700ms");
+    let mut sim = sim(v);
+    sim.run_until(12 * SEC);
+    let lb = sim.node_id("lb").unwrap();
+    let s2 = sim.node_id("s2").unwrap();
+    let connected: Vec<u64> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Deliver { from, to, msg: Message::CheckConnected { .. }, .. } if from == s2 && to == lb => {
+                Some(e.time)
+            }
+            _ => None,
+        })
+        .collect();
+    let paused = failure_reasons(&sim, "s2");
+    assert!(paused.len() >= 3, "{paused:?}");
+    for (t, reason) in &paused {
+        assert_eq!(reason, "L7TOUT");
+        assert!(connected.contains(&(t - 300 * MS)), "a failure at {t} ns, 300 ms after no connection: {connected:?}");
+    }
+    let cut = failure_reasons(&sim, "s3");
+    assert!(cut.len() >= 3 && cut.iter().all(|(_, r)| r == "L4TOUT"), "{cut:?}");
+}
+
+#[test]
+fn an_http_check_waits_for_a_worker_and_a_full_queue_fails_it_with_503() {
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["httpchk"] = json!("/");
+    // s1 has one worker and no queue; requests take 2 s each.
+    v["nodes"][2] = json!({ "name": "s1", "type": "server", "workers": 1, "queue": 0, "service_time": "2s" });
+    let mut sim = sim(v);
+    sim.run_until(10 * SEC);
+    let reasons = failure_reasons(&sim, "s1");
+    assert!(reasons.len() >= 3 && reasons.iter().all(|(_, r)| r == "L7STS/503"), "{reasons:?}");
+    assert_eq!(note_times(&sim, "s1", down).len(), 1);
+    let Detail::LoadBalancer { servers, .. } = sim.node_state(sim.node_id("lb").unwrap()).detail else {
+        panic!("a load balancer")
+    };
+    assert_eq!(servers[0].last_check.as_deref(), Some("L7STS/503"));
+    assert_eq!(servers[1].last_check.as_deref(), Some("L7OK/200"));
+}

@@ -165,6 +165,10 @@ fn out_of_range_numbers() {
     assert!(err(with(lb_three(json!([])), "/nodes/1/default_server/on_error", json!("fail_check"))).contains(
         "unknown variant `fail_check`, expected one of `fastinter`, `fail-check`, `sudden-death`, `mark-down`"
     ));
+    let httpchk = err(with(lb_three(json!([])), "/nodes/1/httpchk", json!("GET health")));
+    assert!(httpchk.starts_with("nodes[1].httpchk: "), "{httpchk}");
+    assert!(httpchk.contains("`health` is not a check URI: it starts with `/`"), "{httpchk}");
+    assert!(err(with(lb_three(json!([])), "/nodes/1/httpchk", json!(true))).contains("nodes[1].httpchk"));
     assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/timeout_connect", json!("0s"))),
         "nodes[1].timeout_connect: timeout_connect must be at least 1ms, got 0s"

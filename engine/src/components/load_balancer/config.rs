@@ -6,6 +6,7 @@
 use super::acl::{is_defined, Acl, Sample, UseBackend};
 use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
+use super::httpchk::HttpChk;
 use super::observe::{Analysis, Observe, OnError, DEFAULT_ERROR_LIMIT, MAX_ERROR_LIMIT};
 use super::random::MAX_DRAWS;
 use crate::time::Duration;
@@ -457,11 +458,16 @@ pub struct LoadBalancerConfig {
     #[serde(default = "default_timeout_server")]
     pub timeout_server: Duration,
     /// `timeout check`. Unset, a check times out after `inter`; set, a
-    /// connect-only (TCP) check times out after `min(inter, timeout
-    /// connect)`, as in HAProxy (its own value bounds the read phase of
-    /// checks that read a reply, which these do not).
+    /// check's connection must be established within `min(inter, timeout
+    /// connect)`, and an HTTP check (`httpchk`) then has `timeout check`
+    /// for its answer, as in HAProxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_check: Option<Duration>,
+    /// `option httpchk`: checks send this HTTP request, and pass on a 2xx
+    /// or 3xx answer. Unset, a check only connects. (Boxed: it is rare,
+    /// and keeps the config small.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub httpchk: Option<Box<HttpChk>>,
     /// Frontend `maxconn`: connections served at once; more wait in the
     /// listen backlog. Unset, 2000.
     #[serde(default, skip_serializing_if = "Option::is_none")]

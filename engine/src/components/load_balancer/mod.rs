@@ -13,11 +13,13 @@
 pub mod acl;
 pub mod balancer;
 pub mod chash;
+pub mod check_result;
 pub mod config;
 pub mod first;
 pub mod fwrr;
 pub mod hash;
 pub mod health;
+pub mod httpchk;
 pub mod leastconn;
 pub mod map;
 pub mod observe;
@@ -33,6 +35,7 @@ use crate::time::Duration;
 use crate::trace::Note;
 use acl::Sample;
 use balancer::{Balancer, PickInput};
+use check_result::CheckResult;
 use config::{EffectiveServer, LoadBalancerConfig};
 use health::{Health, Transition};
 use leastconn::Limits;
@@ -78,6 +81,11 @@ struct CheckState {
     task: Option<(TimerId, i64)>,
     /// Errors in a row seen by health analysis (`observe`).
     consecutive_errors: u32,
+    /// The check in flight has its connection (an HTTP check now waits
+    /// for the answer: a timeout is a layer-7 one).
+    connected: bool,
+    /// The last check's result.
+    last: Option<CheckResult>,
 }
 
 /// Where a proxied request stands (HAProxy's stream connector states).
@@ -219,6 +227,9 @@ pub struct ServerView {
     /// With health analysis (`observe` and `check`): the errors in a row
     /// so far, and `error-limit`.
     pub errors: Option<(u32, u32)>,
+    /// The last check's result as HAProxy's stats page shows it
+    /// (`L7STS/503`), once a check has finished.
+    pub last_check: Option<String>,
     /// Connections assigned now, and the server's limit (0: none).
     pub served: u32,
     pub maxconn: u32,
@@ -302,6 +313,7 @@ impl LoadBalancer {
                     errors: check
                         .filter(|_| b.eff.analysis.observe != observe::Observe::None)
                         .map(|c| (c.consecutive_errors, b.eff.analysis.error_limit)),
+                    last_check: check.and_then(|c| c.last).map(CheckResult::code),
                     served: rt.served,
                     maxconn: b.eff.maxconn,
                     queued: rt.queue.len(),
@@ -657,9 +669,14 @@ impl LoadBalancer {
     fn start_check(&mut self, ctx: &mut Ctx, server: usize) {
         self.state.check_seq += 1;
         let seq = self.state.check_seq;
-        ctx.send(self.servers[server].node, Message::HealthCheck { seq });
+        let msg = match self.backend(self.servers[server].backend).httpchk {
+            Some(_) => Message::HttpCheck { seq },
+            None => Message::HealthCheck { seq },
+        };
+        ctx.send(self.servers[server].node, msg);
         if let Some(c) = self.state.checks[server].as_mut() {
             c.in_flight = Some(seq);
+            c.connected = false;
         }
         self.plan_check_task(ctx, server, self.check_timeout(server));
     }
@@ -701,7 +718,7 @@ impl LoadBalancer {
         let node = self.servers[server].node;
         ctx.note(Note::ErrorLimit { server: node, errors, last: outcome, on_error: eff.analysis.on_error, health });
         if transition == Transition::WentDown {
-            self.went_down(ctx, server, health);
+            self.went_down(ctx, server, health, CheckResult::Analysis);
         }
         let fastinter = eff.params.fastinter;
         if let Some((timer, at)) = task.filter(|_| eff.fastinter_set) {
@@ -712,9 +729,9 @@ impl LoadBalancer {
         }
     }
 
-    /// A server was marked DOWN, with `health` left: no more traffic, its
-    /// warm-up ends, its queue goes elsewhere.
-    fn went_down(&mut self, ctx: &mut Ctx, server: usize, health: u32) {
+    /// A server was marked DOWN, with `health` left, for `reason`: no more
+    /// traffic, its warm-up ends, its queue goes elsewhere.
+    fn went_down(&mut self, ctx: &mut Ctx, server: usize, health: u32, reason: CheckResult) {
         let (b, local) = self.local(server);
         self.state.usable[server] = false;
         if let Some(w) = self.state.servers[server].warmup.take() {
@@ -722,21 +739,23 @@ impl LoadBalancer {
         }
         self.state.backends[b].balancer.set_down(local);
         self.redistribute(ctx, server);
-        ctx.note(Note::ServerDown { server: self.servers[server].node, health });
+        ctx.note(Note::ServerDown { server: self.servers[server].node, health, reason });
     }
 
     /// Applies a check result and schedules the next check.
-    fn check_done(&mut self, ctx: &mut Ctx, server: usize, passed: bool) {
+    fn check_done(&mut self, ctx: &mut Ctx, server: usize, reason: CheckResult) {
         let node = self.servers[server].node;
         let (b, local) = self.local(server);
+        let passed = reason.passed();
         let Some(check) = self.state.checks[server].as_mut() else { return };
         check.in_flight = None;
+        check.last = Some(reason);
         let before = check.health.health;
         let transition = if passed { check.health.success() } else { check.health.failure() };
         let health = check.health.health;
         let next = check.health.interval();
         match transition {
-            Transition::WentDown => self.went_down(ctx, server, health),
+            Transition::WentDown => self.went_down(ctx, server, health, reason),
             Transition::WentUp => {
                 self.state.usable[server] = self.servers[server].eff.weight > 0;
                 if self.servers[server].eff.slowstart > Duration::ZERO {
@@ -745,11 +764,11 @@ impl LoadBalancer {
                     self.recalc_eweight(server, since);
                 }
                 self.state.backends[b].balancer.set_up(local);
-                ctx.note(Note::ServerUp { server: node, health });
+                ctx.note(Note::ServerUp { server: node, health, reason });
                 self.serve_queues(ctx, server);
             }
-            Transition::Unchanged if !passed => ctx.note(Note::CheckFailed { server: node, health }),
-            Transition::Unchanged if health != before => ctx.note(Note::CheckPassed { server: node, health }),
+            Transition::Unchanged if !passed => ctx.note(Note::CheckFailed { server: node, health, reason }),
+            Transition::Unchanged if health != before => ctx.note(Note::CheckPassed { server: node, health, reason }),
             Transition::Unchanged => {}
         }
         self.plan_check_task(ctx, server, next);
@@ -799,12 +818,27 @@ impl LoadBalancer {
         })
     }
 
-    fn check_answered(&mut self, ctx: &mut Ctx, from: NodeId, seq: u32, passed: bool) {
+    fn check_answered(&mut self, ctx: &mut Ctx, from: NodeId, seq: u32, result: CheckResult) {
         if let Some(i) = self.check_index(from, seq) {
             if let Some((t, _)) = self.state.checks[i].as_ref().and_then(|c| c.task) {
                 ctx.cancel_timer(t);
             }
-            self.check_done(ctx, i, passed);
+            self.check_done(ctx, i, result);
+        }
+    }
+
+    /// An HTTP check's connection is established: the request goes out,
+    /// and with `timeout check` set, the answer has that long from now
+    /// (`tcpcheck_eval_connect`); otherwise the check's first deadline
+    /// stands.
+    fn check_connected(&mut self, ctx: &mut Ctx, from: NodeId, seq: u32) {
+        let Some(i) = self.check_index(from, seq) else { return };
+        let timeout_check = self.backend(self.servers[i].backend).timeout_check;
+        let Some(check) = self.state.checks[i].as_mut() else { return };
+        check.connected = true;
+        if let (Some(timeout), Some((t, _))) = (timeout_check, check.task) {
+            ctx.cancel_timer(t);
+            self.plan_check_task(ctx, i, timeout);
         }
     }
 }
@@ -839,6 +873,8 @@ impl Volatile {
                         in_flight: None,
                         task: None,
                         consecutive_errors: 0,
+                        connected: false,
+                        last: None,
                     })
                 })
                 .collect(),
@@ -938,8 +974,12 @@ impl Process for LoadBalancer {
                     self.connection_failed(ctx, slot, true);
                 }
             }
-            Message::HealthCheckOk { seq } => self.check_answered(ctx, from, seq, true),
-            Message::HealthCheckRefused { seq } => self.check_answered(ctx, from, seq, false),
+            Message::HealthCheckOk { seq } => self.check_answered(ctx, from, seq, CheckResult::L4Ok),
+            Message::HealthCheckRefused { seq } => self.check_answered(ctx, from, seq, CheckResult::L4Refused),
+            Message::CheckConnected { seq } => self.check_connected(ctx, from, seq),
+            Message::HttpCheckReply { seq, status } => {
+                self.check_answered(ctx, from, seq, CheckResult::of_http(status))
+            }
             _ => {}
         }
         self.report_load(ctx);
@@ -952,9 +992,10 @@ impl Process for LoadBalancer {
             Timer::Warmup { server } => self.warm_up(ctx, server as usize),
             Timer::CheckTimeout { server, seq } => {
                 let i = server as usize;
-                let current = self.state.checks[i].as_ref().and_then(|c| c.in_flight);
-                if current == Some(seq) {
-                    self.check_done(ctx, i, false);
+                let Some(check) = self.state.checks[i].as_ref() else { return };
+                if check.in_flight == Some(seq) {
+                    let result = if check.connected { CheckResult::L7Timeout } else { CheckResult::L4Timeout };
+                    self.check_done(ctx, i, result);
                 }
             }
             Timer::ConnectTimeout { conn, attempt } if live(self, conn) => {

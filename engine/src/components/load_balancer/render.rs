@@ -117,6 +117,9 @@ fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, address: &im
     if b.allbackups {
         let _ = writeln!(out, "    option allbackups");
     }
+    if let Some(c) = &b.httpchk {
+        let _ = writeln!(out, "    option httpchk {}", c.words());
+    }
     let _ = writeln!(out, "    timeout connect {}", t(b.timeout_connect));
     let _ = writeln!(out, "    timeout server {}", t(b.timeout_server));
     if let Some(q) = b.timeout_queue {

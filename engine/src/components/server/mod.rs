@@ -3,9 +3,13 @@
 //! its distribution (scaled when the node is slowed), and is answered. When
 //! the queue is full, the request is refused at once with 503.
 //!
-//! Health checks are answered by the host (a TCP handshake) even while every
-//! worker is busy, and even while the process is paused; only a crashed
-//! process (connection refused) or an unreachable host fails them.
+//! Connect-only health checks are answered by the host (a TCP handshake)
+//! even while every worker is busy, and even while the process is paused;
+//! only a crashed process (connection refused) or an unreachable host fails
+//! them. An HTTP check (`option httpchk`) is a request like the others: it
+//! waits for a worker (or is refused with 503 when the queue is full), and
+//! the worker that takes it answers 200 at once. So a hung or overloaded
+//! process fails HTTP checks.
 
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
@@ -93,6 +97,9 @@ enum Stage {
     /// Write: waiting for the cache's SET (write-through, write-behind) or
     /// DEL (write-around).
     CacheUpdate,
+    /// An HTTP health check (its number in the request id), waiting for a
+    /// worker.
+    Check,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -194,9 +201,33 @@ impl Server {
         }
     }
 
-    fn start_service(&self, ctx: &mut Ctx, worker: u32) {
+    /// Starts the job `worker` took: a request's service time. A health
+    /// check is answered at once (the endpoint does no work to speak of),
+    /// and the worker takes the next job.
+    fn start_service(&mut self, ctx: &mut Ctx, worker: u32) {
+        while self.state.pool.job(worker).is_some_and(|j| j.stage == Stage::Check) {
+            let (job, next) = self.state.pool.finish(worker);
+            reply(ctx, &job, Status::Ok, None);
+            if !next {
+                return;
+            }
+        }
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker });
+    }
+
+    /// A request or a check for a worker, or refused with 503 when the
+    /// queue is full.
+    fn submit(&mut self, ctx: &mut Ctx, job: Job) {
+        match self.state.pool.submit(job) {
+            Submitted::Started(worker) => self.start_service(ctx, worker),
+            Submitted::Queued => {}
+            Submitted::Refused(job) => {
+                self.state.refused += 1;
+                ctx.note(Note::QueueFull { queued: self.queued() as u32 });
+                reply(ctx, &job, Status::ServiceUnavailable, None);
+            }
+        }
     }
 
     fn report_load(&self, ctx: &mut Ctx) {
@@ -218,7 +249,7 @@ impl Server {
             ctx.cancel_timer(t);
         }
         self.state.served += 1;
-        ctx.send(job.from, Message::Response(Response { id: job.req.id, status, value }));
+        reply(ctx, &job, status, value);
         if next {
             self.start_service(ctx, worker);
         }
@@ -374,7 +405,7 @@ impl Server {
                     self.respond(ctx, worker, Status::Ok, None);
                 }
             }
-            (Stage::Compute | Stage::Waiting, _) => {}
+            (Stage::Compute | Stage::Waiting | Stage::Check, _) => {}
         }
     }
 
@@ -401,6 +432,15 @@ impl Server {
     }
 }
 
+/// Answers `job`: a request's response, or a health check's.
+fn reply(ctx: &mut Ctx, job: &Job, status: Status, value: Option<u64>) {
+    let msg = match job.stage {
+        Stage::Check => Message::HttpCheckReply { seq: job.req.id as u32, status },
+        _ => Message::Response(Response { id: job.req.id, status, value }),
+    };
+    ctx.send(job.from, msg);
+}
+
 /// What came back from a call.
 #[derive(Clone, Copy, Debug)]
 enum Answer {
@@ -422,18 +462,10 @@ impl Process for Server {
 
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
-            Message::Request(req) => {
-                let job = Job { from, req, stage: Stage::Compute, call: 0, timer: None };
-                match self.state.pool.submit(job) {
-                    Submitted::Started(worker) => self.start_service(ctx, worker),
-                    Submitted::Queued => {}
-                    Submitted::Refused(_) => {
-                        self.state.refused += 1;
-                        ctx.note(Note::QueueFull { queued: self.queued() as u32 });
-                        let resp = Response { id: req.id, status: Status::ServiceUnavailable, value: None };
-                        ctx.send(from, Message::Response(resp));
-                    }
-                }
+            Message::Request(req) => self.submit(ctx, Job { from, req, stage: Stage::Compute, call: 0, timer: None }),
+            Message::HttpCheck { seq } => {
+                let req = Request { id: u64::from(seq), op: Op::Read { key: 0 }, path: 0, accept: false };
+                self.submit(ctx, Job { from, req, stage: Stage::Check, call: 0, timer: None });
             }
             Message::Response(resp) => {
                 if let Some(worker) = self.caller(resp.id) {
