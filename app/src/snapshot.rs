@@ -413,10 +413,12 @@ pub fn take(lab: &Lab) -> Snapshot {
                         };
                         let warming = s.throttle.map(|t| format!(" · slowstart {t}%")).unwrap_or_default();
                         let errors = s.errors.map(|(n, limit)| format!(" · {n}/{limit} errors")).unwrap_or_default();
+                        // HAProxy's stats page calls it LastChk.
+                        let last = s.last_check.as_ref().map(|c| format!(" · last check {c}")).unwrap_or_default();
                         details.push((
                             label,
                             format!(
-                                "{}{warming}{errors} · weight {} · {conns} · {} requests",
+                                "{}{last}{warming}{errors} · weight {} · {conns} · {} requests",
                                 s.health, s.weight, s.requests
                             ),
                         ));

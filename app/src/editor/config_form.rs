@@ -512,6 +512,12 @@ mod tests {
         // A change that breaks another node says where.
         let e = set_field(&doc, "kv1", "members", "kv1").unwrap_err();
         assert!(e.message.starts_with("`kv1`, members") || e.message.contains("kv2"), "{e}");
+        // A request line in haproxy.cfg's words, checked by the engine.
+        let d = set_field(&doc, "lb", "httpchk", "GET /health").unwrap();
+        assert_eq!(lb_of(&d).0.httpchk.as_ref().map(|c| c.words()).as_deref(), Some("GET /health"));
+        let e = set_field(&doc, "lb", "httpchk", "get /health").unwrap_err();
+        assert_eq!(e.path, "httpchk");
+        assert!(e.message.contains("`get` is not an HTTP method"), "{e}");
         // Bools and lists.
         let d = set_field(&doc, "lb", "redispatch", "yes").unwrap();
         assert!(lb_of(&d).0.redispatch);
