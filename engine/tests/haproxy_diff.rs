@@ -1350,20 +1350,14 @@ fn roundrobin_passes_over_a_full_server_like_haproxy() {
 // Health analysis: observe, error-limit, on-error
 
 /// What HAProxy's `option log-health-checks` says of `s1`'s health, in
-/// order: a check's result (`check 2/3 UP`), an analysis failure
-/// (`Detected 3 consecutive errors, last one was: Wrong http response:
-/// 2/3 UP`), `DOWN` and `UP`.
-fn health_log(lines: &[String]) -> Vec<String> {
+/// order: each check line as `check(line, status)` writes it, `DOWN` and
+/// `UP`.
+fn health_log(lines: &[String], check: impl Fn(&str, &str) -> Option<String>) -> Vec<String> {
     lines
         .iter()
         .filter_map(|l| {
             if let Some((_, status)) = check_line(l, "lb_servers/s1") {
-                match l.split("info: \"").nth(1) {
-                    Some(info) if l.contains("reason: Health analyze") => {
-                        Some(format!("{}: {status}", info.split('"').next()?))
-                    }
-                    _ => Some(format!("check {status}")),
-                }
+                check(l, &status)
             } else if l.contains("Server lb_servers/s1 is DOWN") {
                 Some("DOWN".to_string())
             } else if l.contains("Server lb_servers/s1 is UP") {
@@ -1503,7 +1497,13 @@ fn observe_case(failing: Failing, s1_options: serde_json::Value, spacing_ms: u64
         .collect();
     let lines = haproxy.lines.lock().unwrap().clone();
     drop(haproxy);
-    let real_log = health_log(&lines);
+    // A check's status (`check 2/3 UP`), or an analysis failure's
+    // (`Detected 3 consecutive errors, last one was: Wrong http response:
+    // 2/3 UP`).
+    let real_log = health_log(&lines, |l, status| match l.split("info: \"").nth(1) {
+        Some(info) if l.contains("reason: Health analyze") => Some(format!("{}: {status}", info.split('"').next()?)),
+        _ => Some(format!("check {status}")),
+    });
     eprintln!("{case}\n  HAProxy: {real:?}\n  {real_log:?}\n  engine:  {ours:?}\n  {ours_log:?}");
     assert_eq!(ours, real, "{case}: server and status of each request; HAProxy logged:\n{}", lines.join("\n"));
     assert_eq!(ours_log, real_log, "{case}: health statuses; HAProxy logged:\n{}", lines.join("\n"));
@@ -1680,20 +1680,7 @@ fn httpchk_matches_haproxy() {
     drop(haproxy);
     // A hung handler returns once HAProxy has closed its connection.
     drop(s1);
-    let real: Vec<String> = lines
-        .iter()
-        .filter_map(|l| {
-            if let Some((_, status)) = check_line(l, "lb_servers/s1") {
-                Some(format!("check {}: {status}", reason_of(l)?))
-            } else if l.contains("Server lb_servers/s1 is DOWN") {
-                Some("DOWN".to_string())
-            } else if l.contains("Server lb_servers/s1 is UP") {
-                Some("UP".to_string())
-            } else {
-                None
-            }
-        })
-        .collect();
+    let real = health_log(&lines, |l, status| Some(format!("check {}: {status}", reason_of(l)?)));
     eprintln!("HAProxy:\n  {}\nengine:\n  {}", real.join("\n  "), ours.join("\n  "));
     assert_eq!(ours, real, "health lines; HAProxy logged:\n{}", lines.join("\n"));
     // Each way down was seen, in order.
