@@ -1,5 +1,6 @@
 //! Command-line arguments, checked with clear messages.
 
+use engine::fault::nemesis::NemesisFault;
 use engine::Duration;
 
 pub const USAGE: &str = "\
@@ -11,6 +12,14 @@ usage:
       scenario's seed; --until how much simulated time to run (e.g. 30s,
       1500ms; default: the scenario's duration); --trace writes every event
       as JSON lines; --history writes the client history for `check`.
+  clusterlab nemesis <scenario.json> [--faults partition,kill,pause,clock]
+                     [--targets a,b,...] [--from D] [--until D] [--interval D] [--seed N]
+      Adds random faults to a scenario, Jepsen's way, and prints it: every
+      --interval on average (default 10s) the nemesis breaks something,
+      then mends it; from --from (default 0s) to --until (default: the
+      scenario's duration), when all is mended. --targets: the nodes it may
+      strike (default: all but clients, producers and consumers). --seed
+      sets the scenario's seed, which the faults are drawn from too.
   clusterlab validate <scenario.json>...
       Checks scenario files and says what is wrong and where.
   clusterlab haproxy-cfg <scenario.json> <node>
@@ -52,9 +61,22 @@ pub struct CheckArgs {
     pub files: Vec<String>,
 }
 
+/// What `nemesis` was asked for; unset options take the defaults in USAGE.
+#[derive(Debug, Default, PartialEq)]
+pub struct NemesisArgs {
+    pub scenario: String,
+    pub faults: Option<Vec<NemesisFault>>,
+    pub targets: Option<Vec<String>>,
+    pub from: Option<Duration>,
+    pub until: Option<Duration>,
+    pub interval: Option<Duration>,
+    pub seed: Option<u64>,
+}
+
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Run(RunArgs),
+    Nemesis(NemesisArgs),
     Validate(Vec<String>),
     HaproxyCfg { scenario: String, node: String },
     RedisConf { scenario: String, node: String },
@@ -72,6 +94,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
         "run" => parse_run(rest).map(Command::Run),
+        "nemesis" => parse_nemesis(rest).map(Command::Nemesis),
         "check" => parse_check(rest).map(Command::Check),
         "validate" => {
             if rest.is_empty() {
@@ -118,7 +141,8 @@ impl<'a> Walk<'a> {
         let arg = self.it.next()?;
         Some(match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => Arg::Flag(f, Some(v)),
-            _ if arg.starts_with('-') => Arg::Flag(arg, None),
+            // `-` alone is a file: standard input.
+            _ if arg.starts_with('-') && arg != "-" => Arg::Flag(arg, None),
             _ => Arg::Positional(arg),
         })
     }
@@ -138,6 +162,52 @@ fn positive_duration(flag: &str, v: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+fn seed(v: &str) -> Result<u64, String> {
+    v.parse::<u64>().map_err(|_| format!("--seed must be a whole number from 0 to {}, got `{v}`", u64::MAX))
+}
+
+fn parse_nemesis(args: &[String]) -> Result<NemesisArgs, String> {
+    let mut a = NemesisArgs::default();
+    let mut scenario = None;
+    let mut walk = Walk::new(args);
+    while let Some(arg) = walk.next_arg() {
+        match arg {
+            Arg::Flag("--faults", inline) => {
+                a.faults = Some(
+                    NemesisFault::parse_list(&walk.value("--faults", inline)?).map_err(|e| format!("--faults: {e}"))?,
+                )
+            }
+            Arg::Flag("--targets", inline) => {
+                let v = walk.value("--targets", inline)?;
+                let names: Vec<String> = v.split(',').map(|n| n.trim().to_string()).collect();
+                if names.iter().any(String::is_empty) {
+                    return Err(format!("--targets is a comma-separated list of node names, got `{v}`"));
+                }
+                a.targets = Some(names);
+            }
+            Arg::Flag("--from", inline) => {
+                let v = walk.value("--from", inline)?;
+                a.from = Some(Duration::parse(&v).map_err(|e| format!("--from: {e}"))?);
+            }
+            Arg::Flag("--until", inline) => {
+                a.until = Some(positive_duration("--until", &walk.value("--until", inline)?)?)
+            }
+            Arg::Flag("--interval", inline) => {
+                a.interval = Some(positive_duration("--interval", &walk.value("--interval", inline)?)?)
+            }
+            Arg::Flag("--seed", inline) => a.seed = Some(seed(&walk.value("--seed", inline)?)?),
+            Arg::Flag(f, _) => return Err(format!("unknown option `{f}`")),
+            Arg::Positional(p) => {
+                if scenario.replace(p.clone()).is_some() {
+                    return Err(format!("nemesis takes one scenario file; `{p}` is a second one"));
+                }
+            }
+        }
+    }
+    a.scenario = scenario.ok_or("nemesis needs a scenario file")?;
+    Ok(a)
+}
+
 fn parse_run(args: &[String]) -> Result<RunArgs, String> {
     let mut scenario = None;
     let mut seed = None;
@@ -147,13 +217,7 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
     let mut walk = Walk::new(args);
     while let Some(arg) = walk.next_arg() {
         match arg {
-            Arg::Flag("--seed", inline) => {
-                let v = walk.value("--seed", inline)?;
-                seed = Some(
-                    v.parse::<u64>()
-                        .map_err(|_| format!("--seed must be a whole number from 0 to {}, got `{v}`", u64::MAX))?,
-                );
-            }
+            Arg::Flag("--seed", inline) => seed = Some(self::seed(&walk.value("--seed", inline)?)?),
             Arg::Flag("--until", inline) => {
                 until = Some(positive_duration("--until", &walk.value("--until", inline)?)?)
             }
@@ -255,6 +319,40 @@ mod tests {
             Command::RedisConf { scenario: "s.json".into(), node: "c1".into() }
         );
         assert!(p(&["redis-conf", "s.json", "--x"]).unwrap_err().starts_with("redis-conf needs a scenario file"));
+    }
+
+    #[test]
+    fn parses_nemesis() {
+        let c = p(&["nemesis", "s.json", "--faults", "kill,partition", "--targets=b1, b2", "--from", "0s"]).unwrap();
+        assert_eq!(
+            c,
+            Command::Nemesis(NemesisArgs {
+                scenario: "s.json".into(),
+                faults: Some(vec![NemesisFault::Kill, NemesisFault::Partition]),
+                targets: Some(vec!["b1".into(), "b2".into()]),
+                from: Some(Duration::ZERO),
+                ..NemesisArgs::default()
+            })
+        );
+        let c = p(&["nemesis", "--interval", "2s", "--until=1m", "--seed", "9", "s.json"]).unwrap();
+        let Command::Nemesis(a) = c else { panic!() };
+        assert_eq!(
+            (a.interval, a.until, a.seed),
+            (Some(Duration::from_secs(2)), Some(Duration::from_secs(60)), Some(9))
+        );
+        assert_eq!(p(&["nemesis"]).unwrap_err(), "nemesis needs a scenario file");
+        let Command::Run(r) = p(&["run", "-"]).unwrap() else { panic!() };
+        assert_eq!(r.scenario, "-", "standard input");
+        assert!(p(&["nemesis", "s", "--faults", "fire"])
+            .unwrap_err()
+            .starts_with("--faults: `fire` is not a nemesis fault"));
+        assert_eq!(
+            p(&["nemesis", "s", "--targets", "a,,b"]).unwrap_err(),
+            "--targets is a comma-separated list of node names, got `a,,b`"
+        );
+        assert_eq!(p(&["nemesis", "s", "--interval", "0s"]).unwrap_err(), "--interval must be longer than 0s");
+        assert!(p(&["nemesis", "s", "--from", "-1s"]).unwrap_err().starts_with("--from:"));
+        assert_eq!(p(&["nemesis", "s", "t"]).unwrap_err(), "nemesis takes one scenario file; `t` is a second one");
     }
 
     #[test]

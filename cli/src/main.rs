@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! clusterlab run <scenario.json> [--seed N] [--until <duration>] [--trace <file.jsonl>]
+//! clusterlab nemesis <scenario.json> [--faults F,..] [--targets N,..] [--from D] [--until D] [--interval D] [--seed N]
 //! clusterlab validate <scenario.json>...
 //! clusterlab haproxy-cfg <scenario.json> <node>
 //! clusterlab redis-conf <scenario.json> <node>
@@ -10,12 +11,13 @@
 
 mod args;
 
-use args::{CheckArgs, Command, HistoryFormat, RunArgs};
+use args::{CheckArgs, Command, HistoryFormat, NemesisArgs, RunArgs};
 use checker::any::{self, Loaded, ModelKind};
 use checker::formats::{self, ParseError};
-use engine::{Scenario, Simulation};
+use engine::fault::nemesis::{Nemesis, NemesisFault};
+use engine::{Duration, Scenario, Simulation};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Run(run_args) => run(&run_args),
+        Command::Nemesis(nemesis_args) => nemesis(&nemesis_args),
         Command::Validate(files) => validate(&files),
         Command::HaproxyCfg { scenario, node } => config_file(&scenario, &node, "haproxy.cfg", "a load balancer"),
         Command::RedisConf { scenario, node } => config_file(&scenario, &node, "redis.conf", "a cache"),
@@ -51,17 +54,58 @@ fn main() -> ExitCode {
     }
 }
 
+/// Reads a scenario file, or standard input for `-` (so that `nemesis`
+/// can feed `run`).
 fn load(path: &str) -> Result<Scenario, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
-    if meta.len() > engine::scenario::MAX_SCENARIO_BYTES as u64 {
-        return Err(format!(
-            "{path}: the file is {} bytes; a scenario may be at most {} bytes",
-            meta.len(),
-            engine::scenario::MAX_SCENARIO_BYTES
-        ));
+    let limit = engine::scenario::MAX_SCENARIO_BYTES as u64;
+    let name = if path == "-" { "standard input" } else { path };
+    let text = if path == "-" {
+        let mut text = String::new();
+        let read = std::io::stdin().lock().take(limit + 1).read_to_string(&mut text);
+        read.map_err(|e| format!("{name}: {e}"))?;
+        if text.len() as u64 > limit {
+            return Err(format!("{name}: more than {limit} bytes; a scenario may be at most {limit} bytes"));
+        }
+        text
+    } else {
+        let meta = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?;
+        if meta.len() > limit {
+            return Err(format!("{path}: the file is {} bytes; a scenario may be at most {limit} bytes", meta.len()));
+        }
+        std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
+    };
+    Scenario::from_json(&text).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Prints `text` and a newline, with an error (not a panic) when standard
+/// output is closed, as when the reader of a pipe has stopped.
+fn print_out(text: &str) -> Result<(), String> {
+    writeln!(std::io::stdout().lock(), "{text}").map_err(|e| format!("standard output: {e}"))
+}
+
+/// Adds a nemesis's faults to a scenario and prints it.
+fn nemesis(a: &NemesisArgs) -> Result<(), String> {
+    let mut scenario = load(&a.scenario)?;
+    if let Some(seed) = a.seed {
+        scenario.seed = seed;
     }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    Scenario::from_json(&text).map_err(|e| format!("{path}: {e}"))
+    let plan = Nemesis {
+        faults: a.faults.clone().unwrap_or_else(|| NemesisFault::ALL.to_vec()),
+        targets: a.targets.clone().unwrap_or_else(|| Nemesis::default_targets(&scenario)),
+        from: a.from.unwrap_or(Duration::ZERO),
+        until: a.until.unwrap_or(scenario.duration),
+        interval: a.interval.unwrap_or(Duration::from_secs(10)),
+    };
+    let added = plan.add_to(&mut scenario).map_err(|e| format!("{}: {e}", a.scenario))?;
+    print_out(&scenario.to_json_pretty())?;
+    eprintln!(
+        "clusterlab: added {added} faults from {} to {} (seed {}); the scenario has {} in all",
+        plan.from,
+        plan.until,
+        scenario.seed,
+        scenario.faults.len()
+    );
+    Ok(())
 }
 
 fn validate(files: &[String]) -> Result<(), String> {
@@ -156,7 +200,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
     if let Some(f) = finals {
         report.consistency = f.consistency;
     }
-    println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    print_out(&serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?)?;
     if let Some(h) = sim.halted() {
         return Err(h.to_string());
     }

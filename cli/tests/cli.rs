@@ -266,3 +266,57 @@ fn the_history_file_is_the_engines_history_file_byte_for_byte() {
     assert_eq!(written, expected);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs the binary with `input` on standard input.
+fn clusterlab_with_input(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clusterlab"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn nemesis_adds_random_faults_in_time_order_that_run_reads_from_standard_input() {
+    let file = example("raft-kv-leader-crash.json");
+    let args = ["nemesis", &file, "--faults", "kill,partition", "--interval", "2s", "--seed", "4"];
+    let out = clusterlab(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the scenario is JSON");
+    assert_eq!(s["seed"], 4);
+    let faults = s["faults"].as_array().unwrap();
+    // The scenario's own two faults, and the nemesis's.
+    assert!(faults.len() > 4, "{faults:?}");
+    assert!(faults.iter().any(|f| f["action"] == "partition_one_way"));
+    let at = |f: &serde_json::Value| engine::Duration::parse(f["at"].as_str().unwrap()).unwrap();
+    assert!(faults.windows(2).all(|w| at(&w[0]) <= at(&w[1])), "in time order");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("added {} faults from 0s to 15s (seed 4)", faults.len() - 2)), "{stderr}");
+    // The same again; `run -` reads it from a pipe, and it stays
+    // linearizable (Raft).
+    assert_eq!(clusterlab(&args).stdout, out.stdout);
+    let r = report(&clusterlab_with_input(&["run", "-"], &out.stdout));
+    assert_eq!(r["consistency"]["linearizability"]["linearizable"], "yes");
+    assert_eq!(r["seed"], 4);
+}
+
+#[test]
+fn nemesis_names_what_is_wrong_and_prints_nothing() {
+    let file = example("raft-kv-leader-crash.json");
+    let out = clusterlab(&["nemesis", &file, "--targets", "kv1,kv7"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.ends_with("raft-kv-leader-crash.json: the nemesis's target `kv7` is not a node of this scenario\n"));
+    let out = clusterlab(&["nemesis", &file, "--faults", "partition", "--targets", "kv1"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a partition needs at least two target nodes"));
+    let out = clusterlab_with_input(&["run", "-"], b"{\"version\": 1,");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("clusterlab: standard input: "));
+}

@@ -8,6 +8,7 @@ use crate::network::Degradation;
 use crate::time::Duration;
 use serde::Serialize;
 
+pub mod nemesis;
 mod read;
 use std::fmt;
 
