@@ -5,6 +5,7 @@ use crate::event_log::LogLine;
 use crate::examples;
 use crate::lab::Lab;
 use crate::snapshot::{self, Snapshot};
+use engine::fault::nemesis::{Nemesis, NemesisFault};
 use engine::fault::{Fault, ScheduledFault};
 use engine::{Scenario, ScenarioError};
 use leptos::prelude::*;
@@ -298,6 +299,49 @@ impl LabHandle {
             l.set_faults(faults)
         });
         self.report(result);
+    }
+
+    /// Adds a nemesis's random faults to the schedule, from now for `span`
+    /// (see [`engine::fault::nemesis`]), striking `targets` or, if none are
+    /// given, every node but the clients. Returns how many faults it added
+    /// and when they end; says in the notice why not, changing nothing.
+    pub fn plan_nemesis(
+        &self,
+        faults: Vec<NemesisFault>,
+        targets: Vec<String>,
+        interval: engine::Duration,
+        span: engine::Duration,
+    ) -> Option<(usize, u64)> {
+        let result = self.with_lab(|l| {
+            let mut scenario = l.scenario();
+            // From the next whole millisecond, so the faults' times read
+            // "4.783s", not "4.783399969s".
+            let ms = engine::time::NANOS_PER_MILLI;
+            let from = l.sim.now().div_ceil(ms) * ms;
+            let nemesis = Nemesis {
+                faults,
+                targets: if targets.is_empty() { Nemesis::default_targets(&scenario) } else { targets },
+                from: engine::Duration::from_nanos(from),
+                until: engine::Duration::from_nanos(from.saturating_add(span.as_nanos())),
+                interval,
+            };
+            let added = nemesis.add_to(&mut scenario)?;
+            l.set_faults(scenario.faults).map_err(|e| e.to_string())?;
+            Ok::<_, String>((added, nemesis.until.as_nanos()))
+        });
+        let outcome = match result {
+            Some(Err(e)) => {
+                self.notice.set(Some(format!("Random faults: {e}")));
+                None
+            }
+            Some(Ok(planned)) => {
+                self.notice.set(None);
+                Some(planned)
+            }
+            None => None,
+        };
+        self.refresh();
+        outcome
     }
 
     pub(crate) fn report(&self, result: Option<Result<(), engine::ScenarioError>>) {

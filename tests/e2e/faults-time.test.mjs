@@ -185,3 +185,38 @@ appTest('two variants run side by side with the same faults', { timeout: 120_000
   await page.getByRole('button', { name: 'Stop comparing' }).click();
   await page.getByRole('button', { name: 'Pin as A' }).waitFor();
 });
+
+appTest('random faults (nemesis) are planned from the seed as the CLI plans them, and replay alike', { timeout: 120_000 }, async ({ page }) => {
+  assert.ok(fs.existsSync(cli), `no ${cli}: build it with cargo build --release -p clusterlab-cli`);
+  const file = path.join(root, 'engine', 'scenarios', 'web-three-servers.json');
+  await gotoApp(page);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await seekTo(page, 10);
+  const faults = page.locator('section.faults');
+  // A bad interval is refused, naming the field; nothing is planned.
+  await faults.getByTestId('nemesis-interval').fill('often');
+  await faults.getByRole('button', exact('Plan random faults')).click();
+  await page.locator('.notice', { hasText: 'Interval: `often` is not a duration' }).waitFor();
+  assert.equal(await page.locator('.fault-list li').count(), 0);
+  // Partition, kill and pause are ticked; clock is not.
+  assert.deepEqual(
+    await faults.locator('[data-nemesis]').evaluateAll((es) => es.filter((e) => e.checked).map((e) => e.dataset.nemesis)),
+    ['partition', 'kill', 'pause'],
+  );
+  await faults.getByTestId('nemesis-interval').fill('2s');
+  await faults.getByTestId('nemesis-span').fill('20s');
+  await faults.getByRole('button', exact('Plan random faults')).click();
+  const status = await faults.getByTestId('nemesis-planned').filter({ hasText: 'Planned' }).textContent();
+  const n = Number(status.match(/Planned (\d+) faults on every node but the clients, until 30s/)[1]);
+  // The CLI plans the very same faults from the scenario's seed.
+  const planned = JSON.parse(execFileSync(cli, ['nemesis', file, '--from', '10s', '--until', '30s', '--interval', '2s', '--faults', 'partition,kill,pause'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  assert.equal(planned.faults.length, n);
+  await until(page, (k) => document.querySelectorAll('.fault-list li').length === k, n);
+  const times = await page.locator('.fault-list li input').evaluateAll((es) => es.map((e) => e.value));
+  assert.deepEqual(times, planned.faults.map((f) => f.at));
+  assert.equal(await page.locator('.fault-list li.applied').count(), 0, 'all in the future');
+  // Run through them: the same run as the CLI's.
+  await seekTo(page, 31);
+  assert.equal(await page.locator('.fault-list li.applied').count(), n);
+  assert.equal(await page.getByTestId('trace-hash').textContent(), nativeHash(planned, '31s'));
+});

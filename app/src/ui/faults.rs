@@ -5,6 +5,7 @@
 use crate::handle::LabHandle;
 use engine::clock::Offset;
 use engine::distribution::Distribution;
+use engine::fault::nemesis::NemesisFault;
 use engine::fault::Fault;
 use engine::Duration;
 use leptos::prelude::*;
@@ -98,6 +99,26 @@ pub fn FaultsPanel() -> impl IntoView {
     };
     let on_node = move |make: fn(String) -> Fault| move |_| h.inject(make(node()));
 
+    // The nemesis: which faults, how often, for how long, and what it did.
+    let kinds = RwSignal::new(vec![NemesisFault::Partition, NemesisFault::Kill, NemesisFault::Pause]);
+    let interval = RwSignal::new("5s".to_string());
+    let span = RwSignal::new("60s".to_string());
+    let planned = RwSignal::new(String::new());
+    let plan = move |_| {
+        let Some(every) = field(h, "Interval", &interval.get_untracked(), Duration::parse) else { return };
+        let Some(length) = field(h, "Length", &span.get_untracked(), Duration::parse) else { return };
+        let faults = kinds.get_untracked();
+        let targets = side.get_untracked();
+        let whom = if targets.is_empty() { "every node but the clients".to_string() } else { targets.join(", ") };
+        planned.set(match h.plan_nemesis(faults, targets, every, length) {
+            Some((added, until)) => format!(
+                "Planned {added} faults on {whom}, until {}: they are on the timeline.",
+                crate::time_text::to_the_ms(until)
+            ),
+            None => String::new(),
+        });
+    };
+
     view! {
         <h2 id="faults-title">"Faults"</h2>
         <p class="hint">"Each fault happens now and joins the timeline below: seek back and the run replays it."</p>
@@ -171,6 +192,47 @@ pub fn FaultsPanel() -> impl IntoView {
                 <button on:click=move |_| with_link(&|between| Some(Fault::CutLink { between }))>"Cut"</button>
                 <button on:click=move |_| with_link(&|between| Some(Fault::HealLink { between }))>"Heal"</button>
             </div>
+        </fieldset>
+        <fieldset class="nemesis">
+            <legend>"Random faults (nemesis)"</legend>
+            <p class="hint">"As Jepsen's nemesis: from now on, about every interval, break something at random and then mend it; all is mended at the end. Drawn from the scenario's seed, so a replay or a share link repeats it. Strikes the nodes ticked under Partition, or if none, every node but the clients."</p>
+            <div class="ticks">
+                {NemesisFault::ALL.into_iter().map(|k| {
+                    let checked = move || kinds.with(|v| v.contains(&k));
+                    let title = match k {
+                        NemesisFault::Partition => "Cut one node, or a random majority, off from the other targets",
+                        NemesisFault::Kill => "kill -9 one node's process, then start it again",
+                        NemesisFault::Pause => "SIGSTOP one node's process, then resume it",
+                        NemesisFault::Clock => "Set one node's clock 4 ms to 262 s off, then back",
+                    };
+                    view! {
+                        <label class="tick" title=title>
+                            <input
+                                type="checkbox"
+                                data-nemesis=k.name()
+                                prop:checked=checked
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    kinds.update(|v| {
+                                        v.retain(|x| *x != k);
+                                        if on {
+                                            v.push(k);
+                                            v.sort();
+                                        }
+                                    });
+                                }
+                            />
+                            {k.name()}
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <div class="row">
+                <label>"about every "<input type="text" size="6" data-testid="nemesis-interval" prop:value=interval on:input=move |ev| interval.set(event_target_value(&ev)) /></label>
+                <label>"for "<input type="text" size="6" data-testid="nemesis-span" prop:value=span on:input=move |ev| span.set(event_target_value(&ev)) /></label>
+                <button on:click=plan>"Plan random faults"</button>
+            </div>
+            <p class="hint" role="status" data-testid="nemesis-planned">{planned}</p>
         </fieldset>
     }
 }
