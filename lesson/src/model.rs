@@ -101,6 +101,17 @@ pub enum Edit {
     Fault {
         fault: serde_json::Value,
     },
+    /// Plans random faults as the faults panel's nemesis does: `faults`
+    /// as the command line takes them (`"kill,pause"`), striking `targets`
+    /// (none: every node but the clients) from `from` to `until`, about
+    /// every `interval`.
+    Nemesis {
+        faults: String,
+        targets: Vec<String>,
+        from: String,
+        until: String,
+        interval: String,
+    },
     /// Sets how long the run lasts (the lab pauses there).
     Duration {
         to: String,

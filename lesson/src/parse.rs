@@ -166,11 +166,30 @@ fn edit(t: Table) -> Result<Edit, String> {
             return Err("a fault needs `at` and `action`, as in a scenario's `faults` list".into());
         }
         Edit::Fault { fault: serde_json::to_value(&fault).map_err(|e| e.to_string())? }
+    } else if let Some(faults) = f.string_opt("nemesis")? {
+        let targets = f
+            .array_opt("targets")?
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                v => Err(format!("`targets` is a list of node names, not of {}", v.type_str())),
+            })
+            .collect::<Result<_, _>>()?;
+        let mut time = |key: &str| {
+            let text = f.string(key)?;
+            duration_ns(&text).ok_or_else(|| format!("`{key} = \"{text}\"` is not a duration (`30s`, `2m`)"))?;
+            Ok::<_, String>(text)
+        };
+        let (from, until, interval) = (time("from")?, time("until")?, time("interval")?);
+        Edit::Nemesis { faults, targets, from, until, interval }
     } else if let Some(to) = f.string_opt("duration")? {
         duration_ns(&to).ok_or_else(|| format!("`duration = \"{to}\"` is not a duration (`30s`, `2m`)"))?;
         Edit::Duration { to }
     } else {
-        return Err("say what it does: `set`, `add`, `connect`, `disconnect`, `delete`, `fault` or `duration`".into());
+        return Err(
+            "say what it does: `set`, `add`, `connect`, `disconnect`, `delete`, `fault`, `nemesis` or `duration`"
+                .into(),
+        );
     };
     f.finish()?;
     Ok(e)

@@ -67,6 +67,19 @@ fn a_good_lesson_parses() {
     assert_eq!(s.title, "Watch a server die");
     assert_eq!(s.start, Start::Example("server-crash-failover".into()));
     assert_eq!(s.change, vec![Edit::Duration { to: "30s".into() }]);
+    let nemesis =
+        r#"{ nemesis = "kill,pause", targets = ["web1", "web2"], from = "1s", until = "20s", interval = "2s" }"#;
+    let with = lesson("lessons/x.md", &GOOD.replacen(r#"{ duration = "30s" }"#, nemesis, 1)).unwrap();
+    assert_eq!(
+        with.steps[0].change,
+        vec![Edit::Nemesis {
+            faults: "kill,pause".into(),
+            targets: vec!["web1".into(), "web2".into()],
+            from: "1s".into(),
+            until: "20s".into(),
+            interval: "2s".into(),
+        }]
+    );
     assert_eq!(s.solution[1], Edit::Set { node: "lb".into(), path: "default_server.fall".into(), to: "2".into() });
     assert_eq!(s.goals.len(), 3);
     assert_eq!(
@@ -129,6 +142,26 @@ fn bad_lessons_name_the_file_the_step_and_the_problem() {
             "step 2 (\"Next\"): no goals",
         ),
         (GOOD.replacen("## Next\n\n```step", "## Next\n\n```text", 1), "step 2 (\"Next\"): no ```step block"),
+        (
+            GOOD.replacen(
+                "{ duration = \"30s\" }",
+                "{ nemesis = \"kill\", from = \"0s\", until = \"soon\", interval = \"3s\" }",
+                1,
+            ),
+            "change 1: `until = \"soon\"` is not a duration",
+        ),
+        (
+            GOOD.replacen(
+                "{ duration = \"30s\" }",
+                "{ nemesis = \"kill\", targets = [1], from = \"0s\", until = \"9s\", interval = \"3s\" }",
+                1,
+            ),
+            "change 1: `targets` is a list of node names, not of integer",
+        ),
+        (
+            GOOD.replacen("{ duration = \"30s\" }", "{ nemesis = \"kill\", until = \"9s\", interval = \"3s\" }", 1),
+            "`from` is missing",
+        ),
     ];
     for (text, expected) in cases {
         let got = problem(&text);

@@ -229,6 +229,13 @@ pub fn describe_edit(e: &Edit) -> String {
         Edit::Disconnect { a, b } => format!("Disconnect {a} from {b}."),
         Edit::Delete { node } => format!("Delete {node}."),
         Edit::Fault { fault } => format!("Schedule the fault {fault}."),
+        Edit::Nemesis { faults, targets, from, until, interval } => {
+            let whom = if targets.is_empty() { "every node but the clients".to_string() } else { targets.join(", ") };
+            format!(
+                "Plan random faults ({faults}) on {whom}, about every {interval}, from {from} to {until}: \
+                 pause at {from}, tick the targets under Partition, and use Random faults (nemesis)."
+            )
+        }
         Edit::Duration { to } => format!("Make the run last {to}."),
     }
 }

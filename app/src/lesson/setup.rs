@@ -3,6 +3,7 @@
 
 use crate::editor::{config_form, connect, delete, palette, templates};
 use crate::examples;
+use engine::fault::nemesis::{Nemesis, NemesisFault};
 use engine::Scenario;
 use lesson::{Edit, Lesson, Start};
 
@@ -66,6 +67,19 @@ pub fn edit(doc: &Scenario, e: &Edit) -> Result<Scenario, String> {
             let faults = v.as_object_mut().expect("an object").entry("faults").or_insert_with(|| serde_json::json!([]));
             faults.as_array_mut().ok_or("the scenario's `faults` is not a list")?.push(fault.clone());
             Scenario::from_value(v).map_err(|e| format!("fault: {e}"))
+        }
+        Edit::Nemesis { faults, targets, from, until, interval } => {
+            let time = |t: &str| engine::Duration::parse(t).map_err(|e| format!("nemesis: {e}"));
+            let nemesis = Nemesis {
+                faults: NemesisFault::parse_list(faults).map_err(|e| format!("nemesis: {e}"))?,
+                targets: if targets.is_empty() { Nemesis::default_targets(doc) } else { targets.clone() },
+                from: time(from)?,
+                until: time(until)?,
+                interval: time(interval)?,
+            };
+            let mut out = doc.clone();
+            nemesis.add_to(&mut out).map_err(|e| format!("nemesis: {e}"))?;
+            Ok(out)
         }
         Edit::Duration { to } => {
             let mut v = engine::scenario::to_value(doc);
