@@ -21,6 +21,14 @@ fn field<T>(h: LabHandle, label: &str, text: &str, parse: impl Fn(&str) -> Resul
     }
 }
 
+/// Puts `x` in the ticked set `v` (at the end) or takes it out.
+fn tick<T: PartialEq>(v: &mut Vec<T>, x: T, on: bool) {
+    v.retain(|y| *y != x);
+    if on {
+        v.push(x);
+    }
+}
+
 fn percent(text: &str) -> Result<f64, String> {
     let v: f64 = text.trim_end_matches('%').trim().parse().map_err(|_| format!("`{text}` is not a number"))?;
     if !(0.0..=100.0).contains(&v) {
@@ -137,12 +145,7 @@ pub fn FaultsPanel() -> impl IntoView {
                                 prop:checked=checked
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
-                                    side.update(|s| {
-                                        s.retain(|x| x != &name2);
-                                        if on {
-                                            s.push(name2.clone());
-                                        }
-                                    });
+                                    side.update(|s| tick(s, name2.clone(), on));
                                 }
                             />
                             {n}
@@ -214,11 +217,8 @@ pub fn FaultsPanel() -> impl IntoView {
                                 on:change=move |ev| {
                                     let on = event_target_checked(&ev);
                                     kinds.update(|v| {
-                                        v.retain(|x| *x != k);
-                                        if on {
-                                            v.push(k);
-                                            v.sort();
-                                        }
+                                        tick(v, k, on);
+                                        v.sort();
                                     });
                                 }
                             />
