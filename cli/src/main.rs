@@ -54,11 +54,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// How messages name a scenario's source: its path, or standard input.
+fn source(path: &str) -> &str {
+    if path == "-" {
+        "standard input"
+    } else {
+        path
+    }
+}
+
 /// Reads a scenario file, or standard input for `-` (so that `nemesis`
 /// can feed `run`).
 fn load(path: &str) -> Result<Scenario, String> {
     let limit = engine::scenario::MAX_SCENARIO_BYTES as u64;
-    let name = if path == "-" { "standard input" } else { path };
+    let name = source(path);
     let text = if path == "-" {
         let mut text = String::new();
         let read = std::io::stdin().lock().take(limit + 1).read_to_string(&mut text);
@@ -96,7 +105,7 @@ fn nemesis(a: &NemesisArgs) -> Result<(), String> {
         until: a.until.unwrap_or(scenario.duration),
         interval: a.interval.unwrap_or(Duration::from_secs(10)),
     };
-    let added = plan.add_to(&mut scenario).map_err(|e| format!("{}: {e}", a.scenario))?;
+    let added = plan.add_to(&mut scenario).map_err(|e| format!("{}: {e}", source(&a.scenario)))?;
     print_out(&scenario.to_json_pretty())?;
     eprintln!(
         "clusterlab: added {added} faults from {} to {} (seed {}); the scenario has {} in all",
@@ -130,6 +139,7 @@ fn validate(files: &[String]) -> Result<(), String> {
 /// is `kind` (the node that has that file).
 fn config_file(path: &str, node: &str, file: &str, kind: &str) -> Result<(), String> {
     let scenario = load(path)?;
+    let path = source(path);
     let sim = Simulation::new(&scenario).map_err(|e| format!("{path}: {e}"))?;
     let id = sim.node_id(node).ok_or_else(|| format!("{path}: no node is named `{node}`"))?;
     match sim.config_file(id) {
@@ -145,7 +155,7 @@ fn run(a: &RunArgs) -> Result<(), String> {
     let scenario = load(&a.scenario)?;
     let seed = a.seed.unwrap_or(scenario.seed);
     let until = a.until.unwrap_or(scenario.duration).nanos;
-    let mut sim = Simulation::with_seed(&scenario, seed).map_err(|e| format!("{}: {e}", a.scenario))?;
+    let mut sim = Simulation::with_seed(&scenario, seed).map_err(|e| format!("{}: {e}", source(&a.scenario)))?;
     // The run includes what happens at `until` itself (a final metrics
     // interval, a fault scheduled then).
     match &a.trace {

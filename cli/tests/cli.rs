@@ -319,4 +319,11 @@ fn nemesis_names_what_is_wrong_and_prints_nothing() {
     let out = clusterlab_with_input(&["run", "-"], b"{\"version\": 1,");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("clusterlab: standard input: "));
+    // A scenario read from standard input is named so after loading too.
+    let text = std::fs::read(&file).unwrap();
+    let out = clusterlab_with_input(&["nemesis", "-", "--targets", "kv7"], &text);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "clusterlab: standard input: the nemesis's target `kv7` is not a node of this scenario\n"
+    );
 }

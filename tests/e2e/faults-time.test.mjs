@@ -204,6 +204,10 @@ appTest('random faults (nemesis) are planned from the seed as the CLI plans them
     ['partition', 'kill', 'pause'],
   );
   await faults.getByTestId('nemesis-interval').fill('2s');
+  await faults.getByTestId('nemesis-span').fill('a while');
+  await faults.getByRole('button', exact('Plan random faults')).click();
+  await page.locator('.notice', { hasText: 'For: `a while` is not a duration' }).waitFor();
+  assert.equal(await page.locator('.fault-list li').count(), 0);
   await faults.getByTestId('nemesis-span').fill('20s');
   await faults.getByRole('button', exact('Plan random faults')).click();
   const status = await faults.getByTestId('nemesis-planned').filter({ hasText: 'Planned' }).textContent();
@@ -219,4 +223,8 @@ appTest('random faults (nemesis) are planned from the seed as the CLI plans them
   await seekTo(page, 31);
   assert.equal(await page.locator('.fault-list li.applied').count(), n);
   assert.equal(await page.getByTestId('trace-hash').textContent(), nativeHash(planned, '31s'));
+  // Undo takes the plan back, and its status line with it.
+  await page.locator('.undo-redo button', { hasText: "Undo change the run's faults" }).click();
+  await until(page, () => document.querySelectorAll('.fault-list li').length === 0);
+  assert.equal(await faults.getByTestId('nemesis-planned').textContent(), '');
 });

@@ -230,10 +230,14 @@ pub fn describe_edit(e: &Edit) -> String {
         Edit::Delete { node } => format!("Delete {node}."),
         Edit::Fault { fault } => format!("Schedule the fault {fault}."),
         Edit::Nemesis { faults, targets, from, until, interval } => {
-            let whom = if targets.is_empty() { "every node but the clients".to_string() } else { targets.join(", ") };
+            let (whom, tick) = if targets.is_empty() {
+                ("every node but the clients".to_string(), "tick no node under Partition")
+            } else {
+                (targets.join(", "), "tick the targets under Partition")
+            };
             format!(
                 "Plan random faults ({faults}) on {whom}, about every {interval}, from {from} to {until}: \
-                 pause at {from}, tick the targets under Partition, and use Random faults (nemesis)."
+                 pause at {from}, {tick}, and use Random faults (nemesis)."
             )
         }
         Edit::Duration { to } => format!("Make the run last {to}."),
@@ -274,5 +278,20 @@ mod tests {
         assert!(parse_step_link("#lesson/raft/0").unwrap().is_err());
         assert!(parse_step_link("#lesson/raft/two").unwrap().is_err());
         assert!(parse_step_link("#lesson/").unwrap().is_err());
+    }
+
+    #[test]
+    fn a_nemesis_solution_says_which_nodes_to_tick() {
+        let nemesis = |targets: &[&str]| Edit::Nemesis {
+            faults: "kill".into(),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            from: "0s".into(),
+            until: "25s".into(),
+            interval: "3s".into(),
+        };
+        let named = describe_edit(&nemesis(&["b1", "b2"]));
+        assert!(named.contains("on b1, b2,") && named.contains("tick the targets under Partition"), "{named}");
+        let all = describe_edit(&nemesis(&[]));
+        assert!(all.contains("every node but the clients") && all.contains("tick no node under Partition"), "{all}");
     }
 }

@@ -111,20 +111,26 @@ pub fn FaultsPanel() -> impl IntoView {
     let kinds = RwSignal::new(vec![NemesisFault::Partition, NemesisFault::Kill, NemesisFault::Pause]);
     let interval = RwSignal::new("5s".to_string());
     let span = RwSignal::new("60s".to_string());
-    let planned = RwSignal::new(String::new());
+    // What the last plan did, and how many faults the schedule held after
+    // it: once an undo or an edit changes that, the words are stale.
+    let planned = RwSignal::new(None::<(String, usize)>);
     let plan = move |_| {
         let Some(every) = field(h, "Interval", &interval.get_untracked(), Duration::parse) else { return };
-        let Some(length) = field(h, "Length", &span.get_untracked(), Duration::parse) else { return };
+        let Some(length) = field(h, "For", &span.get_untracked(), Duration::parse) else { return };
         let faults = kinds.get_untracked();
         let targets = side.get_untracked();
         let whom = if targets.is_empty() { "every node but the clients".to_string() } else { targets.join(", ") };
-        planned.set(match h.plan_nemesis(faults, targets, every, length) {
-            Some((added, until)) => format!(
+        planned.set(h.plan_nemesis(faults, targets, every, length).map(|(added, until)| {
+            let text = format!(
                 "Planned {added} faults on {whom}, until {}: they are on the timeline.",
                 crate::time_text::to_the_ms(until)
-            ),
-            None => String::new(),
-        });
+            );
+            (text, snap.with_untracked(|s| s.faults.len()))
+        }));
+    };
+    let planned_text = move || {
+        let faults = snap.with(|s| s.faults.len());
+        planned.get().filter(|(_, after)| *after == faults).map(|(text, _)| text)
     };
 
     view! {
@@ -232,7 +238,7 @@ pub fn FaultsPanel() -> impl IntoView {
                 <label>"for "<input type="text" size="6" data-testid="nemesis-span" prop:value=span on:input=move |ev| span.set(event_target_value(&ev)) /></label>
                 <button on:click=plan>"Plan random faults"</button>
             </div>
-            <p class="hint" role="status" data-testid="nemesis-planned">{planned}</p>
+            <p class="hint" role="status" data-testid="nemesis-planned">{planned_text}</p>
         </fieldset>
     }
 }

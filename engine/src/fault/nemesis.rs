@@ -78,7 +78,8 @@ impl fmt::Display for NemesisFault {
 /// The fewest milliseconds between two operations, on average. Shorter, and
 /// a fault would be mended before any timeout could notice it.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
-/// At most this many faults in one plan (each started and stopped).
+/// At most this many faults started in one plan (each is also stopped; a
+/// partition is written as three scheduled faults, the others as two).
 pub const MAX_NEMESIS_FAULTS: usize = 1000;
 
 /// The stream of the scenario's seed a nemesis draws from; apart from every
@@ -158,6 +159,7 @@ impl Nemesis {
         let mut rng = Rng::stream(seed ^ self.from.as_nanos(), STREAM_NEMESIS);
         let interval_ms = self.interval.as_nanos() / NANOS_PER_MILLI;
         let mut plan = Vec::new();
+        let mut started = 0;
         // The faults that undo the one now in force.
         let mut stop: Vec<Fault> = Vec::new();
         let mut at = self.from;
@@ -168,7 +170,7 @@ impl Nemesis {
                 break;
             }
             if stop.is_empty() {
-                if plan.len() / 2 >= MAX_NEMESIS_FAULTS {
+                if started == MAX_NEMESIS_FAULTS {
                     return Err(format!(
                         "the nemesis would break things more than {MAX_NEMESIS_FAULTS} times; \
                          shorten it or lengthen the interval"
@@ -177,6 +179,7 @@ impl Nemesis {
                 let kind = self.faults[rng.below(self.faults.len() as u64) as usize];
                 let (start, undo) = self.strike(kind, &mut rng);
                 plan.extend(start.into_iter().map(|fault| ScheduledFault { at, fault }));
+                started += 1;
                 stop = undo;
             } else {
                 plan.extend(stop.drain(..).map(|fault| ScheduledFault { at, fault }));
@@ -328,6 +331,28 @@ mod tests {
             }
         }
         assert!(seen > 20);
+    }
+
+    #[test]
+    fn the_limit_counts_faults_started_whatever_each_writes() {
+        // About 850 partitions (one every 200 ms on average over 170 s),
+        // each written as three scheduled faults: within the limit.
+        let n = Nemesis {
+            until: Duration::from_secs(175),
+            interval: Duration::from_millis(100),
+            ..nemesis(&[NemesisFault::Partition])
+        };
+        let plan = n.plan(1).unwrap();
+        let heals = plan.iter().filter(|f| matches!(f.fault, Fault::Heal {})).count();
+        assert!((700..=MAX_NEMESIS_FAULTS).contains(&heals), "{heals} partitions");
+        assert_eq!(plan.len(), 3 * heals);
+        // Twice as long is more than a thousand, refused for partitions as
+        // for kills.
+        for faults in [[NemesisFault::Partition], [NemesisFault::Kill]] {
+            let long = Nemesis { until: Duration::from_secs(350), ..nemesis(&faults) };
+            let long = Nemesis { interval: Duration::from_millis(100), ..long };
+            assert!(long.plan(1).unwrap_err().contains("more than 1000 times"), "{faults:?}");
+        }
     }
 
     #[test]
