@@ -269,6 +269,14 @@ pub enum Note {
         on_error: crate::components::load_balancer::observe::OnError,
         health: u32,
     },
+    /// A load balancer sent a request again after `server` answered with
+    /// `status` (0: no answer within `timeout server`), per `retry-on`.
+    /// (Last: a note's place is part of the trace hash.)
+    L7Retry {
+        server: NodeId,
+        attempt: u32,
+        status: u16,
+    },
 }
 
 impl Note {
@@ -322,6 +330,7 @@ impl Note {
             Note::KafkaRequestTimeout { .. } => "kafka_request_timeout",
             Note::KafkaRetrying { .. } => "kafka_retrying",
             Note::ErrorLimit { .. } => "error_limit",
+            Note::L7Retry { .. } => "l7_retry",
         }
     }
 
@@ -602,6 +611,7 @@ mod tests {
             Note::KafkaRequestTimeout { .. } => 44,
             Note::KafkaRetrying { .. } => 45,
             Note::ErrorLimit { .. } => 46,
+            Note::L7Retry { .. } => 47,
         }
     }
 
@@ -666,6 +676,7 @@ mod tests {
                 on_error: crate::components::load_balancer::observe::OnError::FailCheck,
                 health: 3,
             },
+            Note::L7Retry { server: 1, attempt: 1, status: 503 },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -169,6 +169,12 @@ impl Simulation {
             Note::Retried { server, attempt } => {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))
             }
+            Note::L7Retry { server, attempt, status: 0 } => {
+                format!("no answer from {} within timeout server (attempt {attempt}); retry-on: sending it again", name(server))
+            }
+            Note::L7Retry { server, attempt, status } => {
+                format!("{} answered {status} (attempt {attempt}); retry-on: sending it again", name(server))
+            }
             Note::RaftRole { role, term } => format!("raft: {} in term {term}", role.name()),
             Note::KafkaLeader { partition, leader_epoch, isr } => format!(
                 "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}",

@@ -1695,3 +1695,169 @@ fn httpchk_matches_haproxy() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------
+// retry-on: layer-7 retries
+
+/// What `s1` does with a request in [`retry_on_matches_haproxy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum S1 {
+    /// Answers 503 (in the engine: its database has crashed).
+    Answers503,
+    /// Never answers, its host still accepting (the engine pauses it).
+    Hangs,
+    /// Nothing listens (the engine crashes it): connection refused.
+    Refuses,
+}
+
+/// One request through a load balancer (`retries 3`, `timeout server
+/// 200ms`, `retry-on` as given) to `s1` and `s2`, in the engine: what
+/// HAProxy would log (the server last tried, the status, the retries) and
+/// the time to the answer in ms.
+fn one_retried_request(
+    balance: &str,
+    redispatch: bool,
+    retry_on: &str,
+    s1: S1,
+    path: &str,
+) -> (engine::Simulation, (String, u16, u32, u64)) {
+    use engine::message::Message;
+    use engine::trace::{Note, What};
+    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "10us" });
+    let (balance, hash_type) = balance.split_once(' ').unwrap_or((balance, "map-based"));
+    let fault = match s1 {
+        S1::Answers503 => serde_json::json!({ "at": "1ms", "action": "crash", "node": "db" }),
+        S1::Hangs => serde_json::json!({ "at": "1ms", "action": "pause", "node": "s1" }),
+        S1::Refuses => serde_json::json!({ "at": "1ms", "action": "crash", "node": "s1" }),
+    };
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "10s", "paths": [ { "path": path } ],
+              "workload": { "kind": "script", "requests": [ { "at": "100ms", "read": 1, "path": path } ] } },
+            { "name": "lb", "type": "load_balancer", "balance": balance, "hash_type": hash_type,
+              "servers": [ { "name": "s1" }, { "name": "s2" } ], "retry_on": retry_on,
+              "retries": 3, "redispatch": redispatch, "timeout_connect": "2s", "timeout_server": "200ms" },
+            { "name": "s1", "type": "server", "service_time": "1ms", "handler": { "database": "db" } },
+            { "name": "s2", "type": "server", "service_time": "1ms" },
+            { "name": "db", "type": "database" }
+        ],
+        "links": [ link("c", "lb"), link("lb", "s1"), link("lb", "s2"), link("s1", "db") ],
+        "faults": [ fault ]
+    });
+    let scenario = engine::Scenario::from_value(scenario).expect("valid");
+    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    sim.run_until(5_000_000_000);
+    let c = sim.node_id("c").unwrap();
+    let mut retries = 0;
+    let mut answer = None;
+    for e in sim.trace().events() {
+        match &e.what {
+            What::Note { note: Note::Retried { .. } | Note::L7Retry { .. }, .. } => retries += 1,
+            What::Deliver { to, msg: Message::Response(r), .. } if *to == c => answer = Some((r.status, e.time)),
+            _ => {}
+        }
+    }
+    let (status, at) = answer.expect("the client got an answer");
+    // Only s2 answers 200; only s1 fails.
+    let server = if status.code() == 200 { "s2" } else { "s1" };
+    (sim, (server.to_string(), status.code(), retries, (at - 100_000_000) / 1_000_000))
+}
+
+/// `retry-on` against HAProxy 2.6: a server that answers 503, one that
+/// hangs past `timeout server`, and one that refuses, with and without
+/// `option redispatch`. A layer-7 retry goes out at once (no pause), to
+/// the same server or, as `stream_choose_redispatch` decides, through
+/// selection again; it spends the same `retries` as a connection retry;
+/// when they run out the last answer (503) or HAProxy's 504 is passed on.
+/// Without `conn-failure`, a refused connection is not retried at all.
+#[test]
+fn retry_on_matches_haproxy() {
+    const TIMEOUT_MS: u64 = 200;
+    let periods = |ms: u64| (ms + TIMEOUT_MS / 2) / TIMEOUT_MS;
+    /// Balance, redispatch, retry-on, s1, and what should be logged:
+    /// server, status, retries, and `timeout server` periods waited.
+    type Case<'a> = (&'a str, bool, &'a str, S1, (&'a str, u16, u32, u64));
+    let cases: [Case; 9] = [
+        // Elsewhere at once: round robin with two servers redispatches.
+        ("roundrobin", true, "503", S1::Answers503, ("s2", 200, 1, 0)),
+        // No redispatch: four times on s1, and its last 503 is passed on.
+        ("roundrobin", false, "503", S1::Answers503, ("s1", 503, 3, 0)),
+        // The default retries connections only: the 503 is passed on.
+        ("roundrobin", true, "conn-failure", S1::Answers503, ("s1", 503, 0, 0)),
+        ("roundrobin", true, "504", S1::Answers503, ("s1", 503, 0, 0)),
+        ("roundrobin", true, "response-timeout", S1::Hangs, ("s2", 200, 1, 1)),
+        ("roundrobin", false, "all-retryable-errors", S1::Hangs, ("s1", 504, 3, 4)),
+        // A hash keeps to s1 until the last retry, which selects again:
+        // a consistent hash avoids s1, a map-based one picks it again.
+        ("uri consistent", true, "all-retryable-errors", S1::Answers503, ("s2", 200, 3, 0)),
+        ("uri", true, "500 503", S1::Answers503, ("s1", 503, 3, 0)),
+        // `none`: not even a refused connection is retried.
+        ("roundrobin", true, "none", S1::Refuses, ("s1", 503, 0, 0)),
+    ];
+    let s2 = Backend::start("s2");
+    let dead_port = free_port();
+    for (balance, redispatch, retry_on, s1, expected) in cases {
+        let case = format!("balance {balance}, redispatch {redispatch}, retry-on {retry_on}, s1 {s1:?}");
+        // A path the balancer sends to s1 first (a hash may not).
+        let (path, sim, ours) = (0..20)
+            .map(|i| format!("/{i}"))
+            .map(|path| {
+                let (sim, ours) = one_retried_request(balance, redispatch, retry_on, s1, &path);
+                (path, sim, ours)
+            })
+            .find(|(.., ours)| !balance.starts_with("uri") || ours.2 > 0)
+            .unwrap_or_else(|| panic!("{case}: no path goes to s1 first"));
+        let ours = (ours.0.as_str(), ours.1, ours.2, periods(ours.3));
+        assert_eq!(ours, expected, "the engine, {case}");
+
+        // The real HAProxy on the engine's rendering, logging the request.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let s1_port = listener.local_addr().unwrap().port();
+        let _s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
+            if read_head(&mut conn).is_none() {
+                return;
+            }
+            if s1 == S1::Hangs {
+                // Until HAProxy gives up (`timeout server`) and closes.
+                let _ = conn.read_to_end(&mut Vec::new());
+                return;
+            }
+            let response = format!(
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
+                name.len()
+            );
+            let _ = conn.write_all(response.as_bytes());
+            let _ = conn.shutdown(Shutdown::Write);
+        });
+        let port = free_port();
+        let lb = sim.node_id("lb").unwrap();
+        let server_port = |name: &str| match name {
+            "s1" if s1 == S1::Refuses => dead_port,
+            "s1" => s1_port,
+            _ => s2.port,
+        };
+        let cfg = local_cfg(
+            &sim,
+            lb,
+            port,
+            server_port,
+            "    log stdout format raw local0\n",
+            "    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n",
+        );
+        assert!(cfg.contains(&format!("retry-on {retry_on}")) || retry_on == "conn-failure", "{cfg}");
+        let haproxy = HaProxy::launch(&cfg, port);
+        let (status, _) = haproxy.request("GET", &path, "");
+        let logged = haproxy.wait_line(0, "request ");
+        let line = haproxy.lines.lock().unwrap()[logged].clone();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let real = (
+            words[1],
+            words[2].parse::<u16>().unwrap(),
+            words[3].trim_start_matches('+').parse::<u32>().unwrap(),
+            periods(words[4].parse().unwrap()),
+        );
+        assert_eq!(real.1, status, "{line}");
+        assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
+    }
+}

@@ -734,3 +734,72 @@ fn an_http_check_waits_for_a_worker_and_a_full_queue_fails_it_with_503() {
     assert_eq!(servers[0].last_check.as_deref(), Some("L7STS/503"));
     assert_eq!(servers[1].last_check.as_deref(), Some("L7OK/200"));
 }
+
+/// `retry-on response-timeout` gives up on a slow server, not on its work:
+/// s1 still does the write it was sent, and s2 does it again. The client
+/// sees one answer, s2's, at `timeout server`; s1's later answer is
+/// dropped. With `observe layer7`, the retried timeout is no error.
+#[test]
+fn a_response_timeout_retry_does_the_work_twice() {
+    let link = |a: &str, b: &str| json!({ "between": [a, b], "latency": "100us" });
+    let scenario = |retry_on: &str| {
+        json!({
+            "version": 1, "seed": 1, "duration": "2s",
+            "nodes": [
+                { "name": "c", "type": "client", "target": "lb", "timeout": "5s",
+                  "workload": { "kind": "script", "requests": [ { "at": "100ms", "write": 7, "value": 1 } ] } },
+                { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "redispatch": true,
+                  "servers": [ { "name": "s1", "check": true, "observe": "layer7", "error_limit": 1, "on_error": "mark-down" },
+                               { "name": "s2" } ],
+                  "retry_on": retry_on, "timeout_server": "200ms" },
+                { "name": "s1", "type": "server", "service_time": "500ms" },
+                { "name": "s2", "type": "server", "service_time": "1ms" }
+            ],
+            "links": [ link("c", "lb"), link("lb", "s1"), link("lb", "s2") ]
+        })
+    };
+    let run = |retry_on: &str| {
+        let mut s = sim(scenario(retry_on));
+        s.run_until(2 * SEC);
+        s
+    };
+    let served = |s: &engine::Simulation, name: &str| {
+        let id = s.node_id(name).unwrap();
+        s.trace()
+            .events()
+            .iter()
+            .filter(|e| matches!(&e.what, What::Deliver { to, msg: Message::Request(_), .. } if *to == id))
+            .count()
+    };
+    let answers = |s: &engine::Simulation| {
+        let c = s.node_id("c").unwrap();
+        s.trace()
+            .events()
+            .iter()
+            .filter_map(|e| match &e.what {
+                What::Deliver { to, msg: Message::Response(r), .. } if *to == c => Some((r.status.code(), e.time)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let retried = run("response-timeout");
+    assert_eq!((served(&retried, "s1"), served(&retried, "s2")), (1, 1), "both servers got the write");
+    let got = answers(&retried);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, 200);
+    assert!(got[0].1 > 300 * MS && got[0].1 < 310 * MS, "at timeout server, then s2: {got:?}");
+    assert!(note_times(&retried, "s1", down).is_empty(), "the retried timeout is not an observed error");
+    let l7 = retried
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(&e.what, What::Note { note: Note::L7Retry { status: 0, .. }, .. }))
+        .count();
+    assert_eq!(l7, 1);
+
+    // Without it: 504, counted by observe, and s2 never sees the write.
+    let plain = run("conn-failure");
+    assert_eq!((served(&plain, "s1"), served(&plain, "s2")), (1, 0));
+    assert_eq!(answers(&plain)[0].0, 504);
+    assert_eq!(note_times(&plain, "s1", down).len(), 1, "error_limit 1, mark-down");
+}

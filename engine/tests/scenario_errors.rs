@@ -57,6 +57,11 @@ fn wrong_types_name_the_field() {
         "nodes[0].timeout: `soon` is not a duration; write a number and a unit, e.g. \"250ms\" or \"2s\""
     );
     assert_eq!(err(with(client_server(10.0), "/seed", json!("x"))), "seed: invalid type: string \"x\", expected u64");
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/retry_on", json!("503 sometimes"))),
+        "nodes[1].retry_on: retry-on: `sometimes` is not a keyword; expected none, conn-failure, \
+         response-timeout, all-retryable-errors or one of the statuses 401, 403, 404, 408, 425, 500, 501, 502, 503, 504"
+    );
     let cache = json!({ "version": 1, "seed": 1, "duration": "1s",
                         "nodes": [{ "name": "c1", "type": "cache", "redis": { "appendfsync": "sometimes" } }] });
     assert_eq!(

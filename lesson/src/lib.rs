@@ -102,6 +102,7 @@ pub const EVENTS: &[&str] = &[
     "kafka_request_timeout",
     "kafka_retrying",
     "error_limit",
+    "l7_retry",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -518,6 +518,13 @@ mod tests {
         let e = set_field(&doc, "lb", "httpchk", "get /health").unwrap_err();
         assert_eq!(e.path, "httpchk");
         assert!(e.message.contains("`get` is not an HTTP method"), "{e}");
+        // `retry-on`'s keywords, listed while unset, checked by the engine.
+        let unset = fields(&doc, "lb").unwrap().into_iter().find(|f| f.path == "retry_on").unwrap();
+        assert!(!unset.set && unset.kind == FieldKind::Text);
+        let d = set_field(&doc, "lb", "retry_on", "conn-failure 503").unwrap();
+        assert!(lb_of(&d).0.retry_on.retries_status(503));
+        let e = set_field(&doc, "lb", "retry_on", "none 503").unwrap_err();
+        assert_eq!((e.path.as_str(), e.message.as_str()), ("retry_on", "retry-on: 'none' is only valid alone"));
         // Bools and lists.
         let d = set_field(&doc, "lb", "redispatch", "yes").unwrap();
         assert!(lb_of(&d).0.redispatch);

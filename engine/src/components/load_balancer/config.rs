@@ -9,6 +9,7 @@ use super::health::CheckParams;
 use super::httpchk::HttpChk;
 use super::observe::{Analysis, Observe, OnError, DEFAULT_ERROR_LIMIT, MAX_ERROR_LIMIT};
 use super::random::MAX_DRAWS;
+use super::retry_on::RetryOn;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
 
@@ -398,6 +399,10 @@ impl ServerLine {
     }
 }
 
+fn is_default_retry_on(r: &RetryOn) -> bool {
+    *r == RetryOn::default()
+}
+
 fn is_default_hash(h: &HashTypeConfig) -> bool {
     *h == HashTypeConfig::default()
 }
@@ -440,6 +445,11 @@ pub struct LoadBalancerConfig {
     /// `option redispatch`: allow a retry to go to another server.
     #[serde(default)]
     pub redispatch: bool,
+    /// `retry-on`: the failures retried within `retries`, in haproxy.cfg
+    /// words (`"conn-failure 503 response-timeout"`). Unset,
+    /// `conn-failure`.
+    #[serde(default, skip_serializing_if = "is_default_retry_on")]
+    pub retry_on: RetryOn,
     /// `option allbackups`: use every backup server, not only the first.
     #[serde(default)]
     pub allbackups: bool,

@@ -25,6 +25,7 @@ pub mod map;
 pub mod observe;
 pub mod random;
 pub mod render;
+pub mod retry_on;
 pub mod slowstart;
 
 use crate::context::Ctx;
@@ -613,14 +614,34 @@ impl LoadBalancer {
         }
         self.observe(ctx, server, Outcome::L4Err);
         self.release(ctx, server);
-        let conn = self.conn(slot);
-        if conn.retries_left == 0 {
+        // Without `conn-failure` in `retry-on`, not even a refused
+        // connection is retried.
+        let b = self.servers[server].backend;
+        if !self.backend(b).retry_on.conn_failure || !self.spend_retry(slot) {
             self.answer(ctx, slot, Status::ServiceUnavailable);
             return;
         }
-        conn.retries_left -= 1;
-        let (attempt, last) = (conn.attempt, conn.retries_left == 0);
+        let attempt = self.conn(slot).attempt;
         ctx.note(Note::Retried { server: self.servers[server].node, attempt });
+        self.try_again(ctx, slot, server, refused);
+    }
+
+    /// Takes one retry from the request's `retries` budget, which
+    /// connection and layer-7 retries share; false if none is left.
+    fn spend_retry(&mut self, slot: usize) -> bool {
+        let conn = self.conn(slot);
+        if conn.retries_left == 0 {
+            return false;
+        }
+        conn.retries_left -= 1;
+        true
+    }
+
+    /// Sends the request again after it failed on `server` (a retry is
+    /// spent): to the same server or, per `stream_choose_redispatch`,
+    /// through server selection again.
+    fn try_again(&mut self, ctx: &mut Ctx, slot: usize, server: usize, refused: bool) {
+        let last = self.conn(slot).retries_left == 0;
         // `stream_choose_redispatch`: with `option redispatch`, a retry
         // goes elsewhere if the server is no longer running (marked DOWN),
         // the last retry always does, and so does every retry for a
@@ -645,6 +666,40 @@ impl LoadBalancer {
             self.assign(ctx, slot, Some(server));
         } else {
             self.connect(ctx, slot, server);
+        }
+    }
+
+    /// A layer-7 retry (`do_l7_retry`), if `retry-on` names what happened
+    /// (`status`, or `None` for `timeout server`) and a retry is left:
+    /// the request, already sent to `server`, goes out again at once, and
+    /// health analysis (`observe`) never sees the failure. False if the
+    /// failure is to be passed on.
+    fn l7_retry(&mut self, ctx: &mut Ctx, slot: usize, server: usize, status: Option<u16>) -> bool {
+        let on = &self.backend(self.servers[server].backend).retry_on;
+        let wanted = match status {
+            Some(code) => on.retries_status(code),
+            None => on.response_timeout,
+        };
+        if !wanted || !self.spend_retry(slot) {
+            return false;
+        }
+        if let Some(t) = self.conn(slot).timer.take() {
+            ctx.cancel_timer(t);
+        }
+        self.release(ctx, server);
+        let attempt = self.conn(slot).attempt;
+        ctx.note(Note::L7Retry { server: self.servers[server].node, attempt, status: status.unwrap_or(0) });
+        self.try_again(ctx, slot, server, false);
+        true
+    }
+
+    /// `timeout server` struck on `server` before its answer: retried
+    /// (`response-timeout`), or 504.
+    fn response_timed_out(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
+        if !self.l7_retry(ctx, slot, server, None) {
+            self.observe(ctx, server, Outcome::ReadTimeout);
+            self.release(ctx, server);
+            self.answer(ctx, slot, Status::GatewayTimeout);
         }
     }
 
@@ -963,9 +1018,12 @@ impl Process for LoadBalancer {
                         if matches!(phase, Phase::Connecting { .. }) {
                             self.observe(ctx, server, Outcome::L4Ok);
                         }
-                        self.observe(ctx, server, Outcome::of_status(resp.status.code()));
-                        self.release(ctx, server);
-                        self.relay(ctx, slot, resp);
+                        let code = resp.status.code();
+                        if !self.l7_retry(ctx, slot, server, Some(code)) {
+                            self.observe(ctx, server, Outcome::of_status(code));
+                            self.release(ctx, server);
+                            self.relay(ctx, slot, resp);
+                        }
                     }
                 }
             }
@@ -1009,9 +1067,7 @@ impl Process for LoadBalancer {
                             let deadline = since + timeout_server.nanos as i64;
                             let left = deadline - ctx.monotonic();
                             if left <= 0 {
-                                self.observe(ctx, server, Outcome::ReadTimeout);
-                                self.release(ctx, server);
-                                self.answer(ctx, slot, Status::GatewayTimeout);
+                                self.response_timed_out(ctx, slot, server);
                             } else {
                                 let timer = ctx.set_timer(left as u64, Timer::ServerTimeout { conn, attempt });
                                 self.conn(slot).timer = Some(timer);
@@ -1038,9 +1094,7 @@ impl Process for LoadBalancer {
                     (self.conn(slot).phase, self.conn(slot).attempt == attempt)
                 {
                     self.conn(slot).timer = None;
-                    self.observe(ctx, server, Outcome::ReadTimeout);
-                    self.release(ctx, server);
-                    self.answer(ctx, slot, Status::GatewayTimeout);
+                    self.response_timed_out(ctx, slot, server);
                 }
             }
             Timer::QueueTimeout { conn } if live(self, conn) => {

@@ -114,6 +114,9 @@ fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, address: &im
     if b.redispatch {
         let _ = writeln!(out, "    option redispatch");
     }
+    if b.retry_on != Default::default() {
+        let _ = writeln!(out, "    retry-on {}", b.retry_on.keywords());
+    }
     if b.allbackups {
         let _ = writeln!(out, "    option allbackups");
     }
