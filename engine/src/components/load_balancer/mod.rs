@@ -4,7 +4,7 @@
 //! health-checked with HAProxy's rise/fall counter, server `maxconn` with
 //! server and backend queues, connection attempts that fail (refused, or
 //! no answer within `timeout connect`) retried per `retries` and `option
-//! redispatch`.
+//! redispatch`, and with `retry-on`, answers and timeouts retried too.
 //!
 //! The load balancer is a proxy: it takes a client's request, opens its own
 //! connection to a server (the server's host accepts it, or refuses it, or
