@@ -134,6 +134,29 @@ fn respond(mut conn: TcpStream, name: &str) {
     let _ = conn.shutdown(Shutdown::Write);
 }
 
+/// An HTTP server that answers every request with `503 Service
+/// Unavailable`, or if `hangs`, reads it and never answers (until HAProxy
+/// gives up, `timeout server`, and closes).
+fn failing_backend(name: &str, hangs: bool) -> Backend {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
+    let port = listener.local_addr().unwrap().port();
+    Backend::serve_with(name, port, listener, move |mut conn, name| {
+        if read_head(&mut conn).is_none() {
+            return;
+        }
+        if hangs {
+            let _ = conn.read_to_end(&mut Vec::new());
+            return;
+        }
+        let response = format!(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
+            name.len()
+        );
+        let _ = conn.write_all(response.as_bytes());
+        let _ = conn.shutdown(Shutdown::Write);
+    })
+}
+
 // ---------------------------------------------------------------------------
 // HAProxy
 
@@ -907,6 +930,41 @@ fn a_scripted_run_routes_like_haproxy() {
     assert_eq!(ours, real, "config:\n{cfg}");
 }
 
+/// One request for `path` through the real HAProxy running the engine's
+/// rendering of `lb` (servers at `server_port`), which logs it as
+/// `request %s %ST %rc %Ta`: the server last tried, the status, the
+/// retries and the total time in ms. Returns them, with the log line and
+/// the configuration for messages.
+fn logged_request(
+    sim: &engine::Simulation,
+    path: &str,
+    server_port: impl Fn(&str) -> u16,
+) -> ((String, u16, u32, u64), String, String) {
+    let port = free_port();
+    let lb = sim.node_id("lb").unwrap();
+    let cfg = local_cfg(
+        sim,
+        lb,
+        port,
+        server_port,
+        "    log stdout format raw local0\n",
+        "    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n",
+    );
+    let haproxy = HaProxy::launch(&cfg, port);
+    let (status, _) = haproxy.request("GET", path, "");
+    let logged = haproxy.wait_line(0, "request ");
+    let line = haproxy.lines.lock().unwrap()[logged].clone();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let real = (
+        words[1].to_string(),
+        words[2].parse::<u16>().unwrap(),
+        words[3].trim_start_matches('+').parse::<u32>().unwrap(),
+        words[4].parse::<u64>().unwrap(),
+    );
+    assert_eq!(real.1, status, "{line}");
+    (real, line, cfg)
+}
+
 /// One request through a load balancer (`retries 3`, `timeout connect
 /// 300ms`) to `servers`, of which `s1` has crashed (its host refuses), in
 /// the engine. `balance` may name a `hash_type` after a space. Returns the run (for its rendering) and what HAProxy would
@@ -1009,30 +1067,10 @@ fn refused_connections_are_retried_and_paused_like_haproxy() {
         let ours = (ours.0.as_str(), ours.1, ours.2, pauses(ours.3));
         assert_eq!(ours, expected, "the engine, {case}");
 
-        // The real HAProxy on the engine's rendering, logging each request.
-        let port = free_port();
-        let lb = sim.node_id("lb").unwrap();
+        // The real HAProxy on the engine's rendering, logging the request.
         let server_port = |name: &str| if name == "s1" { dead_port } else { live.port };
-        let cfg = local_cfg(
-            &sim,
-            lb,
-            port,
-            server_port,
-            "    log stdout format raw local0\n",
-            "    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n",
-        );
-        let haproxy = HaProxy::launch(&cfg, port);
-        let (status, _) = haproxy.request("GET", &path, "");
-        let logged = haproxy.wait_line(0, "request ");
-        let line = haproxy.lines.lock().unwrap()[logged].clone();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let real = (
-            words[1],
-            words[2].parse::<u16>().unwrap(),
-            words[3].trim_start_matches('+').parse::<u32>().unwrap(),
-            pauses(words[4].parse().unwrap()),
-        );
-        assert_eq!(real.1, status, "{line}");
+        let ((server, status, retries, ms), line, cfg) = logged_request(&sim, &path, server_port);
+        let real = (server.as_str(), status, retries, pauses(ms));
         assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
     }
 }
@@ -1457,24 +1495,7 @@ fn observe_case(failing: Failing, s1_options: serde_json::Value, spacing_ms: u64
         ours.iter().map(|&(_, st)| (if st == 200 { "s2" } else { "s1" }.to_string(), st)).collect();
 
     // HAProxy, on the engine's rendering of the load balancer.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let s1_port = listener.local_addr().unwrap().port();
-    let s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
-        if read_head(&mut conn).is_none() {
-            return;
-        }
-        if failing == Failing::Hangs {
-            // Until HAProxy gives up (`timeout server`) and closes.
-            let _ = conn.read_to_end(&mut Vec::new());
-            return;
-        }
-        let response = format!(
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
-            name.len()
-        );
-        let _ = conn.write_all(response.as_bytes());
-        let _ = conn.shutdown(Shutdown::Write);
-    });
+    let s1 = failing_backend("s1", failing == Failing::Hangs);
     let s2 = Backend::start("s2");
     let port = free_port();
     let server_port = |name: &str| if name == "s1" { s1.port } else { s2.port };
@@ -1812,52 +1833,15 @@ fn retry_on_matches_haproxy() {
         assert_eq!(ours, expected, "the engine, {case}");
 
         // The real HAProxy on the engine's rendering, logging the request.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let s1_port = listener.local_addr().unwrap().port();
-        let _s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
-            if read_head(&mut conn).is_none() {
-                return;
-            }
-            if s1 == S1::Hangs {
-                // Until HAProxy gives up (`timeout server`) and closes.
-                let _ = conn.read_to_end(&mut Vec::new());
-                return;
-            }
-            let response = format!(
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{name}",
-                name.len()
-            );
-            let _ = conn.write_all(response.as_bytes());
-            let _ = conn.shutdown(Shutdown::Write);
-        });
-        let port = free_port();
-        let lb = sim.node_id("lb").unwrap();
+        let failing = failing_backend("s1", s1 == S1::Hangs);
         let server_port = |name: &str| match name {
             "s1" if s1 == S1::Refuses => dead_port,
-            "s1" => s1_port,
+            "s1" => failing.port,
             _ => s2.port,
         };
-        let cfg = local_cfg(
-            &sim,
-            lb,
-            port,
-            server_port,
-            "    log stdout format raw local0\n",
-            "    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n",
-        );
+        let ((server, status, retries, ms), line, cfg) = logged_request(&sim, &path, server_port);
         assert!(cfg.contains(&format!("retry-on {retry_on}")) || retry_on == "conn-failure", "{cfg}");
-        let haproxy = HaProxy::launch(&cfg, port);
-        let (status, _) = haproxy.request("GET", &path, "");
-        let logged = haproxy.wait_line(0, "request ");
-        let line = haproxy.lines.lock().unwrap()[logged].clone();
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let real = (
-            words[1],
-            words[2].parse::<u16>().unwrap(),
-            words[3].trim_start_matches('+').parse::<u32>().unwrap(),
-            periods(words[4].parse().unwrap()),
-        );
-        assert_eq!(real.1, status, "{line}");
+        let real = (server.as_str(), status, retries, periods(ms));
         assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
     }
 }
