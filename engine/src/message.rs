@@ -177,6 +177,10 @@ pub enum Status {
     ServiceUnavailable,
     /// 504: the proxy gave up waiting; the server may or may not have done it.
     GatewayTimeout,
+    /// 502: the server's connection closed before an answer (its process
+    /// died); it may or may not have done the work. (Last: a variant's
+    /// place is part of the trace hash.)
+    BadGateway,
 }
 
 impl Status {
@@ -188,6 +192,8 @@ impl Status {
             Status::ServiceUnavailable => Outcome::Fail,
             // The proxy gave up waiting; the server may have done it.
             Status::GatewayTimeout => Outcome::Info,
+            // The server died holding it; it may have done it.
+            Status::BadGateway => Outcome::Info,
         }
     }
 
@@ -196,6 +202,7 @@ impl Status {
             Status::Ok => 200,
             Status::ServiceUnavailable => 503,
             Status::GatewayTimeout => 504,
+            Status::BadGateway => 502,
         }
     }
 
@@ -205,6 +212,7 @@ impl Status {
             Status::Ok => "OK",
             Status::ServiceUnavailable => "Service Unavailable",
             Status::GatewayTimeout => "Gateway Timeout",
+            Status::BadGateway => "Bad Gateway",
         }
     }
 }
@@ -407,6 +415,19 @@ pub enum Message {
         seq: u32,
         status: Status,
     },
+    /// The process that had request `id` died before answering it: its
+    /// host's kernel closed the connection (a FIN, sent as the process
+    /// exits). HAProxy logs it `SH`, "close from server". (Last, with
+    /// [`Message::CheckClosed`]: a variant's place is part of the trace
+    /// hash.)
+    ConnectionClosed {
+        id: RequestId,
+    },
+    /// The same for HTTP health check `seq`: the process died before
+    /// answering it.
+    CheckClosed {
+        seq: u32,
+    },
 }
 
 /// A Raft message on the wire, compact enough to travel by value: at most
@@ -480,7 +501,10 @@ impl Message {
             Message::SentinelInfo { .. } => MsgKind::HealthCheckReply,
             Message::CacheRequest { .. } | Message::CacheReply { .. } => MsgKind::Cache,
             Message::Accepted { .. } | Message::CheckConnected { .. } => MsgKind::Accepted,
-            Message::RequestRefused { .. } | Message::HealthCheckRefused { .. } => MsgKind::Refused,
+            Message::RequestRefused { .. }
+            | Message::HealthCheckRefused { .. }
+            | Message::ConnectionClosed { .. }
+            | Message::CheckClosed { .. } => MsgKind::Refused,
         }
     }
 
@@ -501,6 +525,18 @@ impl Message {
             | Message::ReplNewline { conn }
             | Message::ReplStream { conn, .. }
             | Message::ReplAck { conn, .. } => Some(Message::ReplReset { conn }),
+            _ => None,
+        }
+    }
+
+    /// What the host's kernel tells the sender of this request, received
+    /// by a process that then died before answering it: its connection
+    /// closed.
+    pub fn closed_unanswered(&self) -> Option<Message> {
+        match *self {
+            Message::Request(r) => Some(Message::ConnectionClosed { id: r.id }),
+            Message::CacheRequest { id, .. } => Some(Message::ConnectionClosed { id }),
+            Message::HttpCheck { seq } => Some(Message::CheckClosed { seq }),
             _ => None,
         }
     }
@@ -535,6 +571,8 @@ impl Message {
             Message::HealthCheck { seq } => format!("health check #{seq}"),
             Message::HealthCheckOk { seq } => format!("health check #{seq} ok"),
             Message::RequestRefused { id } => format!("connection refused for request #{id}"),
+            Message::ConnectionClosed { id } => format!("connection closed before an answer to request #{id}"),
+            Message::CheckClosed { seq } => format!("connection closed before an answer to health check #{seq}"),
             Message::Accepted { id } => format!("connection accepted for request #{id}"),
             Message::CacheRequest { id, cmd } => match cmd {
                 CacheCmd::Get { key } => format!("cache #{id}: GET k{key}"),

@@ -45,9 +45,12 @@ impl Percentiles {
 pub struct Counts {
     pub sent: u64,
     pub ok: u64,
-    /// Answered with an error (e.g. 503, 504).
+    /// Answered with an error that says the work was not done (503), or
+    /// refused.
     pub errors: u64,
-    /// No answer before the client's timeout: indeterminate.
+    /// Indeterminate: no answer before the client's timeout, a connection
+    /// closed unanswered, or an answer saying the work may have been done
+    /// (504, 502).
     pub timeouts: u64,
     /// Not sent at all because the client had too many requests outstanding.
     pub not_sent: u64,

@@ -29,6 +29,14 @@ pub trait Process {
     /// writes in the page cache has anything to lose here; one that
     /// fsyncs before it answers, or keeps nothing on disk, does not.
     fn on_power_loss(&mut self, _monotonic: Time) {}
+    /// What the host's kernel sends when this process dies (called just
+    /// before [`Process::on_crash`]): for each request or HTTP health check
+    /// it had taken and not answered, a [`Message::ConnectionClosed`] or
+    /// [`Message::CheckClosed`] to its sender, since exiting closes the
+    /// process's sockets. A powered-off host sends nothing.
+    fn closed_by_crash(&self) -> Vec<(NodeId, Message)> {
+        Vec::new()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -544,6 +544,19 @@ impl Simulation {
         }
     }
 
+    /// What node `i`'s kernel tells the senders of the requests its dying
+    /// process held: those it had taken, and those still unread in its
+    /// receive buffer (it was paused).
+    fn closed_by_crash(&mut self, i: usize) -> Vec<(NodeId, Message)> {
+        let mut closed = self.nodes[i].component.closed_by_crash();
+        for d in &self.nodes[i].rt.deferred {
+            if let Deferred::Message { from, msg, .. } = d {
+                closed.extend(msg.closed_unanswered().map(|m| (*from, m)));
+            }
+        }
+        closed
+    }
+
     fn change(&mut self, i: usize, change: NodeChange) {
         self.world.trace.record(self.world.now, What::Node { node: i as NodeId, change });
     }
@@ -566,6 +579,7 @@ impl Simulation {
             Fault::Crash { node, host_down } => {
                 let i = node as usize;
                 if !matches!(self.nodes[i].rt.status, Status::Crashed { .. }) {
+                    let closed = if host_down { Vec::new() } else { self.closed_by_crash(i) };
                     let rt = &mut self.nodes[i].rt;
                     rt.status = Status::Crashed { host_down };
                     rt.incarnation += 1;
@@ -579,6 +593,9 @@ impl Simulation {
                     self.change(i, NodeChange::Crashed);
                     if !host_down {
                         self.close_connections(i);
+                    }
+                    for (to, msg) in closed {
+                        self.world.send(node, to, msg);
                     }
                 } else {
                     if host_down && self.nodes[i].rt.status == (Status::Crashed { host_down: false }) {

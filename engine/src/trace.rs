@@ -269,13 +269,13 @@ pub enum Note {
         on_error: crate::components::load_balancer::observe::OnError,
         health: u32,
     },
-    /// A load balancer sent a request again after `server` answered with
-    /// `status` (0: no answer within `timeout server`), per `retry-on`.
-    /// (Last: a note's place is part of the trace hash.)
+    /// A load balancer sent a request again after it failed on `server`
+    /// (an answer's status, a closed connection, or `timeout server`), per
+    /// `retry-on`. (Last: a note's place is part of the trace hash.)
     L7Retry {
         server: NodeId,
         attempt: u32,
-        status: u16,
+        failure: crate::components::load_balancer::retry_on::L7Failure,
     },
 }
 
@@ -676,7 +676,11 @@ mod tests {
                 on_error: crate::components::load_balancer::observe::OnError::FailCheck,
                 health: 3,
             },
-            Note::L7Retry { server: 1, attempt: 1, status: 503 },
+            Note::L7Retry {
+                server: 1,
+                attempt: 1,
+                failure: crate::components::load_balancer::retry_on::L7Failure::Status(503),
+            },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -2,6 +2,7 @@
 //! log. Node ids become names; every event gets a sentence.
 
 use crate::components::load_balancer::backend_name;
+use crate::components::load_balancer::retry_on::L7Failure;
 use crate::components::Component;
 use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
@@ -169,11 +170,13 @@ impl Simulation {
             Note::Retried { server, attempt } => {
                 format!("connection to {} failed (attempt {attempt}); retrying", name(server))
             }
-            Note::L7Retry { server, attempt, status: 0 } => {
-                format!("no answer from {} within timeout server (attempt {attempt}); retry-on: sending it again", name(server))
-            }
-            Note::L7Retry { server, attempt, status } => {
-                format!("{} answered {status} (attempt {attempt}); retry-on: sending it again", name(server))
+            Note::L7Retry { server, attempt, failure } => {
+                let what = match failure {
+                    L7Failure::Status(status) => format!("{} answered {status}", name(server)),
+                    L7Failure::EmptyResponse => format!("{} closed the connection without an answer", name(server)),
+                    L7Failure::ResponseTimeout => format!("no answer from {} within timeout server", name(server)),
+                };
+                format!("{what} (attempt {attempt}); retry-on: sending it again")
             }
             Note::RaftRole { role, term } => format!("raft: {} in term {term}", role.name()),
             Note::KafkaLeader { partition, leader_epoch, isr } => format!(

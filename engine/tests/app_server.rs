@@ -210,3 +210,45 @@ fn a_crashed_database_refuses_calls_at_once_and_a_crashed_cache_is_skipped() {
     let c = rows[5].counts;
     assert!(c.errors >= 195 && c.ok == 0 && c.timeouts == 0, "{c:?}");
 }
+
+/// A database killed while it holds writes: its host closes their
+/// connections, and the app server answers each 502 at once (the write
+/// may have been done), not 504 after waiting. Writes sent after the
+/// crash are refused: 503, not done.
+#[test]
+fn a_database_killed_holding_writes_gets_502s_at_once() {
+    use engine::message::{Message, Status};
+    use engine::trace::What;
+    let mut sim = sim(json!({
+        "version": 1, "seed": 2,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "app", "timeout": "5s",
+              "workload": { "kind": "open_loop", "rate": 100, "arrival": "constant" },
+              "ops": { "read_fraction": 0.0, "keys": 10 } },
+            { "name": "app", "type": "server", "workers": 16, "service_time": "1ms",
+              "handler": { "database": "db" } },
+            { "name": "db", "type": "database", "workers": 4, "service_time": "100ms" }
+        ],
+        "links": [ { "between": ["c", "app"], "latency": "1ms" }, { "between": ["app", "db"], "latency": "1ms" } ],
+        "faults": [ { "at": "1s", "action": "crash", "node": "db" } ]
+    }));
+    sim.run_until(2 * SEC);
+    let c = sim.node_id("c").unwrap();
+    let answers: Vec<(u64, Status)> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Deliver { to, msg: Message::Response(r), .. } if *to == c && e.time > SEC => Some((e.time, r.status)),
+            _ => None,
+        })
+        .collect();
+    // The closes reach the app at 1.001 s; its 502s reach the client 1 ms later.
+    let bad: Vec<u64> = answers.iter().filter(|a| a.1 == Status::BadGateway).map(|a| a.0).collect();
+    assert!(!bad.is_empty() && bad.iter().all(|&t| t == SEC + 2 * MS), "{answers:?}");
+    assert!(answers.iter().any(|a| a.1 == Status::ServiceUnavailable), "later writes are refused");
+    assert!(answers.iter().all(|a| a.1 != Status::GatewayTimeout), "nobody waited: {answers:?}");
+    // In the history: the 502s are indeterminate, the 503s failed.
+    let ops = sim.history().ops();
+    assert!(ops.iter().filter(|o| o.complete == Some(SEC + 2 * MS)).all(|o| o.outcome == Outcome::Info));
+}

@@ -96,8 +96,10 @@ fn a_powered_off_host_answers_nothing() {
     sim.run_until(3 * SEC);
     let m = sim.metrics().summary(sim.now());
     assert_eq!(m.counts.errors, 0);
-    // Sent between 1 s and 2.5 s: timed out by 3 s. Nothing was refused.
+    // Sent between 1 s and 2.5 s: timed out by 3 s. Nothing was refused,
+    // and no connection was closed: the host is off.
     assert!(m.counts.timeouts >= 295, "{:?}", m.counts);
+    assert_eq!(closed(&sim), Vec::<u64>::new());
 }
 
 #[test]
@@ -166,6 +168,58 @@ fn a_degraded_link_is_slower_and_lossy_until_restored() {
     let ok_rate = rows[1].counts.ok as f64 / 500.0;
     assert!((0.2..0.3).contains(&ok_rate), "{ok_rate}");
     assert!(rows[2].latency.p50_ms < 5.0, "{:?}", rows[2]);
+}
+
+/// Deliveries of `ConnectionClosed` in the kept trace.
+fn closed(sim: &engine::Simulation) -> Vec<u64> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(e.what, What::Deliver { msg: engine::message::Message::ConnectionClosed { .. }, .. }))
+        .map(|e| e.time)
+        .collect()
+}
+
+#[test]
+fn a_killed_process_closes_the_connections_it_held() {
+    // 100 requests/s on 2 workers of 100 ms each: a backlog builds up.
+    let mut v = client_server(100.0);
+    v["nodes"][1]["service_time"] = json!("100ms");
+    v["faults"] = json!([{ "at": "1s", "action": "crash", "node": "s" }]);
+    let mut sim = sim(v);
+    sim.run_until(3 * SEC);
+    // Every request s had taken (2 in service, the rest queued) hears at
+    // once, over the 1 ms link: indeterminate, since s may have done it.
+    // (The client had given up on the oldest already; it ignores those.)
+    let at = closed(&sim);
+    assert!(at.iter().all(|&t| t == SEC + MS), "{at:?}");
+    let ops = sim.history().ops();
+    let held: Vec<_> = ops.iter().filter(|o| o.complete == Some(SEC + MS)).collect();
+    assert!(held.len() >= 45 && held.len() <= at.len(), "{} of {}", held.len(), at.len());
+    assert!(held.iter().all(|o| o.outcome == engine::history::Outcome::Info && o.invoke < SEC));
+    // None of what was sent before the crash waited for the client's
+    // 500 ms timeout.
+    assert!(ops.iter().filter(|o| o.invoke < SEC).all(|o| o.complete.is_some_and(|c| c <= SEC + MS)));
+}
+
+#[test]
+fn a_process_killed_while_paused_closes_what_waited_unread() {
+    let mut v = client_server(100.0);
+    v["faults"] = json!([
+        { "at": "1s", "action": "pause", "node": "s" },
+        { "at": "1500ms", "action": "crash", "node": "s" }
+    ]);
+    let mut sim = sim(v);
+    sim.run_until(2 * SEC);
+    // About 50 requests arrived while it was paused and wait unread, within
+    // the client's 500 ms timeout: each hears at the crash.
+    let at = closed(&sim);
+    assert!(at.len() >= 45, "{}", at.len());
+    assert!(at.iter().all(|&t| t == 1_500 * MS + MS), "{at:?}");
+    // (The one sent at 1 s timed out at 1.5 s, just before.)
+    let held: Vec<_> = sim.history().ops().iter().filter(|o| o.complete == Some(1_500 * MS + MS)).collect();
+    assert!(held.len() >= 45 && held.len() <= at.len(), "{} of {}", held.len(), at.len());
+    assert!(held.iter().all(|o| o.outcome == engine::history::Outcome::Info));
 }
 
 #[test]

@@ -157,6 +157,24 @@ fn failing_backend(name: &str, hangs: bool) -> Backend {
     })
 }
 
+/// A backend that dies like a killed process while it holds the first
+/// request it reads: its listener and that connection close at once, so
+/// HAProxy sees the connection closed unanswered, and later connections
+/// are refused. Returns its port.
+fn dying_backend() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        if let Ok((mut conn, _)) = listener.accept() {
+            let _ = read_head(&mut conn);
+            // The listener first: a retry must find nothing listening.
+            drop(listener);
+            drop(conn);
+        }
+    });
+    port
+}
+
 // ---------------------------------------------------------------------------
 // HAProxy
 
@@ -976,7 +994,7 @@ fn one_refused_request(
     servers: &[&str],
     path: &str,
 ) -> (engine::Simulation, (String, u16, u32, u64)) {
-    use engine::message::{Message, Status};
+    use engine::message::Message;
     use engine::trace::{Note, What};
     let server = |name: &str| serde_json::json!({ "name": name, "type": "server", "service_time": "1ms" });
     let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "10us" });
@@ -1013,12 +1031,7 @@ fn one_refused_request(
         }
     }
     let (status, at) = answer.expect("the client got an answer");
-    let status = match status {
-        Status::Ok => 200,
-        Status::ServiceUnavailable => 503,
-        Status::GatewayTimeout => 504,
-    };
-    (sim, (server, status, retries, (at - 100_000_000) / 1_000_000))
+    (sim, (server, status.code(), retries, (at - 100_000_000) / 1_000_000))
 }
 
 /// After a refused connection: where the retry goes, and whether HAProxy
@@ -1717,6 +1730,64 @@ fn httpchk_matches_haproxy() {
     );
 }
 
+/// A server that dies while it holds an HTTP check (`kill -9`): the
+/// check's connection closes unanswered, which HAProxy 2.6 reports as
+/// `Layer7 invalid response` (L7RSP), not as a timeout; the checks after
+/// it are refused. In the engine, s1 is paused while a check waits in its
+/// receive buffer, then crashed.
+#[test]
+fn a_server_dying_during_an_http_check_matches_haproxy() {
+    use engine::trace::{Note, What};
+    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "100us" });
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "httpchk": "GET /health",
+              "servers": [ { "name": "s1", "check": true, "inter": "200ms", "rise": 1, "fall": 1 } ] },
+            { "name": "s1", "type": "server" }
+        ],
+        "links": [ link("lb", "s1") ],
+        "faults": [
+            { "at": "100ms", "action": "pause", "node": "s1" }, { "at": "300ms", "action": "crash", "node": "s1" }
+        ]
+    });
+    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
+    sim.run_until(1_000_000_000);
+    let lb = sim.node_id("lb").unwrap();
+    let reasons: Vec<String> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { note: Note::ServerDown { reason, .. }, .. } => Some(format!("DOWN: {}", reason.describe())),
+            What::Note { note: Note::CheckFailed { reason, .. }, .. } => Some(reason.describe()),
+            _ => None,
+        })
+        .collect();
+    let ours = (reasons[0].as_str(), reasons[1].as_str());
+    assert_eq!(
+        ours,
+        ("DOWN: Layer7 invalid response", "Layer4 connection problem, info: \"Connection refused\""),
+        "{reasons:?}"
+    );
+
+    // HAProxy: its first check finds s1 dying.
+    let s1_port = dying_backend();
+    let port = free_port();
+    let cfg = local_cfg(&sim, lb, port, |_| s1_port, "    log stdout format raw local0\n", "")
+        .replace("balance roundrobin", "balance roundrobin\n    option log-health-checks\n    log global");
+    let haproxy = HaProxy::launch(&cfg, port);
+    // The failed check's line gives the reason, then s1 goes DOWN.
+    let failed = |from: usize| haproxy.wait_line(from, "Health check for server lb_servers/s1 failed");
+    let first = failed(0);
+    let down = haproxy.wait_line(first, "Server lb_servers/s1 is DOWN");
+    let next = failed(down);
+    let lines = haproxy.lines.lock().unwrap().clone();
+    let reason = |i: usize| reason_of(&lines[i]).unwrap_or_else(|| panic!("no reason in:\n{}", lines.join("\n")));
+    let real = (format!("DOWN: {}", reason(first)), reason(next));
+    assert_eq!((real.0.as_str(), real.1.as_str()), ours, "HAProxy logged:\n{}", lines.join("\n"));
+}
+
 // ---------------------------------------------------------------------------
 // retry-on: layer-7 retries
 
@@ -1729,6 +1800,9 @@ enum S1 {
     Hangs,
     /// Nothing listens (the engine crashes it): connection refused.
     Refuses,
+    /// Dies while it holds the request (`kill -9`): its connection closes
+    /// unanswered, and later connections are refused.
+    Dies,
 }
 
 /// One request through a load balancer (`retries 3`, `timeout server
@@ -1750,7 +1824,9 @@ fn one_retried_request(
         S1::Answers503 => serde_json::json!({ "at": "1ms", "action": "crash", "node": "db" }),
         S1::Hangs => serde_json::json!({ "at": "1ms", "action": "pause", "node": "s1" }),
         S1::Refuses => serde_json::json!({ "at": "1ms", "action": "crash", "node": "s1" }),
+        S1::Dies => serde_json::json!({ "at": "120ms", "action": "crash", "node": "s1" }),
     };
+    let s1_time = if s1 == S1::Dies { "50ms" } else { "1ms" };
     let scenario = serde_json::json!({
         "version": 1, "seed": 1,
         "nodes": [
@@ -1759,7 +1835,7 @@ fn one_retried_request(
             { "name": "lb", "type": "load_balancer", "balance": balance, "hash_type": hash_type,
               "servers": [ { "name": "s1" }, { "name": "s2" } ], "retry_on": retry_on,
               "retries": 3, "redispatch": redispatch, "timeout_connect": "2s", "timeout_server": "200ms" },
-            { "name": "s1", "type": "server", "service_time": "1ms", "handler": { "database": "db" } },
+            { "name": "s1", "type": "server", "service_time": s1_time, "handler": { "database": "db" } },
             { "name": "s2", "type": "server", "service_time": "1ms" },
             { "name": "db", "type": "database" }
         ],
@@ -1786,7 +1862,8 @@ fn one_retried_request(
 }
 
 /// `retry-on` against HAProxy 2.6: a server that answers 503, one that
-/// hangs past `timeout server`, and one that refuses, with and without
+/// hangs past `timeout server`, one that refuses, and one that dies
+/// holding the request (502 "SH", or an `empty-response` retry), with and without
 /// `option redispatch`. A layer-7 retry goes out at once (no pause), to
 /// the same server or, as `stream_choose_redispatch` decides, through
 /// selection again; it spends the same `retries` as a connection retry;
@@ -1799,7 +1876,7 @@ fn retry_on_matches_haproxy() {
     /// Balance, redispatch, retry-on, s1, and what should be logged:
     /// server, status, retries, and `timeout server` periods waited.
     type Case<'a> = (&'a str, bool, &'a str, S1, (&'a str, u16, u32, u64));
-    let cases: [Case; 9] = [
+    let cases: [Case; 13] = [
         // Elsewhere at once: round robin with two servers redispatches.
         ("roundrobin", true, "503", S1::Answers503, ("s2", 200, 1, 0)),
         // No redispatch: four times on s1, and its last 503 is passed on.
@@ -1815,6 +1892,16 @@ fn retry_on_matches_haproxy() {
         ("uri", true, "500 503", S1::Answers503, ("s1", 503, 3, 0)),
         // `none`: not even a refused connection is retried.
         ("roundrobin", true, "none", S1::Refuses, ("s1", 503, 0, 0)),
+        // A server that dies holding the request: its connection closes
+        // unanswered. By default that is a 502, not retried...
+        ("roundrobin", true, "conn-failure", S1::Dies, ("s1", 502, 0, 0)),
+        // ...`empty-response` retries it, elsewhere at once...
+        ("roundrobin", true, "conn-failure empty-response", S1::Dies, ("s2", 200, 1, 0)),
+        // ...or on the same, now dead, server: refused twice with a 1 s
+        // pause each, then 503.
+        ("roundrobin", false, "conn-failure empty-response", S1::Dies, ("s1", 503, 3, 10)),
+        // Without `conn-failure`, the refusal after it ends the request.
+        ("roundrobin", false, "empty-response", S1::Dies, ("s1", 503, 1, 0)),
     ];
     let s2 = Backend::start("s2");
     let dead_port = free_port();
@@ -1834,8 +1921,10 @@ fn retry_on_matches_haproxy() {
 
         // The real HAProxy on the engine's rendering, logging the request.
         let failing = failing_backend("s1", s1 == S1::Hangs);
+        let dying = (s1 == S1::Dies).then(dying_backend);
         let server_port = |name: &str| match name {
             "s1" if s1 == S1::Refuses => dead_port,
+            "s1" if s1 == S1::Dies => dying.expect("a dying backend"),
             "s1" => failing.port,
             _ => s2.port,
         };

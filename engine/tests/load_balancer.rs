@@ -1,6 +1,7 @@
 //! The load balancer behaves like HAProxy 2.6 (semantics.md section 1).
 mod common;
 use common::*;
+use engine::components::load_balancer::retry_on::L7Failure;
 use engine::message::Message;
 use engine::sim::Detail;
 use engine::trace::{Note, What};
@@ -793,7 +794,9 @@ fn a_response_timeout_retry_does_the_work_twice() {
         .trace()
         .events()
         .iter()
-        .filter(|e| matches!(&e.what, What::Note { note: Note::L7Retry { status: 0, .. }, .. }))
+        .filter(|e| {
+            matches!(&e.what, What::Note { note: Note::L7Retry { failure: L7Failure::ResponseTimeout, .. }, .. })
+        })
         .count();
     assert_eq!(l7, 1);
 
@@ -802,4 +805,52 @@ fn a_response_timeout_retry_does_the_work_twice() {
     assert_eq!((served(&plain, "s1"), served(&plain, "s2")), (1, 0));
     assert_eq!(answers(&plain)[0].0, 504);
     assert_eq!(note_times(&plain, "s1", down).len(), 1, "error_limit 1, mark-down");
+}
+
+/// A server killed while it holds requests: the load balancer hears the
+/// connections close at once. Each is a 502 ("SH"), which `observe
+/// layer7` counts ("Close from server"), so s1 is marked DOWN by the
+/// traffic before any health check could notice.
+#[test]
+fn a_killed_server_s_requests_are_502s_that_observe_counts() {
+    use engine::components::load_balancer::observe::Outcome;
+    use engine::message::Status;
+    let mut sim = sim(json!({
+        "version": 1, "seed": 4,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "5s",
+              "workload": { "kind": "open_loop", "rate": 100, "arrival": "constant" } },
+            { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "timeout_server": "3s",
+              "default_server": { "check": true, "inter": "2s", "observe": "layer7", "error_limit": 1,
+                                  "on_error": "mark-down" },
+              "servers": [ { "name": "s1" }, { "name": "s2" } ] },
+            { "name": "s1", "type": "server", "workers": 4, "service_time": "100ms" },
+            { "name": "s2", "type": "server", "workers": 4, "service_time": "100ms" }
+        ],
+        "links": [ { "between": ["c", "lb"], "latency": "1ms" }, { "between": ["lb", "s1"], "latency": "1ms" },
+                   { "between": ["lb", "s2"], "latency": "1ms" } ],
+        "faults": [ { "at": "1500ms", "action": "crash", "node": "s1" } ]
+    }));
+    sim.run_until(3 * SEC);
+    let c = sim.node_id("c").unwrap();
+    let bad: Vec<u64> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Deliver { to, msg: Message::Response(r), .. } if *to == c && r.status == Status::BadGateway => {
+                Some(e.time)
+            }
+            _ => None,
+        })
+        .collect();
+    // s1 held 4 requests (and more queued); its closes reach the load
+    // balancer at 1.501 s, the 502s the client at 1.502 s.
+    assert!(bad.len() >= 4 && bad.iter().all(|&t| t == 1_500 * MS + 2 * MS), "{bad:?}");
+    let limit = sim.trace().events().iter().find_map(|e| match e.what {
+        What::Note { note: Note::ErrorLimit { last, .. }, .. } => Some((e.time, last)),
+        _ => None,
+    });
+    assert_eq!(limit, Some((1_500 * MS + MS, Outcome::BrokenPipe)));
+    assert_eq!(note_times(&sim, "s1", down), vec![1_500 * MS + MS]);
 }

@@ -59,7 +59,7 @@ fn wrong_types_name_the_field() {
     assert_eq!(err(with(client_server(10.0), "/seed", json!("x"))), "seed: invalid type: string \"x\", expected u64");
     assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/retry_on", json!("503 sometimes"))),
-        "nodes[1].retry_on: retry-on: `sometimes` is not a keyword; expected none, conn-failure, \
+        "nodes[1].retry_on: retry-on: `sometimes` is not a keyword; expected none, conn-failure, empty-response, \
          response-timeout, all-retryable-errors or one of the statuses 401, 403, 404, 408, 425, 500, 501, 502, 503, 504"
     );
     let cache = json!({ "version": 1, "seed": 1, "duration": "1s",

@@ -627,6 +627,14 @@ impl Process for Client {
                 self.epoch = epoch;
                 self.target = primary;
             }
+            Message::ConnectionClosed { id } => {
+                // The process died holding it: it may have been done.
+                if let Some(slot) = self.slot_of(id) {
+                    let timer = self.state.slots[slot as usize].expect("outstanding").timer;
+                    ctx.cancel_timer(timer);
+                    self.finish(ctx, slot, Outcome::Info, None);
+                }
+            }
             Message::RequestRefused { id } => {
                 // Connection refused: the request never reached a process.
                 if let Some(slot) = self.slot_of(id) {

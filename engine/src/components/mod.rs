@@ -139,6 +139,9 @@ impl Component {
     pub(crate) fn on_crash(&mut self) {
         self.process().on_crash()
     }
+    pub(crate) fn closed_by_crash(&mut self) -> Vec<(NodeId, Message)> {
+        self.process().closed_by_crash()
+    }
     pub(crate) fn on_power_loss(&mut self, monotonic: Time) {
         self.process().on_power_loss(monotonic)
     }

@@ -71,6 +71,11 @@ impl<J> WorkerPool<J> {
         self.busy.get_mut(w as usize).and_then(|j| j.as_mut())
     }
 
+    /// Every job taken: those being worked on, then those queued.
+    pub fn jobs(&self) -> impl Iterator<Item = &J> {
+        self.busy.iter().flatten().chain(&self.queue)
+    }
+
     pub fn workers(&self) -> u32 {
         self.busy.len() as u32
     }
@@ -96,6 +101,7 @@ mod tests {
         assert_eq!(p.submit('c'), Submitted::Queued);
         assert_eq!(p.submit('d'), Submitted::Refused('d'));
         assert_eq!((p.busy(), p.queued()), (2, 1));
+        assert_eq!(p.jobs().collect::<String>(), "abc");
         assert_eq!(p.finish(0), ('a', true));
         assert_eq!(p.job(0), Some(&'c'));
         assert_eq!(p.finish(1), ('b', false));

@@ -693,6 +693,12 @@ impl Process for Cache {
         self.pool = WorkerPool::new(1, QUEUE_LIMIT);
     }
 
+    fn closed_by_crash(&self) -> Vec<(NodeId, Message)> {
+        let taken = self.pool.jobs().map(|j| (j.from, j.id));
+        let blocked = self.state.iter().flat_map(|st| st.blocked.iter().map(|b| (b.client, b.id)));
+        taken.chain(blocked).map(|(from, id)| (from, Message::ConnectionClosed { id })).collect()
+    }
+
     fn on_power_loss(&mut self, monotonic: Time) {
         if self.config.redis.appendonly {
             self.aof.power_lost(monotonic);

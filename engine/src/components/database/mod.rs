@@ -526,4 +526,10 @@ impl Process for Database {
         // Acknowledged writes are on disk; waiting clients are forgotten.
         self.state = Volatile::new(&self.config, self.group.len());
     }
+
+    fn closed_by_crash(&self) -> Vec<(NodeId, Message)> {
+        let taken = self.state.pool.jobs().map(|j| (j.from, j.req.id));
+        let waiting = self.state.waiting.values().flatten().map(|w| (w.from, w.id));
+        taken.chain(waiting).map(|(from, id)| (from, Message::ConnectionClosed { id })).collect()
+    }
 }

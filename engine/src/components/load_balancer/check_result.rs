@@ -20,6 +20,9 @@ pub enum CheckResult {
     L7Status(Status),
     /// An HTTP check was connected but not answered in time.
     L7Timeout,
+    /// An HTTP check's connection closed before an answer: the process
+    /// died ("Layer7 invalid response").
+    L7Response,
     /// Not a check: health analysis (`observe`) failed the server.
     Analysis,
 }
@@ -48,6 +51,7 @@ impl CheckResult {
             CheckResult::L7Ok(s) => format!("L7OK/{}", s.code()),
             CheckResult::L7Status(s) => format!("L7STS/{}", s.code()),
             CheckResult::L7Timeout => "L7TOUT".into(),
+            CheckResult::L7Response => "L7RSP".into(),
             CheckResult::Analysis => "HANA".into(),
         }
     }
@@ -63,6 +67,8 @@ impl CheckResult {
             CheckResult::L7Ok(s) => format!("Layer7 check passed, code: {}", s.code()),
             CheckResult::L7Status(s) => format!("Layer7 wrong status, code: {}, info: \"{}\"", s.code(), s.reason()),
             CheckResult::L7Timeout => "Layer7 timeout".into(),
+            // As HAProxy 2.6 logs it for a connection closed unanswered.
+            CheckResult::L7Response => "Layer7 invalid response".into(),
             CheckResult::Analysis => "Health analyze".into(),
         }
     }
@@ -104,6 +110,10 @@ mod tests {
         assert_eq!(sts.describe(), "Layer7 wrong status, code: 503, info: \"Service Unavailable\"");
         assert_eq!(CheckResult::L7Ok(Status::Ok).describe(), "Layer7 check passed, code: 200");
         assert_eq!(serde_json::to_string(&CheckResult::L4Refused).unwrap(), "\"L4CON\"");
+        assert_eq!(
+            (CheckResult::L7Response.code().as_str(), CheckResult::L7Response.describe().as_str()),
+            ("L7RSP", "Layer7 invalid response")
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! health-checked with HAProxy's rise/fall counter, server `maxconn` with
 //! server and backend queues, connection attempts that fail (refused, or
 //! no answer within `timeout connect`) retried per `retries` and `option
-//! redispatch`, and with `retry-on`, answers and timeouts retried too.
+//! redispatch`, and with `retry-on`, answers, timeouts and connections a
+//! dying server closed retried too.
 //!
 //! The load balancer is a proxy: it takes a client's request, opens its own
 //! connection to a server (the server's host accepts it, or refuses it, or
@@ -41,6 +42,7 @@ use config::{EffectiveServer, LoadBalancerConfig};
 use health::{Health, Transition};
 use leastconn::Limits;
 use observe::Outcome;
+use retry_on::L7Failure;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -670,17 +672,12 @@ impl LoadBalancer {
     }
 
     /// A layer-7 retry (`do_l7_retry`), if `retry-on` names what happened
-    /// (`status`, or `None` for `timeout server`) and a retry is left:
-    /// the request, already sent to `server`, goes out again at once, and
-    /// health analysis (`observe`) never sees the failure. False if the
-    /// failure is to be passed on.
-    fn l7_retry(&mut self, ctx: &mut Ctx, slot: usize, server: usize, status: Option<u16>) -> bool {
+    /// and a retry is left: the request, already sent to `server`, goes
+    /// out again at once, and health analysis (`observe`) never sees the
+    /// failure. False if the failure is to be passed on.
+    fn l7_retry(&mut self, ctx: &mut Ctx, slot: usize, server: usize, failure: L7Failure) -> bool {
         let on = &self.backend(self.servers[server].backend).retry_on;
-        let wanted = match status {
-            Some(code) => on.retries_status(code),
-            None => on.response_timeout,
-        };
-        if !wanted || !self.spend_retry(slot) {
+        if !on.retries(failure) || !self.spend_retry(slot) {
             return false;
         }
         if let Some(t) = self.conn(slot).timer.take() {
@@ -688,7 +685,7 @@ impl LoadBalancer {
         }
         self.release(ctx, server);
         let attempt = self.conn(slot).attempt;
-        ctx.note(Note::L7Retry { server: self.servers[server].node, attempt, status: status.unwrap_or(0) });
+        ctx.note(Note::L7Retry { server: self.servers[server].node, attempt, failure });
         self.try_again(ctx, slot, server, false);
         true
     }
@@ -696,10 +693,30 @@ impl LoadBalancer {
     /// `timeout server` struck on `server` before its answer: retried
     /// (`response-timeout`), or 504.
     fn response_timed_out(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
-        if !self.l7_retry(ctx, slot, server, None) {
+        if !self.l7_retry(ctx, slot, server, L7Failure::ResponseTimeout) {
             self.observe(ctx, server, Outcome::ReadTimeout);
             self.release(ctx, server);
             self.answer(ctx, slot, Status::GatewayTimeout);
+        }
+    }
+
+    /// The server's connection closed before its answer: its process died
+    /// holding the request (`http_wait_for_response`, a shutr with no
+    /// response: `SH`). Retried with `empty-response`, otherwise 502, and
+    /// `observe layer7` counts it ("Close from server").
+    fn server_closed(&mut self, ctx: &mut Ctx, slot: usize) {
+        let (Phase::Connecting { server } | Phase::Established { server, .. }) = self.conn(slot).phase else {
+            return;
+        };
+        // The request reached the process: the connection was made, if
+        // its SYN-ACK is still on the way.
+        if matches!(self.conn(slot).phase, Phase::Connecting { .. }) {
+            self.observe(ctx, server, Outcome::L4Ok);
+        }
+        if !self.l7_retry(ctx, slot, server, L7Failure::EmptyResponse) {
+            self.observe(ctx, server, Outcome::BrokenPipe);
+            self.release(ctx, server);
+            self.answer(ctx, slot, Status::BadGateway);
         }
     }
 
@@ -1019,7 +1036,7 @@ impl Process for LoadBalancer {
                             self.observe(ctx, server, Outcome::L4Ok);
                         }
                         let code = resp.status.code();
-                        if !self.l7_retry(ctx, slot, server, Some(code)) {
+                        if !self.l7_retry(ctx, slot, server, L7Failure::Status(code)) {
                             self.observe(ctx, server, Outcome::of_status(code));
                             self.release(ctx, server);
                             self.relay(ctx, slot, resp);
@@ -1032,6 +1049,12 @@ impl Process for LoadBalancer {
                     self.connection_failed(ctx, slot, true);
                 }
             }
+            Message::ConnectionClosed { id } => {
+                if let Some(slot) = self.conn_for(id) {
+                    self.server_closed(ctx, slot);
+                }
+            }
+            Message::CheckClosed { seq } => self.check_answered(ctx, from, seq, CheckResult::L7Response),
             Message::HealthCheckOk { seq } => self.check_answered(ctx, from, seq, CheckResult::L4Ok),
             Message::HealthCheckRefused { seq } => self.check_answered(ctx, from, seq, CheckResult::L4Refused),
             Message::CheckConnected { seq } => self.check_connected(ctx, from, seq),
@@ -1120,5 +1143,11 @@ impl Process for LoadBalancer {
     fn on_crash(&mut self) {
         // Nothing a load balancer holds survives a restart.
         self.state = Volatile::fresh(&self.servers, &self.ranges, &self.config);
+    }
+
+    fn closed_by_crash(&self) -> Vec<(NodeId, Message)> {
+        let taken = self.state.conns.iter().flatten().map(|c| (c.client, c.client_req));
+        let backlog = self.state.backlog.iter().map(|(client, req)| (*client, req.id));
+        taken.chain(backlog).map(|(client, id)| (client, Message::ConnectionClosed { id })).collect()
     }
 }

@@ -79,6 +79,9 @@ pub enum Outcome {
     HttpStatus,
     /// No response within `timeout server` (`HANA_STATUS_HTTP_READ_TIMEOUT`).
     ReadTimeout,
+    /// The server closed the connection before a response: its process
+    /// died (`HANA_STATUS_HTTP_BROKEN_PIPE`).
+    BrokenPipe,
 }
 
 impl Outcome {
@@ -100,6 +103,7 @@ impl Outcome {
             Outcome::HttpOk => "Correct http response",
             Outcome::HttpStatus => "Wrong http response",
             Outcome::ReadTimeout => "Read timeout (http)",
+            Outcome::BrokenPipe => "Close from server (http)",
         }
     }
 
@@ -113,7 +117,7 @@ impl Outcome {
             (Observe::Layer4, _) => None,
             (Observe::Layer7, Outcome::L4Ok) => None,
             (Observe::Layer7, Outcome::HttpOk) => Some(false),
-            (Observe::Layer7, Outcome::HttpStatus | Outcome::ReadTimeout) => Some(true),
+            (Observe::Layer7, Outcome::HttpStatus | Outcome::ReadTimeout | Outcome::BrokenPipe) => Some(true),
         }
     }
 }
@@ -143,11 +147,11 @@ mod tests {
     #[test]
     fn each_layer_looks_at_its_own_outcomes() {
         use Outcome::*;
-        let all = [L4Ok, L4Err, HttpOk, HttpStatus, ReadTimeout];
+        let all = [L4Ok, L4Err, HttpOk, HttpStatus, ReadTimeout, BrokenPipe];
         let layer4: Vec<_> = all.iter().map(|o| o.is_error(Observe::Layer4)).collect();
-        assert_eq!(layer4, [Some(false), Some(true), None, None, None]);
+        assert_eq!(layer4, [Some(false), Some(true), None, None, None, None]);
         let layer7: Vec<_> = all.iter().map(|o| o.is_error(Observe::Layer7)).collect();
-        assert_eq!(layer7, [None, Some(true), Some(false), Some(true), Some(true)]);
+        assert_eq!(layer7, [None, Some(true), Some(false), Some(true), Some(true), Some(true)]);
         assert!(all.iter().all(|o| o.is_error(Observe::None).is_none()));
     }
 

@@ -19,6 +19,9 @@ pub const RETRYABLE_STATUSES: [u16; 10] = [401, 403, 404, 408, 425, 500, 501, 50
 pub struct RetryOn {
     /// `conn-failure`: the connection was refused or timed out.
     pub conn_failure: bool,
+    /// `empty-response`: the server closed the connection without an
+    /// answer (its process died).
+    pub empty_response: bool,
     /// `response-timeout`: `timeout server` struck before any answer.
     pub response_timeout: bool,
     /// Statuses whose answers are retried, not passed on: bit `i` for
@@ -37,17 +40,18 @@ fn bit(code: u16) -> u16 {
 
 impl Default for RetryOn {
     fn default() -> RetryOn {
-        RetryOn { conn_failure: true, response_timeout: false, statuses: 0, all: false }
+        RetryOn { conn_failure: true, empty_response: false, response_timeout: false, statuses: 0, all: false }
     }
 }
 
 impl RetryOn {
     pub fn parse(text: &str) -> Result<RetryOn, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
-        let mut on = RetryOn { conn_failure: false, response_timeout: false, statuses: 0, all: false };
+        let mut on =
+            RetryOn { conn_failure: false, empty_response: false, response_timeout: false, statuses: 0, all: false };
         if words.is_empty() {
-            return Err("retry-on needs at least one keyword (none, conn-failure, response-timeout, \
-                        all-retryable-errors or a status such as 503)"
+            return Err("retry-on needs at least one keyword (none, conn-failure, empty-response, \
+                        response-timeout, all-retryable-errors or a status such as 503)"
                 .into());
         }
         for &w in &words {
@@ -55,21 +59,23 @@ impl RetryOn {
                 "none" if words.len() > 1 => return Err("retry-on: 'none' is only valid alone".into()),
                 "none" => {}
                 "conn-failure" => on.conn_failure = true,
+                "empty-response" => on.empty_response = true,
                 "response-timeout" => on.response_timeout = true,
-                // What HAProxy 2.6 means by it; of the rest, empty and junk
-                // responses and TLS early data do not occur here.
+                // What HAProxy 2.6 means by it; of the rest, junk responses
+                // and TLS early data do not occur here.
                 "all-retryable-errors" => {
                     on.all = true;
                     on.conn_failure = true;
+                    on.empty_response = true;
                     on.response_timeout = true;
                     for code in ALL_STATUSES {
                         on.statuses |= bit(code);
                     }
                 }
-                "empty-response" | "junk-response" | "0rtt-rejected" => {
+                "junk-response" | "0rtt-rejected" => {
                     return Err(format!(
-                        "retry-on: `{w}` is not modelled: the engine's servers never close a connection \
-                         without answering, never answer garbage and speak no TLS, so it would never retry"
+                        "retry-on: `{w}` is not modelled: the engine's servers never answer garbage and \
+                         speak no TLS, so it would never retry"
                     ))
                 }
                 other => match other.parse::<u16>() {
@@ -77,8 +83,8 @@ impl RetryOn {
                     _ => {
                         return Err(format!(
                             "retry-on: `{other}` is not a keyword; expected none, conn-failure, \
-                             response-timeout, all-retryable-errors or one of the statuses 401, 403, 404, \
-                             408, 425, 500, 501, 502, 503, 504"
+                             empty-response, response-timeout, all-retryable-errors or one of the statuses \
+                             401, 403, 404, 408, 425, 500, 501, 502, 503, 504"
                         ))
                     }
                 },
@@ -96,6 +102,9 @@ impl RetryOn {
         } else {
             if self.conn_failure {
                 words.push("conn-failure".into());
+            }
+            if self.empty_response {
+                words.push("empty-response".into());
             }
             if self.response_timeout {
                 words.push("response-timeout".into());
@@ -117,6 +126,28 @@ impl RetryOn {
     pub fn retries_status(&self, status: u16) -> bool {
         self.statuses & bit(status) != 0
     }
+
+    /// Whether a request that failed so is sent again (budget allowing).
+    pub fn retries(&self, failure: L7Failure) -> bool {
+        match failure {
+            L7Failure::Status(code) => self.retries_status(code),
+            L7Failure::EmptyResponse => self.empty_response,
+            L7Failure::ResponseTimeout => self.response_timeout,
+        }
+    }
+}
+
+/// How a request that reached its server failed: what a layer-7 retry
+/// follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum L7Failure {
+    /// The server answered with this status.
+    Status(u16),
+    /// The server's connection closed before an answer (HAProxy's `SH`).
+    EmptyResponse,
+    /// No answer within `timeout server`.
+    ResponseTimeout,
 }
 
 impl Serialize for RetryOn {
@@ -149,8 +180,13 @@ mod tests {
         assert_eq!(some.statuses().collect::<Vec<_>>(), vec![503]);
         assert!(some.retries_status(503) && !some.retries_status(504) && !some.retries_status(200));
         assert_eq!(some.keywords(), "response-timeout 503");
+        let closed = RetryOn::parse("empty-response conn-failure").unwrap();
+        assert!(closed.conn_failure && closed.empty_response && !closed.response_timeout);
+        assert_eq!(closed.keywords(), "conn-failure empty-response");
+        assert!(closed.retries(L7Failure::EmptyResponse) && !closed.retries(L7Failure::ResponseTimeout));
+        assert!(!d.retries(L7Failure::EmptyResponse) && !d.retries(L7Failure::Status(503)));
         let all = RetryOn::parse("404 all-retryable-errors").unwrap();
-        assert!(all.conn_failure && all.response_timeout);
+        assert!(all.conn_failure && all.empty_response && all.response_timeout);
         assert_eq!(all.statuses().collect::<Vec<_>>(), vec![404, 500, 502, 503, 504]);
         assert_eq!(all.keywords(), "all-retryable-errors 404");
         assert_eq!(RetryOn::parse(&all.keywords()).unwrap(), all);
@@ -162,7 +198,8 @@ mod tests {
         assert_eq!(RetryOn::parse("none 503").unwrap_err(), "retry-on: 'none' is only valid alone");
         assert!(RetryOn::parse("200").unwrap_err().contains("`200` is not a keyword"));
         assert!(RetryOn::parse("conn-failures").unwrap_err().contains("`conn-failures` is not a keyword"));
-        assert!(RetryOn::parse("empty-response").unwrap_err().contains("is not modelled"));
+        assert!(RetryOn::parse("junk-response").unwrap_err().contains("`junk-response` is not modelled"));
+        assert!(RetryOn::parse("0rtt-rejected").unwrap_err().contains("`0rtt-rejected` is not modelled"));
     }
 
     #[test]

@@ -282,4 +282,10 @@ impl Process for RaftKv {
         self.member.crash();
         self.state = Volatile::default();
     }
+
+    fn closed_by_crash(&self) -> Vec<(NodeId, Message)> {
+        let st = &self.state;
+        let waiting = st.writes.values().chain(st.reads.values()).chain(st.ready.iter().map(|(_, w)| w));
+        waiting.map(|w| (w.client, Message::ConnectionClosed { id: w.id })).collect()
+    }
 }

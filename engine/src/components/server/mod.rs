@@ -369,7 +369,9 @@ impl Server {
             (Stage::Load { .. }, Some(Answer::Refused)) => {
                 self.read_done(ctx, worker, Status::ServiceUnavailable, None)
             }
-            // The database did not answer: the reader gives up (504).
+            // The database died holding the query (502), or did not
+            // answer in time (504).
+            (Stage::Load { .. }, Some(Answer::Closed)) => self.read_done(ctx, worker, Status::BadGateway, None),
             (Stage::Load { .. }, _) => self.read_done(ctx, worker, Status::GatewayTimeout, None),
             // The fill is best effort: the read has its value either way.
             (Stage::Fill { value }, _) => self.read_done(ctx, worker, Status::Ok, value),
@@ -387,6 +389,7 @@ impl Server {
             (Stage::Write, Some(Answer::Db(status, _))) => self.respond(ctx, worker, status, None),
             (Stage::Write, Some(Answer::Refused)) => self.respond(ctx, worker, Status::ServiceUnavailable, None),
             // No answer: the write may or may not have happened.
+            (Stage::Write, Some(Answer::Closed)) => self.respond(ctx, worker, Status::BadGateway, None),
             (Stage::Write, _) => self.respond(ctx, worker, Status::GatewayTimeout, None),
             (Stage::CacheUpdate, answer) => {
                 if self.handler().write_path() == WritePath::WriteBehind {
@@ -396,6 +399,7 @@ impl Server {
                             self.state.unflushed.insert(key, value);
                             self.respond(ctx, worker, Status::Ok, None);
                         }
+                        Some(Answer::Closed) => self.respond(ctx, worker, Status::BadGateway, None),
                         Some(_) => self.respond(ctx, worker, Status::ServiceUnavailable, None),
                         None => self.respond(ctx, worker, Status::GatewayTimeout, None),
                     }
@@ -448,6 +452,8 @@ enum Answer {
     Cache(CacheReply),
     /// The callee's host refused the connection (its process is down).
     Refused,
+    /// The callee died before answering: its connection closed.
+    Closed,
 }
 
 impl Process for Server {
@@ -482,6 +488,11 @@ impl Process for Server {
                     self.answered(ctx, worker, Some(Answer::Refused));
                 }
             }
+            Message::ConnectionClosed { id } => {
+                if let Some(worker) = self.caller(id) {
+                    self.answered(ctx, worker, Some(Answer::Closed));
+                }
+            }
             Message::PrimaryIs { epoch, .. } if epoch > self.state.primary_epoch => {
                 self.state.primary = from;
                 self.state.primary_epoch = epoch;
@@ -513,5 +524,13 @@ impl Process for Server {
     fn on_crash(&mut self) {
         // In-flight requests and unflushed write-behind writes are lost.
         self.state = Volatile::new(&self.config, self.targets);
+    }
+
+    fn closed_by_crash(&self) -> Vec<(NodeId, Message)> {
+        let closed = |job: &Job| match job.stage {
+            Stage::Check => Message::CheckClosed { seq: job.req.id as u32 },
+            _ => Message::ConnectionClosed { id: job.req.id },
+        };
+        self.state.pool.jobs().map(|job| (job.from, closed(job))).collect()
     }
 }
