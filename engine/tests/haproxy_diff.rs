@@ -955,6 +955,7 @@ fn a_scripted_run_routes_like_haproxy() {
 /// the configuration for messages.
 fn logged_request(
     sim: &engine::Simulation,
+    method: &str,
     path: &str,
     server_port: impl Fn(&str) -> u16,
 ) -> ((String, u16, u32, u64), String, String) {
@@ -969,7 +970,7 @@ fn logged_request(
         "    log global\n    log-format \"request %s %ST %rc %Ta\"\n    option dontlognull\n",
     );
     let haproxy = HaProxy::launch(&cfg, port);
-    let (status, _) = haproxy.request("GET", path, "");
+    let (status, _) = haproxy.request(method, path, "");
     let logged = haproxy.wait_line(0, "request ");
     let line = haproxy.lines.lock().unwrap()[logged].clone();
     let words: Vec<&str> = line.split_whitespace().collect();
@@ -1082,7 +1083,7 @@ fn refused_connections_are_retried_and_paused_like_haproxy() {
 
         // The real HAProxy on the engine's rendering, logging the request.
         let server_port = |name: &str| if name == "s1" { dead_port } else { live.port };
-        let ((server, status, retries, ms), line, cfg) = logged_request(&sim, &path, server_port);
+        let ((server, status, retries, ms), line, cfg) = logged_request(&sim, "GET", &path, server_port);
         let real = (server.as_str(), status, retries, pauses(ms));
         assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
     }
@@ -1814,6 +1815,7 @@ fn one_retried_request(
     redispatch: bool,
     retry_on: &str,
     s1: S1,
+    method: &str,
     path: &str,
 ) -> (engine::Simulation, (String, u16, u32, u64)) {
     use engine::message::Message;
@@ -1827,13 +1829,19 @@ fn one_retried_request(
         S1::Dies => serde_json::json!({ "at": "120ms", "action": "crash", "node": "s1" }),
     };
     let s1_time = if s1 == S1::Dies { "50ms" } else { "1ms" };
+    // Reads are GETs, writes PUTs.
+    let request = match method {
+        "GET" => serde_json::json!({ "at": "100ms", "read": 1, "path": path }),
+        _ => serde_json::json!({ "at": "100ms", "write": 1, "value": 7, "path": path }),
+    };
     let scenario = serde_json::json!({
         "version": 1, "seed": 1,
         "nodes": [
             { "name": "c", "type": "client", "target": "lb", "timeout": "10s", "paths": [ { "path": path } ],
-              "workload": { "kind": "script", "requests": [ { "at": "100ms", "read": 1, "path": path } ] } },
+              "workload": { "kind": "script", "requests": [ request ] } },
             { "name": "lb", "type": "load_balancer", "balance": balance, "hash_type": hash_type,
               "servers": [ { "name": "s1" }, { "name": "s2" } ], "retry_on": retry_on,
+              "http_request": [ "disable-l7-retry if METH_PUT" ],
               "retries": 3, "redispatch": redispatch, "timeout_connect": "2s", "timeout_server": "200ms" },
             { "name": "s1", "type": "server", "service_time": s1_time, "handler": { "database": "db" } },
             { "name": "s2", "type": "server", "service_time": "1ms" },
@@ -1869,49 +1877,57 @@ fn one_retried_request(
 /// selection again; it spends the same `retries` as a connection retry;
 /// when they run out the last answer (503) or HAProxy's 504 is passed on.
 /// Without `conn-failure`, a refused connection is not retried at all.
+/// `http-request disable-l7-retry if METH_PUT` keeps writes from layer-7
+/// retries, not from connection retries.
 #[test]
 fn retry_on_matches_haproxy() {
     const TIMEOUT_MS: u64 = 200;
     let periods = |ms: u64| (ms + TIMEOUT_MS / 2) / TIMEOUT_MS;
-    /// Balance, redispatch, retry-on, s1, and what should be logged:
+    /// Balance, redispatch, retry-on, s1, the method, and what should be logged:
     /// server, status, retries, and `timeout server` periods waited.
-    type Case<'a> = (&'a str, bool, &'a str, S1, (&'a str, u16, u32, u64));
-    let cases: [Case; 13] = [
+    type Case<'a> = (&'a str, bool, &'a str, S1, &'a str, (&'a str, u16, u32, u64));
+    let cases: [Case; 16] = [
         // Elsewhere at once: round robin with two servers redispatches.
-        ("roundrobin", true, "503", S1::Answers503, ("s2", 200, 1, 0)),
+        ("roundrobin", true, "503", S1::Answers503, "GET", ("s2", 200, 1, 0)),
         // No redispatch: four times on s1, and its last 503 is passed on.
-        ("roundrobin", false, "503", S1::Answers503, ("s1", 503, 3, 0)),
+        ("roundrobin", false, "503", S1::Answers503, "GET", ("s1", 503, 3, 0)),
         // The default retries connections only: the 503 is passed on.
-        ("roundrobin", true, "conn-failure", S1::Answers503, ("s1", 503, 0, 0)),
-        ("roundrobin", true, "504", S1::Answers503, ("s1", 503, 0, 0)),
-        ("roundrobin", true, "response-timeout", S1::Hangs, ("s2", 200, 1, 1)),
-        ("roundrobin", false, "all-retryable-errors", S1::Hangs, ("s1", 504, 3, 4)),
+        ("roundrobin", true, "conn-failure", S1::Answers503, "GET", ("s1", 503, 0, 0)),
+        ("roundrobin", true, "504", S1::Answers503, "GET", ("s1", 503, 0, 0)),
+        ("roundrobin", true, "response-timeout", S1::Hangs, "GET", ("s2", 200, 1, 1)),
+        ("roundrobin", false, "all-retryable-errors", S1::Hangs, "GET", ("s1", 504, 3, 4)),
         // A hash keeps to s1 until the last retry, which selects again:
         // a consistent hash avoids s1, a map-based one picks it again.
-        ("uri consistent", true, "all-retryable-errors", S1::Answers503, ("s2", 200, 3, 0)),
-        ("uri", true, "500 503", S1::Answers503, ("s1", 503, 3, 0)),
+        ("uri consistent", true, "all-retryable-errors", S1::Answers503, "GET", ("s2", 200, 3, 0)),
+        ("uri", true, "500 503", S1::Answers503, "GET", ("s1", 503, 3, 0)),
         // `none`: not even a refused connection is retried.
-        ("roundrobin", true, "none", S1::Refuses, ("s1", 503, 0, 0)),
+        ("roundrobin", true, "none", S1::Refuses, "GET", ("s1", 503, 0, 0)),
         // A server that dies holding the request: its connection closes
         // unanswered. By default that is a 502, not retried...
-        ("roundrobin", true, "conn-failure", S1::Dies, ("s1", 502, 0, 0)),
+        ("roundrobin", true, "conn-failure", S1::Dies, "GET", ("s1", 502, 0, 0)),
         // ...`empty-response` retries it, elsewhere at once...
-        ("roundrobin", true, "conn-failure empty-response", S1::Dies, ("s2", 200, 1, 0)),
+        ("roundrobin", true, "conn-failure empty-response", S1::Dies, "GET", ("s2", 200, 1, 0)),
         // ...or on the same, now dead, server: refused twice with a 1 s
         // pause each, then 503.
-        ("roundrobin", false, "conn-failure empty-response", S1::Dies, ("s1", 503, 3, 10)),
+        ("roundrobin", false, "conn-failure empty-response", S1::Dies, "GET", ("s1", 503, 3, 10)),
         // Without `conn-failure`, the refusal after it ends the request.
-        ("roundrobin", false, "empty-response", S1::Dies, ("s1", 503, 1, 0)),
+        ("roundrobin", false, "empty-response", S1::Dies, "GET", ("s1", 503, 1, 0)),
+        // `http-request disable-l7-retry if METH_PUT` (set in every case):
+        // a write gets no layer-7 retry, whatever `retry-on` says...
+        ("roundrobin", true, "conn-failure empty-response", S1::Dies, "PUT", ("s1", 502, 0, 0)),
+        ("roundrobin", true, "503", S1::Answers503, "PUT", ("s1", 503, 0, 0)),
+        // ...but a refused connection is still retried: nothing was sent.
+        ("roundrobin", true, "all-retryable-errors", S1::Refuses, "PUT", ("s2", 200, 1, 0)),
     ];
     let s2 = Backend::start("s2");
     let dead_port = free_port();
-    for (balance, redispatch, retry_on, s1, expected) in cases {
-        let case = format!("balance {balance}, redispatch {redispatch}, retry-on {retry_on}, s1 {s1:?}");
+    for (balance, redispatch, retry_on, s1, method, expected) in cases {
+        let case = format!("balance {balance}, redispatch {redispatch}, retry-on {retry_on}, s1 {s1:?}, {method}");
         // A path the balancer sends to s1 first (a hash may not).
         let (path, sim, ours) = (0..20)
             .map(|i| format!("/{i}"))
             .map(|path| {
-                let (sim, ours) = one_retried_request(balance, redispatch, retry_on, s1, &path);
+                let (sim, ours) = one_retried_request(balance, redispatch, retry_on, s1, method, &path);
                 (path, sim, ours)
             })
             .find(|(.., ours)| !balance.starts_with("uri") || ours.2 > 0)
@@ -1928,8 +1944,9 @@ fn retry_on_matches_haproxy() {
             "s1" => failing.port,
             _ => s2.port,
         };
-        let ((server, status, retries, ms), line, cfg) = logged_request(&sim, &path, server_port);
+        let ((server, status, retries, ms), line, cfg) = logged_request(&sim, method, &path, server_port);
         assert!(cfg.contains(&format!("retry-on {retry_on}")) || retry_on == "conn-failure", "{cfg}");
+        assert!(cfg.contains("http-request disable-l7-retry if METH_PUT"), "{cfg}");
         let real = (server.as_str(), status, retries, periods(ms));
         assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
     }

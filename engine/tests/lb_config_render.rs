@@ -46,7 +46,9 @@ fn every_option_renders_in_haproxy_terms() {
                      { "name": "s3", "backup": true, "observe": "layer7", "error_limit": 5, "on_error": "sudden-death" } ],
         "retries": 2, "redispatch": true, "allbackups": true, "httpchk": "HEAD /health HTTP/1.1",
         "timeout_connect": "2s", "timeout_server": "10s", "timeout_queue": "1s", "timeout_check": "800ms",
-        "maxconn": 500, "backlog": 100
+        "maxconn": 500, "backlog": 100, "retry_on": "conn-failure empty-response 503",
+        "acl": [ "is_admin path_beg /admin" ],
+        "http_request": [ "disable-l7-retry if METH_PUT || is_admin", "disable-l7-retry unless METH_GET" ]
     });
     let sim = sim(v);
     let cfg = sim.haproxy_cfg(1).unwrap();
@@ -61,6 +63,9 @@ fn every_option_renders_in_haproxy_terms() {
         "    timeout check 800ms",
         "    maxconn 500",
         "    backlog 100",
+        "    retry-on conn-failure empty-response 503",
+        "    http-request disable-l7-retry if METH_PUT || is_admin",
+        "    http-request disable-l7-retry unless METH_GET",
         "    balance roundrobin",
         "    default-server check inter 500ms fastinter 100ms downinter 2s rise 3 fall 2 maxconn 50 maxqueue 10",
         "    server s1 10.0.0.3:80 weight 3 slowstart 1500ms",

@@ -58,6 +58,15 @@ fn wrong_types_name_the_field() {
     );
     assert_eq!(err(with(client_server(10.0), "/seed", json!("x"))), "seed: invalid type: string \"x\", expected u64");
     assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/http_request", json!(["deny if METH_PUT"]))),
+        "nodes[1].http_request[0]: `deny`: of the http-request actions only `disable-l7-retry` is modelled, \
+         e.g. `disable-l7-retry if METH_PUT`"
+    );
+    assert_eq!(
+        err(with(lb_three(json!([])), "/nodes/1/http_request", json!(["disable-l7-retry if is_put"]))),
+        "nodes[1].http_request[0]: no ACL is named `is_put`; define it in `acl`"
+    );
+    assert_eq!(
         err(with(lb_three(json!([])), "/nodes/1/retry_on", json!("503 sometimes"))),
         "nodes[1].retry_on: retry-on: `sometimes` is not a keyword; expected none, conn-failure, empty-response, \
          response-timeout, all-retryable-errors or one of the statuses 401, 403, 404, 408, 425, 500, 501, 502, 503, 504"

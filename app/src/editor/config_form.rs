@@ -155,6 +155,19 @@ fn choices(component: &Value, path: &[Seg]) -> Option<Vec<String>> {
     message.contains("unknown variant").then(|| expected_words(&message)).filter(|w| !w.is_empty())
 }
 
+/// Whether the setting at `path` (set or not) is a list: asks serde with
+/// a string in its place.
+fn expects_list(component: &Value, path: &[Seg]) -> bool {
+    let mut probe = component.clone();
+    let Some((last, parent)) = path.split_last() else { return false };
+    let slot = match (get_mut(&mut probe, parent), last) {
+        (Some(Value::Object(m)), Seg::Key(k)) => m.entry(k.clone()).or_insert(Value::Null),
+        _ => return false,
+    };
+    *slot = Value::String("\u{1}".into());
+    reparse(&probe).is_err_and(|message| message.contains("expected a sequence"))
+}
+
 /// The keys the object at `path` accepts, if serde says (a struct with
 /// `deny_unknown_fields`).
 fn known_keys(component: &Value, path: &[Seg]) -> Vec<String> {
@@ -194,7 +207,11 @@ fn walk(component: &Value, v: &Value, prefix: &str, segs: &mut Vec<Seg>, out: &m
                 let not_config = segs.is_empty() && NOT_CONFIG.contains(&k.as_str());
                 if !m.contains_key(&k) && !not_config {
                     segs.push(Seg::Key(k.clone()));
-                    let kind = choices(component, segs).map_or(FieldKind::Text, FieldKind::Choice);
+                    let kind = if expects_list(component, segs) {
+                        FieldKind::List
+                    } else {
+                        choices(component, segs).map_or(FieldKind::Text, FieldKind::Choice)
+                    };
                     segs.pop();
                     out.push(Field {
                         path: join(prefix, &k),
@@ -340,6 +357,9 @@ pub fn set_field(doc: &Scenario, node: &str, path: &str, text: &str) -> Result<S
         }
     }
     let mut value = engine::scenario::to_value(doc);
+    // A list not in the file is typed as one, words between commas.
+    let empty_list = Value::Array(Vec::new());
+    let list = expects_list(&value["nodes"][i], &segs).then_some(&empty_list);
     let node_value = &mut value["nodes"][i];
     // Walk to the parent, creating objects for settings not in the file.
     let (last, parents) = segs.split_last().expect("at least one segment");
@@ -357,7 +377,7 @@ pub fn set_field(doc: &Scenario, node: &str, path: &str, text: &str) -> Result<S
         Seg::Key(k) => parent.get(k),
         Seg::Index(n) => parent.get(*n),
     };
-    let new = parse_text(old, text).map_err(fail)?;
+    let new = parse_text(old.or(list), text).map_err(fail)?;
     match (last, new) {
         (Seg::Key(k), Some(v)) => {
             parent.as_object_mut().ok_or_else(|| fail(format!("`{path}` is not a field path")))?.insert(k.clone(), v);
@@ -525,6 +545,15 @@ mod tests {
         assert!(lb_of(&d).0.retry_on.retries_status(503));
         let e = set_field(&doc, "lb", "retry_on", "none 503").unwrap_err();
         assert_eq!((e.path.as_str(), e.message.as_str()), ("retry_on", "retry-on: 'none' is only valid alone"));
+        // `http-request disable-l7-retry` rules, listed while unset.
+        let unset = fields(&doc, "lb").unwrap().into_iter().find(|f| f.path == "http_request").unwrap();
+        assert!(!unset.set && unset.kind == FieldKind::List, "{unset:?}");
+        let d = set_field(&doc, "lb", "http_request", "disable-l7-retry if METH_PUT").unwrap();
+        assert_eq!(lb_of(&d).0.http_request[0].words(), "disable-l7-retry if METH_PUT");
+        let e = set_field(&doc, "lb", "http_request", "deny if METH_PUT").unwrap_err();
+        assert!(e.message.contains("only `disable-l7-retry` is modelled"), "{e}");
+        let e = set_field(&doc, "lb", "http_request", "disable-l7-retry if is_write").unwrap_err();
+        assert_eq!(e.message, "no ACL is named `is_write`; define it in `acl`");
         // Bools and lists.
         let d = set_field(&doc, "lb", "redispatch", "yes").unwrap();
         assert!(lb_of(&d).0.redispatch);

@@ -208,7 +208,7 @@ fn ConfigForm(node: String) -> impl IntoView {
                 let path = path.clone();
                 let hint = match kind {
                     FieldKind::Duration => "a number and a unit: 2s, 500ms, 1.5s",
-                    FieldKind::List => "names separated by commas",
+                    FieldKind::List => "items separated by commas",
                     FieldKind::Number => "a number",
                     _ => "",
                 };

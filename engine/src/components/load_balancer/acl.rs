@@ -351,6 +351,18 @@ pub struct UseBackend {
     pub condition: Option<Condition>,
 }
 
+/// The optional `if`/`unless` condition that ends a rule, after `what`
+/// (what the rule's first word is, for the message).
+fn rule_condition(rest: &[&str], what: &str) -> Result<Option<Condition>, String> {
+    match rest.split_first() {
+        None => Ok(None),
+        Some((&"if", [])) | Some((&"unless", [])) => Err(format!("`{}` needs a condition", rest[0])),
+        Some((&"if", terms)) => Ok(Some(Condition::parse(false, terms)?)),
+        Some((&"unless", terms)) => Ok(Some(Condition::parse(true, terms)?)),
+        Some((&w, _)) => Err(format!("expected `if` or `unless` after {what}, got `{w}`")),
+    }
+}
+
 impl UseBackend {
     pub fn parse(text: &str) -> Result<UseBackend, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
@@ -360,13 +372,7 @@ impl UseBackend {
         if !valid_name(backend) {
             return Err(format!("`{backend}` is not a valid backend name"));
         }
-        let condition = match rest.split_first() {
-            None => None,
-            Some((&"if", [])) | Some((&"unless", [])) => return Err(format!("`{}` needs a condition", rest[0])),
-            Some((&"if", terms)) => Some(Condition::parse(false, terms)?),
-            Some((&"unless", terms)) => Some(Condition::parse(true, terms)?),
-            Some((&w, _)) => return Err(format!("expected `if` or `unless` after the backend name, got `{w}`")),
-        };
+        let condition = rule_condition(rest, "the backend name")?;
         Ok(UseBackend { backend: backend.to_string(), condition })
     }
 
@@ -392,6 +398,56 @@ impl<'de> Deserialize<'de> for UseBackend {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         UseBackend::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One `http-request` rule of the frontend. Of HAProxy's actions only
+/// `disable-l7-retry` is modelled: requests it applies to get no layer-7
+/// retry (`retry-on` other than `conn-failure`), HAProxy's guard for
+/// requests that must not run twice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// None: every request.
+    pub condition: Option<Condition>,
+}
+
+impl HttpRequest {
+    pub fn parse(text: &str) -> Result<HttpRequest, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words.split_first() {
+            Some((&"disable-l7-retry", rest)) => {
+                Ok(HttpRequest { condition: rule_condition(rest, "`disable-l7-retry`")? })
+            }
+            Some((&action, _)) => Err(format!(
+                "`{action}`: of the http-request actions only `disable-l7-retry` is modelled, \
+                 e.g. `disable-l7-retry if METH_PUT`"
+            )),
+            None => Err("a rule is `disable-l7-retry [if|unless condition]`".into()),
+        }
+    }
+
+    pub fn words(&self) -> String {
+        match &self.condition {
+            None => "disable-l7-retry".into(),
+            Some(c) => format!("disable-l7-retry {}", c.words()),
+        }
+    }
+
+    pub fn applies(&self, acls: &[Acl], sample: &Sample) -> bool {
+        self.condition.as_ref().is_none_or(|c| c.holds(acls, sample))
+    }
+}
+
+impl Serialize for HttpRequest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.words())
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        HttpRequest::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -473,5 +529,19 @@ mod tests {
         assert!(u("api if a ||").contains("each side"));
         assert!(u("api if { path_beg /api").contains("closing"));
         assert!(u("api if {path_beg /api}").contains("spaces"));
+    }
+
+    #[test]
+    fn http_request_disable_l7_retry() {
+        let put = Sample { method: "PUT", uri: "/a" };
+        let rule = HttpRequest::parse("disable-l7-retry  if METH_PUT").unwrap();
+        assert_eq!(rule.words(), "disable-l7-retry if METH_PUT");
+        assert!(rule.applies(&[], &put) && !rule.applies(&[], &get("/a")));
+        let always = HttpRequest::parse("disable-l7-retry").unwrap();
+        assert!(always.applies(&[], &get("/a")) && always.condition.is_none());
+        let e = |t: &str| HttpRequest::parse(t).unwrap_err();
+        assert!(e("deny if METH_PUT").contains("only `disable-l7-retry` is modelled"));
+        assert!(e("disable-l7-retry when METH_PUT").contains("`if` or `unless` after `disable-l7-retry`"));
+        assert!(e("").contains("a rule is"));
     }
 }

@@ -3,7 +3,7 @@
 //! leaves unset, the `haproxy.cfg` Debian ships (`timeout connect 5000`,
 //! `timeout server 50000`).
 
-use super::acl::{is_defined, Acl, Sample, UseBackend};
+use super::acl::{is_defined, Acl, HttpRequest, Sample, UseBackend};
 use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
 use super::httpchk::HttpChk;
@@ -493,6 +493,11 @@ pub struct LoadBalancerConfig {
     /// the backend, else the default backend serves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub use_backend: Vec<UseBackend>,
+    /// `http-request` rules, in haproxy.cfg words without the keyword
+    /// (`"disable-l7-retry if METH_PUT"`): requests they apply to get no
+    /// layer-7 retry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_request: Vec<HttpRequest>,
     /// Named `backend` sections.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backends: Vec<LoadBalancerConfig>,
@@ -524,11 +529,14 @@ impl LoadBalancerConfig {
         if self.backends.len() > MAX_BACKENDS {
             return err("backends".into(), format!("at most {MAX_BACKENDS} backends, got {}", self.backends.len()));
         }
-        if self.acl.len() > MAX_RULES || self.use_backend.len() > MAX_RULES {
-            return err(
-                "use_backend".into(),
-                format!("at most {MAX_RULES} acl lines and {MAX_RULES} use_backend rules"),
-            );
+        for (field, len) in [
+            ("acl", self.acl.len()),
+            ("use_backend", self.use_backend.len()),
+            ("http_request", self.http_request.len()),
+        ] {
+            if len > MAX_RULES {
+                return err(field.into(), format!("at most {MAX_RULES} {field} lines, got {len}"));
+            }
         }
         for (i, b) in self.backends.iter().enumerate() {
             let at = |f: &str| format!("backends[{i}].{f}");
@@ -549,6 +557,7 @@ impl LoadBalancerConfig {
                 ("backlog", b.backlog.is_some()),
                 ("acl", !b.acl.is_empty()),
                 ("use_backend", !b.use_backend.is_empty()),
+                ("http_request", !b.http_request.is_empty()),
                 ("backends", !b.backends.is_empty()),
             ];
             if let Some((f, _)) = frontend_only.iter().find(|(_, set)| *set) {
@@ -565,6 +574,11 @@ impl LoadBalancerConfig {
             }
             if let Some(missing) = rule.condition.iter().flat_map(|c| c.names()).find(|n| !is_defined(&self.acl, n)) {
                 return err(at, format!("no ACL is named `{missing}`; define it in `acl`"));
+            }
+        }
+        for (i, rule) in self.http_request.iter().enumerate() {
+            if let Some(missing) = rule.condition.iter().flat_map(|c| c.names()).find(|n| !is_defined(&self.acl, n)) {
+                return err(format!("http_request[{i}]"), format!("no ACL is named `{missing}`; define it in `acl`"));
             }
         }
         Ok(())
@@ -625,6 +639,11 @@ impl LoadBalancerConfig {
     /// The backends in order: the default one (index 0), then the named.
     pub fn all_backends(&self) -> impl Iterator<Item = &LoadBalancerConfig> {
         std::iter::once(self).chain(&self.backends)
+    }
+
+    /// Whether an `http-request disable-l7-retry` rule applies to a request.
+    pub fn l7_retry_disabled(&self, sample: &Sample) -> bool {
+        self.http_request.iter().any(|r| r.applies(&self.acl, sample))
     }
 
     /// The index of the first `use_backend` rule that applies to a request,

@@ -121,6 +121,8 @@ struct Conn {
     attempt: u32,
     /// Attempts left after this one (HAProxy's `retries` budget).
     retries_left: u32,
+    /// Layer-7 retries allowed (no `http-request disable-l7-retry` applies).
+    l7_retries: bool,
     timer: Option<TimerId>,
     /// When `timer` fires (this node's monotonic clock).
     timer_at: i64,
@@ -376,7 +378,7 @@ impl LoadBalancer {
         if let Some(&rule) = self.routes.get(key).filter(|&&r| r != UNKNOWN) {
             return rule;
         }
-        let sample = Sample { method: if write { "PUT" } else { "GET" }, uri: ctx.path(path) };
+        let sample = request_sample(ctx, op, path);
         let rule = self.config.rule_for(&sample).map_or(NO_RULE, |i| i as u16);
         if self.routes.len() <= key {
             self.routes.resize(key + 1, UNKNOWN);
@@ -396,6 +398,8 @@ impl LoadBalancer {
             ctx.note(Note::UseBackend { rule });
         }
         self.state.backends[backend].requests += 1;
+        let l7_retries = self.config.http_request.is_empty()
+            || !self.config.l7_retry_disabled(&request_sample(ctx, req.op, req.path));
         let slot = match self.state.free.pop() {
             Some(s) => s as usize,
             None => {
@@ -414,6 +418,7 @@ impl LoadBalancer {
             backend_id: 0,
             attempt: 0,
             retries_left: self.backend(backend).retries,
+            l7_retries,
             timer: None,
             timer_at: 0,
         });
@@ -677,7 +682,7 @@ impl LoadBalancer {
     /// failure. False if the failure is to be passed on.
     fn l7_retry(&mut self, ctx: &mut Ctx, slot: usize, server: usize, failure: L7Failure) -> bool {
         let on = &self.backend(self.servers[server].backend).retry_on;
-        if !on.retries(failure) || !self.spend_retry(slot) {
+        if !on.retries(failure) || !self.conn(slot).l7_retries || !self.spend_retry(slot) {
             return false;
         }
         if let Some(t) = self.conn(slot).timer.take() {
@@ -913,6 +918,12 @@ impl LoadBalancer {
             self.plan_check_task(ctx, i, timeout);
         }
     }
+}
+
+/// What ACLs see of a request: reads are GETs, writes PUTs.
+fn request_sample<'a>(ctx: &'a Ctx, op: Op, path: PathId) -> Sample<'a> {
+    let write = matches!(op, Op::Write { .. });
+    Sample { method: if write { "PUT" } else { "GET" }, uri: ctx.path(path) }
 }
 
 impl Volatile {

@@ -83,6 +83,11 @@ pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&st
     for acl in &config.acl {
         let _ = writeln!(out, "    acl {}", acl.words());
     }
+    // Before `use_backend`, where HAProxy evaluates them (it warns
+    // otherwise).
+    for rule in &config.http_request {
+        let _ = writeln!(out, "    http-request {}", rule.words());
+    }
     for rule in &config.use_backend {
         let _ = writeln!(out, "    use_backend {}", rule.words());
     }
