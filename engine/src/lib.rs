@@ -7,6 +7,26 @@
 //! split into per-node and per-link streams; no iteration over std
 //! `HashMap`; no platform `ln`/`exp` (the `libm` crate instead).
 
+/// Serializes a configuration type as the one line of text its real
+/// system writes (`$text`, e.g. `words`), and reads it back with its
+/// `parse`, whose message becomes the scenario error.
+macro_rules! serde_as_text {
+    ($t:ty, $text:ident) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.$text())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                <$t>::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod clock;
 pub mod components;
 pub mod consistency;

@@ -11,8 +11,6 @@
 //! ASCII case; a condition is terms joined by AND, groups joined by `||`
 //! (or `or`), a term negated by `!`, and an anonymous ACL in braces.
 
-use serde::{Deserialize, Serialize};
-
 /// What an ACL tests: a sample fetch with its match method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Criterion {
@@ -205,18 +203,7 @@ impl Acl {
     }
 }
 
-impl Serialize for Acl {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.words())
-    }
-}
-
-impl<'de> Deserialize<'de> for Acl {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Acl::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(Acl, words);
 
 /// A condition's term: an ACL by name, or an anonymous one in braces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -388,18 +375,7 @@ impl UseBackend {
     }
 }
 
-impl Serialize for UseBackend {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.words())
-    }
-}
-
-impl<'de> Deserialize<'de> for UseBackend {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        UseBackend::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(UseBackend, words);
 
 /// One `http-request` rule of the frontend. Of HAProxy's actions only
 /// `disable-l7-retry` is modelled: requests it applies to get no layer-7
@@ -438,18 +414,7 @@ impl HttpRequest {
     }
 }
 
-impl Serialize for HttpRequest {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.words())
-    }
-}
-
-impl<'de> Deserialize<'de> for HttpRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        HttpRequest::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(HttpRequest, words);
 
 #[cfg(test)]
 mod tests {

@@ -124,18 +124,7 @@ fn parse_random(rest: &str) -> Result<Balance, String> {
     }
 }
 
-impl Serialize for Balance {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.keyword())
-    }
-}
-
-impl<'de> Deserialize<'de> for Balance {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Balance::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(Balance, keyword);
 
 /// `hash-type`, written as in haproxy.cfg: `"map-based"` (the default) or
 /// `"consistent"`, optionally followed by a function (`sdbm`, `djb2`,
@@ -208,18 +197,7 @@ impl HashTypeConfig {
     }
 }
 
-impl Serialize for HashTypeConfig {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.keyword())
-    }
-}
-
-impl<'de> Deserialize<'de> for HashTypeConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        HashTypeConfig::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(HashTypeConfig, keyword);
 
 /// Server options that `default-server` can also set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -6,8 +6,6 @@
 //! The lab's app servers answer any check path themselves, from one of
 //! their workers: the request line is kept for the rendered haproxy.cfg.
 
-use serde::{Deserialize, Serialize};
-
 /// Longest method and URI accepted (a check is one short line).
 pub const MAX_WORD: usize = 256;
 
@@ -57,18 +55,7 @@ impl HttpChk {
     }
 }
 
-impl Serialize for HttpChk {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.words())
-    }
-}
-
-impl<'de> Deserialize<'de> for HttpChk {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        HttpChk::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(HttpChk, words);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 //! HAProxy's manual warns that retrying a request that makes a server
 //! misbehave "will often make the situation even worse".
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The statuses `retry-on` accepts in HAProxy 2.6.
 pub const RETRYABLE_STATUSES: [u16; 10] = [401, 403, 404, 408, 425, 500, 501, 502, 503, 504];
@@ -150,18 +150,7 @@ pub enum L7Failure {
     ResponseTimeout,
 }
 
-impl Serialize for RetryOn {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.keywords())
-    }
-}
-
-impl<'de> Deserialize<'de> for RetryOn {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        RetryOn::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+serde_as_text!(RetryOn, keywords);
 
 #[cfg(test)]
 mod tests {
