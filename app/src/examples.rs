@@ -17,6 +17,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "web-three-servers", json: example!("web-three-servers") },
     Example { id: "server-crash-failover", json: example!("server-crash-failover") },
     Example { id: "server-hangs", json: example!("server-hangs") },
+    Example { id: "retry-hung-writes", json: example!("retry-hung-writes") },
     Example { id: "link-cut", json: example!("link-cut") },
     Example { id: "closed-loop-overload", json: example!("closed-loop-overload") },
     Example { id: "large-web-tier", json: example!("large-web-tier") },
