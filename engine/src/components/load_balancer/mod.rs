@@ -695,6 +695,21 @@ impl LoadBalancer {
         true
     }
 
+    /// The server the request of `slot` is out to, when a reply to it (an
+    /// answer, or its connection closed) comes: the request reached the
+    /// server's process, which proves the connection if its SYN-ACK was
+    /// lost or is still on the way. `None` if the request is not out.
+    fn reached(&mut self, ctx: &mut Ctx, slot: usize) -> Option<(usize, usize)> {
+        match self.conn(slot).phase {
+            Phase::Established { server, .. } => Some((slot, server)),
+            Phase::Connecting { server } => {
+                self.observe(ctx, server, Outcome::L4Ok);
+                Some((slot, server))
+            }
+            _ => None,
+        }
+    }
+
     /// `timeout server` struck on `server` before its answer: retried
     /// (`response-timeout`), or 504.
     fn response_timed_out(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
@@ -709,15 +724,7 @@ impl LoadBalancer {
     /// holding the request (`http_wait_for_response`, a shutr with no
     /// response: `SH`). Retried with `empty-response`, otherwise 502, and
     /// `observe layer7` counts it ("Close from server").
-    fn server_closed(&mut self, ctx: &mut Ctx, slot: usize) {
-        let (Phase::Connecting { server } | Phase::Established { server, .. }) = self.conn(slot).phase else {
-            return;
-        };
-        // The request reached the process: the connection was made, if
-        // its SYN-ACK is still on the way.
-        if matches!(self.conn(slot).phase, Phase::Connecting { .. }) {
-            self.observe(ctx, server, Outcome::L4Ok);
-        }
+    fn server_closed(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
         if !self.l7_retry(ctx, slot, server, L7Failure::EmptyResponse) {
             self.observe(ctx, server, Outcome::BrokenPipe);
             self.release(ctx, server);
@@ -1038,20 +1045,12 @@ impl Process for LoadBalancer {
                 }
             }
             Message::Response(resp) => {
-                if let Some(slot) = self.conn_for(resp.id) {
-                    let phase = self.conn(slot).phase;
-                    if let Phase::Connecting { server } | Phase::Established { server, .. } = phase {
-                        // An answer proves the connection, if its
-                        // SYN-ACK was lost on the way.
-                        if matches!(phase, Phase::Connecting { .. }) {
-                            self.observe(ctx, server, Outcome::L4Ok);
-                        }
-                        let code = resp.status.code();
-                        if !self.l7_retry(ctx, slot, server, L7Failure::Status(code)) {
-                            self.observe(ctx, server, Outcome::of_status(code));
-                            self.release(ctx, server);
-                            self.relay(ctx, slot, resp);
-                        }
+                if let Some((slot, server)) = self.conn_for(resp.id).and_then(|slot| self.reached(ctx, slot)) {
+                    let code = resp.status.code();
+                    if !self.l7_retry(ctx, slot, server, L7Failure::Status(code)) {
+                        self.observe(ctx, server, Outcome::of_status(code));
+                        self.release(ctx, server);
+                        self.relay(ctx, slot, resp);
                     }
                 }
             }
@@ -1061,8 +1060,8 @@ impl Process for LoadBalancer {
                 }
             }
             Message::ConnectionClosed { id } => {
-                if let Some(slot) = self.conn_for(id) {
-                    self.server_closed(ctx, slot);
+                if let Some((slot, server)) = self.conn_for(id).and_then(|slot| self.reached(ctx, slot)) {
+                    self.server_closed(ctx, slot, server);
                 }
             }
             Message::CheckClosed { seq } => self.check_answered(ctx, from, seq, CheckResult::L7Response),
