@@ -1421,13 +1421,57 @@ fn health_log(lines: &[String], check: impl Fn(&str, &str) -> Option<String>) ->
         .collect()
 }
 
-/// How `s1` fails in [`observe_case`]: it answers 503 (in the engine, an
-/// app server whose database crashed), or it hangs (in the engine, a
-/// paused process, whose host still completes connections).
-#[derive(Clone, Copy, PartialEq)]
-enum Failing {
+/// What `s1` does with a request in [`observe_case`] and
+/// [`retry_on_matches_haproxy`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum S1 {
+    /// Answers 503 (in the engine: its database has crashed).
     Answers503,
+    /// Never answers, its host still accepting (the engine pauses it).
     Hangs,
+    /// Nothing listens (the engine crashes it): connection refused.
+    Refuses,
+    /// Dies while it holds the request (`kill -9`): its connection closes
+    /// unanswered, and later connections are refused.
+    Dies,
+}
+
+impl S1 {
+    /// The engine's fault that makes `s1` behave so (in [`s1_s2_db`]).
+    fn fault(self) -> serde_json::Value {
+        match self {
+            S1::Answers503 => serde_json::json!({ "at": "1ms", "action": "crash", "node": "db" }),
+            S1::Hangs => serde_json::json!({ "at": "1ms", "action": "pause", "node": "s1" }),
+            S1::Refuses => serde_json::json!({ "at": "1ms", "action": "crash", "node": "s1" }),
+            S1::Dies => serde_json::json!({ "at": "120ms", "action": "crash", "node": "s1" }),
+        }
+    }
+}
+
+/// Client `c`, load balancer `lb` (as given), app server `s1` (taking
+/// `s1_time`, with database `db`) and `s2` (1 ms), over links of
+/// `latency`, with `s1` failing as `s1` says.
+fn s1_s2_db(
+    client: serde_json::Value,
+    lb: serde_json::Value,
+    s1_time: &str,
+    latency: &str,
+    s1: S1,
+) -> engine::Simulation {
+    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": latency });
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            client,
+            lb,
+            { "name": "s1", "type": "server", "service_time": s1_time, "handler": { "database": "db" } },
+            { "name": "s2", "type": "server", "service_time": "1ms" },
+            { "name": "db", "type": "database" }
+        ],
+        "links": [ link("c", "lb"), link("lb", "s1"), link("lb", "s2"), link("s1", "db") ],
+        "faults": [ s1.fault() ]
+    });
+    engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap()
 }
 
 /// Requests, one every `spacing_ms`, through round robin to `s1` (with
@@ -1436,38 +1480,22 @@ enum Failing {
 /// engine's rendering. Both must give the same server and status for each
 /// request, and the same health statuses in the same order as HAProxy's
 /// `option log-health-checks`.
-fn observe_case(failing: Failing, s1_options: serde_json::Value, spacing_ms: u64) {
+fn observe_case(failing: S1, s1_options: serde_json::Value, spacing_ms: u64) {
     use engine::components::load_balancer::observe::OnError;
     use engine::message::Message;
     use engine::trace::{Note, What};
     const REQUESTS: usize = 24;
-    let case = format!("s1 {}, {s1_options}", if failing == Failing::Hangs { "hangs" } else { "answers 503" });
+    let case = format!("s1 {failing:?}, {s1_options}");
     let mut s1 = serde_json::json!({ "name": "s1", "check": true, "inter": "10s" });
     s1.as_object_mut().unwrap().extend(s1_options.as_object().unwrap().clone());
     let requests: Vec<serde_json::Value> = (0..REQUESTS)
         .map(|i| serde_json::json!({ "at": format!("{}ms", 100 + spacing_ms * i as u64), "read": i }))
         .collect();
-    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "100us" });
-    let fault = match failing {
-        Failing::Answers503 => serde_json::json!({ "at": "1ms", "action": "crash", "node": "db" }),
-        Failing::Hangs => serde_json::json!({ "at": "1ms", "action": "pause", "node": "s1" }),
-    };
-    let scenario = serde_json::json!({
-        "version": 1, "seed": 1,
-        "nodes": [
-            { "name": "c", "type": "client", "target": "lb", "timeout": "5s",
-              "workload": { "kind": "script", "requests": requests } },
-            { "name": "lb", "type": "load_balancer", "balance": "roundrobin",
-              "servers": [ s1, { "name": "s2" } ], "timeout_connect": "2s", "timeout_server": "200ms" },
-            { "name": "s1", "type": "server", "service_time": "1ms", "handler": { "database": "db" } },
-            { "name": "s2", "type": "server", "service_time": "1ms" },
-            { "name": "db", "type": "database" }
-        ],
-        "links": [ link("c", "lb"), link("lb", "s1"), link("lb", "s2"), link("s1", "db") ],
-        "faults": [ fault ]
-    });
-    let scenario = engine::Scenario::from_value(scenario).expect("valid");
-    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    let client = serde_json::json!({ "name": "c", "type": "client", "target": "lb", "timeout": "5s",
+                                     "workload": { "kind": "script", "requests": requests } });
+    let lb = serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "roundrobin",
+                                 "servers": [ s1, { "name": "s2" } ], "timeout_connect": "2s", "timeout_server": "200ms" });
+    let mut sim = s1_s2_db(client, lb, "1ms", "100us", failing);
     sim.run_until((1_000 + spacing_ms * REQUESTS as u64) * 1_000_000);
     let lb = sim.node_id("lb").unwrap();
     let mut ours = Vec::new();
@@ -1509,7 +1537,7 @@ fn observe_case(failing: Failing, s1_options: serde_json::Value, spacing_ms: u64
         ours.iter().map(|&(_, st)| (if st == 200 { "s2" } else { "s1" }.to_string(), st)).collect();
 
     // HAProxy, on the engine's rendering of the load balancer.
-    let s1 = failing_backend("s1", failing == Failing::Hangs);
+    let s1 = failing_backend("s1", failing == S1::Hangs);
     let s2 = Backend::start("s2");
     let port = free_port();
     let server_port = |name: &str| if name == "s1" { s1.port } else { s2.port };
@@ -1561,7 +1589,7 @@ fn observe_layer7_counts_error_statuses_like_haproxy() {
         serde_json::json!({ "observe": "layer4", "error_limit": 1, "on_error": "mark-down" }),
     ];
     for options in cases {
-        observe_case(Failing::Answers503, options, 100);
+        observe_case(S1::Answers503, options, 100);
     }
 }
 
@@ -1572,7 +1600,7 @@ fn observe_layer7_counts_error_statuses_like_haproxy() {
 fn observe_sees_a_hung_server_at_layer7_only_like_haproxy() {
     for observe in ["layer7", "layer4"] {
         let options = serde_json::json!({ "observe": observe, "error_limit": 2, "on_error": "mark-down" });
-        observe_case(Failing::Hangs, options, 300);
+        observe_case(S1::Hangs, options, 300);
     }
 }
 
@@ -1792,20 +1820,6 @@ fn a_server_dying_during_an_http_check_matches_haproxy() {
 // ---------------------------------------------------------------------------
 // retry-on: layer-7 retries
 
-/// What `s1` does with a request in [`retry_on_matches_haproxy`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum S1 {
-    /// Answers 503 (in the engine: its database has crashed).
-    Answers503,
-    /// Never answers, its host still accepting (the engine pauses it).
-    Hangs,
-    /// Nothing listens (the engine crashes it): connection refused.
-    Refuses,
-    /// Dies while it holds the request (`kill -9`): its connection closes
-    /// unanswered, and later connections are refused.
-    Dies,
-}
-
 /// One request through a load balancer (`retries 3`, `timeout server
 /// 200ms`, `retry-on` as given) to `s1` and `s2`, in the engine: what
 /// HAProxy would log (the server last tried, the status, the retries) and
@@ -1820,38 +1834,22 @@ fn one_retried_request(
 ) -> (engine::Simulation, (String, u16, u32, u64)) {
     use engine::message::Message;
     use engine::trace::{Note, What};
-    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "10us" });
     let (balance, hash_type) = balance.split_once(' ').unwrap_or((balance, "map-based"));
-    let fault = match s1 {
-        S1::Answers503 => serde_json::json!({ "at": "1ms", "action": "crash", "node": "db" }),
-        S1::Hangs => serde_json::json!({ "at": "1ms", "action": "pause", "node": "s1" }),
-        S1::Refuses => serde_json::json!({ "at": "1ms", "action": "crash", "node": "s1" }),
-        S1::Dies => serde_json::json!({ "at": "120ms", "action": "crash", "node": "s1" }),
-    };
     let s1_time = if s1 == S1::Dies { "50ms" } else { "1ms" };
     // Reads are GETs, writes PUTs.
     let request = match method {
         "GET" => serde_json::json!({ "at": "100ms", "read": 1, "path": path }),
         _ => serde_json::json!({ "at": "100ms", "write": 1, "value": 7, "path": path }),
     };
-    let scenario = serde_json::json!({
-        "version": 1, "seed": 1,
-        "nodes": [
-            { "name": "c", "type": "client", "target": "lb", "timeout": "10s", "paths": [ { "path": path } ],
-              "workload": { "kind": "script", "requests": [ request ] } },
-            { "name": "lb", "type": "load_balancer", "balance": balance, "hash_type": hash_type,
-              "servers": [ { "name": "s1" }, { "name": "s2" } ], "retry_on": retry_on,
-              "http_request": [ "disable-l7-retry if METH_PUT" ],
-              "retries": 3, "redispatch": redispatch, "timeout_connect": "2s", "timeout_server": "200ms" },
-            { "name": "s1", "type": "server", "service_time": s1_time, "handler": { "database": "db" } },
-            { "name": "s2", "type": "server", "service_time": "1ms" },
-            { "name": "db", "type": "database" }
-        ],
-        "links": [ link("c", "lb"), link("lb", "s1"), link("lb", "s2"), link("s1", "db") ],
-        "faults": [ fault ]
-    });
-    let scenario = engine::Scenario::from_value(scenario).expect("valid");
-    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    let client = serde_json::json!({ "name": "c", "type": "client", "target": "lb", "timeout": "10s",
+                                     "paths": [ { "path": path } ],
+                                     "workload": { "kind": "script", "requests": [ request ] } });
+    let lb = serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": balance, "hash_type": hash_type,
+                                 "servers": [ { "name": "s1" }, { "name": "s2" } ], "retry_on": retry_on,
+                                 "http_request": [ "disable-l7-retry if METH_PUT" ],
+                                 "retries": 3, "redispatch": redispatch, "timeout_connect": "2s",
+                                 "timeout_server": "200ms" });
+    let mut sim = s1_s2_db(client, lb, s1_time, "10us", s1);
     sim.run_until(5_000_000_000);
     let c = sim.node_id("c").unwrap();
     let mut retries = 0;
