@@ -140,9 +140,9 @@ fn get_mut<'a>(v: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
     })
 }
 
-/// The allowed values of the string at `path` (set or not), if it is an
-/// enum: asks serde with a value no enum has.
-fn choices(component: &Value, path: &[Seg]) -> Option<Vec<String>> {
+/// Serde's message when the setting at `path` (set or not) holds a string
+/// no setting takes; `None` if there is no such slot or it is accepted.
+fn string_refused(component: &Value, path: &[Seg]) -> Option<String> {
     let mut probe = component.clone();
     let (last, parent) = path.split_last()?;
     let slot = match (get_mut(&mut probe, parent)?, last) {
@@ -151,21 +151,25 @@ fn choices(component: &Value, path: &[Seg]) -> Option<Vec<String>> {
         _ => return None,
     };
     *slot = Value::String("\u{1}".into());
-    let message = reparse(&probe).err()?;
-    message.contains("unknown variant").then(|| expected_words(&message)).filter(|w| !w.is_empty())
+    reparse(&probe).err()
 }
 
-/// Whether the setting at `path` (set or not) is a list: asks serde with
-/// a string in its place.
-fn expects_list(component: &Value, path: &[Seg]) -> bool {
-    let mut probe = component.clone();
-    let Some((last, parent)) = path.split_last() else { return false };
-    let slot = match (get_mut(&mut probe, parent), last) {
-        (Some(Value::Object(m)), Seg::Key(k)) => m.entry(k.clone()).or_insert(Value::Null),
-        _ => return false,
-    };
-    *slot = Value::String("\u{1}".into());
-    reparse(&probe).is_err_and(|message| message.contains("expected a sequence"))
+/// How the setting at `path` (set or not) is edited, as serde tells when
+/// it is given a string no setting takes: an enum answers with its allowed
+/// values, a list says it expects a sequence; anything else is text.
+fn probed_kind(component: &Value, path: &[Seg]) -> FieldKind {
+    match string_refused(component, path) {
+        Some(m) if m.contains("expected a sequence") => FieldKind::List,
+        Some(m) if m.contains("unknown variant") => {
+            let words = expected_words(&m);
+            if words.is_empty() {
+                FieldKind::Text
+            } else {
+                FieldKind::Choice(words)
+            }
+        }
+        _ => FieldKind::Text,
+    }
 }
 
 /// The keys the object at `path` accepts, if serde says (a struct with
@@ -207,11 +211,7 @@ fn walk(component: &Value, v: &Value, prefix: &str, segs: &mut Vec<Seg>, out: &m
                 let not_config = segs.is_empty() && NOT_CONFIG.contains(&k.as_str());
                 if !m.contains_key(&k) && !not_config {
                     segs.push(Seg::Key(k.clone()));
-                    let kind = if expects_list(component, segs) {
-                        FieldKind::List
-                    } else {
-                        choices(component, segs).map_or(FieldKind::Text, FieldKind::Choice)
-                    };
+                    let kind = probed_kind(component, segs);
                     segs.pop();
                     out.push(Field {
                         path: join(prefix, &k),
@@ -240,7 +240,7 @@ fn walk(component: &Value, v: &Value, prefix: &str, segs: &mut Vec<Seg>, out: &m
         Value::Number(n) => out.push(field(FieldKind::Number, n.to_string())),
         Value::String(s) if is_duration(s) => out.push(field(FieldKind::Duration, s.clone())),
         Value::String(s) => {
-            let kind = choices(component, segs).map_or(FieldKind::Text, FieldKind::Choice);
+            let kind = probed_kind(component, segs);
             out.push(field(kind, s.clone()));
         }
         Value::Null => {}
@@ -359,7 +359,7 @@ pub fn set_field(doc: &Scenario, node: &str, path: &str, text: &str) -> Result<S
     let mut value = engine::scenario::to_value(doc);
     // A list not in the file is typed as one, words between commas.
     let empty_list = Value::Array(Vec::new());
-    let list = expects_list(&value["nodes"][i], &segs).then_some(&empty_list);
+    let list = (probed_kind(&value["nodes"][i], &segs) == FieldKind::List).then_some(&empty_list);
     let node_value = &mut value["nodes"][i];
     // Walk to the parent, creating objects for settings not in the file.
     let (last, parents) = segs.split_last().expect("at least one segment");
