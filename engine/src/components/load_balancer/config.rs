@@ -3,7 +3,7 @@
 //! leaves unset, the `haproxy.cfg` Debian ships (`timeout connect 5000`,
 //! `timeout server 50000`).
 
-use super::acl::{is_defined, Acl, HttpRequest, Sample, UseBackend};
+use super::acl::{is_defined, Acl, Condition, HttpRequest, Sample, UseBackend};
 use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
 use super::httpchk::HttpChk;
@@ -550,16 +550,20 @@ impl LoadBalancerConfig {
                 let known = if known.is_empty() { "none are defined".to_string() } else { known.join(", ") };
                 return err(at, format!("no backend is named `{}` (backends: {known})", rule.backend));
             }
-            if let Some(missing) = rule.condition.iter().flat_map(|c| c.names()).find(|n| !is_defined(&self.acl, n)) {
-                return err(at, format!("no ACL is named `{missing}`; define it in `acl`"));
-            }
+            self.acls_defined(&rule.condition).map_err(|m| (at, m))?;
         }
         for (i, rule) in self.http_request.iter().enumerate() {
-            if let Some(missing) = rule.condition.iter().flat_map(|c| c.names()).find(|n| !is_defined(&self.acl, n)) {
-                return err(format!("http_request[{i}]"), format!("no ACL is named `{missing}`; define it in `acl`"));
-            }
+            self.acls_defined(&rule.condition).map_err(|m| (format!("http_request[{i}]"), m))?;
         }
         Ok(())
+    }
+
+    /// Checks that a rule's condition names only ACLs that exist.
+    fn acls_defined(&self, condition: &Option<Condition>) -> Result<(), String> {
+        match condition.iter().flat_map(|c| c.names()).find(|n| !is_defined(&self.acl, n)) {
+            Some(missing) => Err(format!("no ACL is named `{missing}`; define it in `acl`")),
+            None => Ok(()),
+        }
     }
 
     /// Checks the backend part, shared by the default and named backends.
