@@ -428,6 +428,19 @@ pub enum Message {
     CheckClosed {
         seq: u32,
     },
+    /// A client that gave up on request `id` (its timeout) closed the
+    /// connection: a FIN to the process it sent it to. Most servers do
+    /// not look; HAProxy with `option abortonclose` drops the request.
+    /// (Last: a variant's place is part of the trace hash.)
+    ClientClosed {
+        id: RequestId,
+    },
+    /// A load balancer with `option abortonclose` whose client left reset
+    /// its connection for request `id` (an RST): a server drops the
+    /// request if no worker has read it yet.
+    ConnectionReset {
+        id: RequestId,
+    },
 }
 
 /// A Raft message on the wire, compact enough to travel by value: at most
@@ -504,7 +517,9 @@ impl Message {
             Message::RequestRefused { .. }
             | Message::HealthCheckRefused { .. }
             | Message::ConnectionClosed { .. }
-            | Message::CheckClosed { .. } => MsgKind::Refused,
+            | Message::CheckClosed { .. }
+            | Message::ClientClosed { .. }
+            | Message::ConnectionReset { .. } => MsgKind::Refused,
         }
     }
 
@@ -573,6 +588,8 @@ impl Message {
             Message::RequestRefused { id } => format!("connection refused for request #{id}"),
             Message::ConnectionClosed { id } => format!("connection closed before an answer to request #{id}"),
             Message::CheckClosed { seq } => format!("connection closed before an answer to health check #{seq}"),
+            Message::ClientClosed { id } => format!("client closed its connection: gave up on request #{id}"),
+            Message::ConnectionReset { id } => format!("connection reset for request #{id}"),
             Message::Accepted { id } => format!("connection accepted for request #{id}"),
             Message::CacheRequest { id, cmd } => match cmd {
                 CacheCmd::Get { key } => format!("cache #{id}: GET k{key}"),

@@ -277,6 +277,12 @@ pub enum Note {
         attempt: u32,
         failure: crate::components::load_balancer::retry_on::L7Failure,
     },
+    /// A load balancer dropped a request whose client closed its
+    /// connection (`option abortonclose`). (Last: see above.)
+    ClientAborted {
+        client: NodeId,
+        at: crate::components::load_balancer::AbortedAt,
+    },
 }
 
 impl Note {
@@ -331,6 +337,7 @@ impl Note {
             Note::KafkaRetrying { .. } => "kafka_retrying",
             Note::ErrorLimit { .. } => "error_limit",
             Note::L7Retry { .. } => "l7_retry",
+            Note::ClientAborted { .. } => "client_aborted",
         }
     }
 
@@ -612,6 +619,7 @@ mod tests {
             Note::KafkaRetrying { .. } => 45,
             Note::ErrorLimit { .. } => 46,
             Note::L7Retry { .. } => 47,
+            Note::ClientAborted { .. } => 48,
         }
     }
 
@@ -681,6 +689,7 @@ mod tests {
                 attempt: 1,
                 failure: crate::components::load_balancer::retry_on::L7Failure::Status(503),
             },
+            Note::ClientAborted { client: 1, at: crate::components::load_balancer::AbortedAt::Queue },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -178,6 +178,12 @@ impl Simulation {
                 };
                 format!("{what} (attempt {attempt}); retry-on: sending it again")
             }
+            Note::ClientAborted { client, at } => format!(
+                "{} closed its connection {}: request dropped (abortonclose, {})",
+                name(client),
+                at.describe(),
+                at.termination()
+            ),
             Note::RaftRole { role, term } => format!("raft: {} in term {term}", role.name()),
             Note::KafkaLeader { partition, leader_epoch, isr } => format!(
                 "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}",

@@ -1949,3 +1949,156 @@ fn retry_on_matches_haproxy() {
         assert_eq!(real, ours, "HAProxy ({line}) against the engine, {case}, path {path}; config:\n{cfg}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// option abortonclose: clients that give up
+
+/// The time unit of the abortonclose cases: far above HAProxy's and the
+/// test threads' scheduling delays.
+const U: u64 = 200;
+/// Clients c1, c2, c3: when each sends its request and when it closes the
+/// connection (its timeout), in units of [`U`] ms. s1 takes `maxconn 1`
+/// and holds every request 10 U: c1's is sent to it, c2's and c3's wait
+/// in the queue, c2 gives up while queued, c1 while s1 holds its request,
+/// c3 after it reached s1.
+const CLIENTS: [(u64, u64); 3] = [(1, 7), (2, 5), (3, 11)];
+const HOLD: u64 = 10;
+
+/// For one client: when its request reached s1 (in units of [`U`],
+/// rounded), and the termination state of a drop for its close (`CQ`,
+/// `CC`, `CH`), if the load balancer dropped it.
+type GaveUp = (Option<u64>, Option<&'static str>);
+
+/// The engine's run, and what became of each client's request.
+fn clients_giving_up(abortonclose: bool) -> (engine::Simulation, Vec<GaveUp>) {
+    use engine::message::{Message, Op};
+    use engine::trace::{Note, What};
+    let ms = |u: u64| format!("{}ms", u * U);
+    let mut nodes: Vec<serde_json::Value> = CLIENTS
+        .iter()
+        .enumerate()
+        .map(|(i, &(send, close))| {
+            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb",
+                                "timeout": ms(close - send),
+                                "workload": { "kind": "script",
+                                              "requests": [ { "at": ms(send), "read": i + 1 } ] } })
+        })
+        .collect();
+    nodes.push(serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "roundrobin",
+                                   "servers": [ { "name": "s1", "maxconn": 1 } ], "abortonclose": abortonclose,
+                                   "timeout_queue": "10s", "timeout_server": "10s" }));
+    nodes.push(serde_json::json!({ "name": "s1", "type": "server", "workers": 10, "service_time": ms(HOLD) }));
+    let link = |a: &str, b: &str| serde_json::json!({ "between": [a, b], "latency": "10us" });
+    let links = vec![link("c1", "lb"), link("c2", "lb"), link("c3", "lb"), link("lb", "s1")];
+    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links });
+    let scenario = engine::Scenario::from_value(scenario).expect("valid");
+    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    sim.run_until(40 * U * 1_000_000);
+    let s1 = sim.node_id("s1").unwrap();
+    let clients: Vec<_> = (1..=3).map(|i| sim.node_id(&format!("c{i}")).unwrap()).collect();
+    let mut seen = vec![(None, None); 3];
+    for e in sim.trace().events() {
+        match &e.what {
+            What::Deliver { to, msg: Message::Request(r), .. } if *to == s1 => {
+                let Op::Read { key } = r.op else { panic!("reads only") };
+                seen[key as usize - 1].0 = Some((e.time / 1_000_000 + U / 2) / U);
+            }
+            What::Note { note: Note::ClientAborted { client, at }, .. } => {
+                let i = clients.iter().position(|c| c == client).expect("a client");
+                seen[i].1 = Some(at.termination());
+            }
+            _ => {}
+        }
+    }
+    (sim, seen)
+}
+
+/// `option abortonclose` against HAProxy 2.6: three clients give up on
+/// their requests (they close their connections) at different stages,
+/// with and without the option; the engine's rendering runs in the real
+/// HAProxy, and for each client the time its request reached s1 and the
+/// termination state HAProxy logs for a drop (`CQ`, `CH`) must be the
+/// engine's. Without the option HAProxy does not notice (every request
+/// reaches s1, one after the other); with it, c2's request leaves the
+/// queue, c1's server connection is reset, which frees s1's slot for
+/// c3's at once. The rendering also sets the option in `defaults`:
+/// HAProxy 2.6 reads a client's close only if the frontend has it.
+#[test]
+fn abortonclose_matches_haproxy() {
+    let expected = [
+        (false, [(Some(1), None), (Some(11), None), (Some(21), None)]),
+        (true, [(Some(1), Some("CH")), (None, Some("CQ")), (Some(7), Some("CH"))]),
+    ];
+    for (abortonclose, expected) in expected {
+        let (sim, ours) = clients_giving_up(abortonclose);
+        assert_eq!(ours, expected, "the engine, abortonclose {abortonclose}");
+
+        // The real HAProxy: s1 records when each request arrives (by its
+        // path) and answers after HOLD units, one thread per connection.
+        let start = Instant::now();
+        let arrivals: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
+        let s1_port = listener.local_addr().unwrap().port();
+        let seen = arrivals.clone();
+        let _s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
+            let (seen, name) = (seen.clone(), name.to_string());
+            thread::spawn(move || {
+                let Some(head) = read_head(&mut conn) else { return };
+                let path = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+                seen.lock().unwrap().push((path, start.elapsed().as_millis() as u64));
+                thread::sleep(WallDuration::from_millis(HOLD * U));
+                respond(conn, &name);
+            });
+        });
+        let port = free_port();
+        let lb = sim.node_id("lb").unwrap();
+        let cfg = local_cfg(
+            &sim,
+            lb,
+            port,
+            |_| s1_port,
+            "    log stdout format raw local0\n",
+            // `%Ta` keeps HAProxy from logging early, before the end.
+            "    log global\n    log-format \"request %HP %tsc %Ta\"\n    option dontlognull\n",
+        );
+        assert_eq!(cfg.contains("option abortonclose"), abortonclose, "{cfg}");
+        let haproxy = HaProxy::launch(&cfg, port);
+        let at = |u: u64| start + WallDuration::from_millis(u * U);
+        let clients: Vec<JoinHandle<()>> = CLIENTS
+            .iter()
+            .enumerate()
+            .map(|(i, &(send, close))| {
+                let (send, close) = (at(send), at(close));
+                thread::spawn(move || {
+                    thread::sleep(send.saturating_duration_since(Instant::now()));
+                    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect to haproxy");
+                    let req = format!("GET /c{} HTTP/1.1\r\nHost: lab\r\n\r\n", i + 1);
+                    conn.write_all(req.as_bytes()).expect("send");
+                    thread::sleep(close.saturating_duration_since(Instant::now()));
+                    drop(conn);
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().expect("client thread");
+        }
+        let mut real: Vec<GaveUp> = vec![(None, None); 3];
+        for (i, client) in real.iter_mut().enumerate() {
+            let logged = haproxy.wait_line(0, &format!("request /c{} ", i + 1));
+            let line = haproxy.lines.lock().unwrap()[logged].clone();
+            let state = line.split_whitespace().nth(2).unwrap_or_default();
+            // `CD` (the client had gone when the answer came) is not a drop.
+            client.1 = ["CQ", "CC", "CH"].into_iter().find(|s| state.starts_with(s));
+        }
+        for (path, ms) in arrivals.lock().unwrap().iter() {
+            let i: usize = path.trim_start_matches("/c").parse().expect("a client's path");
+            real[i - 1].0 = Some((ms + U / 2) / U);
+        }
+        assert_eq!(
+            real,
+            ours,
+            "HAProxy against the engine, abortonclose {abortonclose}; it wrote:\n{}\nconfig:\n{cfg}",
+            haproxy.output()
+        );
+    }
+}

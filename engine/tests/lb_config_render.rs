@@ -48,7 +48,9 @@ fn every_option_renders_in_haproxy_terms() {
         "timeout_connect": "2s", "timeout_server": "10s", "timeout_queue": "1s", "timeout_check": "800ms",
         "maxconn": 500, "backlog": 100, "retry_on": "conn-failure empty-response 503",
         "acl": [ "is_admin path_beg /admin" ],
-        "http_request": [ "disable-l7-retry if METH_PUT || is_admin", "disable-l7-retry unless METH_GET" ]
+        "http_request": [ "disable-l7-retry if METH_PUT || is_admin", "disable-l7-retry unless METH_GET" ],
+        "abortonclose": true, "use_backend": [ "admin if is_admin" ],
+        "backends": [ { "name": "admin", "balance": "first", "servers": [ { "name": "s2" } ] } ]
     });
     let sim = sim(v);
     let cfg = sim.haproxy_cfg(1).unwrap();
@@ -71,9 +73,13 @@ fn every_option_renders_in_haproxy_terms() {
         "    server s1 10.0.0.3:80 weight 3 slowstart 1500ms",
         "    server s2 10.0.0.4:80 no-check",
         "    server s3 10.0.0.5:80 observe layer7 error-limit 5 on-error sudden-death backup",
+        "    no option abortonclose",
     ] {
         assert!(cfg.lines().any(|l| l == line), "missing `{line}` in:\n{cfg}");
     }
+    // In `defaults` (HAProxy 2.6 needs the frontend to have it) and in
+    // the default backend; the named backend says it has not.
+    assert_eq!(cfg.lines().filter(|l| *l == "    option abortonclose").count(), 2, "{cfg}");
     haproxy_accepts(&cfg, "options");
 }
 

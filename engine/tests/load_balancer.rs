@@ -854,3 +854,145 @@ fn a_killed_server_s_requests_are_502s_that_observe_counts() {
     assert_eq!(limit, Some((1_500 * MS + MS, Outcome::BrokenPipe)));
     assert_eq!(note_times(&sim, "s1", down), vec![1_500 * MS + MS]);
 }
+
+/// Notes of requests dropped for a closed client: (time, client, state).
+fn aborts(sim: &engine::Simulation) -> Vec<(u64, String, &'static str)> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Note { note: Note::ClientAborted { client, at }, .. } => {
+                Some((e.time, sim.node_name(*client).to_string(), at.termination()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// An overloaded server behind a long queue: for 5 s twice the requests
+/// it can serve, then half; clients give up after 500 ms. Without
+/// `abortonclose` the load balancer sends s1 every queued request,
+/// including those whose clients have left: once the queue holds more
+/// than 500 ms of work s1 works only for clients that are gone, and it
+/// goes on doing so long after the overload (the queue drains at 50 a
+/// second). With it, a client's close takes its request out of the queue
+/// (or resets s1's connection for it), so the queue never holds more
+/// than 500 ms of work, and the light load succeeds as soon as the
+/// overload ends. During the overload nothing succeeds either way: the
+/// queue is first in, first out, so what s1 takes has waited nearly
+/// 500 ms and is answered just too late.
+#[test]
+fn abortonclose_ends_the_outage_when_the_overload_ends() {
+    let run = |abortonclose: bool| {
+        let mut s = sim(json!({
+            "version": 1, "seed": 5,
+            "nodes": [
+                { "name": "rush", "type": "client", "target": "lb", "timeout": "500ms", "stop": "5s",
+                  "workload": { "kind": "open_loop", "rate": 200, "arrival": "constant" } },
+                { "name": "c", "type": "client", "target": "lb", "timeout": "500ms", "start": "5s",
+                  "workload": { "kind": "open_loop", "rate": 50, "arrival": "constant" } },
+                { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "abortonclose": abortonclose,
+                  "timeout_queue": "30s", "servers": [ { "name": "s1", "maxconn": 1 } ] },
+                { "name": "s1", "type": "server", "workers": 1, "service_time": "10ms" }
+            ],
+            "links": [
+                { "between": ["rush", "lb"], "latency": "1ms" }, { "between": ["c", "lb"], "latency": "1ms" },
+                { "between": ["lb", "s1"], "latency": "1ms" }
+            ]
+        }));
+        s.run_through(15 * SEC);
+        s
+    };
+    let ok = |s: &engine::Simulation| s.metrics().series().iter().map(|r| r.counts.ok).collect::<Vec<_>>();
+    let plain = run(false);
+    let ok_plain = ok(&plain);
+    assert!(ok_plain[0] >= 45, "at first the queue is short: {ok_plain:?}");
+    assert!(ok_plain[2..15].iter().all(|&n| n == 0), "s1 serves only clients that left: {ok_plain:?}");
+    assert!(aborts(&plain).is_empty());
+
+    let dropping = run(true);
+    let ok_dropping = ok(&dropping);
+    assert!(ok_dropping[2..5].iter().all(|&n| n == 0), "first in, first out: too late: {ok_dropping:?}");
+    assert!(ok_dropping[5] > 30, "successes as soon as the overload ends: {ok_dropping:?}");
+    assert!(ok_dropping[7..15].iter().all(|&n| n == 50), "the light load is served: {ok_dropping:?}");
+    let dropped = aborts(&dropping);
+    assert!(dropped.len() > 400, "{}", dropped.len());
+    assert!(dropped.iter().all(|(t, ..)| *t < 6 * SEC), "{:?}", dropped.last());
+    // After the overload s1 works only for the light load; without the
+    // option it works flat out for the rush's clients, who are gone.
+    let answered_after_6s = |s: &engine::Simulation| {
+        let s1 = s.node_id("s1").unwrap();
+        let sends = s.trace().events().iter().filter(|e| e.time >= 6 * SEC);
+        sends
+            .filter(|e| matches!(&e.what, What::Deliver { from, msg: Message::Response(_), .. } if *from == s1))
+            .count()
+    };
+    assert!(answered_after_6s(&plain) > 9 * 80, "{}", answered_after_6s(&plain));
+    assert!(answered_after_6s(&dropping) < 9 * 50 + 20, "{}", answered_after_6s(&dropping));
+    let Detail::LoadBalancer { backends, .. } = dropping.node_state(2).detail else { panic!("a load balancer") };
+    assert_eq!(backends[0].aborted, dropped.len() as u64, "cli_abrt counts them");
+}
+
+/// A client that gives up while its request waits in the listen backlog,
+/// or between connection attempts: with `abortonclose` the request never
+/// reaches a server (`CC`); without, it is served (or retried) anyway.
+#[test]
+fn abortonclose_drops_requests_in_the_backlog_and_between_retries() {
+    let scenario = |abortonclose: bool| {
+        json!({
+            "version": 1, "seed": 1,
+            "nodes": [
+                // c1 holds the only frontend slot; c2 waits in the backlog
+                // and gives up; c3's server is down, and it gives up
+                // during the pause before the retry.
+                { "name": "c1", "type": "client", "target": "lb", "timeout": "5s",
+                  "workload": { "kind": "script", "requests": [ { "at": "100ms", "read": 1 } ] } },
+                { "name": "c2", "type": "client", "target": "lb", "timeout": "300ms",
+                  "workload": { "kind": "script", "requests": [ { "at": "200ms", "read": 2 } ] } },
+                { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "maxconn": 1,
+                  "abortonclose": abortonclose, "servers": [ { "name": "s1" } ] },
+                { "name": "s1", "type": "server", "service_time": "1s" },
+                { "name": "c3", "type": "client", "target": "lb2", "timeout": "500ms",
+                  "workload": { "kind": "script", "requests": [ { "at": "100ms", "read": 3 } ] } },
+                { "name": "lb2", "type": "load_balancer", "balance": "roundrobin", "abortonclose": abortonclose,
+                  "retries": 3, "timeout_connect": "1s", "servers": [ { "name": "s2" } ] },
+                { "name": "s2", "type": "server" }
+            ],
+            "links": [
+                { "between": ["c1", "lb"], "latency": "1ms" }, { "between": ["c2", "lb"], "latency": "1ms" },
+                { "between": ["lb", "s1"], "latency": "1ms" }, { "between": ["c3", "lb2"], "latency": "1ms" },
+                { "between": ["lb2", "s2"], "latency": "1ms" }
+            ],
+            "faults": [ { "at": "0s", "action": "crash", "node": "s2" } ]
+        })
+    };
+    let requests_to = |s: &engine::Simulation, name: &str| {
+        let id = s.node_id(name).unwrap();
+        let deliveries = s.trace().events().iter();
+        deliveries
+            .filter(|e| matches!(&e.what, What::Deliver { to, msg: Message::Request(_), .. } if *to == id))
+            .count()
+    };
+    let retries = |s: &engine::Simulation| {
+        let notes = s.trace().events().iter();
+        notes.filter(|e| matches!(&e.what, What::Note { note: Note::Retried { .. }, .. })).count()
+    };
+    let mut dropping = sim(scenario(true));
+    dropping.run_through(5 * SEC);
+    let dropped = aborts(&dropping);
+    let states: Vec<(&str, &str)> = dropped.iter().map(|(_, c, s)| (c.as_str(), *s)).collect();
+    // c3 first (at 601 ms, in the 1 s pause after its refused attempt),
+    // then c2, whose request the load balancer reads with its close when
+    // c1's slot frees at 1.1 s.
+    assert_eq!(states, [("c3", "CC"), ("c2", "CC")], "{dropped:?}");
+    assert_eq!(dropped[0].0, 601 * MS);
+    assert!(dropped[1].0 > SEC + 100 * MS && dropped[1].0 < SEC + 110 * MS, "{dropped:?}");
+    assert_eq!(requests_to(&dropping, "s1"), 1, "c2's request never reaches s1");
+    assert_eq!(retries(&dropping), 1, "no attempt after c3 left");
+
+    let mut plain = sim(scenario(false));
+    plain.run_through(5 * SEC);
+    assert!(aborts(&plain).is_empty());
+    assert_eq!(requests_to(&plain, "s1"), 2, "c2's request is served for nobody");
+    assert_eq!(retries(&plain), 3, "every retry is made");
+}

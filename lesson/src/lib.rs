@@ -103,6 +103,7 @@ pub const EVENTS: &[&str] = &[
     "kafka_retrying",
     "error_limit",
     "l7_retry",
+    "client_aborted",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -5,7 +5,8 @@
 //! (like real users); closed-loop traffic comes from a fixed number of
 //! clients that each wait for an answer, think, and send again (like a
 //! benchmark tool). A request whose answer does not come before the timeout
-//! is indeterminate (`info`): it may still have taken effect.
+//! is indeterminate (`info`): it may still have taken effect. Giving up
+//! closes its connection, which its target may notice.
 
 use crate::context::Ctx;
 use crate::distribution::Distribution;
@@ -281,6 +282,8 @@ struct Outstanding {
     id: RequestId,
     ticket: OpTicket,
     timer: TimerId,
+    /// Where it went (a cache client may follow a new primary since).
+    to: NodeId,
     /// A cache client's write, sent WAIT after its SET.
     waiting: bool,
     /// A final read: its key and the tries it has left after this one.
@@ -432,7 +435,8 @@ impl Client {
         let id = (self.state.sent << SLOT_BITS) | u64::from(slot);
         let ticket = ctx.invoke(process, op);
         let timer = ctx.set_timer(self.config.timeout.nanos, Timer::RequestTimeout { id });
-        self.state.slots[slot as usize] = Some(Outstanding { id, ticket, timer, waiting: false, final_read: None });
+        self.state.slots[slot as usize] =
+            Some(Outstanding { id, ticket, timer, to: self.target, waiting: false, final_read: None });
         self.state.outstanding += 1;
         if self.to_cache {
             let cmd = match op {
@@ -655,6 +659,10 @@ impl Process for Client {
             Timer::FinalReads => self.send_final_reads(ctx),
             Timer::RequestTimeout { id } => {
                 if let Some(slot) = self.slot_of(id) {
+                    // Giving up closes the connection, as an HTTP client's
+                    // timeout does: the other end sees a FIN.
+                    let to = self.state.slots[slot as usize].expect("outstanding").to;
+                    ctx.send(to, Message::ClientClosed { id });
                     self.finish(ctx, slot, Outcome::Info, None);
                 }
             }

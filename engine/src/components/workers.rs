@@ -87,6 +87,13 @@ impl<J> WorkerPool<J> {
     pub fn queued(&self) -> usize {
         self.queue.len()
     }
+
+    /// Takes the first queued job (not one being worked on) that `which`
+    /// picks out of the queue.
+    pub fn withdraw(&mut self, which: impl Fn(&J) -> bool) -> Option<J> {
+        let at = self.queue.iter().position(which)?;
+        self.queue.remove(at)
+    }
 }
 
 #[cfg(test)]
@@ -108,5 +115,18 @@ mod tests {
         assert_eq!(p.finish(0), ('c', false));
         assert_eq!(p.busy(), 0);
         assert_eq!(p.submit('e'), Submitted::Started(0));
+    }
+
+    #[test]
+    fn only_queued_jobs_are_withdrawn() {
+        let mut p = WorkerPool::new(1, 3);
+        for j in ['a', 'b', 'c', 'b'] {
+            p.submit(j);
+        }
+        assert_eq!(p.withdraw(|&j| j == 'a'), None, "a worker has it");
+        assert_eq!(p.withdraw(|&j| j == 'b'), Some('b'));
+        assert_eq!(p.jobs().collect::<String>(), "acb");
+        assert_eq!(p.finish(0), ('a', true));
+        assert_eq!(p.job(0), Some(&'c'));
     }
 }

@@ -431,6 +431,13 @@ pub struct LoadBalancerConfig {
     /// `option allbackups`: use every backup server, not only the first.
     #[serde(default)]
     pub allbackups: bool,
+    /// `option abortonclose`: a request whose client closed its
+    /// connection is dropped while it waits for a server (queued, between
+    /// retries, connecting), and one a server holds has that connection
+    /// reset. Unset, HAProxy stops reading a client once its request is
+    /// in, and serves the request whatever the client did since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub abortonclose: bool,
     /// `timeout connect`: how long to wait for a server's host to accept a
     /// connection before counting a failed attempt (retried, see
     /// `retries`). Also the pause before retrying the same server after a

@@ -5,12 +5,14 @@
 //! server and backend queues, connection attempts that fail (refused, or
 //! no answer within `timeout connect`) retried per `retries` and `option
 //! redispatch`, and with `retry-on`, answers, timeouts and connections a
-//! dying server closed retried too.
+//! dying server closed retried too; with `option abortonclose`, requests
+//! whose clients closed their connections dropped.
 //!
 //! The load balancer is a proxy: it takes a client's request, opens its own
 //! connection to a server (the server's host accepts it, or refuses it, or
 //! nothing answers) and relays the answer back.
 
+pub mod abort;
 pub mod acl;
 pub mod balancer;
 pub mod chash;
@@ -35,6 +37,7 @@ use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::Duration;
 use crate::trace::Note;
+pub use abort::AbortedAt;
 use acl::Sample;
 use balancer::{Balancer, PickInput};
 use check_result::CheckResult;
@@ -44,7 +47,7 @@ use leastconn::Limits;
 use observe::Outcome;
 use retry_on::L7Failure;
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// `SRV_CHK_INTER_THRES`: intervals below this do not set the spread of the
 /// first checks.
@@ -123,6 +126,8 @@ struct Conn {
     retries_left: u32,
     /// Layer-7 retries allowed (no `http-request disable-l7-retry` applies).
     l7_retries: bool,
+    /// The client closed its connection (it gave up).
+    client_closed: bool,
     timer: Option<TimerId>,
     /// When `timer` fires (this node's monotonic clock).
     timer_at: i64,
@@ -183,6 +188,9 @@ struct BackendRt {
     queue: BTreeMap<u64, usize>,
     /// Requests routed to it since start.
     requests: u64,
+    /// Requests dropped because their client closed (`abortonclose`):
+    /// HAProxy's `cli_abrt`.
+    aborted: u64,
 }
 
 /// Everything a crash loses.
@@ -198,6 +206,11 @@ struct Volatile {
     free: Vec<u32>,
     in_use: u32,
     backlog: VecDeque<(NodeId, Request)>,
+    /// With `abortonclose` on some backend: each frontend connection's slot
+    /// by its client's request, and the requests in the listen backlog
+    /// whose client has closed already.
+    by_client: BTreeMap<(NodeId, RequestId), u32>,
+    closed_in_backlog: BTreeSet<(NodeId, RequestId)>,
     next_id: u64,
     check_seq: u32,
 }
@@ -211,6 +224,10 @@ pub struct LoadBalancer {
     /// The `use_backend` rule that applies to each (path, method), worked
     /// out once: the rules and the paths never change during a run.
     routes: Vec<u16>,
+    /// Some backend has `abortonclose`: the frontend watches its clients
+    /// for a close (HAProxy otherwise stops reading a client once its
+    /// request is in).
+    watch_clients: bool,
     state: Volatile,
 }
 
@@ -251,6 +268,8 @@ pub struct BackendView {
     pub queued: usize,
     /// Requests routed to it since start.
     pub requests: u64,
+    /// Requests dropped because their client closed (`abortonclose`).
+    pub aborted: u64,
 }
 
 /// The name a backend has in haproxy.cfg: its own, or for the default
@@ -278,7 +297,8 @@ impl LoadBalancer {
             ranges.push(BackendRange { first, end: servers.len() });
         }
         let state = Volatile::fresh(&servers, &ranges, &config);
-        LoadBalancer { config, servers, ranges, routes: Vec::new(), state }
+        let watch_clients = config.all_backends().any(|b| b.abortonclose);
+        LoadBalancer { config, servers, ranges, routes: Vec::new(), watch_clients, state }
     }
 
     /// A backend's configuration (0: the default backend).
@@ -295,6 +315,7 @@ impl LoadBalancer {
                 name: backend_name(lb_name, &self.config, b),
                 queued: self.state.backends[b].queue.len(),
                 requests: self.state.backends[b].requests,
+                aborted: self.state.backends[b].aborted,
             })
             .collect()
     }
@@ -387,7 +408,17 @@ impl LoadBalancer {
         rule
     }
 
-    fn accept(&mut self, ctx: &mut Ctx, client: NodeId, req: Request) {
+    /// Takes a connection from the listen backlog, if one waits there.
+    fn accept_from_backlog(&mut self, ctx: &mut Ctx) {
+        if let Some((client, req)) = self.state.backlog.pop_front() {
+            let closed = self.watch_clients && self.state.closed_in_backlog.remove(&(client, req.id));
+            self.accept(ctx, client, req, closed);
+        }
+    }
+
+    /// A frontend connection for `req`; `client_closed` if its client has
+    /// closed it already (while it waited in the listen backlog).
+    fn accept(&mut self, ctx: &mut Ctx, client: NodeId, req: Request, client_closed: bool) {
         let mut backend = 0;
         if !self.config.use_backend.is_empty() {
             let rule = self.route(ctx, req.op, req.path);
@@ -419,10 +450,20 @@ impl LoadBalancer {
             attempt: 0,
             retries_left: self.backend(backend).retries,
             l7_retries,
+            client_closed,
             timer: None,
             timer_at: 0,
         });
-        self.assign(ctx, slot, None);
+        if self.watch_clients {
+            self.state.by_client.insert((client, req.id), slot as u32);
+        }
+        // HAProxy reads the request and its close together, and drops it
+        // before it connects anywhere.
+        if client_closed && self.backend(backend).abortonclose {
+            self.abort(ctx, slot, AbortedAt::Connect);
+        } else {
+            self.assign(ctx, slot, None);
+        }
     }
 
     /// Finds a server for the connection (`assign_server_and_queue`): a
@@ -590,17 +631,86 @@ impl LoadBalancer {
 
     /// Sends `resp` to the client and frees the frontend slot.
     fn relay(&mut self, ctx: &mut Ctx, slot: usize, mut resp: Response) {
+        let conn = self.close_frontend(ctx, slot);
+        resp.id = conn.client_req;
+        ctx.send(conn.client, Message::Response(resp));
+        self.accept_from_backlog(ctx);
+    }
+
+    /// Frees the frontend slot of the connection in `slot`.
+    fn close_frontend(&mut self, ctx: &mut Ctx, slot: usize) -> Conn {
         let conn = self.state.conns[slot].take().expect("a live connection");
         if let Some(t) = conn.timer {
             ctx.cancel_timer(t);
         }
-        resp.id = conn.client_req;
-        ctx.send(conn.client, Message::Response(resp));
+        if self.watch_clients {
+            self.state.by_client.remove(&(conn.client, conn.client_req));
+        }
         self.state.free.push(slot as u32);
         self.state.in_use -= 1;
-        if let Some((client, req)) = self.state.backlog.pop_front() {
-            self.accept(ctx, client, req);
+        conn
+    }
+
+    /// The client of request `id` closed its connection. HAProxy without
+    /// `abortonclose` does not read it (it serves the request, and finds
+    /// the client gone when it answers); with it, the request is dropped
+    /// wherever it is (`back_may_abort_req`, `back_handle_st_con`), and a
+    /// server holding it has its connection reset.
+    fn client_closed(&mut self, ctx: &mut Ctx, client: NodeId, id: RequestId) {
+        let Some(&slot) = self.state.by_client.get(&(client, id)) else {
+            if self.state.backlog.iter().any(|(c, r)| *c == client && r.id == id) {
+                self.state.closed_in_backlog.insert((client, id));
+            }
+            return;
+        };
+        let slot = slot as usize;
+        let conn = self.conn(slot);
+        conn.client_closed = true;
+        let (phase, backend) = (conn.phase, conn.backend);
+        if !self.backend(backend).abortonclose {
+            return;
         }
+        let at = match phase {
+            Phase::Queued { server, order } => {
+                match server {
+                    Some(s) => {
+                        self.state.servers[s].queue.remove(&order);
+                        self.touch(s);
+                    }
+                    None => {
+                        self.state.backends[backend].queue.remove(&order);
+                    }
+                }
+                AbortedAt::Queue
+            }
+            Phase::TurnAround { .. } => AbortedAt::Connect,
+            Phase::Connecting { server } => {
+                self.reset(ctx, slot, server);
+                AbortedAt::Connect
+            }
+            Phase::Established { server, .. } => {
+                self.reset(ctx, slot, server);
+                AbortedAt::Response
+            }
+        };
+        self.abort(ctx, slot, at);
+    }
+
+    /// Resets the connection to `server` of the request in `slot` (HAProxy
+    /// sets `SI_FL_NOLINGER` on a client abort): the slot is free at once.
+    fn reset(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
+        let id = self.conn(slot).backend_id;
+        ctx.send(self.servers[server].node, Message::ConnectionReset { id });
+        self.release(ctx, server);
+    }
+
+    /// Drops the request in `slot`, whose client has closed: nothing is
+    /// sent to it.
+    fn abort(&mut self, ctx: &mut Ctx, slot: usize, at: AbortedAt) {
+        let conn = self.close_frontend(ctx, slot);
+        self.state.backends[conn.backend].aborted += 1;
+        ctx.note(Note::ClientAborted { client: conn.client, at });
+        self.accept_from_backlog(ctx);
     }
 
     /// The connection slot a server's reply belongs to, if still current.
@@ -648,12 +758,18 @@ impl LoadBalancer {
     /// spent): to the same server or, per `stream_choose_redispatch`,
     /// through server selection again.
     fn try_again(&mut self, ctx: &mut Ctx, slot: usize, server: usize, refused: bool) {
+        let b = self.servers[server].backend;
+        // `back_try_conn_req` checks for a client abort before each new
+        // attempt.
+        if self.conn(slot).client_closed && self.backend(b).abortonclose {
+            self.abort(ctx, slot, AbortedAt::Connect);
+            return;
+        }
         let last = self.conn(slot).retries_left == 0;
         // `stream_choose_redispatch`: with `option redispatch`, a retry
         // goes elsewhere if the server is no longer running (marked DOWN),
         // the last retry always does, and so does every retry for a
         // non-hash algorithm with more than one active server.
-        let b = self.servers[server].backend;
         let several = self.active_count(b) > 1;
         let by_turn = !self.state.backends[b].balancer.is_hash() && several;
         let down = self.state.checks[server].as_ref().is_some_and(|c| !c.health.is_up());
@@ -952,6 +1068,7 @@ impl Volatile {
                     ),
                     queue: BTreeMap::new(),
                     requests: 0,
+                    aborted: 0,
                 })
                 .collect(),
             usable: weights.iter().map(|&w| w > 0).collect(),
@@ -977,6 +1094,8 @@ impl Volatile {
             free: Vec::new(),
             in_use: 0,
             backlog: VecDeque::new(),
+            by_client: BTreeMap::new(),
+            closed_in_backlog: BTreeSet::new(),
             next_id: 0,
             check_seq: 0,
         }
@@ -1008,7 +1127,7 @@ impl Process for LoadBalancer {
         match msg {
             Message::Request(req) => {
                 if self.state.in_use < self.config.effective_maxconn() {
-                    self.accept(ctx, from, req);
+                    self.accept(ctx, from, req, false);
                 } else if self.state.backlog.len() < self.config.effective_backlog() as usize {
                     self.state.backlog.push_back((from, req));
                 } else {
@@ -1065,6 +1184,7 @@ impl Process for LoadBalancer {
                 }
             }
             Message::CheckClosed { seq } => self.check_answered(ctx, from, seq, CheckResult::L7Response),
+            Message::ClientClosed { id } if self.watch_clients => self.client_closed(ctx, from, id),
             Message::HealthCheckOk { seq } => self.check_answered(ctx, from, seq, CheckResult::L4Ok),
             Message::HealthCheckRefused { seq } => self.check_answered(ctx, from, seq, CheckResult::L4Refused),
             Message::CheckConnected { seq } => self.check_connected(ctx, from, seq),

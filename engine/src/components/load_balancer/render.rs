@@ -73,6 +73,12 @@ pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&st
     let _ = writeln!(out, "    mode http");
     let _ = writeln!(out, "    # Clients' idle time is not modelled; HAProxy needs a value.");
     let _ = writeln!(out, "    timeout client 50s");
+    let watch = config.all_backends().any(|b| b.abortonclose);
+    if watch {
+        let _ = writeln!(out, "    # HAProxy 2.6 watches clients for a close only when the frontend has");
+        let _ = writeln!(out, "    # abortonclose too (haproxy/haproxy#2344); each backend says its own.");
+        let _ = writeln!(out, "    option abortonclose");
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "frontend {name}");
     let _ = writeln!(out, "    bind :80");
@@ -104,12 +110,13 @@ pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&st
     }
     for (section, b) in backends {
         let _ = writeln!(out);
-        backend(&mut out, &section, b, &address);
+        backend(&mut out, &section, b, watch, &address);
     }
     out
 }
 
-fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, address: &impl Fn(&str) -> String) {
+/// One backend section; `watch`: `defaults` has `option abortonclose`.
+fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, watch: bool, address: &impl Fn(&str) -> String) {
     let _ = writeln!(out, "backend {section}");
     let _ = writeln!(out, "    balance {}", b.balance.keyword());
     if b.hash_type != Default::default() {
@@ -124,6 +131,11 @@ fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, address: &im
     }
     if b.allbackups {
         let _ = writeln!(out, "    option allbackups");
+    }
+    if b.abortonclose {
+        let _ = writeln!(out, "    option abortonclose");
+    } else if watch {
+        let _ = writeln!(out, "    no option abortonclose");
     }
     if let Some(c) = &b.httpchk {
         let _ = writeln!(out, "    option httpchk {}", c.words());

@@ -493,6 +493,13 @@ impl Process for Server {
                     self.answered(ctx, worker, Some(Answer::Closed));
                 }
             }
+            Message::ConnectionReset { id } => {
+                // A worker that takes a reset connection from the queue
+                // reads an error, not a request: no work is done. One
+                // already working does not notice until it answers.
+                let reset = |j: &Job| j.from == from && j.req.id == id && j.stage == Stage::Compute;
+                self.state.pool.withdraw(reset);
+            }
             Message::PrimaryIs { epoch, .. } if epoch > self.state.primary_epoch => {
                 self.state.primary = from;
                 self.state.primary_epoch = epoch;
