@@ -390,6 +390,11 @@ pub fn take(lab: &Lab) -> Snapshot {
                     details.push(("connections".to_string(), format!("{connections} (maxconn {})", st.capacity)));
                     details.push(("backlog".to_string(), backlog.to_string()));
                     details.push(("queued for a server".to_string(), st.queued.to_string()));
+                    // HAProxy's stats call them cli_abrt.
+                    let aborted: u64 = backends.iter().map(|b| b.aborted).sum();
+                    if aborted > 0 {
+                        details.push(("dropped, client gone".to_string(), format!("{aborted} (abortonclose)")));
+                    }
                     // With layer-7 routing, each backend and its servers.
                     let routed = backends.len() > 1;
                     if routed {

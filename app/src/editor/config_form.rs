@@ -160,6 +160,7 @@ fn string_refused(component: &Value, path: &[Seg]) -> Option<String> {
 fn probed_kind(component: &Value, path: &[Seg]) -> FieldKind {
     match string_refused(component, path) {
         Some(m) if m.contains("expected a sequence") => FieldKind::List,
+        Some(m) if m.contains("expected a boolean") => FieldKind::Bool,
         Some(m) if m.contains("unknown variant") => {
             let words = expected_words(&m);
             if words.is_empty() {
@@ -554,6 +555,11 @@ mod tests {
         assert!(e.message.contains("only `disable-l7-retry` is modelled"), "{e}");
         let e = set_field(&doc, "lb", "http_request", "disable-l7-retry if is_write").unwrap_err();
         assert_eq!(e.message, "no ACL is named `is_write`; define it in `acl`");
+        // `option abortonclose`, a switch while unset.
+        let unset = fields(&doc, "lb").unwrap().into_iter().find(|f| f.path == "abortonclose").unwrap();
+        assert!(!unset.set && unset.kind == FieldKind::Bool, "{unset:?}");
+        let d = set_field(&doc, "lb", "abortonclose", "true").unwrap();
+        assert!(lb_of(&d).0.abortonclose);
         // Bools and lists.
         let d = set_field(&doc, "lb", "redispatch", "yes").unwrap();
         assert!(lb_of(&d).0.redispatch);
