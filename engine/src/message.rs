@@ -428,10 +428,11 @@ pub enum Message {
     CheckClosed {
         seq: u32,
     },
-    /// A client that gave up on request `id` (its timeout) closed the
-    /// connection: a FIN to the process it sent it to. Most servers do
-    /// not look; HAProxy with `option abortonclose` drops the request.
-    /// (Last: a variant's place is part of the trace hash.)
+    /// The sender of request `id` closed the connection before its answer
+    /// (a FIN): a client that gave up (its timeout), or a load balancer
+    /// that ended the request. Most servers do not look; HAProxy with
+    /// `option abortonclose` drops the request. (Last: a variant's place
+    /// is part of the trace hash.)
     ClientClosed {
         id: RequestId,
     },
@@ -588,7 +589,7 @@ impl Message {
             Message::RequestRefused { id } => format!("connection refused for request #{id}"),
             Message::ConnectionClosed { id } => format!("connection closed before an answer to request #{id}"),
             Message::CheckClosed { seq } => format!("connection closed before an answer to health check #{seq}"),
-            Message::ClientClosed { id } => format!("client closed its connection: gave up on request #{id}"),
+            Message::ClientClosed { id } => format!("connection closed by the sender of request #{id}: it gave up"),
             Message::ConnectionReset { id } => format!("connection reset for request #{id}"),
             Message::Accepted { id } => format!("connection accepted for request #{id}"),
             Message::CacheRequest { id, cmd } => match cmd {

@@ -283,6 +283,13 @@ pub enum Note {
         client: NodeId,
         at: crate::components::load_balancer::AbortedAt,
     },
+    /// A load balancer marked `server` DOWN and, per `on-marked-down
+    /// shutdown-sessions`, ended the `sessions` requests it held with 502s.
+    /// (Last: see above.)
+    SessionsShutDown {
+        server: NodeId,
+        sessions: u32,
+    },
 }
 
 impl Note {
@@ -338,6 +345,7 @@ impl Note {
             Note::ErrorLimit { .. } => "error_limit",
             Note::L7Retry { .. } => "l7_retry",
             Note::ClientAborted { .. } => "client_aborted",
+            Note::SessionsShutDown { .. } => "sessions_shut_down",
         }
     }
 
@@ -620,6 +628,7 @@ mod tests {
             Note::ErrorLimit { .. } => 46,
             Note::L7Retry { .. } => 47,
             Note::ClientAborted { .. } => 48,
+            Note::SessionsShutDown { .. } => 49,
         }
     }
 
@@ -690,6 +699,7 @@ mod tests {
                 failure: crate::components::load_balancer::retry_on::L7Failure::Status(503),
             },
             Note::ClientAborted { client: 1, at: crate::components::load_balancer::AbortedAt::Queue },
+            Note::SessionsShutDown { server: 1, sessions: 1 },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -178,6 +178,10 @@ impl Simulation {
                 };
                 format!("{what} (attempt {attempt}); retry-on: sending it again")
             }
+            Note::SessionsShutDown { server, sessions } => format!(
+                "{} is DOWN: the {sessions} requests it held get a 502 at once (on-marked-down shutdown-sessions)",
+                name(server)
+            ),
             Note::ClientAborted { client, at } => format!(
                 "{} closed its connection {}: request dropped (abortonclose, {})",
                 name(client),

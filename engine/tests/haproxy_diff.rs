@@ -2102,3 +2102,104 @@ fn abortonclose_matches_haproxy() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// on-marked-down shutdown-sessions
+
+/// One request that s1 holds for 1 s, while s1's HTTP checks (`inter
+/// 200ms fall 1`) find it busy: in the engine an app server with one
+/// worker and no queue, which answers a check 503 while the request holds
+/// its worker. Returns what HAProxy would log: the status, and whether
+/// the answer came before s1's (within 500 ms of the request).
+fn held_while_marked_down(shutdown_sessions: bool) -> (engine::Simulation, (u16, bool)) {
+    use engine::message::Message;
+    use engine::trace::What;
+    let mut s1 = serde_json::json!({ "name": "s1", "check": true, "inter": "200ms", "fall": 1, "rise": 1 });
+    if shutdown_sessions {
+        s1["on_marked_down"] = serde_json::json!("shutdown-sessions");
+    }
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "5s",
+              "workload": { "kind": "script", "requests": [ { "at": "100ms", "read": 1 } ] } },
+            { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "servers": [ s1 ],
+              "httpchk": "GET /health", "timeout_server": "5s" },
+            { "name": "s1", "type": "server", "workers": 1, "queue": 0, "service_time": "1s" }
+        ],
+        "links": [ { "between": ["c", "lb"], "latency": "10us" }, { "between": ["lb", "s1"], "latency": "10us" } ]
+    });
+    let scenario = engine::Scenario::from_value(scenario).expect("valid");
+    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    sim.run_until(3_000_000_000);
+    let c = sim.node_id("c").unwrap();
+    let answer = sim.trace().events().iter().find_map(|e| match &e.what {
+        What::Deliver { to, msg: Message::Response(r), .. } if *to == c => Some((r.status.code(), e.time)),
+        _ => None,
+    });
+    let (status, at) = answer.expect("the client got an answer");
+    (sim, (status, at - 100_000_000 < 500_000_000))
+}
+
+/// `on-marked-down shutdown-sessions` against HAProxy 2.6: s1 holds a
+/// request for 1 s and fails its HTTP checks meanwhile (503: busy), so it
+/// is marked DOWN. With the option HAProxy kills the request at once: a
+/// 502 logged `DH` (killed because the server went down, while waiting
+/// for its headers), and s1's connection is closed. Without it the
+/// request waits for s1, whose answer is relayed although s1 is DOWN.
+#[test]
+fn on_marked_down_shutdown_sessions_matches_haproxy() {
+    for (shutdown_sessions, expected) in [(false, (200, false, "--")), (true, (502, true, "DH"))] {
+        let (sim, (status, early)) = held_while_marked_down(shutdown_sessions);
+        assert_eq!((status, early), (expected.0, expected.1), "the engine, shutdown-sessions {shutdown_sessions}");
+
+        // s1 answers checks 503 while it holds a request, 200 otherwise.
+        let holding = Arc::new(AtomicBool::new(false));
+        let checks = Arc::new(AtomicU64::new(0));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
+        let s1_port = listener.local_addr().unwrap().port();
+        let (busy, checked) = (holding.clone(), checks.clone());
+        let _s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
+            let (busy, checked, name) = (busy.clone(), checked.clone(), name.to_string());
+            thread::spawn(move || {
+                let Some(head) = read_head(&mut conn) else { return };
+                if head.starts_with("get /health") {
+                    checked.fetch_add(1, Ordering::SeqCst);
+                    let status = if busy.load(Ordering::SeqCst) { "503 Service Unavailable" } else { "200 OK" };
+                    let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = conn.write_all(answer.as_bytes());
+                    return;
+                }
+                busy.store(true, Ordering::SeqCst);
+                thread::sleep(WallDuration::from_secs(1));
+                busy.store(false, Ordering::SeqCst);
+                respond(conn, &name);
+            });
+        });
+        let port = free_port();
+        let lb = sim.node_id("lb").unwrap();
+        let cfg = local_cfg(
+            &sim,
+            lb,
+            port,
+            |_| s1_port,
+            "    log stdout format raw local0\n",
+            "    log global\n    log-format \"request %ST %tsc %Ta\"\n    option dontlognull\n",
+        );
+        assert_eq!(cfg.contains("on-marked-down shutdown-sessions"), shutdown_sessions, "{cfg}");
+        let haproxy = HaProxy::launch(&cfg, port);
+        // The request comes after a first check has passed.
+        let start = Instant::now();
+        while checks.load(Ordering::SeqCst) == 0 {
+            assert!(start.elapsed() < DEADLINE, "HAProxy never checked s1");
+            thread::sleep(WallDuration::from_millis(5));
+        }
+        let (status, _) = haproxy.request("GET", "/", "");
+        let logged = haproxy.wait_line(0, "request ");
+        let line = haproxy.lines.lock().unwrap()[logged].clone();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let ms: u64 = words[3].parse().expect("%Ta");
+        let real = (status, ms < 500, &words[2][..2]);
+        assert_eq!(real, expected, "HAProxy ({line}) against the engine; config:\n{cfg}");
+    }
+}

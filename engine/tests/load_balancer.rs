@@ -996,3 +996,70 @@ fn abortonclose_drops_requests_in_the_backlog_and_between_retries() {
     assert_eq!(requests_to(&plain, "s1"), 2, "c2's request is served for nobody");
     assert_eq!(retries(&plain), 3, "every retry is made");
 }
+
+/// A hung server (paused) fails its HTTP checks and is marked DOWN. With
+/// `on-marked-down shutdown-sessions` the requests it holds get a 502 the
+/// moment it is DOWN; without, they wait for `timeout server` (5 s) and
+/// get a 504.
+#[test]
+fn shutdown_sessions_ends_a_down_servers_requests_at_once() {
+    use engine::message::Status;
+    let run = |on_marked_down: Option<&str>| {
+        let mut s1 = json!({ "name": "s1" });
+        if let Some(a) = on_marked_down {
+            s1["on_marked_down"] = json!(a);
+        }
+        let mut s = sim(json!({
+            "version": 1, "seed": 2,
+            "nodes": [
+                { "name": "c", "type": "client", "target": "lb", "timeout": "10s",
+                  "workload": { "kind": "open_loop", "rate": 100, "arrival": "constant" } },
+                { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "httpchk": "GET /health",
+                  "default_server": { "check": true, "inter": "200ms", "fall": 2 }, "timeout_server": "5s",
+                  "servers": [ s1, { "name": "s2" } ] },
+                { "name": "s1", "type": "server" },
+                { "name": "s2", "type": "server" }
+            ],
+            "links": [ { "between": ["c", "lb"], "latency": "1ms" }, { "between": ["lb", "s1"], "latency": "1ms" },
+                       { "between": ["lb", "s2"], "latency": "1ms" } ],
+            "faults": [ { "at": "1s", "action": "pause", "node": "s1" } ]
+        }));
+        s.run_through(8 * SEC);
+        s
+    };
+    let answers = |s: &engine::Simulation, status: Status| {
+        let c = s.node_id("c").unwrap();
+        let deliveries = s.trace().events().iter();
+        deliveries
+            .filter_map(|e| match &e.what {
+                What::Deliver { to, msg: Message::Response(r), .. } if *to == c && r.status == status => Some(e.time),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let shut_downs = |s: &engine::Simulation| {
+        let notes = s.trace().events().iter();
+        notes
+            .filter_map(|e| match &e.what {
+                What::Note { note: Note::SessionsShutDown { sessions, .. }, .. } => Some((e.time, *sessions)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let plain = run(None);
+    let downs = note_times(&plain, "s1", down);
+    assert_eq!(downs.len(), 1, "{downs:?}");
+    let late = answers(&plain, Status::GatewayTimeout);
+    assert!(late.len() >= 15 && late.iter().all(|&t| t > 6 * SEC), "504s after timeout server: {late:?}");
+    assert!(answers(&plain, Status::BadGateway).is_empty() && shut_downs(&plain).is_empty());
+
+    let shut = run(Some("shutdown-sessions"));
+    let downs = note_times(&shut, "s1", down);
+    let ended = shut_downs(&shut);
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0].0, downs[0], "at the DOWN");
+    let at_once = answers(&shut, Status::BadGateway);
+    assert_eq!(at_once.len() as u32, ended[0].1, "one 502 per request s1 held");
+    assert!(at_once.len() >= 15 && at_once.iter().all(|&t| t - downs[0] <= 2 * MS), "{at_once:?}");
+    assert!(answers(&shut, Status::GatewayTimeout).is_empty());
+}

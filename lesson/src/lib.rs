@@ -104,6 +104,7 @@ pub const EVENTS: &[&str] = &[
     "error_limit",
     "l7_retry",
     "client_aborted",
+    "sessions_shut_down",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

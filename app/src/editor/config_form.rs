@@ -555,6 +555,12 @@ mod tests {
         assert!(e.message.contains("only `disable-l7-retry` is modelled"), "{e}");
         let e = set_field(&doc, "lb", "http_request", "disable-l7-retry if is_write").unwrap_err();
         assert_eq!(e.message, "no ACL is named `is_write`; define it in `acl`");
+        // `on-marked-down`, a choice of HAProxy's one action while unset.
+        let unset =
+            fields(&doc, "lb").unwrap().into_iter().find(|f| f.path == "default_server.on_marked_down").unwrap();
+        assert_eq!(unset.kind, FieldKind::Choice(vec!["shutdown-sessions".into()]), "{unset:?}");
+        let d = set_field(&doc, "lb", "default_server.on_marked_down", "shutdown-sessions").unwrap();
+        assert!(lb_of(&d).0.servers.iter().all(|s| s.effective(&lb_of(&d).0.default_server).shutdown_sessions));
         // `option abortonclose`, a switch while unset.
         let unset = fields(&doc, "lb").unwrap().into_iter().find(|f| f.path == "abortonclose").unwrap();
         assert!(!unset.set && unset.kind == FieldKind::Bool, "{unset:?}");

@@ -8,6 +8,7 @@ use super::hash::{HashFunction, HashMethod, HashType, UriOptions};
 use super::health::CheckParams;
 use super::httpchk::HttpChk;
 use super::observe::{Analysis, Observe, OnError, DEFAULT_ERROR_LIMIT, MAX_ERROR_LIMIT};
+use super::on_marked_down::OnMarkedDown;
 use super::random::MAX_DRAWS;
 use super::retry_on::RetryOn;
 use crate::time::Duration;
@@ -240,6 +241,10 @@ pub struct ServerDefaults {
     /// `mark-down`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_error: Option<OnError>,
+    /// `shutdown-sessions`: marking the server DOWN ends the requests it
+    /// holds with a 502 at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_marked_down: Option<OnMarkedDown>,
 }
 
 /// One `server` line: the node it forwards to, and its options.
@@ -274,6 +279,8 @@ pub struct ServerLine {
     pub error_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_error: Option<OnError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_marked_down: Option<OnMarkedDown>,
     /// Used only when no active server is usable.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backup: bool,
@@ -308,6 +315,8 @@ pub struct EffectiveServer {
     /// Whether `fastinter` was given: only then does health analysis bring
     /// the next check forward (HAProxy keeps 0 for "unset").
     pub fastinter_set: bool,
+    /// `on-marked-down shutdown-sessions`.
+    pub shutdown_sessions: bool,
 }
 
 impl ServerLine {
@@ -327,6 +336,7 @@ impl ServerLine {
             observe: o.observe,
             error_limit: o.error_limit,
             on_error: o.on_error,
+            on_marked_down: o.on_marked_down,
             backup: false,
         }
     }
@@ -347,6 +357,7 @@ impl ServerLine {
             observe: self.observe,
             error_limit: self.error_limit,
             on_error: self.on_error,
+            on_marked_down: self.on_marked_down,
         }
     }
 
@@ -373,6 +384,7 @@ impl ServerLine {
                 on_error: self.on_error.or(d.on_error).unwrap_or_default(),
             },
             fastinter_set: fastinter.is_some(),
+            shutdown_sessions: self.on_marked_down.or(d.on_marked_down) == Some(OnMarkedDown::ShutdownSessions),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod httpchk;
 pub mod leastconn;
 pub mod map;
 pub mod observe;
+pub mod on_marked_down;
 pub mod random;
 pub mod render;
 pub mod retry_on;
@@ -940,6 +941,32 @@ impl LoadBalancer {
         self.state.backends[b].balancer.set_down(local);
         self.redistribute(ctx, server);
         ctx.note(Note::ServerDown { server: self.servers[server].node, health, reason });
+        if self.servers[server].eff.shutdown_sessions {
+            self.shut_down_sessions(ctx, server);
+        }
+    }
+
+    /// `on-marked-down shutdown-sessions` (`srv_shutdown_streams`): each
+    /// request `server` holds gets a 502 at once, and its connection to the
+    /// server is closed (the server, not told to stop, finishes the work).
+    fn shut_down_sessions(&mut self, ctx: &mut Ctx, server: usize) {
+        let held: Vec<usize> = (0..self.state.conns.len())
+            .filter(|&slot| {
+                let phase = self.state.conns[slot].as_ref().map(|c| c.phase);
+                matches!(phase, Some(Phase::Established { server: s, .. }) if s == server)
+            })
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        let node = self.servers[server].node;
+        ctx.note(Note::SessionsShutDown { server: node, sessions: held.len() as u32 });
+        for slot in held {
+            let id = self.conn(slot).backend_id;
+            ctx.send(node, Message::ClientClosed { id });
+            self.release(ctx, server);
+            self.answer(ctx, slot, Status::BadGateway);
+        }
     }
 
     /// Applies a check result and schedules the next check.

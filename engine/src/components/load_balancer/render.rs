@@ -52,6 +52,9 @@ fn options(o: &ServerDefaults) -> String {
     if let Some(e) = o.on_error {
         let _ = write!(out, " on-error {}", e.keyword());
     }
+    if let Some(a) = o.on_marked_down {
+        let _ = write!(out, " on-marked-down {}", a.keyword());
+    }
     out
 }
 
