@@ -81,6 +81,23 @@ impl Backend {
         Backend { name: name.to_string(), port, stop, thread: Some(thread) }
     }
 
+    /// A backend on a free port that reads each request head on a thread
+    /// of its own and passes it, lower-cased, to `handle` with the
+    /// connection (so requests can be held at once).
+    fn threaded(handle: impl Fn(String, TcpStream) + Send + Sync + 'static) -> Backend {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
+        let port = listener.local_addr().unwrap().port();
+        let handle = Arc::new(handle);
+        Backend::serve_with("s1", port, listener, move |mut conn, _| {
+            let handle = handle.clone();
+            thread::spawn(move || {
+                if let Some(head) = read_head(&mut conn) {
+                    handle(head, conn);
+                }
+            });
+        })
+    }
+
     /// Closes the listener: connections are refused from now on.
     fn stop(&mut self) {
         if let Some(t) = self.thread.take() {
@@ -747,6 +764,23 @@ fn local_cfg(
             None => format!("{l}\n"),
         })
         .collect()
+}
+
+/// The real HAProxy on the engine's rendering of load balancer `lb`, every
+/// server at 127.0.0.1:`server_port`, logging each request as `request
+/// <log_format>` (which should hold `%Ta`: without a field known only at
+/// the end, HAProxy logs at the request). Returns it and the config.
+fn launch_logged(sim: &engine::Simulation, server_port: u16, log_format: &str) -> (HaProxy, String) {
+    let port = free_port();
+    let cfg = local_cfg(
+        sim,
+        sim.node_id("lb").unwrap(),
+        port,
+        |_| server_port,
+        "    log stdout format raw local0\n",
+        &format!("    log global\n    log-format \"request {log_format}\"\n    option dontlognull\n"),
+    );
+    (HaProxy::launch(&cfg, port), cfg)
 }
 
 /// Layer-7 routing: the engine's rendering of a load balancer with ACLs,
@@ -2037,32 +2071,16 @@ fn abortonclose_matches_haproxy() {
         // path) and answers after HOLD units, one thread per connection.
         let start = Instant::now();
         let arrivals: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
-        let s1_port = listener.local_addr().unwrap().port();
         let seen = arrivals.clone();
-        let _s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
-            let (seen, name) = (seen.clone(), name.to_string());
-            thread::spawn(move || {
-                let Some(head) = read_head(&mut conn) else { return };
-                let path = head.split_whitespace().nth(1).unwrap_or_default().to_string();
-                seen.lock().unwrap().push((path, start.elapsed().as_millis() as u64));
-                thread::sleep(WallDuration::from_millis(HOLD * U));
-                respond(conn, &name);
-            });
+        let s1 = Backend::threaded(move |head, conn| {
+            let path = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+            seen.lock().unwrap().push((path, start.elapsed().as_millis() as u64));
+            thread::sleep(WallDuration::from_millis(HOLD * U));
+            respond(conn, "s1");
         });
-        let port = free_port();
-        let lb = sim.node_id("lb").unwrap();
-        let cfg = local_cfg(
-            &sim,
-            lb,
-            port,
-            |_| s1_port,
-            "    log stdout format raw local0\n",
-            // `%Ta` keeps HAProxy from logging early, before the end.
-            "    log global\n    log-format \"request %HP %tsc %Ta\"\n    option dontlognull\n",
-        );
+        let (haproxy, cfg) = launch_logged(&sim, s1.port, "%HP %tsc %Ta");
         assert_eq!(cfg.contains("option abortonclose"), abortonclose, "{cfg}");
-        let haproxy = HaProxy::launch(&cfg, port);
+        let port = haproxy.port;
         let at = |u: u64| start + WallDuration::from_millis(u * U);
         let clients: Vec<JoinHandle<()>> = CLIENTS
             .iter()
@@ -2156,38 +2174,22 @@ fn on_marked_down_shutdown_sessions_matches_haproxy() {
         // s1 answers checks 503 while it holds a request, 200 otherwise.
         let holding = Arc::new(AtomicBool::new(false));
         let checks = Arc::new(AtomicU64::new(0));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a backend");
-        let s1_port = listener.local_addr().unwrap().port();
         let (busy, checked) = (holding.clone(), checks.clone());
-        let _s1 = Backend::serve_with("s1", s1_port, listener, move |mut conn, name| {
-            let (busy, checked, name) = (busy.clone(), checked.clone(), name.to_string());
-            thread::spawn(move || {
-                let Some(head) = read_head(&mut conn) else { return };
-                if head.starts_with("get /health") {
-                    checked.fetch_add(1, Ordering::SeqCst);
-                    let status = if busy.load(Ordering::SeqCst) { "503 Service Unavailable" } else { "200 OK" };
-                    let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-                    let _ = conn.write_all(answer.as_bytes());
-                    return;
-                }
-                busy.store(true, Ordering::SeqCst);
-                thread::sleep(WallDuration::from_secs(1));
-                busy.store(false, Ordering::SeqCst);
-                respond(conn, &name);
-            });
+        let s1 = Backend::threaded(move |head, mut conn| {
+            if head.starts_with("get /health") {
+                checked.fetch_add(1, Ordering::SeqCst);
+                let status = if busy.load(Ordering::SeqCst) { "503 Service Unavailable" } else { "200 OK" };
+                let answer = format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = conn.write_all(answer.as_bytes());
+                return;
+            }
+            busy.store(true, Ordering::SeqCst);
+            thread::sleep(WallDuration::from_secs(1));
+            busy.store(false, Ordering::SeqCst);
+            respond(conn, "s1");
         });
-        let port = free_port();
-        let lb = sim.node_id("lb").unwrap();
-        let cfg = local_cfg(
-            &sim,
-            lb,
-            port,
-            |_| s1_port,
-            "    log stdout format raw local0\n",
-            "    log global\n    log-format \"request %ST %tsc %Ta\"\n    option dontlognull\n",
-        );
+        let (haproxy, cfg) = launch_logged(&sim, s1.port, "%ST %tsc %Ta");
         assert_eq!(cfg.contains("on-marked-down shutdown-sessions"), shutdown_sessions, "{cfg}");
-        let haproxy = HaProxy::launch(&cfg, port);
         // The request comes after a first check has passed.
         let start = Instant::now();
         while checks.load(Ordering::SeqCst) == 0 {
