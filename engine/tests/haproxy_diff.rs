@@ -2205,3 +2205,66 @@ fn on_marked_down_shutdown_sessions_matches_haproxy() {
         assert_eq!(real, expected, "HAProxy ({line}) against the engine; config:\n{cfg}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// hash-balance-factor: consistent hashing with bounded loads
+
+/// `balance uri` with `hash-type consistent` and `hash-balance-factor`
+/// against HAProxy 2.6: requests pinned with `use-server` stay in flight
+/// on s1, s2 and s3 (`held`), then 60 URIs go one at a time through the
+/// hash. A URI whose server is at its bound (its share, by weight, of
+/// `factor` per cent of the requests in progress) goes to the next server
+/// on the ring that is not. HAProxy's server for each URI must be the
+/// engine's.
+#[test]
+fn hash_balance_factor_matches_haproxy() {
+    // (factor, requests held on s1, s2, s3): the bound leaves out s1,
+    // then s1 again with fewer in flight, then s2.
+    let cases: [(u32, [u64; 3]); 3] = [(150, [2, 1, 0]), (125, [1, 0, 0]), (110, [0, 2, 1])];
+    for (factor, held) in cases {
+        let servers = [HoldingBackend::start("s1"), HoldingBackend::start("s2"), HoldingBackend::start("s3")];
+        let mut backend =
+            format!("backend b\n    balance uri\n    hash-type consistent\n    hash-balance-factor {factor}\n");
+        for (i, s) in servers.iter().enumerate() {
+            backend += &format!("    use-server s{0} if {{ req.hdr(x-hold) -m str s{0} }}\n", i + 1);
+            backend += &format!("    server s{} 127.0.0.1:{}\n", i + 1, s.port);
+        }
+        let haproxy = HaProxy::start("", &backend);
+        let mut pinned = Vec::new();
+        for (i, &n) in held.iter().enumerate() {
+            for _ in 0..n {
+                pinned.push(haproxy.send_held("b", &format!("s{}", i + 1)));
+            }
+            servers[i].wait_held(n);
+        }
+        let real: Vec<String> = uris().iter().map(|u| haproxy.get("b", u, None)).collect();
+        for s in &servers {
+            s.release();
+        }
+        for p in pinned {
+            p.join().expect("a held request is answered");
+        }
+
+        let ring = Chash::new(&[1, 1, 1], &[false; 3], &[true; 3], false);
+        let served = |i: usize| held[i] as u32;
+        let total = held.iter().sum::<u64>() as u32;
+        let ours: Vec<String> = uris()
+            .iter()
+            .map(|u| {
+                let h = uri_hash(&HashType::consistent(), &UriOptions::default(), u.as_bytes(), ring.tot_used());
+                let pick = ring.pick_bounded(h, None, |i| ring.under_bound(i, factor, served(i), total));
+                format!("s{}", pick.unwrap() + 1)
+            })
+            .collect();
+        // Without the bound, some URIs would go to a server at its bound.
+        let plain: Vec<String> = uris()
+            .iter()
+            .map(|u| {
+                let h = uri_hash(&HashType::consistent(), &UriOptions::default(), u.as_bytes(), ring.tot_used());
+                format!("s{}", ring.pick(h, None).unwrap() + 1)
+            })
+            .collect();
+        assert_ne!(plain, ours, "factor {factor}, held {held:?}: the bound changes nothing here");
+        assert_eq!(real, ours, "factor {factor}, held {held:?}");
+    }
+}

@@ -108,4 +108,12 @@ fn every_balance_algorithm_renders_a_valid_haproxy_cfg() {
         }
         haproxy_accepts(&cfg, &balance.replace(' ', "_"));
     }
+    // Bounded loads on a consistent hash.
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["balance"] = json!("source");
+    v["nodes"][1]["hash_type"] = json!("consistent");
+    v["nodes"][1]["hash_balance_factor"] = json!(125);
+    let cfg = sim(v).haproxy_cfg(1).unwrap();
+    assert!(cfg.contains("    hash-type consistent\n    hash-balance-factor 125\n"), "{cfg}");
+    haproxy_accepts(&cfg, "hash_balance_factor");
 }

@@ -1063,3 +1063,41 @@ fn shutdown_sessions_ends_a_down_servers_requests_at_once() {
     assert!(at_once.len() >= 15 && at_once.iter().all(|&t| t - downs[0] <= 2 * MS), "{at_once:?}");
     assert!(answers(&shut, Status::GatewayTimeout).is_empty());
 }
+
+/// A hot path under `balance uri` with a consistent hash: two thirds of
+/// the requests ask for `/hot`, so one server gets them all. With
+/// `hash_balance_factor: 125` no server may hold more than its share of
+/// 125 % of the requests in progress, so `/hot`'s overflow goes on round
+/// the ring, to the same next servers each time.
+#[test]
+fn hash_balance_factor_spreads_a_hot_path() {
+    let run = |factor: Option<u32>| {
+        let mut lb = json!({ "name": "lb", "type": "load_balancer", "balance": "uri", "hash_type": "consistent",
+                             "servers": [ { "name": "s1" }, { "name": "s2" }, { "name": "s3" } ] });
+        if let Some(f) = factor {
+            lb["hash_balance_factor"] = json!(f);
+        }
+        let mut s = sim(json!({
+            "version": 1, "seed": 3,
+            "nodes": [
+                { "name": "c", "type": "client", "target": "lb", "timeout": "5s",
+                  "workload": { "kind": "open_loop", "rate": 600 },
+                  "paths": [ { "path": "/hot", "weight": 6 }, { "path": "/a" }, { "path": "/b" }, { "path": "/c" } ] },
+                lb,
+                { "name": "s1", "type": "server", "workers": 16, "service_time": "10ms" },
+                { "name": "s2", "type": "server", "workers": 16, "service_time": "10ms" },
+                { "name": "s3", "type": "server", "workers": 16, "service_time": "10ms" }
+            ],
+            "links": [ { "between": ["c", "lb"], "latency": "1ms" }, { "between": ["lb", "s1"], "latency": "1ms" },
+                       { "between": ["lb", "s2"], "latency": "1ms" }, { "between": ["lb", "s3"], "latency": "1ms" } ]
+        }));
+        s.run_through(10 * SEC);
+        let shares = requests_per_server(&s);
+        let total: u64 = shares.iter().sum();
+        shares.iter().map(|&n| n as f64 / total as f64).collect::<Vec<f64>>()
+    };
+    let plain = run(None);
+    assert!(plain.iter().any(|&x| x > 0.7) && plain.contains(&0.0), "one server takes /hot: {plain:?}");
+    let bounded = run(Some(125));
+    assert!(bounded.iter().all(|&x| x > 0.15 && x < 0.45), "the overflow is spread: {bounded:?}");
+}

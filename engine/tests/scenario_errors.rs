@@ -187,6 +187,23 @@ fn out_of_range_numbers() {
         err(with(lb_three(json!([])), "/nodes/1/timeout_connect", json!("0s"))),
         "nodes[1].timeout_connect: timeout_connect must be at least 1ms, got 0s"
     );
+    // `hash-balance-factor`: 0 or above 100, on a consistent hash only.
+    let uri = with(lb_three(json!([])), "/nodes/1/balance", json!("uri"));
+    let consistent = with(uri.clone(), "/nodes/1/hash_type", json!("consistent"));
+    assert_eq!(
+        err(with(consistent.clone(), "/nodes/1/hash_balance_factor", json!(100))),
+        "nodes[1].hash_balance_factor: hash-balance-factor must be 0 or greater than 100, got 100"
+    );
+    for not_consistent in [uri, lb_three(json!([]))] {
+        assert_eq!(
+            err(with(not_consistent, "/nodes/1/hash_balance_factor", json!(150))),
+            "nodes[1].hash_balance_factor: hash-balance-factor bounds the load of a consistent hash: \
+             it needs `balance` source or uri with `hash_type: consistent`"
+        );
+    }
+    for fine in [0, 101, 150] {
+        Scenario::from_value(with(consistent.clone(), "/nodes/1/hash_balance_factor", json!(fine))).expect("valid");
+    }
     assert!(err(with(
         client_server(10.0),
         "/nodes/1/service_time",

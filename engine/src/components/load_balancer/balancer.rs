@@ -16,7 +16,8 @@ use std::net::{IpAddr, Ipv4Addr};
 #[derive(Clone, Debug)]
 pub enum Table {
     Map(Map),
-    Ring(Chash),
+    /// The consistent hashing ring, and `hash-balance-factor` (0: off).
+    Ring(Chash, u32),
 }
 
 #[derive(Clone, Debug)]
@@ -42,9 +43,12 @@ pub struct PickInput<'a> {
 }
 
 impl Balancer {
+    /// `balance_factor`: `hash-balance-factor` (0: off), for a
+    /// consistent hash.
     pub fn new(
         balance: &Balance,
         hash: &HashTypeConfig,
+        balance_factor: u32,
         weights: &[u32],
         backup: &[bool],
         all_backups: bool,
@@ -53,7 +57,7 @@ impl Balancer {
         let usable = vec![true; weights.len()];
         let table = || match hash.method() {
             HashMethod::MapBased => Table::Map(Map::new(weights, backup, &usable, all_backups)),
-            HashMethod::Consistent => Table::Ring(Chash::new(weights, backup, &usable, all_backups)),
+            HashMethod::Consistent => Table::Ring(Chash::new(weights, backup, &usable, all_backups), balance_factor),
         };
         match balance {
             Balance::Roundrobin => Balancer::Roundrobin(Fwrr::new(weights, backup, &usable, all_backups)),
@@ -82,21 +86,27 @@ impl Balancer {
 
     /// Picks a server for a request; `saturated` says which servers are
     /// full (skipped by the turn-based algorithms), `limits` gives
-    /// leastconn the servers' maxconn and maxqueue.
+    /// leastconn the servers' maxconn and maxqueue, `served` each server's
+    /// requests in progress (for `hash-balance-factor`).
     pub fn pick(
         &mut self,
         input: PickInput,
         avoid: Option<usize>,
         saturated: impl Fn(usize) -> bool,
         limits: impl Fn(usize) -> Limits,
+        served: impl Fn(usize) -> u32,
     ) -> Option<usize> {
         let pick_table = |table: &Table, h: u32| match table {
             Table::Map(m) => m.pick_hash(h),
-            Table::Ring(r) => r.pick(h, avoid),
+            Table::Ring(r, 0) => r.pick(h, avoid),
+            Table::Ring(r, factor) => {
+                let total: u32 = (0..r.servers()).map(&served).sum();
+                r.pick_bounded(h, avoid, |i| r.under_bound(i, *factor, served(i), total))
+            }
         };
         let used = |table: &Table| match table {
             Table::Map(m) => m.tot_used(),
-            Table::Ring(r) => r.tot_used(),
+            Table::Ring(r, _) => r.tot_used(),
         };
         match self {
             Balancer::Roundrobin(f) => f.pick(avoid, saturated),
@@ -125,7 +135,7 @@ impl Balancer {
             Balancer::Random(r) => r.set_up(i),
             Balancer::Source { table, .. } | Balancer::Uri { table, .. } => match table {
                 Table::Map(m) => m.set_up(i),
-                Table::Ring(r) => r.set_up(i),
+                Table::Ring(r, _) => r.set_up(i),
             },
         }
     }
@@ -139,7 +149,7 @@ impl Balancer {
             Balancer::Random(r) => r.set_down(i),
             Balancer::Source { table, .. } | Balancer::Uri { table, .. } => match table {
                 Table::Map(m) => m.set_down(i),
-                Table::Ring(r) => r.set_down(i),
+                Table::Ring(r, _) => r.set_down(i),
             },
         }
     }
@@ -154,7 +164,7 @@ impl Balancer {
             Balancer::Roundrobin(f) => f.set_eweight(i, eweight),
             Balancer::Leastconn(l) => l.set_eweight(i, eweight),
             Balancer::Random(r) => r.set_eweight(i, eweight),
-            Balancer::Source { table: Table::Ring(r), .. } | Balancer::Uri { table: Table::Ring(r), .. } => {
+            Balancer::Source { table: Table::Ring(r, _), .. } | Balancer::Uri { table: Table::Ring(r, _), .. } => {
                 r.set_eweight(i, eweight)
             }
             _ => return false,

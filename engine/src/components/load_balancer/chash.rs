@@ -38,6 +38,10 @@ struct Srv {
     points_tot: u32,
     /// `lb_nodes_now`: points on the ring (0 when not usable).
     points_now: u32,
+    /// `cumulative_weight`: the effective weights of the servers before it
+    /// in its group (active or backup), as `recount_servers` left them at
+    /// start-up.
+    cumulative: u32,
 }
 
 impl Srv {
@@ -82,12 +86,23 @@ impl Chash {
                     eweight: weights[i] * WEIGHT_SCALE,
                     points_tot: weights[i] * WEIGHT_SCALE,
                     points_now: 0,
+                    cumulative: 0,
                 })
                 .collect(),
             rings: [Vec::new(), Vec::new()],
             all_backups,
             last: None,
         };
+        // `recount_servers`: the usable servers' weights add up in order,
+        // active and backup apart.
+        let mut total = [0u32; 2];
+        for i in 0..n {
+            if c.srv[i].usable() {
+                let g = c.group(i);
+                c.srv[i].cumulative = total[g];
+                total[g] += c.srv[i].eweight;
+            }
+        }
         for i in 0..n {
             c.adjust(i);
         }
@@ -236,6 +251,38 @@ impl Chash {
         avoided.map(|at| ring[at].1)
     }
 
+    /// `chash_server_is_eligible`, the bounded-load check of
+    /// `hash-balance-factor` (Mirrokni, Thorup and Zadimoghaddam's
+    /// consistent hashing with bounded loads, adapted to weights): the
+    /// backend's requests in progress, this one included, times `factor`
+    /// per cent, are the slots; server `i` gets its share of them by weight
+    /// (at least one), and is eligible while it serves fewer than that.
+    /// `served` is the server's requests in progress, `backend_served` the
+    /// backend's.
+    pub fn under_bound(&self, i: usize, factor: u32, served: u32, backend_served: u32) -> bool {
+        let tot_weight = u64::from(self.tot_weight());
+        if tot_weight == 0 {
+            return true;
+        }
+        let tot_slots = ((u64::from(backend_served) + 1) * u64::from(factor)).div_ceil(100);
+        let (per_weight, remainder) = (tot_slots / tot_weight, tot_slots % tot_weight);
+        let (cum, w) = (u64::from(self.srv[i].cumulative), u64::from(self.srv[i].eweight));
+        let slots = w * per_weight + (cum + w) * remainder / tot_weight - cum * remainder / tot_weight;
+        u64::from(served) < slots.max(1)
+    }
+
+    /// `lbprm.tot_weight` (`update_backend_weight`): the effective weights
+    /// of the usable active servers; without any, the first usable
+    /// backup's (unless `allbackups`) or every usable backup's.
+    fn tot_weight(&self) -> u32 {
+        let sum = |b: bool| self.srv.iter().filter(|s| s.backup == b && s.usable()).map(|s| s.eweight).sum();
+        match sum(false) {
+            0 if !self.all_backups => self.srv.iter().find(|s| s.backup && s.usable()).map_or(0, |s| s.eweight),
+            0 => sum(true),
+            act => act,
+        }
+    }
+
     /// `cur_eweight`: the user weight times 16 (less while `slowstart`
     /// ramps it).
     pub fn eweight(&self, i: usize) -> u32 {
@@ -250,6 +297,11 @@ impl Chash {
             0 => count(true),
             act => act,
         }
+    }
+
+    /// How many servers (active and backup) the ring was built for.
+    pub fn servers(&self) -> usize {
+        self.srv.len()
     }
 
     /// Points the server has on its ring now.
@@ -404,5 +456,24 @@ mod tests {
         assert_eq!(c.next_server(None, |_| false), Some(1 - first));
         c.set_up(first);
         assert!(c.next_server(None, |_| false).is_some());
+    }
+
+    #[test]
+    fn bounded_loads_share_the_slots_by_weight() {
+        // 3 in progress, factor 150: (3 + 1) × 1.5 = 6 slots, 2 each.
+        let c = all(&[1, 1, 1]);
+        let eligible: Vec<bool> = [2, 1, 0].iter().enumerate().map(|(i, &n)| c.under_bound(i, 150, n, 3)).collect();
+        assert_eq!(eligible, [false, true, true]);
+        // Weights 3:1, 7 in progress, factor 125: 10 slots over weight 64
+        // (no whole slot per weight unit): 7 (48 × 10 / 64) and 3.
+        let c = all(&[3, 1]);
+        assert!(c.under_bound(0, 125, 6, 7) && !c.under_bound(0, 125, 7, 7));
+        assert!(c.under_bound(1, 125, 2, 7) && !c.under_bound(1, 125, 3, 7));
+        // Never less than one slot.
+        assert!(all(&[1, 1, 1, 1]).under_bound(3, 101, 0, 0));
+        // A down server's weight leaves the total.
+        let mut c = all(&[1, 1, 1]);
+        c.set_down(2);
+        assert!(c.under_bound(0, 200, 2, 3), "8 slots over two servers: 4 each");
     }
 }

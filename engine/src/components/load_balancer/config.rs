@@ -393,6 +393,10 @@ fn is_default_retry_on(r: &RetryOn) -> bool {
     *r == RetryOn::default()
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn is_default_hash(h: &HashTypeConfig) -> bool {
     *h == HashTypeConfig::default()
 }
@@ -426,6 +430,13 @@ pub struct LoadBalancerConfig {
     /// `hash-type`, for `source` and `uri`.
     #[serde(default, skip_serializing_if = "is_default_hash")]
     pub hash_type: HashTypeConfig,
+    /// `hash-balance-factor`, for `source` and `uri` with a consistent
+    /// hash: a server is passed over (the ring is walked on) while it
+    /// serves its share, by weight, of this per cent of the backend's
+    /// requests in progress: consistent hashing with bounded loads. 0
+    /// (unset): off; otherwise above 100.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hash_balance_factor: u32,
     pub servers: Vec<ServerLine>,
     #[serde(default)]
     pub default_server: ServerDefaults,
@@ -606,6 +617,19 @@ impl LoadBalancerConfig {
         }
         if self.retries > MAX_RETRIES {
             return err("retries".into(), format!("retries must be at most {MAX_RETRIES}, got {}", self.retries));
+        }
+        if let f @ 1.. = self.hash_balance_factor {
+            let field = "hash_balance_factor".to_string();
+            if f <= 100 {
+                return err(field, format!("hash-balance-factor must be 0 or greater than 100, got {f}"));
+            }
+            let hashed = matches!(self.balance, Balance::Source | Balance::Uri { .. });
+            if !hashed || self.hash_type.method() != HashMethod::Consistent {
+                return err(
+                    field,
+                    "hash-balance-factor bounds the load of a consistent hash: it needs `balance` source or uri with `hash_type: consistent`".into(),
+                );
+            }
         }
         for (name, v) in [("timeout_server", self.timeout_server), ("timeout_connect", self.timeout_connect)] {
             if v < Duration::from_millis(1) {

@@ -489,8 +489,9 @@ impl LoadBalancer {
         let (servers, rt) = (&self.servers[first..], &state.servers[first..]);
         let saturated = |i: usize| rt[i].saturated(&servers[i], now);
         let limits = |i: usize| Limits { maxconn: rt[i].maxconn(&servers[i], now), maxqueue: servers[i].eff.maxqueue };
+        let served = |i: usize| rt[i].served;
         let avoid = avoid.map(|s| s - first);
-        match state.backends[backend].balancer.pick(input, avoid, saturated, limits).map(|i| first + i) {
+        match state.backends[backend].balancer.pick(input, avoid, saturated, limits, served).map(|i| first + i) {
             Some(server) if !self.saturated(server, now) => self.connect(ctx, slot, server),
             Some(server) => {
                 // Hash-based algorithms return a server whether or not it is
@@ -1089,6 +1090,7 @@ impl Volatile {
                     balancer: Balancer::new(
                         &c.balance,
                         &c.hash_type,
+                        c.hash_balance_factor,
                         &weights[r.first..r.end],
                         &backup[r.first..r.end],
                         c.allbackups,

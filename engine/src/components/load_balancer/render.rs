@@ -125,6 +125,9 @@ fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, watch: bool,
     if b.hash_type != Default::default() {
         let _ = writeln!(out, "    hash-type {}", b.hash_type.keyword());
     }
+    if b.hash_balance_factor != 0 {
+        let _ = writeln!(out, "    hash-balance-factor {}", b.hash_balance_factor);
+    }
     let _ = writeln!(out, "    retries {}", b.retries);
     if b.redispatch {
         let _ = writeln!(out, "    option redispatch");
