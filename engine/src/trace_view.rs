@@ -178,10 +178,13 @@ impl Simulation {
                 };
                 format!("{what} (attempt {attempt}); retry-on: sending it again")
             }
-            Note::SessionsShutDown { server, sessions } => format!(
-                "{} is DOWN: the {sessions} requests it held get a 502 at once (on-marked-down shutdown-sessions)",
-                name(server)
-            ),
+            Note::SessionsShutDown { server, sessions } => {
+                let held = match sessions {
+                    1 => "the request it held gets".to_string(),
+                    n => format!("the {n} requests it held get"),
+                };
+                format!("{} is DOWN: {held} a 502 at once (on-marked-down shutdown-sessions)", name(server))
+            }
             Note::ClientAborted { client, at } => format!(
                 "{} closed its connection {}: request dropped (abortonclose, {})",
                 name(client),

@@ -929,6 +929,14 @@ fn abortonclose_ends_the_outage_when_the_overload_ends() {
     };
     assert!(answered_after_6s(&plain) > 9 * 80, "{}", answered_after_6s(&plain));
     assert!(answered_after_6s(&dropping) < 9 * 50 + 20, "{}", answered_after_6s(&dropping));
+    let note = dropping
+        .trace()
+        .events()
+        .iter()
+        .find(|e| matches!(&e.what, What::Note { note: Note::ClientAborted { .. }, .. }));
+    let line = dropping.trace_line(note.expect("a drop"));
+    assert!(line.text.starts_with("lb: rush closed its connection "), "{}", line.text);
+    assert!(line.text.contains(": request dropped (abortonclose, C"), "{}", line.text);
     let Detail::LoadBalancer { backends, .. } = dropping.node_state(2).detail else { panic!("a load balancer") };
     assert_eq!(backends[0].aborted, dropped.len() as u64, "cli_abrt counts them");
 }
@@ -1061,6 +1069,14 @@ fn shutdown_sessions_ends_a_down_servers_requests_at_once() {
     let at_once = answers(&shut, Status::BadGateway);
     assert_eq!(at_once.len() as u32, ended[0].1, "one 502 per request s1 held");
     assert!(at_once.len() >= 15 && at_once.iter().all(|&t| t - downs[0] <= 2 * MS), "{at_once:?}");
+    let note = shut
+        .trace()
+        .events()
+        .iter()
+        .find(|e| matches!(&e.what, What::Note { note: Note::SessionsShutDown { .. }, .. }));
+    let line = shut.trace_line(note.expect("the note"));
+    let expected = format!("s1 is DOWN: the {} requests it held get a 502 at once", at_once.len());
+    assert!(line.text.contains(&expected), "{}", line.text);
     assert!(answers(&shut, Status::GatewayTimeout).is_empty());
 }
 
