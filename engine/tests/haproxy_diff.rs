@@ -2268,3 +2268,54 @@ fn hash_balance_factor_matches_haproxy() {
         assert_eq!(real, ours, "factor {factor}, held {held:?}");
     }
 }
+
+/// Sends one command to HAProxy's admin socket and returns its answer.
+fn admin(socket: &Path, command: &str) -> String {
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("connect to the stats socket");
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    conn.write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("read the answer");
+    answer
+}
+
+/// Round robin after every server was DOWN, against HAProxy 2.6: some
+/// picks (the position runs from the current weight towards twice it),
+/// then s2 and s1 are put in maintenance (as a failed check takes a server
+/// DOWN), then brought back, s2 first. The first server back starts from a
+/// position HAProxy computes with a difference that can be negative
+/// (wrapping in its `int`/`unsigned` arithmetic). The picks after must be
+/// HAProxy's, for several points in the window and two weight sets.
+#[test]
+fn roundrobin_after_every_server_was_down_matches_haproxy() {
+    const AFTER: usize = 12;
+    for (weights, before) in [([1, 1], 25), ([1, 1], 31), ([3, 2], 50), ([3, 2], 75)] {
+        let servers = [Backend::start("s1"), Backend::start("s2")];
+        let socket =
+            std::env::temp_dir().join(format!("clusterlab-fwrr-{}-{}-{before}.sock", std::process::id(), weights[0]));
+        let mut backend = "backend b\n    balance roundrobin\n".to_string();
+        for (i, s) in servers.iter().enumerate() {
+            backend += &format!("    server s{} 127.0.0.1:{} weight {}\n", i + 1, s.port, weights[i]);
+        }
+        let haproxy = HaProxy::start(&format!("    stats socket {} level admin\n", socket.display()), &backend);
+        let mut real: Vec<String> = (0..before).map(|_| haproxy.get("b", "/", None)).collect();
+        for command in ["maint b/s2", "maint b/s1", "ready b/s2", "ready b/s1"] {
+            let (state, server) = command.split_once(' ').unwrap();
+            let answer = admin(&socket, &format!("set server {server} state {state}"));
+            assert!(answer.trim().is_empty(), "{command}: {answer}");
+        }
+        real.extend((0..AFTER).map(|_| haproxy.get("b", "/", None)));
+        drop(haproxy);
+        let _ = std::fs::remove_file(&socket);
+
+        let mut f = Fwrr::new(&weights, &[false; 2], &[true; 2], false);
+        let pick = |f: &mut Fwrr| format!("s{}", f.pick(None, |_| false).unwrap() + 1);
+        let mut ours: Vec<String> = (0..before).map(|_| pick(&mut f)).collect();
+        f.set_down(1);
+        f.set_down(0);
+        f.set_up(1);
+        f.set_up(0);
+        ours.extend((0..AFTER).map(|_| pick(&mut f)));
+        assert_eq!(real.join(" "), ours.join(" "), "weights {weights:?}, {before} picks before");
+    }
+}

@@ -337,7 +337,7 @@ impl Fwrr {
         self.get_srv(i);
         let grp = &self.groups[g];
         let s = &mut self.srv[i];
-        s.npos = grp.curr_pos + (grp.next_weight + grp.curr_weight - grp.curr_pos) / s.eweight;
+        s.npos = up_position(grp, s.eweight);
         self.queue(i);
     }
 
@@ -366,7 +366,7 @@ impl Fwrr {
                 self.get_srv(i);
                 let grp = &self.groups[g];
                 let s = &mut self.srv[i];
-                s.npos = grp.curr_pos + (grp.next_weight + grp.curr_weight - grp.curr_pos) / eweight;
+                s.npos = up_position(grp, eweight);
                 self.queue(i);
             }
             _ => {
@@ -393,6 +393,18 @@ impl Fwrr {
     pub fn active_count(&self) -> u32 {
         self.groups[0].count
     }
+}
+
+/// The position a server coming up starts at: `curr_pos + (next_weight +
+/// curr_weight - curr_pos) / eweight`. HAProxy computes the difference in
+/// `int` and divides it by the unsigned weight, so when the position has
+/// run past both weights (every server was DOWN while picks went on) the
+/// difference wraps to a huge value: the server lands in the next tree,
+/// and gets a fresh position when the trees switch. The same wrapping here
+/// keeps that, where plain arithmetic would overflow.
+fn up_position(grp: &Group, eweight: u32) -> u32 {
+    let span = (grp.next_weight + grp.curr_weight).wrapping_sub(grp.curr_pos);
+    grp.curr_pos.wrapping_add(span / eweight)
 }
 
 #[cfg(test)]
@@ -477,6 +489,33 @@ mod tests {
         f.set_down(1);
         f.set_down(2);
         assert_eq!(f.pick(None, |_| false), None);
+    }
+
+    #[test]
+    fn servers_back_from_all_being_down_share_again() {
+        // The position runs from the current weight up to twice it, then
+        // the trees switch. Both servers go DOWN late in that window (a
+        // deep health check and a shared database) and come back one
+        // after the other: the first one's start position is computed
+        // from a sum below the position, which HAProxy's `int` arithmetic
+        // wraps (see `up_position`). It must not panic, and the two share
+        // the picks again.
+        for picks_before in [0, 10, 20, 25, 29, 31] {
+            let mut f = Fwrr::new(&[1, 1], &[false; 2], &[true; 2], false);
+            for _ in 0..picks_before {
+                f.pick(None, |_| false);
+            }
+            f.set_down(1);
+            f.set_down(0);
+            assert_eq!(f.pick(None, |_| false), None);
+            f.set_up(1);
+            f.set_up(0);
+            let mut counts = [0u32; 2];
+            for _ in 0..100 {
+                counts[f.pick(None, |_| false).unwrap()] += 1;
+            }
+            assert!(counts.iter().all(|&c| (45..=55).contains(&c)), "after {picks_before}: {counts:?}");
+        }
     }
 
     #[test]
