@@ -252,3 +252,68 @@ fn a_database_killed_holding_writes_gets_502s_at_once() {
     let ops = sim.history().ops();
     assert!(ops.iter().filter(|o| o.complete == Some(SEC + 2 * MS)).all(|o| o.outcome == Outcome::Info));
 }
+
+/// A deep health endpoint reads from the database. When the database is
+/// down every app server fails its checks at once, so the load balancer
+/// marks them all DOWN and answers 503 itself; and when the database is
+/// back, the servers serve nothing until `rise` checks have passed. A
+/// shallow endpoint keeps them UP: they answer 503 themselves while the
+/// database is down, and serve again the moment it is back.
+#[test]
+fn a_deep_health_check_takes_every_server_down_with_the_database() {
+    use engine::trace::{Note, What};
+    let run = |health: &str| {
+        let h = json!({ "database": "db", "health": health });
+        let mut s = sim(json!({
+            "version": 1, "seed": 4,
+            "nodes": [
+                { "name": "c", "type": "client", "target": "lb", "timeout": "2s",
+                  "workload": { "kind": "open_loop", "rate": 100, "arrival": "constant" },
+                  "ops": { "read_fraction": 1.0, "keys": 10 } },
+                { "name": "lb", "type": "load_balancer", "balance": "roundrobin", "httpchk": "GET /health",
+                  "default_server": { "check": true, "inter": "500ms", "rise": 2, "fall": 2 },
+                  "servers": [ { "name": "web1" }, { "name": "web2" } ] },
+                { "name": "web1", "type": "server", "workers": 8, "service_time": "1ms", "handler": h.clone() },
+                { "name": "web2", "type": "server", "workers": 8, "service_time": "1ms", "handler": h },
+                { "name": "db", "type": "database" }
+            ],
+            "links": [
+                { "between": ["c", "lb"], "latency": "1ms" }, { "between": ["lb", "web1"], "latency": "1ms" },
+                { "between": ["lb", "web2"], "latency": "1ms" }, { "between": ["web1", "db"], "latency": "1ms" },
+                { "between": ["web2", "db"], "latency": "1ms" }
+            ],
+            "faults": [ { "at": "2s", "action": "crash", "node": "db" }, { "at": "5s", "action": "restart", "node": "db" } ]
+        }));
+        s.run_through(9 * SEC);
+        s
+    };
+    let notes = |s: &engine::Simulation, up: bool| {
+        let events = s.trace().events().iter();
+        events
+            .filter(|e| match &e.what {
+                What::Note { note: Note::ServerUp { .. }, .. } => up,
+                What::Note { note: Note::ServerDown { .. }, .. } => !up,
+                _ => false,
+            })
+            .map(|e| e.time)
+            .collect::<Vec<_>>()
+    };
+    let shallow = run("shallow");
+    assert!(notes(&shallow, false).is_empty(), "the servers stay UP");
+    let rows = shallow.metrics().series();
+    assert!(rows[3].counts.ok == 0 && rows[3].counts.errors >= 95, "they answer 503 themselves: {:?}", rows[3].counts);
+    assert!(rows[6].counts.ok >= 95, "and serve again at once: {:?}", rows[6].counts);
+
+    let deep = run("deep");
+    let down = notes(&deep, false);
+    assert_eq!(down.len(), 2, "both DOWN: {down:?}");
+    assert!(down.iter().all(|&t| t > 2 * SEC && t < 3200 * MS), "{down:?}");
+    let up = notes(&deep, true);
+    assert_eq!(up.len(), 2, "both UP again: {up:?}");
+    assert!(up.iter().all(|&t| t > 5 * SEC + 400 * MS && t < 6200 * MS), "after rise 2 checks: {up:?}");
+    let rows = deep.metrics().series();
+    assert!(rows[4].counts.ok == 0 && rows[4].counts.errors >= 95, "lb has no server: {:?}", rows[4].counts);
+    assert!(rows[7].counts.ok >= 95, "{:?}", rows[7].counts);
+    // The database was back at 5 s, but the servers were not.
+    assert!(rows[5].counts.ok < rows[6].counts.ok.min(95), "{:?} {:?}", rows[5].counts, rows[6].counts);
+}

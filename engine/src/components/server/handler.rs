@@ -48,6 +48,21 @@ fn default_flush() -> Duration {
     Duration::from_secs(1)
 }
 
+/// What the server's health endpoint (a load balancer's `httpchk`) looks
+/// at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Only that the process answers: 200 whenever a worker takes the
+    /// check.
+    #[default]
+    Shallow,
+    /// Also that its database answers: the check reads from it (where
+    /// reads go) and answers 200 only if the read succeeds within
+    /// `call_timeout`, else 503.
+    Deep,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HandlerConfig {
@@ -75,6 +90,13 @@ pub struct HandlerConfig {
     /// Write-behind: how often buffered writes go to the database.
     #[serde(default = "default_flush")]
     pub flush_every: Duration,
+    /// The health endpoint: `shallow` (the default) or `deep`.
+    #[serde(default, skip_serializing_if = "is_shallow")]
+    pub health: Health,
+}
+
+fn is_shallow(h: &Health) -> bool {
+    *h == Health::Shallow
 }
 
 impl HandlerConfig {

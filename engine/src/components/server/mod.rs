@@ -19,7 +19,7 @@ use crate::node::Process;
 use crate::queue::TimerId;
 use crate::time::Duration;
 use crate::trace::Note;
-use handler::{HandlerConfig, ReadPath, WritePath};
+use handler::{HandlerConfig, Health, ReadPath, WritePath};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -100,6 +100,15 @@ enum Stage {
     /// An HTTP health check (its number in the request id), waiting for a
     /// worker.
     Check,
+    /// A deep health check: waiting for the database's answer.
+    CheckDatabase,
+}
+
+impl Stage {
+    /// A health check's, not a request's.
+    fn is_check(self) -> bool {
+        matches!(self, Stage::Check | Stage::CheckDatabase)
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -201,11 +210,16 @@ impl Server {
         }
     }
 
-    /// Starts the job `worker` took: a request's service time. A health
-    /// check is answered at once (the endpoint does no work to speak of),
-    /// and the worker takes the next job.
+    /// Starts the job `worker` took: a request's service time. A shallow
+    /// health check is answered at once (the endpoint does no work to
+    /// speak of), and the worker takes the next job; a deep one reads from
+    /// the database first.
     fn start_service(&mut self, ctx: &mut Ctx, worker: u32) {
         while self.state.pool.job(worker).is_some_and(|j| j.stage == Stage::Check) {
+            if self.config.handler.as_ref().is_some_and(|h| h.health == Health::Deep) {
+                self.db_call(ctx, worker, Op::Read { key: 0 }, Stage::CheckDatabase);
+                return;
+            }
             let (job, next) = self.state.pool.finish(worker);
             reply(ctx, &job, Status::Ok, None);
             if !next {
@@ -248,7 +262,9 @@ impl Server {
         if let Some(t) = job.timer {
             ctx.cancel_timer(t);
         }
-        self.state.served += 1;
+        if !job.stage.is_check() {
+            self.state.served += 1;
+        }
         reply(ctx, &job, status, value);
         if next {
             self.start_service(ctx, worker);
@@ -409,6 +425,9 @@ impl Server {
                     self.respond(ctx, worker, Status::Ok, None);
                 }
             }
+            // A deep check passes only if the database answered the read.
+            (Stage::CheckDatabase, Some(Answer::Db(Status::Ok, _))) => self.respond(ctx, worker, Status::Ok, None),
+            (Stage::CheckDatabase, _) => self.respond(ctx, worker, Status::ServiceUnavailable, None),
             (Stage::Compute | Stage::Waiting | Stage::Check, _) => {}
         }
     }
@@ -439,7 +458,7 @@ impl Server {
 /// Answers `job`: a request's response, or a health check's.
 fn reply(ctx: &mut Ctx, job: &Job, status: Status, value: Option<u64>) {
     let msg = match job.stage {
-        Stage::Check => Message::HttpCheckReply { seq: job.req.id as u32, status },
+        Stage::Check | Stage::CheckDatabase => Message::HttpCheckReply { seq: job.req.id as u32, status },
         _ => Message::Response(Response { id: job.req.id, status, value }),
     };
     ctx.send(job.from, msg);
@@ -535,7 +554,7 @@ impl Process for Server {
 
     fn closed_by_crash(&self) -> Vec<(NodeId, Message)> {
         let closed = |job: &Job| match job.stage {
-            Stage::Check => Message::CheckClosed { seq: job.req.id as u32 },
+            Stage::Check | Stage::CheckDatabase => Message::CheckClosed { seq: job.req.id as u32 },
             _ => Message::ConnectionClosed { id: job.req.id },
         };
         self.state.pool.jobs().map(|job| (job.from, closed(job))).collect()
