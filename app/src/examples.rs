@@ -22,6 +22,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "closed-loop-overload", json: example!("closed-loop-overload") },
     Example { id: "abandoned-queue", json: example!("abandoned-queue") },
     Example { id: "hot-path", json: example!("hot-path") },
+    Example { id: "database-cut-off", json: example!("database-cut-off") },
     Example { id: "large-web-tier", json: example!("large-web-tier") },
     Example { id: "thirty-nodes-busy", json: example!("thirty-nodes-busy") },
     Example { id: "db-replica-lag", json: example!("db-replica-lag") },
