@@ -397,11 +397,12 @@ impl Fwrr {
 
 /// The position a server coming up starts at: `curr_pos + (next_weight +
 /// curr_weight - curr_pos) / eweight`. HAProxy computes the difference in
-/// `int` and divides it by the unsigned weight, so when the position has
-/// run past both weights (every server was DOWN while picks went on) the
-/// difference wraps to a huge value: the server lands in the next tree,
-/// and gets a fresh position when the trees switch. The same wrapping here
-/// keeps that, where plain arithmetic would overflow.
+/// `int` and divides it by the unsigned weight. The position runs from
+/// the current weight towards twice it; when servers went DOWN late in
+/// that window, the weights left can sum to less than the position, the
+/// difference wraps to a huge value, and the server lands in the next
+/// tree, to get a fresh position when the trees switch. The same wrapping
+/// here keeps that, where plain arithmetic would overflow.
 fn up_position(grp: &Group, eweight: u32) -> u32 {
     let span = (grp.next_weight + grp.curr_weight).wrapping_sub(grp.curr_pos);
     grp.curr_pos.wrapping_add(span / eweight)
