@@ -101,7 +101,8 @@ impl Balancer {
             Table::Ring(r, 0) => r.pick(h, avoid),
             Table::Ring(r, factor) => {
                 let total: u32 = (0..r.servers()).map(&served).sum();
-                r.pick_bounded(h, avoid, |i| r.under_bound(i, *factor, served(i), total))
+                let bound = r.load_bound(*factor, total);
+                r.pick_bounded(h, avoid, |i| r.within(bound, i, served(i)))
             }
         };
         let used = |table: &Table| match table {

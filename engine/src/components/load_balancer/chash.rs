@@ -54,6 +54,14 @@ impl Srv {
     }
 }
 
+/// What `hash-balance-factor` allows in one pick: the usable servers'
+/// total effective weight and the slots to share among them.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadBound {
+    tot_weight: u64,
+    tot_slots: u64,
+}
+
 #[derive(Clone, Debug)]
 pub struct Chash {
     srv: Vec<Srv>,
@@ -260,11 +268,24 @@ impl Chash {
     /// `served` is the server's requests in progress, `backend_served` the
     /// backend's.
     pub fn under_bound(&self, i: usize, factor: u32, served: u32, backend_served: u32) -> bool {
-        let tot_weight = u64::from(self.tot_weight());
+        self.within(self.load_bound(factor, backend_served), i, served)
+    }
+
+    /// The slots of one pick, worked out once for the whole walk round the
+    /// ring (they depend on the backend, not on the server).
+    pub fn load_bound(&self, factor: u32, backend_served: u32) -> LoadBound {
+        LoadBound {
+            tot_weight: u64::from(self.tot_weight()),
+            tot_slots: ((u64::from(backend_served) + 1) * u64::from(factor)).div_ceil(100),
+        }
+    }
+
+    /// Whether server `i`, serving `served`, is below its share of `bound`.
+    pub fn within(&self, bound: LoadBound, i: usize, served: u32) -> bool {
+        let LoadBound { tot_weight, tot_slots } = bound;
         if tot_weight == 0 {
             return true;
         }
-        let tot_slots = ((u64::from(backend_served) + 1) * u64::from(factor)).div_ceil(100);
         let (per_weight, remainder) = (tot_slots / tot_weight, tot_slots % tot_weight);
         let (cum, w) = (u64::from(self.srv[i].cumulative), u64::from(self.srv[i].eweight));
         let slots = w * per_weight + (cum + w) * remainder / tot_weight - cum * remainder / tot_weight;
