@@ -646,6 +646,12 @@ impl LoadBalancerConfig {
         Ok(())
     }
 
+    /// Some backend has `option abortonclose`: the frontend must watch its
+    /// clients for a close (HAProxy 2.6 does so only then).
+    pub fn watches_clients(&self) -> bool {
+        self.all_backends().any(|b| b.abortonclose)
+    }
+
     /// `timeout queue` in effect.
     pub fn effective_timeout_queue(&self) -> Duration {
         self.timeout_queue.unwrap_or(self.timeout_connect)

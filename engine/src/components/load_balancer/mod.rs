@@ -298,7 +298,7 @@ impl LoadBalancer {
             ranges.push(BackendRange { first, end: servers.len() });
         }
         let state = Volatile::fresh(&servers, &ranges, &config);
-        let watch_clients = config.all_backends().any(|b| b.abortonclose);
+        let watch_clients = config.watches_clients();
         LoadBalancer { config, servers, ranges, routes: Vec::new(), watch_clients, state }
     }
 

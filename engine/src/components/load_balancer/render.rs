@@ -76,7 +76,7 @@ pub fn haproxy_cfg(name: &str, config: &LoadBalancerConfig, address: impl Fn(&st
     let _ = writeln!(out, "    mode http");
     let _ = writeln!(out, "    # Clients' idle time is not modelled; HAProxy needs a value.");
     let _ = writeln!(out, "    timeout client 50s");
-    let watch = config.all_backends().any(|b| b.abortonclose);
+    let watch = config.watches_clients();
     if watch {
         let _ = writeln!(out, "    # HAProxy 2.6 watches clients for a close only when the frontend has");
         let _ = writeln!(out, "    # abortonclose too (haproxy/haproxy#2344); each backend says its own.");
