@@ -1263,14 +1263,20 @@ fn random_draws_choose_like_haproxy() {
     }
 }
 
+/// Sends one command to HAProxy's admin socket and returns its answer.
+fn admin(socket: &Path, command: &str) -> String {
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("connect to the stats socket");
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    conn.write_all(format!("{command}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).expect("read the answer");
+    answer
+}
+
 /// One server's row of `show stat` on HAProxy's admin socket: its
 /// `throttle` (set only while it warms up) and `weight`.
 fn server_stat(socket: &Path, backend: &str, server: &str) -> (Option<u32>, u32) {
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("connect to the stats socket");
-    conn.set_read_timeout(Some(DEADLINE)).unwrap();
-    conn.write_all(b"show stat\n").unwrap();
-    let mut csv = String::new();
-    conn.read_to_string(&mut csv).expect("read show stat");
+    let csv = admin(socket, "show stat");
     let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
     let column = |name: &str| header.iter().position(|&h| h == name).unwrap_or_else(|| panic!("no {name}: {csv}"));
     let row: Vec<&str> = csv
@@ -2267,16 +2273,6 @@ fn hash_balance_factor_matches_haproxy() {
         assert_ne!(plain, ours, "factor {factor}, held {held:?}: the bound changes nothing here");
         assert_eq!(real, ours, "factor {factor}, held {held:?}");
     }
-}
-
-/// Sends one command to HAProxy's admin socket and returns its answer.
-fn admin(socket: &Path, command: &str) -> String {
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("connect to the stats socket");
-    conn.set_read_timeout(Some(DEADLINE)).unwrap();
-    conn.write_all(format!("{command}\n").as_bytes()).unwrap();
-    let mut answer = String::new();
-    conn.read_to_string(&mut answer).expect("read the answer");
-    answer
 }
 
 /// Round robin after every server was DOWN, against HAProxy 2.6: some
