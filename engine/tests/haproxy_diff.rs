@@ -2315,3 +2315,167 @@ fn roundrobin_after_every_server_was_down_matches_haproxy() {
         assert_eq!(real.join(" "), ours.join(" "), "weights {weights:?}, {before} picks before");
     }
 }
+
+// ---------------------------------------------------------------------------
+// leastconn with server queues
+
+/// Where a backend's requests are: each server's connections and queue,
+/// and the backend's own queue.
+type Occupancy = ([(u32, u32); 2], u32);
+
+/// One step of [`leastconn_server_queues`]: a request sent (from its
+/// time, in units of 100 ms), or a wait until every queue has timed out.
+#[derive(Clone, Copy)]
+enum LcStep {
+    Send(u64),
+    QueuesTimedOut,
+}
+
+const LC_STEPS: [LcStep; 10] = [
+    LcStep::Send(1),
+    LcStep::Send(2),
+    LcStep::Send(3),
+    LcStep::Send(4),
+    LcStep::Send(5),
+    LcStep::Send(6),
+    LcStep::QueuesTimedOut,
+    LcStep::Send(30),
+    LcStep::Send(31),
+    LcStep::Send(32),
+];
+
+/// `balance leastconn` over s1 and s2, each `maxconn 1 maxqueue 2`, with
+/// `timeout queue 1s`; the servers hold every request. The engine's
+/// occupancy after each step of [`LC_STEPS`].
+fn leastconn_server_queues() -> (engine::Simulation, Vec<Occupancy>) {
+    use engine::sim::Detail;
+    let sends: Vec<u64> =
+        LC_STEPS.iter().filter_map(|s| if let LcStep::Send(t) = s { Some(*t) } else { None }).collect();
+    let mut nodes: Vec<serde_json::Value> = sends
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb", "timeout": "100s",
+                                "workload": { "kind": "script",
+                                              "requests": [ { "at": format!("{}ms", t * 100), "read": i + 1 } ] } })
+        })
+        .collect();
+    let server = |name: &str| serde_json::json!({ "name": name, "maxconn": 1, "maxqueue": 2 });
+    nodes.push(serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "leastconn",
+                                   "servers": [ server("s1"), server("s2") ],
+                                   "timeout_queue": "1s", "timeout_server": "100s" }));
+    for s in ["s1", "s2"] {
+        nodes.push(serde_json::json!({ "name": s, "type": "server", "workers": 10, "service_time": "100s" }));
+    }
+    let mut links: Vec<serde_json::Value> = (1..=sends.len())
+        .map(|i| serde_json::json!({ "between": [format!("c{i}"), "lb"], "latency": "10us" }))
+        .collect();
+    links.extend(["s1", "s2"].map(|s| serde_json::json!({ "between": ["lb", s], "latency": "10us" })));
+    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links });
+    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
+    let lb = sim.node_id("lb").unwrap();
+    let mut seen = Vec::new();
+    let mut last = 0;
+    for step in LC_STEPS {
+        // Halfway to the next unit after a send; a second and a half after
+        // the last send for the timeouts.
+        last = match step {
+            LcStep::Send(t) => t,
+            LcStep::QueuesTimedOut => last + 15,
+        };
+        sim.run_until((last * 100 + 50) * 1_000_000);
+        let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(lb).detail else {
+            panic!("a load balancer")
+        };
+        seen.push(([0, 1].map(|i| (servers[i].served, servers[i].queued as u32)), backends[0].queued as u32));
+    }
+    (sim, seen)
+}
+
+/// The occupancy HAProxy's `show stat` reports for `backend`.
+fn occupancy(socket: &Path, backend: &str) -> Occupancy {
+    let csv = admin(socket, "show stat");
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let column = |name: &str| header.iter().position(|&h| h == name).unwrap_or_else(|| panic!("no {name}: {csv}"));
+    let (scur, qcur) = (column("scur"), column("qcur"));
+    let row = |server: &str| -> Vec<u32> {
+        let r: Vec<&str> = csv
+            .lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|r| r.len() > qcur.max(scur) && r[0] == backend && r[1] == server)
+            .unwrap_or_else(|| panic!("no {backend}/{server} in:\n{csv}"));
+        [scur, qcur].iter().map(|&c| r[c].parse().unwrap_or(0)).collect()
+    };
+    let (s1, s2, be) = (row("s1"), row("s2"), row("BACKEND"));
+    ([(s1[0], s1[1]), (s2[0], s2[1])], be[1])
+}
+
+fn total(o: &Occupancy) -> u32 {
+    o.0.iter().map(|(s, q)| s + q).sum::<u32>() + o.1
+}
+
+/// `balance leastconn` with server queues against HAProxy 2.6. With
+/// `maxqueue`, leastconn may pick a server that is at its `maxconn`
+/// (it passes over one only when `served + queued >= maxconn +
+/// maxqueue`), and the request waits in that server's queue. HAProxy
+/// moves a server in its tree only when it takes or drops a connection,
+/// not when its queue grows or shrinks, while its full-server test reads
+/// the live counts. So s1, first at the key both share, takes the third
+/// and the fourth requests into its queue (a server repositioned on
+/// every queue change would have let s2 take the fourth), and once the
+/// queues have timed out s1 is first again and takes two more (one whose
+/// queue length was not updated on a timeout would look full, and the
+/// request would wait in the backend's queue). The engine's rendering
+/// runs in the real HAProxy; after each step the servers' connections
+/// and queues and the backend's queue, from its `show stat`, must be the
+/// engine's.
+#[test]
+fn leastconn_server_queues_match_haproxy() {
+    let (sim, ours) = leastconn_server_queues();
+    let s1_first = [([(1, 0), (0, 0)], 0), ([(1, 0), (1, 0)], 0), ([(1, 1), (1, 0)], 0), ([(1, 2), (1, 0)], 0)];
+    assert_eq!(ours[..4], s1_first, "the engine");
+
+    let servers = [HoldingBackend::start("s1"), HoldingBackend::start("s2")];
+    let socket = std::env::temp_dir().join(format!("clusterlab-leastconn-queues-{}.sock", std::process::id()));
+    let port = free_port();
+    let cfg = local_cfg(
+        &sim,
+        sim.node_id("lb").unwrap(),
+        port,
+        |name| servers[usize::from(name == "s2")].port,
+        &format!("    stats socket {} level admin\n", socket.display()),
+        "",
+    );
+    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend section").to_string();
+    let haproxy = HaProxy::launch(&cfg, port);
+    let mut real = Vec::new();
+    let mut sent = Vec::new();
+    let mut expected_total = 0;
+    for step in LC_STEPS {
+        let start = Instant::now();
+        expected_total = match step {
+            LcStep::Send(_) => {
+                sent.push(haproxy.send_held("lb", "1"));
+                expected_total + 1
+            }
+            // The two held requests.
+            LcStep::QueuesTimedOut => 2,
+        };
+        let now = loop {
+            let o = occupancy(&socket, &backend);
+            if total(&o) == expected_total {
+                break o;
+            }
+            assert!(start.elapsed() < DEADLINE, "step {}: {o:?}; config:\n{cfg}", real.len() + 1);
+            thread::sleep(WallDuration::from_millis(5));
+        };
+        real.push(now);
+    }
+    drop(servers);
+    for s in sent {
+        s.join().expect("a held request is answered");
+    }
+    drop(haproxy);
+    let _ = std::fs::remove_file(&socket);
+    assert_eq!(real, ours, "HAProxy (left) against the engine; config:\n{cfg}");
+}

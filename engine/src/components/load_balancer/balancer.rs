@@ -173,13 +173,21 @@ impl Balancer {
         true
     }
 
-    /// Leastconn orders servers by their load and random compares it:
-    /// tell them when it changes.
-    pub fn set_inflight(&mut self, i: usize, served: u32, queued: u32) {
+    /// Leastconn and random read servers' live loads: tell them when one
+    /// changes.
+    pub fn set_load(&mut self, i: usize, served: u32, queued: u32) {
         match self {
-            Balancer::Leastconn(l) => l.set_inflight(i, served, queued),
+            Balancer::Leastconn(l) => l.set_load(i, served, queued),
             Balancer::Random(r) => r.set_served(i, served),
             _ => {}
+        }
+    }
+
+    /// The server took or dropped a connection (`server_take_conn`,
+    /// `server_drop_conn`): leastconn moves it to the key of its load.
+    pub fn reposition(&mut self, i: usize) {
+        if let Balancer::Leastconn(l) = self {
+            l.reposition(i);
         }
     }
 }

@@ -6,8 +6,11 @@
 //!   served + queued` and `eweight = weight * 16`. Idle servers all have
 //!   key 0, whatever their weight.
 //! * `fwlc_srv_reposition` (`server_take_conn` / `server_drop_conn`): when
-//!   a server's in-flight count changes it is moved to its new key, behind
-//!   the servers already there; an unchanged key leaves it in place.
+//!   a server takes or drops a connection it is moved to the key of its
+//!   live counts, behind the servers already there; an unchanged key
+//!   leaves it in place. A request joining or leaving its queue moves
+//!   nothing (`pendconn_add`, `pendconn_unlink`), though the full-server
+//!   test below sees it at once.
 //! * `fwlc_get_next_server`: the lowest key wins; equal keys go in insertion
 //!   (FIFO) order, as in HAProxy's eb-trees up to 3.1 (3.2 randomizes ties);
 //!   a server is skipped when `maxconn && served + queued >= maxconn +
@@ -153,12 +156,30 @@ impl Leastconn {
         }
     }
 
-    /// `fwlc_srv_reposition`: the server now has `served` connections and
-    /// `queued` requests in its queue. It moves to its new key (behind the
-    /// servers already there) if the key changed.
+    /// The server now has `served` connections and `queued` requests in its
+    /// queue, and took or dropped a connection (`server_take_conn`,
+    /// `server_drop_conn`): [`Leastconn::set_load`], then
+    /// [`Leastconn::reposition`].
     pub fn set_inflight(&mut self, i: usize, served: u32, queued: u32) {
+        self.set_load(i, served, queued);
+        self.reposition(i);
+    }
+
+    /// The server's live counts (`served`, `queue.length`), which the
+    /// full-server test in [`Leastconn::pick`] reads, without moving it in
+    /// the tree: HAProxy repositions a server only when it takes or drops
+    /// a connection, not when a request joins or leaves its queue
+    /// (`pendconn_add`, `pendconn_unlink`), so until then its key is the
+    /// one it had.
+    pub fn set_load(&mut self, i: usize, served: u32, queued: u32) {
         self.srv[i].served = served;
         self.srv[i].queued = queued;
+    }
+
+    /// `fwlc_srv_reposition`: the server moves to the key of its live
+    /// counts, behind the servers already there, if that key differs from
+    /// the one it sits at.
+    pub fn reposition(&mut self, i: usize) {
         if matches!(self.srv[i].node, Some((key, _)) if key != self.srv[i].key()) {
             self.dequeue(i);
             self.queue(i);
@@ -204,9 +225,10 @@ impl Leastconn {
         self.srv[i].usable()
     }
 
-    /// The server's sorting key (`lb_node.key`).
+    /// The server's sorting key (`lb_node.key`): the one it sits at in its
+    /// tree, or the key of its live counts while out of the tree.
     pub fn key(&self, i: usize) -> u32 {
-        self.srv[i].key()
+        self.srv[i].node.map_or_else(|| self.srv[i].key(), |(key, _)| key)
     }
 }
 
@@ -315,6 +337,31 @@ mod tests {
         assert!(!l.is_usable(1));
         assert_eq!(l.pick(None, |_| Limits::NONE), Some(0));
         l.set_eweight(1, 2 * WEIGHT_SCALE);
+        assert_eq!(l.pick(None, |_| Limits::NONE), Some(1));
+    }
+
+    /// A request joining or leaving a server's queue changes what the
+    /// full-server test sees at once, but not the server's place: s1 stays
+    /// ahead of s2 at key 512 until it takes or drops a connection.
+    #[test]
+    fn queue_changes_count_at_once_but_move_nothing() {
+        let mut l = all(&[1, 1]);
+        let lim = Limits { maxconn: 1, maxqueue: 2 };
+        l.set_inflight(0, 1, 0);
+        l.set_inflight(1, 1, 0);
+        l.set_load(0, 1, 1);
+        assert_eq!(l.key(0), 512, "not repositioned");
+        assert_eq!(l.pick(None, |_| lim), Some(0));
+        l.set_load(0, 1, 2);
+        assert_eq!(l.pick(None, |_| lim), Some(1), "s1 is full now");
+        l.set_load(0, 1, 0);
+        assert_eq!(l.pick(None, |_| lim), Some(0), "its queue emptied");
+        l.reposition(0);
+        assert_eq!(l.key(0), 512, "same key: it keeps its place");
+        assert_eq!(l.pick(None, |_| Limits::NONE), Some(0));
+        l.set_load(0, 1, 1);
+        l.reposition(0);
+        assert_eq!(l.key(0), 768);
         assert_eq!(l.pick(None, |_| Limits::NONE), Some(1));
     }
 

@@ -525,7 +525,7 @@ impl LoadBalancer {
         match server {
             Some(s) => {
                 self.state.servers[s].queue.insert(order, slot);
-                self.touch(s);
+                self.count(s);
             }
             None => {
                 let b = self.conn(slot).backend;
@@ -547,7 +547,7 @@ impl LoadBalancer {
         let rt = &mut self.state.servers[server];
         rt.served += 1;
         rt.requests += 1;
-        self.touch(server);
+        self.take_or_drop(server);
         let timeout = self.backend(self.servers[server].backend).timeout_connect.nanos;
         let c = self.conn(slot);
         c.phase = Phase::Connecting { server };
@@ -569,16 +569,27 @@ impl LoadBalancer {
     fn release(&mut self, ctx: &mut Ctx, server: usize) {
         let rt = &mut self.state.servers[server];
         rt.served -= 1;
-        self.touch(server);
+        self.take_or_drop(server);
         self.serve_queues(ctx, server);
     }
 
-    /// Tells the balancer a server's load changed (leastconn orders by it).
-    fn touch(&mut self, server: usize) {
+    /// Tells the balancer a server's load changed: a request joined or
+    /// left its queue. Leastconn reads the new counts to pass over a full
+    /// server but keeps the server where it is in its tree.
+    fn count(&mut self, server: usize) {
         let rt = &self.state.servers[server];
         let (served, queued) = (rt.served, rt.queue.len() as u32);
-        let (b, first) = self.local(server);
-        self.state.backends[b].balancer.set_inflight(first, served, queued);
+        let (b, i) = self.local(server);
+        self.state.backends[b].balancer.set_load(i, served, queued);
+    }
+
+    /// The server took or dropped a connection: as [`Self::count`], and
+    /// leastconn moves it to its new key (HAProxy's `server_take_conn` and
+    /// `server_drop_conn`, the only calls that reposition it).
+    fn take_or_drop(&mut self, server: usize) {
+        self.count(server);
+        let (b, i) = self.local(server);
+        self.state.backends[b].balancer.reposition(i);
     }
 
     /// A server's backend, and its index within that backend.
@@ -605,7 +616,7 @@ impl LoadBalancer {
             let slot = match (own, shared) {
                 (Some((a, s)), Some((b, _))) if a < b => {
                     self.state.servers[server].queue.remove(&a);
-                    self.touch(server);
+                    self.count(server);
                     s
                 }
                 (_, Some((o, s))) => {
@@ -614,7 +625,7 @@ impl LoadBalancer {
                 }
                 (Some((a, s)), None) => {
                     self.state.servers[server].queue.remove(&a);
-                    self.touch(server);
+                    self.count(server);
                     s
                 }
                 (None, None) => return,
@@ -677,7 +688,7 @@ impl LoadBalancer {
                 match server {
                     Some(s) => {
                         self.state.servers[s].queue.remove(&order);
-                        self.touch(s);
+                        self.count(s);
                     }
                     None => {
                         self.state.backends[backend].queue.remove(&order);
@@ -859,7 +870,7 @@ impl LoadBalancer {
             return;
         }
         let queue = std::mem::take(&mut self.state.servers[server].queue);
-        self.touch(server);
+        self.count(server);
         for slot in queue.into_values() {
             if let Some(t) = self.conn(slot).timer.take() {
                 ctx.cancel_timer(t);
@@ -1283,12 +1294,15 @@ impl Process for LoadBalancer {
                 let slot = conn as usize;
                 if let Phase::Queued { server, order } = self.conn(slot).phase {
                     match server {
-                        Some(s) => self.state.servers[s].queue.remove(&order),
+                        Some(s) => {
+                            self.state.servers[s].queue.remove(&order);
+                            self.count(s);
+                        }
                         None => {
                             let b = self.conn(slot).backend;
-                            self.state.backends[b].queue.remove(&order)
+                            self.state.backends[b].queue.remove(&order);
                         }
-                    };
+                    }
                     self.conn(slot).timer = None;
                     ctx.note(Note::QueueTimeout);
                     self.answer(ctx, slot, Status::ServiceUnavailable);
