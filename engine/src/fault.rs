@@ -3,6 +3,7 @@
 //! names become node ids ([`Fault::resolve`]).
 
 use crate::clock::Offset;
+use crate::components::load_balancer::admin::AdminState;
 use crate::distribution::Distribution;
 use crate::network::Degradation;
 use crate::time::Duration;
@@ -101,6 +102,14 @@ pub enum Fault<N = String> {
         #[serde(skip_serializing_if = "Option::is_none")]
         primary: Option<N>,
     },
+    /// An operator runs HAProxy's `set server <backend>/<server> state
+    /// <state>` on load balancer `node`. `server` is a server's name (every
+    /// backend's server of that name) or `backend/server`.
+    SetServerState {
+        node: N,
+        server: String,
+        state: AdminState,
+    },
 }
 
 /// Clock drift beyond this is not a clock, it is a bug: +-50%.
@@ -138,6 +147,9 @@ impl<N> Fault<N> {
             Fault::Promote { node } => Fault::Promote { node: f(node)? },
             Fault::ReplicaOf { node, primary } => {
                 Fault::ReplicaOf { node: f(node)?, primary: primary.as_ref().map(&mut f).transpose()? }
+            }
+            Fault::SetServerState { node, server, state } => {
+                Fault::SetServerState { node: f(node)?, server: server.clone(), state: *state }
             }
         })
     }
@@ -197,6 +209,7 @@ impl<N> Fault<N> {
             Fault::SlowNode { .. } => "slow_node",
             Fault::Promote { .. } => "promote",
             Fault::ReplicaOf { .. } => "replica_of",
+            Fault::SetServerState { .. } => "set_server_state",
         }
     }
 }
@@ -249,6 +262,7 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
             Fault::Promote { node } => write!(f, "promote {node} to primary"),
             Fault::ReplicaOf { node, primary: Some(p) } => write!(f, "REPLICAOF {p} on {node}"),
             Fault::ReplicaOf { node, primary: None } => write!(f, "REPLICAOF NO ONE on {node}"),
+            Fault::SetServerState { node, server, state } => write!(f, "set server {server} state {state} on {node}"),
         }
     }
 }

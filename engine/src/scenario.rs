@@ -12,6 +12,7 @@ use crate::components::cache::CacheConfig;
 use crate::components::client::{ClientConfig, Workload};
 use crate::components::database::config::DatabaseConfig;
 use crate::components::kafka::config::{BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig};
+use crate::components::load_balancer::backend_name;
 use crate::components::load_balancer::config::LoadBalancerConfig;
 use crate::components::raft_kv::config::RaftKvConfig;
 use crate::components::sentinel::SentinelConfig;
@@ -1276,6 +1277,33 @@ impl Scenario {
                 if !matches!(self.nodes[*node].component, ComponentSpec::Database(_) | ComponentSpec::Cache(_)) =>
             {
                 return Err(("node".into(), format!("`{}` is not a database or a cache", self.nodes[*node].name)));
+            }
+            Fault::SetServerState { node, server, .. } => {
+                let ComponentSpec::LoadBalancer(lb) = &self.nodes[*node].component else {
+                    return Err(("node".into(), format!("`{}` is not a load balancer", self.nodes[*node].name)));
+                };
+                let lb_name = &self.nodes[*node].name;
+                let has = |b: &LoadBalancerConfig, name: &str| b.servers.iter().any(|s| s.name == name);
+                let found = match server.split_once('/') {
+                    Some((backend, name)) => {
+                        let mut backends = lb.all_backends().enumerate();
+                        match backends.find(|(i, _)| backend_name(lb_name, lb, *i) == backend) {
+                            None => {
+                                let all: Vec<String> =
+                                    (0..=lb.backends.len()).map(|i| backend_name(lb_name, lb, i)).collect();
+                                return Err((
+                                    "server".into(),
+                                    format!("`{lb_name}` has no backend `{backend}`; it has {}", all.join(", ")),
+                                ));
+                            }
+                            Some((_, b)) => has(b, name),
+                        }
+                    }
+                    None => lb.all_backends().any(|b| has(b, server)),
+                };
+                if !found {
+                    return Err(("server".into(), format!("`{lb_name}` has no server `{server}`")));
+                }
             }
             Fault::ReplicaOf { node, primary } => {
                 for (field, n) in [("node", Some(node)), ("primary", primary.as_ref())] {

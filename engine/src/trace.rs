@@ -290,6 +290,14 @@ pub enum Note {
         server: NodeId,
         sessions: u32,
     },
+    /// An operator set `server`'s administrative state on a load balancer
+    /// (`set server ... state`); `was_up` says whether maintenance took an
+    /// UP server DOWN. (Last: see above.)
+    ServerAdmin {
+        server: NodeId,
+        state: crate::components::load_balancer::admin::AdminState,
+        was_up: bool,
+    },
 }
 
 impl Note {
@@ -346,6 +354,7 @@ impl Note {
             Note::L7Retry { .. } => "l7_retry",
             Note::ClientAborted { .. } => "client_aborted",
             Note::SessionsShutDown { .. } => "sessions_shut_down",
+            Note::ServerAdmin { .. } => "server_admin",
         }
     }
 
@@ -629,6 +638,7 @@ mod tests {
             Note::L7Retry { .. } => 47,
             Note::ClientAborted { .. } => 48,
             Note::SessionsShutDown { .. } => 49,
+            Note::ServerAdmin { .. } => 50,
         }
     }
 
@@ -700,6 +710,11 @@ mod tests {
             },
             Note::ClientAborted { client: 1, at: crate::components::load_balancer::AbortedAt::Queue },
             Note::SessionsShutDown { server: 1, sessions: 1 },
+            Note::ServerAdmin {
+                server: 1,
+                state: crate::components::load_balancer::admin::AdminState::Drain,
+                was_up: false,
+            },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -178,6 +178,16 @@ impl Simulation {
                 };
                 format!("{what} (attempt {attempt}); retry-on: sending it again")
             }
+            Note::ServerAdmin { server, state, was_up } => {
+                use crate::components::load_balancer::admin::AdminState;
+                let what = match state {
+                    AdminState::Ready => "is ready: back in the rotation once UP",
+                    AdminState::Drain => "is draining: no new requests, what it holds finishes",
+                    AdminState::Maint if was_up => "is going DOWN for maintenance: checks stop",
+                    AdminState::Maint => "is in maintenance: checks stop",
+                };
+                format!("{} {what} (set server state {state})", name(server))
+            }
             Note::SessionsShutDown { server, sessions } => {
                 let held = match sessions {
                     1 => "the request it held gets".to_string(),

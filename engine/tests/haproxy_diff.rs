@@ -2479,3 +2479,118 @@ fn leastconn_server_queues_match_haproxy() {
     let _ = std::fs::remove_file(&socket);
     assert_eq!(real, ours, "HAProxy (left) against the engine; config:\n{cfg}");
 }
+
+// ---------------------------------------------------------------------------
+// set server ... state ready|drain|maint
+
+/// The commands between runs of sequential requests, and how many requests
+/// follow each (the first entry has no command).
+const ADMIN_PHASES: [(&str, usize); 9] = [
+    ("", 7),
+    ("web2 drain", 7),
+    ("web1 maint", 5),
+    ("web2 ready", 7),
+    ("web1 ready", 9),
+    ("web3 drain", 5),
+    ("web3 maint", 3),
+    ("web1 drain", 3),
+    ("web3 ready", 6),
+];
+
+/// A load balancer with `balance` over web1..web3 (weights 3, 2, 1,
+/// HTTP checks every 100 ms), sequential requests 100 ms apart, and the
+/// operator's commands of [`ADMIN_PHASES`] as `set_server_state` faults
+/// between them. Returns the simulation and the server of each request.
+fn admin_run(balance: &str) -> (engine::Simulation, Vec<String>) {
+    use engine::message::Message;
+    use engine::trace::What;
+    let mut requests = Vec::new();
+    let mut faults = Vec::new();
+    let mut at = 100;
+    for (command, n) in ADMIN_PHASES {
+        if let Some((server, state)) = command.split_once(' ') {
+            faults.push(serde_json::json!({ "at": format!("{}ms", at - 50), "action": "set_server_state",
+                                            "node": "lb", "server": server, "state": state }));
+        }
+        for _ in 0..n {
+            requests.push(serde_json::json!({ "at": format!("{at}ms"), "read": 1 }));
+            at += 100;
+        }
+    }
+    let server = |name: &str, weight: u32| serde_json::json!({ "name": name, "weight": weight, "check": true, "inter": "100ms" });
+    let backend = |name: &str| serde_json::json!({ "name": name, "type": "server", "service_time": "1ms" });
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "1s",
+              "workload": { "kind": "script", "requests": requests } },
+            { "name": "lb", "type": "load_balancer", "balance": balance,
+              "servers": [ server("web1", 3), server("web2", 2), server("web3", 1) ] },
+            backend("web1"), backend("web2"), backend("web3")
+        ],
+        "links": [ { "between": ["c", "lb"] }, { "between": ["lb", "web1"] }, { "between": ["lb", "web2"] },
+                   { "between": ["lb", "web3"] } ],
+        "faults": faults
+    });
+    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
+    sim.run_until((at + 1_000) * 1_000_000);
+    let lb = sim.node_id("lb").unwrap();
+    let picks = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Deliver { from, to, msg: Message::Request(_), .. } if *from == lb => {
+                Some(sim.node_name(*to).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    (sim, picks)
+}
+
+/// An operator's `set server <backend>/<server> state ready|drain|maint`
+/// against HAProxy 2.6's runtime API: for `roundrobin`, `static-rr`,
+/// `leastconn` and `first`, the engine's rendering runs in the real
+/// HAProxy, which gets the same commands on its admin socket between the
+/// same sequential requests; the server of every request must be the
+/// engine's. Drained and maintained servers get nothing, and each
+/// algorithm takes them back where HAProxy does (a server leaving
+/// maintenance is UP at once: its health starts at `rise`).
+#[test]
+fn set_server_state_matches_haproxy() {
+    for balance in ["roundrobin", "static-rr", "leastconn", "first"] {
+        let (sim, ours) = admin_run(balance);
+        let total: usize = ADMIN_PHASES.iter().map(|(_, n)| n).sum();
+        assert_eq!(ours.len(), total, "{balance}: every request reached a server");
+
+        let names = ["web1", "web2", "web3"];
+        let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
+        let socket = std::env::temp_dir().join(format!("clusterlab-admin-{}-{balance}.sock", std::process::id()));
+        let port = free_port();
+        let cfg = local_cfg(
+            &sim,
+            sim.node_id("lb").unwrap(),
+            port,
+            |name| servers[names.iter().position(|n| *n == name).unwrap()].port,
+            &format!("    stats socket {} level admin\n", socket.display()),
+            "",
+        );
+        let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
+        let haproxy = HaProxy::launch(&cfg, port);
+        let mut real = Vec::new();
+        for (command, n) in ADMIN_PHASES {
+            if let Some((server, state)) = command.split_once(' ') {
+                let answer = admin(&socket, &format!("set server {backend}/{server} state {state}"));
+                assert!(answer.trim().is_empty(), "{command}: {answer}");
+            }
+            real.extend((0..n).map(|_| haproxy.request("GET", "/", "")).map(|(status, body)| {
+                assert_eq!(status, 200, "{balance}");
+                body
+            }));
+        }
+        drop(haproxy);
+        let _ = std::fs::remove_file(&socket);
+        assert_eq!(ours.join(" "), real.join(" "), "{balance}: the engine (left) against HAProxy; config:\n{cfg}");
+    }
+}

@@ -1117,3 +1117,165 @@ fn hash_balance_factor_spreads_a_hot_path() {
     let bounded = run(Some(125));
     assert!(bounded.iter().all(|&x| x > 0.15 && x < 0.45), "the overflow is spread: {bounded:?}");
 }
+
+// ---------------------------------------------------------------------------
+// An operator's `set server <backend>/<server> state ready|drain|maint`
+
+fn server_views(sim: &engine::Simulation) -> Vec<engine::components::load_balancer::ServerView> {
+    let Detail::LoadBalancer { servers, .. } = sim.node_state(1).detail else { panic!("not a load balancer") };
+    servers
+}
+
+/// Requests the load balancer sent to `server` (not checks) from `from` on.
+fn sent_to(sim: &engine::Simulation, server: &str, from: u64) -> Vec<u64> {
+    let id = sim.node_id(server).unwrap();
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Deliver { from: 1, to, msg: Message::Request(_), .. } if *to == id && e.time >= from => Some(e.time),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The server every request of [`one_hashed_server`] goes to.
+fn hashed_target() -> &'static str {
+    let mut probe = sim(one_hashed_server(10, 0, false, json!([])));
+    probe.run_through(SEC);
+    let served = requests_per_server(&probe);
+    ["s1", "s2", "s3"][served.iter().position(|&n| n > 0).unwrap()]
+}
+
+#[test]
+fn a_drained_server_finishes_its_own_queue_and_gets_nothing_new() {
+    use engine::components::load_balancer::admin::AdminState;
+    // 40 requests a second hash to one server that serves 20: its queue
+    // grows until it is drained at 2 s.
+    let target = hashed_target();
+    let drain = json!([{ "at": "2s", "action": "set_server_state", "node": "lb", "server": target, "state": "drain" }]);
+    let run = |redispatch: bool| {
+        let mut sim = sim(one_hashed_server(40, 0, redispatch, drain.clone()));
+        sim.run_until(2 * SEC - MS);
+        let before = server_views(&sim).into_iter().find(|s| s.name == target).unwrap();
+        sim.run_through(2 * SEC + MS);
+        let at_drain = server_views(&sim).into_iter().find(|s| s.name == target).unwrap();
+        sim.run_through(6 * SEC);
+        let after = server_views(&sim).into_iter().find(|s| s.name == target).unwrap();
+        (sim, before, at_drain, after)
+    };
+
+    // Without `option redispatch` the drained server still serves the
+    // requests waiting in its own queue, one at a time, then nothing.
+    let (sim, before, at_drain, after) = run(false);
+    assert!(before.queued > 10, "{} queued before the drain", before.queued);
+    assert_eq!((at_drain.admin, at_drain.up), (AdminState::Drain, true), "drained but still UP");
+    assert_eq!(at_drain.queued, before.queued, "its queue stays");
+    assert_eq!((after.queued, after.served), (0, 0), "it served its queue");
+    let queued = before.queued as u64;
+    let held = u64::from(before.served);
+    assert_eq!(after.requests - before.requests, queued, "exactly what waited for it, nothing new ({held} held)");
+    let served_late = sent_to(&sim, target, 2 * SEC + MS);
+    assert!(served_late.last().unwrap() > &(2 * SEC + 500 * MS), "still serving its queue at {served_late:?}");
+    let notes = lb_notes(&sim, |n| matches!(n, Note::ServerAdmin { state: AdminState::Drain, was_up: true, .. }));
+    assert_eq!(notes, vec![2 * SEC]);
+    // The others took the new requests; nobody got an error.
+    assert_eq!(sim.metrics().summary(sim.now()).counts.errors, 0);
+
+    // With it, the queue goes through server selection again at once.
+    let (_, before, at_drain, after) = run(true);
+    assert!(before.queued > 10);
+    assert_eq!(at_drain.queued, 0, "redistributed");
+    assert_eq!(after.requests - before.requests, 0, "nothing new (the held request finished)");
+}
+
+#[test]
+fn maintenance_takes_a_server_down_without_checks_and_ready_brings_it_back_at_once() {
+    use engine::components::load_balancer::admin::AdminState;
+    let mut sim = sim(lb_three(json!([
+        { "at": "5s", "action": "set_server_state", "node": "lb", "server": "s2", "state": "maint" },
+        { "at": "10s", "action": "set_server_state", "node": "lb", "server": "lb_servers/s2", "state": "ready" }
+    ])));
+    sim.run_through(8 * SEC);
+    let s2 = &server_views(&sim)[1];
+    assert_eq!((s2.admin, s2.up, s2.health.as_str()), (AdminState::Maint, false, "0/2 DOWN"));
+    let s2_id = sim.node_id("s2").unwrap();
+    // Checks sent to s2 from `from` to `to` (connect checks, delivered).
+    let checks = |sim: &engine::Simulation, from: u64, to: u64| {
+        sim.trace()
+            .events()
+            .iter()
+            .filter(|e| match &e.what {
+                What::Deliver { from: 1, to: t, sent_at, msg: Message::HealthCheck { .. } } => {
+                    *t == s2_id && (from..to).contains(sent_at)
+                }
+                _ => false,
+            })
+            .count()
+    };
+    assert!(sent_to(&sim, "s2", 5 * SEC).is_empty(), "no request after 5 s");
+    sim.run_through(12 * SEC);
+    assert_eq!(checks(&sim, 5 * SEC + MS, 10 * SEC), 0, "no check in maintenance");
+    // Back at once: health starts at `rise` (2/3 UP, not 0/3), requests
+    // within a few ms, and a check at once, not a second later.
+    let back = sent_to(&sim, "s2", 10 * SEC);
+    assert!(back[0] < 10 * SEC + 20 * MS, "first request at {}", back[0]);
+    assert!(checks(&sim, 10 * SEC, 10 * SEC + 10 * MS) == 1, "one check at once");
+    let s2 = &server_views(&sim)[1];
+    assert_eq!((s2.admin, s2.up), (AdminState::Ready, true));
+    // The other servers took its share meanwhile: nothing failed.
+    assert_eq!(sim.metrics().summary(sim.now()).counts.errors, 0);
+    let notes = lb_notes(&sim, |n| matches!(n, Note::ServerAdmin { .. }));
+    assert_eq!(notes, vec![5 * SEC, 10 * SEC]);
+    assert!(lb_notes(&sim, |n| matches!(n, Note::ServerDown { .. } | Note::ServerUp { .. })).is_empty());
+}
+
+#[test]
+fn maintenance_with_shutdown_sessions_ends_what_the_server_holds() {
+    let mut v =
+        lb_three(json!([{ "at": "5s", "action": "set_server_state", "node": "lb", "server": "s2", "state": "maint" }]));
+    v["nodes"][1]["servers"][1]["on_marked_down"] = json!("shutdown-sessions");
+    v["nodes"][3]["service_time"] = json!("300ms");
+    let mut sim = sim(v);
+    sim.run_through(6 * SEC);
+    let shut: Vec<(u64, u32)> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Note { node: 1, note: Note::SessionsShutDown { sessions, .. } } => Some((e.time, *sessions)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shut.len(), 1, "{shut:?}");
+    assert_eq!(shut[0].0, 5 * SEC);
+    assert!(shut[0].1 > 5, "{} requests ended", shut[0].1);
+}
+
+#[test]
+fn a_restarted_load_balancer_forgets_what_the_operator_set() {
+    let mut sim = sim(lb_three(json!([
+        { "at": "2s", "action": "set_server_state", "node": "lb", "server": "s1", "state": "drain" },
+        { "at": "4s", "action": "crash", "node": "lb" },
+        { "at": "5s", "action": "restart", "node": "lb" }
+    ])));
+    sim.run_through(8 * SEC);
+    assert!(sent_to(&sim, "s1", 2 * SEC + 10 * MS).iter().all(|&t| t > 5 * SEC), "drained until the restart");
+    assert!(!sent_to(&sim, "s1", 5 * SEC).is_empty(), "ready again after it");
+}
+
+#[test]
+fn set_server_state_names_a_load_balancer_and_one_of_its_servers() {
+    let err = |fault: serde_json::Value| {
+        engine::Scenario::from_value(lb_three(json!([fault]))).expect_err("invalid").to_string()
+    };
+    let e = err(json!({ "at": "1s", "action": "set_server_state", "node": "s1", "server": "s1", "state": "drain" }));
+    assert!(e.contains("faults[0].node") && e.contains("`s1` is not a load balancer"), "{e}");
+    let e = err(json!({ "at": "1s", "action": "set_server_state", "node": "lb", "server": "s9", "state": "drain" }));
+    assert!(e.contains("faults[0].server") && e.contains("`lb` has no server `s9`"), "{e}");
+    let e =
+        err(json!({ "at": "1s", "action": "set_server_state", "node": "lb", "server": "api/s1", "state": "drain" }));
+    assert!(e.contains("`lb` has no backend `api`; it has lb_servers"), "{e}");
+    let e = err(json!({ "at": "1s", "action": "set_server_state", "node": "lb", "server": "s1", "state": "down" }));
+    assert!(e.contains("unknown variant `down`, expected one of `ready`, `drain`, `maint`"), "{e}");
+}

@@ -27,6 +27,7 @@ const ACTIONS: &[&str] = &[
     "promote",
     "slow_node",
     "replica_of",
+    "set_server_state",
 ];
 
 /// A fault from its fields (`action` and the kind's own).
@@ -72,6 +73,14 @@ fn fault(mut f: Fields) -> Result<Fault, Error> {
         "replica_of" => {
             (Fault::ReplicaOf { node: f.required("node")?, primary: f.optional("primary")? }, &["node", "primary"])
         }
+        "set_server_state" => (
+            Fault::SetServerState {
+                node: f.required("node")?,
+                server: f.required("server")?,
+                state: f.required("state")?,
+            },
+            &["node", "server", "state"],
+        ),
         other => return Err(Error::unknown_variant(other, ACTIONS)),
     };
     f.done(expected)?;
@@ -127,6 +136,11 @@ mod tests {
             Fault::SlowNode { node: "a".into(), factor: 3.5 },
             Fault::ReplicaOf { node: "a".into(), primary: Some("b".into()) },
             Fault::ReplicaOf { node: "a".into(), primary: None },
+            Fault::SetServerState {
+                node: "lb".into(),
+                server: "api/web1".into(),
+                state: crate::components::load_balancer::admin::AdminState::Drain,
+            },
         ];
         assert_eq!(ACTIONS.len(), faults.iter().map(|f| f.action()).collect::<std::collections::BTreeSet<_>>().len());
         for fault in faults {

@@ -14,6 +14,7 @@
 
 pub mod abort;
 pub mod acl;
+pub mod admin;
 pub mod balancer;
 pub mod chash;
 pub mod check_result;
@@ -40,6 +41,7 @@ use crate::time::Duration;
 use crate::trace::Note;
 pub use abort::AbortedAt;
 use acl::Sample;
+use admin::AdminState;
 use balancer::{Balancer, PickInput};
 use check_result::CheckResult;
 use config::{EffectiveServer, LoadBalancerConfig};
@@ -158,6 +160,8 @@ struct ServerRt {
     warmup: Option<Warmup>,
     /// Its effective weight (user weight × 16) as its balancer has it.
     eweight: u32,
+    /// What an operator set (`set server ... state`).
+    admin: AdminState,
 }
 
 impl ServerRt {
@@ -259,6 +263,9 @@ pub struct ServerView {
     /// Requests waiting in this server's own queue.
     pub queued: usize,
     pub requests: u64,
+    /// What an operator set: `ready`, `drain` (no new requests) or `maint`
+    /// (DOWN, not checked).
+    pub admin: AdminState,
 }
 
 /// What the UI shows about one backend.
@@ -333,7 +340,7 @@ impl LoadBalancer {
                     name: b.name.clone(),
                     backend: backend_name(lb_name, &self.config, b.backend),
                     weight: b.eff.weight,
-                    up: check.is_none_or(|c| c.health.is_up()),
+                    up: check.is_none_or(|c| c.health.is_up()) && rt.admin != AdminState::Maint,
                     checked: check.is_some(),
                     health: check.map_or_else(|| "no check".to_string(), |c| c.health.describe()),
                     throttle: rt.warmup.map(|_| slowstart::throttle(rt.eweight, b.eff.weight)),
@@ -345,6 +352,7 @@ impl LoadBalancer {
                     maxconn: b.eff.maxconn,
                     queued: rt.queue.len(),
                     requests: rt.requests,
+                    admin: rt.admin,
                 }
             })
             .collect()
@@ -604,15 +612,18 @@ impl LoadBalancer {
         (r.first..r.end).filter(|&i| self.state.usable[i] && !self.servers[i].eff.backup).count()
     }
 
+    /// `process_srv_queue`: while `server` has free slots, the request
+    /// that has waited longest in its own queue or the backend's. A server
+    /// out of the rotation (DOWN, drained, in maintenance) still serves its
+    /// own queue, not the backend's (`pendconn_process_next_strm`'s
+    /// `px_ok`).
     fn serve_queues(&mut self, ctx: &mut Ctx, server: usize) {
-        if !self.state.usable[server] {
-            return;
-        }
+        let px_ok = self.state.usable[server];
         let max = self.state.servers[server].maxconn(&self.servers[server], slowstart::clock_seconds(ctx.monotonic()));
         let b = self.servers[server].backend;
         while max == 0 || self.state.servers[server].served < max {
             let own = self.state.servers[server].queue.first_key_value().map(|(&o, &s)| (o, s));
-            let shared = self.state.backends[b].queue.first_key_value().map(|(&o, &s)| (o, s));
+            let shared = self.state.backends[b].queue.first_key_value().map(|(&o, &s)| (o, s)).filter(|_| px_ok);
             let slot = match (own, shared) {
                 (Some((a, s)), Some((b, _))) if a < b => {
                     self.state.servers[server].queue.remove(&a);
@@ -911,6 +922,10 @@ impl LoadBalancer {
     /// `fastinter` set, the next check comes no later than `fastinter`
     /// from now (the check in flight, if any, times out then).
     fn observe(&mut self, ctx: &mut Ctx, server: usize, outcome: Outcome) {
+        if self.state.servers[server].admin == AdminState::Maint {
+            // Its checks are paused: nothing to adjust.
+            return;
+        }
         let eff = self.servers[server].eff;
         let Some(check) = self.state.checks[server].as_mut() else { return };
         match outcome.is_error(eff.analysis.observe) {
@@ -945,6 +960,15 @@ impl LoadBalancer {
     /// A server was marked DOWN, with `health` left, for `reason`: no more
     /// traffic, its warm-up ends, its queue goes elsewhere.
     fn went_down(&mut self, ctx: &mut Ctx, server: usize, health: u32, reason: CheckResult) {
+        self.mark_down(ctx, server);
+        ctx.note(Note::ServerDown { server: self.servers[server].node, health, reason });
+        if self.servers[server].eff.shutdown_sessions {
+            self.shut_down_sessions(ctx, server);
+        }
+    }
+
+    /// Out of the rotation: its warm-up ends, its queue goes elsewhere.
+    fn mark_down(&mut self, ctx: &mut Ctx, server: usize) {
         let (b, local) = self.local(server);
         self.state.usable[server] = false;
         if let Some(w) = self.state.servers[server].warmup.take() {
@@ -952,10 +976,6 @@ impl LoadBalancer {
         }
         self.state.backends[b].balancer.set_down(local);
         self.redistribute(ctx, server);
-        ctx.note(Note::ServerDown { server: self.servers[server].node, health, reason });
-        if self.servers[server].eff.shutdown_sessions {
-            self.shut_down_sessions(ctx, server);
-        }
     }
 
     /// `on-marked-down shutdown-sessions` (`srv_shutdown_streams`): each
@@ -981,10 +1001,111 @@ impl LoadBalancer {
         }
     }
 
+    /// An operator's `set server <backend>/<server> state <state>` on this
+    /// load balancer, named `lb` (admin.rs): `server` is `backend/server`
+    /// or a server's name in every backend that has one. Returns how many
+    /// server lines it named.
+    pub fn set_server_state(&mut self, ctx: &mut Ctx, lb: &str, server: &str, state: AdminState) -> usize {
+        let named: Vec<usize> = (0..self.servers.len())
+            .filter(|&i| {
+                let s = &self.servers[i];
+                match server.split_once('/') {
+                    Some((b, name)) => name == s.name && b == backend_name(lb, &self.config, s.backend),
+                    None => server == s.name,
+                }
+            })
+            .collect();
+        for &i in &named {
+            self.set_admin(ctx, i, state);
+        }
+        named.len()
+    }
+
+    /// Checks pass (or there are none): HAProxy's running state, whatever
+    /// the admin state.
+    fn running(&self, server: usize) -> bool {
+        self.state.checks[server].as_ref().is_none_or(|c| c.health.is_up())
+    }
+
+    /// `srv_update_status` for an admin state change of one server line.
+    fn set_admin(&mut self, ctx: &mut Ctx, server: usize, state: AdminState) {
+        let before = self.state.servers[server].admin;
+        if before == state {
+            return;
+        }
+        let was_up = self.running(server);
+        self.state.servers[server].admin = state;
+        let node = self.servers[server].node;
+        let was_up = was_up && before != AdminState::Maint;
+        ctx.note(Note::ServerAdmin { server: node, state, was_up });
+        match (before, state) {
+            (_, AdminState::Maint) => {
+                // Checks stop, health 0; a running server is marked DOWN.
+                if let Some(c) = self.state.checks[server].as_mut() {
+                    if let Some((timer, _)) = c.task.take() {
+                        ctx.cancel_timer(timer);
+                    }
+                    c.in_flight = None;
+                    c.consecutive_errors = 0;
+                    c.health.health = 0;
+                }
+                if was_up {
+                    self.mark_down(ctx, server);
+                    if self.servers[server].eff.shutdown_sessions {
+                        self.shut_down_sessions(ctx, server);
+                    }
+                }
+            }
+            (AdminState::Maint, _) => {
+                // "start OK but check immediately": health at `rise`, UP.
+                if let Some(c) = self.state.checks[server].as_mut() {
+                    c.health.health = c.health.params.rise;
+                    self.plan_check_task(ctx, server, Duration::ZERO);
+                }
+                if state == AdminState::Ready {
+                    self.mark_up(ctx, server);
+                }
+            }
+            (AdminState::Ready, AdminState::Drain) => {
+                let (b, local) = self.local(server);
+                self.state.usable[server] = false;
+                self.state.backends[b].balancer.set_down(local);
+                self.redistribute(ctx, server);
+            }
+            (AdminState::Drain, AdminState::Ready) => {
+                // Back in the rotation if UP; unlike leaving maintenance,
+                // it takes nothing from the backend's queue at once.
+                if self.running(server) && self.servers[server].eff.weight > 0 {
+                    let (b, local) = self.local(server);
+                    self.state.usable[server] = true;
+                    self.state.backends[b].balancer.set_up(local);
+                }
+            }
+            (AdminState::Ready, AdminState::Ready) | (AdminState::Drain, AdminState::Drain) => {}
+        }
+    }
+
+    /// A server is UP again (checks, or leaving maintenance): into the
+    /// rotation unless drained, warming up with `slowstart`, and it takes
+    /// what waits in the backend's queue (`pendconn_grab_from_px`).
+    fn mark_up(&mut self, ctx: &mut Ctx, server: usize) {
+        if self.state.servers[server].admin != AdminState::Ready {
+            return;
+        }
+        let (b, local) = self.local(server);
+        self.state.usable[server] = self.servers[server].eff.weight > 0;
+        if self.servers[server].eff.slowstart > Duration::ZERO {
+            let since = slowstart::clock_seconds(ctx.monotonic());
+            self.plan_warmup(ctx, server, since);
+            self.recalc_eweight(server, since);
+        }
+        self.state.backends[b].balancer.set_up(local);
+        self.serve_queues(ctx, server);
+    }
+
     /// Applies a check result and schedules the next check.
     fn check_done(&mut self, ctx: &mut Ctx, server: usize, reason: CheckResult) {
         let node = self.servers[server].node;
-        let (b, local) = self.local(server);
         let passed = reason.passed();
         let Some(check) = self.state.checks[server].as_mut() else { return };
         check.in_flight = None;
@@ -996,15 +1117,8 @@ impl LoadBalancer {
         match transition {
             Transition::WentDown => self.went_down(ctx, server, health, reason),
             Transition::WentUp => {
-                self.state.usable[server] = self.servers[server].eff.weight > 0;
-                if self.servers[server].eff.slowstart > Duration::ZERO {
-                    let since = slowstart::clock_seconds(ctx.monotonic());
-                    self.plan_warmup(ctx, server, since);
-                    self.recalc_eweight(server, since);
-                }
-                self.state.backends[b].balancer.set_up(local);
                 ctx.note(Note::ServerUp { server: node, health, reason });
-                self.serve_queues(ctx, server);
+                self.mark_up(ctx, server);
             }
             Transition::Unchanged if !passed => ctx.note(Note::CheckFailed { server: node, health, reason }),
             Transition::Unchanged if health != before => ctx.note(Note::CheckPassed { server: node, health, reason }),
