@@ -174,6 +174,7 @@ pub fn draft_snapshot(doc: &Scenario, problem: &str, before: &Snapshot) -> Snaps
                 badge: "not running".to_string(),
                 details,
                 tables: Vec::new(),
+                lb_servers: Vec::new(),
             }
         })
         .collect();

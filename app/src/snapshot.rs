@@ -3,6 +3,7 @@
 
 use crate::lab::Lab;
 use crate::time_text::to_the_ms;
+use engine::components::load_balancer::admin::AdminState;
 use engine::components::Kind;
 use engine::failure_detector::Liveness;
 use engine::message::MsgKind;
@@ -35,6 +36,9 @@ pub struct NodeView {
     pub details: Vec<(String, String)>,
     /// Details with columns (a broker's partitions), after the rows.
     pub tables: Vec<DetailTable>,
+    /// A load balancer's server lines as `set server` names them
+    /// (`backend/server`), with what an operator set on each.
+    pub lb_servers: Vec<(String, AdminState)>,
 }
 
 /// A table in the inspector: one row per item, one column per figure.
@@ -135,15 +139,22 @@ pub fn take(lab: &Lab) -> Snapshot {
     let sim = &lab.sim;
     let pos = layout(lab);
     let states: Vec<_> = (0..sim.node_count() as u32).map(|i| sim.node_state(i)).collect();
-    // What load balancers think of each server.
+    // What load balancers think of each server: its checks, and what an
+    // operator set (HAProxy's stats say DRAIN and MAINT).
     let mut lb_view: Vec<Option<(bool, String)>> = vec![None; states.len()];
     for st in &states {
         if let Detail::LoadBalancer { servers, .. } = &st.detail {
-            for s in servers.iter().filter(|s| s.checked) {
+            for s in servers.iter().filter(|s| s.checked || s.admin != AdminState::Ready) {
                 let entry = &mut lb_view[s.node as usize];
                 // Several balancers: DOWN if any sees it DOWN.
                 if entry.as_ref().is_none_or(|(up, _)| *up) {
-                    *entry = Some((s.up, s.health.clone()));
+                    let health = match (s.admin, s.checked) {
+                        (AdminState::Ready, _) => s.health.clone(),
+                        (AdminState::Maint, _) => "MAINT".to_string(),
+                        (AdminState::Drain, true) => format!("{} · DRAIN", s.health),
+                        (AdminState::Drain, false) => "DRAIN".to_string(),
+                    };
+                    *entry = Some((s.up, health));
                 }
             }
         }
@@ -161,6 +172,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                 Status::Up => "up",
             };
             let mut tables = Vec::new();
+            let mut lb_servers = Vec::new();
             let mut details = vec![
                 ("kind".to_string(), st.kind.name().replace('_', " ")),
                 (
@@ -406,6 +418,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                         }
                     }
                     for s in servers {
+                        lb_servers.push((format!("{}/{}", s.backend, s.name), s.admin));
                         let label = if routed {
                             format!("server {}/{}", s.backend, s.name)
                         } else {
@@ -417,13 +430,18 @@ pub fn take(lab: &Lab) -> Snapshot {
                             format!("{} conns", s.served)
                         };
                         let warming = s.throttle.map(|t| format!(" · slowstart {t}%")).unwrap_or_default();
+                        let admin = match s.admin {
+                            AdminState::Ready => "",
+                            AdminState::Drain => " · DRAIN",
+                            AdminState::Maint => " · MAINT",
+                        };
                         let errors = s.errors.map(|(n, limit)| format!(" · {n}/{limit} errors")).unwrap_or_default();
                         // HAProxy's stats page calls it LastChk.
                         let last = s.last_check.as_ref().map(|c| format!(" · last check {c}")).unwrap_or_default();
                         details.push((
                             label,
                             format!(
-                                "{}{last}{warming}{errors} · weight {} · {conns} · {} requests",
+                                "{}{admin}{last}{warming}{errors} · weight {} · {conns} · {} requests",
                                 s.health, s.weight, s.requests
                             ),
                         ));
@@ -432,7 +450,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                     format!("{up}/{} UP · {connections} conns", servers.len())
                 }
             };
-            NodeView { name: st.name.clone(), kind: st.kind, x, y, state, badge, details, tables }
+            NodeView { name: st.name.clone(), kind: st.kind, x, y, state, badge, details, tables, lb_servers }
         })
         .collect();
     let net = sim.network();

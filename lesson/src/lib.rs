@@ -105,6 +105,7 @@ pub const EVENTS: &[&str] = &[
     "l7_retry",
     "client_aborted",
     "sessions_shut_down",
+    "server_admin",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

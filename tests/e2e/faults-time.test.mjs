@@ -66,6 +66,15 @@ appTest('every fault kind from the faults panel lands in the log and on the time
   await press('Restore', 'restore link lb - web2');
   await press('Cut', 'cut link lb - web2');
   await press('Heal', 'heal link lb - web2');
+  // An operator's `set server ... state` on the load balancer.
+  await page.locator('[data-node="lb"]').click();
+  await faults.getByTestId('admin-server').selectOption({ label: 'lb_servers/web2 (ready)' });
+  await faults.getByTestId('admin-state').selectOption('drain');
+  await press('Set state', 'set server lb_servers/web2 state drain on lb');
+  await until(page, () => /DRAIN/.test(document.querySelector('[data-node="web2"]')?.textContent ?? ''));
+  await faults.getByTestId('admin-server').selectOption({ label: 'lb_servers/web2 (drain)' });
+  await faults.getByTestId('admin-state').selectOption('ready');
+  await press('Set state', 'set server lb_servers/web2 state ready on lb');
   // All applied, in order.
   const rows = await page.locator('.fault-list li .what').allTextContents();
   assert.deepEqual(rows, expected);

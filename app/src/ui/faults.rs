@@ -4,6 +4,7 @@
 
 use crate::handle::LabHandle;
 use engine::clock::Offset;
+use engine::components::load_balancer::admin::AdminState;
 use engine::distribution::Distribution;
 use engine::fault::nemesis::NemesisFault;
 use engine::fault::Fault;
@@ -107,6 +108,47 @@ pub fn FaultsPanel() -> impl IntoView {
     };
     let on_node = move |make: fn(String) -> Fault| move |_| h.inject(make(node()));
 
+    // A load balancer's server lines, for the operator's `set server`.
+    let lb_servers = Memo::new(move |_| {
+        let n = node();
+        snap.with(|s| s.nodes.iter().find(|v| v.name == n).map(|v| v.lb_servers.clone()).unwrap_or_default())
+    });
+    let admin_server = RwSignal::new(0usize);
+    let admin_state = RwSignal::new(AdminState::Drain);
+    let set_state = move |_| {
+        let Some((server, _)) = lb_servers.with_untracked(|l| l.get(admin_server.get_untracked()).cloned()) else {
+            return;
+        };
+        h.inject(Fault::SetServerState { node: node(), server, state: admin_state.get_untracked() });
+    };
+    let server_state_row = move || {
+        (!lb_servers.with(Vec::is_empty)).then(|| {
+            let states = [AdminState::Ready, AdminState::Drain, AdminState::Maint];
+            view! {
+                <div class="row">
+                    <label>
+                        "set server "
+                        <select data-testid="admin-server" on:change=move |ev| admin_server.set(event_target_value(&ev).parse().unwrap_or(0))>
+                            {move || lb_servers.get().into_iter().enumerate().map(|(i, (name, now))| {
+                                view! { <option value=i.to_string() selected=move || admin_server.get() == i>{format!("{name} ({now})")}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        " state "
+                        <select data-testid="admin-state" on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            admin_state.set(states.into_iter().find(|s| s.keyword() == v).unwrap_or_default());
+                        }>
+                            {states.map(|st| view! { <option value=st.keyword() selected=move || admin_state.get() == st>{st.keyword()}</option> })}
+                        </select>
+                    </label>
+                    <button on:click=set_state title="HAProxy's runtime API. drain: no new requests, what the server holds finishes, its checks go on. maint: marked DOWN, checks stop. ready: back (from maint, UP at once).">"Set state"</button>
+                </div>
+            }
+        })
+    };
+
     // The nemesis: which faults, how often, for how long, and what it did.
     let kinds = RwSignal::new(vec![NemesisFault::Partition, NemesisFault::Kill, NemesisFault::Pause]);
     let interval = RwSignal::new("5s".to_string());
@@ -180,6 +222,7 @@ pub fn FaultsPanel() -> impl IntoView {
                 <label>"drift (ppm) "<input type="text" size="6" prop:value=drift on:input=move |ev| drift.set(event_target_value(&ev)) /></label>
                 <button on:click=skew>"Skew clock"</button>
             </div>
+            {server_state_row}
         </fieldset>
         <fieldset class="link-faults">
             <legend>"Link"</legend>
