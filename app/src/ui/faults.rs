@@ -117,6 +117,7 @@ pub fn FaultsPanel() -> impl IntoView {
     let admin_state = RwSignal::new(AdminState::Drain);
     let set_state = move |_| {
         let Some((server, _)) = lb_servers.with_untracked(|l| l.get(admin_server.get_untracked()).cloned()) else {
+            h.notice.set(Some("Pick one of the load balancer's servers first.".into()));
             return;
         };
         h.inject(Fault::SetServerState { node: node(), server, state: admin_state.get_untracked() });

@@ -1003,9 +1003,9 @@ impl LoadBalancer {
 
     /// An operator's `set server <backend>/<server> state <state>` on this
     /// load balancer, named `lb` (admin.rs): `server` is `backend/server`
-    /// or a server's name in every backend that has one. Returns how many
-    /// server lines it named.
-    pub fn set_server_state(&mut self, ctx: &mut Ctx, lb: &str, server: &str, state: AdminState) -> usize {
+    /// or a server's name in every backend that has one (the scenario's
+    /// validation makes sure it names at least one).
+    pub fn set_server_state(&mut self, ctx: &mut Ctx, lb: &str, server: &str, state: AdminState) {
         let named: Vec<usize> = (0..self.servers.len())
             .filter(|&i| {
                 let s = &self.servers[i];
@@ -1015,10 +1015,9 @@ impl LoadBalancer {
                 }
             })
             .collect();
-        for &i in &named {
+        for i in named {
             self.set_admin(ctx, i, state);
         }
-        named.len()
     }
 
     /// Checks pass (or there are none): HAProxy's running state, whatever
