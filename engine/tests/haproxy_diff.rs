@@ -2594,3 +2594,132 @@ fn set_server_state_matches_haproxy() {
         assert_eq!(ours.join(" "), real.join(" "), "{balance}: the engine (left) against HAProxy; config:\n{cfg}");
     }
 }
+
+/// `set server ... state drain` on a server with requests in its own
+/// queue, against HAProxy 2.6. Leastconn over s1 and s2, `maxconn 1
+/// maxqueue 2`, every request held: r1 to s1, r2 to s2, r3 and r4 into
+/// s1's queue; then s1 is drained, and r5, r6 go to s2's queue and r7 to
+/// the backend's. The occupancy after each step (`show stat`) and, once
+/// the servers answer, the server of each request (the log) must be the
+/// engine's: without `redispatch` a drained server keeps its queue and
+/// serves it as its slots free (`process_srv_queue`), but takes nothing
+/// from the backend's queue.
+#[test]
+fn a_drained_server_serves_its_own_queue_like_haproxy() {
+    use engine::message::{Message, Op};
+    use engine::sim::Detail;
+    use engine::trace::What;
+    const SENDS: [u64; 7] = [1, 2, 3, 4, 6, 7, 8];
+    const DRAIN_AT: u64 = 5;
+    let mut nodes: Vec<serde_json::Value> = SENDS
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb", "timeout": "100s",
+                                "workload": { "kind": "script",
+                                              "requests": [ { "at": format!("{}ms", t * 100), "read": i + 1 } ] } })
+        })
+        .collect();
+    let server = |name: &str| serde_json::json!({ "name": name, "maxconn": 1, "maxqueue": 2 });
+    nodes.push(serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "leastconn",
+                                   "servers": [ server("s1"), server("s2") ],
+                                   "timeout_queue": "100s", "timeout_server": "100s" }));
+    for s in ["s1", "s2"] {
+        nodes.push(serde_json::json!({ "name": s, "type": "server", "workers": 10, "service_time": "2s" }));
+    }
+    let mut links: Vec<serde_json::Value> = (1..=SENDS.len())
+        .map(|i| serde_json::json!({ "between": [format!("c{i}"), "lb"], "latency": "10us" }))
+        .collect();
+    links.extend(["s1", "s2"].map(|s| serde_json::json!({ "between": ["lb", s], "latency": "10us" })));
+    let faults = [serde_json::json!({ "at": format!("{}ms", DRAIN_AT * 100), "action": "set_server_state",
+                                      "node": "lb", "server": "s1", "state": "drain" })];
+    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links, "faults": faults });
+    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
+    let lb = sim.node_id("lb").unwrap();
+    let mut ours = Vec::new();
+    let mut marks: Vec<u64> = SENDS.to_vec();
+    marks.push(DRAIN_AT);
+    marks.sort_unstable();
+    for t in &marks {
+        sim.run_until((t * 100 + 50) * 1_000_000);
+        let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(lb).detail else {
+            panic!("a load balancer")
+        };
+        ours.push(([0, 1].map(|i| (servers[i].served, servers[i].queued as u32)), backends[0].queued as u32));
+    }
+    sim.run_until(60_000_000_000);
+    let mut served_by = vec![String::new(); SENDS.len()];
+    for e in sim.trace().events() {
+        if let What::Deliver { from, to, msg: Message::Request(r), .. } = &e.what {
+            if *from == lb {
+                let Op::Read { key } = r.op else { panic!("reads only") };
+                served_by[key as usize - 1] = sim.node_name(*to).to_string();
+            }
+        }
+    }
+    assert_eq!(served_by, ["s1", "s2", "s1", "s1", "s2", "s2", "s2"], "the engine");
+    assert_eq!(ours[4], ([(1, 2), (1, 0)], 0), "the engine, just after the drain");
+
+    // The real HAProxy.
+    let servers = [HoldingBackend::start("s1"), HoldingBackend::start("s2")];
+    let socket = std::env::temp_dir().join(format!("clusterlab-drain-queue-{}.sock", std::process::id()));
+    let port = free_port();
+    let cfg = local_cfg(
+        &sim,
+        lb,
+        port,
+        |name| servers[usize::from(name == "s2")].port,
+        &format!("    log stdout format raw local0\n    stats socket {} level admin\n", socket.display()),
+        "    log global\n    log-format \"request %HP %s %ST %Ta\"\n    option dontlognull\n",
+    );
+    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
+    let haproxy = HaProxy::launch(&cfg, port);
+    let mut real = Vec::new();
+    let mut sent = Vec::new();
+    for t in &marks {
+        let start = Instant::now();
+        let want = if *t == DRAIN_AT {
+            let answer = admin(&socket, &format!("set server {backend}/s1 state drain"));
+            assert!(answer.trim().is_empty(), "drain: {answer}");
+            sent.len() as u32
+        } else {
+            let k = sent.len() + 1;
+            let port = haproxy.port;
+            sent.push(thread::spawn(move || {
+                let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+                let req = format!("GET /r{k} HTTP/1.1\r\nHost: lab\r\nx-hold: 1\r\nConnection: close\r\n\r\n");
+                conn.write_all(req.as_bytes()).expect("send");
+                let _ = conn.read_to_end(&mut Vec::new());
+            }));
+            k as u32
+        };
+        let now = loop {
+            let o = occupancy(&socket, &backend);
+            if total(&o) == want {
+                break o;
+            }
+            assert!(start.elapsed() < DEADLINE, "at {t}: {o:?}; config:\n{cfg}");
+            thread::sleep(WallDuration::from_millis(5));
+        };
+        real.push(now);
+    }
+    assert_eq!(real, ours, "occupancy: HAProxy (left) against the engine; config:\n{cfg}");
+    for s in &servers {
+        s.release();
+    }
+    for s in sent {
+        s.join().expect("answered");
+    }
+    let real_served: Vec<String> = (1..=SENDS.len())
+        .map(|k| {
+            let i = haproxy.wait_line(0, &format!("request /r{k} "));
+            let line = haproxy.lines.lock().unwrap()[i].clone();
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(words.get(3), Some(&"200"), "{line}");
+            words[2].to_string()
+        })
+        .collect();
+    drop(haproxy);
+    let _ = std::fs::remove_file(&socket);
+    assert_eq!(real_served, served_by, "who served each request: HAProxy (left) against the engine");
+}
