@@ -2392,8 +2392,13 @@ fn leastconn_server_queues() -> (engine::Simulation, Vec<Occupancy>) {
     (sim, seen)
 }
 
-/// The occupancy HAProxy's `show stat` reports for `backend`.
+/// The occupancy HAProxy's `show stat` reports for `backend`, whose
+/// servers are s1 and s2 (or s1 and `second`).
 fn occupancy(socket: &Path, backend: &str) -> Occupancy {
+    occupancy_of(socket, backend, "s2")
+}
+
+fn occupancy_of(socket: &Path, backend: &str, second: &str) -> Occupancy {
     let csv = admin(socket, "show stat");
     let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
     let column = |name: &str| header.iter().position(|&h| h == name).unwrap_or_else(|| panic!("no {name}: {csv}"));
@@ -2406,7 +2411,7 @@ fn occupancy(socket: &Path, backend: &str) -> Occupancy {
             .unwrap_or_else(|| panic!("no {backend}/{server} in:\n{csv}"));
         [scur, qcur].iter().map(|&c| r[c].parse().unwrap_or(0)).collect()
     };
-    let (s1, s2, be) = (row("s1"), row("s2"), row("BACKEND"));
+    let (s1, s2, be) = (row("s1"), row(second), row("BACKEND"));
     ([(s1[0], s1[1]), (s2[0], s2[1])], be[1])
 }
 
@@ -2722,4 +2727,117 @@ fn a_drained_server_serves_its_own_queue_like_haproxy() {
     drop(haproxy);
     let _ = std::fs::remove_file(&socket);
     assert_eq!(real_served, served_by, "who served each request: HAProxy (left) against the engine");
+}
+
+/// A backup server takes nothing from the backend's queue while an active
+/// server is UP (`process_srv_queue`'s `px_ok`), against HAProxy 2.6.
+/// `s1` (active) and `bk` (backup), both `maxconn 1`, holding every
+/// request: with `s1` in maintenance r1 goes to `bk` and r2 waits in
+/// `bk`'s own queue (the only server round robin has); `s1` made ready
+/// takes r3, and r4 waits in the backend's queue. Then `bk` answers r1
+/// and r2: its slot is free, but r4 stays queued for `s1`. The occupancy
+/// after each step must be the engine's.
+#[test]
+fn a_backup_server_leaves_the_backend_queue_to_active_servers_like_haproxy() {
+    use engine::sim::Detail;
+    // Units of 100 ms: what happens at each, and when the engine is looked at.
+    let (maint, sends, ready, bk_done) = (0u64, [1u64, 2, 4, 5], 3u64, 25u64);
+    let nodes: Vec<serde_json::Value> = sends
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb", "timeout": "100s",
+                                "workload": { "kind": "script",
+                                              "requests": [ { "at": format!("{}ms", t * 100), "read": i + 1 } ] } })
+        })
+        .chain([
+            serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "roundrobin",
+                                "servers": [ { "name": "s1", "maxconn": 1 }, { "name": "bk", "maxconn": 1, "backup": true } ],
+                                "timeout_queue": "100s", "timeout_server": "100s" }),
+            serde_json::json!({ "name": "s1", "type": "server", "workers": 10, "service_time": "100s" }),
+            serde_json::json!({ "name": "bk", "type": "server", "workers": 10, "service_time": "1s" }),
+        ])
+        .collect();
+    let mut links: Vec<serde_json::Value> = (1..=sends.len())
+        .map(|i| serde_json::json!({ "between": [format!("c{i}"), "lb"], "latency": "10us" }))
+        .collect();
+    links.extend(["s1", "bk"].map(|s| serde_json::json!({ "between": ["lb", s], "latency": "10us" })));
+    let admin_at = |t: u64, state: &str| {
+        serde_json::json!({ "at": format!("{}ms", t * 100 + 50), "action": "set_server_state",
+                            "node": "lb", "server": "s1", "state": state })
+    };
+    let faults = [admin_at(maint, "maint"), admin_at(ready, "ready")];
+    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links, "faults": faults });
+    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
+    let lb = sim.node_id("lb").unwrap();
+    let mut ours: Vec<Occupancy> = Vec::new();
+    for t in [1, 2, 3, 4, 5, bk_done] {
+        sim.run_until((t * 100 + 75) * 1_000_000);
+        let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(lb).detail else {
+            panic!("a load balancer")
+        };
+        ours.push(([0, 1].map(|i| (servers[i].served, servers[i].queued as u32)), backends[0].queued as u32));
+    }
+    let expected = [
+        ([(0, 0), (1, 0)], 0),
+        ([(0, 0), (1, 1)], 0),
+        ([(0, 0), (1, 1)], 0),
+        ([(1, 0), (1, 1)], 0),
+        ([(1, 0), (1, 1)], 1),
+        ([(1, 0), (0, 0)], 1),
+    ];
+    assert_eq!(ours, expected, "the engine");
+
+    // The real HAProxy: the same steps, each awaited in `show stat`.
+    let servers = [HoldingBackend::start("s1"), HoldingBackend::start("bk")];
+    let socket = std::env::temp_dir().join(format!("clusterlab-backup-queue-{}.sock", std::process::id()));
+    let port = free_port();
+    let cfg = local_cfg(
+        &sim,
+        lb,
+        port,
+        |name| servers[usize::from(name == "bk")].port,
+        &format!("    stats socket {} level admin\n", socket.display()),
+        "",
+    );
+    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
+    let haproxy = HaProxy::launch(&cfg, port);
+    let set = |state: &str| {
+        let answer = admin(&socket, &format!("set server {backend}/s1 state {state}"));
+        assert!(answer.trim().is_empty(), "{state}: {answer}");
+    };
+    let send = || haproxy.send_held("lb", "1");
+    let wait = |done: &dyn Fn(&Occupancy) -> bool| {
+        let start = Instant::now();
+        loop {
+            let o = occupancy_of(&socket, &backend, "bk");
+            if done(&o) {
+                return o;
+            }
+            assert!(start.elapsed() < DEADLINE, "{o:?}; config:\n{cfg}");
+            thread::sleep(WallDuration::from_millis(5));
+        }
+    };
+    set("maint");
+    let mut sent = vec![send()];
+    let mut real = vec![wait(&|o| total(o) == 1)];
+    sent.push(send());
+    real.push(wait(&|o| total(o) == 2));
+    // The command is done when the socket answers: nothing to wait for.
+    set("ready");
+    real.push(wait(&|_| true));
+    sent.push(send());
+    real.push(wait(&|o| total(o) == 3));
+    sent.push(send());
+    real.push(wait(&|o| total(o) == 4));
+    // bk answers r1, then r2 from its own queue: its slot is free.
+    servers[1].release();
+    real.push(wait(&|o| o.0[1].0 == 0 && total(o) <= 2));
+    drop(servers);
+    for s in sent {
+        s.join().expect("answered");
+    }
+    drop(haproxy);
+    let _ = std::fs::remove_file(&socket);
+    assert_eq!(real, ours, "HAProxy (left) against the engine; config:\n{cfg}");
 }

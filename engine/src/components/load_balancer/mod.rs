@@ -612,13 +612,33 @@ impl LoadBalancer {
         (r.first..r.end).filter(|&i| self.state.usable[i] && !self.servers[i].eff.backup).count()
     }
 
+    /// HAProxy's `px_ok` (`process_srv_queue`, `pendconn_grab_from_px`):
+    /// whether `server` may take requests from its backend's queue. It
+    /// must be in the rotation; a backup server only while no active
+    /// server is, and then only the first usable backup, unless
+    /// `allbackups`.
+    fn takes_from_backend_queue(&self, server: usize) -> bool {
+        if !self.state.usable[server] {
+            return false;
+        }
+        if !self.servers[server].eff.backup {
+            return true;
+        }
+        let b = self.servers[server].backend;
+        if self.active_count(b) > 0 {
+            return false;
+        }
+        let r = &self.ranges[b];
+        let first_backup = (r.first..r.end).find(|&i| self.state.usable[i] && self.servers[i].eff.backup);
+        self.backend(b).allbackups || first_backup == Some(server)
+    }
+
     /// `process_srv_queue`: while `server` has free slots, the request
     /// that has waited longest in its own queue or the backend's. A server
     /// out of the rotation (DOWN, drained, in maintenance) still serves its
-    /// own queue, not the backend's (`pendconn_process_next_strm`'s
-    /// `px_ok`).
+    /// own queue, not the backend's (see [`Self::takes_from_backend_queue`]).
     fn serve_queues(&mut self, ctx: &mut Ctx, server: usize) {
-        let px_ok = self.state.usable[server];
+        let px_ok = self.takes_from_backend_queue(server);
         let max = self.state.servers[server].maxconn(&self.servers[server], slowstart::clock_seconds(ctx.monotonic()));
         let b = self.servers[server].backend;
         while max == 0 || self.state.servers[server].served < max {
