@@ -3,7 +3,7 @@
 //! names become node ids ([`Fault::resolve`]).
 
 use crate::clock::Offset;
-use crate::components::load_balancer::admin::AdminState;
+use crate::components::load_balancer::admin::{AdminState, WeightChange};
 use crate::distribution::Distribution;
 use crate::network::Degradation;
 use crate::time::Duration;
@@ -110,6 +110,13 @@ pub enum Fault<N = String> {
         server: String,
         state: AdminState,
     },
+    /// An operator runs HAProxy's `set server <backend>/<server> weight
+    /// <weight>[%]` on load balancer `node` (`server` as above).
+    SetServerWeight {
+        node: N,
+        server: String,
+        weight: WeightChange,
+    },
 }
 
 /// Clock drift beyond this is not a clock, it is a bug: +-50%.
@@ -150,6 +157,9 @@ impl<N> Fault<N> {
             }
             Fault::SetServerState { node, server, state } => {
                 Fault::SetServerState { node: f(node)?, server: server.clone(), state: *state }
+            }
+            Fault::SetServerWeight { node, server, weight } => {
+                Fault::SetServerWeight { node: f(node)?, server: server.clone(), weight: *weight }
             }
         })
     }
@@ -210,6 +220,7 @@ impl<N> Fault<N> {
             Fault::Promote { .. } => "promote",
             Fault::ReplicaOf { .. } => "replica_of",
             Fault::SetServerState { .. } => "set_server_state",
+            Fault::SetServerWeight { .. } => "set_server_weight",
         }
     }
 }
@@ -263,6 +274,9 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
             Fault::ReplicaOf { node, primary: Some(p) } => write!(f, "REPLICAOF {p} on {node}"),
             Fault::ReplicaOf { node, primary: None } => write!(f, "REPLICAOF NO ONE on {node}"),
             Fault::SetServerState { node, server, state } => write!(f, "set server {server} state {state} on {node}"),
+            Fault::SetServerWeight { node, server, weight } => {
+                write!(f, "set server {server} weight {weight} on {node}")
+            }
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::components::client::{ClientConfig, Workload};
 use crate::components::database::config::DatabaseConfig;
 use crate::components::kafka::config::{BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig};
 use crate::components::load_balancer::backend_name;
-use crate::components::load_balancer::config::LoadBalancerConfig;
+use crate::components::load_balancer::config::{LoadBalancerConfig, ServerLine};
 use crate::components::raft_kv::config::RaftKvConfig;
 use crate::components::sentinel::SentinelConfig;
 use crate::components::server::ServerConfig;
@@ -1209,6 +1209,45 @@ impl Scenario {
         })
     }
 
+    /// The server lines a `set server` command on load balancer `node`
+    /// names (`backend/server`, or a name in every backend): (backend
+    /// name, backend, line). Err (field, message) if it names none.
+    #[allow(clippy::type_complexity)]
+    fn server_lines(
+        &self,
+        node: usize,
+        server: &str,
+    ) -> Result<Vec<(String, &LoadBalancerConfig, &ServerLine)>, (String, String)> {
+        let ComponentSpec::LoadBalancer(lb) = &self.nodes[node].component else {
+            return Err(("node".into(), format!("`{}` is not a load balancer", self.nodes[node].name)));
+        };
+        let lb_name = &self.nodes[node].name;
+        let (backend, name) = match server.split_once('/') {
+            Some((b, n)) => (Some(b), n),
+            None => (None, server),
+        };
+        if let Some(backend) = backend {
+            if !(0..=lb.backends.len()).any(|i| backend_name(lb_name, lb, i) == backend) {
+                let all: Vec<String> = (0..=lb.backends.len()).map(|i| backend_name(lb_name, lb, i)).collect();
+                return Err((
+                    "server".into(),
+                    format!("`{lb_name}` has no backend `{backend}`; it has {}", all.join(", ")),
+                ));
+            }
+        }
+        let lines: Vec<_> = lb
+            .all_backends()
+            .enumerate()
+            .map(|(i, b)| (backend_name(lb_name, lb, i), b))
+            .filter(|(bn, _)| backend.is_none_or(|want| want == bn))
+            .flat_map(|(bn, b)| b.servers.iter().filter(|s| s.name == name).map(move |s| (bn.clone(), b, s)))
+            .collect();
+        if lines.is_empty() {
+            return Err(("server".into(), format!("`{lb_name}` has no server `{server}`")));
+        }
+        Ok(lines)
+    }
+
     /// The consumer groups that consumers of the cluster of `controllers`
     /// name, in order of first mention (a group's id is its index), each
     /// with the topic its first member reads.
@@ -1279,30 +1318,22 @@ impl Scenario {
                 return Err(("node".into(), format!("`{}` is not a database or a cache", self.nodes[*node].name)));
             }
             Fault::SetServerState { node, server, .. } => {
-                let ComponentSpec::LoadBalancer(lb) = &self.nodes[*node].component else {
-                    return Err(("node".into(), format!("`{}` is not a load balancer", self.nodes[*node].name)));
-                };
-                let lb_name = &self.nodes[*node].name;
-                let has = |b: &LoadBalancerConfig, name: &str| b.servers.iter().any(|s| s.name == name);
-                let found = match server.split_once('/') {
-                    Some((backend, name)) => {
-                        let mut backends = lb.all_backends().enumerate();
-                        match backends.find(|(i, _)| backend_name(lb_name, lb, *i) == backend) {
-                            None => {
-                                let all: Vec<String> =
-                                    (0..=lb.backends.len()).map(|i| backend_name(lb_name, lb, i)).collect();
-                                return Err((
-                                    "server".into(),
-                                    format!("`{lb_name}` has no backend `{backend}`; it has {}", all.join(", ")),
-                                ));
-                            }
-                            Some((_, b)) => has(b, name),
-                        }
+                self.server_lines(*node, server)?;
+            }
+            Fault::SetServerWeight { node, server, weight } => {
+                for (backend, b, line) in self.server_lines(*node, server)? {
+                    let initial = line.effective(&b.default_server).weight;
+                    let w = weight.resolve(initial);
+                    if let Some(algorithm) = b.static_weights().filter(|_| w != 0 && w != initial) {
+                        return Err((
+                            "weight".into(),
+                            format!(
+                                "backend `{backend}` uses a static algorithm ({algorithm}): HAProxy accepts only \
+                                 weights 0% and 100% there (`{}` would be {w}, its line says {initial})",
+                                weight
+                            ),
+                        ));
                     }
-                    None => lb.all_backends().any(|b| has(b, server)),
-                };
-                if !found {
-                    return Err(("server".into(), format!("`{lb_name}` has no server `{server}`")));
                 }
             }
             Fault::ReplicaOf { node, primary } => {

@@ -660,6 +660,16 @@ impl Simulation {
                     }
                 }
             }
+            Fault::SetServerWeight { node, server, weight } => {
+                let i = node as usize;
+                if self.nodes[i].rt.status == Status::Up {
+                    let name = self.nodes[i].name.clone();
+                    let (component, mut ctx) = self.ctx_for(i);
+                    if let Component::LoadBalancer(lb) = component {
+                        lb.set_server_weight(&mut ctx, &name, &server, weight);
+                    }
+                }
+            }
             Fault::SlowNode { node, factor } => {
                 self.nodes[node as usize].rt.slowdown = factor;
                 self.change(node as usize, NodeChange::Slowed);

@@ -298,6 +298,12 @@ pub enum Note {
         state: crate::components::load_balancer::admin::AdminState,
         was_up: bool,
     },
+    /// An operator set `server`'s user weight on a load balancer (`set
+    /// server ... weight`). (Last: see above.)
+    ServerWeight {
+        server: NodeId,
+        weight: u32,
+    },
 }
 
 impl Note {
@@ -355,6 +361,7 @@ impl Note {
             Note::ClientAborted { .. } => "client_aborted",
             Note::SessionsShutDown { .. } => "sessions_shut_down",
             Note::ServerAdmin { .. } => "server_admin",
+            Note::ServerWeight { .. } => "server_weight",
         }
     }
 
@@ -639,6 +646,7 @@ mod tests {
             Note::ClientAborted { .. } => 48,
             Note::SessionsShutDown { .. } => 49,
             Note::ServerAdmin { .. } => 50,
+            Note::ServerWeight { .. } => 51,
         }
     }
 
@@ -715,6 +723,7 @@ mod tests {
                 state: crate::components::load_balancer::admin::AdminState::Drain,
                 was_up: false,
             },
+            Note::ServerWeight { server: 1, weight: 0 },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

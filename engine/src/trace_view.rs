@@ -188,6 +188,12 @@ impl Simulation {
                 };
                 format!("{} {what} (set server state {state})", name(server))
             }
+            Note::ServerWeight { server, weight: 0 } => {
+                format!("{}'s weight is 0: no new requests (set server weight)", name(server))
+            }
+            Note::ServerWeight { server, weight } => {
+                format!("{}'s weight is {weight} now (set server weight)", name(server))
+            }
             Note::SessionsShutDown { server, sessions } => {
                 let held = match sessions {
                     1 => "the request it held gets".to_string(),

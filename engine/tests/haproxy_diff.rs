@@ -2502,20 +2502,47 @@ const ADMIN_PHASES: [(&str, usize); 9] = [
     ("web3 ready", 6),
 ];
 
+/// The weight changes between runs of sequential requests (`set server
+/// ... weight`), for the algorithms whose weights can change.
+const WEIGHT_PHASES: [(&str, usize); 7] = [
+    ("", 7),
+    ("web3 weight 4", 9),
+    ("web1 weight 0", 6),
+    ("web1 weight 100%", 9),
+    ("web2 weight 50%", 8),
+    ("web3 weight 0%", 5),
+    ("web3 weight 1", 7),
+];
+
+/// And for `static-rr`, which takes only 0% and 100%.
+const STATIC_WEIGHT_PHASES: [(&str, usize); 5] =
+    [("", 7), ("web2 weight 0", 6), ("web1 weight 0%", 3), ("web2 weight 100%", 7), ("web1 weight 3", 9)];
+
 /// A load balancer with `balance` over web1..web3 (weights 3, 2, 1,
 /// HTTP checks every 100 ms), sequential requests 100 ms apart, and the
-/// operator's commands of [`ADMIN_PHASES`] as `set_server_state` faults
-/// between them. Returns the simulation and the server of each request.
-fn admin_run(balance: &str) -> (engine::Simulation, Vec<String>) {
+/// operator's commands of `phases` (`web2 drain`: `set server ... state`;
+/// `web2 weight 4`: `set server ... weight`) between them. Returns the
+/// simulation and the server of each request.
+fn admin_run(balance: &str, phases: &[(&str, usize)]) -> (engine::Simulation, Vec<String>) {
     use engine::message::Message;
     use engine::trace::What;
     let mut requests = Vec::new();
     let mut faults = Vec::new();
     let mut at = 100;
-    for (command, n) in ADMIN_PHASES {
-        if let Some((server, state)) = command.split_once(' ') {
-            faults.push(serde_json::json!({ "at": format!("{}ms", at - 50), "action": "set_server_state",
-                                            "node": "lb", "server": server, "state": state }));
+    for &(command, n) in phases {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let at_ms = format!("{}ms", at - 50);
+        match words[..] {
+            [server, "weight", w] => {
+                let weight = w.parse::<u32>().map_or_else(|_| serde_json::json!(w), |n| serde_json::json!(n));
+                faults.push(serde_json::json!({ "at": at_ms, "action": "set_server_weight",
+                                                "node": "lb", "server": server, "weight": weight }));
+            }
+            [server, state] => {
+                faults.push(serde_json::json!({ "at": at_ms, "action": "set_server_state",
+                                                "node": "lb", "server": server, "state": state }));
+            }
+            _ => {}
         }
         for _ in 0..n {
             requests.push(serde_json::json!({ "at": format!("{at}ms"), "read": 1 }));
@@ -2565,13 +2592,38 @@ fn admin_run(balance: &str) -> (engine::Simulation, Vec<String>) {
 #[test]
 fn set_server_state_matches_haproxy() {
     for balance in ["roundrobin", "static-rr", "leastconn", "first"] {
-        let (sim, ours) = admin_run(balance);
-        let total: usize = ADMIN_PHASES.iter().map(|(_, n)| n).sum();
+        admin_matches_haproxy(balance, &ADMIN_PHASES);
+    }
+}
+
+/// `set server <backend>/<server> weight <w>[%]` against HAProxy 2.6's
+/// admin socket, as [`set_server_state_matches_haproxy`] does: weights
+/// raised, set to 0 (out of the rotation), back to 100% of the line's,
+/// halved, for `roundrobin`, `leastconn` and `first`, and only 0 and 100%
+/// for `static-rr`.
+#[test]
+fn set_server_weight_matches_haproxy() {
+    for balance in ["roundrobin", "leastconn", "first"] {
+        admin_matches_haproxy(balance, &WEIGHT_PHASES);
+    }
+    admin_matches_haproxy("static-rr", &STATIC_WEIGHT_PHASES);
+}
+
+/// The engine's run of `phases` and HAProxy's on its rendering, with the
+/// same commands on its admin socket between the same sequential
+/// requests: the server of every request must be the same.
+fn admin_matches_haproxy(balance: &str, phases: &[(&str, usize)]) {
+    {
+        let (sim, ours) = admin_run(balance, phases);
+        let total: usize = phases.iter().map(|(_, n)| n).sum();
         assert_eq!(ours.len(), total, "{balance}: every request reached a server");
 
         let names = ["web1", "web2", "web3"];
         let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
-        let socket = std::env::temp_dir().join(format!("clusterlab-admin-{}-{balance}.sock", std::process::id()));
+        // One socket per run: the two tests run these at the same time.
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let run = RUNS.fetch_add(1, Ordering::SeqCst);
+        let socket = std::env::temp_dir().join(format!("clusterlab-admin-{}-{run}.sock", std::process::id()));
         let port = free_port();
         let cfg = local_cfg(
             &sim,
@@ -2584,9 +2636,10 @@ fn set_server_state_matches_haproxy() {
         let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
         let haproxy = HaProxy::launch(&cfg, port);
         let mut real = Vec::new();
-        for (command, n) in ADMIN_PHASES {
-            if let Some((server, state)) = command.split_once(' ') {
-                let answer = admin(&socket, &format!("set server {backend}/{server} state {state}"));
+        for &(command, n) in phases {
+            if let Some((server, rest)) = command.split_once(' ') {
+                let rest = if rest.starts_with("weight") { rest.to_string() } else { format!("state {rest}") };
+                let answer = admin(&socket, &format!("set server {backend}/{server} {rest}"));
                 assert!(answer.trim().is_empty(), "{command}: {answer}");
             }
             real.extend((0..n).map(|_| haproxy.request("GET", "/", "")).map(|(status, body)| {
@@ -2840,4 +2893,62 @@ fn a_backup_server_leaves_the_backend_queue_to_active_servers_like_haproxy() {
     drop(haproxy);
     let _ = std::fs::remove_file(&socket);
     assert_eq!(real, ours, "HAProxy (left) against the engine; config:\n{cfg}");
+}
+
+/// What `set server ... weight` refuses, against HAProxy 2.6: on a
+/// `static-rr` backend any weight but 0% and 100% of the line's (web1's
+/// is 3: `3` is 100%), and anywhere an absolute weight above 256. HAProxy
+/// answers each on its admin socket; the engine refuses the same as
+/// faults when it reads the scenario, and takes what HAProxy takes.
+#[test]
+fn set_server_weight_refuses_what_haproxy_refuses() {
+    let cases = [
+        ("5", Some("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.")),
+        ("50%", Some("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.")),
+        ("257", Some("Absolute weight can only be between 0 and 256 inclusive.")),
+        ("3", None),
+        ("0", None),
+        ("100%", None),
+    ];
+    let (sim, _) = admin_run("static-rr", &[("", 1)]);
+    let names = ["web1", "web2", "web3"];
+    let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
+    let socket = std::env::temp_dir().join(format!("clusterlab-weight-refused-{}.sock", std::process::id()));
+    let port = free_port();
+    let cfg = local_cfg(
+        &sim,
+        sim.node_id("lb").unwrap(),
+        port,
+        |name| servers[names.iter().position(|n| *n == name).unwrap()].port,
+        &format!("    stats socket {} level admin\n", socket.display()),
+        "",
+    );
+    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
+    let haproxy = HaProxy::launch(&cfg, port);
+    for (weight, refused) in cases {
+        let answer = admin(&socket, &format!("set server {backend}/web1 weight {weight}"));
+        match refused {
+            Some(message) => assert!(answer.contains(message), "HAProxy, weight {weight}: {answer}"),
+            None => assert!(answer.trim().is_empty(), "HAProxy, weight {weight}: {answer}"),
+        }
+        let mut scenario = engine::scenario::to_value(sim.scenario());
+        let w = weight.parse::<u32>().map_or_else(|_| serde_json::json!(weight), |n| serde_json::json!(n));
+        scenario["faults"] = serde_json::json!([{ "at": "1s", "action": "set_server_weight", "node": "lb",
+                                                  "server": "web1", "weight": w }]);
+        let ours = engine::Scenario::from_value(scenario);
+        match refused {
+            Some(_) => {
+                let e = ours.expect_err("refused").to_string();
+                // (Read errors name the fault; validation names the field.)
+                let (at, expected) = match weight {
+                    "257" => ("faults[0]", "an absolute weight can only be between 0 and 256 inclusive"),
+                    _ => ("faults[0].weight", "accepts only weights 0% and 100%"),
+                };
+                assert!(e.contains(at) && e.contains(expected), "the engine, weight {weight}: {e}");
+            }
+            None => assert!(ours.is_ok(), "the engine, weight {weight}: {:?}", ours.err()),
+        }
+    }
+    drop(haproxy);
+    let _ = std::fs::remove_file(&socket);
 }

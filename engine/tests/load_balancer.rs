@@ -1279,3 +1279,51 @@ fn set_server_state_names_a_load_balancer_and_one_of_its_servers() {
     let e = err(json!({ "at": "1s", "action": "set_server_state", "node": "lb", "server": "s1", "state": "down" }));
     assert!(e.contains("unknown variant `down`, expected one of `ready`, `drain`, `maint`"), "{e}");
 }
+
+#[test]
+fn set_server_weight_shifts_the_share_and_zero_takes_a_server_out() {
+    let mut sim = sim(lb_three(json!([
+        { "at": "2s", "action": "set_server_weight", "node": "lb", "server": "s2", "weight": 0 },
+        { "at": "4s", "action": "set_server_weight", "node": "lb", "server": "s2", "weight": "300%" },
+        { "at": "8s", "action": "crash", "node": "lb" },
+        { "at": "9s", "action": "restart", "node": "lb" }
+    ])));
+    sim.run_through(4 * SEC - MS);
+    assert!(sent_to(&sim, "s2", 2 * SEC + MS).is_empty(), "weight 0: nothing new for s2");
+    let s2 = &server_views(&sim)[1];
+    assert_eq!((s2.weight, s2.up), (0, true), "out of the rotation but UP");
+    sim.run_through(8 * SEC - MS);
+    // Weights 1, 3, 1 from 4 s: s2 gets three fifths.
+    let s2_share = sent_to(&sim, "s2", 4 * SEC + MS).len() as f64;
+    let all: f64 = ["s1", "s2", "s3"].iter().map(|s| sent_to(&sim, s, 4 * SEC + MS).len() as f64).sum();
+    assert!((s2_share / all - 0.6).abs() < 0.02, "s2's share {s2_share} of {all}");
+    assert_eq!(server_views(&sim)[1].weight, 3);
+    let notes: Vec<(u64, u32)> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Note { node: 1, note: Note::ServerWeight { weight, .. } } => Some((e.time, *weight)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notes, vec![(2 * SEC, 0), (4 * SEC, 3)]);
+    assert_eq!(sim.metrics().summary(sim.now()).counts.errors, 0, "nothing failed before the crash");
+    // A restarted load balancer has the weights of its configuration.
+    sim.run_through(10 * SEC);
+    assert_eq!(server_views(&sim)[1].weight, 1);
+}
+
+#[test]
+fn a_static_algorithm_takes_only_zero_and_full_weights() {
+    let mut v =
+        lb_three(json!([{ "at": "1s", "action": "set_server_weight", "node": "lb", "server": "s1", "weight": 2 }]));
+    v["nodes"][1]["balance"] = json!("static-rr");
+    let e = engine::Scenario::from_value(v.clone()).expect_err("refused").to_string();
+    assert!(
+        e.contains("faults[0].weight") && e.contains("backend `lb_servers` uses a static algorithm (static-rr)"),
+        "{e}"
+    );
+    v["faults"][0]["weight"] = json!("0%");
+    assert!(engine::Scenario::from_value(v).is_ok());
+}

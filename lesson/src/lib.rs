@@ -106,6 +106,7 @@ pub const EVENTS: &[&str] = &[
     "client_aborted",
     "sessions_shut_down",
     "server_admin",
+    "server_weight",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -75,6 +75,9 @@ appTest('every fault kind from the faults panel lands in the log and on the time
   await faults.getByTestId('admin-server').selectOption({ label: 'lb_servers/web2 (drain)' });
   await faults.getByTestId('admin-state').selectOption('ready');
   await press('Set state', 'set server lb_servers/web2 state ready on lb');
+  await faults.getByTestId('admin-weight').fill('300%');
+  await press('Set weight', 'set server lb_servers/web2 weight 300% on lb');
+  await page.locator('.events li', { hasText: "web2's weight is 3 now (set server weight)" }).first().waitFor();
   // All applied, in order.
   const rows = await page.locator('.fault-list li .what').allTextContents();
   assert.deepEqual(rows, expected);
@@ -92,6 +95,11 @@ appTest('every fault kind from the faults panel lands in the log and on the time
   await faults.getByLabel('loss (%)').fill('250');
   await faults.getByRole('button', exact('Degrade')).click();
   await page.locator('.notice', { hasText: 'Loss: a share of messages is between 0 and 100 %, got 250' }).waitFor();
+  assert.equal(await page.locator('.fault-list li').count(), expected.length);
+  await page.locator('[data-node="lb"]').click();
+  await faults.getByTestId('admin-weight').fill('heavy');
+  await faults.getByRole('button', exact('Set weight')).click();
+  await page.locator('.notice', { hasText: 'Weight: `heavy` is not a weight' }).waitFor();
   assert.equal(await page.locator('.fault-list li').count(), expected.length);
 });
 

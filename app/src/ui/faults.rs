@@ -4,7 +4,7 @@
 
 use crate::handle::LabHandle;
 use engine::clock::Offset;
-use engine::components::load_balancer::admin::AdminState;
+use engine::components::load_balancer::admin::{AdminState, WeightChange};
 use engine::distribution::Distribution;
 use engine::fault::nemesis::NemesisFault;
 use engine::fault::Fault;
@@ -115,12 +115,22 @@ pub fn FaultsPanel() -> impl IntoView {
     });
     let admin_server = RwSignal::new(0usize);
     let admin_state = RwSignal::new(AdminState::Drain);
-    let set_state = move |_| {
-        let Some((server, _)) = lb_servers.with_untracked(|l| l.get(admin_server.get_untracked()).cloned()) else {
+    let admin_weight = RwSignal::new("50%".to_string());
+    let picked_server = move || {
+        let picked = lb_servers.with_untracked(|l| l.get(admin_server.get_untracked()).map(|(s, _)| s.clone()));
+        if picked.is_none() {
             h.notice.set(Some("Pick one of the load balancer's servers first.".into()));
-            return;
-        };
+        }
+        picked
+    };
+    let set_state = move |_| {
+        let Some(server) = picked_server() else { return };
         h.inject(Fault::SetServerState { node: node(), server, state: admin_state.get_untracked() });
+    };
+    let set_weight = move |_| {
+        let Some(weight) = field(h, "Weight", &admin_weight.get_untracked(), WeightChange::parse) else { return };
+        let Some(server) = picked_server() else { return };
+        h.inject(Fault::SetServerWeight { node: node(), server, weight });
     };
     let server_state_row = move || {
         (!lb_servers.with(Vec::is_empty)).then(|| {
@@ -145,6 +155,10 @@ pub fn FaultsPanel() -> impl IntoView {
                         </select>
                     </label>
                     <button on:click=set_state title="HAProxy's runtime API. drain: no new requests, what the server holds finishes, its checks go on. maint: marked DOWN, checks stop. ready: back (from maint, UP at once).">"Set state"</button>
+                </div>
+                <div class="row">
+                    <label>"weight "<input type="text" size="5" data-testid="admin-weight" prop:value=admin_weight on:input=move |ev| admin_weight.set(event_target_value(&ev)) /></label>
+                    <button on:click=set_weight title="HAProxy's set server ... weight: 0 to 256, or a percentage of the weight its server line gives; 0 takes it out of the rotation. static-rr and map-based hashing take only 0% and 100%.">"Set weight"</button>
                 </div>
             }
         })

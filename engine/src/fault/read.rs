@@ -28,6 +28,7 @@ const ACTIONS: &[&str] = &[
     "slow_node",
     "replica_of",
     "set_server_state",
+    "set_server_weight",
 ];
 
 /// A fault from its fields (`action` and the kind's own).
@@ -80,6 +81,14 @@ fn fault(mut f: Fields) -> Result<Fault, Error> {
                 state: f.required("state")?,
             },
             &["node", "server", "state"],
+        ),
+        "set_server_weight" => (
+            Fault::SetServerWeight {
+                node: f.required("node")?,
+                server: f.required("server")?,
+                weight: f.required("weight")?,
+            },
+            &["node", "server", "weight"],
         ),
         other => return Err(Error::unknown_variant(other, ACTIONS)),
     };
@@ -140,6 +149,11 @@ mod tests {
                 node: "lb".into(),
                 server: "api/web1".into(),
                 state: crate::components::load_balancer::admin::AdminState::Drain,
+            },
+            Fault::SetServerWeight {
+                node: "lb".into(),
+                server: "web3".into(),
+                weight: crate::components::load_balancer::admin::WeightChange::Percent(50),
             },
         ];
         assert_eq!(ACTIONS.len(), faults.iter().map(|f| f.action()).collect::<std::collections::BTreeSet<_>>().len());

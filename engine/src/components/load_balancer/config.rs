@@ -672,6 +672,19 @@ impl LoadBalancerConfig {
         std::iter::once(self).chain(&self.backends)
     }
 
+    /// HAProxy's `BE_LB_PROP_DYN` unset: the algorithm fixes the servers'
+    /// weights when the backend starts (`static-rr`, map-based hashing),
+    /// so `set server ... weight` takes only 0% and 100%. Its name if so.
+    pub fn static_weights(&self) -> Option<String> {
+        match self.balance {
+            Balance::StaticRr => Some("static-rr".into()),
+            Balance::Source | Balance::Uri { .. } if !self.hash_type.consistent => {
+                Some(format!("balance {} with a map-based hash", self.balance.keyword()))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether an `http-request disable-l7-retry` rule applies to a request.
     pub fn l7_retry_disabled(&self, sample: &Sample) -> bool {
         self.http_request.iter().any(|r| r.applies(&self.acl, sample))

@@ -41,7 +41,7 @@ use crate::time::Duration;
 use crate::trace::Note;
 pub use abort::AbortedAt;
 use acl::Sample;
-use admin::AdminState;
+use admin::{AdminState, WeightChange};
 use balancer::{Balancer, PickInput};
 use check_result::CheckResult;
 use config::{EffectiveServer, LoadBalancerConfig};
@@ -162,6 +162,9 @@ struct ServerRt {
     eweight: u32,
     /// What an operator set (`set server ... state`).
     admin: AdminState,
+    /// Its user weight: the server line's, until an operator sets
+    /// another (`set server ... weight`).
+    uweight: u32,
 }
 
 impl ServerRt {
@@ -339,11 +342,11 @@ impl LoadBalancer {
                     node: b.node,
                     name: b.name.clone(),
                     backend: backend_name(lb_name, &self.config, b.backend),
-                    weight: b.eff.weight,
+                    weight: rt.uweight,
                     up: check.is_none_or(|c| c.health.is_up()) && rt.admin != AdminState::Maint,
                     checked: check.is_some(),
                     health: check.map_or_else(|| "no check".to_string(), |c| c.health.describe()),
-                    throttle: rt.warmup.map(|_| slowstart::throttle(rt.eweight, b.eff.weight)),
+                    throttle: rt.warmup.filter(|_| rt.uweight > 0).map(|_| slowstart::throttle(rt.eweight, rt.uweight)),
                     errors: check
                         .filter(|_| b.eff.analysis.observe != observe::Observe::None)
                         .map(|c| (c.consecutive_errors, b.eff.analysis.error_limit)),
@@ -1026,7 +1029,47 @@ impl LoadBalancer {
     /// or a server's name in every backend that has one (the scenario's
     /// validation makes sure it names at least one).
     pub fn set_server_state(&mut self, ctx: &mut Ctx, lb: &str, server: &str, state: AdminState) {
-        let named: Vec<usize> = (0..self.servers.len())
+        for i in self.named(lb, server) {
+            self.set_admin(ctx, i, state);
+        }
+    }
+
+    /// An operator's `set server <backend>/<server> weight <weight>` on
+    /// this load balancer, named `lb` (admin.rs): the server's user weight
+    /// changes (`server_parse_weight_change_request`, then
+    /// `srv_update_status`). Weight 0 takes it out of load balancing, a
+    /// weight above 0 puts a running, ready server back (it takes nothing
+    /// from the backend's queue at once), and a server in the rotation
+    /// gets its new weight (ramped while it warms up). The scenario's
+    /// validation refuses what HAProxy refuses (static algorithms).
+    pub fn set_server_weight(&mut self, ctx: &mut Ctx, lb: &str, server: &str, weight: WeightChange) {
+        for i in self.named(lb, server) {
+            let uweight = weight.resolve(self.servers[i].eff.weight);
+            self.state.servers[i].uweight = uweight;
+            ctx.note(Note::ServerWeight { server: self.servers[i].node, weight: uweight });
+            let (b, local) = self.local(i);
+            let usable = self.running(i) && self.state.servers[i].admin == AdminState::Ready && uweight > 0;
+            if uweight > 0 {
+                let now = slowstart::clock_seconds(ctx.monotonic());
+                let elapsed = self.state.servers[i].warmup.map_or(i64::MAX, |w| now - w.since);
+                let eweight = slowstart::eweight(uweight, elapsed, slowstart::seconds(self.servers[i].eff.slowstart));
+                if self.state.backends[b].balancer.set_eweight(local, eweight) {
+                    self.state.servers[i].eweight = eweight;
+                }
+            }
+            match (self.state.usable[i], usable) {
+                (true, false) => self.state.backends[b].balancer.set_down(local),
+                (false, true) => self.state.backends[b].balancer.set_up(local),
+                _ => {}
+            }
+            self.state.usable[i] = usable;
+        }
+    }
+
+    /// The server lines `server` names: `backend/server`, or a name in
+    /// every backend.
+    fn named(&self, lb: &str, server: &str) -> Vec<usize> {
+        (0..self.servers.len())
             .filter(|&i| {
                 let s = &self.servers[i];
                 match server.split_once('/') {
@@ -1034,10 +1077,7 @@ impl LoadBalancer {
                     None => server == s.name,
                 }
             })
-            .collect();
-        for i in named {
-            self.set_admin(ctx, i, state);
-        }
+            .collect()
     }
 
     /// Checks pass (or there are none): HAProxy's running state, whatever
@@ -1094,7 +1134,7 @@ impl LoadBalancer {
             (AdminState::Drain, AdminState::Ready) => {
                 // Back in the rotation if UP; unlike leaving maintenance,
                 // it takes nothing from the backend's queue at once.
-                if self.running(server) && self.servers[server].eff.weight > 0 {
+                if self.running(server) && self.state.servers[server].uweight > 0 {
                     let (b, local) = self.local(server);
                     self.state.usable[server] = true;
                     self.state.backends[b].balancer.set_up(local);
@@ -1112,7 +1152,7 @@ impl LoadBalancer {
             return;
         }
         let (b, local) = self.local(server);
-        self.state.usable[server] = self.servers[server].eff.weight > 0;
+        self.state.usable[server] = self.state.servers[server].uweight > 0;
         if self.servers[server].eff.slowstart > Duration::ZERO {
             let since = slowstart::clock_seconds(ctx.monotonic());
             self.plan_warmup(ctx, server, since);
@@ -1153,7 +1193,7 @@ impl LoadBalancer {
         let s = &self.servers[server];
         let rt = &mut self.state.servers[server];
         let elapsed = rt.warmup.map_or(i64::MAX, |w| now - w.since);
-        let eweight = slowstart::eweight(s.eff.weight, elapsed, slowstart::seconds(s.eff.slowstart));
+        let eweight = slowstart::eweight(rt.uweight, elapsed, slowstart::seconds(s.eff.slowstart));
         if eweight != rt.eweight && eweight > 0 && self.state.backends[b].balancer.set_eweight(local, eweight) {
             rt.eweight = eweight;
         }
@@ -1260,7 +1300,11 @@ impl Volatile {
                 .collect(),
             servers: servers
                 .iter()
-                .map(|s| ServerRt { eweight: s.eff.weight * fwrr::WEIGHT_SCALE, ..ServerRt::default() })
+                .map(|s| ServerRt {
+                    eweight: s.eff.weight * fwrr::WEIGHT_SCALE,
+                    uweight: s.eff.weight,
+                    ..ServerRt::default()
+                })
                 .collect(),
             queue_order: 0,
             conns: Vec::new(),
