@@ -27,6 +27,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// A server line a `set server` command names: its backend's name, the
+/// backend, the line.
+type NamedLine<'a> = (String, &'a LoadBalancerConfig, &'a ServerLine);
+
 /// The scenario format this engine reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 /// Scenario files larger than this are refused before parsing.
@@ -1210,14 +1214,9 @@ impl Scenario {
     }
 
     /// The server lines a `set server` command on load balancer `node`
-    /// names (`backend/server`, or a name in every backend): (backend
-    /// name, backend, line). Err (field, message) if it names none.
-    #[allow(clippy::type_complexity)]
-    fn server_lines(
-        &self,
-        node: usize,
-        server: &str,
-    ) -> Result<Vec<(String, &LoadBalancerConfig, &ServerLine)>, (String, String)> {
+    /// names (`backend/server`, or a name in every backend). Err (field,
+    /// message) if it names none.
+    fn server_lines(&self, node: usize, server: &str) -> Result<Vec<NamedLine<'_>>, (String, String)> {
         let ComponentSpec::LoadBalancer(lb) = &self.nodes[node].component else {
             return Err(("node".into(), format!("`{}` is not a load balancer", self.nodes[node].name)));
         };
