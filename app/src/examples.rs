@@ -24,6 +24,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "hot-path", json: example!("hot-path") },
     Example { id: "database-cut-off", json: example!("database-cut-off") },
     Example { id: "planned-restart", json: example!("planned-restart") },
+    Example { id: "canary-release", json: example!("canary-release") },
     Example { id: "large-web-tier", json: example!("large-web-tier") },
     Example { id: "thirty-nodes-busy", json: example!("thirty-nodes-busy") },
     Example { id: "db-replica-lag", json: example!("db-replica-lag") },
