@@ -772,15 +772,18 @@ fn local_cfg(
 /// the end, HAProxy logs at the request). Returns it and the config.
 fn launch_logged(sim: &engine::Simulation, server_port: u16, log_format: &str) -> (HaProxy, String) {
     let port = free_port();
-    let cfg = local_cfg(
-        sim,
-        sim.node_id("lb").unwrap(),
-        port,
-        |_| server_port,
-        "    log stdout format raw local0\n",
-        &format!("    log global\n    log-format \"request {log_format}\"\n    option dontlognull\n"),
-    );
+    let (global, frontend) = log_lines(log_format);
+    let cfg = local_cfg(sim, sim.node_id("lb").unwrap(), port, |_| server_port, &global, &frontend);
     (HaProxy::launch(&cfg, port), cfg)
+}
+
+/// The `global` and frontend lines that log each request as `request
+/// <log_format>` on HAProxy's stdout.
+fn log_lines(log_format: &str) -> (String, String) {
+    (
+        "    log stdout format raw local0\n".to_string(),
+        format!("    log global\n    log-format \"request {log_format}\"\n    option dontlognull\n"),
+    )
 }
 
 /// Layer-7 routing: the engine's rendering of a load balancer with ACLs,
@@ -2348,32 +2351,13 @@ const LC_STEPS: [LcStep; 10] = [
 /// `timeout queue 1s`; the servers hold every request. The engine's
 /// occupancy after each step of [`LC_STEPS`].
 fn leastconn_server_queues() -> (engine::Simulation, Vec<Occupancy>) {
-    use engine::sim::Detail;
     let sends: Vec<u64> =
         LC_STEPS.iter().filter_map(|s| if let LcStep::Send(t) = s { Some(*t) } else { None }).collect();
-    let mut nodes: Vec<serde_json::Value> = sends
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb", "timeout": "100s",
-                                "workload": { "kind": "script",
-                                              "requests": [ { "at": format!("{}ms", t * 100), "read": i + 1 } ] } })
-        })
-        .collect();
     let server = |name: &str| serde_json::json!({ "name": name, "maxconn": 1, "maxqueue": 2 });
-    nodes.push(serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "leastconn",
-                                   "servers": [ server("s1"), server("s2") ],
-                                   "timeout_queue": "1s", "timeout_server": "100s" }));
-    for s in ["s1", "s2"] {
-        nodes.push(serde_json::json!({ "name": s, "type": "server", "workers": 10, "service_time": "100s" }));
-    }
-    let mut links: Vec<serde_json::Value> = (1..=sends.len())
-        .map(|i| serde_json::json!({ "between": [format!("c{i}"), "lb"], "latency": "10us" }))
-        .collect();
-    links.extend(["s1", "s2"].map(|s| serde_json::json!({ "between": ["lb", s], "latency": "10us" })));
-    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links });
-    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
-    let lb = sim.node_id("lb").unwrap();
+    let lb = serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "leastconn",
+                                 "servers": [ server("s1"), server("s2") ],
+                                 "timeout_queue": "1s", "timeout_server": "100s" });
+    let mut sim = two_servers(&sends, lb, [("s1", "100s"), ("s2", "100s")], serde_json::json!([]));
     let mut seen = Vec::new();
     let mut last = 0;
     for step in LC_STEPS {
@@ -2384,20 +2368,13 @@ fn leastconn_server_queues() -> (engine::Simulation, Vec<Occupancy>) {
             LcStep::QueuesTimedOut => last + 15,
         };
         sim.run_until((last * 100 + 50) * 1_000_000);
-        let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(lb).detail else {
-            panic!("a load balancer")
-        };
-        seen.push(([0, 1].map(|i| (servers[i].served, servers[i].queued as u32)), backends[0].queued as u32));
+        seen.push(engine_occupancy(&sim));
     }
     (sim, seen)
 }
 
 /// The occupancy HAProxy's `show stat` reports for `backend`, whose
-/// servers are s1 and s2 (or s1 and `second`).
-fn occupancy(socket: &Path, backend: &str) -> Occupancy {
-    occupancy_of(socket, backend, "s2")
-}
-
+/// servers are s1 and `second`.
 fn occupancy_of(socket: &Path, backend: &str, second: &str) -> Occupancy {
     let csv = admin(socket, "show stat");
     let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
@@ -2417,6 +2394,99 @@ fn occupancy_of(socket: &Path, backend: &str, second: &str) -> Occupancy {
 
 fn total(o: &Occupancy) -> u32 {
     o.0.iter().map(|(s, q)| s + q).sum::<u32>() + o.1
+}
+
+/// Clients c1..cN, each sending one read (key `i + 1`) at `sends[i]`
+/// units of 100 ms and waiting up to 100 s, through load balancer `lb`
+/// (its node) to the app servers `servers` (name, service time), with
+/// `faults`; links of 10 µs.
+fn two_servers(
+    sends: &[u64],
+    lb: serde_json::Value,
+    servers: [(&str, &str); 2],
+    faults: serde_json::Value,
+) -> engine::Simulation {
+    let mut nodes: Vec<serde_json::Value> = sends
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb", "timeout": "100s",
+                                "workload": { "kind": "script",
+                                              "requests": [ { "at": format!("{}ms", t * 100), "read": i + 1 } ] } })
+        })
+        .collect();
+    nodes.push(lb);
+    for (name, service_time) in servers {
+        nodes.push(serde_json::json!({ "name": name, "type": "server", "workers": 10, "service_time": service_time }));
+    }
+    let mut links: Vec<serde_json::Value> = (1..=sends.len())
+        .map(|i| serde_json::json!({ "between": [format!("c{i}"), "lb"], "latency": "10us" }))
+        .collect();
+    links.extend(servers.map(|(s, _)| serde_json::json!({ "between": ["lb", s], "latency": "10us" })));
+    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links, "faults": faults });
+    engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap()
+}
+
+/// The engine's occupancy of load balancer `lb`'s default backend now.
+fn engine_occupancy(sim: &engine::Simulation) -> Occupancy {
+    use engine::sim::Detail;
+    let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(sim.node_id("lb").unwrap()).detail else {
+        panic!("a load balancer")
+    };
+    ([0, 1].map(|i| (servers[i].served, servers[i].queued as u32)), backends[0].queued as u32)
+}
+
+/// The real HAProxy on the engine's rendering of load balancer `lb`, its
+/// servers at 127.0.0.1:`server_port(name)`, with an admin socket of its
+/// own (tests run at the same time), and with `log_format` each request
+/// logged as [`launch_logged`] does. The socket goes when it is dropped.
+struct AdminHaProxy {
+    haproxy: HaProxy,
+    cfg: String,
+    socket: PathBuf,
+    /// The rendered backend's name (`lb_servers`).
+    backend: String,
+}
+
+impl AdminHaProxy {
+    fn launch(sim: &engine::Simulation, server_port: impl Fn(&str) -> u16, log_format: Option<&str>) -> AdminHaProxy {
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        let run = RUNS.fetch_add(1, Ordering::SeqCst);
+        let socket = std::env::temp_dir().join(format!("clusterlab-admin-{}-{run}.sock", std::process::id()));
+        let port = free_port();
+        let (global, frontend) = log_format.map(log_lines).unwrap_or_default();
+        let global = format!("{global}    stats socket {} level admin\n", socket.display());
+        let cfg = local_cfg(sim, sim.node_id("lb").unwrap(), port, server_port, &global, &frontend);
+        let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend section").to_string();
+        let haproxy = HaProxy::launch(&cfg, port);
+        AdminHaProxy { haproxy, cfg, socket, backend }
+    }
+
+    /// `set server <backend>/<command>`, which HAProxy must take.
+    fn set_server(&self, command: &str) {
+        let answer = admin(&self.socket, &format!("set server {}/{command}", self.backend));
+        assert!(answer.trim().is_empty(), "{command}: {answer}");
+    }
+
+    /// Bounded polling of the occupancy (servers s1 and `second`) until
+    /// `done`; `step` says which wait failed.
+    fn wait_occupancy(&self, second: &str, step: &str, done: impl Fn(&Occupancy) -> bool) -> Occupancy {
+        let start = Instant::now();
+        loop {
+            let o = occupancy_of(&self.socket, &self.backend, second);
+            if done(&o) {
+                return o;
+            }
+            assert!(start.elapsed() < DEADLINE, "{step}: {o:?}; config:\n{}", self.cfg);
+            thread::sleep(WallDuration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for AdminHaProxy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
+    }
 }
 
 /// `balance leastconn` with server queues against HAProxy 2.6. With
@@ -2441,47 +2511,28 @@ fn leastconn_server_queues_match_haproxy() {
     assert_eq!(ours[..4], s1_first, "the engine");
 
     let servers = [HoldingBackend::start("s1"), HoldingBackend::start("s2")];
-    let socket = std::env::temp_dir().join(format!("clusterlab-leastconn-queues-{}.sock", std::process::id()));
-    let port = free_port();
-    let cfg = local_cfg(
-        &sim,
-        sim.node_id("lb").unwrap(),
-        port,
-        |name| servers[usize::from(name == "s2")].port,
-        &format!("    stats socket {} level admin\n", socket.display()),
-        "",
-    );
-    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend section").to_string();
-    let haproxy = HaProxy::launch(&cfg, port);
+    let haproxy = AdminHaProxy::launch(&sim, |name| servers[usize::from(name == "s2")].port, None);
     let mut real = Vec::new();
     let mut sent = Vec::new();
     let mut expected_total = 0;
     for step in LC_STEPS {
-        let start = Instant::now();
         expected_total = match step {
             LcStep::Send(_) => {
-                sent.push(haproxy.send_held("lb", "1"));
+                sent.push(haproxy.haproxy.send_held("lb", "1"));
                 expected_total + 1
             }
             // The two held requests.
             LcStep::QueuesTimedOut => 2,
         };
-        let now = loop {
-            let o = occupancy(&socket, &backend);
-            if total(&o) == expected_total {
-                break o;
-            }
-            assert!(start.elapsed() < DEADLINE, "step {}: {o:?}; config:\n{cfg}", real.len() + 1);
-            thread::sleep(WallDuration::from_millis(5));
-        };
-        real.push(now);
+        let step = format!("step {}", real.len() + 1);
+        real.push(haproxy.wait_occupancy("s2", &step, |o| total(o) == expected_total));
     }
     drop(servers);
     for s in sent {
         s.join().expect("a held request is answered");
     }
+    let cfg = haproxy.cfg.clone();
     drop(haproxy);
-    let _ = std::fs::remove_file(&socket);
     assert_eq!(real, ours, "HAProxy (left) against the engine; config:\n{cfg}");
 }
 
@@ -2613,44 +2664,27 @@ fn set_server_weight_matches_haproxy() {
 /// same commands on its admin socket between the same sequential
 /// requests: the server of every request must be the same.
 fn admin_matches_haproxy(balance: &str, phases: &[(&str, usize)]) {
-    {
-        let (sim, ours) = admin_run(balance, phases);
-        let total: usize = phases.iter().map(|(_, n)| n).sum();
-        assert_eq!(ours.len(), total, "{balance}: every request reached a server");
+    let (sim, ours) = admin_run(balance, phases);
+    let total: usize = phases.iter().map(|(_, n)| n).sum();
+    assert_eq!(ours.len(), total, "{balance}: every request reached a server");
 
-        let names = ["web1", "web2", "web3"];
-        let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
-        // One socket per run: the two tests run these at the same time.
-        static RUNS: AtomicU64 = AtomicU64::new(0);
-        let run = RUNS.fetch_add(1, Ordering::SeqCst);
-        let socket = std::env::temp_dir().join(format!("clusterlab-admin-{}-{run}.sock", std::process::id()));
-        let port = free_port();
-        let cfg = local_cfg(
-            &sim,
-            sim.node_id("lb").unwrap(),
-            port,
-            |name| servers[names.iter().position(|n| *n == name).unwrap()].port,
-            &format!("    stats socket {} level admin\n", socket.display()),
-            "",
-        );
-        let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
-        let haproxy = HaProxy::launch(&cfg, port);
-        let mut real = Vec::new();
-        for &(command, n) in phases {
-            if let Some((server, rest)) = command.split_once(' ') {
-                let rest = if rest.starts_with("weight") { rest.to_string() } else { format!("state {rest}") };
-                let answer = admin(&socket, &format!("set server {backend}/{server} {rest}"));
-                assert!(answer.trim().is_empty(), "{command}: {answer}");
-            }
-            real.extend((0..n).map(|_| haproxy.request("GET", "/", "")).map(|(status, body)| {
-                assert_eq!(status, 200, "{balance}");
-                body
-            }));
+    let names = ["web1", "web2", "web3"];
+    let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
+    let haproxy = AdminHaProxy::launch(&sim, |name| servers[names.iter().position(|n| *n == name).unwrap()].port, None);
+    let mut real = Vec::new();
+    for &(command, n) in phases {
+        if let Some((server, rest)) = command.split_once(' ') {
+            let rest = if rest.starts_with("weight") { rest.to_string() } else { format!("state {rest}") };
+            haproxy.set_server(&format!("{server} {rest}"));
         }
-        drop(haproxy);
-        let _ = std::fs::remove_file(&socket);
-        assert_eq!(ours.join(" "), real.join(" "), "{balance}: the engine (left) against HAProxy; config:\n{cfg}");
+        real.extend((0..n).map(|_| haproxy.haproxy.request("GET", "/", "")).map(|(status, body)| {
+            assert_eq!(status, 200, "{balance}");
+            body
+        }));
     }
+    let cfg = haproxy.cfg.clone();
+    drop(haproxy);
+    assert_eq!(ours.join(" "), real.join(" "), "{balance}: the engine (left) against HAProxy; config:\n{cfg}");
 }
 
 /// `set server ... state drain` on a server with requests in its own
@@ -2665,34 +2699,16 @@ fn admin_matches_haproxy(balance: &str, phases: &[(&str, usize)]) {
 #[test]
 fn a_drained_server_serves_its_own_queue_like_haproxy() {
     use engine::message::{Message, Op};
-    use engine::sim::Detail;
     use engine::trace::What;
     const SENDS: [u64; 7] = [1, 2, 3, 4, 6, 7, 8];
     const DRAIN_AT: u64 = 5;
-    let mut nodes: Vec<serde_json::Value> = SENDS
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb", "timeout": "100s",
-                                "workload": { "kind": "script",
-                                              "requests": [ { "at": format!("{}ms", t * 100), "read": i + 1 } ] } })
-        })
-        .collect();
     let server = |name: &str| serde_json::json!({ "name": name, "maxconn": 1, "maxqueue": 2 });
-    nodes.push(serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "leastconn",
-                                   "servers": [ server("s1"), server("s2") ],
-                                   "timeout_queue": "100s", "timeout_server": "100s" }));
-    for s in ["s1", "s2"] {
-        nodes.push(serde_json::json!({ "name": s, "type": "server", "workers": 10, "service_time": "2s" }));
-    }
-    let mut links: Vec<serde_json::Value> = (1..=SENDS.len())
-        .map(|i| serde_json::json!({ "between": [format!("c{i}"), "lb"], "latency": "10us" }))
-        .collect();
-    links.extend(["s1", "s2"].map(|s| serde_json::json!({ "between": ["lb", s], "latency": "10us" })));
-    let faults = [serde_json::json!({ "at": format!("{}ms", DRAIN_AT * 100), "action": "set_server_state",
-                                      "node": "lb", "server": "s1", "state": "drain" })];
-    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links, "faults": faults });
-    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
+    let lb = serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "leastconn",
+                                 "servers": [ server("s1"), server("s2") ],
+                                 "timeout_queue": "100s", "timeout_server": "100s" });
+    let faults = serde_json::json!([{ "at": format!("{}ms", DRAIN_AT * 100), "action": "set_server_state",
+                                      "node": "lb", "server": "s1", "state": "drain" }]);
+    let mut sim = two_servers(&SENDS, lb, [("s1", "2s"), ("s2", "2s")], faults);
     let lb = sim.node_id("lb").unwrap();
     let mut ours = Vec::new();
     let mut marks: Vec<u64> = SENDS.to_vec();
@@ -2700,10 +2716,7 @@ fn a_drained_server_serves_its_own_queue_like_haproxy() {
     marks.sort_unstable();
     for t in &marks {
         sim.run_until((t * 100 + 50) * 1_000_000);
-        let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(lb).detail else {
-            panic!("a load balancer")
-        };
-        ours.push(([0, 1].map(|i| (servers[i].served, servers[i].queued as u32)), backends[0].queued as u32));
+        ours.push(engine_occupancy(&sim));
     }
     sim.run_until(60_000_000_000);
     let mut served_by = vec![String::new(); SENDS.len()];
@@ -2720,29 +2733,16 @@ fn a_drained_server_serves_its_own_queue_like_haproxy() {
 
     // The real HAProxy.
     let servers = [HoldingBackend::start("s1"), HoldingBackend::start("s2")];
-    let socket = std::env::temp_dir().join(format!("clusterlab-drain-queue-{}.sock", std::process::id()));
-    let port = free_port();
-    let cfg = local_cfg(
-        &sim,
-        lb,
-        port,
-        |name| servers[usize::from(name == "s2")].port,
-        &format!("    log stdout format raw local0\n    stats socket {} level admin\n", socket.display()),
-        "    log global\n    log-format \"request %HP %s %ST %Ta\"\n    option dontlognull\n",
-    );
-    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
-    let haproxy = HaProxy::launch(&cfg, port);
+    let haproxy = AdminHaProxy::launch(&sim, |name| servers[usize::from(name == "s2")].port, Some("%HP %s %ST %Ta"));
     let mut real = Vec::new();
     let mut sent = Vec::new();
     for t in &marks {
-        let start = Instant::now();
         let want = if *t == DRAIN_AT {
-            let answer = admin(&socket, &format!("set server {backend}/s1 state drain"));
-            assert!(answer.trim().is_empty(), "drain: {answer}");
+            haproxy.set_server("s1 state drain");
             sent.len() as u32
         } else {
             let k = sent.len() + 1;
-            let port = haproxy.port;
+            let port = haproxy.haproxy.port;
             sent.push(thread::spawn(move || {
                 let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
                 let req = format!("GET /r{k} HTTP/1.1\r\nHost: lab\r\nx-hold: 1\r\nConnection: close\r\n\r\n");
@@ -2751,17 +2751,9 @@ fn a_drained_server_serves_its_own_queue_like_haproxy() {
             }));
             k as u32
         };
-        let now = loop {
-            let o = occupancy(&socket, &backend);
-            if total(&o) == want {
-                break o;
-            }
-            assert!(start.elapsed() < DEADLINE, "at {t}: {o:?}; config:\n{cfg}");
-            thread::sleep(WallDuration::from_millis(5));
-        };
-        real.push(now);
+        real.push(haproxy.wait_occupancy("s2", &format!("at {t}"), |o| total(o) == want));
     }
-    assert_eq!(real, ours, "occupancy: HAProxy (left) against the engine; config:\n{cfg}");
+    assert_eq!(real, ours, "occupancy: HAProxy (left) against the engine; config:\n{}", haproxy.cfg);
     for s in &servers {
         s.release();
     }
@@ -2770,15 +2762,14 @@ fn a_drained_server_serves_its_own_queue_like_haproxy() {
     }
     let real_served: Vec<String> = (1..=SENDS.len())
         .map(|k| {
-            let i = haproxy.wait_line(0, &format!("request /r{k} "));
-            let line = haproxy.lines.lock().unwrap()[i].clone();
+            let i = haproxy.haproxy.wait_line(0, &format!("request /r{k} "));
+            let line = haproxy.haproxy.lines.lock().unwrap()[i].clone();
             let words: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(words.get(3), Some(&"200"), "{line}");
             words[2].to_string()
         })
         .collect();
     drop(haproxy);
-    let _ = std::fs::remove_file(&socket);
     assert_eq!(real_served, served_by, "who served each request: HAProxy (left) against the engine");
 }
 
@@ -2792,44 +2783,21 @@ fn a_drained_server_serves_its_own_queue_like_haproxy() {
 /// after each step must be the engine's.
 #[test]
 fn a_backup_server_leaves_the_backend_queue_to_active_servers_like_haproxy() {
-    use engine::sim::Detail;
     // Units of 100 ms: what happens at each, and when the engine is looked at.
     let (maint, sends, ready, bk_done) = (0u64, [1u64, 2, 4, 5], 3u64, 25u64);
-    let nodes: Vec<serde_json::Value> = sends
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            serde_json::json!({ "name": format!("c{}", i + 1), "type": "client", "target": "lb", "timeout": "100s",
-                                "workload": { "kind": "script",
-                                              "requests": [ { "at": format!("{}ms", t * 100), "read": i + 1 } ] } })
-        })
-        .chain([
-            serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "roundrobin",
-                                "servers": [ { "name": "s1", "maxconn": 1 }, { "name": "bk", "maxconn": 1, "backup": true } ],
-                                "timeout_queue": "100s", "timeout_server": "100s" }),
-            serde_json::json!({ "name": "s1", "type": "server", "workers": 10, "service_time": "100s" }),
-            serde_json::json!({ "name": "bk", "type": "server", "workers": 10, "service_time": "1s" }),
-        ])
-        .collect();
-    let mut links: Vec<serde_json::Value> = (1..=sends.len())
-        .map(|i| serde_json::json!({ "between": [format!("c{i}"), "lb"], "latency": "10us" }))
-        .collect();
-    links.extend(["s1", "bk"].map(|s| serde_json::json!({ "between": ["lb", s], "latency": "10us" })));
+    let lb = serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": "roundrobin",
+                                 "servers": [ { "name": "s1", "maxconn": 1 }, { "name": "bk", "maxconn": 1, "backup": true } ],
+                                 "timeout_queue": "100s", "timeout_server": "100s" });
     let admin_at = |t: u64, state: &str| {
         serde_json::json!({ "at": format!("{}ms", t * 100 + 50), "action": "set_server_state",
                             "node": "lb", "server": "s1", "state": state })
     };
-    let faults = [admin_at(maint, "maint"), admin_at(ready, "ready")];
-    let scenario = serde_json::json!({ "version": 1, "seed": 1, "nodes": nodes, "links": links, "faults": faults });
-    let mut sim = engine::Simulation::new(&engine::Scenario::from_value(scenario).expect("valid")).unwrap();
-    let lb = sim.node_id("lb").unwrap();
+    let faults = serde_json::json!([admin_at(maint, "maint"), admin_at(ready, "ready")]);
+    let mut sim = two_servers(&sends, lb, [("s1", "100s"), ("bk", "1s")], faults);
     let mut ours: Vec<Occupancy> = Vec::new();
     for t in [1, 2, 3, 4, 5, bk_done] {
         sim.run_until((t * 100 + 75) * 1_000_000);
-        let Detail::LoadBalancer { servers, backends, .. } = sim.node_state(lb).detail else {
-            panic!("a load balancer")
-        };
-        ours.push(([0, 1].map(|i| (servers[i].served, servers[i].queued as u32)), backends[0].queued as u32));
+        ours.push(engine_occupancy(&sim));
     }
     let expected = [
         ([(0, 0), (1, 0)], 0),
@@ -2843,55 +2811,31 @@ fn a_backup_server_leaves_the_backend_queue_to_active_servers_like_haproxy() {
 
     // The real HAProxy: the same steps, each awaited in `show stat`.
     let servers = [HoldingBackend::start("s1"), HoldingBackend::start("bk")];
-    let socket = std::env::temp_dir().join(format!("clusterlab-backup-queue-{}.sock", std::process::id()));
-    let port = free_port();
-    let cfg = local_cfg(
-        &sim,
-        lb,
-        port,
-        |name| servers[usize::from(name == "bk")].port,
-        &format!("    stats socket {} level admin\n", socket.display()),
-        "",
-    );
-    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
-    let haproxy = HaProxy::launch(&cfg, port);
-    let set = |state: &str| {
-        let answer = admin(&socket, &format!("set server {backend}/s1 state {state}"));
-        assert!(answer.trim().is_empty(), "{state}: {answer}");
-    };
-    let send = || haproxy.send_held("lb", "1");
-    let wait = |done: &dyn Fn(&Occupancy) -> bool| {
-        let start = Instant::now();
-        loop {
-            let o = occupancy_of(&socket, &backend, "bk");
-            if done(&o) {
-                return o;
-            }
-            assert!(start.elapsed() < DEADLINE, "{o:?}; config:\n{cfg}");
-            thread::sleep(WallDuration::from_millis(5));
-        }
-    };
+    let haproxy = AdminHaProxy::launch(&sim, |name| servers[usize::from(name == "bk")].port, None);
+    let set = |state: &str| haproxy.set_server(&format!("s1 state {state}"));
+    let send = || haproxy.haproxy.send_held("lb", "1");
+    let wait = |step: &str, done: &dyn Fn(&Occupancy) -> bool| haproxy.wait_occupancy("bk", step, done);
     set("maint");
     let mut sent = vec![send()];
-    let mut real = vec![wait(&|o| total(o) == 1)];
+    let mut real = vec![wait("r1", &|o| total(o) == 1)];
     sent.push(send());
-    real.push(wait(&|o| total(o) == 2));
+    real.push(wait("r2", &|o| total(o) == 2));
     // The command is done when the socket answers: nothing to wait for.
     set("ready");
-    real.push(wait(&|_| true));
+    real.push(wait("ready", &|_| true));
     sent.push(send());
-    real.push(wait(&|o| total(o) == 3));
+    real.push(wait("r3", &|o| total(o) == 3));
     sent.push(send());
-    real.push(wait(&|o| total(o) == 4));
+    real.push(wait("r4", &|o| total(o) == 4));
     // bk answers r1, then r2 from its own queue: its slot is free.
     servers[1].release();
-    real.push(wait(&|o| o.0[1].0 == 0 && total(o) <= 2));
+    real.push(wait("bk free", &|o| o.0[1].0 == 0 && total(o) <= 2));
     drop(servers);
     for s in sent {
         s.join().expect("answered");
     }
+    let cfg = haproxy.cfg.clone();
     drop(haproxy);
-    let _ = std::fs::remove_file(&socket);
     assert_eq!(real, ours, "HAProxy (left) against the engine; config:\n{cfg}");
 }
 
@@ -2913,20 +2857,9 @@ fn set_server_weight_refuses_what_haproxy_refuses() {
     let (sim, _) = admin_run("static-rr", &[("", 1)]);
     let names = ["web1", "web2", "web3"];
     let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
-    let socket = std::env::temp_dir().join(format!("clusterlab-weight-refused-{}.sock", std::process::id()));
-    let port = free_port();
-    let cfg = local_cfg(
-        &sim,
-        sim.node_id("lb").unwrap(),
-        port,
-        |name| servers[names.iter().position(|n| *n == name).unwrap()].port,
-        &format!("    stats socket {} level admin\n", socket.display()),
-        "",
-    );
-    let backend = cfg.lines().find_map(|l| l.strip_prefix("backend ")).expect("a backend").to_string();
-    let haproxy = HaProxy::launch(&cfg, port);
+    let haproxy = AdminHaProxy::launch(&sim, |name| servers[names.iter().position(|n| *n == name).unwrap()].port, None);
     for (weight, refused) in cases {
-        let answer = admin(&socket, &format!("set server {backend}/web1 weight {weight}"));
+        let answer = admin(&haproxy.socket, &format!("set server {}/web1 weight {weight}", haproxy.backend));
         match refused {
             Some(message) => assert!(answer.contains(message), "HAProxy, weight {weight}: {answer}"),
             None => assert!(answer.trim().is_empty(), "HAProxy, weight {weight}: {answer}"),
@@ -2950,5 +2883,4 @@ fn set_server_weight_refuses_what_haproxy_refuses() {
         }
     }
     drop(haproxy);
-    let _ = std::fs::remove_file(&socket);
 }
