@@ -992,13 +992,26 @@ impl LoadBalancer {
 
     /// Out of the rotation: its warm-up ends, its queue goes elsewhere.
     fn mark_down(&mut self, ctx: &mut Ctx, server: usize) {
-        let (b, local) = self.local(server);
-        self.state.usable[server] = false;
+        self.set_in_rotation(server, false);
         if let Some(w) = self.state.servers[server].warmup.take() {
             ctx.cancel_timer(w.timer);
         }
-        self.state.backends[b].balancer.set_down(local);
         self.redistribute(ctx, server);
+    }
+
+    /// Puts `server` in the rotation or takes it out: whether it is
+    /// usable, and its balancer's `set_up`/`set_down` when that changes.
+    fn set_in_rotation(&mut self, server: usize, on: bool) {
+        if self.state.usable[server] != on {
+            let (b, local) = self.local(server);
+            let balancer = &mut self.state.backends[b].balancer;
+            if on {
+                balancer.set_up(local);
+            } else {
+                balancer.set_down(local);
+            }
+        }
+        self.state.usable[server] = on;
     }
 
     /// `on-marked-down shutdown-sessions` (`srv_shutdown_streams`): each
@@ -1057,12 +1070,7 @@ impl LoadBalancer {
                     self.state.servers[i].eweight = eweight;
                 }
             }
-            match (self.state.usable[i], usable) {
-                (true, false) => self.state.backends[b].balancer.set_down(local),
-                (false, true) => self.state.backends[b].balancer.set_up(local),
-                _ => {}
-            }
-            self.state.usable[i] = usable;
+            self.set_in_rotation(i, usable);
         }
     }
 
@@ -1126,18 +1134,14 @@ impl LoadBalancer {
                 }
             }
             (AdminState::Ready, AdminState::Drain) => {
-                let (b, local) = self.local(server);
-                self.state.usable[server] = false;
-                self.state.backends[b].balancer.set_down(local);
+                self.set_in_rotation(server, false);
                 self.redistribute(ctx, server);
             }
             (AdminState::Drain, AdminState::Ready) => {
                 // Back in the rotation if UP; unlike leaving maintenance,
                 // it takes nothing from the backend's queue at once.
                 if self.running(server) && self.state.servers[server].uweight > 0 {
-                    let (b, local) = self.local(server);
-                    self.state.usable[server] = true;
-                    self.state.backends[b].balancer.set_up(local);
+                    self.set_in_rotation(server, true);
                 }
             }
             (AdminState::Ready, AdminState::Ready) | (AdminState::Drain, AdminState::Drain) => {}
