@@ -351,6 +351,17 @@ impl Simulation {
         (&mut node.component, Ctx { me: i as NodeId, world: &mut self.world, rt: &mut node.rt })
     }
 
+    /// An operator's command to node `node` (`command` gets its component,
+    /// a context and its name): only a running process takes it.
+    fn operator_command(&mut self, node: NodeId, command: impl FnOnce(&mut Component, &mut Ctx, &str)) {
+        let i = node as usize;
+        if self.nodes[i].rt.status == Status::Up {
+            let name = self.nodes[i].name.clone();
+            let (component, mut ctx) = self.ctx_for(i);
+            command(component, &mut ctx, &name);
+        }
+    }
+
     fn start_node(&mut self, i: usize) {
         let (component, mut ctx) = self.ctx_for(i);
         component.on_start(&mut ctx);
@@ -630,46 +641,26 @@ impl Simulation {
                 self.nodes[node as usize].rt.clock.skew(now, offset, drift_ppm);
                 self.change(node as usize, NodeChange::ClockSkewed);
             }
-            Fault::Promote { node } => {
-                let i = node as usize;
-                if self.nodes[i].rt.status == Status::Up {
-                    let (component, mut ctx) = self.ctx_for(i);
-                    match component {
-                        Component::Database(db) => db.promote(&mut ctx),
-                        Component::Cache(c) => c.promote(&mut ctx),
-                        _ => {}
-                    }
+            Fault::Promote { node } => self.operator_command(node, |component, ctx, _| match component {
+                Component::Database(db) => db.promote(ctx),
+                Component::Cache(c) => c.promote(ctx),
+                _ => {}
+            }),
+            Fault::ReplicaOf { node, primary } => self.operator_command(node, |component, ctx, _| {
+                if let Component::Cache(c) = component {
+                    c.replicaof(ctx, primary);
                 }
-            }
-            Fault::ReplicaOf { node, primary } => {
-                let i = node as usize;
-                if self.nodes[i].rt.status == Status::Up {
-                    let (component, mut ctx) = self.ctx_for(i);
-                    if let Component::Cache(c) = component {
-                        c.replicaof(&mut ctx, primary);
-                    }
+            }),
+            Fault::SetServerState { node, server, state } => self.operator_command(node, |component, ctx, name| {
+                if let Component::LoadBalancer(lb) = component {
+                    lb.set_server_state(ctx, name, &server, state);
                 }
-            }
-            Fault::SetServerState { node, server, state } => {
-                let i = node as usize;
-                if self.nodes[i].rt.status == Status::Up {
-                    let name = self.nodes[i].name.clone();
-                    let (component, mut ctx) = self.ctx_for(i);
-                    if let Component::LoadBalancer(lb) = component {
-                        lb.set_server_state(&mut ctx, &name, &server, state);
-                    }
+            }),
+            Fault::SetServerWeight { node, server, weight } => self.operator_command(node, |component, ctx, name| {
+                if let Component::LoadBalancer(lb) = component {
+                    lb.set_server_weight(ctx, name, &server, weight);
                 }
-            }
-            Fault::SetServerWeight { node, server, weight } => {
-                let i = node as usize;
-                if self.nodes[i].rt.status == Status::Up {
-                    let name = self.nodes[i].name.clone();
-                    let (component, mut ctx) = self.ctx_for(i);
-                    if let Component::LoadBalancer(lb) = component {
-                        lb.set_server_weight(&mut ctx, &name, &server, weight);
-                    }
-                }
-            }
+            }),
             Fault::SlowNode { node, factor } => {
                 self.nodes[node as usize].rt.slowdown = factor;
                 self.change(node as usize, NodeChange::Slowed);
