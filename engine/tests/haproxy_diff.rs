@@ -2555,7 +2555,7 @@ const ADMIN_PHASES: [(&str, usize); 9] = [
 
 /// The weight changes between runs of sequential requests (`set server
 /// ... weight`), for the algorithms whose weights can change.
-const WEIGHT_PHASES: [(&str, usize); 7] = [
+const WEIGHT_PHASES: [(&str, usize); 8] = [
     ("", 7),
     ("web3 weight 4", 9),
     ("web1 weight 0", 6),
@@ -2563,6 +2563,8 @@ const WEIGHT_PHASES: [(&str, usize); 7] = [
     ("web2 weight 50%", 8),
     ("web3 weight 0%", 5),
     ("web3 weight 1", 7),
+    // The weight it has: nothing moves.
+    ("web2 weight 1", 7),
 ];
 
 /// And for `static-rr`, which takes only 0% and 100%.

@@ -1060,16 +1060,10 @@ impl LoadBalancer {
             let uweight = weight.resolve(self.servers[i].eff.weight);
             self.state.servers[i].uweight = uweight;
             ctx.note(Note::ServerWeight { server: self.servers[i].node, weight: uweight });
-            let (b, local) = self.local(i);
+            // `server_recalc_eweight`: the balancer hears of it only if
+            // the effective weight changed.
+            self.recalc_eweight(i, slowstart::clock_seconds(ctx.monotonic()));
             let usable = self.running(i) && self.state.servers[i].admin == AdminState::Ready && uweight > 0;
-            if uweight > 0 {
-                let now = slowstart::clock_seconds(ctx.monotonic());
-                let elapsed = self.state.servers[i].warmup.map_or(i64::MAX, |w| now - w.since);
-                let eweight = slowstart::eweight(uweight, elapsed, slowstart::seconds(self.servers[i].eff.slowstart));
-                if self.state.backends[b].balancer.set_eweight(local, eweight) {
-                    self.state.servers[i].eweight = eweight;
-                }
-            }
             self.set_in_rotation(i, usable);
         }
     }
