@@ -329,11 +329,17 @@ fn timeout_queue_answers_503() {
 
 /// Notes of one kind from the load balancer (node 1).
 fn lb_notes(sim: &engine::Simulation, want: fn(&Note) -> bool) -> Vec<u64> {
+    lb_note_values(sim, |n| want(n).then_some(())).into_iter().map(|(t, ())| t).collect()
+}
+
+/// What `value` reads from each of the load balancer's notes it matches,
+/// with the note's time.
+fn lb_note_values<T>(sim: &engine::Simulation, value: impl Fn(&Note) -> Option<T>) -> Vec<(u64, T)> {
     sim.trace()
         .events()
         .iter()
         .filter_map(|e| match &e.what {
-            What::Note { node: 1, note } if want(note) => Some(e.time),
+            What::Note { node: 1, note } => value(note).map(|v| (e.time, v)),
             _ => None,
         })
         .collect()
@@ -1238,15 +1244,10 @@ fn maintenance_with_shutdown_sessions_ends_what_the_server_holds() {
     v["nodes"][3]["service_time"] = json!("300ms");
     let mut sim = sim(v);
     sim.run_through(6 * SEC);
-    let shut: Vec<(u64, u32)> = sim
-        .trace()
-        .events()
-        .iter()
-        .filter_map(|e| match &e.what {
-            What::Note { node: 1, note: Note::SessionsShutDown { sessions, .. } } => Some((e.time, *sessions)),
-            _ => None,
-        })
-        .collect();
+    let shut = lb_note_values(&sim, |n| match n {
+        Note::SessionsShutDown { sessions, .. } => Some(*sessions),
+        _ => None,
+    });
     assert_eq!(shut.len(), 1, "{shut:?}");
     assert_eq!(shut[0].0, 5 * SEC);
     assert!(shut[0].1 > 5, "{} requests ended", shut[0].1);
@@ -1298,15 +1299,10 @@ fn set_server_weight_shifts_the_share_and_zero_takes_a_server_out() {
     let all: f64 = ["s1", "s2", "s3"].iter().map(|s| sent_to(&sim, s, 4 * SEC + MS).len() as f64).sum();
     assert!((s2_share / all - 0.6).abs() < 0.02, "s2's share {s2_share} of {all}");
     assert_eq!(server_views(&sim)[1].weight, 3);
-    let notes: Vec<(u64, u32)> = sim
-        .trace()
-        .events()
-        .iter()
-        .filter_map(|e| match &e.what {
-            What::Note { node: 1, note: Note::ServerWeight { weight, .. } } => Some((e.time, *weight)),
-            _ => None,
-        })
-        .collect();
+    let notes = lb_note_values(&sim, |n| match n {
+        Note::ServerWeight { weight, .. } => Some(*weight),
+        _ => None,
+    });
     assert_eq!(notes, vec![(2 * SEC, 0), (4 * SEC, 3)]);
     assert_eq!(sim.metrics().summary(sim.now()).counts.errors, 0, "nothing failed before the crash");
     // A restarted load balancer has the weights of its configuration.
