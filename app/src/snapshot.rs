@@ -148,11 +148,10 @@ pub fn take(lab: &Lab) -> Snapshot {
                 let entry = &mut lb_view[s.node as usize];
                 // Several balancers: DOWN if any sees it DOWN.
                 if entry.as_ref().is_none_or(|(up, _)| *up) {
-                    let health = match (s.admin, s.checked) {
-                        (AdminState::Ready, _) => s.health.clone(),
-                        (AdminState::Maint, _) => "MAINT".to_string(),
-                        (AdminState::Drain, true) => format!("{} · DRAIN", s.health),
-                        (AdminState::Drain, false) => "DRAIN".to_string(),
+                    let health = match (s.admin, s.admin.stats_word(), s.checked) {
+                        (_, None, _) => s.health.clone(),
+                        (AdminState::Drain, Some(word), true) => format!("{} · {word}", s.health),
+                        (_, Some(word), _) => word.to_string(),
                     };
                     *entry = Some((s.up, health));
                 }
@@ -430,11 +429,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                             format!("{} conns", s.served)
                         };
                         let warming = s.throttle.map(|t| format!(" · slowstart {t}%")).unwrap_or_default();
-                        let admin = match s.admin {
-                            AdminState::Ready => "",
-                            AdminState::Drain => " · DRAIN",
-                            AdminState::Maint => " · MAINT",
-                        };
+                        let admin = s.admin.stats_word().map(|w| format!(" · {w}")).unwrap_or_default();
                         let errors = s.errors.map(|(n, limit)| format!(" · {n}/{limit} errors")).unwrap_or_default();
                         // HAProxy's stats page calls it LastChk.
                         let last = s.last_check.as_ref().map(|c| format!(" · last check {c}")).unwrap_or_default();

@@ -122,6 +122,16 @@ pub enum AdminState {
 }
 
 impl AdminState {
+    /// The word HAProxy's stats show for it beside UP or DOWN (`DRAIN`,
+    /// `MAINT`), none when ready.
+    pub fn stats_word(self) -> Option<&'static str> {
+        match self {
+            AdminState::Ready => None,
+            AdminState::Drain => Some("DRAIN"),
+            AdminState::Maint => Some("MAINT"),
+        }
+    }
+
     pub fn keyword(self) -> &'static str {
         match self {
             AdminState::Ready => "ready",
