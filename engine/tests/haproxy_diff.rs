@@ -26,7 +26,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration as WallDuration, Instant};
@@ -221,9 +221,29 @@ fn haproxy_binary() -> &'static str {
     HAPROXY
 }
 
-/// A free loopback port for HAProxy to bind.
+/// A free loopback port for HAProxy to bind (or, unbound, to refuse).
+///
+/// Not a port from `bind(0)`: that one is free only until it is released,
+/// and the kernel may hand it to a backend of a test running alongside
+/// before HAProxy binds it; the readiness check then reaches the backend
+/// and the requests meant for HAProxy go to it. These ports come from
+/// below Linux's ephemeral range (32768 and up, where `bind(0)`, the
+/// backends and HAProxy's own connections take theirs), each at most once
+/// per test process, so nothing else here can take one.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static TAKEN: AtomicU32 = AtomicU32::new(0);
+    // Start where another run of these tests at the same time would not.
+    let start = std::process::id() % SPAN;
+    for _ in 0..SPAN {
+        let port = (LOW + (start + TAKEN.fetch_add(1, Ordering::SeqCst)) % SPAN) as u16;
+        // Skip a port some other program holds.
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port between {LOW} and {}", LOW + SPAN)
 }
 
 impl HaProxy {
