@@ -324,3 +324,76 @@ fn without_check_quorum_the_cut_off_leader_keeps_leading() {
     assert_eq!(refused, 0, "a leader refuses nothing: its requests time out");
     assert_eq!(sim.check_consistency().linearizability.clone().unwrap().linearizable, Linearizable::Yes);
 }
+
+/// The non-`Ok` client operations invoked in `[from, to)` that got an
+/// answer or gave up (those still in flight at the end are left out).
+fn failed_between(sim: &Simulation, from: u64, to: u64) -> usize {
+    sim.history()
+        .ops()
+        .iter()
+        .filter(|o| o.invoke >= from && o.invoke < to && o.outcome != Outcome::Ok && o.outcome != Outcome::Pending)
+        .count()
+}
+
+/// `raft-kv-partial-partition`: with PreVote off, cutting only the link
+/// between the leader and one follower harms nobody while it lasts (the
+/// others, hearing from the leader, ignore the follower's votes: the
+/// CheckQuorum lease), but the follower's term climbs, and the heal shows
+/// the leader that term: it steps down, and the group is leaderless for
+/// a while after a repair.
+#[test]
+fn a_partial_partition_raises_the_cut_off_followers_term_and_the_heal_deposes_the_leader() {
+    let s = load_example("raft-kv-partial-partition.json");
+    let cut = fault_at(&s, |f| matches!(f, Fault::CutLink { .. }));
+    let heal = fault_at(&s, |f| matches!(f, Fault::HealLink { .. }));
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(cut);
+    let old = view(&sim, "kv1");
+    assert_eq!(old.role, "leader", "kv1 leads when the link is cut: {old:?}");
+    sim.run_until(heal);
+    // Only kv3 moved during the cut: candidacies in rising terms, none won.
+    for n in ["kv1", "kv2", "kv4", "kv5"] {
+        assert_eq!(view(&sim, n).term, old.term, "{n} stays in term {} during the cut", old.term);
+    }
+    assert_eq!(view(&sim, "kv1").role, "leader");
+    let kv3_term = view(&sim, "kv3").term;
+    assert!(kv3_term >= old.term + 4, "kv3's term climbs while cut off: {kv3_term}");
+    sim.run_through(s.duration.nanos);
+    let changes = roles(&sim);
+    let during: Vec<_> = changes.iter().filter(|c| c.0 > cut && c.0 < heal).collect();
+    assert!(during.iter().all(|c| c.1 == "kv3" && c.2 == Role::Candidate), "{during:?}");
+    // Nothing failed while the link was cut (the last second before the
+    // heal left out: those requests may meet the heal).
+    assert_eq!(failed_between(&sim, cut, heal - SEC), 0, "the cut alone harms nobody");
+    // The heal: kv1 sees kv3's term and steps down at once ...
+    let down = changes.iter().find(|c| c.0 >= heal && c.1 == "kv1").expect("kv1 changes role after the heal");
+    assert!(down.2 == Role::Follower && down.3 >= kv3_term && down.0 < heal + 100_000_000, "{down:?}");
+    // ... and the next leader that lasts comes in a term above kv3's, a
+    // while later; requests fail meanwhile.
+    let next = changes.iter().rfind(|c| c.0 >= heal && c.2 == Role::Leader).expect("a leader after the heal");
+    assert!(next.3 > kv3_term && next.0 > heal + SEC, "{next:?}");
+    assert!(failed_between(&sim, heal, next.0) > 50, "{} requests failed", failed_between(&sim, heal, next.0));
+    assert_eq!(sim.check_consistency().linearizability.clone().unwrap().linearizable, Linearizable::Yes);
+}
+
+/// The same cut with PreVote on the cut-off member: it asks for pre-votes,
+/// which nobody grants, so its term never rises and the heal changes no
+/// leader and fails no request.
+#[test]
+fn with_pre_vote_a_partial_partition_deposes_nobody() {
+    let mut v = example_json("raft-kv-partial-partition.json");
+    for n in v["nodes"].as_array_mut().unwrap() {
+        if n["name"] == "kv3" {
+            n["pre_vote"] = Value::Bool(true);
+        }
+    }
+    let s = scenario(v);
+    let cut = fault_at(&s, |f| matches!(f, Fault::CutLink { .. }));
+    let sim = run(&s);
+    let after: Vec<_> = roles(&sim).into_iter().filter(|c| c.0 > cut).collect();
+    assert!(after.iter().any(|c| c.1 == "kv3" && c.2 == Role::PreCandidate), "{after:?}");
+    assert!(after.iter().all(|c| c.1 == "kv3" && matches!(c.2, Role::PreCandidate | Role::Follower)), "{after:?}");
+    assert!(after.iter().all(|c| c.3 == 1), "nobody leaves term 1: {after:?}");
+    assert_eq!(view(&sim, "kv1").role, "leader");
+    assert_eq!(failed_between(&sim, cut, s.duration.nanos), 0);
+}
