@@ -177,6 +177,10 @@ pub enum Note {
     RaftRole {
         role: crate::raft::Role,
         term: u64,
+        /// Why (the other members named as nodes); in the event log's
+        /// sentence, not in the note's own fields.
+        #[serde(skip)]
+        cause: crate::raft::RoleCause<NodeId>,
     },
     /// A Kafka broker became leader of a partition in a leader epoch, with
     /// this ISR.
@@ -685,7 +689,7 @@ mod tests {
             Note::ReplicaOutputBufferFull { replica: 1, bytes: 1 },
             Note::BacklogFreed,
             Note::UseBackend { rule: 1 },
-            Note::RaftRole { role: crate::raft::Role::Leader, term: 1 },
+            Note::RaftRole { role: crate::raft::Role::Leader, term: 1, cause: crate::raft::RoleCause::Start },
             Note::KafkaLeader { partition: 1, leader_epoch: 1, isr: 1 },
             Note::KafkaIsr { partition: 1, isr: 1 },
             Note::KafkaTruncated { partition: 1, offset: 1, dropped: 1 },

@@ -6,6 +6,8 @@ use crate::components::load_balancer::retry_on::L7Failure;
 use crate::components::Component;
 use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
+use crate::raft::{MsgType, RoleCause};
+use crate::scenario::ComponentSpec;
 use crate::sim::Simulation;
 use crate::time::{format_time_short, Time};
 use crate::trace::{AbortReason, LinkDown, NodeChange, Note, TraceEvent, What};
@@ -34,6 +36,45 @@ pub struct TraceLine {
 }
 
 impl Simulation {
+    /// Why a Raft member took its role, as the end of its event-log line
+    /// (`" (a MsgHeartbeatResp from kv3 carried term 7)"`); nothing for a
+    /// start.
+    fn raft_cause(&self, node: NodeId, cause: RoleCause<NodeId>, term: u64) -> String {
+        let name = |id: NodeId| self.node_name(id);
+        let why = match cause {
+            RoleCause::Start => return String::new(),
+            RoleCause::HigherTerm { from, kind } => {
+                format!("a {} from {} carried term {term}", kind.name(), name(from))
+            }
+            RoleCause::ElectionTimeout { ticks } => {
+                let tick = match &self.scenario().nodes[node as usize].component {
+                    ComponentSpec::RaftKv(c) => Some(c.tick),
+                    ComponentSpec::KafkaController(c) => Some(c.tick),
+                    _ => None,
+                };
+                // Ticks, not seconds: the first tick after the last
+                // leader's message may come at once or a whole tick later.
+                let of = tick.map_or(String::new(), |t| format!(" of {t}"));
+                format!("its election timeout ran out: no message from a leader for {ticks} ticks{of}")
+            }
+            RoleCause::PreVoteWon { granted, members, .. } => format!("pre-votes from {granted} of {members}"),
+            RoleCause::VoteWon { granted, members, .. } => format!("votes from {granted} of {members}"),
+            RoleCause::VoteLost { kind, rejected, members, .. } => {
+                let what = if kind == MsgType::PreVoteResp { "pre-votes" } else { "votes" };
+                format!("{what} refused by {rejected} of {members}")
+            }
+            RoleCause::QuorumNotActive { active, members } => format!(
+                "CheckQuorum: it heard from only {} of the other {} in an election timeout",
+                active.saturating_sub(1),
+                members.saturating_sub(1)
+            ),
+            RoleCause::LeaderOfTerm { from, kind } => {
+                format!("a {} from {}, the leader of term {term}", kind.name(), name(from))
+            }
+        };
+        format!(" ({why})")
+    }
+
     /// A set of brokers of `node`'s Kafka cluster, by name: `[b1, b3]`.
     fn kafka_brokers(&self, node: NodeId, set: crate::kafka::metadata::BrokerSet) -> String {
         let id = |n: &str| self.node_id(n).unwrap_or(0);
@@ -207,7 +248,9 @@ impl Simulation {
                 at.describe(),
                 at.termination()
             ),
-            Note::RaftRole { role, term } => format!("raft: {} in term {term}", role.name()),
+            Note::RaftRole { role, term, cause } => {
+                format!("raft: {} in term {term}{}", role.name(), self.raft_cause(node, cause, term))
+            }
             Note::KafkaLeader { partition, leader_epoch, isr } => format!(
                 "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}",
                 self.kafka_brokers(node, isr)

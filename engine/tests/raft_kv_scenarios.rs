@@ -368,6 +368,13 @@ fn a_partial_partition_raises_the_cut_off_followers_term_and_the_heal_deposes_th
     // The heal: kv1 sees kv3's term and steps down at once ...
     let down = changes.iter().find(|c| c.0 >= heal && c.1 == "kv1").expect("kv1 changes role after the heal");
     assert!(down.2 == Role::Follower && down.3 >= kv3_term && down.0 < heal + 100_000_000, "{down:?}");
+    // The event log says why: kv3's answer carried its term.
+    let said: Vec<String> = sim.trace().events().iter().map(|e| sim.trace_line(e).text).collect();
+    let why = format!("kv1: raft: follower in term {kv3_term} (a MsgAppResp from kv3 carried term {kv3_term})");
+    assert!(said.contains(&why), "{:#?}", said.iter().filter(|l| l.contains("raft:")).collect::<Vec<_>>());
+    assert!(said.iter().any(|l| l
+        .starts_with("kv3: raft: candidate in term 2 (its election timeout ran out: no message from a leader for ")
+        && l.ends_with(" ticks of 100ms)")));
     // ... and the next leader that lasts comes in a term above kv3's, a
     // while later; requests fail meanwhile.
     let next = changes.iter().rfind(|c| c.0 >= heal && c.2 == Role::Leader).expect("a leader after the heal");

@@ -7,7 +7,7 @@
 use crate::components::raft_kv::wire::{self, CommandId};
 use crate::context::Ctx;
 use crate::message::{Message, NodeId, RaftWire, Timer};
-use crate::raft::{Config, PeerId, Persisted, Raft};
+use crate::raft::{Config, PeerId, Persisted, Raft, RoleCause};
 use crate::rng::Rng;
 
 #[derive(Clone, Debug)]
@@ -67,6 +67,11 @@ impl RaftMember {
         for m in raft.drain_messages() {
             ctx.send(self.members[m.to as usize], Message::Raft(wire::encode(&m)));
         }
+    }
+
+    /// A role change's cause with the members named as nodes, for the trace.
+    pub fn named(&self, cause: RoleCause<PeerId>) -> RoleCause<NodeId> {
+        cause.map(|p| self.members[p as usize])
     }
 
     /// The process died: the disk holds exactly the last state.

@@ -14,6 +14,7 @@
 //! ReadIndex reads confirmed by a heartbeat round, and lease-based reads
 //! that trust the leader's own clock.
 
+mod cause;
 mod config;
 mod log;
 mod message;
@@ -24,6 +25,7 @@ mod read_only;
 #[cfg(test)]
 mod tests;
 
+pub use cause::RoleCause;
 pub use config::{Config, ReadOnlyOption};
 pub use log::RaftLog;
 pub use message::{Entry, Message, MsgType};

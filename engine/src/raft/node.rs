@@ -1,6 +1,7 @@
 //! The Raft state machine of one member (etcd's `raft.go`): roles, terms,
 //! elections, replication, commit and reads.
 
+use super::cause::RoleCause;
 use super::config::{Config, ReadOnlyOption};
 use super::log::RaftLog;
 use super::message::{Entry, Message, MsgType};
@@ -74,6 +75,8 @@ pub struct Raft<C> {
     pub vote: Option<PeerId>,
     pub log: RaftLog<C>,
     pub role: Role,
+    /// Why it took `role` (the last change, even one that kept the role).
+    pub cause: RoleCause<PeerId>,
     pub lead: Option<PeerId>,
     /// Per member (leader only): replication progress.
     progress: Vec<Progress>,
@@ -106,6 +109,7 @@ impl<C: Clone> Raft<C> {
             vote: disk.vote,
             log: RaftLog::restore(disk.entries, disk.commit),
             role: Role::Follower,
+            cause: RoleCause::Start,
             lead: None,
             progress: Vec::new(),
             votes: vec![None; members],
@@ -243,10 +247,17 @@ impl<C: Clone> Raft<C> {
         self.pending_reads.clear();
     }
 
-    pub(super) fn become_follower(&mut self, term: u64, lead: Option<PeerId>) {
+    pub(super) fn become_follower(&mut self, term: u64, lead: Option<PeerId>, cause: RoleCause<PeerId>) {
         self.reset(term);
         self.lead = lead;
         self.role = Role::Follower;
+        self.cause = cause;
+    }
+
+    /// The (pre-)votes counted so far: granted, refused, of how many.
+    fn tally(&self) -> (u16, u16, u16) {
+        let count = |want: bool| self.votes.iter().filter(|v| **v == Some(want)).count() as u16;
+        (count(true), count(false), self.members() as u16)
     }
 
     fn become_pre_candidate(&mut self) {
@@ -266,6 +277,8 @@ impl<C: Clone> Raft<C> {
 
     fn become_leader(&mut self) {
         assert_ne!(self.role, Role::Follower, "a follower cannot become leader without an election");
+        let (granted, rejected, members) = self.tally();
+        self.cause = RoleCause::VoteWon { granted, rejected, members };
         self.reset(self.term);
         self.lead = Some(self.id);
         self.role = Role::Leader;
@@ -280,7 +293,7 @@ impl<C: Clone> Raft<C> {
         self.maybe_commit();
     }
 
-    fn campaign(&mut self, kind: Campaign) {
+    fn campaign(&mut self, kind: Campaign, cause: RoleCause<PeerId>) {
         let (vote_type, term) = match kind {
             Campaign::PreElection => {
                 self.become_pre_candidate();
@@ -291,11 +304,12 @@ impl<C: Clone> Raft<C> {
                 (MsgType::Vote, self.term)
             }
         };
+        self.cause = cause;
         let resp = if vote_type == MsgType::PreVote { MsgType::PreVoteResp } else { MsgType::VoteResp };
         if self.poll(self.id, resp, true) == VoteResult::Won {
             // A group of one wins at once.
             match kind {
-                Campaign::PreElection => self.campaign(Campaign::Election),
+                Campaign::PreElection => self.campaign(Campaign::Election, self.pre_vote_won()),
                 Campaign::Election => self.become_leader(),
             }
             return;
@@ -308,6 +322,11 @@ impl<C: Clone> Raft<C> {
             m.log_term = last_term;
             self.msgs.push(m);
         }
+    }
+
+    fn pre_vote_won(&self) -> RoleCause<PeerId> {
+        let (granted, rejected, members) = self.tally();
+        RoleCause::PreVoteWon { granted, rejected, members }
     }
 
     fn poll(&mut self, from: PeerId, _kind: MsgType, granted: bool) -> VoteResult {
@@ -361,8 +380,10 @@ impl<C: Clone> Raft<C> {
                 // Pre-votes never change a term, asked or granted.
                 MsgType::PreVote => {}
                 MsgType::PreVoteResp if !m.reject => {}
-                MsgType::App | MsgType::Heartbeat => self.become_follower(m.term, Some(m.from)),
-                _ => self.become_follower(m.term, None),
+                MsgType::App | MsgType::Heartbeat => {
+                    self.become_follower(m.term, Some(m.from), RoleCause::HigherTerm { from: m.from, kind: m.kind })
+                }
+                _ => self.become_follower(m.term, None, RoleCause::HigherTerm { from: m.from, kind: m.kind }),
             }
         } else if m.term != 0 && m.term < self.term {
             if (self.config.check_quorum || self.config.pre_vote) && matches!(m.kind, MsgType::Heartbeat | MsgType::App)
@@ -383,7 +404,10 @@ impl<C: Clone> Raft<C> {
             MsgType::Hup => {
                 if self.role != Role::Leader {
                     let kind = if self.config.pre_vote { Campaign::PreElection } else { Campaign::Election };
-                    self.campaign(kind);
+                    // The timeout that just ran out (a pre-candidate keeps
+                    // it; a candidate draws a new one).
+                    let ticks = self.randomized_election_timeout;
+                    self.campaign(kind, RoleCause::ElectionTimeout { ticks });
                 }
                 Ok(())
             }
@@ -425,8 +449,10 @@ impl<C: Clone> Raft<C> {
             MsgType::CheckQuorum => {
                 let active =
                     self.progress.iter().enumerate().filter(|(i, p)| *i == self.id as usize || p.recent_active);
-                if active.count() < quorum::majority(self.members()) {
-                    self.become_follower(self.term, None);
+                let active = active.count();
+                if active < quorum::majority(self.members()) {
+                    let cause = RoleCause::QuorumNotActive { active: active as u16, members: self.members() as u16 };
+                    self.become_follower(self.term, None, cause);
                 }
                 let me = self.id as usize;
                 for (i, p) in self.progress.iter_mut().enumerate() {
@@ -528,23 +554,27 @@ impl<C: Clone> Raft<C> {
         match m.kind {
             MsgType::Prop | MsgType::ReadIndex => return Err(Dropped::NoLeader),
             MsgType::App => {
-                self.become_follower(m.term, Some(m.from));
+                self.become_follower(m.term, Some(m.from), RoleCause::LeaderOfTerm { from: m.from, kind: m.kind });
                 self.handle_append(m);
             }
             MsgType::Heartbeat => {
-                self.become_follower(m.term, Some(m.from));
+                self.become_follower(m.term, Some(m.from), RoleCause::LeaderOfTerm { from: m.from, kind: m.kind });
                 self.handle_heartbeat(m);
             }
             k if k == my_resp => match self.poll(m.from, m.kind, !m.reject) {
                 VoteResult::Won => {
                     if self.role == Role::PreCandidate {
-                        self.campaign(Campaign::Election);
+                        self.campaign(Campaign::Election, self.pre_vote_won());
                     } else {
                         self.become_leader();
                         self.bcast_append();
                     }
                 }
-                VoteResult::Lost => self.become_follower(self.term, None),
+                VoteResult::Lost => {
+                    let (granted, rejected, members) = self.tally();
+                    let cause = RoleCause::VoteLost { kind: m.kind, granted, rejected, members };
+                    self.become_follower(self.term, None, cause)
+                }
                 VoteResult::Pending => {}
             },
             _ => {}

@@ -117,7 +117,7 @@ fn election_timeouts_are_random_in_et_to_2et_minus_1_and_redrawn() {
     let mut r: Raft<u64> = Raft::new(0, 3, Config::default(), Rng::stream(1, 1));
     let mut seen = std::collections::BTreeSet::new();
     for t in 1..200 {
-        r.become_follower(t, None);
+        r.become_follower(t, None, RoleCause::Start);
         seen.insert(r.randomized_election_timeout());
     }
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), (10..=19).collect::<Vec<_>>());
@@ -415,4 +415,93 @@ fn figure_8_an_old_term_entry_on_a_majority_is_not_committed_by_counting() {
     }
     assert!(saw_majority_of_2, "the schedule must reach the dangerous state");
     assert_eq!(net.nodes[0].log.committed, 3);
+}
+
+// -- why a role changed ---------------------------------------------------
+
+#[test]
+fn an_election_records_the_timeout_the_pre_votes_and_the_votes() {
+    let mut net = Net::new(5, Config::default());
+    assert_eq!(net.nodes[0].cause, RoleCause::Start);
+    let timeout = net.nodes[0].randomized_election_timeout();
+    for _ in 0..timeout {
+        net.nodes[0].tick();
+    }
+    // The timer fired: a pre-candidate, for the timeout that ran out.
+    assert_eq!(net.nodes[0].role, Role::PreCandidate);
+    assert_eq!(net.nodes[0].cause, RoleCause::ElectionTimeout { ticks: timeout });
+    // Two pre-votes make three of five: a candidate.
+    net.deliver_one();
+    net.deliver_one();
+    while net.nodes[0].role == Role::PreCandidate {
+        assert!(net.deliver_one(), "the pre-votes come back");
+    }
+    assert_eq!(net.nodes[0].role, Role::Candidate);
+    assert_eq!(net.nodes[0].cause, RoleCause::PreVoteWon { granted: 3, rejected: 0, members: 5 });
+    // A follower moved to the new term by the vote request names it.
+    while net.nodes[0].role == Role::Candidate {
+        assert!(net.deliver_one(), "the votes come back");
+    }
+    assert_eq!(net.nodes[0].role, Role::Leader);
+    assert_eq!(net.nodes[0].cause, RoleCause::VoteWon { granted: 3, rejected: 0, members: 5 });
+    net.stabilize();
+    assert_eq!(net.nodes[1].cause, RoleCause::HigherTerm { from: 0, kind: MsgType::Vote });
+}
+
+#[test]
+fn a_lost_vote_a_cut_off_leader_and_a_higher_term_are_each_named() {
+    // Node 2, isolated without PreVote, campaigns term after term; on its
+    // return the leader sees its term in an answer and steps down.
+    let mut net = Net::new(3, Config { pre_vote: false, ..Config::default() });
+    net.campaign(0);
+    net.propose(0, 1).unwrap();
+    net.isolate(2);
+    net.tick_all(40);
+    assert_eq!(net.nodes[2].role, Role::Candidate);
+    assert!(matches!(net.nodes[2].cause, RoleCause::ElectionTimeout { .. }));
+    let high = net.nodes[2].term;
+    net.heal();
+    let _ = net.nodes[0].step(Message::new(MsgType::Beat, 0, 0));
+    net.stabilize();
+    assert_eq!(net.nodes[0].role, Role::Follower);
+    assert_eq!(net.nodes[0].cause, RoleCause::HigherTerm { from: 2, kind: MsgType::AppResp });
+    assert_eq!(net.nodes[0].term, high);
+
+    // A candidate whose log is behind: both others refuse.
+    let mut net = Net::new(3, plain());
+    net.campaign(0);
+    net.propose(0, 1).unwrap();
+    net.isolate(2);
+    net.propose(0, 2).unwrap();
+    net.heal();
+    net.campaign(2);
+    assert_eq!(net.nodes[2].role, Role::Follower);
+    assert_eq!(
+        net.nodes[2].cause,
+        RoleCause::VoteLost { kind: MsgType::VoteResp, granted: 1, rejected: 2, members: 3 }
+    );
+
+    // CheckQuorum: a leader that heard from nobody in an election timeout.
+    let mut net = Net::new(3, Config::default());
+    net.campaign(0);
+    net.isolate(0);
+    net.tick_all(20);
+    assert_eq!(net.nodes[0].cause, RoleCause::QuorumNotActive { active: 1, members: 3 });
+}
+
+#[test]
+fn a_candidate_that_hears_from_the_leader_of_its_term_names_it() {
+    // Node 0 wins term 1 with node 1's vote while cut off from node 2;
+    // node 2 then campaigns in term 1 too: node 1 has voted and refuses,
+    // node 0 cannot hear it. The leader's next heartbeat ends it.
+    let mut net = Net::new(3, plain());
+    net.cut.push((0, 2));
+    net.campaign(0);
+    net.campaign(2);
+    assert_eq!((net.nodes[2].role, net.nodes[2].term), (Role::Candidate, 1));
+    net.heal();
+    let _ = net.nodes[0].step(Message::new(MsgType::Beat, 0, 0));
+    net.stabilize();
+    assert_eq!(net.nodes[2].role, Role::Follower);
+    assert_eq!(net.nodes[2].cause, RoleCause::LeaderOfTerm { from: 0, kind: MsgType::Heartbeat });
 }

@@ -83,7 +83,7 @@ pub fn roles(sim: &Simulation) -> Vec<(u64, String, engine::raft::Role, u64)> {
         .events()
         .iter()
         .filter_map(|e| match e.what {
-            What::Note { node, note: Note::RaftRole { role, term } } => {
+            What::Note { node, note: Note::RaftRole { role, term, .. } } => {
                 Some((e.time, sim.node_name(node).to_string(), role, term))
             }
             _ => None,

@@ -171,10 +171,10 @@ impl KafkaController {
                 }
             }
         }
-        let (role, term) = (raft.role, raft.term);
+        let (role, term, cause) = (raft.role, raft.term, raft.cause);
         if self.state.last_role != Some((role, term)) {
             self.state.last_role = Some((role, term));
-            ctx.note(Note::RaftRole { role, term });
+            ctx.note(Note::RaftRole { role, term, cause: self.member.named(cause) });
         }
         if !active && self.state.active {
             self.state.active = false;

@@ -195,7 +195,7 @@ impl RaftKv {
             }
         }
         let applied = raft.log.applied;
-        let (role, term) = (raft.role, raft.term);
+        let (role, term, cause) = (raft.role, raft.term, raft.cause);
         let ready = std::mem::take(&mut self.state.ready);
         for (index, w) in ready {
             if index <= applied {
@@ -208,7 +208,7 @@ impl RaftKv {
         if self.state.reported != Some((role, term)) {
             let old_term = self.state.reported.map(|r| r.1);
             self.state.reported = Some((role, term));
-            ctx.note(Note::RaftRole { role, term });
+            ctx.note(Note::RaftRole { role, term, cause: self.member.named(cause) });
             // A new term drops the reads the old leader had not confirmed
             // (etcd answers them with an error): a read has no effect, so
             // refusing it is safe.
