@@ -255,8 +255,18 @@ impl Simulation {
                 "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}",
                 self.kafka_brokers(node, isr)
             ),
-            Note::KafkaIsr { partition, isr } => {
-                format!("kafka: partition {partition} ISR is now {}", self.kafka_brokers(node, isr))
+            Note::KafkaIsr { partition, isr, was, change } => {
+                use crate::kafka::isr_change::IsrChange;
+                let (left, joined) = (self.kafka_brokers(node, was & !isr), self.kafka_brokers(node, isr & !was));
+                let why = match change {
+                    IsrChange::Shrunk { lag_max } => format!(
+                        "shrunk by the leader: {left} not caught up with its log end for over {lag_max} (replica.lag.time.max.ms)"
+                    ),
+                    IsrChange::Expanded => format!("expanded by the leader: {joined} caught up to the high watermark"),
+                    IsrChange::Controller if isr & !was == 0 => format!("{left} taken out by the controller, which fenced it"),
+                    IsrChange::Controller => "changed by the controller".to_string(),
+                };
+                format!("kafka: partition {partition} ISR is now {} ({why})", self.kafka_brokers(node, isr))
             }
             Note::KafkaTruncated { partition, offset, dropped } => {
                 format!("kafka: partition {partition} truncated to offset {offset} ({dropped} records dropped)")

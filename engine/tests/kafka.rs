@@ -111,7 +111,7 @@ fn once_the_dead_broker_is_fenced_and_out_of_the_isrs_writes_go_on_without_it() 
     // The last ISR change before b1 returns, read as the run goes (the
     // trace is bounded).
     sim.run_until(10 * SEC);
-    let (mut shrunk, mut next) = (None, sim.trace().total());
+    let (mut shrunk, mut next, mut taken_out) = (None, sim.trace().total(), 0);
     for t in (10 * SEC..20 * SEC).step_by((10 * MS) as usize) {
         sim.run_until(t);
         let (missed, events) = sim.trace().since(next);
@@ -120,11 +120,18 @@ fn once_the_dead_broker_is_fenced_and_out_of_the_isrs_writes_go_on_without_it() 
             if let What::Note { note: Note::KafkaIsr { .. } | Note::KafkaLeader { .. }, .. } = e.what {
                 shrunk = Some(e.time);
             }
+            // A follower's departure is the controller's doing: it fenced b1.
+            if let What::Note { note: Note::KafkaIsr { .. }, .. } = e.what {
+                let text = sim.trace_line(e).text;
+                assert!(text.ends_with("([b1] taken out by the controller, which fenced it)"), "{text}");
+                taken_out += 1;
+            }
         }
         next = sim.trace().total();
     }
     sim.run_through(scenario.duration.nanos);
     let shrunk = shrunk.expect("the ISRs shrink while b1 is down");
+    assert!(taken_out > 0, "the partitions b1 followed lose it from their ISRs");
     assert!(shrunk > 15 * SEC, "fenced after broker.session.timeout.ms: {shrunk}");
     let acked = |from: u64, to: u64| {
         sim.log_history()
@@ -183,6 +190,20 @@ fn a_stuck_follower_leaves_the_isr_by_time_and_returns() {
     assert!(at(50, 55, &[0]), "both followers leave after the cut at 40 s: {changes:?}");
     assert!(at(60, 62, &[0, 1, 2]), "and return after 60 s: {changes:?}");
     assert_eq!(log.anomalies.total(), 0, "{:?}", log.anomalies);
+    // Each change says why, as the leader's log would.
+    let said: Vec<String> =
+        sim.trace().events().iter().map(|e| sim.trace_line(e).text).filter(|t| t.contains("ISR is now")).collect();
+    assert_eq!(
+        said[..2],
+        [
+            "b1: kafka: partition 0 ISR is now [b1, b2] (shrunk by the leader: [b3] not caught up with its log end \
+             for over 10s (replica.lag.time.max.ms))",
+            "b1: kafka: partition 0 ISR is now [b1, b2, b3] (expanded by the leader: [b3] caught up to the high \
+             watermark)",
+        ],
+        "{said:#?}"
+    );
+    assert!(said.iter().all(|t| !t.contains("controller")), "the leader made every change: {said:#?}");
     // While b3 was stuck in the ISR, acks=all writes waited for it.
     let p99 = sim.metrics().summary(sim.now()).latency.p99_ms;
     assert!(p99 > 5_000.0, "p99 {p99} ms");

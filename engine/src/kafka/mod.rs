@@ -23,6 +23,7 @@ pub mod controller;
 mod election;
 mod epoch_cache;
 mod follower;
+pub mod isr_change;
 mod leader;
 mod log;
 pub mod metadata;

@@ -19,6 +19,7 @@ use super::config::INITIAL_REBALANCE_DELAY_NS;
 use super::coordinator::{offset_key, Coordinator};
 use super::{BrokerView, Cluster, GroupView, ReplicaView};
 use crate::context::Ctx;
+use crate::kafka::isr_change::IsrChange;
 use crate::kafka::metadata::{set_of, MetadataImage, MetadataRecord};
 use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH, NO_PRODUCER_EPOCH};
 use crate::kafka::{
@@ -312,7 +313,16 @@ impl KafkaBroker {
                     // An ISR change in the same epoch (ours, or the
                     // controller's after fencing a follower).
                     if ls.isr != meta.isr() {
-                        ctx.note(Note::KafkaIsr { partition: p, isr: meta.isr });
+                        // The leader's own request, if this is what it asked
+                        // for (as a set: an expansion appends the follower).
+                        let change = match ls.isr_change().map(set_of) {
+                            Some(asked) if asked == meta.isr && asked & !set_of(&ls.isr) == 0 => {
+                                IsrChange::Shrunk { lag_max: self.cluster.config_of(p).replica_lag_time_max }
+                            }
+                            Some(asked) if asked == meta.isr => IsrChange::Expanded,
+                            _ => IsrChange::Controller,
+                        };
+                        ctx.note(Note::KafkaIsr { partition: p, isr: meta.isr, was: set_of(&ls.isr), change });
                     }
                     ls.isr_answered(&self.disk.logs[i], Some(meta.isr()), now);
                     part.alter_sent = false;
