@@ -697,7 +697,7 @@ mod tests {
             Note::UseBackend { rule: 1 },
             Note::RaftRole { role: crate::raft::Role::Leader, term: 1, cause: crate::raft::RoleCause::Start },
             Note::KafkaLeader { partition: 1, leader_epoch: 1, isr: 1 },
-            Note::KafkaIsr { partition: 1, isr: 1, was: 3, change: crate::kafka::isr_change::IsrChange::Expanded },
+            Note::KafkaIsr { partition: 1, isr: 3, was: 1, change: crate::kafka::isr_change::IsrChange::Expanded },
             Note::KafkaTruncated { partition: 1, offset: 1, dropped: 1 },
             Note::KafkaFence { broker: 1, fenced: true },
             Note::SemiSyncOff { lsn: 1 },
