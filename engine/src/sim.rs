@@ -642,7 +642,7 @@ impl Simulation {
                 self.change(node as usize, NodeChange::ClockSkewed);
             }
             Fault::Promote { node } => self.operator_command(node, |component, ctx, _| match component {
-                Component::Database(db) => db.promote(ctx),
+                Component::Database(db) => db.promote(ctx, crate::components::database::promotion::Promotion::Operator),
                 Component::Cache(c) => c.promote(ctx),
                 _ => {}
             }),

@@ -72,6 +72,9 @@ pub enum Note {
     /// A database became the primary of `epoch`.
     Promoted {
         epoch: u32,
+        /// Why (in the event log's sentence, not in the note's fields).
+        #[serde(skip)]
+        by: crate::components::database::promotion::Promotion,
     },
     /// A database that was primary learned of a newer `epoch` and became
     /// a replica.
@@ -672,7 +675,7 @@ mod tests {
             Note::BacklogFull,
             Note::QueueTimeout,
             Note::Retried { server: 1, attempt: 1 },
-            Note::Promoted { epoch: 1 },
+            Note::Promoted { epoch: 1, by: crate::components::database::promotion::Promotion::Operator },
             Note::Demoted { epoch: 1 },
             Note::ClientOverloaded { outstanding: 1 },
             Note::CacheRole { primary: None },

@@ -201,7 +201,17 @@ impl Simulation {
             Note::NoServerAvailable => "no server available: 503".into(),
             Note::QueueFull { queued } => format!("queue full ({queued} waiting): 503"),
             Note::BacklogFull => "listen backlog full: connection dropped".into(),
-            Note::Promoted { epoch } => format!("promoted to primary (epoch {epoch})"),
+            Note::Promoted { epoch, by } => {
+                use crate::components::database::promotion::Promotion;
+                match by {
+                    Promotion::Operator => format!("promoted to primary (epoch {epoch}) by an operator"),
+                    Promotion::Failover { primary, silence, detect_after } => format!(
+                        "promoted to primary (epoch {epoch}): nothing from the primary {} for {}, over failover.detect_after ({detect_after})",
+                        name(primary),
+                        format_time_short(silence.nanos)
+                    ),
+                }
+            }
             Note::Demoted { epoch } => format!("another primary leads epoch {epoch}: now a replica"),
             Note::SemiSyncOff { lsn } => format!(
                 "semi-sync switched OFF: no replica acknowledged lsn {lsn} within semi_sync_timeout; writes are acknowledged at once until a replica catches up"

@@ -264,3 +264,32 @@ fn split_brain_is_settled_by_last_writer_wins() {
     assert_eq!(store("db3"), store("db2"));
     assert!(d2.lsn > 0 && d3.lsn == d2.lsn);
 }
+
+/// The event log's line for each promotion: the standby's own failover
+/// names the silent primary and how long it heard nothing, against
+/// `detect_after`; an operator's `promote` says so.
+#[test]
+fn a_promotion_says_why() {
+    let promoted = |sim: &engine::Simulation| -> Vec<String> {
+        sim.trace().events().iter().map(|e| sim.trace_line(e).text).filter(|t| t.contains("promoted")).collect()
+    };
+    // Cut off at 2 s: heartbeats every 200 ms, checked every 200 ms, so
+    // the standby last heard db1 just before 2 s and acts at the first
+    // check past 1 s of silence.
+    let schedule = json!([{ "at": "2s", "action": "partition", "groups": [["writer", "db1"]] }]);
+    let mut cut = sim(replicated("async", schedule));
+    cut.run_until(5 * SEC);
+    let lines = promoted(&cut);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let (head, silence) = lines[0].split_once(": nothing from the primary db1 for ").expect(&lines[0]);
+    assert_eq!(head, "db2: promoted to primary (epoch 2)");
+    let (silence, tail) = silence.split_once(", ").unwrap();
+    assert_eq!(tail, "over failover.detect_after (1s)");
+    let silence = engine::Duration::parse(silence).unwrap();
+    assert!(silence.nanos > SEC && silence.nanos <= SEC + 200 * MS, "{silence}");
+
+    let schedule = json!([{ "at": "1s", "action": "promote", "node": "db3" }]);
+    let mut operator = sim(replicated("async", schedule));
+    operator.run_until(2 * SEC);
+    assert_eq!(promoted(&operator), ["db3: promoted to primary (epoch 2) by an operator"]);
+}

@@ -24,6 +24,7 @@
 //! or never reached anyone, are lost even though they were acknowledged.
 
 pub mod config;
+pub mod promotion;
 
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
@@ -31,8 +32,10 @@ use crate::failure_detector::{Detector, Liveness};
 use crate::message::{Message, NodeId, Op, Request, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
+use crate::time::Duration;
 use crate::trace::Note;
 use config::{DatabaseConfig, Replication};
+use promotion::Promotion;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -280,8 +283,8 @@ impl Database {
         }
     }
 
-    /// Becomes the primary of a new epoch.
-    pub fn promote(&mut self, ctx: &mut Ctx) {
+    /// Becomes the primary of a new epoch, for the reason `by`.
+    pub fn promote(&mut self, ctx: &mut Ctx, by: Promotion) {
         if self.is_primary() {
             return;
         }
@@ -291,7 +294,7 @@ impl Database {
         self.state.acked = vec![0; self.group.len()];
         self.state.catching_up = false;
         self.state.semi_sync_off = None;
-        ctx.note(Note::Promoted { epoch: self.disk.epoch });
+        ctx.note(Note::Promoted { epoch: self.disk.epoch, by });
         self.announce(ctx);
     }
 
@@ -385,9 +388,13 @@ impl Database {
         } else if self.config.failover.is_some() {
             let me = ctx.me();
             let standby = self.group.get(1) == Some(&me);
-            let change = self.state.primary.check(ctx.monotonic());
-            if standby && change == Some(Liveness::Down) {
-                self.promote(ctx);
+            let now = ctx.monotonic();
+            let change = self.state.primary.check(now);
+            if let (true, Some(Liveness::Down), Role::Replica { of }, Some(f)) =
+                (standby, change, self.disk.role, self.config.failover)
+            {
+                let silence = Duration::from_nanos(self.state.primary.silence(now).max(0) as u64);
+                self.promote(ctx, Promotion::Failover { primary: of, silence, detect_after: f.detect_after });
             }
         }
         ctx.set_timer(interval, Timer::Heartbeat);
