@@ -191,6 +191,11 @@ pub enum Note {
         partition: u32,
         leader_epoch: u32,
         isr: crate::kafka::metadata::BrokerSet,
+        /// The leader and ISR before the controller's change, when one
+        /// made it (not at a broker's start); in the event log's sentence,
+        /// not in the note's own fields.
+        #[serde(skip)]
+        before: Option<(Option<crate::kafka::BrokerId>, crate::kafka::metadata::BrokerSet)>,
     },
     /// A partition leader's ISR changed (committed by the controller).
     KafkaIsr {
@@ -699,7 +704,7 @@ mod tests {
             Note::BacklogFreed,
             Note::UseBackend { rule: 1 },
             Note::RaftRole { role: crate::raft::Role::Leader, term: 1, cause: crate::raft::RoleCause::Start },
-            Note::KafkaLeader { partition: 1, leader_epoch: 1, isr: 1 },
+            Note::KafkaLeader { partition: 1, leader_epoch: 1, isr: 1, before: None },
             Note::KafkaIsr { partition: 1, isr: 3, was: 1, change: crate::kafka::isr_change::IsrChange::Expanded },
             Note::KafkaTruncated { partition: 1, offset: 1, dropped: 1 },
             Note::KafkaFence { broker: 1, fenced: true },

@@ -4,6 +4,8 @@
 use crate::components::load_balancer::backend_name;
 use crate::components::load_balancer::retry_on::L7Failure;
 use crate::components::Component;
+use crate::kafka::metadata::BrokerSet;
+use crate::kafka::BrokerId;
 use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
 use crate::raft::{MsgType, RoleCause};
@@ -73,6 +75,32 @@ impl Simulation {
             }
         };
         format!(" ({why})")
+    }
+
+    /// Why the broker `node` leads a partition, from the leader and ISR
+    /// the controller's change replaced: nothing at a broker's start.
+    fn kafka_election(&self, node: NodeId, before: Option<(Option<BrokerId>, BrokerSet)>) -> String {
+        let Some((was_leader, was_isr)) = before else { return String::new() };
+        let id = |n: &str| self.node_id(n).unwrap_or(0);
+        let me = self
+            .scenario()
+            .kafka_cluster(node as usize, id)
+            .and_then(|c| c.brokers.iter().position(|&b| b == node))
+            .map_or(0, |i| 1 << i);
+        let rule = "the first live in-sync replica in assignment order";
+        if was_isr & me == 0 {
+            let was = self.kafka_brokers(node, was_isr);
+            return format!(" (an unclean election: it was not in the ISR {was}, so records only {was} had are lost)");
+        }
+        match was_leader {
+            Some(l) if 1 << l == me => " (chosen again by the controller)".to_string(),
+            // The controller moves a leadership only when it fences the
+            // leader (`kafka::controller::fence`).
+            Some(l) => {
+                format!(" (chosen by the controller when it fenced {}: {rule})", self.kafka_brokers(node, 1 << l))
+            }
+            None => format!(" (chosen by the controller for a partition without a leader: {rule})"),
+        }
     }
 
     /// A set of brokers of `node`'s Kafka cluster, by name: `[b1, b3]`.
@@ -261,9 +289,10 @@ impl Simulation {
             Note::RaftRole { role, term, cause } => {
                 format!("raft: {} in term {term}{}", role.name(), self.raft_cause(node, cause, term))
             }
-            Note::KafkaLeader { partition, leader_epoch, isr } => format!(
-                "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}",
-                self.kafka_brokers(node, isr)
+            Note::KafkaLeader { partition, leader_epoch, isr, before } => format!(
+                "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}{}",
+                self.kafka_brokers(node, isr),
+                self.kafka_election(node, before)
             ),
             Note::KafkaIsr { partition, isr, was, change } => {
                 use crate::kafka::isr_change::IsrChange;

@@ -111,7 +111,7 @@ fn once_the_dead_broker_is_fenced_and_out_of_the_isrs_writes_go_on_without_it() 
     // The last ISR change before b1 returns, read as the run goes (the
     // trace is bounded).
     sim.run_until(10 * SEC);
-    let (mut shrunk, mut next, mut taken_out) = (None, sim.trace().total(), 0);
+    let (mut shrunk, mut next, mut taken_out, mut moved) = (None, sim.trace().total(), 0, 0);
     for t in (10 * SEC..20 * SEC).step_by((10 * MS) as usize) {
         sim.run_until(t);
         let (missed, events) = sim.trace().since(next);
@@ -126,11 +126,19 @@ fn once_the_dead_broker_is_fenced_and_out_of_the_isrs_writes_go_on_without_it() 
                 assert!(text.ends_with("([b1] taken out by the controller, which fenced it)"), "{text}");
                 taken_out += 1;
             }
+            // And so is a new leader of b1's partitions.
+            if let What::Note { note: Note::KafkaLeader { .. }, .. } = e.what {
+                let text = sim.trace_line(e).text;
+                let why = "(chosen by the controller when it fenced [b1]: the first live in-sync replica in assignment order)";
+                assert!(text.ends_with(why), "{text}");
+                moved += 1;
+            }
         }
         next = sim.trace().total();
     }
     sim.run_through(scenario.duration.nanos);
     let shrunk = shrunk.expect("the ISRs shrink while b1 is down");
+    assert!(moved > 0, "b1's partitions get new leaders");
     assert!(taken_out > 0, "the partitions b1 followed lose it from their ISRs");
     assert!(shrunk > 15 * SEC, "fenced after broker.session.timeout.ms: {shrunk}");
     let acked = |from: u64, to: u64| {
@@ -259,6 +267,15 @@ fn an_unclean_election_loses_acknowledged_writes_and_a_clean_one_waits() {
         ),
         "b2 elected uncleanly, alone in the ISR: {n:?}"
     );
+    let said = leader_lines(&sim);
+    assert!(
+        said.contains(
+            &"b2: kafka: leader of partition 0 in leader epoch 1, ISR [b2] (an unclean election: it was not \
+                        in the ISR [b1], so records only [b1] had are lost)"
+                .to_string()
+        ),
+        "{said:#?}"
+    );
     assert!(log.anomalies.lost.count > 1000, "{:?}", log.anomalies);
     let first = log.first_lost_at.unwrap();
     assert!(first > 5 * SEC && first < 30 * SEC, "acknowledged after the cut, before the crash: {first}");
@@ -280,6 +297,20 @@ fn an_unclean_election_loses_acknowledged_writes_and_a_clean_one_waits() {
         .collect();
     assert!(leaders.iter().all(|(_, node, _)| node == "b1"), "only b1 may lead again: {leaders:?}");
     assert!(!leaders.is_empty() && leaders[0].0 > 45 * SEC, "{leaders:?}");
+    let said = leader_lines(&sim);
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some(
+            "b1: kafka: leader of partition 0 in leader epoch 2, ISR [b1] (chosen by the controller for a partition \
+             without a leader: the first live in-sync replica in assignment order)"
+        ),
+        "{said:#?}"
+    );
+}
+
+/// The event log's lines for new partition leaders.
+fn leader_lines(sim: &Simulation) -> Vec<String> {
+    sim.trace().events().iter().map(|e| sim.trace_line(e).text).filter(|t| t.contains("leader of partition")).collect()
 }
 
 /// The example run to its end with its final polls: the producer's

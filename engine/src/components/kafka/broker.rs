@@ -20,7 +20,7 @@ use super::coordinator::{offset_key, Coordinator};
 use super::{BrokerView, Cluster, GroupView, ReplicaView};
 use crate::context::Ctx;
 use crate::kafka::isr_change::IsrChange;
-use crate::kafka::metadata::{set_of, MetadataImage, MetadataRecord};
+use crate::kafka::metadata::{set_of, BrokerSet, MetadataImage, MetadataRecord};
 use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH, NO_PRODUCER_EPOCH};
 use crate::kafka::{
     diverging, truncation_offset, Acks, AppendResult, BrokerId, Divergence, FetchRequest, FetchResponse, LeaderAndIsr,
@@ -276,9 +276,15 @@ impl KafkaBroker {
         self.disk.metadata_index = index;
         let Some(id) = record.checked_sub(1) else { return };
         let rec = ctx.metadata(id);
+        let before = match rec {
+            MetadataRecord::PartitionChange { partition, .. } => {
+                self.disk.image.partitions.get(partition as usize).map(|m| (m.leader, m.isr))
+            }
+            _ => None,
+        };
         self.disk.image.apply(&rec);
         match rec {
-            MetadataRecord::PartitionChange { partition, .. } => self.reconcile(ctx, partition),
+            MetadataRecord::PartitionChange { partition, .. } => self.reconcile(ctx, partition, before),
             MetadataRecord::FenceBroker { broker, incarnation }
                 if broker == self.me && incarnation == self.disk.incarnation && !self.state.registered =>
             {
@@ -298,8 +304,9 @@ impl KafkaBroker {
         }
     }
 
-    /// Takes the role the metadata gives this broker for `p`.
-    fn reconcile(&mut self, ctx: &mut Ctx, p: u32) {
+    /// Takes the role the metadata gives this broker for `p`; `before` is
+    /// the leader and ISR the change replaced, if a change brought this.
+    fn reconcile(&mut self, ctx: &mut Ctx, p: u32, before: Option<(Option<BrokerId>, BrokerSet)>) {
         let i = p as usize;
         let meta = self.disk.image.partitions[i].clone();
         if !meta.replicas.contains(&self.me) {
@@ -354,7 +361,7 @@ impl KafkaBroker {
                     self.cluster.groups.iter().map(|g| self.cluster.topics[g.topic].config.partitions).collect();
                 self.state.coordinator = Some(Coordinator::load(&self.disk.logs[i], groups));
             }
-            ctx.note(Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr });
+            ctx.note(Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr, before });
             self.leader_progress(ctx, p);
             return;
         }
@@ -971,7 +978,7 @@ impl Process for KafkaBroker {
             ctx.note(Note::KafkaLogRecovered { partition, offset, lost });
         }
         for p in 0..n as u32 {
-            self.reconcile(ctx, p);
+            self.reconcile(ctx, p, None);
         }
         self.heartbeat(ctx);
         if !self.cluster.groups.is_empty() {
