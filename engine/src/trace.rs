@@ -219,6 +219,10 @@ pub enum Note {
     KafkaFence {
         broker: u32,
         fenced: bool,
+        /// Fenced because it came back as a new process, not because its
+        /// session expired (in the event log's sentence only).
+        #[serde(skip)]
+        restarted: bool,
     },
     // New notes go last: a note's place is in the trace hash, and runs
     // that never show a new note keep their fingerprints.
@@ -707,7 +711,7 @@ mod tests {
             Note::KafkaLeader { partition: 1, leader_epoch: 1, isr: 1, before: None },
             Note::KafkaIsr { partition: 1, isr: 3, was: 1, change: crate::kafka::isr_change::IsrChange::Expanded },
             Note::KafkaTruncated { partition: 1, offset: 1, dropped: 1 },
-            Note::KafkaFence { broker: 1, fenced: true },
+            Note::KafkaFence { broker: 1, fenced: true, restarted: false },
             Note::SemiSyncOff { lsn: 1 },
             Note::SemiSyncOn { lsn: 1 },
             Note::KafkaRegistered { broker: 1 },

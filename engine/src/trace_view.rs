@@ -334,11 +334,22 @@ impl Simulation {
             Note::KafkaLogRecovered { partition, offset, lost } => format!(
                 "kafka: log recovery after the power loss: partition {partition} ends at offset {offset}; {lost} records had not reached the disk"
             ),
-            Note::KafkaFence { broker, fenced } => format!(
-                "kafka: broker {} {}",
-                self.kafka_brokers(node, 1 << broker).trim_matches(|c| c == '[' || c == ']'),
-                if fenced { "fenced" } else { "unfenced" }
-            ),
+            Note::KafkaFence { broker, fenced, restarted } => {
+                let session = self.scenario().kafka_cluster(node as usize, |n| self.node_id(n).unwrap_or(0));
+                let why = match (fenced, restarted, session) {
+                    (false, _, _) => ": heartbeating again and caught up with the metadata log".to_string(),
+                    (true, true, _) => ": it came back as a new process, and stays fenced until it catches up".to_string(),
+                    (true, false, Some(c)) => {
+                        format!(": no heartbeat for broker.session.timeout.ms ({})", c.session_timeout)
+                    }
+                    (true, false, None) => String::new(),
+                };
+                format!(
+                    "kafka: broker {} {}{why}",
+                    self.kafka_brokers(node, 1 << broker).trim_matches(|c| c == '[' || c == ']'),
+                    if fenced { "fenced" } else { "unfenced" }
+                )
+            }
             Note::UseBackend { rule } => match &self.node(node).component {
                 Component::LoadBalancer(lb) => match lb.config.use_backend.get(usize::from(rule)) {
                     Some(r) => format!("use_backend {}: to backend {}", r.words(), r.backend),

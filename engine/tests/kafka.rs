@@ -178,9 +178,9 @@ fn a_fenced_broker_that_restarts_registers_again_rather_than_being_fenced_twice(
     assert_eq!(
         fences,
         [
-            (17, Note::KafkaFence { broker: b1, fenced: true }),
+            (17, Note::KafkaFence { broker: b1, fenced: true, restarted: false }),
             (22, Note::KafkaRegistered { broker: b1 }),
-            (24, Note::KafkaFence { broker: b1, fenced: false }),
+            (24, Note::KafkaFence { broker: b1, fenced: false, restarted: false }),
         ]
     );
 }
@@ -895,4 +895,40 @@ fn an_idempotent_producer_keeps_order_and_writes_once_with_five_in_flight() {
     // sequence, and answers a retry of one it has with the first offsets.
     let log = lossy_producer(json!({}));
     assert_eq!(log.anomalies.total(), 0, "{:?}", log.anomalies);
+}
+
+/// The controller's fencing lines say why: a session that expired, or a
+/// broker back as a new process before it did; and an unfencing says what
+/// it waited for.
+#[test]
+fn a_fencing_says_why() {
+    let fence_lines = |sim: &Simulation| -> Vec<String> {
+        sim.trace().events().iter().map(|e| sim.trace_line(e).text).filter(|t| t.contains("fenced")).collect()
+    };
+    let s = load_example("kafka-acks1-loss.json");
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(s.duration.nanos);
+    let said = fence_lines(&sim);
+    assert!(said.contains(&"ctl2: kafka: broker b1 fenced: no heartbeat for broker.session.timeout.ms (9s)".into()));
+    assert!(said
+        .contains(&"ctl2: kafka: broker b1 unfenced: heartbeating again and caught up with the metadata log".into()));
+
+    // Killed at 10 s and back at 11 s, long before its session would end.
+    let mut v = serde_json::to_value(&s).unwrap();
+    v["faults"] = json!([
+        { "at": "10s", "action": "crash", "node": "b1" },
+        { "at": "11s", "action": "restart", "node": "b1" }
+    ]);
+    let s = scenario(v);
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(s.duration.nanos);
+    let said = fence_lines(&sim);
+    assert!(
+        said.iter().any(|t| t.starts_with("ctl")
+            && t.ends_with(
+                ": kafka: broker b1 fenced: it came back as a new process, and stays fenced until it catches up"
+            )),
+        "{said:#?}"
+    );
+    assert!(!said.iter().any(|t| t.contains("session.timeout")), "{said:#?}");
 }

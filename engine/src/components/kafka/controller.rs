@@ -145,7 +145,7 @@ impl KafkaController {
             if let Some(id) = *data {
                 let rec = ctx.metadata(id);
                 match rec {
-                    MetadataRecord::FenceBroker { broker, .. } => {
+                    MetadataRecord::FenceBroker { broker, incarnation } => {
                         self.state.fenced_at[broker as usize] = index;
                         if active {
                             // Fencing a broker already fenced: it restarted
@@ -153,12 +153,13 @@ impl KafkaController {
                             ctx.note(if self.state.image.is_fenced(broker) {
                                 Note::KafkaRegistered { broker }
                             } else {
-                                Note::KafkaFence { broker, fenced: true }
+                                let restarted = self.state.image.incarnations[broker as usize] != incarnation;
+                                Note::KafkaFence { broker, fenced: true, restarted }
                             });
                         }
                     }
                     MetadataRecord::UnfenceBroker { broker } if active => {
-                        ctx.note(Note::KafkaFence { broker, fenced: false });
+                        ctx.note(Note::KafkaFence { broker, fenced: false, restarted: false });
                     }
                     _ => {}
                 }
