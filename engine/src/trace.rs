@@ -114,6 +114,7 @@ pub enum Note {
     /// the connection closed).
     ReplicaDropped {
         replica: NodeId,
+        reason: ReplicaDrop,
     },
     /// A WAIT was refused: too many clients already blocked.
     WaitClientsFull,
@@ -411,6 +412,18 @@ impl NodeChange {
     }
 }
 
+/// Why a primary dropped a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaDrop {
+    /// No `REPLCONF ACK` from it for `repl-timeout`.
+    AckTimeout,
+    /// It closed or reset the connection.
+    Closed,
+    /// What it must be sent again is no longer in the backlog.
+    BacklogGap,
+}
+
 /// Why a replica's link to its primary went down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -692,7 +705,7 @@ mod tests {
             Note::PartialResync { replica: 1, offset: 1 },
             Note::RdbLoaded { keys: 1, offset: 1 },
             Note::ReplLinkDown { primary: 1, reason: LinkDown::Closed },
-            Note::ReplicaDropped { replica: 1 },
+            Note::ReplicaDropped { replica: 1, reason: ReplicaDrop::Closed },
             Note::WaitClientsFull,
             Note::Sdown { node: 1 },
             Note::SdownCleared { node: 1 },

@@ -12,7 +12,7 @@ use crate::raft::{MsgType, RoleCause};
 use crate::scenario::ComponentSpec;
 use crate::sim::Simulation;
 use crate::time::{format_time_short, Time};
-use crate::trace::{AbortReason, LinkDown, NodeChange, Note, TraceEvent, What};
+use crate::trace::{AbortReason, LinkDown, NodeChange, Note, ReplicaDrop, TraceEvent, What};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -382,7 +382,14 @@ impl Simulation {
                 };
                 format!("link to primary {} is down ({why})", name(primary))
             }
-            Note::ReplicaDropped { replica } => format!("dropped replica {}", name(replica)),
+            Note::ReplicaDropped { replica, reason } => {
+                let why = match reason {
+                    ReplicaDrop::AckTimeout => "no REPLCONF ACK from it for repl-timeout",
+                    ReplicaDrop::Closed => "it closed the connection",
+                    ReplicaDrop::BacklogGap => "what it must be sent again is no longer in the backlog",
+                };
+                format!("dropped replica {} ({why})", name(replica))
+            }
             Note::WaitClientsFull => "too many clients blocked in WAIT: refused".into(),
             Note::Sdown { node } => format!("+sdown {}", name(node)),
             Note::SdownCleared { node } => format!("-sdown {}", name(node)),

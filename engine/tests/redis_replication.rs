@@ -382,6 +382,10 @@ fn sentinels_fail_over_and_the_old_primary_loses_its_writes() {
     assert_eq!(cache(&sim, "c1").role, CacheRole::Replica { of: 2 });
     assert_eq!(cache(&sim, "c3").role, CacheRole::Primary);
     assert_eq!(cache(&sim, "c2").role, CacheRole::Replica { of: 2 });
+    // After the heal the old primary's replicas, following c3 now, reset
+    // its links; the event log says so.
+    let said: Vec<String> = sim.trace().events().iter().map(|e| sim.trace_line(e).text).collect();
+    assert!(said.contains(&"c1: dropped replica c2 (it closed the connection)".to_string()), "{said:#?}");
     // Writes acknowledged by c1 during the partition (WAIT: 0 replicas)
     // are lost: the reader on c3 never sees them.
     let writes = ops_of(&sim, "writer");
@@ -502,6 +506,13 @@ fn a_long_cut_resynchronises_partially_from_the_backlog_or_fully_past_it() {
         let c1 = cache(&sim, "c1");
         let n = notes(&sim);
         assert!(n.iter().any(|(_, who, x)| who == "c2" && matches!(x, Note::ReplLinkDown { .. })));
+        // The primary's side, in words: c2's ACKs stopped.
+        let said: Vec<String> = sim.trace().events().iter().map(|e| sim.trace_line(e).text).collect();
+        assert!(
+            said.contains(&"c1: dropped replica c2 (no REPLCONF ACK from it for repl-timeout)".to_string()),
+            "{:#?}",
+            said.iter().filter(|t| t.contains("replica")).collect::<Vec<_>>()
+        );
         if partial {
             assert_eq!((c1.sync.sync_full, c1.sync.sync_partial_ok), (1, 1), "{backlog}");
             assert!(n.iter().any(|(_, _, x)| matches!(x, Note::PartialResync { .. })));

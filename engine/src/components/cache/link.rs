@@ -47,7 +47,7 @@ use crate::time::NANOS_PER_SEC;
 
 /// Commands resent at most per ACK.
 const RESEND_BATCH: usize = 1000;
-use crate::trace::{LinkDown, Note};
+use crate::trace::{LinkDown, Note, ReplicaDrop};
 
 /// Sends stream commands to the replicas that are online.
 pub(super) fn send_stream(ctx: &mut Ctx, inst: &Instance, out: &[(u64, ReplCmd)]) {
@@ -269,7 +269,7 @@ impl Cache {
                             }
                             None => {
                                 st.drop_replica(ctx, from, conn);
-                                ctx.note(Note::ReplicaDropped { replica: from });
+                                ctx.note(Note::ReplicaDropped { replica: from, reason: ReplicaDrop::BacklogGap });
                             }
                         }
                     }
@@ -283,7 +283,7 @@ impl Cache {
                     self.link_down(ctx, LinkDown::Closed);
                 } else if st.inst.repl.replica_mut(from, conn).is_some() {
                     st.drop_replica(ctx, from, conn);
-                    ctx.note(Note::ReplicaDropped { replica: from });
+                    ctx.note(Note::ReplicaDropped { replica: from, reason: ReplicaDrop::Closed });
                     st.inst.refresh_good_replicas(now_s);
                 }
             }
@@ -596,7 +596,7 @@ impl Cache {
             .collect();
         for r in silent {
             st.drop_replica(ctx, r.node, r.conn);
-            ctx.note(Note::ReplicaDropped { replica: r.node });
+            ctx.note(Note::ReplicaDropped { replica: r.node, reason: ReplicaDrop::AckTimeout });
         }
         // PING every repl-ping-replica-period seconds.
         let period = u64::from(st.inst.config().repl_ping_replica_period);
