@@ -304,7 +304,23 @@ pub fn take(lab: &Lab) -> Snapshot {
                 Detail::RaftKv(v) => {
                     let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());
                     details.push(("role".to_string(), v.role.to_string()));
+                    // Why it has that role, as the event log said it.
+                    if let Some((why, since)) =
+                        v.cause.and_then(|(c, since)| Some((sim.raft_cause(i as u32, c, v.term)?, since)))
+                    {
+                        details.push(("why".to_string(), format!("{why} (at {})", to_the_ms(since))));
+                    }
                     details.push(("term".to_string(), v.term.to_string()));
+                    let (elapsed, timeout) = v.timer;
+                    match (v.role, v.heard_from) {
+                        ("down", _) => {}
+                        ("leader", Some((heard, others))) => details.push((
+                            "CheckQuorum".to_string(),
+                            format!("heard from {heard} of the other {others} in {elapsed} of {timeout} ticks"),
+                        )),
+                        ("leader", None) => {}
+                        _ => details.push(("election timer".to_string(), format!("{elapsed} of {timeout} ticks"))),
+                    }
                     details.push(("leader".to_string(), name(v.leader)));
                     details.push(("voted for".to_string(), name(v.vote)));
                     details.push((
@@ -684,6 +700,35 @@ mod tests {
         let s = take(lab);
         let n = s.nodes.iter().find(|n| n.name == node).unwrap();
         (n.badge.clone(), n.details.iter().find(|(k, _)| k == label).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn raft_members_show_why_they_have_their_role_and_their_timers() {
+        // raft-kv-partial-partition: kv1 leads term 1 from 1.130 s; the
+        // link kv1-kv3 is cut from 4 s to 14 s, and the heal deposes kv1.
+        let mut lab = lab_of("raft-kv-partial-partition");
+        lab.sim.run_through(3_000_000_000);
+        assert_eq!(row(&lab, "kv1", "why").1.as_deref(), Some("votes from 3 of 5 (at 1.13s)"));
+        let heard = row(&lab, "kv1", "CheckQuorum").1.unwrap();
+        assert!(heard.starts_with("heard from 4 of the other 4 in "), "{heard}");
+        assert_eq!(row(&lab, "kv1", "election timer").1, None, "a leader has no election timer");
+        let timer = row(&lab, "kv2", "election timer").1.unwrap();
+        let (elapsed, timeout) = timer.trim_end_matches(" ticks").split_once(" of ").unwrap();
+        let (elapsed, timeout): (u32, u32) = (elapsed.parse().unwrap(), timeout.parse().unwrap());
+        assert!(elapsed <= 1 && (10..=19).contains(&timeout), "{timer}: heartbeats restart it every tick");
+        // Cut off from the leader (its last heartbeat came at 3.936 s),
+        // kv3's timer runs on to the 17 ticks after which it campaigns, at
+        // 5.537 s.
+        lab.sim.run_through(4_900_000_000);
+        let timer = row(&lab, "kv3", "election timer").1.unwrap();
+        assert!(["9 of 17 ticks", "10 of 17 ticks"].contains(&timer.as_str()), "{timer}");
+        lab.sim.run_through(15_000_000_000);
+        assert_eq!(
+            row(&lab, "kv1", "why").1.as_deref(),
+            Some("a MsgVote from kv3 carried term 8 (at 14.042s)"),
+            "the event log's cause, in the inspector"
+        );
+        assert_eq!(row(&lab, "kv1", "CheckQuorum").1, None, "a follower counts nobody");
     }
 
     #[test]

@@ -38,13 +38,12 @@ pub struct TraceLine {
 }
 
 impl Simulation {
-    /// Why a Raft member took its role, as the end of its event-log line
-    /// (`" (a MsgHeartbeatResp from kv3 carried term 7)"`); nothing for a
-    /// start.
-    fn raft_cause(&self, node: NodeId, cause: RoleCause<NodeId>, term: u64) -> String {
+    /// Why the Raft member `node` took its role in `term`, in words (`a
+    /// MsgHeartbeatResp from kv3 carried term 7`); nothing for a start.
+    pub fn raft_cause(&self, node: NodeId, cause: RoleCause<NodeId>, term: u64) -> Option<String> {
         let name = |id: NodeId| self.node_name(id);
         let why = match cause {
-            RoleCause::Start => return String::new(),
+            RoleCause::Start => return None,
             RoleCause::HigherTerm { from, kind } => {
                 format!("a {} from {} carried term {term}", kind.name(), name(from))
             }
@@ -74,7 +73,7 @@ impl Simulation {
                 format!("a {} from {}, the leader of term {term}", kind.name(), name(from))
             }
         };
-        format!(" ({why})")
+        Some(why)
     }
 
     /// Why the broker `node` leads a partition, from the leader and ISR
@@ -287,7 +286,8 @@ impl Simulation {
                 at.termination()
             ),
             Note::RaftRole { role, term, cause } => {
-                format!("raft: {} in term {term}{}", role.name(), self.raft_cause(node, cause, term))
+                let why = self.raft_cause(node, cause, term).map_or(String::new(), |w| format!(" ({w})"));
+                format!("raft: {} in term {term}{why}", role.name())
             }
             Note::KafkaLeader { partition, leader_epoch, isr, before } => format!(
                 "kafka: leader of partition {partition} in leader epoch {leader_epoch}, ISR {}{}",

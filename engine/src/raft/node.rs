@@ -149,6 +149,20 @@ impl<C: Clone> Raft<C> {
         self.read_only.len() + self.pending_reads.len()
     }
 
+    /// Ticks since the election timer (a follower's, a candidate's) or the
+    /// check-quorum timer (a leader's) last restarted.
+    pub fn election_elapsed(&self) -> u32 {
+        self.election_elapsed
+    }
+
+    /// A leader: how many of the other members it has heard from since
+    /// its last CheckQuorum count (etcd's `RecentActive`).
+    pub fn heard_from(&self) -> Option<usize> {
+        let me = self.id as usize;
+        (self.role == Role::Leader)
+            .then(|| self.progress.iter().enumerate().filter(|(i, p)| *i != me && p.recent_active).count())
+    }
+
     pub fn randomized_election_timeout(&self) -> u32 {
         self.randomized_election_timeout
     }

@@ -14,7 +14,7 @@ use crate::context::Ctx;
 use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::raft::{Dropped, Message as RaftMsg, PeerId, Role};
+use crate::raft::{Dropped, Message as RaftMsg, PeerId, Role, RoleCause};
 use crate::trace::Note;
 use config::{RaftKvConfig, Reads};
 use serde::Serialize;
@@ -50,8 +50,9 @@ struct Volatile {
     reads: BTreeMap<u64, Waiting>,
     /// Confirmed reads waiting for the state machine to reach `index`.
     ready: Vec<(u64, Waiting)>,
-    /// The role and term last reported in the trace.
+    /// The role and term last reported in the trace, and when.
     reported: Option<(Role, u64)>,
+    role_since: Option<crate::time::Time>,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +81,17 @@ pub struct RaftKvView {
     pub keys: usize,
     pub pending_writes: usize,
     pub pending_reads: usize,
+    /// Why it has its role, and since when (nothing while down).
+    #[serde(skip)]
+    pub cause: Option<(RoleCause<NodeId>, crate::time::Time)>,
+    /// Its election timer (a leader's: the check-quorum count's): ticks
+    /// elapsed, and the timeout.
+    #[serde(skip)]
+    pub timer: (u32, u32),
+    /// A leader with CheckQuorum: the other members it has heard from
+    /// since its last count, and how many others there are.
+    #[serde(skip)]
+    pub heard_from: Option<(usize, usize)>,
 }
 
 impl RaftKv {
@@ -103,6 +115,15 @@ impl RaftKv {
                 keys: self.state.store.len(),
                 pending_writes: self.state.writes.len(),
                 pending_reads: self.state.reads.len() + self.state.ready.len(),
+                cause: self.state.role_since.map(|since| (self.member.named(r.cause), since)),
+                timer: (
+                    r.election_elapsed(),
+                    if r.role == Role::Leader { r.config().election_tick } else { r.randomized_election_timeout() },
+                ),
+                heard_from: r
+                    .heard_from()
+                    .filter(|_| r.config().check_quorum)
+                    .map(|h| (h, self.member.members.len() - 1)),
             },
             None => RaftKvView {
                 role: "down",
@@ -115,6 +136,9 @@ impl RaftKv {
                 keys: 0,
                 pending_writes: 0,
                 pending_reads: 0,
+                cause: None,
+                timer: (0, 0),
+                heard_from: None,
             },
         }
     }
@@ -208,6 +232,7 @@ impl RaftKv {
         if self.state.reported != Some((role, term)) {
             let old_term = self.state.reported.map(|r| r.1);
             self.state.reported = Some((role, term));
+            self.state.role_since = Some(ctx.now());
             ctx.note(Note::RaftRole { role, term, cause: self.member.named(cause) });
             // A new term drops the reads the old leader had not confirmed
             // (etcd answers them with an error): a read has no effect, so
