@@ -91,7 +91,7 @@ pub enum ComponentSpec {
     Cache(CacheConfig),
     Client(ClientConfig),
     Database(DatabaseConfig),
-    LoadBalancer(LoadBalancerConfig),
+    LoadBalancer(Box<LoadBalancerConfig>),
     Server(ServerConfig),
     Sentinel(SentinelConfig),
     RaftKv(RaftKvConfig),

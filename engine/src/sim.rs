@@ -256,7 +256,7 @@ impl Simulation {
                         let listeners = linked_outside(scenario, i as NodeId, &inner, &id);
                         Component::Sentinel(Sentinel::new(c.clone(), group, peers, listeners))
                     }
-                    ComponentSpec::LoadBalancer(c) => Component::LoadBalancer(LoadBalancer::new(c.clone(), id)),
+                    ComponentSpec::LoadBalancer(c) => Component::LoadBalancer(LoadBalancer::new((**c).clone(), id)),
                     ComponentSpec::RaftKv(c) => {
                         let members: Vec<NodeId> = c.members.iter().map(|m| id(m)).collect();
                         let me =

@@ -2557,6 +2557,55 @@ fn leastconn_server_queues_match_haproxy() {
 }
 
 // ---------------------------------------------------------------------------
+// minconn and fullconn: a server's limit follows the backend's load
+
+/// Two servers at `maxconn 4 minconn 1` in a backend with `fullconn 8`,
+/// eight requests held one after another (100 ms apart): the occupancy
+/// after each. Each server may serve `max(1, beconn × 4 / 8)` at once,
+/// `beconn` counting the request being placed.
+fn dynamic_maxconn_occupancy(balance: &str) -> (engine::Simulation, Vec<Occupancy>) {
+    let sends: Vec<u64> = (1..=8).collect();
+    let server = |name: &str| serde_json::json!({ "name": name, "maxconn": 4, "minconn": 1 });
+    let lb = serde_json::json!({ "name": "lb", "type": "load_balancer", "balance": balance, "fullconn": 8,
+                                 "servers": [ server("s1"), server("s2") ],
+                                 "timeout_queue": "100s", "timeout_server": "100s" });
+    let mut sim = two_servers(&sends, lb, [("s1", "100s"), ("s2", "100s")], serde_json::json!([]));
+    let mut seen = Vec::new();
+    for &t in &sends {
+        sim.run_until((t * 100 + 50) * 1_000_000);
+        seen.push(engine_occupancy(&sim));
+    }
+    (sim, seen)
+}
+
+/// `minconn`/`fullconn` (`srv_dynamic_maxconn`) against HAProxy 2.6: where
+/// each held request goes. Round robin queues every request in the
+/// backend once one waits there (`assign_server`: the backend queue means
+/// every server is full), although the servers' limits have grown since;
+/// leastconn places each on a server that is under its grown limit.
+#[test]
+fn minconn_and_fullconn_match_haproxy() {
+    for balance in ["roundrobin", "leastconn"] {
+        let (sim, ours) = dynamic_maxconn_occupancy(balance);
+        let servers = [HoldingBackend::start("s1"), HoldingBackend::start("s2")];
+        let haproxy = AdminHaProxy::launch(&sim, |name| servers[usize::from(name == "s2")].port, None);
+        let mut real = Vec::new();
+        let mut sent = Vec::new();
+        for n in 1..=ours.len() as u32 {
+            sent.push(haproxy.haproxy.send_held("lb", "1"));
+            real.push(haproxy.wait_occupancy("s2", &format!("{balance}, request {n}"), |o| total(o) == n));
+        }
+        drop(servers);
+        for s in sent {
+            s.join().expect("a held request is answered");
+        }
+        let cfg = haproxy.cfg.clone();
+        drop(haproxy);
+        assert_eq!(real, ours, "{balance}: HAProxy (left) against the engine; config:\n{cfg}");
+    }
+}
+
+// ---------------------------------------------------------------------------
 // set server ... state ready|drain|maint
 
 /// The commands between runs of sequential requests, and how many requests

@@ -1323,3 +1323,41 @@ fn a_static_algorithm_takes_only_zero_and_full_weights() {
     v["faults"][0]["weight"] = json!("0%");
     assert!(engine::Scenario::from_value(v).is_ok());
 }
+
+/// `minconn` and `fullconn` as HAProxy reads them: `minconn` alone raises
+/// `maxconn` to it (`srv_minmax_conn_apply`), `maxconn` alone is also the
+/// floor; `fullconn` unset is a tenth of the frontend's `maxconn` for a
+/// backend the frontend sends to, else 1; 0 is refused.
+#[test]
+fn minconn_and_fullconn_defaults_follow_haproxy() {
+    use engine::components::load_balancer::config::{LoadBalancerConfig, ServerDefaults, ServerLine};
+    let line = |v: serde_json::Value| -> ServerLine { serde_json::from_value(v).unwrap() };
+    let eff = |v| {
+        let e = line(v).effective(&ServerDefaults::default());
+        (e.maxconn, e.minconn)
+    };
+    assert_eq!(eff(json!({ "name": "s" })), (0, 0), "no limit");
+    assert_eq!(eff(json!({ "name": "s", "maxconn": 40 })), (40, 40), "static");
+    assert_eq!(eff(json!({ "name": "s", "minconn": 5 })), (5, 5), "minconn alone raises maxconn");
+    assert_eq!(eff(json!({ "name": "s", "maxconn": 40, "minconn": 5 })), (40, 5), "dynamic");
+    assert_eq!(eff(json!({ "name": "s", "maxconn": 4, "minconn": 9 })), (9, 9));
+
+    let lb: LoadBalancerConfig = serde_json::from_value(json!({
+        "balance": "roundrobin", "maxconn": 995, "servers": [ { "name": "s" } ],
+        "acl": [ "is_api path_beg /api" ], "use_backend": [ "api if is_api" ],
+        "backends": [ { "name": "api", "balance": "roundrobin", "servers": [ { "name": "s" } ] },
+                      { "name": "spare", "balance": "roundrobin", "fullconn": 30, "servers": [ { "name": "s" } ] },
+                      { "name": "unused", "balance": "roundrobin", "servers": [ { "name": "s" } ] } ]
+    }))
+    .unwrap();
+    assert_eq!(
+        (0..4).map(|b| lb.effective_fullconn(b)).collect::<Vec<_>>(),
+        [100, 100, 30, 1],
+        "(995 + 9) / 10 for the default and the routed-to backend; as set; 1 for one nothing sends to"
+    );
+
+    let mut v = lb_three(json!([]));
+    v["nodes"][1]["fullconn"] = json!(0);
+    let e = engine::Scenario::from_value(v).unwrap_err().to_string();
+    assert!(e.contains("fullconn must be 1 to") && e.contains("got 0"), "{e}");
+}

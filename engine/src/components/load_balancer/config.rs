@@ -222,6 +222,10 @@ pub struct ServerDefaults {
     /// a queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxconn: Option<u32>,
+    /// With the backend's `fullconn`: the server's limit while the backend
+    /// is lightly loaded; it grows to `maxconn` as the backend fills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minconn: Option<u32>,
     /// Requests that may wait in this server's own queue (0: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxqueue: Option<u32>,
@@ -270,6 +274,8 @@ pub struct ServerLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxconn: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minconn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxqueue: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slowstart: Option<Duration>,
@@ -307,6 +313,10 @@ pub struct EffectiveServer {
     pub backup: bool,
     /// 0: no limit.
     pub maxconn: u32,
+    /// The dynamic limit's floor: `maxconn` unless `minconn` is set (a
+    /// `minconn` above `maxconn` raises `maxconn` to it, as HAProxy's
+    /// `srv_minmax_conn_apply` does).
+    pub minconn: u32,
     /// 0: no limit.
     pub maxqueue: u32,
     /// 0: none.
@@ -331,6 +341,7 @@ impl ServerLine {
             rise: o.rise,
             fall: o.fall,
             maxconn: o.maxconn,
+            minconn: o.minconn,
             maxqueue: o.maxqueue,
             slowstart: o.slowstart,
             observe: o.observe,
@@ -352,6 +363,7 @@ impl ServerLine {
             rise: self.rise,
             fall: self.fall,
             maxconn: self.maxconn,
+            minconn: self.minconn,
             maxqueue: self.maxqueue,
             slowstart: self.slowstart,
             observe: self.observe,
@@ -363,6 +375,12 @@ impl ServerLine {
 
     pub fn effective(&self, d: &ServerDefaults) -> EffectiveServer {
         let inter = self.inter.or(d.inter).unwrap_or(DEFAULT_INTER);
+        let (maxconn, minconn) = (self.maxconn.or(d.maxconn).unwrap_or(0), self.minconn.or(d.minconn).unwrap_or(0));
+        let (maxconn, minconn) = match () {
+            _ if minconn > maxconn => (minconn, minconn),
+            _ if minconn == 0 => (maxconn, maxconn),
+            _ => (maxconn, minconn),
+        };
         let fastinter = self.fastinter.or(d.fastinter);
         EffectiveServer {
             weight: self.weight.or(d.weight).unwrap_or(1),
@@ -375,7 +393,8 @@ impl ServerLine {
                 fall: self.fall.or(d.fall).unwrap_or(DEFAULT_FALL),
             },
             backup: self.backup,
-            maxconn: self.maxconn.or(d.maxconn).unwrap_or(0),
+            maxconn,
+            minconn,
             maxqueue: self.maxqueue.or(d.maxqueue).unwrap_or(0),
             slowstart: self.slowstart.or(d.slowstart).unwrap_or_default(),
             analysis: Analysis {
@@ -472,6 +491,12 @@ pub struct LoadBalancerConfig {
     /// (then 503). Unset, it is `timeout connect`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_queue: Option<Duration>,
+    /// `fullconn`: the backend's load (requests in it at once) at which
+    /// servers with `minconn` reach their `maxconn`. Unset, 10 % of the
+    /// frontend's `maxconn` if the frontend sends to this backend (HAProxy
+    /// sums the `maxconn` of every frontend that does), else 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fullconn: Option<u32>,
     /// `timeout server`: how long to wait for a server's answer (then 504).
     #[serde(default = "default_timeout_server")]
     pub timeout_server: Duration,
@@ -618,6 +643,12 @@ impl LoadBalancerConfig {
         if self.retries > MAX_RETRIES {
             return err("retries".into(), format!("retries must be at most {MAX_RETRIES}, got {}", self.retries));
         }
+        if let Some(f) = self.fullconn.filter(|&f| f == 0 || f > super::MAX_MAXCONN) {
+            return err(
+                "fullconn".into(),
+                format!("fullconn must be 1 to {} (leave it out for HAProxy's default), got {f}", super::MAX_MAXCONN),
+            );
+        }
         if let f @ 1.. = self.hash_balance_factor {
             let field = "hash_balance_factor".to_string();
             if f <= 100 {
@@ -655,6 +686,23 @@ impl LoadBalancerConfig {
     /// `timeout queue` in effect.
     pub fn effective_timeout_queue(&self) -> Duration {
         self.timeout_queue.unwrap_or(self.timeout_connect)
+    }
+
+    /// `fullconn` in effect for backend `b` (an index in
+    /// [`Self::all_backends`]): as set, or HAProxy's default, a tenth of
+    /// the frontend's `maxconn` (rounded up) if the frontend sends to it
+    /// (as its default backend or by a `use_backend` rule), else 1.
+    pub fn effective_fullconn(&self, b: usize) -> u32 {
+        let backend = if b == 0 { self } else { &self.backends[b - 1] };
+        backend.fullconn.unwrap_or_else(|| {
+            let name = backend.name.as_deref();
+            let referenced = b == 0 || self.use_backend.iter().any(|r| Some(r.backend.as_str()) == name);
+            if referenced {
+                self.effective_maxconn().div_ceil(10).max(1)
+            } else {
+                1
+            }
+        })
     }
 
     /// The frontend `maxconn` in effect.
@@ -719,7 +767,7 @@ fn check_server(e: &EffectiveServer, at: &dyn Fn(&str) -> String) -> Result<(), 
     if e.params.fall == 0 {
         return Err((at("fall"), "fall must be at least 1".into()));
     }
-    for (name, v) in [("maxconn", e.maxconn), ("maxqueue", e.maxqueue)] {
+    for (name, v) in [("maxconn", e.maxconn), ("minconn", e.minconn), ("maxqueue", e.maxqueue)] {
         if v > super::MAX_MAXCONN {
             return Err((at(name), format!("{name} must be at most {}, got {v}", super::MAX_MAXCONN)));
         }

@@ -168,10 +168,17 @@ struct ServerRt {
 }
 
 impl ServerRt {
-    /// `srv_dynamic_maxconn`: `maxconn` (0: no limit), scaled down while
-    /// the server warms up; `now` in whole seconds.
-    fn maxconn(&self, s: &BackendServer, now: i64) -> u32 {
-        let max = s.eff.maxconn;
+    /// `srv_dynamic_maxconn`: `maxconn` (0: no limit); with `minconn`
+    /// below it, `beconn × maxconn / fullconn` but at least `minconn`
+    /// until the backend holds `fullconn` requests; scaled down while the
+    /// server warms up; `now` in whole seconds.
+    fn maxconn(&self, s: &BackendServer, now: i64, load: Load) -> u32 {
+        let (max, min) = (s.eff.maxconn, s.eff.minconn);
+        let max = if load.beconn >= load.fullconn || min == max {
+            max
+        } else {
+            min.max((u64::from(load.beconn) * u64::from(max) / u64::from(load.fullconn)) as u32)
+        };
         match self.warmup {
             Some(w) if max > 0 => slowstart::maxconn(max, now - w.since, slowstart::seconds(s.eff.slowstart)),
             _ => max,
@@ -181,8 +188,8 @@ impl ServerRt {
     /// `maxconn` reached, or requests already waiting for this server:
     /// HAProxy sends nothing new its way (`srv_is_full`-like test used by
     /// the round-robin algorithms).
-    fn saturated(&self, s: &BackendServer, now: i64) -> bool {
-        let max = self.maxconn(s, now);
+    fn saturated(&self, s: &BackendServer, now: i64, load: Load) -> bool {
+        let max = self.maxconn(s, now, load);
         max > 0 && (!self.queue.is_empty() || self.served >= max)
     }
 }
@@ -199,6 +206,25 @@ struct BackendRt {
     /// Requests dropped because their client closed (`abortonclose`):
     /// HAProxy's `cli_abrt`.
     aborted: u64,
+    /// Requests in it now, queued, connecting or served (HAProxy's
+    /// `beconn`): from the frontend's accept to its close.
+    beconn: u32,
+    /// `fullconn` in effect.
+    fullconn: u32,
+}
+
+impl BackendRt {
+    /// What a server's dynamic limit depends on.
+    fn load(&self) -> Load {
+        Load { beconn: self.beconn, fullconn: self.fullconn }
+    }
+}
+
+/// A backend's load, for `minconn`: requests in it, and `fullconn`.
+#[derive(Clone, Copy, Debug)]
+struct Load {
+    beconn: u32,
+    fullconn: u32,
 }
 
 /// Everything a crash loses.
@@ -399,7 +425,8 @@ impl LoadBalancer {
     }
 
     fn saturated(&self, i: usize, now: i64) -> bool {
-        self.state.servers[i].saturated(&self.servers[i], now)
+        let load = self.state.backends[self.servers[i].backend].load();
+        self.state.servers[i].saturated(&self.servers[i], now, load)
     }
 
     /// The first `use_backend` rule that applies to a request
@@ -441,6 +468,7 @@ impl LoadBalancer {
             ctx.note(Note::UseBackend { rule });
         }
         self.state.backends[backend].requests += 1;
+        self.state.backends[backend].beconn += 1;
         let l7_retries = self.config.http_request.is_empty()
             || !self.config.l7_retry_disabled(&request_sample(ctx, req.op, req.path));
         let slot = match self.state.free.pop() {
@@ -493,13 +521,30 @@ impl LoadBalancer {
             *key = (ctx.rng().next_u64() >> 32) as u32;
         }
         let input = PickInput { source: crate::network::ipv4(client), uri: ctx.path(path), keys: &keys[..draws] };
-        let first = self.ranges[backend].first;
+        let (first, end) = (self.ranges[backend].first, self.ranges[backend].end);
         let now = slowstart::clock_seconds(ctx.monotonic());
+        let usable = self.state.usable[first..end].iter().any(|&u| u);
+        let be = &self.state.backends[backend];
+        // With requests in the backend's queue, the round-robin algorithms
+        // and `first` know every server is full and queue this one too
+        // (`assign_server`), unless every request of the backend is in
+        // that queue. A server's dynamic limit may have grown meanwhile;
+        // it takes from the queue when a request it serves ends.
+        let in_turn = matches!(
+            self.backend(backend).balance,
+            config::Balance::Roundrobin | config::Balance::StaticRr | config::Balance::First
+        );
+        if usable && in_turn && !be.queue.is_empty() && be.queue.len() as u32 != be.beconn {
+            self.enqueue(ctx, slot, None);
+            return;
+        }
+        let load = be.load();
         let state = &mut self.state;
         // The balancer counts servers from its backend's first one.
         let (servers, rt) = (&self.servers[first..], &state.servers[first..]);
-        let saturated = |i: usize| rt[i].saturated(&servers[i], now);
-        let limits = |i: usize| Limits { maxconn: rt[i].maxconn(&servers[i], now), maxqueue: servers[i].eff.maxqueue };
+        let saturated = |i: usize| rt[i].saturated(&servers[i], now, load);
+        let limits =
+            |i: usize| Limits { maxconn: rt[i].maxconn(&servers[i], now, load), maxqueue: servers[i].eff.maxqueue };
         let served = |i: usize| rt[i].served;
         let avoid = avoid.map(|s| s - first);
         match state.backends[backend].balancer.pick(input, avoid, saturated, limits, served).map(|i| first + i) {
@@ -519,7 +564,7 @@ impl LoadBalancer {
                     self.answer(ctx, slot, Status::ServiceUnavailable);
                 }
             }
-            None if self.state.usable[first..self.ranges[backend].end].iter().any(|&u| u) => {
+            None if usable => {
                 // Every usable server is full: the backend queue.
                 self.enqueue(ctx, slot, None);
             }
@@ -642,8 +687,9 @@ impl LoadBalancer {
     /// own queue, not the backend's (see [`Self::takes_from_backend_queue`]).
     fn serve_queues(&mut self, ctx: &mut Ctx, server: usize) {
         let px_ok = self.takes_from_backend_queue(server);
-        let max = self.state.servers[server].maxconn(&self.servers[server], slowstart::clock_seconds(ctx.monotonic()));
         let b = self.servers[server].backend;
+        let now = slowstart::clock_seconds(ctx.monotonic());
+        let max = self.state.servers[server].maxconn(&self.servers[server], now, self.state.backends[b].load());
         while max == 0 || self.state.servers[server].served < max {
             let own = self.state.servers[server].queue.first_key_value().map(|(&o, &s)| (o, s));
             let shared = self.state.backends[b].queue.first_key_value().map(|(&o, &s)| (o, s)).filter(|_| px_ok);
@@ -695,6 +741,7 @@ impl LoadBalancer {
         }
         self.state.free.push(slot as u32);
         self.state.in_use -= 1;
+        self.state.backends[conn.backend].beconn -= 1;
         conn
     }
 
@@ -1268,7 +1315,8 @@ impl Volatile {
             backends: config
                 .all_backends()
                 .zip(ranges)
-                .map(|(c, r)| BackendRt {
+                .enumerate()
+                .map(|(i, (c, r))| BackendRt {
                     balancer: Balancer::new(
                         &c.balance,
                         &c.hash_type,
@@ -1280,6 +1328,8 @@ impl Volatile {
                     queue: BTreeMap::new(),
                     requests: 0,
                     aborted: 0,
+                    beconn: 0,
+                    fullconn: config.effective_fullconn(i),
                 })
                 .collect(),
             usable: weights.iter().map(|&w| w > 0).collect(),

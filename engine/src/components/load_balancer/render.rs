@@ -38,7 +38,9 @@ fn options(o: &ServerDefaults) -> String {
             let _ = write!(out, " {k} {}", t(v));
         }
     }
-    for (k, v) in [("rise", o.rise), ("fall", o.fall), ("maxconn", o.maxconn), ("maxqueue", o.maxqueue)] {
+    for (k, v) in
+        [("rise", o.rise), ("fall", o.fall), ("maxconn", o.maxconn), ("minconn", o.minconn), ("maxqueue", o.maxqueue)]
+    {
         if let Some(v) = v {
             let _ = write!(out, " {k} {v}");
         }
@@ -129,6 +131,9 @@ fn backend(out: &mut String, section: &str, b: &LoadBalancerConfig, watch: bool,
         let _ = writeln!(out, "    hash-balance-factor {}", b.hash_balance_factor);
     }
     let _ = writeln!(out, "    retries {}", b.retries);
+    if let Some(f) = b.fullconn {
+        let _ = writeln!(out, "    fullconn {f}");
+    }
     if b.redispatch {
         let _ = writeln!(out, "    option redispatch");
     }
