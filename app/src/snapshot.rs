@@ -439,7 +439,10 @@ pub fn take(lab: &Lab) -> Snapshot {
                         } else {
                             format!("server {}", s.name)
                         };
-                        let conns = if s.maxconn > 0 {
+                        let conns = if s.limit != s.maxconn {
+                            // minconn: the limit the backend's load gives now.
+                            format!("{}/{} conns (minconn, maxconn {})", s.served, s.limit, s.maxconn)
+                        } else if s.maxconn > 0 {
                             format!("{}/{} conns", s.served, s.maxconn)
                         } else {
                             format!("{} conns", s.served)
@@ -700,6 +703,31 @@ mod tests {
         let s = take(lab);
         let n = s.nodes.iter().find(|n| n.name == node).unwrap();
         (n.badge.clone(), n.details.iter().find(|(k, _)| k == label).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn a_server_with_minconn_shows_the_limit_the_backends_load_gives_it() {
+        // Two servers at maxconn 4, minconn 1, fullconn 8, each request
+        // held for 10 s: one request in the backend gives each server a
+        // limit of 1; eight give 4.
+        let s = Scenario::from_json(
+            r#"{ "version": 1, "seed": 1, "nodes": [
+                { "name": "c", "type": "client", "target": "lb", "timeout": "60s",
+                  "workload": { "kind": "open_loop", "rate": 10, "arrival": "constant" } },
+                { "name": "lb", "type": "load_balancer", "balance": "leastconn", "fullconn": 8,
+                  "timeout_server": "60s", "timeout_queue": "60s",
+                  "default_server": { "maxconn": 4, "minconn": 1 }, "servers": [ { "name": "s1" }, { "name": "s2" } ] },
+                { "name": "s1", "type": "server", "service_time": { "constant": "10s" } },
+                { "name": "s2", "type": "server", "service_time": { "constant": "10s" } } ],
+              "links": [ { "between": ["c", "lb"] }, { "between": ["lb", "s1"] }, { "between": ["lb", "s2"] } ] }"#,
+        )
+        .unwrap();
+        let mut lab = Lab::new("minconn", &s).unwrap();
+        lab.sim.run_through(50_000_000);
+        let conns = |lab: &Lab| row(lab, "lb", "server s1").1.unwrap();
+        assert!(conns(&lab).contains(" · 1/1 conns (minconn, maxconn 4) · "), "{}", conns(&lab));
+        lab.sim.run_through(850_000_000);
+        assert!(conns(&lab).contains(" · 4/4 conns · "), "{}", conns(&lab));
     }
 
     #[test]

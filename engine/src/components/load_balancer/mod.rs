@@ -168,17 +168,11 @@ struct ServerRt {
 }
 
 impl ServerRt {
-    /// `srv_dynamic_maxconn`: `maxconn` (0: no limit); with `minconn`
-    /// below it, `beconn × maxconn / fullconn` but at least `minconn`
-    /// until the backend holds `fullconn` requests; scaled down while the
-    /// server warms up; `now` in whole seconds.
+    /// `srv_dynamic_maxconn`: the [`load_limit`] (`maxconn`, 0: no limit,
+    /// or less with `minconn`), scaled down while the server warms up;
+    /// `now` in whole seconds.
     fn maxconn(&self, s: &BackendServer, now: i64, load: Load) -> u32 {
-        let (max, min) = (s.eff.maxconn, s.eff.minconn);
-        let max = if load.beconn >= load.fullconn || min == max {
-            max
-        } else {
-            min.max((u64::from(load.beconn) * u64::from(max) / u64::from(load.fullconn)) as u32)
-        };
+        let max = load_limit(s, load);
         match self.warmup {
             Some(w) if max > 0 => slowstart::maxconn(max, now - w.since, slowstart::seconds(s.eff.slowstart)),
             _ => max,
@@ -191,6 +185,18 @@ impl ServerRt {
     fn saturated(&self, s: &BackendServer, now: i64, load: Load) -> bool {
         let max = self.maxconn(s, now, load);
         max > 0 && (!self.queue.is_empty() || self.served >= max)
+    }
+}
+
+/// The part of `srv_dynamic_maxconn` before `slowstart`: with `minconn`
+/// below `maxconn`, `beconn × maxconn / fullconn` but at least `minconn`,
+/// until the backend holds `fullconn` requests; else `maxconn`.
+fn load_limit(s: &BackendServer, load: Load) -> u32 {
+    let (max, min) = (s.eff.maxconn, s.eff.minconn);
+    if load.beconn >= load.fullconn || min == max {
+        max
+    } else {
+        min.max((u64::from(load.beconn) * u64::from(max) / u64::from(load.fullconn)) as u32)
     }
 }
 
@@ -289,6 +295,9 @@ pub struct ServerView {
     /// Connections assigned now, and the server's limit (0: none).
     pub served: u32,
     pub maxconn: u32,
+    /// The limit the backend's load gives it now, with `minconn`
+    /// (`maxconn` without; before any `slowstart` scaling).
+    pub limit: u32,
     /// Requests waiting in this server's own queue.
     pub queued: usize,
     pub requests: u64,
@@ -379,6 +388,7 @@ impl LoadBalancer {
                     last_check: check.and_then(|c| c.last).map(CheckResult::code),
                     served: rt.served,
                     maxconn: b.eff.maxconn,
+                    limit: load_limit(b, self.state.backends[b.backend].load()),
                     queued: rt.queue.len(),
                     requests: rt.requests,
                     admin: rt.admin,
