@@ -327,6 +327,14 @@ pub enum Note {
         server: NodeId,
         weight: u32,
     },
+    /// The active `server` came UP with `on-marked-up
+    /// shutdown-backup-sessions`: the `sessions` requests the backup
+    /// server `backup` held got a 502 at once. (Last: see above.)
+    BackupSessionsShutDown {
+        server: NodeId,
+        backup: NodeId,
+        sessions: u32,
+    },
 }
 
 impl Note {
@@ -385,6 +393,7 @@ impl Note {
             Note::SessionsShutDown { .. } => "sessions_shut_down",
             Note::ServerAdmin { .. } => "server_admin",
             Note::ServerWeight { .. } => "server_weight",
+            Note::BackupSessionsShutDown { .. } => "backup_sessions_shut_down",
         }
     }
 
@@ -682,6 +691,7 @@ mod tests {
             Note::SessionsShutDown { .. } => 49,
             Note::ServerAdmin { .. } => 50,
             Note::ServerWeight { .. } => 51,
+            Note::BackupSessionsShutDown { .. } => 52,
         }
     }
 
@@ -759,6 +769,7 @@ mod tests {
                 was_up: false,
             },
             Note::ServerWeight { server: 1, weight: 0 },
+            Note::BackupSessionsShutDown { server: 1, backup: 2, sessions: 1 },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

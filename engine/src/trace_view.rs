@@ -272,6 +272,17 @@ impl Simulation {
             Note::ServerWeight { server, weight } => {
                 format!("{}'s weight is {weight} now (set server weight)", name(server))
             }
+            Note::BackupSessionsShutDown { server, backup, sessions } => {
+                let held = match sessions {
+                    1 => "the request it held gets".to_string(),
+                    n => format!("the {n} requests it held get"),
+                };
+                format!(
+                    "{} is UP: backup {}: {held} a 502 at once (on-marked-up shutdown-backup-sessions)",
+                    name(server),
+                    name(backup)
+                )
+            }
             Note::SessionsShutDown { server, sessions } => {
                 let held = match sessions {
                     1 => "the request it held gets".to_string(),

@@ -2236,6 +2236,104 @@ fn on_marked_down_shutdown_sessions_matches_haproxy() {
 }
 
 // ---------------------------------------------------------------------------
+// on-marked-up shutdown-backup-sessions
+
+/// s1 refuses connections (its process is dead) until 1 s, so its checks
+/// (`inter 200ms fall 1 rise 1`) take it DOWN; a request at 500 ms goes to
+/// the backup bk, which holds it for 2 s; s1's checks pass again after
+/// 1 s. Returns the engine's answer: the status, and whether it came
+/// before bk's (within a second of the request).
+fn held_by_a_backup(shutdown_backup_sessions: bool) -> (engine::Simulation, (u16, bool)) {
+    use engine::message::Message;
+    use engine::trace::What;
+    let mut s1 = serde_json::json!({ "name": "s1", "check": true, "inter": "200ms", "fall": 1, "rise": 1 });
+    if shutdown_backup_sessions {
+        s1["on_marked_up"] = serde_json::json!("shutdown-backup-sessions");
+    }
+    let scenario = serde_json::json!({
+        "version": 1, "seed": 1,
+        "nodes": [
+            { "name": "c", "type": "client", "target": "lb", "timeout": "5s",
+              "workload": { "kind": "script", "requests": [ { "at": "500ms", "read": 1 } ] } },
+            { "name": "lb", "type": "load_balancer", "balance": "roundrobin",
+              "servers": [ s1, { "name": "bk", "backup": true } ], "timeout_server": "5s" },
+            { "name": "s1", "type": "server" },
+            { "name": "bk", "type": "server", "workers": 1, "service_time": "2s" }
+        ],
+        "links": [ { "between": ["c", "lb"], "latency": "10us" }, { "between": ["lb", "s1"], "latency": "10us" },
+                   { "between": ["lb", "bk"], "latency": "10us" } ],
+        "faults": [ { "at": "0s", "action": "crash", "node": "s1" }, { "at": "1s", "action": "restart", "node": "s1" } ]
+    });
+    let scenario = engine::Scenario::from_value(scenario).expect("valid");
+    let mut sim = engine::Simulation::new(&scenario).unwrap();
+    sim.run_until(4_000_000_000);
+    let c = sim.node_id("c").unwrap();
+    let answer = sim.trace().events().iter().find_map(|e| match &e.what {
+        What::Deliver { to, msg: Message::Response(r), .. } if *to == c => Some((r.status.code(), e.time)),
+        _ => None,
+    });
+    let (status, at) = answer.expect("the client got an answer");
+    (sim, (status, at - 500_000_000 < 1_000_000_000))
+}
+
+/// A server's `status` column in `show stat` (`UP`, `DOWN`, ...).
+fn status_of(socket: &Path, backend: &str, server: &str) -> String {
+    let csv = admin(socket, "show stat");
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let status = header.iter().position(|&h| h == "status").unwrap_or_else(|| panic!("no status: {csv}"));
+    csv.lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r.len() > status && r[0] == backend && r[1] == server)
+        .map(|r| r[status].to_string())
+        .unwrap_or_else(|| panic!("no {backend}/{server} in:\n{csv}"))
+}
+
+/// `on-marked-up shutdown-backup-sessions` against HAProxy 2.6: while s1
+/// is DOWN a request goes to the backup bk, which holds it; when s1's
+/// checks pass again, HAProxy with the option kills the backup's request
+/// at once (a 502 logged `UH`: killed because a server came up, while
+/// waiting for the answer); without it, bk's answer comes through.
+#[test]
+fn on_marked_up_shutdown_backup_sessions_matches_haproxy() {
+    for (option, expected) in [(false, (200, false, "--")), (true, (502, true, "UH"))] {
+        let (sim, (status, early)) = held_by_a_backup(option);
+        assert_eq!((status, early), (expected.0, expected.1), "the engine, shutdown-backup-sessions {option}");
+        let said: Vec<String> = sim.trace().events().iter().map(|e| sim.trace_line(e).text).collect();
+        let line =
+            "lb: s1 is UP: backup bk: the request it held gets a 502 at once (on-marked-up shutdown-backup-sessions)";
+        assert_eq!(said.iter().any(|l| l == line), option, "{said:#?}");
+
+        let mut s1 = Backend::threaded(|_, conn| respond(conn, "s1"));
+        s1.stop();
+        let bk = HoldingBackend::start("bk");
+        let haproxy = AdminHaProxy::launch(&sim, |name| if name == "s1" { s1.port } else { bk.port }, Some("%ST %tsc"));
+        assert_eq!(haproxy.cfg.contains("on-marked-up shutdown-backup-sessions"), option, "{}", haproxy.cfg);
+        let wait_status = |want: &str| {
+            let start = Instant::now();
+            while status_of(&haproxy.socket, &haproxy.backend, "s1") != want {
+                assert!(start.elapsed() < DEADLINE, "s1 never {want}; config:\n{}", haproxy.cfg);
+                thread::sleep(WallDuration::from_millis(5));
+            }
+        };
+        wait_status("DOWN");
+        let held = haproxy.haproxy.send_held("lb", "1");
+        bk.wait_held(1);
+        s1.restart();
+        wait_status("UP");
+        if !option {
+            bk.release();
+        }
+        held.join().expect("the held request is answered");
+        let logged = haproxy.haproxy.wait_line(0, "request ");
+        let line = haproxy.haproxy.lines.lock().unwrap()[logged].clone();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let real = (words[1].parse::<u16>().expect("%ST"), &words[2][..2]);
+        assert_eq!(real, (expected.0, expected.2), "HAProxy ({line}) against the engine; config:\n{}", haproxy.cfg);
+        drop(bk);
+    }
+}
+
+// ---------------------------------------------------------------------------
 // hash-balance-factor: consistent hashing with bounded loads
 
 /// `balance uri` with `hash-type consistent` and `hash-balance-factor`

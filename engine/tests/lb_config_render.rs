@@ -42,7 +42,7 @@ fn every_option_renders_in_haproxy_terms() {
     v["nodes"][1] = json!({
         "name": "lb", "type": "load_balancer", "balance": "roundrobin",
         "default_server": { "check": true, "inter": "500ms", "fastinter": "100ms", "downinter": "2s", "rise": 3, "fall": 2, "maxconn": 50, "maxqueue": 10 },
-        "servers": [ { "name": "s1", "weight": 3, "slowstart": "1500ms", "minconn": 5 }, { "name": "s2", "check": false, "on_marked_down": "shutdown-sessions" },
+        "servers": [ { "name": "s1", "weight": 3, "slowstart": "1500ms", "minconn": 5, "on_marked_up": "shutdown-backup-sessions" }, { "name": "s2", "check": false, "on_marked_down": "shutdown-sessions" },
                      { "name": "s3", "backup": true, "observe": "layer7", "error_limit": 5, "on_error": "sudden-death" } ],
         "retries": 2, "fullconn": 40, "redispatch": true, "allbackups": true, "httpchk": "HEAD /health HTTP/1.1",
         "timeout_connect": "2s", "timeout_server": "10s", "timeout_queue": "1s", "timeout_check": "800ms",
@@ -71,7 +71,7 @@ fn every_option_renders_in_haproxy_terms() {
         "    http-request disable-l7-retry unless METH_GET",
         "    balance roundrobin",
         "    default-server check inter 500ms fastinter 100ms downinter 2s rise 3 fall 2 maxconn 50 maxqueue 10",
-        "    server s1 10.0.0.3:80 weight 3 slowstart 1500ms minconn 5",
+        "    server s1 10.0.0.3:80 weight 3 slowstart 1500ms minconn 5 on-marked-up shutdown-backup-sessions",
         "    server s2 10.0.0.4:80 no-check on-marked-down shutdown-sessions",
         "    server s3 10.0.0.5:80 observe layer7 error-limit 5 on-error sudden-death backup",
         "    no option abortonclose",

@@ -107,6 +107,7 @@ pub const EVENTS: &[&str] = &[
     "sessions_shut_down",
     "server_admin",
     "server_weight",
+    "backup_sessions_shut_down",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -9,6 +9,7 @@ use super::health::CheckParams;
 use super::httpchk::HttpChk;
 use super::observe::{Analysis, Observe, OnError, DEFAULT_ERROR_LIMIT, MAX_ERROR_LIMIT};
 use super::on_marked_down::OnMarkedDown;
+use super::on_marked_up::OnMarkedUp;
 use super::random::MAX_DRAWS;
 use super::retry_on::RetryOn;
 use crate::time::Duration;
@@ -249,6 +250,10 @@ pub struct ServerDefaults {
     /// holds with a 502 at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_marked_down: Option<OnMarkedDown>,
+    /// `shutdown-backup-sessions`: this active server coming UP ends the
+    /// requests the backend's backup servers hold with a 502 at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_marked_up: Option<OnMarkedUp>,
 }
 
 /// One `server` line: the node it forwards to, and its options.
@@ -287,6 +292,8 @@ pub struct ServerLine {
     pub on_error: Option<OnError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_marked_down: Option<OnMarkedDown>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_marked_up: Option<OnMarkedUp>,
     /// Used only when no active server is usable.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backup: bool,
@@ -327,6 +334,8 @@ pub struct EffectiveServer {
     pub fastinter_set: bool,
     /// `on-marked-down shutdown-sessions`.
     pub shutdown_sessions: bool,
+    /// `on-marked-up shutdown-backup-sessions`.
+    pub shutdown_backup_sessions: bool,
 }
 
 impl ServerLine {
@@ -348,6 +357,7 @@ impl ServerLine {
             error_limit: o.error_limit,
             on_error: o.on_error,
             on_marked_down: o.on_marked_down,
+            on_marked_up: o.on_marked_up,
             backup: false,
         }
     }
@@ -370,6 +380,7 @@ impl ServerLine {
             error_limit: self.error_limit,
             on_error: self.on_error,
             on_marked_down: self.on_marked_down,
+            on_marked_up: self.on_marked_up,
         }
     }
 
@@ -404,6 +415,7 @@ impl ServerLine {
             },
             fastinter_set: fastinter.is_some(),
             shutdown_sessions: self.on_marked_down.or(d.on_marked_down) == Some(OnMarkedDown::ShutdownSessions),
+            shutdown_backup_sessions: self.on_marked_up.or(d.on_marked_up) == Some(OnMarkedUp::ShutdownBackupSessions),
         }
     }
 }

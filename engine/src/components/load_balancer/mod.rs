@@ -28,6 +28,7 @@ pub mod leastconn;
 pub mod map;
 pub mod observe;
 pub mod on_marked_down;
+pub mod on_marked_up;
 pub mod random;
 pub mod render;
 pub mod retry_on;
@@ -1075,6 +1076,34 @@ impl LoadBalancer {
     /// request `server` holds gets a 502 at once, and its connection to the
     /// server is closed (the server, not told to stop, finishes the work).
     fn shut_down_sessions(&mut self, ctx: &mut Ctx, server: usize) {
+        let node = self.servers[server].node;
+        self.shut_down_streams(ctx, server, |sessions| Note::SessionsShutDown { server: node, sessions });
+    }
+
+    /// `on-marked-up shutdown-backup-sessions` (`srv_shutdown_backup_streams`):
+    /// the active `server` came UP with a weight above 0, so the requests
+    /// every backup server of its backend holds get a 502 at once.
+    fn shut_down_backup_sessions(&mut self, ctx: &mut Ctx, server: usize) {
+        let s = &self.servers[server];
+        if !s.eff.shutdown_backup_sessions || s.eff.backup || self.state.servers[server].uweight == 0 {
+            return;
+        }
+        let (b, node) = (s.backend, s.node);
+        let range = self.ranges[b].first..self.ranges[b].end;
+        let backups: Vec<usize> = range.filter(|&i| self.servers[i].eff.backup).collect();
+        for backup in backups {
+            let of = self.servers[backup].node;
+            self.shut_down_streams(ctx, backup, |sessions| Note::BackupSessionsShutDown {
+                server: node,
+                backup: of,
+                sessions,
+            });
+        }
+    }
+
+    /// `srv_shutdown_streams`: ends what `server` holds with a 502 at once,
+    /// noting `note(how many)` first (nothing if it holds none).
+    fn shut_down_streams(&mut self, ctx: &mut Ctx, server: usize, note: impl Fn(u32) -> Note) {
         let held: Vec<usize> = (0..self.state.conns.len())
             .filter(|&slot| {
                 let phase = self.state.conns[slot].as_ref().map(|c| c.phase);
@@ -1085,7 +1114,7 @@ impl LoadBalancer {
             return;
         }
         let node = self.servers[server].node;
-        ctx.note(Note::SessionsShutDown { server: node, sessions: held.len() as u32 });
+        ctx.note(note(held.len() as u32));
         for slot in held {
             let id = self.conn(slot).backend_id;
             ctx.send(node, Message::ClientClosed { id });
@@ -1214,6 +1243,8 @@ impl LoadBalancer {
             self.recalc_eweight(server, since);
         }
         self.state.backends[b].balancer.set_up(local);
+        // Before it takes from the backend's queue, as `srv_update_status`.
+        self.shut_down_backup_sessions(ctx, server);
         self.serve_queues(ctx, server);
     }
 

@@ -57,6 +57,9 @@ fn options(o: &ServerDefaults) -> String {
     if let Some(a) = o.on_marked_down {
         let _ = write!(out, " on-marked-down {}", a.keyword());
     }
+    if let Some(a) = o.on_marked_up {
+        let _ = write!(out, " on-marked-up {}", a.keyword());
+    }
     out
 }
 
