@@ -11,9 +11,10 @@ fn names(sim: &Simulation, nodes: &[u32]) -> String {
     nodes.iter().map(|&n| sim.node_name(n)).collect::<Vec<_>>().join(", ")
 }
 
-/// Adds a Kafka node's details to `details` (partitions, one row each, to
-/// `tables`) and returns its badge; `None` for other kinds.
+/// Adds the Kafka node `node`'s details to `details` (partitions, one row
+/// each, to `tables`) and returns its badge; `None` for other kinds.
 pub fn describe(
+    node: u32,
     detail: &Detail,
     sim: &Simulation,
     details: &mut Vec<(String, String)>,
@@ -24,6 +25,10 @@ pub fn describe(
     Some(match detail {
         Detail::KafkaController(v) => {
             push("raft role", format!("{} · term {} · committed {}", v.role, v.term, v.committed));
+            // Why, as the event log said it.
+            if let Some((why, since)) = v.cause.and_then(|(c, since)| Some((sim.raft_cause(node, c, v.term)?, since))) {
+                push("why", format!("{why} (at {})", crate::time_text::to_the_ms(since)));
+            }
             push("active controller", if v.active { "yes".into() } else { "no".into() });
             for b in &v.brokers {
                 push(

@@ -299,7 +299,7 @@ pub fn take(lab: &Lab) -> Snapshot {
                 | Detail::KafkaBroker(_)
                 | Detail::KafkaProducer(_)
                 | Detail::KafkaConsumer(_)) => {
-                    crate::kafka_details::describe(d, sim, &mut details, &mut tables).expect("a Kafka node")
+                    crate::kafka_details::describe(i as u32, d, sim, &mut details, &mut tables).expect("a Kafka node")
                 }
                 Detail::RaftKv(v) => {
                     let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());
@@ -728,6 +728,23 @@ mod tests {
         assert!(conns(&lab).contains(" · 1/1 conns (minconn, maxconn 4) · "), "{}", conns(&lab));
         lab.sim.run_through(850_000_000);
         assert!(conns(&lab).contains(" · 4/4 conns · "), "{}", conns(&lab));
+    }
+
+    #[test]
+    fn kafka_controllers_show_why_they_have_their_raft_role() {
+        let mut lab = lab_of("kafka-three-brokers");
+        lab.sim.run_through(5_000_000_000);
+        let s = take(&lab);
+        let active = s
+            .nodes
+            .iter()
+            .find(|n| n.details.iter().any(|(k, v)| k == "active controller" && v == "yes"))
+            .expect("an active controller");
+        let why = active.details.iter().find(|(k, _)| k == "why").map(|(_, v)| v.as_str()).unwrap_or("");
+        assert!(why.starts_with("votes from 2 of 3 (at "), "{}: {why}", active.name);
+        let follower = s.nodes.iter().find(|n| n.details.iter().any(|(k, v)| k == "active controller" && v == "no"));
+        let why = follower.and_then(|n| n.details.iter().find(|(k, _)| k == "why")).map(|(_, v)| v.as_str());
+        assert!(why.is_some_and(|w| w.starts_with("a MsgVote from ") || w.starts_with("a MsgApp")), "{why:?}");
     }
 
     #[test]

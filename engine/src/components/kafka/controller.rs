@@ -52,6 +52,8 @@ struct Volatile {
     /// that is applied.
     pending_until: u64,
     last_role: Option<(Role, u64)>,
+    /// When `last_role` began.
+    role_since: Option<crate::time::Time>,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +82,7 @@ impl KafkaController {
             alters: Vec::new(),
             pending_until: 0,
             last_role: None,
+            role_since: None,
         }
     }
 
@@ -119,7 +122,9 @@ impl KafkaController {
             Some(r) => (r.role.name(), r.term, r.log.committed),
             None => ("down", self.member.disk.term, self.member.disk.commit),
         };
-        ControllerView { role, term, active: self.state.active, committed, brokers, partitions }
+        let cause =
+            self.member.raft.as_ref().zip(self.state.role_since).map(|(r, since)| (self.member.named(r.cause), since));
+        ControllerView { role, term, cause, active: self.state.active, committed, brokers, partitions }
     }
 
     fn send(ctx: &mut Ctx, to: NodeId, w: KafkaWire) {
@@ -175,6 +180,7 @@ impl KafkaController {
         let (role, term, cause) = (raft.role, raft.term, raft.cause);
         if self.state.last_role != Some((role, term)) {
             self.state.last_role = Some((role, term));
+            self.state.role_since = Some(ctx.now());
             ctx.note(Note::RaftRole { role, term, cause: self.member.named(cause) });
         }
         if !active && self.state.active {

@@ -196,6 +196,9 @@ pub struct PartitionView {
 pub struct ControllerView {
     pub role: &'static str,
     pub term: u64,
+    /// Why it has its Raft role, and since when (nothing while down).
+    #[serde(skip)]
+    pub cause: Option<(crate::raft::RoleCause<NodeId>, crate::time::Time)>,
     pub active: bool,
     pub committed: u64,
     /// Only the active controller watches brokers.
