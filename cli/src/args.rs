@@ -12,13 +12,14 @@ usage:
       scenario's seed; --until how much simulated time to run (e.g. 30s,
       1500ms; default: the scenario's duration); --trace writes every event
       as JSON lines; --history writes the client history for `check`.
-  clusterlab nemesis <scenario.json> [--faults partition,kill,pause,clock]
+  clusterlab nemesis <scenario.json> [--faults partition,majorities-ring,kill,pause,clock]
                      [--targets a,b,...] [--from D] [--until D] [--interval D] [--seed N]
       Adds random faults to a scenario, Jepsen's way, and prints it: every
       --interval on average (default 10s) the nemesis breaks something,
       then mends it; from --from (default 0s) to --until (default: the
       scenario's duration), when all is mended. --targets: the nodes it may
-      strike (default: all but clients, producers and consumers). --seed
+      strike (default: all but clients, producers and consumers); --faults
+      defaults to all but majorities-ring (it needs four targets). --seed
       sets the scenario's seed, which the faults are drawn from too.
   clusterlab validate <scenario.json>...
       Checks scenario files and says what is wrong and where.

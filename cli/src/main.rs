@@ -99,7 +99,7 @@ fn nemesis(a: &NemesisArgs) -> Result<(), String> {
         scenario.seed = seed;
     }
     let plan = Nemesis {
-        faults: a.faults.clone().unwrap_or_else(|| NemesisFault::ALL.to_vec()),
+        faults: a.faults.clone().unwrap_or_else(|| NemesisFault::DEFAULT.to_vec()),
         targets: a.targets.clone().unwrap_or_else(|| Nemesis::default_targets(&scenario)),
         from: a.from.unwrap_or(Duration::ZERO),
         until: a.until.unwrap_or(scenario.duration),

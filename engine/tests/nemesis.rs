@@ -43,13 +43,32 @@ fn run(s: &Scenario) -> Simulation {
 fn raft_stays_linearizable_whatever_the_nemesis_breaks() {
     let base = load_example("raft-kv-leader-crash.json");
     for seed in 1..=6 {
-        let s = with_nemesis(base.clone(), &NemesisFault::ALL, None, Duration::from_secs(1), seed);
+        let s = with_nemesis(base.clone(), &NemesisFault::DEFAULT, None, Duration::from_secs(1), seed);
         let mut sim = run(&s);
         let v = sim.check_consistency().clone();
         let lin = v.linearizability.expect("a Raft run is checked");
         assert_eq!(lin.linearizable, Linearizable::Yes, "seed {seed}: {:?}", s.faults);
         assert_eq!(v.anomalies.total(), 0, "seed {seed}");
         // Not safe by doing nothing: writes were acknowledged throughout.
+        let ok = sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count();
+        assert!(ok > 200, "seed {seed}: only {ok} operations succeeded");
+    }
+}
+
+/// Five members under Jepsen's majorities ring (each reaches a majority,
+/// no two the same one), again and again: still linearizable, and still
+/// serving.
+#[test]
+fn raft_stays_linearizable_under_a_majorities_ring() {
+    let base = load_example("raft-kv-partitioned-leader.json");
+    for seed in 1..=4 {
+        let s = with_nemesis(base.clone(), &[NemesisFault::MajoritiesRing], None, Duration::from_secs(1), seed);
+        assert!(s.faults.iter().filter(|f| matches!(f.fault, Fault::PartitionOneWay { .. })).count() >= 10);
+        let mut sim = run(&s);
+        let v = sim.check_consistency().clone();
+        let lin = v.linearizability.expect("a Raft run is checked");
+        assert_eq!(lin.linearizable, Linearizable::Yes, "seed {seed}: {:?}", s.faults);
+        assert_eq!(v.anomalies.total(), 0, "seed {seed}");
         let ok = sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count();
         assert!(ok > 200, "seed {seed}: only {ok} operations succeeded");
     }

@@ -268,6 +268,7 @@ pub fn FaultsPanel() -> impl IntoView {
                     let checked = move || kinds.with(|v| v.contains(&k));
                     let title = match k {
                         NemesisFault::Partition => "Cut one node, or a random majority, off from the other targets",
+                        NemesisFault::MajoritiesRing => "Cut the targets so that each still reaches a majority, no two the same one (four targets or more)",
                         NemesisFault::Kill => "kill -9 one node's process, then start it again",
                         NemesisFault::Pause => "SIGSTOP one node's process, then resume it",
                         NemesisFault::Clock => "Set one node's clock 4 ms to 262 s off, then back",

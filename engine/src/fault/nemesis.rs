@@ -27,6 +27,13 @@ pub enum NemesisFault {
     /// the rest (Jepsen's `:one` and `:majority` partition targets). Nodes
     /// that are not targets, such as clients, still reach every node.
     Partition,
+    /// Jepsen's `:majorities-ring` partition: every target still reaches a
+    /// majority of the targets (itself included), but no two see the same
+    /// majority. In a random ring of the targets each reaches the nearest
+    /// on both sides; a leader can then be cut off from a member that
+    /// others still hear, the partial partition Raft's PreVote and
+    /// CheckQuorum are for. Needs four targets or more.
+    MajoritiesRing,
     /// Kill one target's process (`kill -9`), then start it again.
     Kill,
     /// Stop one target's process (`SIGSTOP`), then resume it.
@@ -37,12 +44,23 @@ pub enum NemesisFault {
 }
 
 impl NemesisFault {
-    pub const ALL: [NemesisFault; 4] =
+    pub const ALL: [NemesisFault; 5] = [
+        NemesisFault::Partition,
+        NemesisFault::MajoritiesRing,
+        NemesisFault::Kill,
+        NemesisFault::Pause,
+        NemesisFault::Clock,
+    ];
+
+    /// The command line's choice when it is given none: every fault but
+    /// the majorities ring, which needs four targets.
+    pub const DEFAULT: [NemesisFault; 4] =
         [NemesisFault::Partition, NemesisFault::Kill, NemesisFault::Pause, NemesisFault::Clock];
 
     pub fn name(self) -> &'static str {
         match self {
             NemesisFault::Partition => "partition",
+            NemesisFault::MajoritiesRing => "majorities-ring",
             NemesisFault::Kill => "kill",
             NemesisFault::Pause => "pause",
             NemesisFault::Clock => "clock",
@@ -50,10 +68,9 @@ impl NemesisFault {
     }
 
     pub fn parse(text: &str) -> Result<NemesisFault, String> {
-        NemesisFault::ALL
-            .into_iter()
-            .find(|f| f.name() == text)
-            .ok_or_else(|| format!("`{text}` is not a nemesis fault; the faults are partition, kill, pause and clock"))
+        NemesisFault::ALL.into_iter().find(|f| f.name() == text).ok_or_else(|| {
+            format!("`{text}` is not a nemesis fault; the faults are partition, majorities-ring, kill, pause and clock")
+        })
     }
 
     /// A comma-separated list, as the command line takes it: `partition,kill`.
@@ -140,6 +157,12 @@ impl Nemesis {
         if self.faults.contains(&NemesisFault::Partition) && self.targets.len() < 2 {
             return Err(format!("a partition needs at least two target nodes; there is only `{}`", self.targets[0]));
         }
+        if self.faults.contains(&NemesisFault::MajoritiesRing) && self.targets.len() < 4 {
+            return Err(format!(
+                "a majorities ring needs at least four target nodes (with fewer, a node that reaches a majority reaches every node); there are {}",
+                self.targets.len()
+            ));
+        }
         if self.interval < MIN_INTERVAL {
             return Err(format!("the interval is {}; it must be at least {MIN_INTERVAL}", self.interval));
         }
@@ -205,6 +228,26 @@ impl Nemesis {
                     Fault::PartitionOneWay { from: order.clone(), to: rest.clone() },
                     Fault::PartitionOneWay { from: rest, to: order },
                 ];
+                (start, vec![Fault::Heal {}])
+            }
+            NemesisFault::MajoritiesRing => {
+                // In ring order each reaches the `reach` nearest on either
+                // side: with itself, a majority. A one-way cut from each
+                // to the rest blocks both ways, as the distance is mutual.
+                let n = order.len();
+                let reach = (n / 2).div_ceil(2);
+                let start = (0..n)
+                    .filter_map(|i| {
+                        let far: Vec<String> = (0..n)
+                            .filter(|&j| {
+                                let d = i.abs_diff(j);
+                                d.min(n - d) > reach
+                            })
+                            .map(|j| order[j].clone())
+                            .collect();
+                        (!far.is_empty()).then(|| Fault::PartitionOneWay { from: vec![order[i].clone()], to: far })
+                    })
+                    .collect();
                 (start, vec![Fault::Heal {}])
             }
             NemesisFault::Kill => {
@@ -298,6 +341,45 @@ mod tests {
         assert!(gaps.iter().all(|&g| g < 2 * n.interval.as_nanos()), "{gaps:?}");
         let mean = gaps.iter().sum::<u64>() / gaps.len() as u64;
         assert!(mean > n.interval.as_nanos() / 2 && mean < 3 * n.interval.as_nanos() / 2, "mean gap {mean}");
+    }
+
+    #[test]
+    fn a_majorities_ring_leaves_each_target_a_majority_and_no_two_the_same() {
+        use std::collections::{BTreeMap, BTreeSet};
+        for size in 4..=9 {
+            let targets: Vec<String> = (1..=size).map(|i| format!("n{i}")).collect();
+            let n = Nemesis { targets: targets.clone(), ..nemesis(&[NemesisFault::MajoritiesRing]) };
+            let plan = n.plan(size as u64).unwrap();
+            // The first strike: its cuts, all at one moment, then a heal.
+            let first: Vec<&ScheduledFault> = plan.iter().take_while(|f| f.at == plan[0].at).collect();
+            assert!(matches!(plan[first.len()].fault, Fault::Heal {}), "{size}: {plan:?}");
+            let mut blocked: BTreeSet<(String, String)> = BTreeSet::new();
+            for f in &first {
+                let Fault::PartitionOneWay { from, to } = &f.fault else { panic!("{f:?}") };
+                for a in from {
+                    for b in to {
+                        blocked.insert((a.clone(), b.clone()));
+                    }
+                }
+            }
+            let mut views: BTreeMap<&String, BTreeSet<&String>> = BTreeMap::new();
+            for a in &targets {
+                let sees: BTreeSet<&String> =
+                    targets.iter().filter(|b| !blocked.contains(&((*a).clone(), (*b).clone()))).collect();
+                for b in &sees {
+                    assert!(!blocked.contains(&((*b).clone(), a.clone())), "{size}: {a} and {b} cut one way only");
+                }
+                assert!(sees.len() > size / 2, "{size}: {a} reaches {sees:?}, no majority");
+                assert!(sees.len() < size, "{size}: {a} reaches everyone");
+                views.insert(a, sees);
+            }
+            let distinct: BTreeSet<&BTreeSet<&String>> = views.values().collect();
+            assert_eq!(distinct.len(), size, "{size}: two targets see the same majority: {views:?}");
+        }
+        let three =
+            Nemesis { targets: vec!["a".into(), "b".into(), "c".into()], ..nemesis(&[NemesisFault::MajoritiesRing]) };
+        assert!(three.plan(1).unwrap_err().contains("at least four target nodes"));
+        assert_eq!(NemesisFault::parse("majorities-ring"), Ok(NemesisFault::MajoritiesRing));
     }
 
     #[test]
