@@ -7,8 +7,10 @@
 use crate::components::raft_kv::wire::{self, CommandId};
 use crate::context::Ctx;
 use crate::message::{Message, NodeId, RaftWire, Timer};
-use crate::raft::{Config, PeerId, Persisted, Raft, RoleCause};
+use crate::raft::{Config, PeerId, Persisted, Raft, Role, RoleCause};
 use crate::rng::Rng;
+use crate::time::Time;
+use crate::trace::Note;
 
 #[derive(Clone, Debug)]
 pub struct RaftMember {
@@ -20,11 +22,20 @@ pub struct RaftMember {
     pub disk: Persisted<CommandId>,
     /// The running state machine; `None` while the process is down.
     pub raft: Option<Raft<CommandId>>,
+    /// The role and term last noted in the trace, and since when; reset
+    /// at each start, so a restarted member notes its role again.
+    reported: Option<(Role, u64, Time)>,
 }
 
 impl RaftMember {
     pub fn new(me: PeerId, members: Vec<NodeId>) -> RaftMember {
-        RaftMember { me, members, disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() }, raft: None }
+        RaftMember {
+            me,
+            members,
+            disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() },
+            raft: None,
+            reported: None,
+        }
     }
 
     /// (Re)starts the state machine from the disk, with randomness of its
@@ -33,6 +44,30 @@ impl RaftMember {
         let seed = ctx.rng().next_u64();
         let rng = Rng::stream(seed, u64::from(self.me));
         self.raft = Some(Raft::restart(self.me, self.members.len(), config, self.disk.clone(), rng));
+        self.reported = None;
+    }
+
+    /// Notes a change of the running member's role or term in the trace,
+    /// with its cause. True if the term changed since an earlier note (a
+    /// new term, not the first note after a start).
+    pub fn note_role(&mut self, ctx: &mut Ctx) -> bool {
+        let Some(r) = &self.raft else { return false };
+        let (role, term) = (r.role, r.term);
+        if self.reported.is_some_and(|(ro, t, _)| (ro, t) == (role, term)) {
+            return false;
+        }
+        let cause = self.named(r.cause);
+        let old_term = self.reported.map(|(_, t, _)| t);
+        self.reported = Some((role, term, ctx.now()));
+        ctx.note(Note::RaftRole { role, term, cause });
+        old_term.is_some_and(|t| t != term)
+    }
+
+    /// Why the running member has its role, and since when.
+    pub fn role_cause(&self) -> Option<(RoleCause<NodeId>, Time)> {
+        let r = self.raft.as_ref()?;
+        let (_, _, since) = self.reported?;
+        Some((self.named(r.cause), since))
     }
 
     /// Sets the first tick timer. Members start (and restart) at different

@@ -51,9 +51,6 @@ struct Volatile {
     /// The index of this controller's last proposal: it decides again once
     /// that is applied.
     pending_until: u64,
-    last_role: Option<(Role, u64)>,
-    /// When `last_role` began.
-    role_since: Option<crate::time::Time>,
 }
 
 #[derive(Clone, Debug)]
@@ -81,8 +78,6 @@ impl KafkaController {
             reported: vec![None; n],
             alters: Vec::new(),
             pending_until: 0,
-            last_role: None,
-            role_since: None,
         }
     }
 
@@ -122,8 +117,7 @@ impl KafkaController {
             Some(r) => (r.role.name(), r.term, r.log.committed),
             None => ("down", self.member.disk.term, self.member.disk.commit),
         };
-        let cause =
-            self.member.raft.as_ref().zip(self.state.role_since).map(|(r, since)| (self.member.named(r.cause), since));
+        let cause = self.member.role_cause();
         ControllerView { role, term, cause, active: self.state.active, committed, brokers, partitions }
     }
 
@@ -177,12 +171,7 @@ impl KafkaController {
                 }
             }
         }
-        let (role, term, cause) = (raft.role, raft.term, raft.cause);
-        if self.state.last_role != Some((role, term)) {
-            self.state.last_role = Some((role, term));
-            self.state.role_since = Some(ctx.now());
-            ctx.note(Note::RaftRole { role, term, cause: self.member.named(cause) });
-        }
+        self.member.note_role(ctx);
         if !active && self.state.active {
             self.state.active = false;
             self.state.detectors.clear();

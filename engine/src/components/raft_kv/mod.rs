@@ -15,7 +15,6 @@ use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, 
 use crate::node::Process;
 use crate::queue::TimerId;
 use crate::raft::{Dropped, Message as RaftMsg, PeerId, Role, RoleCause};
-use crate::trace::Note;
 use config::{RaftKvConfig, Reads};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -50,9 +49,6 @@ struct Volatile {
     reads: BTreeMap<u64, Waiting>,
     /// Confirmed reads waiting for the state machine to reach `index`.
     ready: Vec<(u64, Waiting)>,
-    /// The role and term last reported in the trace, and when.
-    reported: Option<(Role, u64)>,
-    role_since: Option<crate::time::Time>,
 }
 
 #[derive(Clone, Debug)]
@@ -115,7 +111,7 @@ impl RaftKv {
                 keys: self.state.store.len(),
                 pending_writes: self.state.writes.len(),
                 pending_reads: self.state.reads.len() + self.state.ready.len(),
-                cause: self.state.role_since.map(|since| (self.member.named(r.cause), since)),
+                cause: self.member.role_cause(),
                 timer: (
                     r.election_elapsed(),
                     if r.role == Role::Leader { r.config().election_tick } else { r.randomized_election_timeout() },
@@ -219,7 +215,6 @@ impl RaftKv {
             }
         }
         let applied = raft.log.applied;
-        let (role, term, cause) = (raft.role, raft.term, raft.cause);
         let ready = std::mem::take(&mut self.state.ready);
         for (index, w) in ready {
             if index <= applied {
@@ -229,18 +224,12 @@ impl RaftKv {
                 self.state.ready.push((index, w));
             }
         }
-        if self.state.reported != Some((role, term)) {
-            let old_term = self.state.reported.map(|r| r.1);
-            self.state.reported = Some((role, term));
-            self.state.role_since = Some(ctx.now());
-            ctx.note(Note::RaftRole { role, term, cause: self.member.named(cause) });
-            // A new term drops the reads the old leader had not confirmed
-            // (etcd answers them with an error): a read has no effect, so
-            // refusing it is safe.
-            if old_term.is_some_and(|t| t != term) {
-                for (_, w) in std::mem::take(&mut self.state.reads) {
-                    Self::answer(ctx, w, Status::ServiceUnavailable, None);
-                }
+        // A new term drops the reads the old leader had not confirmed
+        // (etcd answers them with an error): a read has no effect, so
+        // refusing it is safe.
+        if self.member.note_role(ctx) {
+            for (_, w) in std::mem::take(&mut self.state.reads) {
+                Self::answer(ctx, w, Status::ServiceUnavailable, None);
             }
         }
     }
