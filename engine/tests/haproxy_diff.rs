@@ -2159,8 +2159,6 @@ fn abortonclose_matches_haproxy() {
 /// its worker. Returns what HAProxy would log: the status, and whether
 /// the answer came before s1's (within 500 ms of the request).
 fn held_while_marked_down(shutdown_sessions: bool) -> (engine::Simulation, (u16, bool)) {
-    use engine::message::Message;
-    use engine::trace::What;
     let mut s1 = serde_json::json!({ "name": "s1", "check": true, "inter": "200ms", "fall": 1, "rise": 1 });
     if shutdown_sessions {
         s1["on_marked_down"] = serde_json::json!("shutdown-sessions");
@@ -2176,16 +2174,25 @@ fn held_while_marked_down(shutdown_sessions: bool) -> (engine::Simulation, (u16,
         ],
         "links": [ { "between": ["c", "lb"], "latency": "10us" }, { "between": ["lb", "s1"], "latency": "10us" } ]
     });
+    let (sim, status, at) = first_answer(scenario, 3_000_000_000);
+    (sim, (status, at - 100_000_000 < 500_000_000))
+}
+
+/// Runs `scenario` until `until` (ns): the run, and the status and time of
+/// the first answer client `c` got.
+fn first_answer(scenario: serde_json::Value, until: u64) -> (engine::Simulation, u16, u64) {
+    use engine::message::Message;
+    use engine::trace::What;
     let scenario = engine::Scenario::from_value(scenario).expect("valid");
     let mut sim = engine::Simulation::new(&scenario).unwrap();
-    sim.run_until(3_000_000_000);
+    sim.run_until(until);
     let c = sim.node_id("c").unwrap();
     let answer = sim.trace().events().iter().find_map(|e| match &e.what {
         What::Deliver { to, msg: Message::Response(r), .. } if *to == c => Some((r.status.code(), e.time)),
         _ => None,
     });
     let (status, at) = answer.expect("the client got an answer");
-    (sim, (status, at - 100_000_000 < 500_000_000))
+    (sim, status, at)
 }
 
 /// `on-marked-down shutdown-sessions` against HAProxy 2.6: s1 holds a
@@ -2244,8 +2251,6 @@ fn on_marked_down_shutdown_sessions_matches_haproxy() {
 /// 1 s. Returns the engine's answer: the status, and whether it came
 /// before bk's (within a second of the request).
 fn held_by_a_backup(shutdown_backup_sessions: bool) -> (engine::Simulation, (u16, bool)) {
-    use engine::message::Message;
-    use engine::trace::What;
     let mut s1 = serde_json::json!({ "name": "s1", "check": true, "inter": "200ms", "fall": 1, "rise": 1 });
     if shutdown_backup_sessions {
         s1["on_marked_up"] = serde_json::json!("shutdown-backup-sessions");
@@ -2264,28 +2269,35 @@ fn held_by_a_backup(shutdown_backup_sessions: bool) -> (engine::Simulation, (u16
                    { "between": ["lb", "bk"], "latency": "10us" } ],
         "faults": [ { "at": "0s", "action": "crash", "node": "s1" }, { "at": "1s", "action": "restart", "node": "s1" } ]
     });
-    let scenario = engine::Scenario::from_value(scenario).expect("valid");
-    let mut sim = engine::Simulation::new(&scenario).unwrap();
-    sim.run_until(4_000_000_000);
-    let c = sim.node_id("c").unwrap();
-    let answer = sim.trace().events().iter().find_map(|e| match &e.what {
-        What::Deliver { to, msg: Message::Response(r), .. } if *to == c => Some((r.status.code(), e.time)),
-        _ => None,
-    });
-    let (status, at) = answer.expect("the client got an answer");
+    let (sim, status, at) = first_answer(scenario, 4_000_000_000);
     (sim, (status, at - 500_000_000 < 1_000_000_000))
 }
 
 /// A server's `status` column in `show stat` (`UP`, `DOWN`, ...).
 fn status_of(socket: &Path, backend: &str, server: &str) -> String {
+    show_stat(socket, backend, &[server], &["status"]).remove(0).remove(0)
+}
+
+/// One `show stat` on the admin socket: for each of `rows` (server names,
+/// or `BACKEND`) in `backend`, the values of `columns`.
+fn show_stat(socket: &Path, backend: &str, rows: &[&str], columns: &[&str]) -> Vec<Vec<String>> {
     let csv = admin(socket, "show stat");
     let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
-    let status = header.iter().position(|&h| h == "status").unwrap_or_else(|| panic!("no status: {csv}"));
-    csv.lines()
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|r| r.len() > status && r[0] == backend && r[1] == server)
-        .map(|r| r[status].to_string())
-        .unwrap_or_else(|| panic!("no {backend}/{server} in:\n{csv}"))
+    let columns: Vec<usize> = columns
+        .iter()
+        .map(|name| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}: {csv}")))
+        .collect();
+    let widest = columns.iter().max().copied().unwrap_or(0);
+    rows.iter()
+        .map(|row| {
+            let r: Vec<&str> = csv
+                .lines()
+                .map(|l| l.split(',').collect::<Vec<_>>())
+                .find(|r| r.len() > widest && r[0] == backend && r[1] == *row)
+                .unwrap_or_else(|| panic!("no {backend}/{row} in:\n{csv}"));
+            columns.iter().map(|&c| r[c].to_string()).collect()
+        })
+        .collect()
 }
 
 /// `on-marked-up shutdown-backup-sessions` against HAProxy 2.6: while s1
@@ -2494,20 +2506,9 @@ fn leastconn_server_queues() -> (engine::Simulation, Vec<Occupancy>) {
 /// The occupancy HAProxy's `show stat` reports for `backend`, whose
 /// servers are s1 and `second`.
 fn occupancy_of(socket: &Path, backend: &str, second: &str) -> Occupancy {
-    let csv = admin(socket, "show stat");
-    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
-    let column = |name: &str| header.iter().position(|&h| h == name).unwrap_or_else(|| panic!("no {name}: {csv}"));
-    let (scur, qcur) = (column("scur"), column("qcur"));
-    let row = |server: &str| -> Vec<u32> {
-        let r: Vec<&str> = csv
-            .lines()
-            .map(|l| l.split(',').collect::<Vec<_>>())
-            .find(|r| r.len() > qcur.max(scur) && r[0] == backend && r[1] == server)
-            .unwrap_or_else(|| panic!("no {backend}/{server} in:\n{csv}"));
-        [scur, qcur].iter().map(|&c| r[c].parse().unwrap_or(0)).collect()
-    };
-    let (s1, s2, be) = (row("s1"), row(second), row("BACKEND"));
-    ([(s1[0], s1[1]), (s2[0], s2[1])], be[1])
+    let rows = show_stat(socket, backend, &["s1", second, "BACKEND"], &["scur", "qcur"]);
+    let n: Vec<Vec<u32>> = rows.iter().map(|r| r.iter().map(|v| v.parse().unwrap_or(0)).collect()).collect();
+    ([(n[0][0], n[0][1]), (n[1][0], n[1][1])], n[2][1])
 }
 
 fn total(o: &Occupancy) -> u32 {
