@@ -44,15 +44,20 @@ fn raft_stays_linearizable_whatever_the_nemesis_breaks() {
     let base = load_example("raft-kv-leader-crash.json");
     for seed in 1..=6 {
         let s = with_nemesis(base.clone(), &NemesisFault::DEFAULT, None, Duration::from_secs(1), seed);
-        let mut sim = run(&s);
-        let v = sim.check_consistency().clone();
-        let lin = v.linearizability.expect("a Raft run is checked");
-        assert_eq!(lin.linearizable, Linearizable::Yes, "seed {seed}: {:?}", s.faults);
-        assert_eq!(v.anomalies.total(), 0, "seed {seed}");
-        // Not safe by doing nothing: writes were acknowledged throughout.
-        let ok = sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count();
-        assert!(ok > 200, "seed {seed}: only {ok} operations succeeded");
+        assert_linearizable_and_serving(&s, seed);
     }
+}
+
+/// Runs `s`: its history is linearizable with no anomaly, and not safe by
+/// doing nothing: over 200 operations were acknowledged.
+fn assert_linearizable_and_serving(s: &Scenario, seed: u64) {
+    let mut sim = run(s);
+    let v = sim.check_consistency().clone();
+    let lin = v.linearizability.expect("a Raft run is checked");
+    assert_eq!(lin.linearizable, Linearizable::Yes, "seed {seed}: {:?}", s.faults);
+    assert_eq!(v.anomalies.total(), 0, "seed {seed}");
+    let ok = sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count();
+    assert!(ok > 200, "seed {seed}: only {ok} operations succeeded");
 }
 
 /// Five members under Jepsen's majorities ring (each reaches a majority,
@@ -64,13 +69,7 @@ fn raft_stays_linearizable_under_a_majorities_ring() {
     for seed in 1..=4 {
         let s = with_nemesis(base.clone(), &[NemesisFault::MajoritiesRing], None, Duration::from_secs(1), seed);
         assert!(s.faults.iter().filter(|f| matches!(f.fault, Fault::PartitionOneWay { .. })).count() >= 10);
-        let mut sim = run(&s);
-        let v = sim.check_consistency().clone();
-        let lin = v.linearizability.expect("a Raft run is checked");
-        assert_eq!(lin.linearizable, Linearizable::Yes, "seed {seed}: {:?}", s.faults);
-        assert_eq!(v.anomalies.total(), 0, "seed {seed}");
-        let ok = sim.history().ops().iter().filter(|o| o.outcome == Outcome::Ok).count();
-        assert!(ok > 200, "seed {seed}: only {ok} operations succeeded");
+        assert_linearizable_and_serving(&s, seed);
     }
 }
 
