@@ -534,7 +534,7 @@ impl LoadBalancer {
         let input = PickInput { source: crate::network::ipv4(client), uri: ctx.path(path), keys: &keys[..draws] };
         let (first, end) = (self.ranges[backend].first, self.ranges[backend].end);
         let now = slowstart::clock_seconds(ctx.monotonic());
-        let usable = self.state.usable[first..end].iter().any(|&u| u);
+        let usable = |state: &Volatile| state.usable[first..end].iter().any(|&u| u);
         let be = &self.state.backends[backend];
         // With requests in the backend's queue, the round-robin algorithms
         // and `first` know every server is full and queue this one too
@@ -545,7 +545,8 @@ impl LoadBalancer {
             self.backend(backend).balance,
             config::Balance::Roundrobin | config::Balance::StaticRr | config::Balance::First
         );
-        if usable && in_turn && !be.queue.is_empty() && be.queue.len() as u32 != be.beconn {
+        // (The scan of the servers last: it is rarely needed.)
+        if in_turn && !be.queue.is_empty() && be.queue.len() as u32 != be.beconn && usable(&self.state) {
             self.enqueue(ctx, slot, None);
             return;
         }
@@ -575,7 +576,7 @@ impl LoadBalancer {
                     self.answer(ctx, slot, Status::ServiceUnavailable);
                 }
             }
-            None if usable => {
+            None if usable(&self.state) => {
                 // Every usable server is full: the backend queue.
                 self.enqueue(ctx, slot, None);
             }
