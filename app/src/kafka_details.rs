@@ -25,9 +25,8 @@ pub fn describe(
     Some(match detail {
         Detail::KafkaController(v) => {
             push("raft role", format!("{} · term {} · committed {}", v.role, v.term, v.committed));
-            // Why, as the event log said it.
-            if let Some((why, since)) = v.cause.and_then(|(c, since)| Some((sim.raft_cause(node, c, v.term)?, since))) {
-                push("why", format!("{why} (at {})", crate::time_text::to_the_ms(since)));
+            if let Some(why) = crate::snapshot::raft_why(sim, node, v.cause, v.term) {
+                push("why", why);
             }
             push("active controller", if v.active { "yes".into() } else { "no".into() });
             for b in &v.brokers {

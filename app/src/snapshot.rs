@@ -304,11 +304,8 @@ pub fn take(lab: &Lab) -> Snapshot {
                 Detail::RaftKv(v) => {
                     let name = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| sim.node_name(n).to_string());
                     details.push(("role".to_string(), v.role.to_string()));
-                    // Why it has that role, as the event log said it.
-                    if let Some((why, since)) =
-                        v.cause.and_then(|(c, since)| Some((sim.raft_cause(i as u32, c, v.term)?, since)))
-                    {
-                        details.push(("why".to_string(), format!("{why} (at {})", to_the_ms(since))));
+                    if let Some(why) = raft_why(sim, i as u32, v.cause, v.term) {
+                        details.push(("why".to_string(), why));
                     }
                     details.push(("term".to_string(), v.term.to_string()));
                     let (elapsed, timeout) = v.timer;
@@ -600,6 +597,18 @@ fn fault_rows(sim: &engine::Simulation) -> Vec<FaultRow> {
 }
 
 /// A replicating cache's badge: its role, offset and keys.
+/// The `why` row of a Raft member (a `raft_kv` node or a Kafka
+/// controller): the cause of its role as the event log said it, and when.
+pub fn raft_why(
+    sim: &engine::Simulation,
+    node: u32,
+    cause: Option<(engine::raft::RoleCause<u32>, engine::Time)>,
+    term: u64,
+) -> Option<String> {
+    let (cause, since) = cause?;
+    Some(format!("{} (at {})", sim.raft_cause(node, cause, term)?, to_the_ms(since)))
+}
+
 fn replication_badge(c: &engine::components::cache::CacheView) -> String {
     match c.role {
         engine::components::cache::CacheRole::Primary => {
