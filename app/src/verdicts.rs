@@ -2,7 +2,6 @@
 
 use engine::consistency::{AnomalyKind, ConsistencyView, FinalReadsSummary, Linearizable, LogView, Verdict};
 use engine::history::{LogEvent, OpRecord, Outcome};
-use engine::message::Op;
 use engine::sim::final_reads::{FinalReads, QUIET_NS};
 use engine::time::Time;
 use engine::Simulation;
@@ -57,14 +56,7 @@ fn describe_op(sim: &Simulation, finals: Option<&FinalReads>, i: usize) -> Strin
     let Some(r) = op(sim, finals, i) else {
         return format!("operation {i} (beyond the kept history)");
     };
-    let what = match r.op {
-        Op::Read { key } => match (r.outcome, r.value) {
-            (Outcome::Ok, Some(v)) => format!("read k{key} → {v}"),
-            (Outcome::Ok, None) => format!("read k{key} → absent"),
-            _ => format!("read k{key}"),
-        },
-        Op::Write { key, value } => format!("write k{key} = {value}"),
-    };
+    let what = r.what();
     let outcome = match (r.outcome, r.complete) {
         (Outcome::Ok, Some(t)) => format!("ok at {}", at(t)),
         (Outcome::Fail, Some(t)) => format!("failed at {}", at(t)),

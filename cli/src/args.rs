@@ -12,6 +12,12 @@ usage:
       scenario's seed; --until how much simulated time to run (e.g. 30s,
       1500ms; default: the scenario's duration); --trace writes every event
       as JSON lines; --history writes the client history for `check`.
+  clusterlab path <scenario.json> <operation|slowest> [--seed N]
+      Follows one client operation through the system and prints its path:
+      each message sent on its behalf (delivered or dropped) and each note a
+      node made while working for it, with the time since it was invoked.
+      <operation> is its place in the client history (from 0, as in the
+      --history file); `slowest` picks the completed one that took longest.
   clusterlab nemesis <scenario.json> [--faults partition,majorities-ring,kill,pause,clock]
                      [--targets a,b,...] [--from D] [--until D] [--interval D] [--seed N]
       Adds random faults to a scenario, Jepsen's way, and prints it: every
@@ -62,6 +68,20 @@ pub struct CheckArgs {
     pub files: Vec<String>,
 }
 
+/// Which operation `path` follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpChoice {
+    Index(u32),
+    Slowest,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct PathArgs {
+    pub scenario: String,
+    pub op: OpChoice,
+    pub seed: Option<u64>,
+}
+
 /// What `nemesis` was asked for; unset options take the defaults in USAGE.
 #[derive(Debug, Default, PartialEq)]
 pub struct NemesisArgs {
@@ -77,6 +97,7 @@ pub struct NemesisArgs {
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Run(RunArgs),
+    Path(PathArgs),
     Nemesis(NemesisArgs),
     Validate(Vec<String>),
     HaproxyCfg { scenario: String, node: String },
@@ -95,6 +116,7 @@ pub fn parse(argv: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
         "run" => parse_run(rest).map(Command::Run),
+        "path" => parse_path(rest).map(Command::Path),
         "nemesis" => parse_nemesis(rest).map(Command::Nemesis),
         "check" => parse_check(rest).map(Command::Check),
         "validate" => {
@@ -236,6 +258,31 @@ fn parse_run(args: &[String]) -> Result<RunArgs, String> {
     Ok(RunArgs { scenario, seed, until, trace, history })
 }
 
+fn parse_path(args: &[String]) -> Result<PathArgs, String> {
+    let mut positionals = Vec::new();
+    let mut seed = None;
+    let mut walk = Walk::new(args);
+    while let Some(arg) = walk.next_arg() {
+        match arg {
+            Arg::Flag("--seed", inline) => seed = Some(self::seed(&walk.value("--seed", inline)?)?),
+            Arg::Flag(f, _) => return Err(format!("unknown option `{f}`")),
+            Arg::Positional(a) => positionals.push(a.clone()),
+        }
+    }
+    let [scenario, op] = <[String; 2]>::try_from(positionals)
+        .map_err(|_| "path needs a scenario file and an operation (a number from 0, or `slowest`)".to_string())?;
+    let op = match op.as_str() {
+        "slowest" => OpChoice::Slowest,
+        n => OpChoice::Index(n.parse().map_err(|_| {
+            format!(
+                "the operation is its place in the client history (a number from 0 to {}) or `slowest`, got `{n}`",
+                u32::MAX
+            )
+        })?),
+    };
+    Ok(PathArgs { scenario, op, seed })
+}
+
 fn parse_check(args: &[String]) -> Result<CheckArgs, String> {
     let mut format = HistoryFormat::Json;
     let mut model = None;
@@ -281,6 +328,21 @@ mod tests {
 
     fn p(args: &[&str]) -> Result<Command, String> {
         parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_path() {
+        let c = p(&["path", "s.json", "12", "--seed=4"]).unwrap();
+        assert_eq!(c, Command::Path(PathArgs { scenario: "s.json".into(), op: OpChoice::Index(12), seed: Some(4) }));
+        let c = p(&["path", "slowest", "s.json"]).unwrap_err();
+        assert!(c.contains("got `s.json`"), "{c}");
+        assert_eq!(
+            p(&["path", "s.json", "slowest"]).unwrap(),
+            Command::Path(PathArgs { scenario: "s.json".into(), op: OpChoice::Slowest, seed: None })
+        );
+        assert!(p(&["path", "s.json"]).unwrap_err().starts_with("path needs a scenario file and an operation"));
+        assert!(p(&["path", "s.json", "-1"]).unwrap_err().contains("unknown option `-1`"));
+        assert_eq!(p(&["path", "s.json", "1", "--trace", "x"]).unwrap_err(), "unknown option `--trace`");
     }
 
     #[test]

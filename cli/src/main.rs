@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! clusterlab run <scenario.json> [--seed N] [--until <duration>] [--trace <file.jsonl>]
+//! clusterlab path <scenario.json> <operation|slowest> [--seed N]
 //! clusterlab nemesis <scenario.json> [--faults F,..] [--targets N,..] [--from D] [--until D] [--interval D] [--seed N]
 //! clusterlab validate <scenario.json>...
 //! clusterlab haproxy-cfg <scenario.json> <node>
@@ -11,7 +12,7 @@
 
 mod args;
 
-use args::{CheckArgs, Command, HistoryFormat, NemesisArgs, RunArgs};
+use args::{CheckArgs, Command, HistoryFormat, NemesisArgs, OpChoice, PathArgs, RunArgs};
 use checker::any::{self, Loaded, ModelKind};
 use checker::formats::{self, ParseError};
 use engine::fault::nemesis::{Nemesis, NemesisFault};
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Run(run_args) => run(&run_args),
+        Command::Path(path_args) => path(&path_args),
         Command::Nemesis(nemesis_args) => nemesis(&nemesis_args),
         Command::Validate(files) => validate(&files),
         Command::HaproxyCfg { scenario, node } => config_file(&scenario, &node, "haproxy.cfg", "a load balancer"),
@@ -215,6 +217,39 @@ fn run(a: &RunArgs) -> Result<(), String> {
         return Err(h.to_string());
     }
     Ok(())
+}
+
+/// Follows one operation through a run and prints its path.
+fn path(a: &PathArgs) -> Result<(), String> {
+    let scenario = load(&a.scenario)?;
+    let seed = a.seed.unwrap_or(scenario.seed);
+    let start = Simulation::with_seed(&scenario, seed).map_err(|e| format!("{}: {e}", source(&a.scenario)))?;
+    let end = scenario.duration.nanos;
+    let op = match a.op {
+        OpChoice::Index(i) => i,
+        OpChoice::Slowest => {
+            let mut sim = start.clone();
+            sim.run_through(end);
+            let done = sim.history().ops().iter().enumerate().filter_map(|(i, r)| Some((i, r.complete? - r.invoke)));
+            // The first of the slowest: ties go to the earliest.
+            let slowest = done.fold(None, |best: Option<(usize, u64)>, (i, d)| match best {
+                Some((_, b)) if b >= d => best,
+                _ => Some((i, d)),
+            });
+            slowest.ok_or("no operation completed in this run")?.0 as u32
+        }
+    };
+    let path = start.follow_op(op, end.saturating_add(1))?;
+    let mut out = format!("operation {op}: {}\n", path.headline);
+    for line in path.lines() {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if path.missed > 0 {
+        out.push_str(&format!("({} later steps not kept)\n", path.missed));
+    }
+    out.push_str(&format!("followed until {}\n", engine::time::format_time_short(path.until)));
+    print_out(out.trim_end())
 }
 
 /// Reads and interprets one history file.

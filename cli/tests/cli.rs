@@ -327,3 +327,29 @@ fn nemesis_names_what_is_wrong_and_prints_nothing() {
         "clusterlab: standard input: the nemesis's target `kv7` is not a node of this scenario\n"
     );
 }
+
+#[test]
+fn path_follows_one_operation_and_names_what_is_wrong() {
+    let file = example("web-cache-db.json");
+    let out = clusterlab(&["path", &file, "500"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("operation 500: clients (client 500): read k9415 → absent"), "{text}");
+    assert!(lines[1].starts_with("+") && lines[1].contains("lb receives request"), "{text}");
+    assert!(text.contains("redis receives cache") && text.contains("GET k9415"), "{text}");
+    assert!(lines.last().unwrap().starts_with("followed until"), "{text}");
+    // The same again.
+    assert_eq!(clusterlab(&["path", &file, "500"]).stdout, text.as_bytes());
+    // `slowest` picks one that completed.
+    let out = clusterlab(&["path", &example("abandoned-queue.json"), "slowest"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("lb: queued in the backend"), "{text}");
+    // An operation the run does not have.
+    let out = clusterlab(&["path", &file, "99999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("99999999 is not one of them"), "{err}");
+    let out = clusterlab(&["path", &file, "first"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -56,6 +56,53 @@ impl Ctx<'_> {
     /// Cancels a timer that has not fired yet.
     pub fn cancel_timer(&mut self, id: TimerId) {
         self.world.queue.cancel(id);
+        if let Some(f) = self.world.follow.as_mut() {
+            f.take(id.seq());
+        }
+    }
+
+    /// From here on this handler works for request `id` that `from` sent
+    /// this node (taken from a queue, say): what it sends and arms belongs
+    /// to that request's operation, when operations are followed (see
+    /// [`crate::follow`]). A node must say so whenever it turns to a
+    /// request other than the one whose event it is handling.
+    pub fn work_for(&mut self, from: NodeId, id: crate::message::RequestId) {
+        let me = self.me;
+        if let Some(f) = self.world.follow.as_mut() {
+            f.work_for(from, me, id);
+        }
+    }
+
+    /// The operation this handler works for travels as `data` from here
+    /// (an id unique in the run: a Raft entry's command, a read's
+    /// context), when operations are followed.
+    pub fn carried_by(&mut self, data: u64) {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.carried_by(data);
+        }
+    }
+
+    /// What follows is for the operation `data` carries (none: for no
+    /// operation), when operations are followed.
+    pub fn work_for_carried(&mut self, data: Option<u64>) {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.work_for_carried(data);
+        }
+    }
+
+    /// The request this handler works for waits in this node's `queue`
+    /// (a step of its path, when operations are followed; not traced).
+    pub fn queued(&mut self, queue: crate::follow::Queue) {
+        let (now, me) = (self.world.now, self.me);
+        if let Some(f) = self.world.follow.as_mut() {
+            f.queued(now, me, queue);
+        }
+    }
+
+    /// From here on this handler works for no client operation (its own
+    /// housekeeping), when operations are followed.
+    pub fn work_for_none(&mut self) {
+        self.world.set_current_op(None);
     }
 
     /// The URL path with this id.
@@ -132,7 +179,11 @@ impl Ctx<'_> {
     /// A client invokes an operation: recorded in the history and counted.
     pub fn invoke(&mut self, process: u32, op: Op) -> OpTicket {
         self.world.metrics.sent();
-        self.world.history.invoke(self.me, process, op, self.world.now)
+        let ticket = self.world.history.invoke(self.me, process, op, self.world.now);
+        if let Some(f) = self.world.follow.as_mut() {
+            f.invoked(ticket.index);
+        }
+        ticket
     }
 
     /// The operation behind `ticket` completed: recorded with its latency
@@ -150,6 +201,6 @@ impl Ctx<'_> {
 
     /// Records something this node wants the event log to show.
     pub fn note(&mut self, note: Note) {
-        self.world.trace.record(self.world.now, What::Note { node: self.me, note });
+        self.world.record(self.world.now, What::Note { node: self.me, note });
     }
 }

@@ -40,6 +40,21 @@ pub struct OpRecord {
     pub final_read: bool,
 }
 
+impl OpRecord {
+    /// The operation in words, with what a read returned: `read k3 → 7`,
+    /// `read k3 → absent`, `write k3 = 7`.
+    pub fn what(&self) -> String {
+        match self.op {
+            Op::Read { key } => match (self.outcome, self.value) {
+                (Outcome::Ok, Some(v)) => format!("read k{key} → {v}"),
+                (Outcome::Ok, None) => format!("read k{key} → absent"),
+                _ => format!("read k{key}"),
+            },
+            Op::Write { key, value } => format!("write k{key} = {value}"),
+        }
+    }
+}
+
 /// A bounded history. When full, further operations are counted but not
 /// kept, and [`History::discarded`] says how many.
 #[derive(Clone, Debug)]

@@ -34,6 +34,7 @@ pub mod context;
 pub mod distribution;
 pub mod failure_detector;
 pub mod fault;
+pub mod follow;
 pub mod history;
 pub mod json_fields;
 pub mod kafka;

@@ -57,8 +57,18 @@ pub enum Status {
 /// Work a paused node owes: handled in order when it resumes.
 #[derive(Clone, Debug)]
 pub enum Deferred {
-    Message { from: NodeId, sent_at: Time, msg: Message },
-    Timer { id: TimerId, timer: Timer },
+    /// `op`: the operation it belongs to, when following (see `crate::follow`).
+    Message {
+        from: NodeId,
+        sent_at: Time,
+        msg: Message,
+        op: Option<crate::follow::OpIndex>,
+    },
+    Timer {
+        id: TimerId,
+        timer: Timer,
+        op: Option<crate::follow::OpIndex>,
+    },
 }
 
 /// The engine's record of a node, beside its component.

@@ -24,6 +24,11 @@ pub struct TimerId {
 impl TimerId {
     /// Names no timer.
     pub const NONE: TimerId = TimerId { slot: u32::MAX, seq: 0 };
+
+    /// The timer event's sequence number in the queue.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -396,10 +401,11 @@ impl EventQueue {
         Ok(self.next_seq - 1)
     }
 
-    pub fn push(&mut self, at: Time, event: Event) -> Result<(), QueueFull> {
+    /// Schedules `event`; returns its sequence number.
+    pub fn push(&mut self, at: Time, event: Event) -> Result<u64, QueueFull> {
         let seq = self.next_seq()?;
         self.insert(at, seq, event);
-        Ok(())
+        Ok(seq)
     }
 
     /// Schedules a timer and returns the id that cancels it.

@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 pub mod final_reads;
+pub mod op_path;
 
 /// A whole run: plain data, so it can be cloned to checkpoint, seek and
 /// branch.
@@ -188,6 +189,7 @@ impl Simulation {
             metadata: Vec::new(),
             log_history: crate::history::LogHistory::new(limits.history_ops),
             halted: None,
+            follow: None,
         };
         let mut world = world;
         let mut path_ids: BTreeMap<String, PathId> = BTreeMap::new();
@@ -340,7 +342,7 @@ impl Simulation {
         let interval = sim.world.metrics.interval();
         sim.world.schedule(interval, Event::Tick);
         for i in 0..n {
-            sim.world.trace.record(0, What::Node { node: i as NodeId, change: NodeChange::Started });
+            sim.world.record(0, What::Node { node: i as NodeId, change: NodeChange::Started });
             sim.start_node(i);
         }
         Ok(sim)
@@ -422,6 +424,12 @@ impl Simulation {
     /// Handles one popped event; false if it was a stale timer (skipped and
     /// not counted).
     fn process(&mut self, s: Scheduled) -> bool {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.current = match s.event {
+                Event::Deliver { .. } | Event::Timer { .. } => f.take(s.seq),
+                Event::Fault { .. } | Event::Tick => None,
+            };
+        }
         if let Event::Timer { node, incarnation, .. } = s.event {
             if self.nodes[node as usize].rt.incarnation != incarnation {
                 return false;
@@ -437,11 +445,14 @@ impl Simulation {
                 let i = node as usize;
                 match self.nodes[i].rt.status {
                     Status::Up => {
-                        self.world.trace.record(s.at, What::Timer { node, timer });
+                        self.world.record(s.at, What::Timer { node, timer });
                         let (component, mut ctx) = self.ctx_for(i);
                         component.on_timer(&mut ctx, id, timer);
                     }
-                    Status::Paused => self.defer(i, Deferred::Timer { id, timer }),
+                    Status::Paused => {
+                        let op = self.world.current_op();
+                        self.defer(i, Deferred::Timer { id, timer, op })
+                    }
                     // A crash bumps the incarnation, so this cannot happen.
                     Status::Crashed { .. } => unreachable!("timer of a crashed incarnation"),
                 }
@@ -449,7 +460,7 @@ impl Simulation {
             Event::Fault { index } => self.apply(index),
             Event::Tick => {
                 let now = s.at;
-                self.world.trace.record(now, What::Tick);
+                self.world.record(now, What::Tick);
                 let mut gauges: Vec<LoadGauge> = self.nodes.iter().map(|n| n.rt.load).collect();
                 self.world.metrics.close_interval(now, &mut gauges);
                 for (n, g) in self.nodes.iter_mut().zip(gauges) {
@@ -465,7 +476,7 @@ impl Simulation {
     fn deliver(&mut self, from: NodeId, to: NodeId, sent_at: Time, msg: Message) {
         let now = self.world.now;
         if self.world.network.is_blocked(from, to) {
-            self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::Partition });
+            self.world.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::Partition });
             return;
         }
         let i = to as usize;
@@ -482,22 +493,23 @@ impl Simulation {
                     // sees the request, and the sender times out connecting.
                     if !msg.kernel_only() && (!sent || self.world.network.is_blocked(to, from)) {
                         let reason = DropReason::NotConnected;
-                        self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason });
+                        self.world.record(now, What::Drop { from, to, sent_at, msg, reason });
                         return;
                     }
                 }
                 if msg.kernel_only() {
-                    self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
+                    self.world.record(now, What::Deliver { from, to, sent_at, msg });
                 } else if status == Status::Up {
-                    self.world.trace.record(now, What::Deliver { from, to, sent_at, msg });
+                    self.world.record(now, What::Deliver { from, to, sent_at, msg });
                     let (component, mut ctx) = self.ctx_for(i);
                     component.on_message(&mut ctx, from, msg);
                 } else {
-                    self.defer(i, Deferred::Message { from, sent_at, msg });
+                    let op = self.world.current_op();
+                    self.defer(i, Deferred::Message { from, sent_at, msg, op });
                 }
             }
             Status::Crashed { host_down } => {
-                self.world.trace.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::NodeDown });
+                self.world.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::NodeDown });
                 // A live host answers a connection to a dead process with a reset.
                 if !host_down {
                     if let Some(reset) = msg.refusal() {
@@ -516,13 +528,13 @@ impl Simulation {
         let node = &mut self.nodes[i];
         match d {
             Deferred::Timer { .. } => node.rt.deferred.push_back(d),
-            Deferred::Message { from, sent_at, msg } => {
+            Deferred::Message { from, sent_at, msg, .. } => {
                 if node.rt.deferred_messages < self.scenario.limits.paused_backlog {
                     node.rt.deferred_messages += 1;
                     node.rt.deferred.push_back(d);
                 } else {
                     let now = self.world.now;
-                    self.world.trace.record(
+                    self.world.record(
                         now,
                         What::Drop { from, to: i as NodeId, sent_at, msg, reason: DropReason::BufferFull },
                     );
@@ -569,12 +581,12 @@ impl Simulation {
     }
 
     fn change(&mut self, i: usize, change: NodeChange) {
-        self.world.trace.record(self.world.now, What::Node { node: i as NodeId, change });
+        self.world.record(self.world.now, What::Node { node: i as NodeId, change });
     }
 
     fn apply(&mut self, index: u32) {
         let now = self.world.now;
-        self.world.trace.record(now, What::Fault { index });
+        self.world.record(now, What::Fault { index });
         let fault = self.faults[index as usize].fault.clone();
         let net = &mut self.world.network;
         match fault {
@@ -680,18 +692,21 @@ impl Simulation {
                 break;
             }
             match d {
-                Deferred::Message { from, sent_at, msg } => {
-                    self.world.trace.record(now, What::Deliver { from, to: node, sent_at, msg });
+                Deferred::Message { from, sent_at, msg, op } => {
+                    self.world.set_current_op(op);
+                    self.world.record(now, What::Deliver { from, to: node, sent_at, msg });
                     let (component, mut ctx) = self.ctx_for(i);
                     component.on_message(&mut ctx, from, msg);
                 }
-                Deferred::Timer { id, timer } => {
-                    self.world.trace.record(now, What::Timer { node, timer });
+                Deferred::Timer { id, timer, op } => {
+                    self.world.set_current_op(op);
+                    self.world.record(now, What::Timer { node, timer });
                     let (component, mut ctx) = self.ctx_for(i);
                     component.on_timer(&mut ctx, id, timer);
                 }
             }
         }
+        self.world.set_current_op(None);
     }
 
     /// Applies a fault now, from outside (the UI): it takes effect as the

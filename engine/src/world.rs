@@ -2,13 +2,14 @@
 //! event queue, the network, and the records (trace, metrics, history).
 //! Kept apart from the nodes so a node's handler can borrow both.
 
+use crate::follow::{Follow, OpIndex};
 use crate::history::{History, LogHistory};
 use crate::message::{Message, NodeId, Timer};
 use crate::metrics::Metrics;
 use crate::network::{Network, Transmission};
 use crate::queue::{Event, EventQueue, QueueFull, TimerId};
 use crate::time::Time;
-use crate::trace::{Trace, What};
+use crate::trace::{Trace, TraceEvent, What};
 
 /// The most Raft store writes a run files (each a few bytes).
 pub const MAX_COMMANDS: usize = 4_000_000;
@@ -33,6 +34,8 @@ pub struct World {
     pub log_history: LogHistory,
     /// Set when a limit stopped the run; the run makes no further progress.
     pub halted: Option<String>,
+    /// Following operations through the system (off unless asked for).
+    pub follow: Option<Box<Follow>>,
 }
 
 impl World {
@@ -41,26 +44,67 @@ impl World {
     /// only on arrival).
     pub fn send(&mut self, from: NodeId, to: NodeId, msg: Message) -> bool {
         let now = self.now;
+        let op = self.follow.as_mut().and_then(|f| f.on_send(from, to, &msg));
         match self.network.transmit(now, from, to) {
             Transmission::Lost(reason) => {
-                self.trace.record(now, What::Drop { from, to, sent_at: now, msg, reason });
+                self.record_for(now, What::Drop { from, to, sent_at: now, msg, reason }, op);
                 false
             }
             Transmission::Arrives { at, duplicate_at } => {
-                self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
+                let seq = self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
+                self.scheduled(seq, op);
                 if let Some(at) = duplicate_at {
-                    self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
+                    let seq = self.schedule(at, Event::Deliver { from, to, sent_at: now, msg });
+                    self.scheduled(seq, op);
                 }
                 true
             }
         }
     }
 
-    pub fn schedule(&mut self, at: Time, event: Event) {
+    /// Schedules `event`; its sequence number, unless the queue was full.
+    pub fn schedule(&mut self, at: Time, event: Event) -> Option<u64> {
         debug_assert!(at >= self.now, "no event in the past");
-        if let Err(full) = self.queue.push(at, event) {
-            self.halt(full);
+        match self.queue.push(at, event) {
+            Ok(seq) => Some(seq),
+            Err(full) => {
+                self.halt(full);
+                None
+            }
         }
+    }
+
+    /// The scheduled event `seq` belongs to operation `op` (when following).
+    fn scheduled(&mut self, seq: Option<u64>, op: Option<OpIndex>) {
+        if let (Some(f), Some(seq)) = (self.follow.as_mut(), seq) {
+            f.scheduled(seq, op);
+        }
+    }
+
+    /// The operation the event being handled belongs to (when following).
+    pub fn current_op(&self) -> Option<OpIndex> {
+        self.follow.as_ref().and_then(|f| f.current)
+    }
+
+    /// From now on what is sent and armed belongs to `op` (when following).
+    pub fn set_current_op(&mut self, op: Option<OpIndex>) {
+        if let Some(f) = self.follow.as_mut() {
+            f.current = op;
+        }
+    }
+
+    /// Records a trace event of the event being handled.
+    pub fn record(&mut self, time: Time, what: What) {
+        let op = self.current_op();
+        self.record_for(time, what, op);
+    }
+
+    /// Records a trace event that belongs to operation `op`.
+    pub fn record_for(&mut self, time: Time, what: What, op: Option<OpIndex>) {
+        if let (Some(f), Some(op)) = (self.follow.as_mut(), op) {
+            f.record(op, &TraceEvent { n: self.trace.total(), time, what });
+        }
+        self.trace.record(time, what);
     }
 
     /// Schedules a timer. If the queue is full the run halts and the id
@@ -68,7 +112,11 @@ impl World {
     pub fn schedule_timer(&mut self, at: Time, node: NodeId, incarnation: u32, timer: Timer) -> TimerId {
         debug_assert!(at >= self.now, "no timer in the past");
         match self.queue.push_timer(at, node, incarnation, timer) {
-            Ok(id) => id,
+            Ok(id) => {
+                let op = self.current_op();
+                self.scheduled(Some(id.seq()), op);
+                id
+            }
             Err(full) => {
                 self.halt(full);
                 TimerId::NONE

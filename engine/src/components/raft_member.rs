@@ -104,6 +104,20 @@ impl RaftMember {
         }
     }
 
+    /// Sends the messages Raft queued, for a group that client operations
+    /// go through: each message belongs to the operation its entry's
+    /// command or its read context carries, if any (see
+    /// [`Ctx::carried_by`]); what the member does next belongs to none.
+    pub fn send_queued_for_ops(&mut self, ctx: &mut Ctx) {
+        let Some(raft) = self.raft.as_mut() else { return };
+        for m in raft.drain_messages() {
+            let entry = m.entries.first().and_then(|e| e.data).map(u64::from);
+            ctx.work_for_carried(entry.or((m.context != 0).then_some(m.context)));
+            ctx.send(self.members[m.to as usize], Message::Raft(wire::encode(&m)));
+        }
+        ctx.work_for_none();
+    }
+
     /// A role change's cause with the members named as nodes, for the trace.
     pub fn named(&self, cause: RoleCause<PeerId>) -> RoleCause<NodeId> {
         cause.map(|p| self.members[p as usize])

@@ -23,6 +23,7 @@ mod rdb;
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
 use crate::distribution::Distribution;
+use crate::follow::Queue;
 use crate::message::{CacheCmd, CacheError, CacheReply, Message, NodeId, RequestId, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
@@ -523,6 +524,10 @@ impl Cache {
     }
 
     fn start(&self, ctx: &mut Ctx) {
+        // The main thread may have taken the command from the queue.
+        if let Some(job) = self.pool.job(0) {
+            ctx.work_for(job.from, job.id);
+        }
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker: 0 });
     }
@@ -631,7 +636,7 @@ impl Process for Cache {
             Message::CacheRequest { id, cmd } => {
                 match self.pool.submit(Job { from, id, cmd }) {
                     Submitted::Started(_) => self.start(ctx),
-                    Submitted::Queued => {}
+                    Submitted::Queued => ctx.queued(Queue::Workers { workers: 1, waiting: self.pool.queued() as u32 }),
                     Submitted::Refused(_) => {
                         self.refused += 1;
                         ctx.note(Note::QueueFull { queued: self.pool.queued() as u32 });

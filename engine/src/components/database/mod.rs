@@ -29,6 +29,7 @@ pub mod promotion;
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
 use crate::failure_detector::{Detector, Liveness};
+use crate::follow::Queue;
 use crate::message::{Message, NodeId, Op, Request, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
@@ -194,12 +195,17 @@ impl Database {
     }
 
     fn start_service(&self, ctx: &mut Ctx, worker: u32) {
+        // The worker may have taken the job from the queue.
+        if let Some(job) = self.state.pool.job(worker) {
+            ctx.work_for(job.from, job.req.id);
+        }
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker });
     }
 
     /// Runs a request once a worker has spent its service time on it.
     fn execute(&mut self, ctx: &mut Ctx, job: Job) {
+        ctx.work_for(job.from, job.req.id);
         let reply = |ctx: &mut Ctx, status, value| {
             ctx.send(job.from, Message::Response(Response { id: job.req.id, status, value }));
         };
@@ -439,7 +445,10 @@ impl Process for Database {
         match msg {
             Message::Request(req) => match self.state.pool.submit(Job { from, req }) {
                 Submitted::Started(w) => self.start_service(ctx, w),
-                Submitted::Queued => {}
+                Submitted::Queued => ctx.queued(Queue::Workers {
+                    workers: self.state.pool.workers(),
+                    waiting: self.state.pool.queued() as u32,
+                }),
                 Submitted::Refused(_) => {
                     ctx.note(Note::QueueFull { queued: self.state.pool.queued() as u32 });
                     let resp = Response { id: req.id, status: Status::ServiceUnavailable, value: None };

@@ -35,6 +35,7 @@ pub mod retry_on;
 pub mod slowstart;
 
 use crate::context::Ctx;
+use crate::follow::Queue;
 use crate::message::{Message, NodeId, Op, PathId, Request, RequestId, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
@@ -435,6 +436,15 @@ impl LoadBalancer {
         self.state.conns[slot].as_mut().expect("a live connection")
     }
 
+    /// What follows is for the client request in `slot` (see
+    /// [`Ctx::work_for`]): the stream may not be the one whose event is
+    /// being handled (it was queued, or is being retried).
+    fn work_for_conn(&self, ctx: &mut Ctx, slot: usize) {
+        if let Some(c) = self.state.conns[slot].as_ref() {
+            ctx.work_for(c.client, c.client_req);
+        }
+    }
+
     fn saturated(&self, i: usize, now: i64) -> bool {
         let load = self.state.backends[self.servers[i].backend].load();
         self.state.servers[i].saturated(&self.servers[i], now, load)
@@ -520,6 +530,7 @@ impl LoadBalancer {
     /// Finds a server for the connection (`assign_server_and_queue`): a
     /// free one, or a queue to wait in, or 503 when no server is usable.
     fn assign(&mut self, ctx: &mut Ctx, slot: usize, avoid: Option<usize>) {
+        self.work_for_conn(ctx, slot);
         let (client, path, backend) = {
             let c = self.conn(slot);
             (c.client, c.path, c.backend)
@@ -588,16 +599,20 @@ impl LoadBalancer {
     }
 
     fn enqueue(&mut self, ctx: &mut Ctx, slot: usize, server: Option<usize>) {
+        self.work_for_conn(ctx, slot);
         self.state.queue_order += 1;
         let order = self.state.queue_order;
         match server {
             Some(s) => {
                 self.state.servers[s].queue.insert(order, slot);
                 self.count(s);
+                let waiting = self.state.servers[s].queue.len() as u32;
+                ctx.queued(Queue::Server { server: self.servers[s].node, waiting });
             }
             None => {
                 let b = self.conn(slot).backend;
                 self.state.backends[b].queue.insert(order, slot);
+                ctx.queued(Queue::Backend { waiting: self.state.backends[b].queue.len() as u32 });
             }
         }
         let b = self.conn(slot).backend;
@@ -610,6 +625,7 @@ impl LoadBalancer {
 
     /// Opens a connection to `server` for the request in `slot`.
     fn connect(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
+        self.work_for_conn(ctx, slot);
         self.state.next_id += 1;
         let backend_id = (self.state.next_id << SLOT_BITS) | slot as u64;
         let rt = &mut self.state.servers[server];
@@ -813,6 +829,7 @@ impl LoadBalancer {
     /// Drops the request in `slot`, whose client has closed: nothing is
     /// sent to it.
     fn abort(&mut self, ctx: &mut Ctx, slot: usize, at: AbortedAt) {
+        self.work_for_conn(ctx, slot);
         let conn = self.close_frontend(ctx, slot);
         self.state.backends[conn.backend].aborted += 1;
         ctx.note(Note::ClientAborted { client: conn.client, at });
@@ -831,6 +848,7 @@ impl LoadBalancer {
     /// A connection attempt failed (`back_handle_st_cer`): refused by the
     /// host (`refused`), or no answer within `timeout connect`.
     fn connection_failed(&mut self, ctx: &mut Ctx, slot: usize, refused: bool) {
+        self.work_for_conn(ctx, slot);
         let Phase::Connecting { server } = self.conn(slot).phase else { return };
         if let Some(t) = self.conn(slot).timer.take() {
             ctx.cancel_timer(t);
@@ -864,6 +882,7 @@ impl LoadBalancer {
     /// spent): to the same server or, per `stream_choose_redispatch`,
     /// through server selection again.
     fn try_again(&mut self, ctx: &mut Ctx, slot: usize, server: usize, refused: bool) {
+        self.work_for_conn(ctx, slot);
         let b = self.servers[server].backend;
         // `back_try_conn_req` checks for a client abort before each new
         // attempt.
@@ -903,6 +922,7 @@ impl LoadBalancer {
     /// out again at once, and health analysis (`observe`) never sees the
     /// failure. False if the failure is to be passed on.
     fn l7_retry(&mut self, ctx: &mut Ctx, slot: usize, server: usize, failure: L7Failure) -> bool {
+        self.work_for_conn(ctx, slot);
         let on = &self.backend(self.servers[server].backend).retry_on;
         if !on.retries(failure) || !self.conn(slot).l7_retries || !self.spend_retry(slot) {
             return false;

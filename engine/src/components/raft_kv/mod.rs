@@ -169,6 +169,7 @@ impl RaftKv {
                 // Unique across the group: a follower's read travels to the
                 // leader with its context.
                 let context = (u64::from(me) + 1) << 48 | self.next_read;
+                ctx.carried_by(context);
                 match raft.step(RaftMsg::read_index(me, context)) {
                     Ok(()) => {
                         self.state.reads.insert(context, Waiting { client, id: req.id, key, since: ctx.monotonic() });
@@ -181,6 +182,7 @@ impl RaftKv {
                 let Some(command) = ctx.intern_command(KvCommand { key, value, origin: ctx.me(), seq }) else {
                     return refuse(ctx);
                 };
+                ctx.carried_by(u64::from(command));
                 match raft.step(RaftMsg::propose(me, command)) {
                     Ok(()) => {
                         self.next_seq += 1;
@@ -197,7 +199,7 @@ impl RaftKv {
     /// Sends what Raft queued, applies what it committed, answers what can
     /// be answered, and reports role changes.
     fn after_step(&mut self, ctx: &mut Ctx) {
-        self.member.send_queued(ctx);
+        self.member.send_queued_for_ops(ctx);
         let Some(raft) = self.member.raft.as_mut() else { return };
         for rs in raft.drain_read_states() {
             if let Some(w) = self.state.reads.remove(&rs.context) {

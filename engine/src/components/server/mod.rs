@@ -14,6 +14,7 @@
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
 use crate::distribution::Distribution;
+use crate::follow::Queue;
 use crate::message::{CacheCmd, CacheReply, Message, NodeId, Op, Request, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
@@ -215,6 +216,7 @@ impl Server {
     /// speak of), and the worker takes the next job; a deep one reads from
     /// the database first.
     fn start_service(&mut self, ctx: &mut Ctx, worker: u32) {
+        self.work_for_job(ctx, worker);
         while self.state.pool.job(worker).is_some_and(|j| j.stage == Stage::Check) {
             if self.config.handler.as_ref().is_some_and(|h| h.health == Health::Deep) {
                 self.db_call(ctx, worker, Op::Read { key: 0 }, Stage::CheckDatabase);
@@ -225,6 +227,7 @@ impl Server {
             if !next {
                 return;
             }
+            self.work_for_job(ctx, worker);
         }
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker });
@@ -235,7 +238,9 @@ impl Server {
     fn submit(&mut self, ctx: &mut Ctx, job: Job) {
         match self.state.pool.submit(job) {
             Submitted::Started(worker) => self.start_service(ctx, worker),
-            Submitted::Queued => {}
+            Submitted::Queued => {
+                ctx.queued(Queue::Workers { workers: self.config.workers, waiting: self.queued() as u32 })
+            }
             Submitted::Refused(job) => {
                 self.state.refused += 1;
                 ctx.note(Note::QueueFull { queued: self.queued() as u32 });
@@ -271,8 +276,19 @@ impl Server {
         }
     }
 
+    /// What follows is for the job on `worker` (see [`Ctx::work_for`]):
+    /// the worker may have taken it from the queue, or be one of several
+    /// a read-through load wakes.
+    fn work_for_job(&self, ctx: &mut Ctx, worker: u32) {
+        match self.state.pool.job(worker) {
+            Some(j) if !j.stage.is_check() => ctx.work_for(j.from, j.req.id),
+            _ => ctx.work_for_none(),
+        }
+    }
+
     /// Makes a call for the request on `worker`, with a timeout.
     fn call(&mut self, ctx: &mut Ctx, worker: u32, to: NodeId, msg: impl FnOnce(u64) -> Message, stage: Stage) {
+        self.work_for_job(ctx, worker);
         self.state.next_call += 1;
         let id = (self.state.next_call << WORKER_BITS) | u64::from(worker);
         ctx.send(to, msg(id));

@@ -1,0 +1,223 @@
+//! Following a client operation through the system: which messages,
+//! drops and notes were on its behalf, from the client's request to the
+//! answer (the lab's request path; what distributed tracing calls a trace).
+//!
+//! Off in a normal run, so it costs nothing and changes nothing (the trace
+//! hash is the same with it on). The lab turns it on for one operation and
+//! simulates again from the checkpoint before it.
+//!
+//! How an event comes to belong to an operation:
+//! - a client's request belongs to the operation it invoked;
+//! - what a node sends or arms while handling an event belongs to that
+//!   event's operation (a proxy forwarding, a server calling its cache);
+//! - an answer (a response, a cache reply, a refused or closed connection)
+//!   belongs to the request it answers, matched by connection and id, as
+//!   TCP does, whatever the node was handling;
+//! - a node that picks up queued work says so ([`crate::context::Ctx::work_for`]);
+//! - inside a replicated system an operation travels as data (a Raft log
+//!   entry, a read's context): messages carrying it belong to it
+//!   ([`crate::context::Ctx::carried_by`]).
+
+use crate::message::{Message, NodeId, RequestId};
+use crate::time::Time;
+use crate::trace::{TraceEvent, What};
+use std::collections::BTreeMap;
+
+/// The most events kept for one followed operation (a path is tens of
+/// events); past it they are counted in [`Follow::missed`].
+pub const MAX_FOLLOWED: usize = 4096;
+/// The most requests kept open at once (a request whose answer is lost
+/// stays open); past it the oldest operation's are forgotten.
+const MAX_OPEN: usize = 1 << 16;
+
+/// An operation's index in the client history.
+pub type OpIndex = u32;
+
+/// A step of an operation's path.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Step {
+    /// A message delivered or dropped, or a note, from the trace.
+    Event(TraceEvent),
+    /// The request waited in `node`'s queue. Known only when following
+    /// (not in the trace: queueing is too common to note every time).
+    Queued { time: Time, node: NodeId, queue: Queue },
+}
+
+/// Which queue a request waited in, and how many waited there with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Queue {
+    /// A load balancer's queue for `server`, at its connection limit.
+    Server { server: NodeId, waiting: u32 },
+    /// A load balancer's backend queue: no server could take it.
+    Backend { waiting: u32 },
+    /// A process's queue for its `workers`, all busy.
+    Workers { workers: u32, waiting: u32 },
+}
+
+#[derive(Clone, Debug)]
+pub struct Follow {
+    /// The operation followed; `None`: every one (for tests).
+    only: Option<OpIndex>,
+    /// The operation the event being handled belongs to.
+    pub(crate) current: Option<OpIndex>,
+    /// Scheduled events (messages and timers) that belong to a followed
+    /// operation, by their sequence number in the event queue.
+    queued: BTreeMap<u64, OpIndex>,
+    /// Requests sent and not answered yet: (sender, receiver, request id).
+    open: BTreeMap<(NodeId, NodeId, RequestId), OpIndex>,
+    /// What carries an operation inside a system, by an id unique in the
+    /// run: a Raft log entry's command, a read's context.
+    carried: BTreeMap<u64, OpIndex>,
+    events: Vec<(OpIndex, Step)>,
+    /// The most events kept.
+    limit: usize,
+    /// Events of followed operations not kept: over `limit`.
+    pub missed: u64,
+}
+
+/// How a message relates to a request, for matching answers to it.
+enum Role {
+    /// Opens request `id` from the sender to the receiver.
+    Opens(RequestId),
+    /// Answers request `id` the receiver sent; `last`: the request is done.
+    Answers {
+        id: RequestId,
+        last: bool,
+    },
+    /// About request `id` the sender sent (it gave up on it).
+    Closes(RequestId),
+    Other,
+}
+
+fn role(msg: &Message) -> Role {
+    match *msg {
+        Message::Request(r) => Role::Opens(r.id),
+        Message::CacheRequest { id, .. } => Role::Opens(id),
+        Message::Accepted { id } => Role::Answers { id, last: false },
+        Message::Response(r) => Role::Answers { id: r.id, last: true },
+        Message::CacheReply { id, .. } | Message::RequestRefused { id } | Message::ConnectionClosed { id } => {
+            Role::Answers { id, last: true }
+        }
+        Message::ClientClosed { id } | Message::ConnectionReset { id } => Role::Closes(id),
+        _ => Role::Other,
+    }
+}
+
+impl Follow {
+    /// Follows operation `only`, or every operation, keeping at most
+    /// `limit` events.
+    pub fn new(only: Option<OpIndex>, limit: usize) -> Follow {
+        Follow {
+            only,
+            limit,
+            current: None,
+            queued: BTreeMap::new(),
+            open: BTreeMap::new(),
+            carried: BTreeMap::new(),
+            events: Vec::new(),
+            missed: 0,
+        }
+    }
+
+    fn wanted(&self, op: Option<OpIndex>) -> Option<OpIndex> {
+        op.filter(|&o| self.only.is_none_or(|only| only == o))
+    }
+
+    /// A client invoked operation `op`: what it sends now is for it.
+    pub(crate) fn invoked(&mut self, op: Option<OpIndex>) {
+        self.current = self.wanted(op);
+    }
+
+    /// The node `me` works for request `id` that `from` sent it.
+    pub(crate) fn work_for(&mut self, from: NodeId, me: NodeId, id: RequestId) {
+        self.current = self.open.get(&(from, me, id)).copied();
+    }
+
+    /// The operation being worked for travels as `data` from here.
+    pub(crate) fn carried_by(&mut self, data: u64) {
+        let Some(op) = self.current else { return };
+        if self.carried.len() >= MAX_OPEN {
+            if let Some(&oldest) = self.carried.values().min() {
+                self.carried.retain(|_, o| *o != oldest);
+            }
+        }
+        self.carried.insert(data, op);
+    }
+
+    /// What follows is for the operation `data` carries, if any.
+    pub(crate) fn work_for_carried(&mut self, data: Option<u64>) {
+        self.current = data.and_then(|d| self.carried.get(&d).copied());
+    }
+
+    /// Which operation `msg`, sent now from `from` to `to`, belongs to.
+    pub(crate) fn on_send(&mut self, from: NodeId, to: NodeId, msg: &Message) -> Option<OpIndex> {
+        match role(msg) {
+            Role::Opens(id) => {
+                let op = self.current?;
+                if self.open.len() >= MAX_OPEN {
+                    self.forget_oldest();
+                }
+                self.open.insert((from, to, id), op);
+                Some(op)
+            }
+            Role::Answers { id, last: true } => self.open.remove(&(to, from, id)),
+            Role::Answers { id, last: false } => self.open.get(&(to, from, id)).copied(),
+            Role::Closes(id) => self.open.get(&(from, to, id)).copied(),
+            Role::Other => self.current,
+        }
+    }
+
+    /// Forgets the open requests of the oldest operation that has any.
+    fn forget_oldest(&mut self) {
+        if let Some(&oldest) = self.open.values().min() {
+            self.open.retain(|_, op| *op != oldest);
+        }
+    }
+
+    /// The event with sequence number `seq` was scheduled for `op`.
+    pub(crate) fn scheduled(&mut self, seq: u64, op: Option<OpIndex>) {
+        if let Some(op) = op {
+            self.queued.insert(seq, op);
+        }
+    }
+
+    /// The event `seq` is being handled now (or was cancelled: `None`
+    /// handled).
+    pub(crate) fn take(&mut self, seq: u64) -> Option<OpIndex> {
+        self.queued.remove(&seq)
+    }
+
+    /// Keeps a trace event that belongs to `op`: messages, drops and
+    /// notes (timers and the rest say less than what they cause).
+    pub(crate) fn record(&mut self, op: OpIndex, event: &TraceEvent) {
+        if !matches!(event.what, What::Deliver { .. } | What::Drop { .. } | What::Note { .. }) {
+            return;
+        }
+        self.keep(op, Step::Event(*event));
+    }
+
+    /// The request being worked for waits in `node`'s `queue`.
+    pub(crate) fn queued(&mut self, time: Time, node: NodeId, queue: Queue) {
+        if let Some(op) = self.current {
+            self.keep(op, Step::Queued { time, node, queue });
+        }
+    }
+
+    fn keep(&mut self, op: OpIndex, step: Step) {
+        if self.events.len() < self.limit {
+            self.events.push((op, step));
+        } else {
+            self.missed += 1;
+        }
+    }
+
+    /// The steps kept, each with its operation, in the order they happened.
+    pub fn events(&self) -> &[(OpIndex, Step)] {
+        &self.events
+    }
+
+    /// The operation followed (`None`: every one).
+    pub fn only(&self) -> Option<OpIndex> {
+        self.only
+    }
+}
