@@ -4,6 +4,7 @@
 use crate::event_log::LogLine;
 use crate::examples;
 use crate::lab::Lab;
+use crate::path_view::{self, PathView};
 use crate::snapshot::{self, Snapshot};
 use engine::fault::nemesis::{Nemesis, NemesisFault};
 use engine::fault::{Fault, ScheduledFault};
@@ -41,6 +42,17 @@ pub struct LabHandle {
     pub meta: RwSignal<(String, String)>,
     /// The editor's undo history and draft (see [`crate::handle_edit`]).
     pub(crate) editor: crate::handle_edit::Editor,
+    /// The request path panel's operation, or why it could not be
+    /// followed.
+    pub path: RwSignal<Option<Result<PathView, String>>>,
+}
+
+/// Which operation the request path panel follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathPick {
+    Op(u32),
+    Slowest,
+    LatestError,
 }
 
 impl Default for LabHandle {
@@ -61,6 +73,7 @@ impl LabHandle {
             example: RwSignal::new(String::new()),
             meta: RwSignal::new(Default::default()),
             editor: crate::handle_edit::Editor::new(),
+            path: RwSignal::new(None),
         };
         h.open(examples::DEFAULT);
         h
@@ -94,6 +107,7 @@ impl LabHandle {
         self.lab.set_value(Some(lab));
         self.selected.set(None);
         self.notice.set(None);
+        self.path.set(None);
         self.example.set(source.to_string());
         self.meta.set((scenario.name.clone(), scenario.description.clone()));
         self.refresh();
@@ -113,6 +127,14 @@ impl LabHandle {
                     .map(|b| snapshot::baseline(&b.lab, &b.name, snap.now_ns, b.refused.as_ref().map(|r| r.1.as_str())))
             });
             self.snapshot.set(snap);
+        }
+        // A path followed in a run with other faults is not this run's.
+        let other_run = self.lab.with_value(|l| {
+            let Some(l) = l.as_ref() else { return false };
+            self.path.with_untracked(|p| matches!(p, Some(Ok(v)) if !l.sim.fault_schedule().eq(v.faults.iter())))
+        });
+        if other_run {
+            self.path.set(None);
         }
         let lines = self.lab.with_value(|l| l.as_ref().map(|l| l.log.lines().cloned().collect::<Vec<_>>()));
         if let Some(lines) = lines {
@@ -264,6 +286,30 @@ impl LabHandle {
     pub fn seek(&self, t_ns: u64) {
         self.with_lab(|l| l.seek(t_ns));
         self.refresh();
+    }
+
+    /// Follows a client operation through the run, for the request path
+    /// panel: simulated again from the checkpoint before it, at once.
+    pub fn follow_op(&self, pick: PathPick) {
+        let result = self.lab.with_value(|l| {
+            let l = l.as_ref()?;
+            let ops = l.sim.history().ops();
+            let op = match pick {
+                PathPick::Op(op) => Some(op),
+                PathPick::Slowest => path_view::slowest(ops),
+                PathPick::LatestError => path_view::latest_error(ops),
+            };
+            let Some(op) = op else {
+                return Some(Err(match pick {
+                    PathPick::LatestError => "No operation has failed or gone unanswered so far.".to_string(),
+                    _ => "No operation has completed so far.".to_string(),
+                }));
+            };
+            Some(l.op_path(op).map(|p| PathView::new(&p, l.sim.fault_schedule().cloned().collect())))
+        });
+        if let Some(r) = result {
+            self.path.set(Some(r));
+        }
     }
 
     /// Applies a fault now (the faults panel).

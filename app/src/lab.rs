@@ -242,6 +242,30 @@ impl Lab {
         self.sim.events() - start_events
     }
 
+    /// Client operation `op`'s path through the system, followed again
+    /// from the last checkpoint before it was invoked up to the run's
+    /// present (see `engine::follow`).
+    pub fn op_path(&self, op: u32) -> Result<engine::sim::op_path::OpPath, String> {
+        let ops = self.sim.history().ops();
+        let Some(rec) = ops.get(op as usize) else {
+            return Err(match ops.len() {
+                0 => "No client operation has been invoked yet.".to_string(),
+                n => format!("The run has operations 0 to {} so far; {op} is not one of them.", n - 1),
+            });
+        };
+        let scenario = self.scenario();
+        // A checkpoint taken at the very moment it was invoked may hold it
+        // already: then the one before.
+        let before = [rec.invoke, rec.invoke.saturating_sub(1)].into_iter().find_map(|t| {
+            self.checkpoints.restore(t, &scenario.faults).filter(|s| s.history().ops().len() <= op as usize)
+        });
+        let start = match before {
+            Some(s) => s,
+            None => Simulation::new(&scenario).map_err(|e| e.to_string())?,
+        };
+        start.follow_op(op, self.sim.now())
+    }
+
     /// Runs a seek to its end at once (tests, and the benchmark's baseline).
     pub fn finish_seek(&mut self) {
         while self.seeking.is_some() {
@@ -325,6 +349,28 @@ mod tests {
     fn lab() -> Lab {
         let ex = examples::find(examples::DEFAULT).unwrap();
         Lab::new(ex.id, &Scenario::from_json(ex.json).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_operations_path_is_followed_from_the_checkpoint_before_it() {
+        let ex = examples::find("server-crash-failover").unwrap();
+        let scenario = Scenario::from_json(ex.json).unwrap();
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.speed = 10.0;
+        while lab.sim.now() < 12 * NANOS_PER_SEC {
+            lab.advance(50.0, || true);
+        }
+        assert!(lab.checkpoints.len() > 3, "checkpoints to start from: {}", lab.checkpoints.len());
+        let now = lab.sim.now();
+        // The same path as following it from time zero, up to the present.
+        let from_zero = Simulation::new(&scenario).unwrap().follow_op(2995, now).unwrap();
+        assert_eq!(lab.op_path(2995).unwrap(), from_zero);
+        assert!(from_zero.steps.iter().any(|s| s.text.contains("not received: the process is down")));
+        // An operation still waiting is followed up to the present.
+        let last = lab.sim.history().ops().len() as u32 - 1;
+        assert_eq!(lab.op_path(last).unwrap().until, now);
+        let err = lab.op_path(last + 1).unwrap_err();
+        assert_eq!(err, format!("The run has operations 0 to {last} so far; {} is not one of them.", last + 1));
     }
 
     #[test]

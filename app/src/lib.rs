@@ -13,6 +13,7 @@ pub mod handle_edit;
 pub mod kafka_details;
 pub mod lab;
 pub mod lesson;
+pub mod path_view;
 pub mod persist;
 pub mod share;
 pub mod snapshot;

@@ -34,7 +34,27 @@ pub struct Violation {
     pub what: String,
     /// The moment to jump to: when it became certain.
     pub at: Time,
-    pub ops: Vec<String>,
+    pub ops: Vec<ViolationOp>,
+}
+
+/// An operation behind a violation, in words, and its place in the client
+/// history when its path can be followed (not a final read, not Kafka's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViolationOp {
+    pub text: String,
+    pub op: Option<u32>,
+}
+
+impl ViolationOp {
+    fn line(text: String) -> ViolationOp {
+        ViolationOp { text, op: None }
+    }
+
+    /// Operation `i`, its words after `label`.
+    fn of(sim: &Simulation, finals: Option<&FinalReads>, i: usize, label: &str) -> ViolationOp {
+        let followable = i < sim.history().ops().len();
+        ViolationOp { text: format!("{label}{}", describe_op(sim, finals, i)), op: followable.then_some(i as u32) }
+    }
 }
 
 impl Violation {
@@ -96,14 +116,14 @@ const WITNESS_LISTED: usize = 5;
 /// the acknowledged write it misses (for a stale read), the other
 /// completed operations it was tried against, and the indeterminate ones
 /// counted rather than listed (in a long outage there are hundreds).
-fn witness(sim: &Simulation, finals: Option<&FinalReads>, view: &ConsistencyView, v: &Verdict) -> Vec<String> {
+fn witness(sim: &Simulation, finals: Option<&FinalReads>, view: &ConsistencyView, v: &Verdict) -> Vec<ViolationOp> {
     let mut lines = Vec::new();
     let mut shown = Vec::new();
     if let Some(b) = v.first_violation_op {
-        lines.push(format!("the operation: {}", describe_op(sim, finals, b)));
+        lines.push(ViolationOp::of(sim, finals, b, "the operation: "));
         shown.push(b);
         if let Some(w) = view.first_violation_misses {
-            lines.push(format!("the acknowledged write it misses: {}", describe_op(sim, finals, w)));
+            lines.push(ViolationOp::of(sim, finals, w, "the acknowledged write it misses: "));
             shown.push(w);
         }
     }
@@ -111,19 +131,19 @@ fn witness(sim: &Simulation, finals: Option<&FinalReads>, view: &ConsistencyView
     let (open, done): (Vec<usize>, Vec<usize>) =
         rest.partition(|&i| op(sim, finals, i).is_some_and(|r| matches!(r.outcome, Outcome::Info | Outcome::Pending)));
     let label = if shown.is_empty() { "" } else { "tried with it: " };
-    lines.extend(done.iter().take(WITNESS_LISTED).map(|&i| format!("{label}{}", describe_op(sim, finals, i))));
+    lines.extend(done.iter().take(WITNESS_LISTED).map(|&i| ViolationOp::of(sim, finals, i, label)));
     if done.len() > WITNESS_LISTED {
-        lines.push(format!("and {} more completed operations", done.len() - WITNESS_LISTED));
+        lines.push(ViolationOp::line(format!("and {} more completed operations", done.len() - WITNESS_LISTED)));
     }
     if let (Some(&first), Some(&last)) = (open.first(), open.last()) {
         let n = open.len();
         let what = if n == 1 { "operation" } else { "operations" };
         let invoked = |i: usize| op(sim, finals, i).map_or(0, |r| r.invoke);
-        lines.push(format!(
+        lines.push(ViolationOp::line(format!(
             "and {n} {what} with no answer, each of which may or may not have taken effect, invoked from {} to {}",
             at(invoked(first)),
             at(invoked(last))
-        ));
+        )));
     }
     lines
 }
@@ -157,8 +177,8 @@ pub fn violations(sim: &Simulation, view: &ConsistencyView, finals: Option<&Fina
                 what: what.to_string(),
                 at: f.at.min(end),
                 ops: vec![
-                    describe_op(sim, finals, f.op),
-                    format!("{because}: {}", describe_op(sim, finals, f.because)),
+                    ViolationOp::of(sim, finals, f.op, ""),
+                    ViolationOp::of(sim, finals, f.because, &format!("{because}: ")),
                 ],
             });
         }
@@ -171,7 +191,7 @@ pub fn violations(sim: &Simulation, view: &ConsistencyView, finals: Option<&Fina
                     f.key, f.offset
                 ),
                 at: t,
-                ops: vec![describe_log_op(sim, f.op)],
+                ops: vec![ViolationOp::line(describe_log_op(sim, f.op))],
             });
         }
     }
@@ -346,15 +366,15 @@ mod tests {
         let first = found.first().expect("the failover loses writes");
         let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).unwrap();
         assert_eq!(Some(lin.at), sim.consistency().linearizability.as_ref().unwrap().first_violation_at);
-        assert!(!lin.ops.is_empty() && lin.ops.iter().all(|o| o.contains("invoked at")), "{lin:?}");
+        assert!(!lin.ops.is_empty() && lin.ops.iter().all(|o| o.text.contains("invoked at")), "{lin:?}");
         let lost = found.iter().find(|v| v.what == "A lost acknowledged write").unwrap();
-        assert!(lost.ops[0].contains("write k") && lost.ops[0].contains(", ok at "), "{lost:?}");
-        assert!(lost.ops[1].starts_with("the read that misses it: "), "{lost:?}");
+        assert!(lost.ops[0].text.contains("write k") && lost.ops[0].text.contains(", ok at "), "{lost:?}");
+        assert!(lost.ops[1].text.starts_with("the read that misses it: "), "{lost:?}");
         assert!(found.windows(2).all(|w| w[0].at <= w[1].at) && first.at > 0);
         // A Kafka run that loses writes names the send.
         let sim = sim_at("kafka-acks1-loss", 25);
         let found = violations(&sim, sim.consistency(), None);
-        assert!(found.iter().any(|v| v.ops[0].contains("acknowledged at offset")), "{found:?}");
+        assert!(found.iter().any(|v| v.ops[0].text.contains("acknowledged at offset")), "{found:?}");
         // A clean run has none.
         let sim = sim_at("db-semi-sync-failover", 10);
         assert!(violations(&sim, sim.consistency(), None).is_empty());
@@ -365,20 +385,25 @@ mod tests {
         let sim = sim_at("raft-kv-lease-stale-read", 12);
         let found = violations(&sim, sim.consistency(), None);
         let lin = found.iter().find(|v| v.what.starts_with("Not linearizable")).expect("the lease read goes stale");
-        assert!(lin.ops[0].starts_with("the operation: ") && lin.ops[0].contains(": read k0 → "), "{lin:#?}");
+        let text = |i: usize| lin.ops[i].text.as_str();
+        assert!(text(0).starts_with("the operation: ") && text(0).contains(": read k0 → "), "{lin:#?}");
         let misses = "the acknowledged write it misses: ";
-        assert!(lin.ops[1].starts_with(misses) && lin.ops[1].contains(": write k0 = "), "{lin:#?}");
+        assert!(text(1).starts_with(misses) && text(1).contains(": write k0 = "), "{lin:#?}");
         // The stale-read check names the same pair.
         let stale = found.iter().find(|v| v.what == "A stale read").unwrap();
-        assert_eq!(stale.ops[0], lin.ops[0]["the operation: ".len()..]);
-        assert_eq!(stale.ops[1]["the acknowledged write it misses: ".len()..], lin.ops[1][misses.len()..]);
+        assert_eq!(stale.ops[0].text, text(0)["the operation: ".len()..]);
+        assert_eq!(stale.ops[1].text["the acknowledged write it misses: ".len()..], text(1)[misses.len()..]);
+        // Both can be followed: their places in the history.
+        assert_eq!(stale.ops[0].op, lin.ops[0].op);
+        assert!(lin.ops[0].op.is_some() && lin.ops[1].op.is_some(), "{lin:#?}");
         // The writes that got no answer in the outage (dozens) are counted,
         // not listed.
         let witness = &sim.consistency().linearizability.as_ref().unwrap().first_violation_ops;
         assert!(witness.len() > 20, "{}", witness.len());
         assert!(lin.ops.len() <= 2 + WITNESS_LISTED + 2, "{lin:#?}");
         let last = lin.ops.last().unwrap();
-        assert!(last.starts_with("and ") && last.contains(" operations with no answer, "), "{last}");
+        assert!(last.text.starts_with("and ") && last.text.contains(" operations with no answer, "), "{last:?}");
+        assert_eq!(last.op, None);
     }
 
     #[test]
@@ -400,9 +425,11 @@ mod tests {
         // Certain at the run's end, the moment the lab can go to.
         assert_eq!(lost.at, end);
         assert!(
-            lost.ops[1].starts_with("the read that misses it: reader (final read after the run): read k"),
+            lost.ops[1].text.starts_with("the read that misses it: reader (final read after the run): read k"),
             "{lost:?}"
         );
+        // A final read is not in the run's history: no path to follow.
+        assert_eq!(lost.ops[1].op, None);
         assert!(found.iter().all(|v| v.at <= end));
     }
 

@@ -230,13 +230,8 @@ fn path(a: &PathArgs) -> Result<(), String> {
         OpChoice::Slowest => {
             let mut sim = start.clone();
             sim.run_through(end);
-            let done = sim.history().ops().iter().enumerate().filter_map(|(i, r)| Some((i, r.complete? - r.invoke)));
-            // The first of the slowest: ties go to the earliest.
-            let slowest = done.fold(None, |best: Option<(usize, u64)>, (i, d)| match best {
-                Some((_, b)) if b >= d => best,
-                _ => Some((i, d)),
-            });
-            slowest.ok_or("no operation completed in this run")?.0 as u32
+            let slowest = engine::history::slowest(sim.history().ops());
+            slowest.ok_or("no operation completed in this run")? as u32
         }
     };
     let path = start.follow_op(op, end.saturating_add(1))?;

@@ -55,6 +55,16 @@ impl OpRecord {
     }
 }
 
+/// The completed operation that took longest (the first of equals).
+pub fn slowest(ops: &[OpRecord]) -> Option<usize> {
+    let done = ops.iter().enumerate().filter_map(|(i, r)| Some((i, r.complete? - r.invoke)));
+    done.fold(None, |best: Option<(usize, Time)>, (i, d)| match best {
+        Some((_, b)) if b >= d => best,
+        _ => Some((i, d)),
+    })
+    .map(|(i, _)| i)
+}
+
 /// A bounded history. When full, further operations are counted but not
 /// kept, and [`History::discarded`] says how many.
 #[derive(Clone, Debug)]

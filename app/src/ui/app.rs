@@ -1,8 +1,8 @@
 use super::shortcuts::{self, Shortcuts};
 use super::{
     about::About, charts::Charts, compare::ComparePanel, controls::Controls, faults::FaultsPanel, inspector::Inspector,
-    lesson::LessonColumn, log_view::LogView, share::SharePanel, timeline::Timeline, topology::Topology,
-    verdicts::VerdictsPanel,
+    lesson::LessonColumn, log_view::LogView, path::PathPanel, share::SharePanel, timeline::Timeline,
+    topology::Topology, verdicts::VerdictsPanel,
 };
 use crate::handle::LabHandle;
 use crate::lesson::player::LessonHandle;
@@ -64,6 +64,9 @@ pub fn App() -> impl IntoView {
                 <Inspector />
                 <section class="verdicts" aria-labelledby="verdicts-title">
                     <VerdictsPanel />
+                </section>
+                <section class="request-path" aria-labelledby="path-title">
+                    <PathPanel />
                 </section>
                 <section class="build" aria-labelledby="build-title">{super::build::BuildPanel()}</section>
                 <section class="share" aria-labelledby="share-title">

@@ -11,6 +11,7 @@ pub mod inspector;
 pub mod lesson;
 pub mod lesson_text;
 pub mod log_view;
+pub mod path;
 pub mod share;
 pub mod shortcuts;
 pub mod timeline;

@@ -1,6 +1,6 @@
 //! The consistency checker's verdicts, updated once per simulated second.
 
-use crate::handle::LabHandle;
+use crate::handle::{LabHandle, PathPick};
 use leptos::prelude::*;
 
 #[component]
@@ -43,7 +43,20 @@ pub fn VerdictsPanel() -> impl IntoView {
                                     </button>
                                 </p>
                                 // Text only: node names come from scenario links.
-                                <ul class="ops">{v.ops.into_iter().map(|o| view! { <li>{o}</li> }).collect_view()}</ul>
+                                <ul class="ops">
+                                    {v.ops.into_iter().map(|o| view! {
+                                        <li>
+                                            {o.text}
+                                            {o.op.map(|op| view! {
+                                                " "
+                                                <button class="jump" on:click=move |_| h.follow_op(PathPick::Op(op))
+                                                    title="Show this operation's path in the request path panel">
+                                                    {format!("Path of operation {op}")}
+                                                </button>
+                                            })}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
                             </li>
                         }
                     }).collect_view()}

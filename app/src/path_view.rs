@@ -1,0 +1,120 @@
+//! A client operation's path as the request path panel shows it: each
+//! step with its time since the operation was invoked and where that
+//! falls along the whole path (for the bars).
+
+use crate::time_text::to_the_ms;
+use engine::fault::ScheduledFault;
+use engine::history::{OpRecord, Outcome};
+use engine::sim::op_path::OpPath;
+use engine::time::{format_time_short, Time};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathStep {
+    /// Since the operation was invoked: `+1.205ms`.
+    pub since: String,
+    /// Where the step falls along the path, 0 to 100 (its start to its
+    /// last step).
+    pub at_percent: f64,
+    /// For a message, where it was sent: its time on the wire is from
+    /// here to `at_percent`.
+    pub sent_percent: Option<f64>,
+    /// When it happened in the run.
+    pub at_ns: Time,
+    pub text: String,
+    /// `deliver`, `drop`, `note` or `queued`, for the style.
+    pub event: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathView {
+    pub op: u32,
+    pub headline: String,
+    pub invoked_ns: Time,
+    pub steps: Vec<PathStep>,
+    /// How far it was followed, and what was not kept.
+    pub footer: String,
+    /// The fault schedule of the run it was followed in: another schedule
+    /// is another run, and the path is dropped.
+    pub faults: Vec<ScheduledFault>,
+}
+
+impl PathView {
+    pub fn new(path: &OpPath, faults: Vec<ScheduledFault>) -> PathView {
+        let invoked = path.record.invoke;
+        let span = path.steps.iter().map(|s| s.t_ns.saturating_sub(invoked)).max().unwrap_or(0).max(1);
+        let steps = path
+            .steps
+            .iter()
+            .map(|s| {
+                let since = s.t_ns.saturating_sub(invoked);
+                let percent = |t: Time| t.saturating_sub(invoked) as f64 * 100.0 / span as f64;
+                PathStep {
+                    since: format!("+{}", format_time_short(since)),
+                    at_percent: percent(s.t_ns),
+                    sent_percent: s.sent_ns.map(percent),
+                    at_ns: s.t_ns,
+                    text: s.text.clone(),
+                    event: s.event,
+                }
+            })
+            .collect();
+        let mut footer = format!("Followed up to {} of the run", to_the_ms(path.until));
+        if path.missed > 0 {
+            footer.push_str(&format!("; {} later steps not kept", path.missed));
+        }
+        footer.push('.');
+        PathView {
+            op: path.op,
+            headline: format!("Operation {}: {}", path.op, path.headline),
+            invoked_ns: invoked,
+            steps,
+            footer,
+            faults,
+        }
+    }
+}
+
+/// The completed operation that took longest (the first of equals).
+pub fn slowest(ops: &[OpRecord]) -> Option<u32> {
+    engine::history::slowest(ops).map(|i| i as u32)
+}
+
+/// The latest operation that failed or got no answer.
+pub fn latest_error(ops: &[OpRecord]) -> Option<u32> {
+    ops.iter().rposition(|r| matches!(r.outcome, Outcome::Fail | Outcome::Info)).map(|i| i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine::message::Op;
+
+    fn rec(invoke: Time, complete: Option<Time>, outcome: Outcome) -> OpRecord {
+        OpRecord {
+            node: 0,
+            process: 0,
+            op: Op::Read { key: 1 },
+            invoke,
+            complete,
+            outcome,
+            value: None,
+            final_read: false,
+        }
+    }
+
+    #[test]
+    fn slowest_and_latest_error() {
+        let ops = [
+            rec(0, Some(5), Outcome::Ok),
+            rec(1, Some(9), Outcome::Fail),
+            rec(2, Some(10), Outcome::Ok),
+            rec(3, None, Outcome::Pending),
+            rec(4, Some(6), Outcome::Ok),
+        ];
+        // 8 ns each for operations 1 and 2: the first.
+        assert_eq!(slowest(&ops), Some(1));
+        assert_eq!(latest_error(&ops), Some(1));
+        assert_eq!(slowest(&ops[3..4]), None);
+        assert_eq!(latest_error(&ops[2..]), None);
+    }
+}

@@ -1,0 +1,84 @@
+//! The request path panel: one client operation followed through the
+//! system, step by step (each message sent for it, where it waited, what a
+//! node noted while working for it), with how long after its invocation
+//! each came, so a slow or failed request can be read.
+
+use crate::handle::{LabHandle, PathPick};
+use leptos::prelude::*;
+
+/// A message's bar spans its time on the wire; anything else is a tick.
+fn bar(sent: Option<f64>, at: f64) -> String {
+    let from = sent.unwrap_or(at);
+    format!("left: {from:.1}%; width: {:.1}%", at - from)
+}
+
+#[component]
+pub fn PathPanel() -> impl IntoView {
+    let h = expect_context::<LabHandle>();
+    let number = RwSignal::new(String::new());
+    let follow_number = move || {
+        let text = number.get_untracked();
+        match text.trim().parse::<u32>() {
+            Ok(op) => h.follow_op(PathPick::Op(op)),
+            Err(_) => h.path.set(Some(Err(format!(
+                "“{}” is not an operation number: give its place in the client history, from 0.",
+                text.trim()
+            )))),
+        }
+    };
+    view! {
+        <h2 id="path-title">"Request path"</h2>
+        <p class="hint">"Follow one client request through the system: every message sent for it, where it waited, and how it ended."</p>
+        <div class="buttons">
+            <button on:click=move |_| h.follow_op(PathPick::Slowest)>"Slowest so far"</button>
+            <button on:click=move |_| h.follow_op(PathPick::LatestError)>"Latest failed"</button>
+        </div>
+        <form class="path-number" on:submit=move |ev| {
+            ev.prevent_default();
+            follow_number();
+        }>
+            <label>
+                "Operation number "
+                <input
+                    type="text"
+                    inputmode="numeric"
+                    size="7"
+                    prop:value=move || number.get()
+                    on:input=move |ev| number.set(event_target_value(&ev))
+                />
+            </label>
+            <button type="submit">"Follow"</button>
+        </form>
+        // The outcome of a click, read out (the steps are not: a list to
+        // read at one's pace).
+        <p role="status" class=move || h.path.with(|p| if matches!(p, Some(Err(_))) { "notice" } else { "path-headline" })>
+            {move || h.path.with(|p| match p {
+                None => String::new(),
+                Some(Err(why)) => why.clone(),
+                Some(Ok(p)) => format!("{} ({} steps)", p.headline, p.steps.len()),
+            })}
+        </p>
+        {move || h.path.get().and_then(Result::ok).map(|p| {
+            let invoked = p.invoked_ns;
+            view! {
+                <button class="jump" on:click=move |_| h.seek(invoked) title="Seek the run to the moment it was invoked">
+                    "Go to its start"
+                </button>
+                // Text only: node names come from scenario links.
+                // Focusable: it scrolls, and the keyboard must reach it.
+                <ol class="path-steps" tabindex="0" aria-label=format!("The path of operation {}", p.op)>
+                    {p.steps.into_iter().map(|s| view! {
+                        <li class=format!("path-{}", s.event)>
+                            <span class="path-since">{s.since}</span>
+                            <span class="path-bar" aria-hidden="true">
+                                <span style=bar(s.sent_percent, s.at_percent)></span>
+                            </span>
+                            <span class="path-text">{s.text}</span>
+                        </li>
+                    }).collect_view()}
+                </ol>
+                <p class="hint">{p.footer}</p>
+            }
+        })}
+    }
+}

@@ -1,0 +1,97 @@
+// The request path panel: one client operation followed through the
+// system, in a real browser.
+import assert from 'node:assert/strict';
+import { appTest, axe, gotoApp, tabTo } from './harness.mjs';
+
+const until = (page, fn, arg, timeout = 60_000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
+const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
+
+/** Plays `example` fast until `t` simulated seconds, then pauses. */
+async function playTo(page, example, t) {
+  await gotoApp(page);
+  await page.getByLabel('Scenario').selectOption(example);
+  await page.getByRole('slider', { name: /^Speed/ }).fill('8');
+  await until(page, (t) => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0) >= t, t);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+}
+
+const panel = (page) => page.locator('section.request-path');
+const status = (page) => panel(page).getByRole('status');
+const steps = (page) => panel(page).locator('.path-steps li .path-text').allTextContents();
+
+appTest('an operation followed by its number: the same path as the CLI prints, its start a click away', { timeout: 120_000 }, async ({ page }) => {
+  await playTo(page, 'server-crash-failover', 12.5);
+  const number = panel(page).getByLabel('Operation number');
+  await number.fill('2995');
+  await number.press('Enter');
+  await until(page, () => document.querySelectorAll('.path-steps li').length > 0);
+  assert.equal(
+    await status(page).textContent(),
+    'Operation 2995: clients (client 2995): read k426, invoked at 9.994s, no answer (timed out) at 10.994s, after 1s (8 steps)',
+  );
+  // What `clusterlab path engine/scenarios/server-crash-failover.json 2995`
+  // prints natively (the run is the same in the browser).
+  assert.deepEqual(await steps(page), [
+    'lb receives request #3141533714 read k426 / from clients (sent at 9.994s)',
+    'request #3141533708 read k426 / from lb to web2 not received: the process is down',
+    'lb receives connection refused for request #3141533708 from web2 (sent at 10.003s)',
+    'lb: connection to web2 failed (attempt 1); retrying',
+    'request #3415212044 read k426 / from lb to web2 not received: the process is down',
+    'lb receives connection refused for request #3415212044 from web2 (sent at 11.003s)',
+    'lb: connection to web2 failed (attempt 2); retrying',
+    'lb receives connection closed by the sender of request #3141533714: it gave up from clients (sent at 10.994s)',
+  ]);
+  assert.deepEqual(await panel(page).locator('.path-since').allTextContents(), [
+    '+7.505ms', '+8.499ms', '+8.956ms', '+8.956ms', '+1.009s', '+1.009s', '+1.009s', '+1.015s',
+  ]);
+  assert.equal(await panel(page).locator('li.path-drop').count(), 2);
+  // Paused with a path shown, the page passes axe.
+  assert.deepEqual(await axe(page), []);
+  // Its start: the run goes back to 9.994 s.
+  await panel(page).getByRole('button', { name: 'Go to its start' }).click();
+  await until(page, () => document.querySelector('[data-testid=seeking]')?.textContent === '' && Math.abs(Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) - 9.994) < 0.001);
+  // A seek is the same run: the path stays. Another fault schedule is
+  // another run: it goes.
+  assert.equal(await panel(page).locator('.path-steps li').count(), 8);
+  await page.getByRole('button', { name: 'Heal all' }).click();
+  await until(page, () => document.querySelectorAll('.path-steps li').length === 0);
+});
+
+appTest('the slowest and the latest failed, from the keyboard; a bad number is refused in words', { timeout: 120_000 }, async ({ page }) => {
+  await playTo(page, 'abandoned-queue', 14);
+  await tabTo(page, (el) => el.textContent === 'Slowest so far');
+  await page.keyboard.press('Enter');
+  await until(page, () => /^Operation \d+: /.test(document.querySelector('.request-path [role=status]')?.textContent ?? ''));
+  assert.match(await status(page).textContent(), /no answer \(timed out\) at [\d.]+s, after 1s \(\d+ steps\)$/);
+  const texts = await steps(page);
+  assert.ok(texts.some((t) => t.startsWith('lb: queued in the backend: no server can take it now;')), texts.join('\n'));
+  // Not a number: refused in words, and the path goes.
+  const number = panel(page).getByLabel('Operation number');
+  await number.fill('first');
+  await number.press('Enter');
+  await until(page, () => document.querySelector('.request-path [role=status]').textContent.includes('is not an operation number'));
+  assert.equal(await panel(page).locator('.path-steps li').count(), 0);
+  await tabTo(page, (el) => el.textContent === 'Latest failed');
+  await page.keyboard.press('Enter');
+  await until(page, () => /^Operation \d+: /.test(document.querySelector('.request-path [role=status]').textContent));
+  assert.match(await status(page).textContent(), /^Operation \d+: .*(failed|timed out)/);
+  // A number the run does not have.
+  await number.fill('99999999');
+  await panel(page).getByRole('button', { name: 'Follow' }).click();
+  await until(page, () => /^The run has operations 0 to \d+ so far; 99999999 is not one of them\.$/.test(document.querySelector('.request-path [role=status]').textContent));
+});
+
+appTest("a violation's operations each open their path", { timeout: 120_000 }, async ({ page }) => {
+  await gotoApp(page);
+  await page.getByLabel('Scenario').selectOption('db-async-failover');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
+  const button = page.locator('.violations button', { hasText: /^Path of operation \d+$/ }).first();
+  await button.waitFor({ timeout: 90_000 });
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  const op = (await button.textContent()).match(/\d+$/)[0];
+  await button.click();
+  await until(page, (op) => document.querySelector('.request-path [role=status]').textContent.startsWith(`Operation ${op}: `), op);
+  // Its first step is its client's request arriving.
+  assert.match((await steps(page))[0], /^\S+ receives request #\d+ (read|write) k\d+/);
+});
