@@ -14,7 +14,10 @@
 //      layout, paint), and the messages on the wire while it ran;
 //   4. seeking: the same run taken to 80 s, then the scrubber moved 60 s
 //      back; the time from the change to the view showing 20 s, median of
-//      BENCH_RUNS seeks.
+//      BENCH_RUNS seeks;
+//   5. following a request: at 80 s of that run, *Slowest so far* in the
+//      request path panel; the time from the click to the path shown
+//      (re-simulated from the checkpoint before it), median of BENCH_RUNS.
 //
 //   node scripts/bench-ui.mjs                 (after trunk build --release)
 //   BENCH_RUNS=5 node scripts/bench-ui.mjs
@@ -150,6 +153,64 @@ try {
     );
   }
   console.log(`seek 80 s -> 20 s: median ${median(seeks).toFixed(0)} ms (of ${seeks.map((s) => s.toFixed(0)).join(', ')} ms)`);
+
+  // 5. Following the slowest request, at 80 s (a bad number in between
+  // clears the panel, so each click draws the path anew).
+  await page.getByTestId('scrubber').fill('800');
+  await page.waitForFunction(() => document.querySelector('[data-testid=seeking]')?.textContent === '' && document.querySelector('[data-testid=sim-time]').dataset.seconds === '80', null, { polling: 'raf', timeout: 120_000 });
+  const follows = [];
+  let followed = '';
+  for (let i = 0; i < runs; i++) {
+    const number = page.getByLabel('Operation number');
+    await number.fill('none');
+    await number.press('Enter');
+    await page.locator('.path-steps').waitFor({ state: 'detached' });
+    follows.push(
+      await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const button = [...document.querySelectorAll('.request-path button')].find((b) => b.textContent === 'Slowest so far');
+            const start = performance.now();
+            button.click();
+            const check = () => {
+              if (document.querySelector('.path-steps li')) resolve(performance.now() - start);
+              else requestAnimationFrame(check);
+            };
+            check();
+          }),
+      ),
+    );
+    followed = await page.locator('.request-path [role=status]').textContent();
+  }
+  console.log(`follow the slowest request at 80 s: median ${median(follows).toFixed(0)} ms (of ${follows.map((s) => s.toFixed(0)).join(', ')} ms): ${followed}`);
+  // And a late one: the run says how many operations it has.
+  const number = page.getByLabel('Operation number');
+  await number.fill('999999999');
+  await number.press('Enter');
+  const last = Number((await page.locator('.request-path [role=status]').textContent()).match(/ 0 to (\d+)/)[1]);
+  const late = [];
+  for (let i = 0; i < runs; i++) {
+    await number.fill('none');
+    await number.press('Enter');
+    await page.locator('.path-steps').waitFor({ state: 'detached' });
+    await number.fill(String(last - 20_000));
+    late.push(
+      await page.evaluate(
+        () =>
+          new Promise((resolve) => {
+            const start = performance.now();
+            document.querySelector('.path-number button').click();
+            const check = () => {
+              if (document.querySelector('.path-steps li')) resolve(performance.now() - start);
+              else requestAnimationFrame(check);
+            };
+            check();
+          }),
+      ),
+    );
+    followed = await page.locator('.request-path [role=status]').textContent();
+  }
+  console.log(`follow operation ${last - 20_000} of ${last + 1}: median ${median(late).toFixed(0)} ms (of ${late.map((s) => s.toFixed(0)).join(', ')} ms): ${followed}`);
   await context.close();
 } finally {
   await browser.close();

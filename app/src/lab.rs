@@ -248,8 +248,13 @@ impl Lab {
     pub fn op_path(&self, op: u32) -> Result<engine::sim::op_path::OpPath, String> {
         let ops = self.sim.history().ops();
         let Some(rec) = ops.get(op as usize) else {
+            let full = self.sim.history().discarded() > 0;
             return Err(match ops.len() {
                 0 => "No client operation has been invoked yet.".to_string(),
+                n if full => format!(
+                    "The client history keeps the run's first {n} operations (limits.history_ops), 0 to {}; {op} is not one of them.",
+                    n - 1
+                ),
                 n => format!("The run has operations 0 to {} so far; {op} is not one of them.", n - 1),
             });
         };
@@ -371,6 +376,20 @@ mod tests {
         assert_eq!(lab.op_path(last).unwrap().until, now);
         let err = lab.op_path(last + 1).unwrap_err();
         assert_eq!(err, format!("The run has operations 0 to {last} so far; {} is not one of them.", last + 1));
+    }
+
+    #[test]
+    fn an_operation_the_full_history_did_not_keep_cannot_be_followed_and_says_why() {
+        let ex = examples::find("server-crash-failover").unwrap();
+        let mut scenario = Scenario::from_json(ex.json).unwrap();
+        scenario.limits.history_ops = 500;
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.sim.run_until(3 * NANOS_PER_SEC);
+        assert_eq!(
+            lab.op_path(600).unwrap_err(),
+            "The client history keeps the run's first 500 operations (limits.history_ops), 0 to 499; 600 is not one of them."
+        );
+        assert_eq!(lab.op_path(499).unwrap().op, 499);
     }
 
     #[test]
