@@ -62,7 +62,7 @@ pub struct Follow {
     pub(crate) current: Option<OpIndex>,
     /// Scheduled events (messages and timers) that belong to a followed
     /// operation, by their sequence number in the event queue.
-    queued: BTreeMap<u64, OpIndex>,
+    scheduled: BTreeMap<u64, OpIndex>,
     /// Requests sent and not answered yet: (sender, receiver, request id).
     open: BTreeMap<(NodeId, NodeId, RequestId), OpIndex>,
     /// What carries an operation inside a system, by an id unique in the
@@ -111,7 +111,7 @@ impl Follow {
             only,
             limit,
             current: None,
-            queued: BTreeMap::new(),
+            scheduled: BTreeMap::new(),
             open: BTreeMap::new(),
             carried: BTreeMap::new(),
             events: Vec::new(),
@@ -177,14 +177,14 @@ impl Follow {
     /// The event with sequence number `seq` was scheduled for `op`.
     pub(crate) fn scheduled(&mut self, seq: u64, op: Option<OpIndex>) {
         if let Some(op) = op {
-            self.queued.insert(seq, op);
+            self.scheduled.insert(seq, op);
         }
     }
 
     /// The event `seq` is being handled now (or was cancelled: `None`
     /// handled).
     pub(crate) fn take(&mut self, seq: u64) -> Option<OpIndex> {
-        self.queued.remove(&seq)
+        self.scheduled.remove(&seq)
     }
 
     /// Keeps a trace event that belongs to `op`: messages, drops and
