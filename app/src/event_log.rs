@@ -82,7 +82,8 @@ impl EventLog {
                     | engine::trace::Note::ClientOverloaded { .. }
                     | engine::trace::Note::CheckFailed { .. }
                     | engine::trace::Note::ErrorLimit { .. }
-                    | engine::trace::Note::KafkaRequestTimeout { .. } => "bad",
+                    | engine::trace::Note::KafkaRequestTimeout { .. }
+                    | engine::trace::Note::CommandRefused => "bad",
                     engine::trace::Note::UseBackend { .. } => "route",
                     _ => "note",
                 },

@@ -69,6 +69,11 @@ pub enum Deferred {
         timer: Timer,
         op: Option<crate::follow::OpIndex>,
     },
+    /// An operator's command (the scenario's fault `index`): it waits in
+    /// the process's socket (Redis's port, HAProxy's admin socket).
+    Command {
+        index: u32,
+    },
 }
 
 /// The engine's record of a node, beside its component.

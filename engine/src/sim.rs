@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 pub mod final_reads;
 pub mod op_path;
+mod operator;
 
 /// A whole run: plain data, so it can be cloned to checkpoint, seek and
 /// branch.
@@ -353,17 +354,6 @@ impl Simulation {
         (&mut node.component, Ctx { me: i as NodeId, world: &mut self.world, rt: &mut node.rt })
     }
 
-    /// An operator's command to node `node` (`command` gets its component,
-    /// a context and its name): only a running process takes it.
-    fn operator_command(&mut self, node: NodeId, command: impl FnOnce(&mut Component, &mut Ctx, &str)) {
-        let i = node as usize;
-        if self.nodes[i].rt.status == Status::Up {
-            let name = self.nodes[i].name.clone();
-            let (component, mut ctx) = self.ctx_for(i);
-            command(component, &mut ctx, &name);
-        }
-    }
-
     fn start_node(&mut self, i: usize) {
         let (component, mut ctx) = self.ctx_for(i);
         component.on_start(&mut ctx);
@@ -527,7 +517,7 @@ impl Simulation {
     fn defer(&mut self, i: usize, d: Deferred) {
         let node = &mut self.nodes[i];
         match d {
-            Deferred::Timer { .. } => node.rt.deferred.push_back(d),
+            Deferred::Timer { .. } | Deferred::Command { .. } => node.rt.deferred.push_back(d),
             Deferred::Message { from, sent_at, msg, .. } => {
                 if node.rt.deferred_messages < self.scenario.limits.paused_backlog {
                     node.rt.deferred_messages += 1;
@@ -653,26 +643,10 @@ impl Simulation {
                 self.nodes[node as usize].rt.clock.skew(now, offset, drift_ppm);
                 self.change(node as usize, NodeChange::ClockSkewed);
             }
-            Fault::Promote { node } => self.operator_command(node, |component, ctx, _| match component {
-                Component::Database(db) => db.promote(ctx, crate::components::database::promotion::Promotion::Operator),
-                Component::Cache(c) => c.promote(ctx),
-                _ => {}
-            }),
-            Fault::ReplicaOf { node, primary } => self.operator_command(node, |component, ctx, _| {
-                if let Component::Cache(c) = component {
-                    c.replicaof(ctx, primary);
-                }
-            }),
-            Fault::SetServerState { node, server, state } => self.operator_command(node, |component, ctx, name| {
-                if let Component::LoadBalancer(lb) = component {
-                    lb.set_server_state(ctx, name, &server, state);
-                }
-            }),
-            Fault::SetServerWeight { node, server, weight } => self.operator_command(node, |component, ctx, name| {
-                if let Component::LoadBalancer(lb) = component {
-                    lb.set_server_weight(ctx, name, &server, weight);
-                }
-            }),
+            Fault::Promote { node }
+            | Fault::ReplicaOf { node, .. }
+            | Fault::SetServerState { node, .. }
+            | Fault::SetServerWeight { node, .. } => self.operator_command(node, index),
             Fault::SlowNode { node, factor } => {
                 self.nodes[node as usize].rt.slowdown = factor;
                 self.change(node as usize, NodeChange::Slowed);
@@ -703,6 +677,10 @@ impl Simulation {
                     self.world.record(now, What::Timer { node, timer });
                     let (component, mut ctx) = self.ctx_for(i);
                     component.on_timer(&mut ctx, id, timer);
+                }
+                Deferred::Command { index } => {
+                    self.world.set_current_op(None);
+                    self.run_operator_command(index);
                 }
             }
         }

@@ -335,6 +335,10 @@ pub enum Note {
         backup: NodeId,
         sessions: u32,
     },
+    /// An operator's command (a promotion, `REPLICAOF`, `set server`)
+    /// could not reach the process: it is down, so its host refused the
+    /// connection. (Last: see above.)
+    CommandRefused,
 }
 
 impl Note {
@@ -394,6 +398,7 @@ impl Note {
             Note::ServerAdmin { .. } => "server_admin",
             Note::ServerWeight { .. } => "server_weight",
             Note::BackupSessionsShutDown { .. } => "backup_sessions_shut_down",
+            Note::CommandRefused => "command_refused",
         }
     }
 
@@ -692,6 +697,7 @@ mod tests {
             Note::ServerAdmin { .. } => 50,
             Note::ServerWeight { .. } => 51,
             Note::BackupSessionsShutDown { .. } => 52,
+            Note::CommandRefused => 53,
         }
     }
 
@@ -770,6 +776,7 @@ mod tests {
             },
             Note::ServerWeight { server: 1, weight: 0 },
             Note::BackupSessionsShutDown { server: 1, backup: 2, sessions: 1 },
+            Note::CommandRefused,
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -272,6 +272,9 @@ impl Simulation {
             Note::ServerWeight { server, weight } => {
                 format!("{}'s weight is {weight} now (set server weight)", name(server))
             }
+            Note::CommandRefused => {
+                "the operator's command was refused: the process is down (connection refused)".to_string()
+            }
             Note::BackupSessionsShutDown { server, backup, sessions } => {
                 let held = match sessions {
                     1 => "the request it held gets".to_string(),

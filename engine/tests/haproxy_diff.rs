@@ -3054,3 +3054,69 @@ fn set_server_weight_refuses_what_haproxy_refuses() {
     }
     drop(haproxy);
 }
+
+/// The state column of `<backend>/<server>` in `show stat`.
+fn server_status(socket: &Path, backend: &str, server: &str) -> String {
+    let csv = admin(socket, "show stat");
+    let header: Vec<&str> = csv.lines().next().unwrap_or("").trim_start_matches("# ").split(',').collect();
+    let status = header.iter().position(|&h| h == "status").unwrap_or_else(|| panic!("no status: {csv}"));
+    let row = csv
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|r| r.len() > status && r[0] == backend && r[1] == server)
+        .unwrap_or_else(|| panic!("no {backend}/{server} in:\n{csv}"));
+    row[status].to_string()
+}
+
+/// An operator's command to a stopped HAProxy (SIGSTOP): the admin
+/// socket takes the connection and the command (the kernel's), and
+/// HAProxy carries it out once it continues (SIGCONT); a dead HAProxy's
+/// socket refuses the connection. The engine does the same with a paused
+/// and a crashed load balancer
+/// (`a_paused_load_balancer_takes_a_runtime_command_when_it_resumes_and_a_dead_one_refuses_it`
+/// in load_balancer.rs).
+#[test]
+fn a_stopped_haproxy_takes_a_runtime_command_when_it_continues() {
+    let (sim, _) = admin_run("roundrobin", &[("", 1)]);
+    let names = ["web1", "web2", "web3"];
+    let servers: Vec<Backend> = names.iter().map(|n| Backend::start(n)).collect();
+    let mut haproxy =
+        AdminHaProxy::launch(&sim, |name| servers[names.iter().position(|n| *n == name).unwrap()].port, None);
+    let (socket, backend) = (haproxy.socket.clone(), haproxy.backend.clone());
+    assert_ne!(server_status(&socket, &backend, "web2"), "MAINT");
+    let pid = haproxy.haproxy.child.id().to_string();
+    let signal = |sig: &str| assert!(Command::new("kill").args([sig, &pid]).status().unwrap().success(), "kill {sig}");
+    signal("-STOP");
+    // Stopped: its state in /proc is `T`.
+    let state =
+        || std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap().rsplit(") ").next().unwrap().chars().next();
+    let start = Instant::now();
+    while state() != Some('T') {
+        assert!(start.elapsed() < DEADLINE, "haproxy did not stop");
+        thread::yield_now();
+    }
+    let (written_tx, written) = std::sync::mpsc::channel();
+    let (answer_tx, answer) = std::sync::mpsc::channel();
+    let command = format!("set server {backend}/web2 state maint\n");
+    let sock = socket.clone();
+    thread::spawn(move || {
+        let mut conn = std::os::unix::net::UnixStream::connect(&sock).expect("the stopped process's socket connects");
+        conn.write_all(command.as_bytes()).unwrap();
+        written_tx.send(()).unwrap();
+        let mut text = String::new();
+        conn.set_read_timeout(Some(DEADLINE)).unwrap();
+        conn.read_to_string(&mut text).expect("the answer, once it continues");
+        answer_tx.send(text).unwrap();
+    });
+    written.recv_timeout(DEADLINE).expect("the command was written while HAProxy was stopped");
+    assert_eq!(state(), Some('T'), "still stopped when the command was written");
+    signal("-CONT");
+    let text = answer.recv_timeout(DEADLINE).expect("an answer after SIGCONT");
+    assert!(text.trim().is_empty(), "{text}");
+    assert_eq!(server_status(&socket, &backend, "web2"), "MAINT");
+    // Dead: the socket file is there, and nothing listens on it.
+    haproxy.haproxy.child.kill().unwrap();
+    haproxy.haproxy.child.wait().unwrap();
+    let refused = std::os::unix::net::UnixStream::connect(&socket).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused, "{refused}");
+}

@@ -1361,3 +1361,37 @@ fn minconn_and_fullconn_defaults_follow_haproxy() {
     let e = engine::Scenario::from_value(v).unwrap_err().to_string();
     assert!(e.contains("fullconn must be 1 to") && e.contains("got 0"), "{e}");
 }
+
+#[test]
+fn a_paused_load_balancer_takes_a_runtime_command_when_it_resumes_and_a_dead_one_refuses_it() {
+    use engine::components::load_balancer::admin::AdminState;
+    // Paused (SIGSTOP) at 4 s: the command at 5 s waits in the admin
+    // socket and takes effect at the resume, 7 s.
+    let mut sim = sim(lb_three(json!([
+        { "at": "4s", "action": "pause", "node": "lb" },
+        { "at": "5s", "action": "set_server_state", "node": "lb", "server": "s2", "state": "maint" },
+        { "at": "7s", "action": "resume", "node": "lb" }
+    ])));
+    sim.run_through(6 * SEC);
+    assert_eq!(server_views(&sim)[1].admin, AdminState::Ready, "not yet: the process is stopped");
+    sim.run_through(8 * SEC);
+    assert_eq!(server_views(&sim)[1].admin, AdminState::Maint);
+    assert_eq!(lb_notes(&sim, |n| matches!(n, Note::ServerAdmin { .. })), vec![7 * SEC]);
+    assert!(sent_to(&sim, "s2", 7 * SEC + MS).is_empty(), "no request to s2 after the resume");
+
+    // Dead at 4 s: the command is refused, said so, and changes nothing
+    // once the process is back.
+    let mut sim = common::sim(lb_three(json!([
+        { "at": "4s", "action": "crash", "node": "lb" },
+        { "at": "5s", "action": "set_server_state", "node": "lb", "server": "s2", "state": "maint" },
+        { "at": "7s", "action": "restart", "node": "lb" }
+    ])));
+    sim.run_through(9 * SEC);
+    assert_eq!(lb_notes(&sim, |n| matches!(n, Note::CommandRefused)), vec![5 * SEC]);
+    assert_eq!(server_views(&sim)[1].admin, AdminState::Ready);
+    let refused = sim.trace().events().iter().find(|e| matches!(e.what, What::Note { note: Note::CommandRefused, .. }));
+    assert_eq!(
+        sim.trace_line(refused.unwrap()).text,
+        "lb: the operator's command was refused: the process is down (connection refused)"
+    );
+}

@@ -108,6 +108,7 @@ pub const EVENTS: &[&str] = &[
     "server_admin",
     "server_weight",
     "backup_sessions_shut_down",
+    "command_refused",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the
