@@ -10,7 +10,7 @@ use crate::time::Duration;
 use serde::Serialize;
 
 pub mod nemesis;
-mod read;
+pub(crate) mod read;
 use std::fmt;
 
 /// A fault, over node references `N` (names in files, ids when running).
@@ -122,6 +122,33 @@ pub enum Fault<N = String> {
 /// Clock drift beyond this is not a clock, it is a bug: +-50%.
 pub const MAX_DRIFT_PPM: i64 = 500_000;
 pub const MAX_SLOW_FACTOR: f64 = 1000.0;
+
+impl<N: PartialEq> Fault<N> {
+    /// The field that names node `name`, for a message's path (the first
+    /// that does; `""` for none).
+    pub fn field_naming(&self, name: &N) -> &'static str {
+        match self {
+            Fault::Partition { .. } => "groups",
+            Fault::PartitionOneWay { from, .. } if from.contains(name) => "from",
+            Fault::PartitionOneWay { .. } => "to",
+            Fault::Heal {} => "",
+            Fault::CutLink { .. } | Fault::HealLink { .. } | Fault::DegradeLink { .. } | Fault::RestoreLink { .. } => {
+                "between"
+            }
+            Fault::ReplicaOf { node, .. } if node != name => "primary",
+            Fault::Crash { .. }
+            | Fault::Restart { .. }
+            | Fault::Pause { .. }
+            | Fault::Resume { .. }
+            | Fault::SkewClock { .. }
+            | Fault::Promote { .. }
+            | Fault::SlowNode { .. }
+            | Fault::ReplicaOf { .. }
+            | Fault::SetServerState { .. }
+            | Fault::SetServerWeight { .. } => "node",
+        }
+    }
+}
 
 impl<N> Fault<N> {
     /// Maps node references, failing on the first that does not resolve.

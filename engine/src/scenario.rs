@@ -474,6 +474,15 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     let Some(obj) = node.as_object() else {
         return Err(ScenarioError::new(at(""), "a node must be a JSON object"));
     };
+    // A client's workload is read field by field: the field's name.
+    if obj.get("type").and_then(|t| t.as_str()) == Some("client") {
+        if let Some((field, msg)) = obj.get("workload").and_then(crate::components::client::read::field_error) {
+            return Err(ScenarioError::new(
+                at(&field.map_or_else(|| "workload".into(), |k| format!("workload.{k}"))),
+                msg,
+            ));
+        }
+    }
     let mut rest = obj.clone();
     for field in ["name", "pos"] {
         rest.remove(field);
@@ -537,6 +546,16 @@ impl Scenario {
         if let Some(serde_json::Value::Array(nodes)) = obj.get("nodes") {
             for (i, node) in nodes.iter().enumerate() {
                 check_node(i, node)?;
+            }
+        }
+        // Faults likewise: each is read field by field, and serde's path
+        // ends at `faults[3]`.
+        if let Some(serde_json::Value::Array(faults)) = obj.get("faults") {
+            for (i, fault) in faults.iter().enumerate() {
+                if let Some((field, msg)) = crate::fault::read::field_error(fault) {
+                    let path = field.map_or_else(|| format!("faults[{i}]"), |k| format!("faults[{i}].{k}"));
+                    return Err(ScenarioError::new(path, msg));
+                }
             }
         }
         let scenario: Scenario = serde_path_to_error::deserialize(value).map_err(|e| {
@@ -1298,7 +1317,7 @@ impl Scenario {
         fault.validate()?;
         let resolved = fault
             .resolve(|name| ids.get(name.as_str()).copied().ok_or_else(|| name.clone()))
-            .map_err(|name| (String::new(), format!("no node is named `{name}`")))?;
+            .map_err(|name| (fault.field_naming(&name).to_string(), format!("no node is named `{name}`")))?;
         match &resolved {
             Fault::CutLink { between: [a, b] }
             | Fault::HealLink { between: [a, b] }

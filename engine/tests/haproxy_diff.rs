@@ -3042,11 +3042,11 @@ fn set_server_weight_refuses_what_haproxy_refuses() {
         match refused {
             Some(_) => {
                 let e = ours.expect_err("refused").to_string();
-                // (Read errors name the fault; validation names the field.)
-                let (at, expected) = match weight {
-                    "257" => ("faults[0]", "an absolute weight can only be between 0 and 256 inclusive"),
-                    _ => ("faults[0].weight", "accepts only weights 0% and 100%"),
+                let expected = match weight {
+                    "257" => "an absolute weight can only be between 0 and 256 inclusive",
+                    _ => "accepts only weights 0% and 100%",
                 };
+                let at = "faults[0].weight: ";
                 assert!(e.contains(at) && e.contains(expected), "the engine, weight {weight}: {e}");
             }
             None => assert!(ours.is_ok(), "the engine, weight {weight}: {:?}", ours.err()),

@@ -98,7 +98,7 @@ fn unknown_component_and_unknown_fields() {
     let e = err(with(lb_three(json!([])), "/nodes/1/servers/1/wieght", json!(3)));
     assert!(e.starts_with("nodes[1].servers[1].wieght: unknown field `wieght`"), "{e}");
     let e = err(lb_three(json!([{ "at": "1s", "action": "heal", "node": "s1" }])));
-    assert!(e.starts_with("faults[0]: unknown field `node`"), "{e}");
+    assert!(e.starts_with("faults[0].node: unknown field `node`"), "{e}");
     let e = err(with(client_server(10.0), "/speed", json!(3)));
     assert!(e.starts_with("speed: unknown field `speed`, expected one of `version`"), "{e}");
 }
@@ -123,7 +123,7 @@ fn dangling_references_are_named() {
     );
     assert_eq!(
         err(lb_three(json!([{ "at": "1s", "action": "crash", "node": "s9" }]))),
-        "faults[0]: no node is named `s9`"
+        "faults[0].node: no node is named `s9`"
     );
     assert_eq!(
         err(lb_three(json!([{ "at": "1s", "action": "cut_link", "between": ["s1", "s2"] }]))),
@@ -394,4 +394,40 @@ fn to_value_is_serde_jsons_to_value() {
         let ints = (x, x as i64, -((x >> 2) as i64));
         assert_eq!(engine::scenario::to_value(&ints), serde_json::to_value(ints).unwrap());
     }
+}
+
+#[test]
+fn a_faults_and_a_workloads_read_errors_name_the_field() {
+    let fault = |f: serde_json::Value| err(lb_three(json!([f])));
+    assert_eq!(
+        fault(json!({ "at": "1s", "action": "crash", "node": 5 })),
+        "faults[0].node: invalid type: integer `5`, expected a string"
+    );
+    assert_eq!(
+        fault(json!({ "at": "1s", "action": "degrade_link", "between": ["lb", "s1"], "loss": "x" })),
+        "faults[0].loss: invalid type: string \"x\", expected f64"
+    );
+    assert!(fault(json!({ "at": "one", "action": "crash", "node": "s1" }))
+        .starts_with("faults[0].at: `one` is not a duration"));
+    assert_eq!(fault(json!({ "action": "crash", "node": "s1" })), "faults[0].at: missing field `at`");
+    assert_eq!(fault(json!({ "at": "1s", "action": "crash" })), "faults[0].node: missing field `node`");
+    assert!(
+        fault(json!({ "at": "1s", "action": "explode" })).starts_with("faults[0].action: unknown variant `explode`")
+    );
+    assert_eq!(
+        fault(json!({ "at": "1s", "action": "partition_one_way", "from": ["s1"], "to": ["s9"] })),
+        "faults[0].to: no node is named `s9`"
+    );
+    assert_eq!(
+        fault(json!({ "at": "1s", "action": "partition", "groups": [["s1"], ["ghost"]] })),
+        "faults[0].groups: no node is named `ghost`"
+    );
+    // A fault that is not an object: the whole fault.
+    assert_eq!(fault(json!("crash")), "faults[0]: expected a fault (a JSON object), got \"crash\"");
+    assert_eq!(
+        err(with(client_server(10.0), "/nodes/0/workload/rate", json!("fast"))),
+        "nodes[0].workload.rate: invalid type: string \"fast\", expected f64"
+    );
+    assert!(err(with(client_server(10.0), "/nodes/0/workload/kind", json!("burst")))
+        .starts_with("nodes[0].workload.kind: unknown variant `burst`"));
 }

@@ -29,7 +29,7 @@ pub enum Arrival {
     Poisson,
 }
 
-mod read;
+pub(crate) mod read;
 
 /// Written as serde derives; read by [`read`].
 #[derive(Clone, Debug, PartialEq, Serialize)]

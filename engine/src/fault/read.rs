@@ -32,7 +32,7 @@ const ACTIONS: &[&str] = &[
 ];
 
 /// A fault from its fields (`action` and the kind's own).
-fn fault(mut f: Fields) -> Result<Fault, Error> {
+fn fault(f: &mut Fields) -> Result<Fault, Error> {
     let action: String = f.required("action")?;
     let (fault, expected): (Fault, &'static [&'static str]) = match action.as_str() {
         "partition" => (Fault::Partition { groups: f.required("groups")? }, &["groups"]),
@@ -90,15 +90,26 @@ fn fault(mut f: Fields) -> Result<Fault, Error> {
             },
             &["node", "server", "weight"],
         ),
-        other => return Err(Error::unknown_variant(other, ACTIONS)),
+        other => {
+            f.failed = Some("action".to_string());
+            return Err(Error::unknown_variant(other, ACTIONS));
+        }
     };
     f.done(expected)?;
     Ok(fault)
 }
 
+/// What is wrong with a scheduled fault's object, and in which field.
+pub(crate) fn field_error(v: &serde_json::Value) -> Option<(Option<String>, String)> {
+    crate::json_fields::field_error(v, |f| {
+        f.required::<Duration>("at")?;
+        fault(f)
+    })
+}
+
 impl<'de> Deserialize<'de> for Fault {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        fault(Fields::of(d, "a fault")?).map_err(D::Error::custom)
+        fault(&mut Fields::of(d, "a fault")?).map_err(D::Error::custom)
     }
 }
 
@@ -106,7 +117,7 @@ impl<'de> Deserialize<'de> for ScheduledFault {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut f = Fields::of(d, "a fault")?;
         let at: Duration = f.required("at").map_err(D::Error::custom)?;
-        Ok(ScheduledFault { at, fault: fault(f).map_err(D::Error::custom)? })
+        Ok(ScheduledFault { at, fault: fault(&mut f).map_err(D::Error::custom)? })
     }
 }
 

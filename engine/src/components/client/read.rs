@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 
 const KINDS: &[&str] = &["open_loop", "closed_loop", "script"];
 
-fn workload(mut f: Fields) -> Result<Workload, Error> {
+fn workload(f: &mut Fields) -> Result<Workload, Error> {
     let kind: String = f.required("kind")?;
     let (w, expected): (Workload, &'static [&'static str]) = match kind.as_str() {
         "open_loop" => {
@@ -21,15 +21,23 @@ fn workload(mut f: Fields) -> Result<Workload, Error> {
             &["clients", "think_time"],
         ),
         "script" => (Workload::Script { requests: f.required("requests")? }, &["requests"]),
-        other => return Err(Error::unknown_variant(other, KINDS)),
+        other => {
+            f.failed = Some("kind".to_string());
+            return Err(Error::unknown_variant(other, KINDS));
+        }
     };
     f.done(expected)?;
     Ok(w)
 }
 
+/// What is wrong with a workload's object, and in which field.
+pub(crate) fn field_error(v: &serde_json::Value) -> Option<(Option<String>, String)> {
+    crate::json_fields::field_error(v, workload)
+}
+
 impl<'de> Deserialize<'de> for Workload {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        workload(Fields::of(d, "a workload")?).map_err(D::Error::custom)
+        workload(&mut Fields::of(d, "a workload")?).map_err(D::Error::custom)
     }
 }
 
