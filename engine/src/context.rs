@@ -99,6 +99,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// The request this handler works for leaves this node's queue (to be
+    /// served, or given up on); nothing if it was not in one.
+    pub fn left_queue(&mut self) {
+        let (now, me) = (self.world.now, self.me);
+        if let Some(f) = self.world.follow.as_mut() {
+            f.left_queue(now, me);
+        }
+    }
+
     /// From here on this handler works for no client operation (its own
     /// housekeeping), when operations are followed.
     pub fn work_for_none(&mut self) {

@@ -38,9 +38,11 @@ pub type OpIndex = u32;
 pub enum Step {
     /// A message delivered or dropped, or a note, from the trace.
     Event(TraceEvent),
-    /// The request waited in `node`'s queue. Known only when following
-    /// (not in the trace: queueing is too common to note every time).
-    Queued { time: Time, node: NodeId, queue: Queue },
+    /// The request waited in `node`'s queue from `time`, until `left`
+    /// (taken to be served, timed out, or dropped). Known only when
+    /// following (not in the trace: queueing is too common to note every
+    /// time).
+    Queued { time: Time, node: NodeId, queue: Queue, left: Option<Time> },
 }
 
 /// Which queue a request waited in, and how many waited there with it.
@@ -69,6 +71,9 @@ pub struct Follow {
     /// run: a Raft log entry's command, a read's context.
     carried: BTreeMap<u64, OpIndex>,
     events: Vec<(OpIndex, Step)>,
+    /// Where in `events` each operation's queued step at a node is, until
+    /// it leaves that queue.
+    waiting: BTreeMap<(OpIndex, NodeId), usize>,
     /// The most events kept.
     limit: usize,
     /// Events of followed operations not kept: over `limit`.
@@ -115,6 +120,7 @@ impl Follow {
             open: BTreeMap::new(),
             carried: BTreeMap::new(),
             events: Vec::new(),
+            waiting: BTreeMap::new(),
             missed: 0,
         }
     }
@@ -199,15 +205,32 @@ impl Follow {
     /// The request being worked for waits in `node`'s `queue`.
     pub(crate) fn queued(&mut self, time: Time, node: NodeId, queue: Queue) {
         if let Some(op) = self.current {
-            self.keep(op, Step::Queued { time, node, queue });
+            let at = self.events.len();
+            if self.keep(op, Step::Queued { time, node, queue, left: None }) {
+                self.waiting.insert((op, node), at);
+            }
         }
     }
 
-    fn keep(&mut self, op: OpIndex, step: Step) {
+    /// The request being worked for leaves `node`'s queue (if it was in
+    /// one).
+    pub(crate) fn left_queue(&mut self, time: Time, node: NodeId) {
+        let Some(op) = self.current else { return };
+        if let Some(at) = self.waiting.remove(&(op, node)) {
+            if let Some((_, Step::Queued { left, .. })) = self.events.get_mut(at) {
+                *left = Some(time);
+            }
+        }
+    }
+
+    /// Keeps a step; false if the bound was reached.
+    fn keep(&mut self, op: OpIndex, step: Step) -> bool {
         if self.events.len() < self.limit {
             self.events.push((op, step));
+            true
         } else {
             self.missed += 1;
+            false
         }
     }
 

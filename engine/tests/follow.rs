@@ -187,6 +187,12 @@ fn a_write_shows_its_replication_and_a_queued_request_its_queue() {
     let path = sim.follow_op(12541, 30 * SEC).unwrap();
     assert_eq!(path.steps[1].event, "queued");
     assert!(path.steps[1].text.starts_with("lb: queued in the backend: no server can take it now;"));
+    // It waited until `lb` sent it to a server.
+    let sent = path.steps[2].sent_ns.unwrap();
+    assert_eq!(path.steps[2].from.as_deref(), Some("lb"));
+    let waited = engine::time::format_time_short(sent - path.steps[1].t_ns);
+    assert!(path.steps[1].text.ends_with(&format!("; it waited {waited}")), "{}", path.steps[1].text);
+    assert_eq!(waited, "934.814ms");
     assert_eq!(path.record.outcome, engine::history::Outcome::Info);
 }
 

@@ -83,9 +83,9 @@ impl Simulation {
     }
 
     fn step_line(&self, step: &Step) -> TraceLine {
-        let (time, node, queue) = match *step {
+        let (time, node, queue, left) = match *step {
             Step::Event(ref e) => return self.trace_line(e),
-            Step::Queued { time, node, queue } => (time, node, queue),
+            Step::Queued { time, node, queue, left } => (time, node, queue, left),
         };
         let text = match queue {
             Queue::Server { server, waiting } => format!(
@@ -100,12 +100,16 @@ impl Simulation {
                 format!("queued: all {workers} workers are busy; {waiting} waiting now")
             }
         };
+        let waited = match left {
+            Some(t) => format!("it waited {}", format_time_short(t - time)),
+            None => "it was still there when following stopped".to_string(),
+        };
         let name = self.node_name(node).to_string();
         TraceLine {
             n: 0,
             t_ns: time,
             event: "queued",
-            text: format!("{name}: {text}"),
+            text: format!("{name}: {text}; {waited}"),
             node: Some(name),
             from: None,
             to: None,

@@ -527,6 +527,7 @@ impl Cache {
         // The main thread may have taken the command from the queue.
         if let Some(job) = self.pool.job(0) {
             ctx.work_for(job.from, job.id);
+            ctx.left_queue();
         }
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker: 0 });

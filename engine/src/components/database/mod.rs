@@ -198,6 +198,7 @@ impl Database {
         // The worker may have taken the job from the queue.
         if let Some(job) = self.state.pool.job(worker) {
             ctx.work_for(job.from, job.req.id);
+            ctx.left_queue();
         }
         let t = ctx.service_time(&self.config.service_time);
         ctx.set_timer(t, Timer::ServiceDone { worker });

@@ -626,6 +626,7 @@ impl LoadBalancer {
     /// Opens a connection to `server` for the request in `slot`.
     fn connect(&mut self, ctx: &mut Ctx, slot: usize, server: usize) {
         self.work_for_conn(ctx, slot);
+        ctx.left_queue();
         self.state.next_id += 1;
         let backend_id = (self.state.next_id << SLOT_BITS) | slot as u64;
         let rt = &mut self.state.servers[server];
@@ -794,6 +795,7 @@ impl LoadBalancer {
         }
         let at = match phase {
             Phase::Queued { server, order } => {
+                ctx.left_queue();
                 match server {
                     Some(s) => {
                         self.state.servers[s].queue.remove(&order);
@@ -1580,6 +1582,8 @@ impl Process for LoadBalancer {
             Timer::QueueTimeout { conn } if live(self, conn) => {
                 let slot = conn as usize;
                 if let Phase::Queued { server, order } = self.conn(slot).phase {
+                    self.work_for_conn(ctx, slot);
+                    ctx.left_queue();
                     match server {
                         Some(s) => {
                             self.state.servers[s].queue.remove(&order);

@@ -217,6 +217,7 @@ impl Server {
     /// the database first.
     fn start_service(&mut self, ctx: &mut Ctx, worker: u32) {
         self.work_for_job(ctx, worker);
+        ctx.left_queue();
         while self.state.pool.job(worker).is_some_and(|j| j.stage == Stage::Check) {
             if self.config.handler.as_ref().is_some_and(|h| h.health == Health::Deep) {
                 self.db_call(ctx, worker, Op::Read { key: 0 }, Stage::CheckDatabase);
