@@ -86,7 +86,7 @@ fn live_faults_are_checked() {
     let at = sim.apply_fault(Fault::Pause { node: "web1".into() }).unwrap();
     assert_eq!(at, 0, "nothing has run yet: the fault is the first event");
     let e = sim.apply_fault(Fault::Crash { node: "nobody".into(), host_down: false }).unwrap_err();
-    assert_eq!(e.to_string(), "no node is named `nobody`");
+    assert_eq!(e.to_string(), "node: no node is named `nobody`");
     let e = sim.apply_fault(Fault::CutLink { between: ["clients".into(), "web1".into()] }).unwrap_err();
     assert_eq!(e.to_string(), "between: no link joins `clients` and `web1`");
     let e = sim.apply_fault(Fault::SlowNode { node: "web1".into(), factor: -2.0 }).unwrap_err();
