@@ -71,8 +71,12 @@ impl Fields {
     }
 
     /// The fields not read, as one `T` (a flattened struct).
-    pub fn rest<T: DeserializeOwned>(self) -> Result<T, Error> {
-        serde_json::from_value(Value::Object(self.map))
+    pub fn rest<T: DeserializeOwned>(&mut self) -> Result<T, Error> {
+        let map = std::mem::take(&mut self.map);
+        serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+            self.failed = Some(e.path().to_string());
+            e.into_inner()
+        })
     }
 }
 

@@ -474,13 +474,17 @@ fn check_node(i: usize, node: &serde_json::Value) -> Result<(), ScenarioError> {
     let Some(obj) = node.as_object() else {
         return Err(ScenarioError::new(at(""), "a node must be a JSON object"));
     };
-    // A client's workload is read field by field: the field's name.
-    if obj.get("type").and_then(|t| t.as_str()) == Some("client") {
-        if let Some((field, msg)) = obj.get("workload").and_then(crate::components::client::read::field_error) {
-            return Err(ScenarioError::new(
-                at(&field.map_or_else(|| "workload".into(), |k| format!("workload.{k}"))),
-                msg,
-            ));
+    // A client's workload and a controller's topic are read field by
+    // field: the field's name.
+    type FieldError = fn(&serde_json::Value) -> Option<(Option<String>, String)>;
+    let inner: Option<(&str, FieldError)> = match obj.get("type").and_then(|t| t.as_str()) {
+        Some("client") => Some(("workload", crate::components::client::read::field_error)),
+        Some("kafka_controller") => Some(("topic", crate::components::kafka::config::topic_field_error)),
+        _ => None,
+    };
+    if let Some((key, field_error)) = inner {
+        if let Some((field, msg)) = obj.get(key).and_then(field_error) {
+            return Err(ScenarioError::new(at(&field.map_or_else(|| key.into(), |k| format!("{key}.{k}"))), msg));
         }
     }
     let mut rest = obj.clone();

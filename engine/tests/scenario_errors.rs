@@ -430,4 +430,16 @@ fn a_faults_and_a_workloads_read_errors_name_the_field() {
     );
     assert!(err(with(client_server(10.0), "/nodes/0/workload/kind", json!("burst")))
         .starts_with("nodes[0].workload.kind: unknown variant `burst`"));
+    // A Kafka controller's topic likewise.
+    let kafka: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/kafka-three-brokers.json")).unwrap(),
+    )
+    .unwrap();
+    let ctl = kafka["nodes"].as_array().unwrap().iter().position(|n| n["type"] == "kafka_controller").unwrap();
+    assert_eq!(
+        err(with(kafka.clone(), &format!("/nodes/{ctl}/topic/partitions"), json!("six"))),
+        format!("nodes[{ctl}].topic.partitions: invalid type: string \"six\", expected u32")
+    );
+    assert!(err(with(kafka, &format!("/nodes/{ctl}/topic/min_isr"), json!(2)))
+        .starts_with(&format!("nodes[{ctl}].topic.min_isr: unknown field `min_isr`, expected one of `partitions`")));
 }

@@ -73,10 +73,17 @@ pub struct TopicSpec {
 impl<'de> Deserialize<'de> for TopicSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error as _;
-        let mut f = crate::json_fields::Fields::of(d, "a topic")?;
-        let name = f.or("name", default_topic_name).map_err(D::Error::custom)?;
-        Ok(TopicSpec { name, config: f.rest().map_err(D::Error::custom)? })
+        topic(&mut crate::json_fields::Fields::of(d, "a topic")?).map_err(D::Error::custom)
     }
+}
+
+fn topic(f: &mut crate::json_fields::Fields) -> Result<TopicSpec, crate::json_fields::Error> {
+    Ok(TopicSpec { name: f.or("name", default_topic_name)?, config: f.rest()? })
+}
+
+/// What is wrong with a topic's object, and in which field.
+pub(crate) fn topic_field_error(v: &serde_json::Value) -> Option<(Option<String>, String)> {
+    crate::json_fields::field_error(v, topic)
 }
 
 fn default_topic_name() -> String {
