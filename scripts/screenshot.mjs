@@ -2,10 +2,11 @@
 // `trunk build --release`) in headless Debian Chromium at 1360x900, showing
 // the asynchronous-failover example after its primary died, with the
 // consistency panel's verdict and the standby selected, in the light and
-// the dark theme; and a lesson beside the lab (health checks, step 2, run
-// to its end with its goals met).
+// the dark theme; a lesson beside the lab (health checks, step 2, run
+// to its end with its goals met); and the request path panel with the
+// slowest request of `abandoned-queue` at 14 s.
 //
-//   node scripts/screenshot.mjs [out-dir]     # default docs/: screenshot.png, screenshot-dark.png, screenshot-lesson.png
+//   node scripts/screenshot.mjs [out-dir]     # default docs/: screenshot.png, screenshot-dark.png, screenshot-lesson.png, screenshot-path.png
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,23 @@ try {
   await page.screenshot({ path: out });
   console.log(`wrote ${out}`);
   await page.close();
+  {
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await page.goto(url);
+    await page.getByLabel('Scenario').selectOption('abandoned-queue');
+    await page.getByRole('slider', { name: /^Speed/ }).fill('9');
+    const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
+    await page.waitForFunction(`(${seconds})() >= 14`, null, { timeout: 90_000, polling: 100 });
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.getByRole('button', { name: 'Slowest so far' }).click();
+    await page.locator('.path-steps li').first().waitFor();
+    const panel = page.locator('section.request-path');
+    await panel.scrollIntoViewIfNeeded();
+    const out = path.join(outDir, 'screenshot-path.png');
+    await panel.screenshot({ path: out });
+    console.log(`wrote ${out}`);
+    await page.close();
+  }
 } finally {
   await browser.close();
   server.close();
