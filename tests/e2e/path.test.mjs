@@ -48,6 +48,13 @@ appTest('an operation followed by its number: the same path as the CLI prints, i
   assert.equal(await panel(page).locator('li.path-drop').count(), 2);
   // Paused with a path shown, the page passes axe.
   assert.deepEqual(await axe(page), []);
+  // A step's time goes to that moment: the second refused connection,
+  // sent at 11.003 s and received within a millisecond.
+  await panel(page).locator('.path-steps li').nth(5).locator('button.path-since').click();
+  await until(page, () => {
+    const s = Number(document.querySelector('[data-testid=sim-time]').dataset.seconds);
+    return document.querySelector('[data-testid=seeking]')?.textContent === '' && s >= 11.003 && s < 11.004;
+  });
   // Its start: the run goes back to 9.994 s.
   await panel(page).getByRole('button', { name: 'Go to its start' }).click();
   await until(page, () => document.querySelector('[data-testid=seeking]')?.textContent === '' && Math.abs(Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) - 9.994) < 0.001);

@@ -67,15 +67,19 @@ pub fn PathPanel() -> impl IntoView {
                 // Text only: node names come from scenario links.
                 // Focusable: it scrolls, and the keyboard must reach it.
                 <ol class="path-steps" tabindex="0" aria-label=format!("The path of operation {}", p.op)>
-                    {p.steps.into_iter().map(|s| view! {
+                    {p.steps.into_iter().map(|s| {
+                        let at = s.at_ns;
+                        view! {
                         <li class=format!("path-{}", s.event)>
-                            <span class="path-since">{s.since}</span>
+                            <button class="path-since" on:click=move |_| h.seek(at) title="Go to this moment">
+                                {s.since}
+                            </button>
                             <span class="path-bar" aria-hidden="true">
                                 <span style=bar(s.sent_percent, s.at_percent)></span>
                             </span>
                             <span class="path-text">{s.text}</span>
                         </li>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </ol>
                 <p class="hint">{p.footer}</p>
             }
