@@ -7,6 +7,7 @@ use engine::fault::ScheduledFault;
 use engine::history::{OpRecord, Outcome};
 use engine::sim::op_path::OpPath;
 use engine::time::{format_time_short, Time};
+use engine::trace_view::TraceLine;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PathStep {
@@ -15,9 +16,9 @@ pub struct PathStep {
     /// Where the step falls along the path, 0 to 100 (its start to its
     /// last step).
     pub at_percent: f64,
-    /// For a message, where it was sent: its time on the wire is from
-    /// here to `at_percent`.
-    pub sent_percent: Option<f64>,
+    /// What the step's bar spans, in the same terms: a message's time on
+    /// the wire, a request's wait in a queue; none for a moment (a note).
+    pub span_percent: Option<(f64, f64)>,
     /// When it happened in the run.
     pub at_ns: Time,
     pub text: String,
@@ -41,7 +42,8 @@ pub struct PathView {
 impl PathView {
     pub fn new(path: &OpPath, faults: Vec<ScheduledFault>) -> PathView {
         let invoked = path.record.invoke;
-        let span = path.steps.iter().map(|s| s.t_ns.saturating_sub(invoked)).max().unwrap_or(0).max(1);
+        let last = |s: &TraceLine| s.t_ns.max(s.until_ns.unwrap_or(0));
+        let span = path.steps.iter().map(|s| last(s).saturating_sub(invoked)).max().unwrap_or(0).max(1);
         let steps = path
             .steps
             .iter()
@@ -51,7 +53,11 @@ impl PathView {
                 PathStep {
                     since: format!("+{}", format_time_short(since)),
                     at_percent: percent(s.t_ns),
-                    sent_percent: s.sent_ns.map(percent),
+                    span_percent: match (s.sent_ns, s.until_ns) {
+                        (Some(sent), _) => Some((percent(sent), percent(s.t_ns))),
+                        (None, Some(until)) => Some((percent(s.t_ns), percent(until))),
+                        (None, None) => None,
+                    },
                     at_ns: s.t_ns,
                     text: s.text.clone(),
                     event: s.event,
@@ -100,6 +106,47 @@ mod tests {
             value: None,
             final_read: false,
         }
+    }
+
+    fn line(event: &'static str, t_ns: Time, sent_ns: Option<Time>, until_ns: Option<Time>) -> TraceLine {
+        TraceLine {
+            n: 0,
+            t_ns,
+            event,
+            node: None,
+            from: None,
+            to: None,
+            kind: None,
+            sent_ns,
+            reason: None,
+            until_ns,
+            text: event.to_string(),
+        }
+    }
+
+    #[test]
+    fn bars_span_a_messages_time_on_the_wire_and_a_wait_in_a_queue() {
+        let path = OpPath {
+            op: 7,
+            record: rec(1_000, Some(1_400), Outcome::Ok),
+            headline: "c (client 0): read k1".into(),
+            steps: vec![
+                line("deliver", 1_100, Some(1_000), None),
+                line("queued", 1_100, None, Some(1_300)),
+                line("note", 1_200, None, None),
+                line("deliver", 1_400, Some(1_350), None),
+            ],
+            missed: 0,
+            until: 2_400,
+        };
+        let v = PathView::new(&path, Vec::new());
+        let spans: Vec<Option<(f64, f64)>> = v.steps.iter().map(|s| s.span_percent).collect();
+        assert_eq!(spans, [Some((0.0, 25.0)), Some((25.0, 75.0)), None, Some((87.5, 100.0))]);
+        assert_eq!(
+            v.steps.iter().map(|s| s.since.as_str()).collect::<Vec<_>>(),
+            ["+100ns", "+100ns", "+200ns", "+400ns"]
+        );
+        assert_eq!(v.headline, "Operation 7: c (client 0): read k1");
     }
 
     #[test]

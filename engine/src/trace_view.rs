@@ -33,6 +33,9 @@ pub struct TraceLine {
     pub sent_ns: Option<Time>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<DropReason>,
+    /// For a queued step of a request path: when it left the queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until_ns: Option<Time>,
     /// What happened, as a sentence.
     pub text: String,
 }
@@ -132,6 +135,7 @@ impl Simulation {
             kind: None,
             sent_ns: None,
             reason: None,
+            until_ns: None,
             text: String::new(),
         };
         match e.what {

@@ -6,10 +6,11 @@
 use crate::handle::{LabHandle, PathPick};
 use leptos::prelude::*;
 
-/// A message's bar spans its time on the wire; anything else is a tick.
-fn bar(sent: Option<f64>, at: f64) -> String {
-    let from = sent.unwrap_or(at);
-    format!("left: {from:.1}%; width: {:.1}%", at - from)
+/// A step's bar: its span (a message's time on the wire, a wait in a
+/// queue), or a tick at its moment.
+fn bar(span: Option<(f64, f64)>, at: f64) -> String {
+    let (from, to) = span.unwrap_or((at, at));
+    format!("left: {from:.1}%; width: {:.1}%", to - from)
 }
 
 #[component]
@@ -75,7 +76,7 @@ pub fn PathPanel() -> impl IntoView {
                                 {s.since}
                             </button>
                             <span class="path-bar" aria-hidden="true">
-                                <span style=bar(s.sent_percent, s.at_percent)></span>
+                                <span style=bar(s.span_percent, s.at_percent)></span>
                             </span>
                             <span class="path-text">{s.text}</span>
                         </li>

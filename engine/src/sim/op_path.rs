@@ -116,6 +116,7 @@ impl Simulation {
             kind: None,
             sent_ns: None,
             reason: None,
+            until_ns: left,
         }
     }
 
