@@ -31,12 +31,11 @@ pub struct OpPath {
 
 impl Simulation {
     /// From now on, records what happens on behalf of client operation
-    /// `only` (its index in the history: at most
-    /// [`crate::follow::MAX_FOLLOWED`] events kept), or of every operation
-    /// (as many as the trace keeps). Changes
-    /// nothing in the run (the trace hash stays the same). An operation
-    /// invoked before this call cannot be followed: start from a state
-    /// taken before it (a checkpoint).
+    /// `only` (its index in the history; at most [`MAX_FOLLOWED`] steps
+    /// kept), or of every operation (as many steps as the trace keeps
+    /// events). Changes nothing in the run (the trace hash stays the
+    /// same). An operation invoked before this call cannot be followed:
+    /// start from a state taken before it (a checkpoint).
     pub fn follow(&mut self, only: Option<OpIndex>) {
         let limit = if only.is_some() { MAX_FOLLOWED } else { self.world.trace.capacity() };
         self.world.follow = Some(Box::new(Follow::new(only, limit)));
