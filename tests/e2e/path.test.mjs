@@ -67,10 +67,18 @@ appTest('an operation followed by its number: the same path as the CLI prints, i
 
 appTest('the slowest and the latest failed, from the keyboard; a bad number is refused in words', { timeout: 120_000 }, async ({ page }) => {
   await playTo(page, 'abandoned-queue', 14);
+  // P follows the slowest from anywhere (but a field).
+  await page.keyboard.press('p');
+  await until(page, () => /^Operation \d+: /.test(document.querySelector('.request-path [role=status]')?.textContent ?? ''));
+  const byKey = await status(page).textContent();
+  await panel(page).getByLabel('Operation number').fill('x');
+  await panel(page).getByLabel('Operation number').press('Enter');
+  await until(page, () => document.querySelector('.request-path [role=status]').textContent.includes('is not an operation number'));
   await tabTo(page, (el) => el.textContent === 'Slowest so far');
   await page.keyboard.press('Enter');
   await until(page, () => /^Operation \d+: /.test(document.querySelector('.request-path [role=status]')?.textContent ?? ''));
   assert.match(await status(page).textContent(), /no answer \(timed out\) at [\d.]+s, after 1s \(\d+ steps\)$/);
+  assert.equal(await status(page).textContent(), byKey);
   const texts = await steps(page);
   assert.ok(texts.some((t) => t.startsWith('lb: queued in the backend: no server can take it now;')), texts.join('\n'));
   // Not a number: refused in words, and the path goes.

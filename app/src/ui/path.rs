@@ -31,7 +31,7 @@ pub fn PathPanel() -> impl IntoView {
         <h2 id="path-title">"Request path"</h2>
         <p class="hint">"Follow one client request through the system: every message sent for it, where it waited, and how it ended."</p>
         <div class="buttons">
-            <button on:click=move |_| h.follow_op(PathPick::Slowest)>"Slowest so far"</button>
+            <button on:click=move |_| h.follow_op(PathPick::Slowest) aria-keyshortcuts="P">"Slowest so far"</button>
             <button on:click=move |_| h.follow_op(PathPick::LatestError)>"Latest failed"</button>
         </div>
         <form class="path-number" on:submit=move |ev| {

@@ -17,6 +17,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("0", "Seek to the start"),
     ("V", "Go to the first consistency violation"),
     ("C", "Crash the selected node, or restart it"),
+    ("P", "Follow the slowest request so far (the request path panel)"),
     ("Escape", "Close this help; clear the selection"),
     ("T", "Next colour theme (system, light, dark)"),
     ("?", "Show this help"),
@@ -134,6 +135,10 @@ pub fn Shortcuts(theme: RwSignal<Theme>, dialog: NodeRef<Dialog>) -> impl IntoVi
                 }
                 None => false,
             },
+            "p" => {
+                h.follow_op(crate::handle::PathPick::Slowest);
+                true
+            }
             "t" => {
                 let next = theme.get_untracked().next();
                 theme::apply(next);
