@@ -27,8 +27,20 @@ use std::collections::BTreeMap;
 /// events); past it they are counted in [`Follow::missed`].
 pub const MAX_FOLLOWED: usize = 4096;
 /// The most requests kept open at once (a request whose answer is lost
-/// stays open); past it the oldest operation's are forgotten.
+/// stays open), and the most carried data; past it the oldest operation's
+/// are forgotten.
 const MAX_OPEN: usize = 1 << 16;
+
+/// Files `key` for `op` in `map`, forgetting the oldest operation's
+/// entries first if the map holds [`MAX_OPEN`].
+fn insert_bounded<K: Ord>(map: &mut BTreeMap<K, OpIndex>, key: K, op: OpIndex) {
+    if map.len() >= MAX_OPEN {
+        if let Some(&oldest) = map.values().min() {
+            map.retain(|_, o| *o != oldest);
+        }
+    }
+    map.insert(key, op);
+}
 
 /// An operation's index in the client history.
 pub type OpIndex = u32;
@@ -142,12 +154,7 @@ impl Follow {
     /// The operation being worked for travels as `data` from here.
     pub(crate) fn carried_by(&mut self, data: u64) {
         let Some(op) = self.current else { return };
-        if self.carried.len() >= MAX_OPEN {
-            if let Some(&oldest) = self.carried.values().min() {
-                self.carried.retain(|_, o| *o != oldest);
-            }
-        }
-        self.carried.insert(data, op);
+        insert_bounded(&mut self.carried, data, op);
     }
 
     /// What follows is for the operation `data` carries, if any.
@@ -160,23 +167,13 @@ impl Follow {
         match role(msg) {
             Role::Opens(id) => {
                 let op = self.current?;
-                if self.open.len() >= MAX_OPEN {
-                    self.forget_oldest();
-                }
-                self.open.insert((from, to, id), op);
+                insert_bounded(&mut self.open, (from, to, id), op);
                 Some(op)
             }
             Role::Answers { id, last: true } => self.open.remove(&(to, from, id)),
             Role::Answers { id, last: false } => self.open.get(&(to, from, id)).copied(),
             Role::Closes(id) => self.open.get(&(from, to, id)).copied(),
             Role::Other => self.current,
-        }
-    }
-
-    /// Forgets the open requests of the oldest operation that has any.
-    fn forget_oldest(&mut self) {
-        if let Some(&oldest) = self.open.values().min() {
-            self.open.retain(|_, op| *op != oldest);
         }
     }
 
@@ -237,10 +234,5 @@ impl Follow {
     /// The steps kept, each with its operation, in the order they happened.
     pub fn events(&self) -> &[(OpIndex, Step)] {
         &self.events
-    }
-
-    /// The operation followed (`None`: every one).
-    pub fn only(&self) -> Option<OpIndex> {
-        self.only
     }
 }
