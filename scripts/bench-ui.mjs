@@ -158,59 +158,44 @@ try {
   // clears the panel, so each click draws the path anew).
   await page.getByTestId('scrubber').fill('800');
   await page.waitForFunction(() => document.querySelector('[data-testid=seeking]')?.textContent === '' && document.querySelector('[data-testid=sim-time]').dataset.seconds === '80', null, { polling: 'raf', timeout: 120_000 });
-  const follows = [];
-  let followed = '';
-  for (let i = 0; i < runs; i++) {
-    const number = page.getByLabel('Operation number');
-    await number.fill('none');
-    await number.press('Enter');
-    await page.locator('.path-steps').waitFor({ state: 'detached' });
-    follows.push(
-      await page.evaluate(
-        () =>
-          new Promise((resolve) => {
-            const button = [...document.querySelectorAll('.request-path button')].find((b) => b.textContent === 'Slowest so far');
-            const start = performance.now();
-            button.click();
-            const check = () => {
-              if (document.querySelector('.path-steps li')) resolve(performance.now() - start);
-              else requestAnimationFrame(check);
-            };
-            check();
-          }),
-      ),
-    );
-    followed = await page.locator('.request-path [role=status]').textContent();
-  }
-  console.log(`follow the slowest request at 80 s: median ${median(follows).toFixed(0)} ms (of ${follows.map((s) => s.toFixed(0)).join(', ')} ms): ${followed}`);
-  // And a late one: the run says how many operations it has.
+  // Clears the panel (a bad number), then times a click on the panel's
+  // button `label` until the path is shown; `runs` times. The median, every
+  // time, and the last path's headline.
   const number = page.getByLabel('Operation number');
+  const timeFollowing = async (label, before = async () => {}) => {
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      await number.fill('none');
+      await number.press('Enter');
+      await page.locator('.path-steps').waitFor({ state: 'detached' });
+      await before();
+      times.push(
+        await page.evaluate(
+          (label) =>
+            new Promise((resolve) => {
+              const button = [...document.querySelectorAll('.request-path button')].find((b) => b.textContent === label);
+              const start = performance.now();
+              button.click();
+              const check = () => {
+                if (document.querySelector('.path-steps li')) resolve(performance.now() - start);
+                else requestAnimationFrame(check);
+              };
+              check();
+            }),
+          label,
+        ),
+      );
+    }
+    const headline = await page.locator('.request-path [role=status]').textContent();
+    return `median ${median(times).toFixed(0)} ms (of ${times.map((t) => t.toFixed(0)).join(', ')} ms): ${headline}`;
+  };
+  console.log(`follow the slowest request at 80 s: ${await timeFollowing('Slowest so far')}`);
+  // And a late one: the run says how many operations it has.
   await number.fill('999999999');
   await number.press('Enter');
   const last = Number((await page.locator('.request-path [role=status]').textContent()).match(/ 0 to (\d+)/)[1]);
-  const late = [];
-  for (let i = 0; i < runs; i++) {
-    await number.fill('none');
-    await number.press('Enter');
-    await page.locator('.path-steps').waitFor({ state: 'detached' });
-    await number.fill(String(last - 20_000));
-    late.push(
-      await page.evaluate(
-        () =>
-          new Promise((resolve) => {
-            const start = performance.now();
-            document.querySelector('.path-number button').click();
-            const check = () => {
-              if (document.querySelector('.path-steps li')) resolve(performance.now() - start);
-              else requestAnimationFrame(check);
-            };
-            check();
-          }),
-      ),
-    );
-    followed = await page.locator('.request-path [role=status]').textContent();
-  }
-  console.log(`follow operation ${last - 20_000} of ${last + 1}: median ${median(late).toFixed(0)} ms (of ${late.map((s) => s.toFixed(0)).join(', ')} ms): ${followed}`);
+  const late = await timeFollowing('Follow', () => number.fill(String(last - 20_000)));
+  console.log(`follow operation ${last - 20_000} of ${last + 1}: ${late}`);
   await context.close();
 } finally {
   await browser.close();

@@ -24,15 +24,22 @@ const outDir = path.resolve(process.argv[2] ?? path.join(root, 'docs'));
 
 const { url, server } = await startServer({ root: dist });
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+
+/** Opens `example` in `page`, plays it at `speed` (the slider's step)
+ * until `t` simulated seconds, and pauses. */
+async function playTo(page, example, speed, t, timeout) {
+  await page.goto(url);
+  await page.getByLabel('Scenario').selectOption(example);
+  await page.getByRole('slider', { name: /^Speed/ }).fill(String(speed));
+  const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
+  await page.waitForFunction(`(${seconds})() >= ${t}`, null, { timeout, polling: 100 });
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+}
+
 try {
   for (const [colorScheme, file] of [['light', 'screenshot.png'], ['dark', 'screenshot-dark.png']]) {
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme });
-    await page.goto(url);
-    await page.getByLabel('Scenario').selectOption('db-async-failover');
-    await page.getByRole('slider', { name: /^Speed/ }).fill('6');
-    const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
-    await page.waitForFunction(`(${seconds})() >= 9`, null, { timeout: 60_000, polling: 100 });
-    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await playTo(page, 'db-async-failover', 6, 9, 60_000);
     await page.locator('[data-node="db2"]').click();
     await page.locator('.verdicts .verdict.bad').waitFor();
     const out = path.join(outDir, file);
@@ -54,12 +61,7 @@ try {
   await page.close();
   {
     const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await page.goto(url);
-    await page.getByLabel('Scenario').selectOption('abandoned-queue');
-    await page.getByRole('slider', { name: /^Speed/ }).fill('9');
-    const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
-    await page.waitForFunction(`(${seconds})() >= 14`, null, { timeout: 90_000, polling: 100 });
-    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await playTo(page, 'abandoned-queue', 9, 14, 90_000);
     await page.getByRole('button', { name: 'Slowest so far' }).click();
     await page.locator('.path-steps li').first().waitFor();
     const panel = page.locator('section.request-path');
