@@ -4,7 +4,7 @@
 use crate::event_log::LogLine;
 use crate::examples;
 use crate::lab::Lab;
-use crate::path_view::{self, PathView};
+use crate::path_view::PathView;
 use crate::snapshot::{self, Snapshot};
 use engine::fault::nemesis::{Nemesis, NemesisFault};
 use engine::fault::{Fault, ScheduledFault};
@@ -293,11 +293,10 @@ impl LabHandle {
     pub fn follow_op(&self, pick: PathPick) {
         let result = self.lab.with_value(|l| {
             let l = l.as_ref()?;
-            let ops = l.sim.history().ops();
             let op = match pick {
                 PathPick::Op(op) => Some(op),
-                PathPick::Slowest => path_view::slowest(ops),
-                PathPick::LatestError => path_view::latest_error(ops),
+                PathPick::Slowest => l.sim.slowest_op(),
+                PathPick::LatestError => l.sim.latest_failed_op(),
             };
             let Some(op) = op else {
                 return Some(Err(match pick {

@@ -6,6 +6,7 @@ use crate::checkpoints::Checkpoints;
 use crate::event_log::EventLog;
 use engine::consistency::ConsistencyView;
 use engine::fault::Fault;
+use engine::follow::Followed;
 use engine::node::Status;
 use engine::sim::final_reads::FinalReads;
 use engine::time::{Time, NANOS_PER_MILLI};
@@ -246,23 +247,29 @@ impl Lab {
     /// from the last checkpoint before it was invoked up to the run's
     /// present (see `engine::follow`).
     pub fn op_path(&self, op: u32) -> Result<engine::sim::op_path::OpPath, String> {
-        let ops = self.sim.history().ops();
-        let Some(rec) = ops.get(op as usize) else {
-            let full = self.sim.history().discarded() > 0;
-            return Err(match ops.len() {
-                0 => "No client operation has been invoked yet.".to_string(),
-                n if full => format!(
-                    "The client history keeps the run's first {n} operations (limits.history_ops), 0 to {}; {op} is not one of them.",
+        let (n, discarded) = self.sim.followable_len();
+        let history = match self.sim.followed_history() {
+            Followed::Clients => "client history",
+            Followed::KafkaSends => "Kafka history",
+        };
+        if op as usize >= n {
+            return Err(match n {
+                0 => "No operation has been invoked yet.".to_string(),
+                n if discarded > 0 => format!(
+                    "The {history} keeps the run's first {n} operations (limits.history_ops), 0 to {}; {op} is not one of them.",
                     n - 1
                 ),
                 n => format!("The run has operations 0 to {} so far; {op} is not one of them.", n - 1),
             });
+        }
+        let Some(rec) = self.sim.followable_op(op) else {
+            return Err(format!("Operation {op} is a consumer's poll; a path follows a producer's send."));
         };
         let scenario = self.scenario();
         // A checkpoint taken at the very moment it was invoked may hold it
         // already: then the one before.
         let before = [rec.invoke, rec.invoke.saturating_sub(1)].into_iter().find_map(|t| {
-            self.checkpoints.restore(t, &scenario.faults).filter(|s| s.history().ops().len() <= op as usize)
+            self.checkpoints.restore(t, &scenario.faults).filter(|s| s.followable_len().0 <= op as usize)
         });
         let start = match before {
             Some(s) => s,
@@ -376,6 +383,36 @@ mod tests {
         assert_eq!(lab.op_path(last).unwrap().until, now);
         let err = lab.op_path(last + 1).unwrap_err();
         assert_eq!(err, format!("The run has operations 0 to {last} so far; {} is not one of them.", last + 1));
+    }
+
+    #[test]
+    fn a_kafka_send_is_followed_and_a_poll_is_not() {
+        let ex = examples::find("kafka-acks1-loss").unwrap();
+        let scenario = Scenario::from_json(ex.json).unwrap();
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.speed = 10.0;
+        while lab.sim.now() < 12 * NANOS_PER_SEC {
+            lab.advance(50.0, || true);
+        }
+        let now = lab.sim.now();
+        let from_zero = Simulation::new(&scenario).unwrap().follow_op(5111, now).unwrap();
+        assert_eq!(lab.op_path(5111).unwrap(), from_zero);
+        assert!(
+            from_zero.headline.starts_with("producer: send of record 4946 to partition 0"),
+            "{}",
+            from_zero.headline
+        );
+        let ops = lab.sim.log_history().ops();
+        let poll = ops.iter().position(|r| matches!(r.event, engine::history::LogEvent::Poll { .. })).unwrap();
+        assert_eq!(
+            lab.op_path(poll as u32).unwrap_err(),
+            format!("Operation {poll} is a consumer's poll; a path follows a producer's send.")
+        );
+        let n = ops.len();
+        assert_eq!(
+            lab.op_path(n as u32).unwrap_err(),
+            format!("The run has operations 0 to {} so far; {n} is not one of them.", n - 1)
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use crate::time_text::to_the_ms;
 use engine::fault::ScheduledFault;
-use engine::history::{OpRecord, Outcome};
 use engine::sim::op_path::OpPath;
 use engine::time::{format_time_short, Time};
 use engine::trace_view::TraceLine;
@@ -41,7 +40,7 @@ pub struct PathView {
 
 impl PathView {
     pub fn new(path: &OpPath, faults: Vec<ScheduledFault>) -> PathView {
-        let invoked = path.record.invoke;
+        let invoked = path.invoke;
         let last = |s: &TraceLine| s.t_ns.max(s.until_ns.unwrap_or(0));
         let span = path.steps.iter().map(|s| last(s).saturating_sub(invoked)).max().unwrap_or(0).max(1);
         let steps = path
@@ -80,33 +79,11 @@ impl PathView {
     }
 }
 
-/// The completed operation that took longest (the first of equals).
-pub fn slowest(ops: &[OpRecord]) -> Option<u32> {
-    engine::history::slowest(ops).map(|i| i as u32)
-}
-
-/// The latest operation that failed or got no answer.
-pub fn latest_error(ops: &[OpRecord]) -> Option<u32> {
-    ops.iter().rposition(|r| matches!(r.outcome, Outcome::Fail | Outcome::Info)).map(|i| i as u32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine::message::Op;
-
-    fn rec(invoke: Time, complete: Option<Time>, outcome: Outcome) -> OpRecord {
-        OpRecord {
-            node: 0,
-            process: 0,
-            op: Op::Read { key: 1 },
-            invoke,
-            complete,
-            outcome,
-            value: None,
-            final_read: false,
-        }
-    }
+    use engine::follow::Followed;
+    use engine::history::Outcome;
 
     fn line(event: &'static str, t_ns: Time, sent_ns: Option<Time>, until_ns: Option<Time>) -> TraceLine {
         TraceLine {
@@ -128,7 +105,10 @@ mod tests {
     fn bars_span_a_messages_time_on_the_wire_and_a_wait_in_a_queue() {
         let path = OpPath {
             op: 7,
-            record: rec(1_000, Some(1_400), Outcome::Ok),
+            history: Followed::Clients,
+            invoke: 1_000,
+            complete: Some(1_400),
+            outcome: Outcome::Ok,
             headline: "c (client 0): read k1".into(),
             steps: vec![
                 line("deliver", 1_100, Some(1_000), None),
@@ -147,21 +127,5 @@ mod tests {
             ["+100ns", "+100ns", "+200ns", "+400ns"]
         );
         assert_eq!(v.headline, "Operation 7: c (client 0): read k1");
-    }
-
-    #[test]
-    fn slowest_and_latest_error() {
-        let ops = [
-            rec(0, Some(5), Outcome::Ok),
-            rec(1, Some(9), Outcome::Fail),
-            rec(2, Some(10), Outcome::Ok),
-            rec(3, None, Outcome::Pending),
-            rec(4, Some(6), Outcome::Ok),
-        ];
-        // 8 ns each for operations 1 and 2: the first.
-        assert_eq!(slowest(&ops), Some(1));
-        assert_eq!(latest_error(&ops), Some(1));
-        assert_eq!(slowest(&ops[3..4]), None);
-        assert_eq!(latest_error(&ops[2..]), None);
     }
 }

@@ -1,6 +1,7 @@
 //! The consistency checker's verdicts in words, for the verdicts panel.
 
 use engine::consistency::{AnomalyKind, ConsistencyView, FinalReadsSummary, Linearizable, LogView, Verdict};
+use engine::follow::Followed;
 use engine::history::{LogEvent, OpRecord, Outcome};
 use engine::sim::final_reads::{FinalReads, QUIET_NS};
 use engine::time::Time;
@@ -37,8 +38,8 @@ pub struct Violation {
     pub ops: Vec<ViolationOp>,
 }
 
-/// An operation behind a violation, in words, and its place in the client
-/// history when its path can be followed (not a final read, not Kafka's).
+/// An operation behind a violation, in words, and its place in its history
+/// when its path can be followed (not a final read).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ViolationOp {
     pub text: String,
@@ -191,7 +192,11 @@ pub fn violations(sim: &Simulation, view: &ConsistencyView, finals: Option<&Fina
                     f.key, f.offset
                 ),
                 at: t,
-                ops: vec![ViolationOp::line(describe_log_op(sim, f.op))],
+                ops: vec![ViolationOp {
+                    text: describe_log_op(sim, f.op),
+                    op: (sim.followed_history() == Followed::KafkaSends && f.op < sim.log_history().ops().len())
+                        .then_some(f.op as u32),
+                }],
             });
         }
     }
@@ -371,10 +376,14 @@ mod tests {
         assert!(lost.ops[0].text.contains("write k") && lost.ops[0].text.contains(", ok at "), "{lost:?}");
         assert!(lost.ops[1].text.starts_with("the read that misses it: "), "{lost:?}");
         assert!(found.windows(2).all(|w| w[0].at <= w[1].at) && first.at > 0);
-        // A Kafka run that loses writes names the send.
+        // A Kafka run that loses writes names the send, and its path can
+        // be followed (its place in the Kafka history).
         let sim = sim_at("kafka-acks1-loss", 25);
         let found = violations(&sim, sim.consistency(), None);
-        assert!(found.iter().any(|v| v.ops[0].text.contains("acknowledged at offset")), "{found:?}");
+        let lost = found.iter().find(|v| v.ops[0].text.contains("acknowledged at offset"));
+        let lost = lost.unwrap_or_else(|| panic!("{found:?}"));
+        let op = lost.ops[0].op.expect("followable");
+        assert!(matches!(sim.log_history().ops()[op as usize].event, LogEvent::Send { .. }), "{lost:?}");
         // A clean run has none.
         let sim = sim_at("db-semi-sync-failover", 10);
         assert!(violations(&sim, sim.consistency(), None).is_empty());

@@ -17,7 +17,9 @@ usage:
       each message sent on its behalf (delivered or dropped) and each note a
       node made while working for it, with the time since it was invoked.
       <operation> is its place in the client history (from 0, as in the
-      --history file); `slowest` picks the completed one that took longest.
+      --history file); in a scenario whose clients are Kafka producers and
+      consumers, a producer's send, by its place in the Kafka history.
+      `slowest` picks the completed one that took longest.
   clusterlab nemesis <scenario.json> [--faults partition,majorities-ring,kill,pause,clock]
                      [--targets a,b,...] [--from D] [--until D] [--interval D] [--seed N]
       Adds random faults to a scenario, Jepsen's way, and prints it: every

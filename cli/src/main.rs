@@ -230,8 +230,7 @@ fn path(a: &PathArgs) -> Result<(), String> {
         OpChoice::Slowest => {
             let mut sim = start.clone();
             sim.run_through(end);
-            let slowest = engine::history::slowest(sim.history().ops());
-            slowest.ok_or("no operation completed in this run")? as u32
+            sim.slowest_op().ok_or("no operation completed in this run")?
         }
     };
     let path = start.follow_op(op, end.saturating_add(1))?;

@@ -352,4 +352,12 @@ fn path_follows_one_operation_and_names_what_is_wrong() {
     assert!(err.contains("99999999 is not one of them"), "{err}");
     let out = clusterlab(&["path", &file, "first"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // A Kafka producer's send: its record's way to the followers.
+    let out = clusterlab(&["path", &example("kafka-three-brokers.json"), "100"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("operation 100: producer: send of record 13 to partition 2"), "{text}");
+    assert!(text.contains("b2 receives record p2@13"), "{text}");
+    assert!(text.contains("producer receives Produce answer p2"), "{text}");
 }

@@ -1,6 +1,7 @@
 //! The context a component's handler acts through.
 
 use crate::distribution::Distribution;
+use crate::follow::{Carrier, Followed};
 use crate::history::{OpTicket, Outcome};
 use crate::message::{Message, NodeId, Op, PathId, Timer};
 use crate::node::Runtime;
@@ -74,19 +75,35 @@ impl Ctx<'_> {
     }
 
     /// The operation this handler works for travels as `data` from here
-    /// (an id unique in the run: a Raft entry's command, a read's
-    /// context), when operations are followed.
-    pub fn carried_by(&mut self, data: u64) {
+    /// (a Raft entry's command, a read's context), when operations are
+    /// followed.
+    pub fn carried_by(&mut self, data: Carrier) {
         if let Some(f) = self.world.follow.as_mut() {
             f.carried_by(data);
         }
     }
 
-    /// What follows is for the operation `data` carries (none: for no
-    /// operation), when operations are followed.
-    pub fn work_for_carried(&mut self, data: Option<u64>) {
+    /// What follows is for the operation one of `data` carries (none: for
+    /// no operation), when operations are followed.
+    pub fn work_for_carried(&mut self, data: impl IntoIterator<Item = Carrier>) {
         if let Some(f) = self.world.follow.as_mut() {
-            f.work_for_carried(data);
+            f.work_for_carried(data.into_iter());
+        }
+    }
+
+    /// What follows is for one of these Kafka sends (a batch's records;
+    /// their places in the Kafka history), when sends are followed.
+    pub fn work_for_sends(&mut self, ops: impl IntoIterator<Item = Option<u32>>) {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.work_for_any(Followed::KafkaSends, ops.into_iter());
+        }
+    }
+
+    /// Kafka send `op` travels as its record (`value` in `partition`)
+    /// from here, when sends are followed.
+    pub fn record_carries(&mut self, partition: u32, value: u64, op: Option<u32>) {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.carries(Followed::KafkaSends, op, Carrier::KafkaRecord { partition, value });
         }
     }
 
@@ -139,10 +156,15 @@ impl Ctx<'_> {
         self.world.metadata[id as usize]
     }
 
-    /// A Kafka producer's send of `value` to `partition`, invoked now.
+    /// A Kafka producer's send of `value` to `partition`, invoked now:
+    /// what the producer does next is for it, when sends are followed.
     pub fn log_send(&mut self, partition: u32, value: u64) -> Option<u32> {
         self.world.metrics.sent();
-        self.world.log_history.send(self.me, partition, value, self.world.now)
+        let op = self.world.log_history.send(self.me, partition, value, self.world.now);
+        if let Some(f) = self.world.follow.as_mut() {
+            f.invoked(Followed::KafkaSends, op);
+        }
+        op
     }
 
     /// The send invoked at `invoked_at` completed.
@@ -190,7 +212,7 @@ impl Ctx<'_> {
         self.world.metrics.sent();
         let ticket = self.world.history.invoke(self.me, process, op, self.world.now);
         if let Some(f) = self.world.follow.as_mut() {
-            f.invoked(ticket.index);
+            f.invoked(Followed::Clients, ticket.index);
         }
         ticket
     }

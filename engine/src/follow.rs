@@ -15,9 +15,16 @@
 //!   TCP does, whatever the node was handling;
 //! - a node that picks up queued work says so ([`crate::context::Ctx::work_for`]);
 //! - inside a replicated system an operation travels as data (a Raft log
-//!   entry, a read's context): messages carrying it belong to it
-//!   ([`crate::context::Ctx::carried_by`]).
+//!   entry, a read's context, a Kafka record): messages carrying it belong
+//!   to it ([`crate::context::Ctx::carried_by`]).
+//!
+//! The operations followed are those of one history ([`Followed`]): the
+//! client history's, or the Kafka producers' sends. A Kafka produce
+//! request carries a batch of sends: it belongs to the followed one among
+//! them (following every send, to the first).
 
+use crate::kafka::wire::KafkaWire;
+use crate::kafka::Acks;
 use crate::message::{Message, NodeId, RequestId};
 use crate::time::Time;
 use crate::trace::{TraceEvent, What};
@@ -42,8 +49,27 @@ fn insert_bounded<K: Ord>(map: &mut BTreeMap<K, OpIndex>, key: K, op: OpIndex) {
     map.insert(key, op);
 }
 
-/// An operation's index in the client history.
+/// An operation's index in the history followed.
 pub type OpIndex = u32;
+
+/// Which history the followed operations are in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Followed {
+    /// The client history: requests, reads and writes.
+    Clients,
+    /// The Kafka history's sends (a record each; polls are not followed).
+    KafkaSends,
+}
+
+/// What carries an operation inside a system, by an id unique in the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Carrier {
+    /// A Raft log entry's command, or a read's context.
+    Raft(u64),
+    /// A Kafka record: its partition and value (the producer and its
+    /// sequence number in the partition).
+    KafkaRecord { partition: u32, value: u64 },
+}
 
 /// A step of an operation's path.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -66,12 +92,29 @@ pub enum Queue {
     Backend { waiting: u32 },
     /// A process's queue for its `workers`, all busy.
     Workers { workers: u32, waiting: u32 },
+    /// A Kafka producer's queue for a partition (its record accumulator),
+    /// `waiting` records in it up to this one.
+    Producer { wait: ProducerWait, waiting: u32 },
+}
+
+/// Why a Kafka producer's records wait to be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProducerWait {
+    /// It does not know the partition's leader (it has asked for metadata).
+    NoLeader,
+    /// A batch waits to be retried ahead of them.
+    Retry,
+    /// `max` requests are in flight to the `leader` already
+    /// (`max.in.flight.requests.per.connection`).
+    InFlight { leader: NodeId, max: u32 },
 }
 
 #[derive(Clone, Debug)]
 pub struct Follow {
     /// The operation followed; `None`: every one (for tests).
     only: Option<OpIndex>,
+    /// The history it is in.
+    history: Followed,
     /// The operation the event being handled belongs to.
     pub(crate) current: Option<OpIndex>,
     /// Scheduled events (messages and timers) that belong to a followed
@@ -79,9 +122,8 @@ pub struct Follow {
     scheduled: BTreeMap<u64, OpIndex>,
     /// Requests sent and not answered yet: (sender, receiver, request id).
     open: BTreeMap<(NodeId, NodeId, RequestId), OpIndex>,
-    /// What carries an operation inside a system, by an id unique in the
-    /// run: a Raft log entry's command, a read's context.
-    carried: BTreeMap<u64, OpIndex>,
+    /// What carries an operation inside a system.
+    carried: BTreeMap<Carrier, OpIndex>,
     events: Vec<(OpIndex, Step)>,
     /// Where in `events` each operation's queued step at a node is, until
     /// it leaves that queue.
@@ -116,16 +158,20 @@ fn role(msg: &Message) -> Role {
             Role::Answers { id, last: true }
         }
         Message::ClientClosed { id } | Message::ConnectionReset { id } => Role::Closes(id),
+        // A produce request with acks=0 is never answered.
+        Message::Kafka(KafkaWire::Produce { id, acks, .. }) if acks != Acks::None => Role::Opens(id),
+        Message::Kafka(KafkaWire::ProduceReply { id, .. }) => Role::Answers { id, last: true },
         _ => Role::Other,
     }
 }
 
 impl Follow {
-    /// Follows operation `only`, or every operation, keeping at most
-    /// `limit` events.
-    pub fn new(only: Option<OpIndex>, limit: usize) -> Follow {
+    /// Follows operation `only` of `history`, or every operation, keeping
+    /// at most `limit` events.
+    pub fn new(history: Followed, only: Option<OpIndex>, limit: usize) -> Follow {
         Follow {
             only,
+            history,
             limit,
             current: None,
             scheduled: BTreeMap::new(),
@@ -141,9 +187,24 @@ impl Follow {
         op.filter(|&o| self.only.is_none_or(|only| only == o))
     }
 
-    /// A client invoked operation `op`: what it sends now is for it.
-    pub(crate) fn invoked(&mut self, op: Option<OpIndex>) {
-        self.current = self.wanted(op);
+    /// Operation `op` of `history` was invoked (or is being worked for):
+    /// what is sent now is for it.
+    pub(crate) fn invoked(&mut self, history: Followed, op: Option<OpIndex>) {
+        self.current = if history == self.history { self.wanted(op) } else { None };
+    }
+
+    /// Works for several operations of `history` at once (a batch): for
+    /// the followed one among them, else the first.
+    pub(crate) fn work_for_any(&mut self, history: Followed, ops: impl Iterator<Item = Option<OpIndex>>) {
+        let mut ops = ops;
+        self.current = if history == self.history { ops.find_map(|o| self.wanted(o)) } else { None };
+    }
+
+    /// Operation `op` of `history` travels as `data` from here.
+    pub(crate) fn carries(&mut self, history: Followed, op: Option<OpIndex>, data: Carrier) {
+        if let Some(op) = self.wanted(op).filter(|_| history == self.history) {
+            insert_bounded(&mut self.carried, data, op);
+        }
     }
 
     /// The node `me` works for request `id` that `from` sent it.
@@ -152,14 +213,16 @@ impl Follow {
     }
 
     /// The operation being worked for travels as `data` from here.
-    pub(crate) fn carried_by(&mut self, data: u64) {
+    pub(crate) fn carried_by(&mut self, data: Carrier) {
         let Some(op) = self.current else { return };
         insert_bounded(&mut self.carried, data, op);
     }
 
-    /// What follows is for the operation `data` carries, if any.
-    pub(crate) fn work_for_carried(&mut self, data: Option<u64>) {
-        self.current = data.and_then(|d| self.carried.get(&d).copied());
+    /// What follows is for the operation one of `data` carries (the first
+    /// found), if any.
+    pub(crate) fn work_for_carried(&mut self, data: impl Iterator<Item = Carrier>) {
+        let mut data = data;
+        self.current = data.find_map(|d| self.carried.get(&d).copied());
     }
 
     /// Which operation `msg`, sent now from `from` to `to`, belongs to.
@@ -229,6 +292,11 @@ impl Follow {
             self.missed += 1;
             false
         }
+    }
+
+    /// Which history the followed operations are in.
+    pub fn history(&self) -> Followed {
+        self.history
     }
 
     /// The steps kept, each with its operation, in the order they happened.

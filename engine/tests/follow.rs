@@ -3,7 +3,9 @@
 //! attribution would break.
 mod common;
 use common::*;
-use engine::follow::{OpIndex, Step};
+use engine::follow::{Followed, OpIndex, Step};
+use engine::history::{LogEvent, Outcome};
+use engine::kafka::wire::KafkaWire;
 use engine::message::{CacheCmd, Message, NodeId, ReplCmd, RequestId};
 use engine::trace::{TraceEvent, What};
 use engine::Simulation;
@@ -124,12 +126,103 @@ fn check(name: &str, mut scenario: engine::Scenario) {
 #[test]
 fn every_example_attributes_each_message_to_its_operation() {
     for (name, scenario) in examples() {
-        // Kafka's clients are not in the client history; the thirty-node
-        // examples take long with a whole trace kept (same components).
-        if name.starts_with("kafka") || name == "thirty-nodes-busy.json" || name == "large-web-tier.json" {
+        // The thirty-node examples take long with a whole trace kept (same
+        // components).
+        if name == "thirty-nodes-busy.json" || name == "large-web-tier.json" {
             continue;
         }
-        check(&name, scenario);
+        if name.starts_with("kafka") {
+            check_kafka(&name, scenario);
+        } else {
+            check(&name, scenario);
+        }
+    }
+}
+
+/// The partition a Kafka message is about, and the record it carries.
+fn kafka_partition(msg: &Message) -> Option<(u32, Option<u64>)> {
+    let Message::Kafka(w) = *msg else { return None };
+    match w {
+        KafkaWire::Produce { partition, .. }
+        | KafkaWire::ProduceReply { partition, .. }
+        | KafkaWire::Fetch { partition, .. }
+        | KafkaWire::FetchEnd { partition, .. }
+        | KafkaWire::FetchError { partition, .. }
+        | KafkaWire::FetchDiverging { partition, .. } => Some((partition, None)),
+        KafkaWire::Record { partition, batch } => Some((partition, Some(batch.record.value))),
+        _ => None,
+    }
+}
+
+/// Kafka's sends, every one followed at once: the run is the same; a
+/// message of a send's path is about its partition, a record on it is its
+/// own; the cluster's housekeeping belongs to no send; each produce answer
+/// belongs to the send of its request; and every acknowledged send has a
+/// path.
+fn check_kafka(name: &str, mut scenario: engine::Scenario) {
+    scenario.limits.trace_events = 4_000_000;
+    let until = scenario.duration.nanos;
+    let mut plain = Simulation::new(&scenario).expect("valid");
+    plain.run_until(until);
+    let mut sim = Simulation::new(&scenario).expect("valid");
+    assert_eq!(sim.followed_history(), Followed::KafkaSends, "{name}");
+    sim.follow(None);
+    sim.run_until(until);
+    assert_eq!(sim.trace_hash(), plain.trace_hash(), "{name}: following changed the run");
+    assert_eq!(sim.trace().discarded(), 0, "{name}: the trace must keep everything for this test");
+
+    let ops = sim.log_history().ops();
+    let follow = sim.followed().expect("on");
+    assert_eq!(follow.missed, 0, "{name}");
+    let tagged: BTreeMap<u64, OpIndex> = follow
+        .events()
+        .iter()
+        .filter_map(|(op, s)| match s {
+            Step::Event(e) => Some((e.n, *op)),
+            Step::Queued { .. } => None,
+        })
+        .collect();
+    let mut steps = vec![0u32; ops.len()];
+    let mut produced: BTreeMap<(NodeId, NodeId, u64), OpIndex> = BTreeMap::new();
+    for e in sim.trace().events() {
+        let Some((from, to, msg)) = message(e) else { continue };
+        let op = tagged.get(&e.n).copied();
+        let what = || format!("{name}: event {} at {} ({:?}) of send {op:?}", e.n, e.time, e.what);
+        if let Some(op) = op {
+            let LogEvent::Send { partition, value, .. } = ops[op as usize].event else {
+                panic!("{}: a poll is never followed", what())
+            };
+            steps[op as usize] += 1;
+            match kafka_partition(&msg) {
+                Some((p, record)) => {
+                    assert_eq!(p, partition, "{}: another partition", what());
+                    assert!(record.is_none_or(|v| v == value), "{}: another send's record", what());
+                }
+                None => assert!(
+                    matches!(msg, Message::Kafka(KafkaWire::MetadataRequest | KafkaWire::PartitionLeader { .. })),
+                    "{}: the cluster's housekeeping belongs to no send",
+                    what()
+                ),
+            }
+        }
+        if let (Message::Kafka(KafkaWire::Produce { id, .. }), What::Deliver { .. }, Some(op)) = (msg, e.what, op) {
+            produced.insert((from, to, id), op);
+        }
+        if let (Message::Kafka(KafkaWire::ProduceReply { id, .. }), What::Deliver { .. }) = (msg, e.what) {
+            if let Some(&asked) = produced.get(&(to, from, id)) {
+                assert_eq!(op, Some(asked), "{}: the answer to a request of send {asked}", what());
+            }
+        }
+    }
+    let longest = steps.iter().enumerate().max_by_key(|(_, n)| **n).map(|(i, n)| (i, *n));
+    assert!(longest.is_none_or(|(_, n)| n <= 200), "{name}: send {longest:?} has too long a path");
+    let acknowledged = ops.iter().enumerate().filter(|(_, r)| {
+        r.outcome == Outcome::Ok
+            && matches!(r.event, LogEvent::Send { offset: Some(_), .. })
+            && r.complete < Some(until)
+    });
+    for (i, rec) in acknowledged {
+        assert!(steps[i] > 0, "{name}: send {i} ({rec:?}) was acknowledged with no step on its path");
     }
 }
 
@@ -149,7 +242,7 @@ fn hops(path: &engine::sim::op_path::OpPath) -> Vec<String> {
 fn a_cache_miss_goes_through_the_load_balancer_the_cache_and_the_database() {
     let sim = Simulation::new(&load_example("web-cache-db.json")).unwrap();
     let path = sim.follow_op(500, 30 * SEC).unwrap();
-    assert_eq!(path.record.op, engine::message::Op::Read { key: 9415 });
+    assert!(path.headline.contains("read k9415"), "{}", path.headline);
     assert_eq!(
         hops(&path),
         [
@@ -169,7 +262,7 @@ fn a_cache_miss_goes_through_the_load_balancer_the_cache_and_the_database() {
     assert!(path.steps[4].text.starts_with("redis: queued: its one thread is busy;"), "{}", path.steps[4].text);
     assert!(path.steps[5].text.contains("nil (miss)"), "{}", path.steps[5].text);
     // Followed until a second after it completed.
-    assert_eq!(path.until, path.record.complete.unwrap() + engine::sim::op_path::AFTER_COMPLETION);
+    assert_eq!(path.until, path.complete.unwrap() + engine::sim::op_path::AFTER_COMPLETION);
     assert!(path.headline.starts_with("clients (client 500): read k9415 → absent, invoked at 23.407ms, ok at"));
 }
 
@@ -193,7 +286,7 @@ fn a_write_shows_its_replication_and_a_queued_request_its_queue() {
     let waited = engine::time::format_time_short(sent - path.steps[1].t_ns);
     assert!(path.steps[1].text.ends_with(&format!("; it waited {waited}")), "{}", path.steps[1].text);
     assert_eq!(waited, "934.814ms");
-    assert_eq!(path.record.outcome, engine::history::Outcome::Info);
+    assert_eq!(path.outcome, engine::history::Outcome::Info);
 }
 
 #[test]
@@ -225,4 +318,60 @@ fn following_from_a_later_state_gives_the_same_path_and_refuses_what_came_before
     assert!(err.starts_with("operation 10 was invoked before this state"), "{err}");
     let err = Simulation::new(&scenario).unwrap().follow_op(4_000_000, 2 * SEC).unwrap_err();
     assert!(err.contains("4000000 is not one of them"), "{err}");
+}
+
+#[test]
+fn an_acks_all_send_is_answered_once_both_followers_have_fetched_past_it() {
+    let sim = Simulation::new(&load_example("kafka-three-brokers.json")).unwrap();
+    let path = sim.follow_op(100, 30 * SEC).unwrap();
+    assert_eq!(path.history, Followed::KafkaSends);
+    assert!(path.headline.starts_with("producer: send of record 13 to partition 2, invoked at 28.644ms"));
+    assert_eq!(
+        hops(&path),
+        [
+            "producer queued", // five requests in flight to b3 already
+            "producer->b3 deliver",
+            "b3->b2 deliver", // the record, in the answer to b2's fetch
+            "b3->b2 deliver", // the answer's end
+            "b2->b3 deliver", // b2's next fetch, from past the record
+            "b3->b1 deliver",
+            "b3->b1 deliver",
+            "b1->b3 deliver",
+            "b3->producer deliver", // acknowledged: both followers have it
+            "b3->consumer deliver", // the consumer reads it (up to the high watermark)
+            "b3->consumer deliver",
+            "consumer->b3 deliver",
+        ]
+    );
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    assert!(texts[0].contains("5 requests to b3 are in flight (max.in.flight.requests.per.connection)"));
+    assert!(texts[2].starts_with("b2 receives record p2@13"), "{texts:#?}");
+    assert!(texts[4].starts_with("b3 receives replica Fetch p2 from offset 14"), "{texts:#?}");
+    assert!(texts[7].starts_with("b3 receives replica Fetch p2 from offset 14"), "{texts:#?}");
+    assert!(texts[8].starts_with("producer receives Produce answer p2: offset 11"), "{texts:#?}");
+}
+
+#[test]
+fn a_lost_acks_1_write_was_answered_before_any_follower_had_it() {
+    let scenario = load_example("kafka-acks1-loss.json");
+    let mut sim = Simulation::new(&scenario).unwrap();
+    sim.run_through(scenario.duration.nanos);
+    let finals = sim.final_reads().expect("the log is checked");
+    let lost = finals.consistency.log.expect("a log").anomalies.lost.examples[0].op as u32;
+    assert_eq!(
+        sim.slowest_op().map(|op| matches!(sim.log_history().ops()[op as usize].event, LogEvent::Send { .. })),
+        Some(true)
+    );
+
+    let path = Simulation::new(&scenario).unwrap().follow_op(lost, scenario.duration.nanos).unwrap();
+    assert_eq!(hops(&path), ["producer->b1 deliver", "b1->producer deliver"]);
+    assert!(path.steps[1].text.starts_with("producer receives Produce answer p0: offset 4946"), "{:?}", path.steps);
+    assert!(path.headline.contains("acknowledged at offset 4946"), "{}", path.headline);
+    // b1 died at 10 s, before b2 or b3 fetched it.
+    assert!(path.complete.unwrap() < 10 * SEC);
+
+    // A poll has no path of its own.
+    let poll = sim.log_history().ops().iter().position(|r| matches!(r.event, LogEvent::Poll { .. })).unwrap();
+    let err = Simulation::new(&scenario).unwrap().follow_op(poll as u32, 30 * SEC).unwrap_err();
+    assert!(err.contains("is a poll"), "{err}");
 }

@@ -110,3 +110,20 @@ appTest("a violation's operations each open their path", { timeout: 120_000 }, a
   // Its first step is its client's request arriving.
   assert.match((await steps(page))[0], /^\S+ receives request #\d+ (read|write) k\d+/);
 });
+
+appTest("a lost Kafka write's path: acknowledged before any follower had it", { timeout: 120_000 }, async ({ page }) => {
+  await gotoApp(page);
+  await page.getByLabel('Scenario').selectOption('kafka-acks1-loss');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
+  const button = page.locator('.violations button', { hasText: /^Path of operation \d+$/ }).first();
+  await button.waitFor({ timeout: 90_000 });
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  const op = (await button.textContent()).match(/\d+$/)[0];
+  await button.click();
+  await until(page, (op) => document.querySelector('.request-path [role=status]').textContent.startsWith(`Operation ${op}: producer: send of record `), op);
+  // acks=1: the leader answers from its own log; the record never reached b2 or b3.
+  const texts = await steps(page);
+  assert.equal(texts.length, 2, texts.join('\n'));
+  assert.match(texts[0], /^b1 receives Produce p0: \d+ records?, acks=1 from producer/);
+  assert.match(texts[1], /^producer receives Produce answer p0: offset \d+ from b1/);
+});

@@ -1,5 +1,5 @@
-//! The request path panel: one client operation followed through the
-//! system, step by step (each message sent for it, where it waited, what a
+//! The request path panel: one client operation (or a Kafka producer's
+//! send) followed through the system, step by step (each message sent for it, where it waited, what a
 //! node noted while working for it), with how long after its invocation
 //! each came, so a slow or failed request can be read.
 
@@ -22,14 +22,14 @@ pub fn PathPanel() -> impl IntoView {
         match text.trim().parse::<u32>() {
             Ok(op) => h.follow_op(PathPick::Op(op)),
             Err(_) => h.path.set(Some(Err(format!(
-                "“{}” is not an operation number: give its place in the client history, from 0.",
+                "“{}” is not an operation number: give its place in the client history (with Kafka, in the Kafka history), from 0.",
                 text.trim()
             )))),
         }
     };
     view! {
         <h2 id="path-title">"Request path"</h2>
-        <p class="hint">"Follow one client request through the system: every message sent for it, where it waited, and how it ended."</p>
+        <p class="hint">"Follow one client request, or one record a Kafka producer sent, through the system: every message sent for it, where it waited, and how it ended."</p>
         <div class="buttons">
             <button on:click=move |_| h.follow_op(PathPick::Slowest) aria-keyshortcuts="P">"Slowest so far"</button>
             <button on:click=move |_| h.follow_op(PathPick::LatestError)>"Latest failed"</button>

@@ -6,6 +6,7 @@
 
 use crate::components::raft_kv::wire::{self, CommandId};
 use crate::context::Ctx;
+use crate::follow::Carrier;
 use crate::message::{Message, NodeId, RaftWire, Timer};
 use crate::raft::{Config, PeerId, Persisted, Raft, Role, RoleCause};
 use crate::rng::Rng;
@@ -112,7 +113,7 @@ impl RaftMember {
         let Some(raft) = self.raft.as_mut() else { return };
         for m in raft.drain_messages() {
             let entry = m.entries.first().and_then(|e| e.data).map(u64::from);
-            ctx.work_for_carried(entry.or((m.context != 0).then_some(m.context)));
+            ctx.work_for_carried(entry.or((m.context != 0).then_some(m.context)).map(Carrier::Raft));
             ctx.send(self.members[m.to as usize], Message::Raft(wire::encode(&m)));
         }
         ctx.work_for_none();

@@ -4,8 +4,8 @@
 //! for how events come to belong to an operation.
 
 use super::Simulation;
-use crate::follow::{Follow, OpIndex, Queue, Step, MAX_FOLLOWED};
-use crate::history::{OpRecord, Outcome};
+use crate::follow::{Follow, Followed, OpIndex, ProducerWait, Queue, Step, MAX_FOLLOWED};
+use crate::history::{LogEvent, LogRecord, OpRecord, Outcome, Span};
 use crate::time::{format_time, format_time_short, Time, NANOS_PER_SEC};
 use crate::trace_view::TraceLine;
 
@@ -16,10 +16,16 @@ pub const AFTER_COMPLETION: Time = NANOS_PER_SEC;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpPath {
+    /// The operation's place in the history followed.
     pub op: OpIndex,
-    /// The operation as the history has it when following stopped.
-    pub record: OpRecord,
-    /// The same in words ([`Simulation::describe_op`]).
+    pub history: Followed,
+    /// When it was invoked, and completed (if it had when following
+    /// stopped).
+    pub invoke: Time,
+    pub complete: Option<Time>,
+    pub outcome: Outcome,
+    /// The operation in words, as the history has it when following
+    /// stopped ([`Simulation::describe_op`], [`Simulation::describe_send`]).
     pub headline: String,
     /// What happened on its behalf, oldest first.
     pub steps: Vec<TraceLine>,
@@ -38,7 +44,22 @@ impl Simulation {
     /// start from a state taken before it (a checkpoint).
     pub fn follow(&mut self, only: Option<OpIndex>) {
         let limit = if only.is_some() { MAX_FOLLOWED } else { self.world.trace.capacity() };
-        self.world.follow = Some(Box::new(Follow::new(only, limit)));
+        let history = self.followed_history();
+        self.world.follow = Some(Box::new(Follow::new(history, only, limit)));
+    }
+
+    /// Whose operations a path follows: the client history's, unless the
+    /// scenario's only clients are Kafka producers and consumers (then
+    /// the producers' sends).
+    pub fn followed_history(&self) -> Followed {
+        use crate::scenario::ComponentSpec;
+        let nodes = &self.scenario.nodes;
+        let any = |f: fn(&ComponentSpec) -> bool| nodes.iter().any(|n| f(&n.component));
+        if any(|c| matches!(c, ComponentSpec::KafkaProducer(_))) && !any(|c| matches!(c, ComponentSpec::Client(_))) {
+            Followed::KafkaSends
+        } else {
+            Followed::Clients
+        }
     }
 
     /// What following has recorded, if it is on.
@@ -52,7 +73,8 @@ impl Simulation {
     /// cannot: the state is later than the operation's invocation, or the
     /// history does not keep the operation.
     pub fn follow_op(mut self, op: OpIndex, limit: Time) -> Result<OpPath, String> {
-        if self.world.history.ops().len() > op as usize {
+        let history = self.followed_history();
+        if self.history_len(history) > op as usize {
             return Err(format!("operation {op} was invoked before this state ({})", format_time(self.now())));
         }
         self.follow(Some(op));
@@ -61,24 +83,104 @@ impl Simulation {
         let mut end = limit;
         while self.now() < end && self.world.halted.is_none() {
             self.run_until(self.now().saturating_add(NANOS_PER_SEC).min(end));
-            if let Some(done) = self.world.history.ops().get(op as usize).and_then(|r| r.complete) {
+            if let Some((_, Some(done), _)) = self.followed_op(history, op) {
                 end = end.min(done.saturating_add(AFTER_COMPLETION));
             }
         }
-        self.op_path(op).ok_or_else(|| {
-            let n = self.world.history.ops().len();
-            let discarded = self.world.history.discarded();
-            let kept = if discarded > 0 {
-                format!(" ({discarded} more were not kept: limits.history_ops)")
-            } else {
-                String::new()
-            };
-            format!(
-                "the run's client history holds operations 0 to {} until {}{kept}; {op} is not one of them",
-                n.saturating_sub(1),
-                format_time(self.now())
-            )
-        })
+        self.op_path(op).ok_or_else(|| self.not_kept(history, op))
+    }
+
+    /// Why operation `op` of `history` has no path: the history does not
+    /// hold it, or it is a poll.
+    fn not_kept(&self, history: Followed, op: OpIndex) -> String {
+        let log = self.world.log_history.ops();
+        if history == Followed::KafkaSends && log.get(op as usize).is_some() {
+            return format!("operation {op} is a consumer's poll; a path follows a producer's send");
+        }
+        let (n, discarded, limit) = match history {
+            Followed::Clients => (self.world.history.ops().len(), self.world.history.discarded(), "history_ops"),
+            Followed::KafkaSends => (log.len(), self.world.log_history.discarded(), "history_ops"),
+        };
+        let kept =
+            if discarded > 0 { format!(" ({discarded} more were not kept: limits.{limit})") } else { String::new() };
+        format!(
+            "the run's {} holds operations 0 to {} until {}{kept}; {op} is not one of them",
+            match history {
+                Followed::Clients => "client history",
+                Followed::KafkaSends => "Kafka history",
+            },
+            n.saturating_sub(1),
+            format_time(self.now())
+        )
+    }
+
+    /// The operations a path can follow now (the client history's, or the
+    /// Kafka history's sends).
+    pub fn followable_ops(&self) -> Box<dyn Iterator<Item = Span> + '_> {
+        let span = |index, invoke, complete, outcome| Span { index, invoke, complete, outcome };
+        match self.followed_history() {
+            Followed::Clients => Box::new(
+                self.world.history.ops().iter().enumerate().map(move |(i, r)| span(i, r.invoke, r.complete, r.outcome)),
+            ),
+            Followed::KafkaSends => Box::new(
+                self.world
+                    .log_history
+                    .ops()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| matches!(r.event, LogEvent::Send { .. }))
+                    .map(move |(i, r)| span(i, r.invoke, r.complete, r.outcome)),
+            ),
+        }
+    }
+
+    /// The completed operation a path can follow that took longest.
+    pub fn slowest_op(&self) -> Option<OpIndex> {
+        crate::history::slowest(self.followable_ops()).map(|i| i as OpIndex)
+    }
+
+    /// The latest operation a path can follow that failed or got no answer.
+    pub fn latest_failed_op(&self) -> Option<OpIndex> {
+        crate::history::latest_failed(self.followable_ops()).map(|i| i as OpIndex)
+    }
+
+    /// How many operations the history a path follows holds now (a Kafka
+    /// history's polls among them), and how many it did not keep.
+    pub fn followable_len(&self) -> (usize, u64) {
+        match self.followed_history() {
+            Followed::Clients => (self.world.history.ops().len(), self.world.history.discarded()),
+            Followed::KafkaSends => (self.world.log_history.ops().len(), self.world.log_history.discarded()),
+        }
+    }
+
+    /// Operation `op` of the history a path follows, if it holds it and a
+    /// path can follow it (not a poll).
+    pub fn followable_op(&self, op: OpIndex) -> Option<Span> {
+        let (invoke, complete, outcome) = self.followed_op(self.followed_history(), op)?;
+        Some(Span { index: op as usize, invoke, complete, outcome })
+    }
+
+    /// How many operations `history` holds now.
+    fn history_len(&self, history: Followed) -> usize {
+        match history {
+            Followed::Clients => self.world.history.ops().len(),
+            Followed::KafkaSends => self.world.log_history.ops().len(),
+        }
+    }
+
+    /// Operation `op` of `history` as it stands: invoked, completed, and
+    /// how; `None` if the history does not hold it or it is not a send.
+    fn followed_op(&self, history: Followed, op: OpIndex) -> Option<(Time, Option<Time>, Outcome)> {
+        match history {
+            Followed::Clients => self.world.history.ops().get(op as usize).map(|r| (r.invoke, r.complete, r.outcome)),
+            Followed::KafkaSends => self
+                .world
+                .log_history
+                .ops()
+                .get(op as usize)
+                .filter(|r| matches!(r.event, LogEvent::Send { .. }))
+                .map(|r| (r.invoke, r.complete, r.outcome)),
+        }
     }
 
     fn step_line(&self, step: &Step) -> TraceLine {
@@ -97,6 +199,21 @@ impl Simulation {
             Queue::Workers { workers: 1, waiting } => format!("queued: its one thread is busy; {waiting} waiting now"),
             Queue::Workers { workers, waiting } => {
                 format!("queued: all {workers} workers are busy; {waiting} waiting now")
+            }
+            Queue::Producer { wait, waiting } => {
+                let why = match wait {
+                    ProducerWait::NoLeader => "it does not know the partition's leader yet".to_string(),
+                    ProducerWait::Retry => "a batch waits to be retried ahead of it".to_string(),
+                    ProducerWait::InFlight { leader, max: 1 } => format!(
+                        "a request to {} is in flight (max.in.flight.requests.per.connection 1)",
+                        self.node_name(leader)
+                    ),
+                    ProducerWait::InFlight { leader, max } => format!(
+                        "{max} requests to {} are in flight (max.in.flight.requests.per.connection)",
+                        self.node_name(leader)
+                    ),
+                };
+                format!("queued in the producer's buffer: {why}; {waiting} records in the partition's queue")
             }
         };
         let waited = match left {
@@ -121,11 +238,25 @@ impl Simulation {
 
     /// The path recorded for `op` so far (following must be on).
     pub fn op_path(&self, op: OpIndex) -> Option<OpPath> {
-        let record = *self.world.history.ops().get(op as usize)?;
         let follow = self.followed()?;
+        let history = follow.history();
+        let (invoke, complete, outcome) = self.followed_op(history, op)?;
+        let headline = match history {
+            Followed::Clients => self.describe_op(&self.world.history.ops()[op as usize]),
+            Followed::KafkaSends => self.describe_send(&self.world.log_history.ops()[op as usize]),
+        };
         let steps = follow.events().iter().filter(|(o, _)| *o == op).map(|(_, s)| self.step_line(s)).collect();
-        let headline = self.describe_op(&record);
-        Some(OpPath { op, record, headline, steps, missed: follow.missed, until: self.now() })
+        Some(OpPath {
+            op,
+            history,
+            invoke,
+            complete,
+            outcome,
+            headline,
+            steps,
+            missed: follow.missed,
+            until: self.now(),
+        })
     }
 }
 
@@ -151,12 +282,37 @@ impl Simulation {
     }
 }
 
+impl Simulation {
+    /// A Kafka producer's send in words (`p1: send of record 3 to
+    /// partition 0, invoked at 1.204s, acknowledged at offset 41 at
+    /// 1.233s, after 29.1ms`).
+    pub fn describe_send(&self, r: &LogRecord) -> String {
+        let LogEvent::Send { partition, value, offset } = r.event else {
+            return format!("{}: a poll", self.node_name(r.node));
+        };
+        let ended = match (r.outcome, offset, r.complete) {
+            (Outcome::Ok, Some(o), Some(t)) => format!("acknowledged at offset {o} at {}", format_time_short(t)),
+            (Outcome::Ok, None, Some(t)) => format!("sent (acks=0: no acknowledgement) at {}", format_time_short(t)),
+            (Outcome::Fail, _, Some(t)) => format!("failed (not written) at {}", format_time_short(t)),
+            (Outcome::Info, _, Some(t)) => format!("gave up, perhaps written, at {}", format_time_short(t)),
+            _ => "not acknowledged yet".to_string(),
+        };
+        let after = r.complete.map_or(String::new(), |t| format!(", after {}", format_time_short(t - r.invoke)));
+        format!(
+            "{}: send of record {} to partition {partition}, invoked at {}, {ended}{after}",
+            self.node_name(r.node),
+            value as u32,
+            format_time_short(r.invoke)
+        )
+    }
+}
+
 impl OpPath {
     /// The path as text, a step a line, each with its time since the
     /// operation was invoked.
     pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
         self.steps.iter().map(|s| {
-            let since = s.t_ns.saturating_sub(self.record.invoke);
+            let since = s.t_ns.saturating_sub(self.invoke);
             format!("+{:<11} {}", format_time_short(since), s.text)
         })
     }

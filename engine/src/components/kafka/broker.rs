@@ -19,6 +19,7 @@ use super::config::INITIAL_REBALANCE_DELAY_NS;
 use super::coordinator::{offset_key, Coordinator};
 use super::{BrokerView, Cluster, GroupView, ReplicaView};
 use crate::context::Ctx;
+use crate::follow::Carrier;
 use crate::kafka::isr_change::IsrChange;
 use crate::kafka::metadata::{set_of, BrokerSet, MetadataImage, MetadataRecord};
 use crate::kafka::wire::{KafkaError, KafkaWire, NO_EPOCH, NO_PRODUCER_EPOCH};
@@ -426,6 +427,9 @@ impl KafkaBroker {
     /// answers finished `acks=all` writes and parked fetches, and sends an
     /// ISR change to the controller.
     fn leader_progress(&mut self, ctx: &mut Ctx, p: u32) {
+        // What follows belongs to an operation only as its answer or as
+        // the records it carries (see crate::follow).
+        ctx.work_for_none();
         let i = p as usize;
         let part = &mut self.state.parts[i];
         let Role::Leader(ls) = &mut part.role else { return };
@@ -463,6 +467,7 @@ impl KafkaBroker {
             ctx.cancel_timer(f.timer);
             self.answer_fetch(ctx, p, f.from, f.fetch_offset, f.replica, epoch);
         }
+        ctx.work_for_none();
         self.send_isr_change(ctx, p);
     }
 
@@ -494,8 +499,11 @@ impl KafkaBroker {
         let until = if replica { u64::MAX } else { hw };
         let batches = self.disk.logs[i].read(from_offset, until, self.config.fetch_max_records as usize);
         for b in batches {
+            ctx.work_for_carried([Carrier::KafkaRecord { partition: p, value: b.record.value }]);
             Self::send(ctx, to, KafkaWire::Record { partition: p, batch: *b });
         }
+        // The response's end is for the followed record it carried, if any.
+        ctx.work_for_carried(batches.iter().map(|b| Carrier::KafkaRecord { partition: p, value: b.record.value }));
         let count = batches.len() as u32;
         Self::send(
             ctx,
@@ -508,6 +516,9 @@ impl KafkaBroker {
         let KafkaWire::Fetch { partition: p, leader_epoch, fetch_offset, last_fetched_epoch, replica } = w else {
             return;
         };
+        // A fetch is for whatever it will carry (a fetch parked here now
+        // is answered later, with records of other operations).
+        ctx.work_for_none();
         let i = p as usize;
         let error =
             |ctx: &mut Ctx, error| Self::send(ctx, from, KafkaWire::FetchError { partition: p, leader_epoch, error });

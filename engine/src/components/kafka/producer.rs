@@ -28,6 +28,7 @@
 use super::config::ProducerConfig;
 use super::{MetadataRefresh, ProducerView};
 use crate::context::Ctx;
+use crate::follow::{ProducerWait, Queue};
 use crate::history::Outcome;
 use crate::kafka::wire::{KafkaWire, NO_PRODUCER_EPOCH};
 use crate::kafka::{Acks, ProduceError, Record};
@@ -221,6 +222,23 @@ impl KafkaProducer {
         self.state.parts[p as usize].queue.push_back(pending);
         self.state.buffered += 1;
         self.drain(ctx, p);
+        if let Some(k) = self.state.parts[p as usize].queue.iter().position(|r| r.seq == seq) {
+            // Not sent at once: it waits in the accumulator (a step of its
+            // path when sends are followed).
+            let wait = self.waiting_for(p);
+            ctx.work_for_sends([op]);
+            ctx.queued(Queue::Producer { wait, waiting: k as u32 + 1 });
+        }
+    }
+
+    /// Why partition `p`'s queued records are not sent now.
+    fn waiting_for(&self, p: u32) -> ProducerWait {
+        let part = &self.state.parts[p as usize];
+        match self.state.leaders.get(p as usize).copied().flatten() {
+            None => ProducerWait::NoLeader,
+            Some(_) if !part.retries.is_empty() => ProducerWait::Retry,
+            Some(leader) => ProducerWait::InFlight { leader, max: self.config.max_in_flight_requests_per_connection },
+        }
     }
 
     /// Requests in flight to `broker`.
@@ -276,7 +294,11 @@ impl KafkaProducer {
                     return;
                 }
                 let n = part.queue.len().min(self.config.batch_records as usize);
-                let records = part.queue.drain(..n).collect();
+                let records: Vec<Pending> = part.queue.drain(..n).collect();
+                for r in &records {
+                    ctx.work_for_sends([r.op]);
+                    ctx.left_queue();
+                }
                 Batch { records, attempt: 0, maybe_written: false, epoch }
             };
             self.send_batch(ctx, p, leader, batch);
@@ -288,6 +310,11 @@ impl KafkaProducer {
         let id = self.state.next_id;
         let acks = self.config.acks;
         let producer_epoch = if self.config.idempotent() { batch.epoch } else { NO_PRODUCER_EPOCH };
+        // The request is for the records it carries (see crate::follow).
+        ctx.work_for_sends(batch.records.iter().map(|r| r.op));
+        for r in &batch.records {
+            ctx.record_carries(self.first + p, Record::produced(self.first + p, ctx.me(), r.seq).value, r.op);
+        }
         let w = KafkaWire::Produce {
             id,
             partition: self.first + p,
@@ -330,6 +357,8 @@ impl KafkaProducer {
             }
             // Never sent: certainly not written.
             self.state.parts[p as usize].queue.pop_front();
+            ctx.work_for_sends([r.op]);
+            ctx.left_queue();
             self.finish(ctx, r, Outcome::Fail, None);
         }
         while let Some(k) = self.state.parts[p as usize].retries.iter().position(|r| r.batch.records[0].created < limit)
@@ -342,6 +371,7 @@ impl KafkaProducer {
     /// The batch is not sent again: its records fail, or are indeterminate
     /// if an attempt may have written them.
     fn give_up_batch(&mut self, ctx: &mut Ctx, batch: Batch) {
+        ctx.work_for_sends(batch.records.iter().map(|r| r.op));
         let outcome = if batch.maybe_written { Outcome::Info } else { Outcome::Fail };
         for r in batch.records {
             self.finish(ctx, r, outcome, None);
@@ -374,6 +404,9 @@ impl KafkaProducer {
     /// A batch's attempt failed with `e`: retried if Kafka retries it and
     /// time allows; otherwise its records fail (or are indeterminate).
     fn failed(&mut self, ctx: &mut Ctx, p: u32, mut batch: Batch, e: ProduceError, maybe_written: bool) {
+        // What follows (a note, a retry, asking for metadata) is for the
+        // batch's records.
+        ctx.work_for_sends(batch.records.iter().map(|r| r.op));
         batch.maybe_written |= maybe_written;
         let idempotent = self.config.idempotent();
         let part = &self.state.parts[p as usize];

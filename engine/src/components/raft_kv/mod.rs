@@ -11,6 +11,7 @@ pub mod wire;
 
 use crate::components::raft_member::RaftMember;
 use crate::context::Ctx;
+use crate::follow::Carrier;
 use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
@@ -169,7 +170,7 @@ impl RaftKv {
                 // Unique across the group: a follower's read travels to the
                 // leader with its context.
                 let context = (u64::from(me) + 1) << 48 | self.next_read;
-                ctx.carried_by(context);
+                ctx.carried_by(Carrier::Raft(context));
                 match raft.step(RaftMsg::read_index(me, context)) {
                     Ok(()) => {
                         self.state.reads.insert(context, Waiting { client, id: req.id, key, since: ctx.monotonic() });
@@ -182,7 +183,7 @@ impl RaftKv {
                 let Some(command) = ctx.intern_command(KvCommand { key, value, origin: ctx.me(), seq }) else {
                     return refuse(ctx);
                 };
-                ctx.carried_by(u64::from(command));
+                ctx.carried_by(Carrier::Raft(u64::from(command)));
                 match raft.step(RaftMsg::propose(me, command)) {
                     Ok(()) => {
                         self.next_seq += 1;
