@@ -222,12 +222,15 @@ impl KafkaProducer {
         self.state.parts[p as usize].queue.push_back(pending);
         self.state.buffered += 1;
         self.drain(ctx, p);
-        if let Some(k) = self.state.parts[p as usize].queue.iter().position(|r| r.seq == seq) {
-            // Not sent at once: it waits in the accumulator (a step of its
-            // path when sends are followed).
+        // Not sent at once (still at the back of the queue drained from the
+        // front): it waits in the accumulator, a step of its path when
+        // sends are followed.
+        let queue = &self.state.parts[p as usize].queue;
+        if queue.back().is_some_and(|r| r.seq == seq) {
+            let waiting = queue.len() as u32;
             let wait = self.waiting_for(p);
             ctx.work_for_sends([op]);
-            ctx.queued(Queue::Producer { wait, waiting: k as u32 + 1 });
+            ctx.queued(Queue::Producer { wait, waiting });
         }
     }
 
