@@ -196,6 +196,18 @@ try {
   const last = Number((await page.locator('.request-path [role=status]').textContent()).match(/ 0 to (\d+)/)[1]);
   const late = await timeFollowing('Follow', () => number.fill(String(last - 20_000)));
   console.log(`follow operation ${last - 20_000} of ${last + 1}: ${late}`);
+
+  // 6. A Kafka producer's send: kafka-three-brokers (six partitions, 3,000
+  // records a second) played to its end, its slowest send followed.
+  await page.getByLabel('Scenario').selectOption('kafka-three-brokers');
+  await page.getByRole('slider', { name: /^Speed/ }).fill('9');
+  // (The lab was paused above: it stays paused.) It plays to the
+  // scenario's end, 30 s, and stops there.
+  const play = page.getByRole('button', { name: 'Play', exact: true });
+  if (await play.isVisible()) await play.click();
+  await page.waitForFunction(`(${secondsShown})() >= 30`, null, { polling: 100, timeout: 600_000 });
+  await play.waitFor();
+  console.log(`follow the slowest Kafka send at ${await page.getByTestId('sim-time').getAttribute('data-seconds')} s: ${await timeFollowing('Slowest so far')}`);
   await context.close();
 } finally {
   await browser.close();

@@ -73,8 +73,7 @@ impl Simulation {
     /// cannot: the state is later than the operation's invocation, or the
     /// history does not keep the operation.
     pub fn follow_op(mut self, op: OpIndex, limit: Time) -> Result<OpPath, String> {
-        let history = self.followed_history();
-        if self.history_len(history) > op as usize {
+        if self.followable_len().0 > op as usize {
             return Err(format!("operation {op} was invoked before this state ({})", format_time(self.now())));
         }
         self.follow(Some(op));
@@ -83,32 +82,31 @@ impl Simulation {
         let mut end = limit;
         while self.now() < end && self.world.halted.is_none() {
             self.run_until(self.now().saturating_add(NANOS_PER_SEC).min(end));
-            if let Some((_, Some(done), _)) = self.followed_op(history, op) {
+            if let Some(done) = self.followable_op(op).and_then(|s| s.complete) {
                 end = end.min(done.saturating_add(AFTER_COMPLETION));
             }
         }
-        self.op_path(op).ok_or_else(|| self.not_kept(history, op))
+        self.op_path(op).ok_or_else(|| self.not_followable(op))
     }
 
-    /// Why operation `op` of `history` has no path: the history does not
-    /// hold it, or it is a poll.
-    fn not_kept(&self, history: Followed, op: OpIndex) -> String {
-        let log = self.world.log_history.ops();
-        if history == Followed::KafkaSends && log.get(op as usize).is_some() {
-            return format!("operation {op} is a consumer's poll; a path follows a producer's send");
-        }
-        let (n, discarded, limit) = match history {
-            Followed::Clients => (self.world.history.ops().len(), self.world.history.discarded(), "history_ops"),
-            Followed::KafkaSends => (log.len(), self.world.log_history.discarded(), "history_ops"),
+    /// Why operation `op` has no path: the history does not hold it, or it
+    /// is a poll.
+    fn not_followable(&self, op: OpIndex) -> String {
+        let (n, discarded) = self.followable_len();
+        let history = match self.followed_history() {
+            Followed::Clients => "client history",
+            Followed::KafkaSends if (op as usize) < n => {
+                return format!("operation {op} is a consumer's poll; a path follows a producer's send")
+            }
+            Followed::KafkaSends => "Kafka history",
         };
-        let kept =
-            if discarded > 0 { format!(" ({discarded} more were not kept: limits.{limit})") } else { String::new() };
+        let kept = if discarded > 0 {
+            format!(" ({discarded} more were not kept: limits.history_ops)")
+        } else {
+            String::new()
+        };
         format!(
-            "the run's {} holds operations 0 to {} until {}{kept}; {op} is not one of them",
-            match history {
-                Followed::Clients => "client history",
-                Followed::KafkaSends => "Kafka history",
-            },
+            "the run's {history} holds operations 0 to {} until {}{kept}; {op} is not one of them",
             n.saturating_sub(1),
             format_time(self.now())
         )
@@ -153,33 +151,20 @@ impl Simulation {
         }
     }
 
-    /// Operation `op` of the history a path follows, if it holds it and a
-    /// path can follow it (not a poll).
+    /// Operation `op` of the history a path follows as it stands, if the
+    /// history holds it and a path can follow it (not a poll).
     pub fn followable_op(&self, op: OpIndex) -> Option<Span> {
-        let (invoke, complete, outcome) = self.followed_op(self.followed_history(), op)?;
-        Some(Span { index: op as usize, invoke, complete, outcome })
-    }
-
-    /// How many operations `history` holds now.
-    fn history_len(&self, history: Followed) -> usize {
-        match history {
-            Followed::Clients => self.world.history.ops().len(),
-            Followed::KafkaSends => self.world.log_history.ops().len(),
-        }
-    }
-
-    /// Operation `op` of `history` as it stands: invoked, completed, and
-    /// how; `None` if the history does not hold it or it is not a send.
-    fn followed_op(&self, history: Followed, op: OpIndex) -> Option<(Time, Option<Time>, Outcome)> {
-        match history {
-            Followed::Clients => self.world.history.ops().get(op as usize).map(|r| (r.invoke, r.complete, r.outcome)),
+        let i = op as usize;
+        let span = |invoke, complete, outcome| Span { index: i, invoke, complete, outcome };
+        match self.followed_history() {
+            Followed::Clients => self.world.history.ops().get(i).map(|r| span(r.invoke, r.complete, r.outcome)),
             Followed::KafkaSends => self
                 .world
                 .log_history
                 .ops()
-                .get(op as usize)
+                .get(i)
                 .filter(|r| matches!(r.event, LogEvent::Send { .. }))
-                .map(|r| (r.invoke, r.complete, r.outcome)),
+                .map(|r| span(r.invoke, r.complete, r.outcome)),
         }
     }
 
@@ -213,7 +198,8 @@ impl Simulation {
                         self.node_name(leader)
                     ),
                 };
-                format!("queued in the producer's buffer: {why}; {waiting} records in the partition's queue")
+                let records = if waiting == 1 { "record" } else { "records" };
+                format!("queued in the producer's buffer: {why}; {waiting} {records} in the partition's queue")
             }
         };
         let waited = match left {
@@ -240,7 +226,7 @@ impl Simulation {
     pub fn op_path(&self, op: OpIndex) -> Option<OpPath> {
         let follow = self.followed()?;
         let history = follow.history();
-        let (invoke, complete, outcome) = self.followed_op(history, op)?;
+        let Span { invoke, complete, outcome, .. } = self.followable_op(op)?;
         let headline = match history {
             Followed::Clients => self.describe_op(&self.world.history.ops()[op as usize]),
             Followed::KafkaSends => self.describe_send(&self.world.log_history.ops()[op as usize]),
