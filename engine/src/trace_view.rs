@@ -5,6 +5,7 @@ use crate::components::load_balancer::backend_name;
 use crate::components::load_balancer::retry_on::L7Failure;
 use crate::components::Component;
 use crate::kafka::metadata::BrokerSet;
+use crate::kafka::wire::KafkaWire;
 use crate::kafka::BrokerId;
 use crate::message::{Message, MsgKind, NodeId};
 use crate::network::DropReason;
@@ -210,6 +211,10 @@ impl Simulation {
     pub fn describe_msg(&self, msg: &Message) -> String {
         match msg {
             Message::Request(r) => format!("{} {}", msg.describe(), self.path(r.path)),
+            // The leader by its name (the message carries its node id).
+            &Message::Kafka(KafkaWire::PartitionLeader { partition, leader: Some(l), leader_epoch }) => {
+                format!("Metadata: p{partition} led by {} (epoch {leader_epoch})", self.node_name(l))
+            }
             _ => msg.describe(),
         }
     }

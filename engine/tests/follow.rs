@@ -358,10 +358,16 @@ fn a_lost_acks_1_write_was_answered_before_any_follower_had_it() {
     sim.run_through(scenario.duration.nanos);
     let finals = sim.final_reads().expect("the log is checked");
     let lost = finals.consistency.log.expect("a log").anomalies.lost.examples[0].op as u32;
-    assert_eq!(
-        sim.slowest_op().map(|op| matches!(sim.log_history().ops()[op as usize].event, LogEvent::Send { .. })),
-        Some(true)
+    // The slowest send waited out b1's death: its batch's retries, and the
+    // metadata naming the leader it kept trying.
+    let slowest = sim.slowest_op().unwrap();
+    let path = Simulation::new(&scenario).unwrap().follow_op(slowest, scenario.duration.nanos).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    assert!(
+        texts.contains(&"producer receives Metadata: p0 led by b1 (epoch 0) from b3 (sent at 10.108s)"),
+        "{texts:#?}"
     );
+    assert!(texts.iter().any(|t| t.contains("retrying a batch of 5 records (retry 13)")), "{texts:#?}");
 
     let path = Simulation::new(&scenario).unwrap().follow_op(lost, scenario.duration.nanos).unwrap();
     assert_eq!(hops(&path), ["producer->b1 deliver", "b1->producer deliver"]);
