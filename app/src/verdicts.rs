@@ -2,7 +2,7 @@
 
 use engine::consistency::{AnomalyKind, ConsistencyView, FinalReadsSummary, Linearizable, LogView, Verdict};
 use engine::follow::Followed;
-use engine::history::{LogEvent, OpRecord, Outcome};
+use engine::history::{OpRecord, Outcome};
 use engine::sim::final_reads::{FinalReads, QUIET_NS};
 use engine::time::Time;
 use engine::Simulation;
@@ -72,40 +72,20 @@ fn op<'a>(sim: &'a Simulation, finals: Option<&'a FinalReads>, i: usize) -> Opti
     }
 }
 
-/// One operation of the client history (or a final read), in words.
+/// One operation of the client history (or a final read), in words (the
+/// request path's words, the panel's time format).
 fn describe_op(sim: &Simulation, finals: Option<&FinalReads>, i: usize) -> String {
-    let Some(r) = op(sim, finals, i) else {
-        return format!("operation {i} (beyond the kept history)");
-    };
-    let what = r.what();
-    let outcome = match (r.outcome, r.complete) {
-        (Outcome::Ok, Some(t)) => format!("ok at {}", at(t)),
-        (Outcome::Fail, Some(t)) => format!("failed at {}", at(t)),
-        (Outcome::Info, Some(t)) => format!("no answer (timed out at {})", at(t)),
-        _ => "still waiting".to_string(),
-    };
-    let who = if r.final_read { "final read after the run".to_string() } else { format!("client {}", r.process) };
-    format!("{} ({who}): {what}, invoked at {}, {outcome}", sim.node_name(r.node), at(r.invoke))
+    match op(sim, finals, i) {
+        Some(r) => sim.describe_op_at(r, at),
+        None => format!("operation {i} (beyond the kept history)"),
+    }
 }
 
 /// A Kafka client's operation, in words.
 fn describe_log_op(sim: &Simulation, i: usize) -> String {
-    let Some(r) = sim.log_history().ops().get(i) else {
-        return format!("operation {i} (beyond the kept history)");
-    };
-    let who = sim.node_name(r.node);
-    match &r.event {
-        LogEvent::Send { partition, value, offset } => {
-            let acked = match (r.outcome, offset, r.complete) {
-                (Outcome::Ok, Some(o), Some(t)) => format!("acknowledged at offset {o} at {}", at(t)),
-                (Outcome::Fail, _, Some(t)) => format!("failed at {}", at(t)),
-                _ => "not acknowledged".to_string(),
-            };
-            format!("{who}: send {value} to partition {partition}, invoked at {}, {acked}", at(r.invoke))
-        }
-        LogEvent::Poll { records } => {
-            format!("{who}: poll of {} records, invoked at {}", records.len(), at(r.invoke))
-        }
+    match sim.log_history().ops().get(i) {
+        Some(r) => sim.describe_log_op_at(r, at),
+        None => format!("operation {i} (beyond the kept history)"),
     }
 }
 
@@ -335,6 +315,7 @@ fn describe_log(log: &LogView) -> Verdicts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine::history::LogEvent;
     use engine::{Scenario, Simulation};
 
     /// Example `id` run until `secs` simulated seconds.

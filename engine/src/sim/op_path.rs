@@ -249,47 +249,57 @@ impl Simulation {
 impl Simulation {
     /// A client operation in words: who, what, when, and how it ended
     /// (`c2 (client 337): read k3 → 7, invoked at 9.008s, ok at 9.021s,
-    /// after 12.898ms`).
-    pub fn describe_op(&self, r: &OpRecord) -> String {
+    /// after 12.898ms`), its moments written by `at` (the path's own
+    /// format here; the consistency panel passes its own).
+    pub fn describe_op_at(&self, r: &OpRecord, at: impl Fn(Time) -> String) -> String {
         let who = if r.final_read { "final read after the run".to_string() } else { format!("client {}", r.process) };
         let ended = match (r.outcome, r.complete) {
-            (Outcome::Ok, Some(t)) => format!("ok at {}", format_time_short(t)),
-            (Outcome::Fail, Some(t)) => format!("failed at {}", format_time_short(t)),
-            (Outcome::Info, Some(t)) => format!("no answer (timed out) at {}", format_time_short(t)),
+            (Outcome::Ok, Some(t)) => format!("ok at {}", at(t)),
+            (Outcome::Fail, Some(t)) => format!("failed at {}", at(t)),
+            (Outcome::Info, Some(t)) => format!("no answer (timed out) at {}", at(t)),
             _ => "still waiting".to_string(),
         };
         let after = r.complete.map_or(String::new(), |t| format!(", after {}", format_time_short(t - r.invoke)));
-        format!(
-            "{} ({who}): {}, invoked at {}, {ended}{after}",
-            self.node_name(r.node),
-            r.what(),
-            format_time_short(r.invoke)
-        )
+        format!("{} ({who}): {}, invoked at {}, {ended}{after}", self.node_name(r.node), r.what(), at(r.invoke))
     }
-}
 
-impl Simulation {
-    /// A Kafka producer's send in words (`p1: send of record 3 to
-    /// partition 0, invoked at 1.204s, acknowledged at offset 41 at
-    /// 1.233s, after 29.1ms`).
-    pub fn describe_send(&self, r: &LogRecord) -> String {
+    /// [`Simulation::describe_op_at`] with the path's time format.
+    pub fn describe_op(&self, r: &OpRecord) -> String {
+        self.describe_op_at(r, format_time_short)
+    }
+
+    /// A Kafka client's send or poll in words (`producer: send of record 3
+    /// to partition 0, invoked at 1.204s, acknowledged at offset 41 at
+    /// 1.233s, after 29.1ms`), its moments written by `at`.
+    pub fn describe_log_op_at(&self, r: &LogRecord, at: impl Fn(Time) -> String) -> String {
+        let who = self.node_name(r.node);
         let LogEvent::Send { partition, value, offset } = r.event else {
-            return format!("{}: a poll", self.node_name(r.node));
+            let n = match &r.event {
+                LogEvent::Poll { records } => records.len(),
+                LogEvent::Send { .. } => 0,
+            };
+            return format!("{who}: poll of {n} records, invoked at {}", at(r.invoke));
         };
         let ended = match (r.outcome, offset, r.complete) {
-            (Outcome::Ok, Some(o), Some(t)) => format!("acknowledged at offset {o} at {}", format_time_short(t)),
-            (Outcome::Ok, None, Some(t)) => format!("sent (acks=0: no acknowledgement) at {}", format_time_short(t)),
-            (Outcome::Fail, _, Some(t)) => format!("failed (not written) at {}", format_time_short(t)),
-            (Outcome::Info, _, Some(t)) => format!("gave up, perhaps written, at {}", format_time_short(t)),
+            (Outcome::Ok, Some(o), Some(t)) => format!("acknowledged at offset {o} at {}", at(t)),
+            (Outcome::Ok, None, Some(t)) => format!("sent (acks=0: no acknowledgement) at {}", at(t)),
+            (Outcome::Fail, _, Some(t)) => format!("failed (not written) at {}", at(t)),
+            (Outcome::Info, _, Some(t)) => format!("gave up, perhaps written, at {}", at(t)),
             _ => "not acknowledged yet".to_string(),
         };
         let after = r.complete.map_or(String::new(), |t| format!(", after {}", format_time_short(t - r.invoke)));
+        // The value is the producer and its sequence number: the record's
+        // number is the sequence.
         format!(
-            "{}: send of record {} to partition {partition}, invoked at {}, {ended}{after}",
-            self.node_name(r.node),
+            "{who}: send of record {} to partition {partition}, invoked at {}, {ended}{after}",
             value as u32,
-            format_time_short(r.invoke)
+            at(r.invoke)
         )
+    }
+
+    /// [`Simulation::describe_log_op_at`] with the path's time format.
+    pub fn describe_send(&self, r: &LogRecord) -> String {
+        self.describe_log_op_at(r, format_time_short)
     }
 }
 
