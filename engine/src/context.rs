@@ -74,6 +74,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// From here on this handler works for several requests sent to this
+    /// node at once (writes a change lets it answer): for the followed
+    /// one among them, when operations are followed.
+    pub fn work_for_requests(&mut self, requests: impl IntoIterator<Item = (NodeId, crate::message::RequestId)>) {
+        let me = self.me;
+        if let Some(f) = self.world.follow.as_mut() {
+            f.work_for_requests(me, requests.into_iter());
+        }
+    }
+
     /// The operation this handler works for travels as `data` from here
     /// (a Raft entry's command, a read's context), when operations are
     /// followed.
@@ -95,7 +105,7 @@ impl Ctx<'_> {
     /// their places in the Kafka history), when sends are followed.
     pub fn work_for_sends(&mut self, ops: impl IntoIterator<Item = Option<u32>>) {
         if let Some(f) = self.world.follow.as_mut() {
-            f.work_for_any(Followed::KafkaSends, ops.into_iter());
+            f.work_for_ops(Followed::KafkaSends, ops.into_iter());
         }
     }
 

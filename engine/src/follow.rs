@@ -195,7 +195,7 @@ impl Follow {
 
     /// Works for several operations of `history` at once (a batch): for
     /// the followed one among them, else the first.
-    pub(crate) fn work_for_any(&mut self, history: Followed, ops: impl Iterator<Item = Option<OpIndex>>) {
+    pub(crate) fn work_for_ops(&mut self, history: Followed, ops: impl Iterator<Item = Option<OpIndex>>) {
         let mut ops = ops;
         self.current = if history == self.history { ops.find_map(|o| self.wanted(o)) } else { None };
     }
@@ -210,6 +210,13 @@ impl Follow {
     /// The node `me` works for request `id` that `from` sent it.
     pub(crate) fn work_for(&mut self, from: NodeId, me: NodeId, id: RequestId) {
         self.current = self.open.get(&(from, me, id)).copied();
+    }
+
+    /// The node `me` works for one of these requests sent to it (the
+    /// followed one among them, else the first open).
+    pub(crate) fn work_for_requests(&mut self, me: NodeId, requests: impl Iterator<Item = (NodeId, RequestId)>) {
+        let mut requests = requests;
+        self.current = requests.find_map(|(from, id)| self.open.get(&(from, me, id)).copied());
     }
 
     /// The operation being worked for travels as `data` from here.

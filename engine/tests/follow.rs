@@ -381,3 +381,21 @@ fn a_lost_acks_1_write_was_answered_before_any_follower_had_it() {
     let err = Simulation::new(&scenario).unwrap().follow_op(poll as u32, 30 * SEC).unwrap_err();
     assert!(err.ends_with("is a consumer's poll; a path follows a producer's send"), "{err}");
 }
+
+#[test]
+fn a_write_stalled_by_cut_off_followers_is_answered_after_the_isr_shrinks() {
+    let sim = Simulation::new(&load_example("kafka-unclean-election.json")).unwrap();
+    let path = sim.follow_op(901, 30 * SEC).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    // The record cannot reach b2 or b3; after replica.lag.time.max.ms the
+    // leader drops them from the ISR, which is the note on this write's
+    // path, and the write is answered.
+    let shrunk =
+        texts.iter().position(|t| t.starts_with("b1: kafka: partition 0 ISR is now [b1] (shrunk by the leader"));
+    let answered = texts.iter().position(|t| t.starts_with("producer receives Produce answer p0: offset 477"));
+    assert!(shrunk.is_some() && shrunk.map(|s| s + 1) == answered, "{texts:#?}");
+    assert!(
+        texts.iter().any(|t| t.starts_with("record p0@477") && t.ends_with("blocked by a partition")),
+        "{texts:#?}"
+    );
+}

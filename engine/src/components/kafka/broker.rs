@@ -330,6 +330,12 @@ impl KafkaBroker {
                             Some(asked) if asked == meta.isr => IsrChange::Expanded,
                             _ => IsrChange::Controller,
                         };
+                        // The note is a step of the writes waiting for
+                        // the ISR (it may let them be answered).
+                        ctx.work_for_requests(part.waiting.values().filter_map(|w| match *w {
+                            Waiter::Produce(producer, id, _) => Some((producer, id)),
+                            Waiter::Commit { .. } => None,
+                        }));
                         ctx.note(Note::KafkaIsr { partition: p, isr: meta.isr, was: set_of(&ls.isr), change });
                     }
                     ls.isr_answered(&self.disk.logs[i], Some(meta.isr()), now);
