@@ -345,7 +345,7 @@ fn an_acks_all_send_is_answered_once_both_followers_have_fetched_past_it() {
     );
     let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
     assert!(texts[0].contains("5 requests to b3 are in flight (max.in.flight.requests.per.connection)"));
-    assert!(texts[2].starts_with("b2 receives record p2@13"), "{texts:#?}");
+    assert!(texts[2].starts_with("b2 receives record p2@13 (epoch 0) = producer's record 13 from b3"), "{texts:#?}");
     assert!(texts[4].starts_with("b3 receives replica Fetch p2 from offset 14"), "{texts:#?}");
     assert!(texts[7].starts_with("b3 receives replica Fetch p2 from offset 14"), "{texts:#?}");
     assert!(texts[8].starts_with("producer receives Produce answer p2: offset 11"), "{texts:#?}");
@@ -398,4 +398,17 @@ fn a_write_stalled_by_cut_off_followers_is_answered_after_the_isr_shrinks() {
         texts.iter().any(|t| t.starts_with("record p0@477") && t.ends_with("blocked by a partition")),
         "{texts:#?}"
     );
+}
+
+#[test]
+fn a_commit_in_consumer_offsets_is_described_as_one() {
+    let mut sim = Simulation::new(&load_example("kafka-rebalance-duplicates.json")).unwrap();
+    sim.run_until(6 * SEC);
+    // The group's commits replicate as records of the offsets partition
+    // (p4, after the topic's four).
+    let commit =
+        sim.trace().events().iter().map(|e| sim.trace_line(e).text).find(|t| t.contains(" receives record p4@"));
+    let commit = commit.expect("a commit replicated");
+    assert!(commit.contains(" (epoch 0) = group 0's commit: p"), "{commit}");
+    assert!(commit.contains(" next offset "), "{commit}");
 }

@@ -55,6 +55,11 @@ pub fn offset_key(group: u32, partition: u32) -> u32 {
     group << 16 | partition
 }
 
+/// The group and partition of an [`offset_key`].
+pub fn offset_key_parts(key: u32) -> (u32, u32) {
+    (key >> 16, key & 0xffff)
+}
+
 impl Coordinator {
     /// Takes over: the committed offsets are the last record for each key
     /// in the partition's log; members must join again.
@@ -189,6 +194,12 @@ pub fn range_assign(partitions: u32, n: usize) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_key_gives_back_its_group_and_partition() {
+        assert_eq!(offset_key_parts(offset_key(3, 17)), (3, 17));
+        assert_eq!(offset_key_parts(offset_key(0, 2)), (0, 2));
+    }
 
     #[test]
     fn ranges_split_partitions_in_runs() {
