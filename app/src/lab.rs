@@ -386,6 +386,27 @@ mod tests {
     }
 
     #[test]
+    fn an_operation_that_ended_at_the_present_moment_is_followed_to_its_end() {
+        let ex = examples::find("server-crash-failover").unwrap();
+        let scenario = Scenario::from_json(ex.json).unwrap();
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.speed = 10.0;
+        while lab.sim.now() < 10 * NANOS_PER_SEC {
+            lab.advance(50.0, || true);
+        }
+        // One event at a time until one completes an operation: the lab has
+        // processed it, at the very moment it now stands at.
+        let ended_now = |l: &Lab| l.sim.history().ops().iter().rposition(|r| r.complete == Some(l.sim.now()));
+        while ended_now(&lab).is_none() {
+            lab.step();
+        }
+        let op = ended_now(&lab).unwrap() as u32;
+        let path = lab.op_path(op).unwrap();
+        assert_eq!(path.complete, Some(lab.sim.now()), "{}", path.headline);
+        assert!(!path.headline.contains("still waiting"), "{}", path.headline);
+    }
+
+    #[test]
     fn a_kafka_send_is_followed_and_a_poll_is_not() {
         let ex = examples::find("kafka-acks1-loss").unwrap();
         let scenario = Scenario::from_json(ex.json).unwrap();

@@ -233,7 +233,7 @@ fn path(a: &PathArgs) -> Result<(), String> {
             sim.slowest_op().ok_or("no operation completed in this run")?
         }
     };
-    let path = start.follow_op(op, end.saturating_add(1))?;
+    let path = start.follow_op(op, end)?;
     let mut out = format!("operation {op}: {}\n", path.headline);
     for line in path.lines() {
         out.push_str(&line);

@@ -68,8 +68,9 @@ impl Simulation {
     }
 
     /// Follows operation `op` from this state until it has completed and
-    /// [`AFTER_COMPLETION`] more, or until `limit` (the present of the run
-    /// this state was taken from), and returns its path. `Err` says why it
+    /// [`AFTER_COMPLETION`] more, or up to `limit` (the present of the run
+    /// this state was taken from) and the events at it, and returns its
+    /// path. `Err` says why it
     /// cannot: the state is later than the operation's invocation, or the
     /// history does not keep the operation.
     pub fn follow_op(mut self, op: OpIndex, limit: Time) -> Result<OpPath, String> {
@@ -81,7 +82,12 @@ impl Simulation {
         // and a little more.
         let mut end = limit;
         while self.now() < end && self.world.halted.is_none() {
-            self.run_until(self.now().saturating_add(NANOS_PER_SEC).min(end));
+            match self.now().saturating_add(NANOS_PER_SEC) {
+                // The events at `limit` too: the run it was taken from may
+                // have processed them (a step, a seek, the run's end).
+                next if next >= limit && end == limit => self.run_through(limit),
+                next => self.run_until(next.min(end)),
+            }
             if let Some(done) = self.followable_op(op).and_then(|s| s.complete) {
                 end = end.min(done.saturating_add(AFTER_COMPLETION));
             }
