@@ -101,6 +101,14 @@ impl Ctx<'_> {
         }
     }
 
+    /// What follows is for the operation `data` carried, which carries it
+    /// no more (a buffered write sent on), when operations are followed.
+    pub fn work_for_delivered(&mut self, data: Carrier) {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.work_for_delivered(data);
+        }
+    }
+
     /// What follows is for one of these Kafka sends (a batch's records;
     /// their places in the Kafka history), when sends are followed.
     pub fn work_for_sends(&mut self, ops: impl IntoIterator<Item = Option<u32>>) {

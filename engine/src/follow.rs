@@ -69,6 +69,9 @@ pub enum Carrier {
     /// A Kafka record: its partition and value (the producer and its
     /// sequence number in the partition).
     KafkaRecord { partition: u32, value: u64 },
+    /// A write a write-behind `server` has acknowledged and not yet sent
+    /// to the database, by key (a later write to the key replaces it).
+    Unflushed { server: NodeId, key: u32 },
 }
 
 /// A step of an operation's path.
@@ -219,10 +222,22 @@ impl Follow {
         self.current = requests.find_map(|(from, id)| self.open.get(&(from, me, id)).copied());
     }
 
-    /// The operation being worked for travels as `data` from here.
+    /// The operation being worked for travels as `data` from here; if it
+    /// is not followed, whatever `data` carried before is replaced (a
+    /// buffered write by a later one to the key).
     pub(crate) fn carried_by(&mut self, data: Carrier) {
-        let Some(op) = self.current else { return };
-        insert_bounded(&mut self.carried, data, op);
+        match self.current {
+            Some(op) => insert_bounded(&mut self.carried, data, op),
+            None => {
+                self.carried.remove(&data);
+            }
+        }
+    }
+
+    /// What follows is for the operation `data` carried, which it carries
+    /// no more (it is delivered), if any.
+    pub(crate) fn work_for_delivered(&mut self, data: Carrier) {
+        self.current = self.carried.remove(&data);
     }
 
     /// What follows is for the operation one of `data` carries (the first

@@ -412,3 +412,19 @@ fn a_commit_in_consumer_offsets_is_described_as_one() {
     assert!(commit.contains(" (epoch 0) = group 0's commit: p"), "{commit}");
     assert!(commit.contains(" next offset "), "{commit}");
 }
+
+#[test]
+fn a_write_behind_write_is_followed_to_the_flush_that_persists_it() {
+    let scenario = load_example("write-behind-crash.json");
+    // Operation 183 is the last write to k4 before the first flush, at 1 s.
+    let path = Simulation::new(&scenario).unwrap().follow_op(183, 30 * SEC).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    let flushed = "db receives request #6946815 write k4=248952760283369 / from app_w (sent at 1s)";
+    assert!(texts.contains(&flushed), "{texts:#?}");
+    assert!(texts.last().unwrap().starts_with("app_w receives response #6946815 200 from db"), "{texts:#?}");
+    // An earlier write to k4 was replaced in the buffer before the flush:
+    // the database never got it, and its path ends with its answer.
+    let path = Simulation::new(&scenario).unwrap().follow_op(1, 30 * SEC).unwrap();
+    assert!(path.steps.iter().all(|s| !s.text.starts_with("db ")), "{:#?}", path.steps);
+    assert!(path.steps.last().unwrap().text.starts_with("writer receives response"));
+}

@@ -14,6 +14,7 @@
 use super::workers::{Submitted, WorkerPool};
 use crate::context::Ctx;
 use crate::distribution::Distribution;
+use crate::follow::Carrier;
 use crate::follow::Queue;
 use crate::message::{CacheCmd, CacheReply, Message, NodeId, Op, Request, Response, Status, Timer};
 use crate::node::Process;
@@ -430,6 +431,8 @@ impl Server {
                         Some(Answer::Cache(CacheReply::Done)) => {
                             let Op::Write { key, value } = job.req.op else { unreachable!("a write") };
                             self.state.unflushed.insert(key, value);
+                            // The write travels on in the buffer.
+                            ctx.carried_by(Carrier::Unflushed { server: ctx.me(), key });
                             self.respond(ctx, worker, Status::Ok, None);
                         }
                         Some(Answer::Closed) => self.respond(ctx, worker, Status::BadGateway, None),
@@ -457,8 +460,11 @@ impl Server {
             // Not tied to a worker: the answer is not awaited.
             let id = self.state.next_call << WORKER_BITS | u64::from(u16::MAX);
             let req = Request { id, op: Op::Write { key, value }, path: 0, accept: false };
+            // For the write that put it in the buffer.
+            ctx.work_for_delivered(Carrier::Unflushed { server: ctx.me(), key });
             ctx.send(self.state.primary, Message::Request(req));
         }
+        ctx.work_for_none();
         ctx.set_timer(self.handler().flush_every.nanos, Timer::FlushWrites);
     }
 
