@@ -61,7 +61,8 @@ pub enum Followed {
     KafkaSends,
 }
 
-/// What carries an operation inside a system, by an id unique in the run.
+/// What carries an operation inside a system: an id unique in the run, or
+/// a place a later operation takes over (a buffered write's key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Carrier {
     /// A Raft log entry's command, or a read's context.
@@ -198,8 +199,7 @@ impl Follow {
 
     /// Works for several operations of `history` at once (a batch): for
     /// the followed one among them, else the first.
-    pub(crate) fn work_for_ops(&mut self, history: Followed, ops: impl Iterator<Item = Option<OpIndex>>) {
-        let mut ops = ops;
+    pub(crate) fn work_for_ops(&mut self, history: Followed, mut ops: impl Iterator<Item = Option<OpIndex>>) {
         self.current = if history == self.history { ops.find_map(|o| self.wanted(o)) } else { None };
     }
 
@@ -217,8 +217,7 @@ impl Follow {
 
     /// The node `me` works for one of these requests sent to it (the
     /// followed one among them, else the first open).
-    pub(crate) fn work_for_requests(&mut self, me: NodeId, requests: impl Iterator<Item = (NodeId, RequestId)>) {
-        let mut requests = requests;
+    pub(crate) fn work_for_requests(&mut self, me: NodeId, mut requests: impl Iterator<Item = (NodeId, RequestId)>) {
         self.current = requests.find_map(|(from, id)| self.open.get(&(from, me, id)).copied());
     }
 
@@ -242,8 +241,7 @@ impl Follow {
 
     /// What follows is for the operation one of `data` carries (the first
     /// found), if any.
-    pub(crate) fn work_for_carried(&mut self, data: impl Iterator<Item = Carrier>) {
-        let mut data = data;
+    pub(crate) fn work_for_carried(&mut self, mut data: impl Iterator<Item = Carrier>) {
         self.current = data.find_map(|d| self.carried.get(&d).copied());
     }
 

@@ -1,7 +1,8 @@
 //! The request path panel: one client operation (or a Kafka producer's
-//! send) followed through the system, step by step (each message sent for it, where it waited, what a
-//! node noted while working for it), with how long after its invocation
-//! each came, so a slow or failed request can be read.
+//! send) followed through the system, step by step (each message sent for
+//! it, where it waited, what a node noted while working for it), with how
+//! long after its invocation each came, so a slow or failed request can be
+//! read.
 
 use crate::handle::{LabHandle, PathPick};
 use leptos::prelude::*;
