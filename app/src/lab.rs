@@ -363,15 +363,22 @@ mod tests {
         Lab::new(ex.id, &Scenario::from_json(ex.json).unwrap()).unwrap()
     }
 
-    #[test]
-    fn an_operations_path_is_followed_from_the_checkpoint_before_it() {
-        let ex = examples::find("server-crash-failover").unwrap();
+    /// Example `id`'s lab, played at 10x (50 ms frames) to `secs`
+    /// simulated seconds, checkpoints and all; and its scenario.
+    fn played(id: &str, secs: u64) -> (Scenario, Lab) {
+        let ex = examples::find(id).unwrap();
         let scenario = Scenario::from_json(ex.json).unwrap();
         let mut lab = Lab::new(ex.id, &scenario).unwrap();
         lab.speed = 10.0;
-        while lab.sim.now() < 12 * NANOS_PER_SEC {
+        while lab.sim.now() < secs * NANOS_PER_SEC {
             lab.advance(50.0, || true);
         }
+        (scenario, lab)
+    }
+
+    #[test]
+    fn an_operations_path_is_followed_from_the_checkpoint_before_it() {
+        let (scenario, lab) = played("server-crash-failover", 12);
         assert!(lab.checkpoints.len() > 3, "checkpoints to start from: {}", lab.checkpoints.len());
         let now = lab.sim.now();
         // The same path as following it from time zero, up to the present.
@@ -387,13 +394,7 @@ mod tests {
 
     #[test]
     fn an_operation_that_ended_at_the_present_moment_is_followed_to_its_end() {
-        let ex = examples::find("server-crash-failover").unwrap();
-        let scenario = Scenario::from_json(ex.json).unwrap();
-        let mut lab = Lab::new(ex.id, &scenario).unwrap();
-        lab.speed = 10.0;
-        while lab.sim.now() < 10 * NANOS_PER_SEC {
-            lab.advance(50.0, || true);
-        }
+        let (_, mut lab) = played("server-crash-failover", 10);
         // One event at a time until one completes an operation: the lab has
         // processed it, at the very moment it now stands at.
         let ended_now = |l: &Lab| l.sim.history().ops().iter().rposition(|r| r.complete == Some(l.sim.now()));
@@ -408,13 +409,7 @@ mod tests {
 
     #[test]
     fn a_kafka_send_is_followed_and_a_poll_is_not() {
-        let ex = examples::find("kafka-acks1-loss").unwrap();
-        let scenario = Scenario::from_json(ex.json).unwrap();
-        let mut lab = Lab::new(ex.id, &scenario).unwrap();
-        lab.speed = 10.0;
-        while lab.sim.now() < 12 * NANOS_PER_SEC {
-            lab.advance(50.0, || true);
-        }
+        let (scenario, lab) = played("kafka-acks1-loss", 12);
         let now = lab.sim.now();
         let from_zero = Simulation::new(&scenario).unwrap().follow_op(5111, now).unwrap();
         assert_eq!(lab.op_path(5111).unwrap(), from_zero);

@@ -51,9 +51,11 @@ fn message(e: &TraceEvent) -> Option<(NodeId, NodeId, Message)> {
     }
 }
 
-fn check(name: &str, mut scenario: engine::Scenario) {
+/// Runs `scenario` until `until` with every operation followed and
+/// without: the same run (trace hash), the whole trace kept. The followed
+/// run, and the operation each trace event (by number) belongs to.
+fn followed_run(name: &str, mut scenario: engine::Scenario, until: u64) -> (Simulation, BTreeMap<u64, OpIndex>) {
     scenario.limits.trace_events = 4_000_000;
-    let until = RUN.min(scenario.duration.nanos);
     let mut plain = Simulation::new(&scenario).expect("valid");
     plain.run_until(until);
     let mut sim = Simulation::new(&scenario).expect("valid");
@@ -61,11 +63,9 @@ fn check(name: &str, mut scenario: engine::Scenario) {
     sim.run_until(until);
     assert_eq!(sim.trace_hash(), plain.trace_hash(), "{name}: following changed the run");
     assert_eq!(sim.trace().discarded(), 0, "{name}: the trace must keep everything for this test");
-
-    let ops = sim.history().ops();
     let follow = sim.followed().expect("on");
     assert_eq!(follow.missed, 0, "{name}");
-    let tagged: BTreeMap<u64, OpIndex> = follow
+    let tagged = follow
         .events()
         .iter()
         .filter_map(|(op, s)| match s {
@@ -73,6 +73,13 @@ fn check(name: &str, mut scenario: engine::Scenario) {
             Step::Queued { .. } => None,
         })
         .collect();
+    (sim, tagged)
+}
+
+fn check(name: &str, scenario: engine::Scenario) {
+    let until = RUN.min(scenario.duration.nanos);
+    let (sim, tagged) = followed_run(name, scenario, until);
+    let ops = sim.history().ops();
     let mut first_hop = vec![false; ops.len()];
     let mut steps = vec![0u32; ops.len()];
     // (requester, receiver, id) of each request delivered for an operation.
@@ -159,29 +166,11 @@ fn kafka_partition(msg: &Message) -> Option<(u32, Option<u64>)> {
 /// own; the cluster's housekeeping belongs to no send; each produce answer
 /// belongs to the send of its request; and every acknowledged send has a
 /// path.
-fn check_kafka(name: &str, mut scenario: engine::Scenario) {
-    scenario.limits.trace_events = 4_000_000;
+fn check_kafka(name: &str, scenario: engine::Scenario) {
     let until = scenario.duration.nanos;
-    let mut plain = Simulation::new(&scenario).expect("valid");
-    plain.run_until(until);
-    let mut sim = Simulation::new(&scenario).expect("valid");
-    assert_eq!(sim.followed_history(), Followed::KafkaSends, "{name}");
-    sim.follow(None);
-    sim.run_until(until);
-    assert_eq!(sim.trace_hash(), plain.trace_hash(), "{name}: following changed the run");
-    assert_eq!(sim.trace().discarded(), 0, "{name}: the trace must keep everything for this test");
-
+    let (sim, tagged) = followed_run(name, scenario, until);
+    assert_eq!(sim.followed().unwrap().history(), Followed::KafkaSends, "{name}");
     let ops = sim.log_history().ops();
-    let follow = sim.followed().expect("on");
-    assert_eq!(follow.missed, 0, "{name}");
-    let tagged: BTreeMap<u64, OpIndex> = follow
-        .events()
-        .iter()
-        .filter_map(|(op, s)| match s {
-            Step::Event(e) => Some((e.n, *op)),
-            Step::Queued { .. } => None,
-        })
-        .collect();
     let mut steps = vec![0u32; ops.len()];
     let mut produced: BTreeMap<(NodeId, NodeId, u64), OpIndex> = BTreeMap::new();
     for e in sim.trace().events() {

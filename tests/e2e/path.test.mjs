@@ -97,9 +97,11 @@ appTest('the slowest and the latest failed, from the keyboard; a bad number is r
   await until(page, () => /^The run has operations 0 to \d+ so far; 99999999 is not one of them\.$/.test(document.querySelector('.request-path [role=status]').textContent));
 });
 
-appTest("a violation's operations each open their path", { timeout: 120_000 }, async ({ page }) => {
+// Plays `example` until a violation lists an operation to follow, pauses,
+// and follows it; its number once the panel shows its path.
+async function followViolation(page, example) {
   await gotoApp(page);
-  await page.getByLabel('Scenario').selectOption('db-async-failover');
+  await page.getByLabel('Scenario').selectOption(example);
   await page.getByRole('slider', { name: /^Speed/ }).fill('6');
   const button = page.locator('.violations button', { hasText: /^Path of operation \d+$/ }).first();
   await button.waitFor({ timeout: 90_000 });
@@ -107,20 +109,18 @@ appTest("a violation's operations each open their path", { timeout: 120_000 }, a
   const op = (await button.textContent()).match(/\d+$/)[0];
   await button.click();
   await until(page, (op) => document.querySelector('.request-path [role=status]').textContent.startsWith(`Operation ${op}: `), op);
+  return op;
+}
+
+appTest("a violation's operations each open their path", { timeout: 120_000 }, async ({ page }) => {
+  await followViolation(page, 'db-async-failover');
   // Its first step is its client's request arriving.
   assert.match((await steps(page))[0], /^\S+ receives request #\d+ (read|write) k\d+/);
 });
 
 appTest("a lost Kafka write's path: acknowledged before any follower had it", { timeout: 120_000 }, async ({ page }) => {
-  await gotoApp(page);
-  await page.getByLabel('Scenario').selectOption('kafka-acks1-loss');
-  await page.getByRole('slider', { name: /^Speed/ }).fill('6');
-  const button = page.locator('.violations button', { hasText: /^Path of operation \d+$/ }).first();
-  await button.waitFor({ timeout: 90_000 });
-  await page.getByRole('button', { name: 'Pause', exact: true }).click();
-  const op = (await button.textContent()).match(/\d+$/)[0];
-  await button.click();
-  await until(page, (op) => document.querySelector('.request-path [role=status]').textContent.startsWith(`Operation ${op}: producer: send of record `), op);
+  const op = await followViolation(page, 'kafka-acks1-loss');
+  assert.ok((await status(page).textContent()).startsWith(`Operation ${op}: producer: send of record `));
   // acks=1: the leader answers from its own log; the record never reached b2 or b3.
   const texts = await steps(page);
   assert.equal(texts.length, 2, texts.join('\n'));
