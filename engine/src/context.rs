@@ -143,6 +143,18 @@ impl Ctx<'_> {
         }
     }
 
+    /// The followed operation this handler works for now, if any (to
+    /// return to it with [`Ctx::resume_op`]).
+    pub fn current_op(&self) -> Option<crate::follow::OpIndex> {
+        self.world.current_op()
+    }
+
+    /// Works for `op` again (from [`Ctx::current_op`]), when operations
+    /// are followed.
+    pub fn resume_op(&mut self, op: Option<crate::follow::OpIndex>) {
+        self.world.set_current_op(op);
+    }
+
     /// From here on this handler works for no client operation (its own
     /// housekeeping), when operations are followed.
     pub fn work_for_none(&mut self) {

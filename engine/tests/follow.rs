@@ -417,3 +417,21 @@ fn a_write_behind_write_is_followed_to_the_flush_that_persists_it() {
     assert!(path.steps.iter().all(|s| !s.text.starts_with("db ")), "{:#?}", path.steps);
     assert!(path.steps.last().unwrap().text.starts_with("writer receives response"));
 }
+
+#[test]
+fn a_raft_write_is_answered_once_a_quorum_has_acknowledged_its_entry() {
+    let sim = Simulation::new(&load_example("raft-kv-five.json")).unwrap();
+    let path = sim.follow_op(2587, 30 * SEC).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    assert!(texts[0].starts_with("kv1 receives request #648019969 write k672="), "{texts:#?}");
+    // The leader appends entry 102 to the four followers, and each
+    // acknowledges it; nothing else of the group's traffic.
+    let appends = texts.iter().filter(|t| t.contains("receives MsgApp term 1: entry 102 after")).count();
+    let acks: Vec<usize> =
+        (0..texts.len()).filter(|&i| texts[i].starts_with("kv1 receives MsgAppResp term 1: has up to 102")).collect();
+    assert_eq!((appends, acks.len(), texts.len()), (4, 4, 10), "{texts:#?}");
+    // Answered after the second acknowledgement: with the leader's own
+    // copy, three of five (a majority) have it.
+    let answered = texts.iter().position(|t| t.starts_with("c1 receives response #648019969 200")).unwrap();
+    assert!(answered > acks[1], "{texts:#?}");
+}

@@ -8,7 +8,7 @@ use crate::components::raft_kv::wire::{self, CommandId};
 use crate::context::Ctx;
 use crate::follow::Carrier;
 use crate::message::{Message, NodeId, RaftWire, Timer};
-use crate::raft::{Config, PeerId, Persisted, Raft, Role, RoleCause};
+use crate::raft::{Config, MsgType, PeerId, Persisted, Raft, Role, RoleCause};
 use crate::rng::Rng;
 use crate::time::Time;
 use crate::trace::Note;
@@ -106,14 +106,22 @@ impl RaftMember {
     }
 
     /// Sends the messages Raft queued, for a group that client operations
-    /// go through: each message belongs to the operation its entry's
-    /// command or its read context carries, if any (see
-    /// [`Ctx::carried_by`]); what the member does next belongs to none.
+    /// go through: each message belongs to the operation one of its
+    /// entries' commands or its read context carries, if any (see
+    /// [`Ctx::carried_by`]), and an append's acknowledgement to the
+    /// operation of the append it answers; what the member does next
+    /// belongs to none.
     pub fn send_queued_for_ops(&mut self, ctx: &mut Ctx) {
         let Some(raft) = self.raft.as_mut() else { return };
+        let handling = ctx.current_op();
         for m in raft.drain_messages() {
-            let entry = m.entries.first().and_then(|e| e.data).map(u64::from);
-            ctx.work_for_carried(entry.or((m.context != 0).then_some(m.context)).map(Carrier::Raft));
+            if m.kind == MsgType::AppResp && !m.reject {
+                ctx.resume_op(handling);
+            } else {
+                let entries = m.entries.iter().filter_map(|e| e.data).map(u64::from);
+                let context = (m.context != 0).then_some(m.context);
+                ctx.work_for_carried(entries.chain(context).map(Carrier::Raft));
+            }
             ctx.send(self.members[m.to as usize], Message::Raft(wire::encode(&m)));
         }
         ctx.work_for_none();
