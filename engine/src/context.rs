@@ -143,6 +143,12 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether operations are followed (to skip work done only for that
+    /// when they are not).
+    pub fn following(&self) -> bool {
+        self.world.follow.is_some()
+    }
+
     /// The followed operation this handler works for now, if any (to
     /// return to it with [`Ctx::resume_op`]).
     pub fn current_op(&self) -> Option<crate::follow::OpIndex> {

@@ -113,14 +113,16 @@ impl RaftMember {
     /// belongs to none.
     pub fn send_queued_for_ops(&mut self, ctx: &mut Ctx) {
         let Some(raft) = self.raft.as_mut() else { return };
-        let handling = ctx.current_op();
+        let (following, handling) = (ctx.following(), ctx.current_op());
         for m in raft.drain_messages() {
-            if m.kind == MsgType::AppResp && !m.reject {
-                ctx.resume_op(handling);
-            } else {
-                let entries = m.entries.iter().filter_map(|e| e.data).map(u64::from);
-                let context = (m.context != 0).then_some(m.context);
-                ctx.work_for_carried(entries.chain(context).map(Carrier::Raft));
+            if following {
+                if m.kind == MsgType::AppResp && !m.reject {
+                    ctx.resume_op(handling);
+                } else {
+                    let entries = m.entries.iter().filter_map(|e| e.data).map(u64::from);
+                    let context = (m.context != 0).then_some(m.context);
+                    ctx.work_for_carried(entries.chain(context).map(Carrier::Raft));
+                }
             }
             ctx.send(self.members[m.to as usize], Message::Raft(wire::encode(&m)));
         }

@@ -504,12 +504,16 @@ impl KafkaBroker {
         let hw = ls.high_watermark;
         let until = if replica { u64::MAX } else { hw };
         let batches = self.disk.logs[i].read(from_offset, until, self.config.fetch_max_records as usize);
+        let following = ctx.following();
+        let carrier = |b: &crate::kafka::RecordBatch| Carrier::KafkaRecord { partition: p, value: b.record.value };
         for b in batches {
-            ctx.work_for_carried([Carrier::KafkaRecord { partition: p, value: b.record.value }]);
+            if following {
+                ctx.work_for_carried([carrier(b)]);
+            }
             Self::send(ctx, to, KafkaWire::Record { partition: p, batch: *b });
         }
         // The response's end is for the followed record it carried, if any.
-        ctx.work_for_carried(batches.iter().map(|b| Carrier::KafkaRecord { partition: p, value: b.record.value }));
+        ctx.work_for_carried(batches.iter().map(carrier));
         let count = batches.len() as u32;
         Self::send(
             ctx,

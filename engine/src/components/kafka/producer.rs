@@ -226,7 +226,7 @@ impl KafkaProducer {
         // front): it waits in the accumulator, a step of its path when
         // sends are followed.
         let queue = &self.state.parts[p as usize].queue;
-        if queue.back().is_some_and(|r| r.seq == seq) {
+        if ctx.following() && queue.back().is_some_and(|r| r.seq == seq) {
             let waiting = queue.len() as u32;
             let wait = self.waiting_for(p);
             ctx.work_for_sends([op]);
@@ -298,9 +298,11 @@ impl KafkaProducer {
                 }
                 let n = part.queue.len().min(self.config.batch_records as usize);
                 let records: Vec<Pending> = part.queue.drain(..n).collect();
-                for r in &records {
-                    ctx.work_for_sends([r.op]);
-                    ctx.left_queue();
+                if ctx.following() {
+                    for r in &records {
+                        ctx.work_for_sends([r.op]);
+                        ctx.left_queue();
+                    }
                 }
                 Batch { records, attempt: 0, maybe_written: false, epoch }
             };
@@ -314,9 +316,11 @@ impl KafkaProducer {
         let acks = self.config.acks;
         let producer_epoch = if self.config.idempotent() { batch.epoch } else { NO_PRODUCER_EPOCH };
         // The request is for the records it carries (see crate::follow).
-        ctx.work_for_sends(batch.records.iter().map(|r| r.op));
-        for r in &batch.records {
-            ctx.record_carries(self.first + p, Record::produced(self.first + p, ctx.me(), r.seq).value, r.op);
+        if ctx.following() {
+            ctx.work_for_sends(batch.records.iter().map(|r| r.op));
+            for r in &batch.records {
+                ctx.record_carries(self.first + p, Record::produced(self.first + p, ctx.me(), r.seq).value, r.op);
+            }
         }
         let w = KafkaWire::Produce {
             id,
