@@ -70,7 +70,7 @@ impl Ctx<'_> {
     pub fn work_for(&mut self, from: NodeId, id: crate::message::RequestId) {
         let me = self.me;
         if let Some(f) = self.world.follow.as_mut() {
-            f.work_for(from, me, id);
+            f.work_for_requests(me, std::iter::once((from, id)));
         }
     }
 
@@ -197,9 +197,7 @@ impl Ctx<'_> {
     pub fn log_send(&mut self, partition: u32, value: u64) -> Option<u32> {
         self.world.metrics.sent();
         let op = self.world.log_history.send(self.me, partition, value, self.world.now);
-        if let Some(f) = self.world.follow.as_mut() {
-            f.invoked(Followed::KafkaSends, op);
-        }
+        self.work_for_sends([op]);
         op
     }
 
@@ -248,7 +246,7 @@ impl Ctx<'_> {
         self.world.metrics.sent();
         let ticket = self.world.history.invoke(self.me, process, op, self.world.now);
         if let Some(f) = self.world.follow.as_mut() {
-            f.invoked(Followed::Clients, ticket.index);
+            f.work_for_ops(Followed::Clients, std::iter::once(ticket.index));
         }
         ticket
     }

@@ -191,14 +191,8 @@ impl Follow {
         op.filter(|&o| self.only.is_none_or(|only| only == o))
     }
 
-    /// Operation `op` of `history` was invoked (or is being worked for):
-    /// what is sent now is for it.
-    pub(crate) fn invoked(&mut self, history: Followed, op: Option<OpIndex>) {
-        self.current = if history == self.history { self.wanted(op) } else { None };
-    }
-
-    /// Works for several operations of `history` at once (a batch): for
-    /// the followed one among them, else the first.
+    /// Works for operations of `history` (one invoked now, or a batch of
+    /// them): for the followed one among them, else the first.
     pub(crate) fn work_for_ops(&mut self, history: Followed, mut ops: impl Iterator<Item = Option<OpIndex>>) {
         self.current = if history == self.history { ops.find_map(|o| self.wanted(o)) } else { None };
     }
@@ -210,13 +204,8 @@ impl Follow {
         }
     }
 
-    /// The node `me` works for request `id` that `from` sent it.
-    pub(crate) fn work_for(&mut self, from: NodeId, me: NodeId, id: RequestId) {
-        self.current = self.open.get(&(from, me, id)).copied();
-    }
-
-    /// The node `me` works for one of these requests sent to it (the
-    /// followed one among them, else the first open).
+    /// The node `me` works for one of these requests sent to it (by
+    /// sender and id; the followed one among them, else the first open).
     pub(crate) fn work_for_requests(&mut self, me: NodeId, mut requests: impl Iterator<Item = (NodeId, RequestId)>) {
         self.current = requests.find_map(|(from, id)| self.open.get(&(from, me, id)).copied());
     }

@@ -65,6 +65,26 @@ pub struct Span {
     pub outcome: Outcome,
 }
 
+impl OpRecord {
+    /// Its [`Span`], as operation `index` of the client history.
+    pub fn span(&self, index: usize) -> Span {
+        Span { index, invoke: self.invoke, complete: self.complete, outcome: self.outcome }
+    }
+}
+
+impl LogRecord {
+    /// Its [`Span`], as operation `index` of the Kafka history, if it is a
+    /// send (a poll is no operation a path can follow).
+    pub fn send_span(&self, index: usize) -> Option<Span> {
+        matches!(self.event, LogEvent::Send { .. }).then_some(Span {
+            index,
+            invoke: self.invoke,
+            complete: self.complete,
+            outcome: self.outcome,
+        })
+    }
+}
+
 /// The completed operation that took longest (the first of equals).
 pub fn slowest(ops: impl Iterator<Item = Span>) -> Option<usize> {
     let done = ops.filter_map(|s| Some((s.index, s.complete? - s.invoke)));

@@ -215,16 +215,17 @@ impl Simulation {
             &Message::Kafka(KafkaWire::PartitionLeader { partition, leader: Some(l), leader_epoch }) => {
                 format!("Metadata: p{partition} led by {} (epoch {leader_epoch})", self.node_name(l))
             }
-            // A producer's record (its key is its partition; a commit in
-            // `__consumer_offsets` is keyed by group and partition): the
-            // value is the producer and its sequence number, named.
-            &Message::Kafka(KafkaWire::Record { partition, batch }) if batch.record.key == partition => format!(
-                "record p{partition}@{} (epoch {}) = {}'s record {}",
-                batch.offset,
-                batch.epoch,
-                self.node_name(batch.record.producer()),
-                batch.record.seq()
-            ),
+            // A producer's record: the producer, named, and its sequence
+            // number; otherwise a group's commit.
+            &Message::Kafka(KafkaWire::Record { partition, batch }) if batch.record.is_produced_in(partition) => {
+                format!(
+                    "record p{partition}@{} (epoch {}) = {}'s record {}",
+                    batch.offset,
+                    batch.epoch,
+                    self.node_name(batch.record.producer()),
+                    batch.record.seq()
+                )
+            }
             &Message::Kafka(KafkaWire::Record { partition, batch }) => {
                 let (group, committed) = crate::components::kafka::coordinator::offset_key_parts(batch.record.key);
                 format!(

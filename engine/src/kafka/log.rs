@@ -20,6 +20,13 @@ impl Record {
         Record { key: partition, value: u64::from(producer) << 32 | u64::from(seq) }
     }
 
+    /// Whether it is a producer's record in `partition` (as
+    /// [`Record::produced`] makes it; a group's commit in
+    /// `__consumer_offsets` is keyed by group and partition instead).
+    pub fn is_produced_in(&self, partition: u32) -> bool {
+        self.key == partition
+    }
+
     pub fn producer(&self) -> u32 {
         (self.value >> 32) as u32
     }

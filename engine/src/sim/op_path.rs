@@ -121,20 +121,11 @@ impl Simulation {
     /// The operations a path can follow now (the client history's, or the
     /// Kafka history's sends).
     pub fn followable_ops(&self) -> Box<dyn Iterator<Item = Span> + '_> {
-        let span = |index, invoke, complete, outcome| Span { index, invoke, complete, outcome };
         match self.followed_history() {
-            Followed::Clients => Box::new(
-                self.world.history.ops().iter().enumerate().map(move |(i, r)| span(i, r.invoke, r.complete, r.outcome)),
-            ),
-            Followed::KafkaSends => Box::new(
-                self.world
-                    .log_history
-                    .ops()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| matches!(r.event, LogEvent::Send { .. }))
-                    .map(move |(i, r)| span(i, r.invoke, r.complete, r.outcome)),
-            ),
+            Followed::Clients => Box::new(self.world.history.ops().iter().enumerate().map(|(i, r)| r.span(i))),
+            Followed::KafkaSends => {
+                Box::new(self.world.log_history.ops().iter().enumerate().filter_map(|(i, r)| r.send_span(i)))
+            }
         }
     }
 
@@ -161,16 +152,9 @@ impl Simulation {
     /// history holds it and a path can follow it (not a poll).
     pub fn followable_op(&self, op: OpIndex) -> Option<Span> {
         let i = op as usize;
-        let span = |invoke, complete, outcome| Span { index: i, invoke, complete, outcome };
         match self.followed_history() {
-            Followed::Clients => self.world.history.ops().get(i).map(|r| span(r.invoke, r.complete, r.outcome)),
-            Followed::KafkaSends => self
-                .world
-                .log_history
-                .ops()
-                .get(i)
-                .filter(|r| matches!(r.event, LogEvent::Send { .. }))
-                .map(|r| span(r.invoke, r.complete, r.outcome)),
+            Followed::Clients => self.world.history.ops().get(i).map(|r| r.span(i)),
+            Followed::KafkaSends => self.world.log_history.ops().get(i)?.send_span(i),
         }
     }
 
@@ -265,7 +249,7 @@ impl Simulation {
             (Outcome::Info, Some(t)) => format!("no answer (timed out) at {}", at(t)),
             _ => "still waiting".to_string(),
         };
-        let after = r.complete.map_or(String::new(), |t| format!(", after {}", format_time_short(t - r.invoke)));
+        let after = after(r.invoke, r.complete);
         format!("{} ({who}): {}, invoked at {}, {ended}{after}", self.node_name(r.node), r.what(), at(r.invoke))
     }
 
@@ -279,12 +263,11 @@ impl Simulation {
     /// 1.233s, after 29.1ms`), its moments written by `at`.
     pub fn describe_log_op_at(&self, r: &LogRecord, at: impl Fn(Time) -> String) -> String {
         let who = self.node_name(r.node);
-        let LogEvent::Send { partition, value, offset } = r.event else {
-            let n = match &r.event {
-                LogEvent::Poll { records } => records.len(),
-                LogEvent::Send { .. } => 0,
-            };
-            return format!("{who}: poll of {n} records, invoked at {}", at(r.invoke));
+        let (partition, value, offset) = match &r.event {
+            &LogEvent::Send { partition, value, offset } => (partition, value, offset),
+            LogEvent::Poll { records } => {
+                return format!("{who}: poll of {} records, invoked at {}", records.len(), at(r.invoke))
+            }
         };
         let ended = match (r.outcome, offset, r.complete) {
             (Outcome::Ok, Some(o), Some(t)) => format!("acknowledged at offset {o} at {}", at(t)),
@@ -293,7 +276,7 @@ impl Simulation {
             (Outcome::Info, _, Some(t)) => format!("gave up, perhaps written, at {}", at(t)),
             _ => "not acknowledged yet".to_string(),
         };
-        let after = r.complete.map_or(String::new(), |t| format!(", after {}", format_time_short(t - r.invoke)));
+        let after = after(r.invoke, r.complete);
         // The value is the producer and its sequence number: the record's
         // number is the sequence.
         format!(
@@ -307,6 +290,12 @@ impl Simulation {
     pub fn describe_send(&self, r: &LogRecord) -> String {
         self.describe_log_op_at(r, format_time_short)
     }
+}
+
+/// How long an operation took, for its description (`, after 12.898ms`);
+/// nothing while it has not completed.
+fn after(invoke: Time, complete: Option<Time>) -> String {
+    complete.map_or(String::new(), |t| format!(", after {}", format_time_short(t - invoke)))
 }
 
 impl OpPath {
