@@ -68,10 +68,7 @@ impl Ctx<'_> {
     /// [`crate::follow`]). A node must say so whenever it turns to a
     /// request other than the one whose event it is handling.
     pub fn work_for(&mut self, from: NodeId, id: crate::message::RequestId) {
-        let me = self.me;
-        if let Some(f) = self.world.follow.as_mut() {
-            f.work_for_requests(me, std::iter::once((from, id)));
-        }
+        self.work_for_requests([(from, id)]);
     }
 
     /// From here on this handler works for several requests sent to this
