@@ -387,6 +387,11 @@ fn a_write_stalled_by_cut_off_followers_is_answered_after_the_isr_shrinks() {
         texts.iter().any(|t| t.starts_with("record p0@477") && t.ends_with("blocked by a partition")),
         "{texts:#?}"
     );
+    // One record, in words.
+    assert!(
+        texts.contains(&"Fetch answer p0: 1 record, high watermark 477 from b1 to b3 blocked by a partition"),
+        "{texts:#?}"
+    );
 }
 
 #[test]

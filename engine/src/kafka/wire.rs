@@ -268,19 +268,18 @@ impl KafkaWire {
                 format!("record p{partition}@{} (epoch {}) = {}", batch.offset, batch.epoch, batch.record.value)
             }
             KafkaWire::FetchEnd { partition, count, high_watermark, .. } => {
-                format!("Fetch answer p{partition}: {count} records, high watermark {high_watermark}")
+                format!("Fetch answer p{partition}: {}, high watermark {high_watermark}", records(count as usize))
             }
             KafkaWire::FetchDiverging { partition, epoch, end_offset, .. } => {
                 format!("Fetch answer p{partition}: diverging, epoch {epoch} ends at {end_offset}")
             }
             KafkaWire::FetchError { partition, error, .. } => format!("Fetch answer p{partition}: {}", error.name()),
             KafkaWire::Produce { partition, first_seq, count, producer_epoch, acks, .. } => {
-                let records = if count == 1 { "1 record".to_string() } else { format!("{count} records") };
                 // Only an idempotent producer's batches carry a sequence
                 // on the wire (Kafka's NO_SEQUENCE otherwise).
                 let seq =
                     if producer_epoch == NO_PRODUCER_EPOCH { String::new() } else { format!(" from seq {first_seq}") };
-                format!("Produce p{partition}: {records}{seq}, acks={}", acks.name())
+                format!("Produce p{partition}: {}{seq}, acks={}", records(count as usize), acks.name())
             }
             KafkaWire::ProduceReply { partition, result: Ok(o), .. } => {
                 format!("Produce answer p{partition}: offset {o}")
@@ -340,5 +339,14 @@ impl KafkaWire {
                 format!("AlterPartition answer p{partition}: {}", e.name())
             }
         }
+    }
+}
+
+/// `1 record`, `3 records`.
+pub(crate) fn records(count: usize) -> String {
+    if count == 1 {
+        "1 record".to_string()
+    } else {
+        format!("{count} records")
     }
 }

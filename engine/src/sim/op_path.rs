@@ -6,6 +6,7 @@
 use super::Simulation;
 use crate::follow::{Follow, Followed, OpIndex, ProducerWait, Queue, Step, MAX_FOLLOWED};
 use crate::history::{LogEvent, LogRecord, OpRecord, Outcome, Span};
+use crate::kafka::wire;
 use crate::time::{format_time, format_time_short, Time, NANOS_PER_SEC};
 use crate::trace_view::TraceLine;
 
@@ -266,7 +267,7 @@ impl Simulation {
         let (partition, value, offset) = match &r.event {
             &LogEvent::Send { partition, value, offset } => (partition, value, offset),
             LogEvent::Poll { records } => {
-                return format!("{who}: poll of {} records, invoked at {}", records.len(), at(r.invoke))
+                return format!("{who}: poll of {}, invoked at {}", wire::records(records.len()), at(r.invoke))
             }
         };
         let ended = match (r.outcome, offset, r.complete) {
