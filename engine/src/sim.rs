@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 pub mod final_reads;
+pub mod op_following;
 pub mod op_path;
 mod operator;
 

@@ -7,6 +7,7 @@ use engine::follow::{Followed, OpIndex, Step};
 use engine::history::{LogEvent, Outcome};
 use engine::kafka::wire::KafkaWire;
 use engine::message::{CacheCmd, Message, NodeId, ReplCmd, RequestId};
+use engine::sim::op_following::OpFollowing;
 use engine::trace::{TraceEvent, What};
 use engine::Simulation;
 use std::collections::BTreeMap;
@@ -307,6 +308,37 @@ fn following_from_a_later_state_gives_the_same_path_and_refuses_what_came_before
     assert!(err.starts_with("operation 10 was invoked before this state"), "{err}");
     let err = Simulation::new(&scenario).unwrap().follow_op(4_000_000, 2 * SEC).unwrap_err();
     assert!(err.contains("4000000 is not one of them"), "{err}");
+}
+
+/// Followed a hundred events at a time (as the lab does over frames):
+/// the same path as at once, whether it ends with the operation or at the
+/// limit, part way through it.
+#[test]
+fn following_in_pieces_gives_the_same_path_as_at_once() {
+    for (file, op) in
+        [("server-crash-failover.json", 2995), ("kafka-three-brokers.json", 100), ("raft-kv-five.json", 2587)]
+    {
+        let sim = Simulation::new(&load_example(file)).unwrap();
+        let whole = sim.clone().follow_op(op, 30 * SEC).unwrap();
+        let done = whole.complete.expect("it completes");
+        let part_way = whole.invoke + (done - whole.invoke) / 2;
+        for limit in [30 * SEC, part_way] {
+            let at_once = sim.clone().follow_op(op, limit).unwrap();
+            assert_eq!(at_once.complete.is_some(), limit == 30 * SEC, "{file} {op}");
+            let mut following = OpFollowing::new(sim.clone(), op, limit).unwrap();
+            let (mut pieces, mut covered) = (0, 0);
+            while !following.advance(97) {
+                pieces += 1;
+                let (now, most) = following.progress();
+                assert!(covered <= now && now <= most, "{file} {op}: {now} of {most} after {covered}");
+                covered = now;
+            }
+            assert!(pieces > 1, "{file} {op}: {pieces} pieces");
+            let (now, most) = following.progress();
+            assert_eq!(now, most);
+            assert_eq!(following.path().unwrap(), at_once, "{file} {op} until {limit}");
+        }
+    }
 }
 
 #[test]

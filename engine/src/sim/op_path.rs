@@ -68,37 +68,9 @@ impl Simulation {
         self.world.follow.as_deref()
     }
 
-    /// Follows operation `op` from this state until it has completed and
-    /// [`AFTER_COMPLETION`] more, or up to `limit` (the present of the run
-    /// this state was taken from) and the events at it, and returns its
-    /// path. `Err` says why it
-    /// cannot: the state is later than the operation's invocation, or the
-    /// history does not keep the operation.
-    pub fn follow_op(mut self, op: OpIndex, limit: Time) -> Result<OpPath, String> {
-        if self.followable_len().0 > op as usize {
-            return Err(format!("operation {op} was invoked before this state ({})", format_time(self.now())));
-        }
-        self.follow(Some(op));
-        // A simulated second at a time, until the operation has completed
-        // and a little more.
-        let mut end = limit;
-        while self.now() < end && self.world.halted.is_none() {
-            match self.now().saturating_add(NANOS_PER_SEC) {
-                // The events at `limit` too: the run it was taken from may
-                // have processed them (a step, a seek, the run's end).
-                next if next >= limit && end == limit => self.run_through(limit),
-                next => self.run_until(next.min(end)),
-            }
-            if let Some(done) = self.followable_op(op).and_then(|s| s.complete) {
-                end = end.min(done.saturating_add(AFTER_COMPLETION));
-            }
-        }
-        self.op_path(op).ok_or_else(|| self.not_followable(op))
-    }
-
     /// Why operation `op` has no path: the history does not hold it, or it
     /// is a poll.
-    fn not_followable(&self, op: OpIndex) -> String {
+    pub(super) fn not_followable(&self, op: OpIndex) -> String {
         let (n, discarded) = self.followable_len();
         let history = match self.followed_history() {
             Followed::Clients => "client history",
