@@ -5,7 +5,7 @@
 use crate::handle::LabHandle;
 use leptos::prelude::request_animation_frame;
 
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 

@@ -45,6 +45,11 @@ pub struct LabHandle {
     /// The request path panel's operation, or why it could not be
     /// followed.
     pub path: RwSignal<Option<Result<PathView, String>>>,
+    /// The operation the request path panel is following and how far (0
+    /// to 1), while that takes more than a frame.
+    pub following: RwSignal<Option<(u32, f64)>>,
+    /// The frame after a click that started following a path only draws.
+    path_drawn_first: StoredValue<bool>,
 }
 
 /// Which operation the request path panel follows.
@@ -74,6 +79,8 @@ impl LabHandle {
             meta: RwSignal::new(Default::default()),
             editor: crate::handle_edit::Editor::new(),
             path: RwSignal::new(None),
+            following: RwSignal::new(None),
+            path_drawn_first: StoredValue::new(false),
         };
         h.open(examples::DEFAULT);
         h
@@ -108,6 +115,7 @@ impl LabHandle {
         self.selected.set(None);
         self.notice.set(None);
         self.path.set(None);
+        self.following.set(None);
         self.example.set(source.to_string());
         self.meta.set((scenario.name.clone(), scenario.description.clone()));
         self.refresh();
@@ -147,6 +155,10 @@ impl LabHandle {
 
     /// One animation frame: `wall_ms` of real time passed.
     pub fn frame(&self, wall_ms: f64, mut time_left: impl FnMut() -> bool) {
+        // A path being followed first: the learner is waiting for it.
+        if !self.path_drawn_first.try_update_value(std::mem::take).unwrap_or(false) {
+            self.continue_path(&mut time_left);
+        }
         let advanced = self.with_lab(|lab| {
             let before = (lab.sim.now(), lab.playing, lab.seeking);
             lab.advance(wall_ms, &mut time_left);
@@ -161,11 +173,13 @@ impl LabHandle {
         }
     }
 
-    /// Real time a frame may spend simulating now: more while seeking, when
-    /// the learner is waiting for the moment, not watching the way there.
+    /// Real time a frame may spend simulating now: more while seeking or
+    /// following a path, when the learner is waiting for the moment or the
+    /// path, not watching the way there.
     pub fn budget_ms(&self) -> f64 {
-        let seeking = self.lab.with_value(|l| l.as_ref().is_some_and(|l| l.seeking.is_some()));
-        if seeking {
+        let waiting = self.lab.with_value(|l| l.as_ref().is_some_and(|l| l.seeking.is_some()))
+            || (self.following.with_untracked(Option::is_some) && !self.path_drawn_first.get_value());
+        if waiting {
             SEEK_BUDGET_MS
         } else {
             FRAME_BUDGET_MS
@@ -289,26 +303,61 @@ impl LabHandle {
     }
 
     /// Follows a client operation through the run, for the request path
-    /// panel: simulated again from the checkpoint before it, at once.
+    /// panel: simulated again from the checkpoint before it, as much as a
+    /// seek's frame allows at once (most of them), the rest over the next
+    /// frames.
     pub fn follow_op(&self, pick: PathPick) {
-        let result = self.lab.with_value(|l| {
-            let l = l.as_ref()?;
+        let started = self.with_lab(|l| {
             let op = match pick {
                 PathPick::Op(op) => Some(op),
                 PathPick::Slowest => l.sim.slowest_op(),
                 PathPick::LatestError => l.sim.latest_failed_op(),
             };
             let Some(op) = op else {
-                return Some(Err(match pick {
+                l.stop_path();
+                return Err(match pick {
                     PathPick::LatestError => "No operation has failed or gone unanswered so far.".to_string(),
                     _ => "No operation has completed so far.".to_string(),
-                }));
+                });
             };
-            Some(l.op_path(op).map(|p| PathView::new(&p, l.sim.fault_schedule().cloned().collect())))
+            l.start_path(op)
         });
-        if let Some(r) = result {
-            self.path.set(Some(r));
+        match started {
+            Some(Ok(())) => {
+                self.path.set(None);
+                let start = crate::frame_loop::now_ms();
+                if self.continue_path(|| crate::frame_loop::now_ms() - start < SEEK_BUDGET_MS) {
+                    // Not done: the next frame draws the progress before
+                    // it follows on (else the two pieces would be one).
+                    self.path_drawn_first.set_value(true);
+                }
+            }
+            Some(Err(why)) => self.path_error(why),
+            None => {}
         }
+    }
+
+    /// Says in the request path panel why a path cannot be followed (and
+    /// stops following one).
+    pub fn path_error(&self, why: String) {
+        self.with_lab(Lab::stop_path);
+        self.following.set(None);
+        self.path.set(Some(Err(why)));
+    }
+
+    /// Follows the request path panel's operation on within `time_left()`;
+    /// true while it is followed.
+    fn continue_path(&self, time_left: impl FnMut() -> bool) -> bool {
+        let Some((done, progress)) = self.with_lab(|l| (l.continue_path(time_left), l.path_progress())) else {
+            return false;
+        };
+        if let Some((path, faults)) = done {
+            self.path.set(Some(path.map(|p| PathView::new(&p, faults))));
+        }
+        if self.following.with_untracked(|f| *f != progress) {
+            self.following.set(progress);
+        }
+        progress.is_some()
     }
 
     /// Applies a fault now (the faults panel).

@@ -5,10 +5,12 @@
 use crate::checkpoints::Checkpoints;
 use crate::event_log::EventLog;
 use engine::consistency::ConsistencyView;
-use engine::fault::Fault;
+use engine::fault::{Fault, ScheduledFault};
 use engine::follow::Followed;
 use engine::node::Status;
 use engine::sim::final_reads::FinalReads;
+use engine::sim::op_following::OpFollowing;
+use engine::sim::op_path::OpPath;
 use engine::time::{Time, NANOS_PER_MILLI};
 use engine::{Scenario, ScenarioError, Simulation};
 
@@ -54,6 +56,15 @@ pub struct Lab {
     /// (`engine::sim::final_reads`), made once for that moment (the run's
     /// generation and event count), and the verdicts judged with them.
     final_reads: Option<((u64, u64), FinalReads)>,
+    /// The request path panel's operation, while it is followed again.
+    path_following: Option<PathFollowing>,
+}
+
+/// An operation being followed again, from a checkpoint.
+struct PathFollowing {
+    job: OpFollowing,
+    /// The run's fault schedule when it started: the path is that run's.
+    faults: Vec<ScheduledFault>,
 }
 
 /// A new generation number.
@@ -84,6 +95,7 @@ impl Lab {
             generation: next_generation(),
             shared_events: 0,
             final_reads: None,
+            path_following: None,
         })
     }
 
@@ -243,10 +255,20 @@ impl Lab {
         self.sim.events() - start_events
     }
 
-    /// Client operation `op`'s path through the system, followed again
-    /// from the last checkpoint before it was invoked up to the run's
-    /// present (see `engine::follow`).
-    pub fn op_path(&self, op: u32) -> Result<engine::sim::op_path::OpPath, String> {
+    /// Starts following client operation `op` (or a Kafka send) for the
+    /// request path panel: again from the last checkpoint before it was
+    /// invoked up to the run's present (see `engine::follow`), a piece
+    /// per frame ([`Lab::continue_path`]). Late in a long run that is up
+    /// to a second of work, which at once would freeze the page.
+    pub fn start_path(&mut self, op: u32) -> Result<(), String> {
+        self.path_following = None;
+        let job = self.path_from_checkpoint(op)?;
+        self.path_following = Some(PathFollowing { job, faults: self.sim.fault_schedule().cloned().collect() });
+        Ok(())
+    }
+
+    /// Following `op` from the checkpoint before it, not yet started.
+    fn path_from_checkpoint(&self, op: u32) -> Result<OpFollowing, String> {
         let (n, discarded) = self.sim.followable_len();
         let history = match self.sim.followed_history() {
             Followed::Clients => "client history",
@@ -275,7 +297,34 @@ impl Lab {
             Some(s) => s,
             None => Simulation::new(&scenario).map_err(|e| e.to_string())?,
         };
-        start.follow_op(op, self.sim.now())
+        OpFollowing::new(start, op, self.sim.now())
+    }
+
+    /// Follows on within `time_left()`. Once done: the path, and the fault
+    /// schedule of the run it was followed in.
+    pub fn continue_path(
+        &mut self,
+        mut time_left: impl FnMut() -> bool,
+    ) -> Option<(Result<OpPath, String>, Vec<ScheduledFault>)> {
+        let following = self.path_following.as_mut()?;
+        while time_left() {
+            if following.job.advance(CHUNK_EVENTS) {
+                let done = self.path_following.take()?;
+                return Some((done.job.path(), done.faults));
+            }
+        }
+        None
+    }
+
+    /// The operation being followed and how far, 0 to 1.
+    pub fn path_progress(&self) -> Option<(u32, f64)> {
+        let job = &self.path_following.as_ref()?.job;
+        let (covered, most) = job.progress();
+        Some((job.op(), covered as f64 / most.max(1) as f64))
+    }
+
+    pub fn stop_path(&mut self) {
+        self.path_following = None;
     }
 
     /// Runs a seek to its end at once (tests, and the benchmark's baseline).
@@ -376,20 +425,61 @@ mod tests {
         (scenario, lab)
     }
 
+    /// Operation `op`'s path, followed at once.
+    fn path_of(lab: &mut Lab, op: u32) -> Result<OpPath, String> {
+        lab.start_path(op)?;
+        lab.continue_path(|| true).unwrap().0
+    }
+
     #[test]
     fn an_operations_path_is_followed_from_the_checkpoint_before_it() {
-        let (scenario, lab) = played("server-crash-failover", 12);
+        let (scenario, mut lab) = played("server-crash-failover", 12);
         assert!(lab.checkpoints.len() > 3, "checkpoints to start from: {}", lab.checkpoints.len());
         let now = lab.sim.now();
         // The same path as following it from time zero, up to the present.
         let from_zero = Simulation::new(&scenario).unwrap().follow_op(2995, now).unwrap();
-        assert_eq!(lab.op_path(2995).unwrap(), from_zero);
+        assert_eq!(path_of(&mut lab, 2995).unwrap(), from_zero);
         assert!(from_zero.steps.iter().any(|s| s.text.contains("not received: the process is down")));
         // An operation still waiting is followed up to the present.
         let last = lab.sim.history().ops().len() as u32 - 1;
-        assert_eq!(lab.op_path(last).unwrap().until, now);
-        let err = lab.op_path(last + 1).unwrap_err();
+        assert_eq!(path_of(&mut lab, last).unwrap().until, now);
+        let err = path_of(&mut lab, last + 1).unwrap_err();
         assert_eq!(err, format!("The run has operations 0 to {last} so far; {} is not one of them.", last + 1));
+    }
+
+    #[test]
+    fn a_path_is_followed_a_piece_per_frame_while_the_run_plays_on() {
+        let (scenario, mut lab) = played("server-crash-failover", 12);
+        let now = lab.sim.now();
+        let from_zero = Simulation::new(&scenario).unwrap().follow_op(2995, now).unwrap();
+        lab.start_path(2995).unwrap();
+        let (mut frames, mut before) = (0, 0.0);
+        let (path, faults) = loop {
+            // A frame: one piece of following, then the run plays on.
+            let mut pieces = 0;
+            if let Some(done) = lab.continue_path(|| {
+                pieces += 1;
+                pieces == 1
+            }) {
+                break done;
+            }
+            let (op, progress) = lab.path_progress().unwrap();
+            assert_eq!(op, 2995);
+            assert!(before <= progress && progress < 1.0, "{before} then {progress}");
+            before = progress;
+            lab.advance(16.0, || true);
+            frames += 1;
+        };
+        assert!(frames > 1, "{frames} frames");
+        assert!(lab.sim.now() > now);
+        // Up to the moment it was asked for, in the run it was asked in.
+        assert_eq!(path.unwrap(), from_zero);
+        assert_eq!(faults, scenario.faults);
+        assert_eq!(lab.path_progress(), None);
+        // Stopped: nothing comes.
+        lab.start_path(2995).unwrap();
+        lab.stop_path();
+        assert_eq!(lab.continue_path(|| true), None);
     }
 
     #[test]
@@ -402,17 +492,17 @@ mod tests {
             lab.step();
         }
         let op = ended_now(&lab).unwrap() as u32;
-        let path = lab.op_path(op).unwrap();
+        let path = path_of(&mut lab, op).unwrap();
         assert_eq!(path.complete, Some(lab.sim.now()), "{}", path.headline);
         assert!(!path.headline.contains("still waiting"), "{}", path.headline);
     }
 
     #[test]
     fn a_kafka_send_is_followed_and_a_poll_is_not() {
-        let (scenario, lab) = played("kafka-acks1-loss", 12);
+        let (scenario, mut lab) = played("kafka-acks1-loss", 12);
         let now = lab.sim.now();
         let from_zero = Simulation::new(&scenario).unwrap().follow_op(5111, now).unwrap();
-        assert_eq!(lab.op_path(5111).unwrap(), from_zero);
+        assert_eq!(path_of(&mut lab, 5111).unwrap(), from_zero);
         assert!(
             from_zero.headline.starts_with("producer: send of record 4946 to partition 0"),
             "{}",
@@ -420,13 +510,13 @@ mod tests {
         );
         let ops = lab.sim.log_history().ops();
         let poll = ops.iter().position(|r| matches!(r.event, engine::history::LogEvent::Poll { .. })).unwrap();
-        assert_eq!(
-            lab.op_path(poll as u32).unwrap_err(),
-            format!("Operation {poll} is a consumer's poll; a path follows a producer's send.")
-        );
         let n = ops.len();
         assert_eq!(
-            lab.op_path(n as u32).unwrap_err(),
+            path_of(&mut lab, poll as u32).unwrap_err(),
+            format!("Operation {poll} is a consumer's poll; a path follows a producer's send.")
+        );
+        assert_eq!(
+            path_of(&mut lab, n as u32).unwrap_err(),
             format!("The run has operations 0 to {} so far; {n} is not one of them.", n - 1)
         );
     }
@@ -439,10 +529,10 @@ mod tests {
         let mut lab = Lab::new(ex.id, &scenario).unwrap();
         lab.sim.run_until(3 * NANOS_PER_SEC);
         assert_eq!(
-            lab.op_path(600).unwrap_err(),
+            path_of(&mut lab, 600).unwrap_err(),
             "The client history keeps the run's first 500 operations (limits.history_ops), 0 to 499; 600 is not one of them."
         );
-        assert_eq!(lab.op_path(499).unwrap().op, 499);
+        assert_eq!(path_of(&mut lab, 499).unwrap().op, 499);
     }
 
     #[test]

@@ -1,7 +1,15 @@
 // The request path panel: one client operation followed through the
 // system, in a real browser.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { appTest, axe, gotoApp, tabTo } from './harness.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = process.env.CLUSTERLAB_BIN || path.join(root, 'target', 'release', 'clusterlab');
 
 const until = (page, fn, arg, timeout = 60_000) => page.waitForFunction(fn, arg, { timeout, polling: 100 });
 const seconds = () => Number(document.querySelector('[data-testid=sim-time]')?.dataset.seconds ?? 0);
@@ -126,4 +134,51 @@ appTest("a lost Kafka write's path: acknowledged before any follower had it", { 
   assert.equal(texts.length, 2, texts.join('\n'));
   assert.match(texts[0], /^b1 receives Produce p0: \d+ records?, acks=1 from producer/);
   assert.match(texts[1], /^producer receives Produce answer p0: offset \d+ from b1/);
+});
+
+appTest('late in a long run a path is followed over frames, its progress shown, to the same path as the CLI', { timeout: 240_000 }, async ({ page }) => {
+  // raft-kv-five made 600 s long and played to its end. Its client history
+  // keeps the first 100,000 operations (to about 50 s) and the lab's
+  // checkpoints are about 32 s apart by then, so following the last one
+  // means simulating some 15 s again (half a second here; a frame may
+  // spend a tenth).
+  const scenario = JSON.parse(fs.readFileSync(path.join(root, 'engine', 'scenarios', 'raft-kv-five.json'), 'utf8'));
+  scenario.duration = '600s';
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clusterlab-')), 'long.json');
+  fs.writeFileSync(file, JSON.stringify(scenario));
+  await gotoApp(page);
+  await page.getByTestId('import').setInputFiles(file);
+  await page.getByTestId('share-status').filter({ hasText: 'Opened long.json.' }).waitFor();
+  await page.getByRole('slider', { name: /^Speed/ }).fill('9');
+  const play = page.getByRole('button', { name: 'Play', exact: true });
+  if (await play.isVisible()) await play.click();
+  await until(page, () => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) >= 600, null, 180_000);
+  await play.waitFor();
+  // What the panel shows while it follows: each progress value with the
+  // status beside it.
+  await page.evaluate(() => {
+    window.seen = [];
+    const panel = document.querySelector('section.request-path');
+    new MutationObserver(() => {
+      const bar = panel.querySelector('.path-progress');
+      if (bar) window.seen.push([bar.value, panel.querySelector('[role=status]').textContent]);
+    }).observe(panel, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+  const number = panel(page).getByLabel('Operation number');
+  await number.fill('99999');
+  await number.press('Enter');
+  await until(page, () => document.querySelectorAll('.path-steps li').length > 0, null, 60_000);
+  const seen = await page.evaluate(() => window.seen);
+  assert.ok(seen.length > 0, 'no progress was shown');
+  for (const [i, [value, text]] of seen.entries()) {
+    assert.equal(text, 'Following operation 99999: simulating the run again from the checkpoint before it…');
+    assert.ok(value >= (seen[i - 1]?.[0] ?? 0) && value < 1, `progress ${seen.map((s) => s[0]).join(', ')}`);
+  }
+  assert.equal(await panel(page).locator('.path-progress').count(), 0);
+  // The same path as following it at once natively, up to the run's end.
+  const printed = execFileSync(cli, ['path', file, '99999'], { encoding: 'utf8' }).trim().split('\n');
+  const headline = printed[0].replace(/^operation/, 'Operation');
+  const texts = printed.slice(1, -1).map((l) => l.replace(/^\+\S+\s+/, ''));
+  assert.equal(await status(page).textContent(), `${headline} (${texts.length} steps)`);
+  assert.deepEqual(await steps(page), texts);
 });

@@ -18,14 +18,17 @@ fn bar(span: Option<(f64, f64)>, at: f64) -> String {
 pub fn PathPanel() -> impl IntoView {
     let h = expect_context::<LabHandle>();
     let number = RwSignal::new(String::new());
+    // Only the operation: the status is read out when it changes, not at
+    // each step of the progress.
+    let following_op = Memo::new(move |_| h.following.get().map(|(op, _)| op));
     let follow_number = move || {
         let text = number.get_untracked();
         match text.trim().parse::<u32>() {
             Ok(op) => h.follow_op(PathPick::Op(op)),
-            Err(_) => h.path.set(Some(Err(format!(
+            Err(_) => h.path_error(format!(
                 "“{}” is not an operation number: give its place in the client history (with Kafka, in the Kafka history), from 0.",
                 text.trim()
-            )))),
+            )),
         }
     };
     view! {
@@ -54,12 +57,19 @@ pub fn PathPanel() -> impl IntoView {
         // The outcome of a click, read out (the steps are not: a list to
         // read at one's pace).
         <p role="status" class=move || h.path.with(|p| if matches!(p, Some(Err(_))) { "notice" } else { "path-headline" })>
-            {move || h.path.with(|p| match p {
-                None => String::new(),
-                Some(Err(why)) => why.clone(),
-                Some(Ok(p)) => format!("{} ({} steps)", p.headline, p.steps.len()),
-            })}
+            {move || match following_op.get() {
+                Some(op) => format!("Following operation {op}: simulating the run again from the checkpoint before it…"),
+                None => h.path.with(|p| match p {
+                    None => String::new(),
+                    Some(Err(why)) => why.clone(),
+                    Some(Ok(p)) => format!("{} ({} steps)", p.headline, p.steps.len()),
+                }),
+            }}
         </p>
+        // How far, while it takes more than a frame (late in a long run).
+        {move || h.following.get().map(|(op, done)| view! {
+            <progress class="path-progress" max="1" value=done aria-label=format!("Following operation {op}")></progress>
+        })}
         {move || h.path.get().and_then(Result::ok).map(|p| {
             let invoked = p.invoked_ns;
             view! {
