@@ -140,7 +140,7 @@ appTest('late in a long run a path is followed over frames, its progress shown, 
   // raft-kv-five made 600 s long and played to its end. Its client history
   // keeps the first 100,000 operations (to about 50 s) and the lab's
   // checkpoints are about 32 s apart by then, so following the last one
-  // means simulating some 15 s again (half a second here; a frame may
+  // means simulating some 18 s again (half a second here; a frame may
   // spend a tenth).
   const scenario = JSON.parse(fs.readFileSync(path.join(root, 'engine', 'scenarios', 'raft-kv-five.json'), 'utf8'));
   scenario.duration = '600s';
