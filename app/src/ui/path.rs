@@ -67,8 +67,13 @@ pub fn PathPanel() -> impl IntoView {
             }}
         </p>
         // How far, while it takes more than a frame (late in a long run).
-        {move || h.following.get().map(|(op, done)| view! {
-            <progress class="path-progress" max="1" value=done aria-label=format!("Following operation {op}")></progress>
+        {move || following_op.get().map(|op| view! {
+            <progress
+                class="path-progress"
+                max="1"
+                value=move || h.following.get().map_or(0.0, |(_, done)| done)
+                aria-label=format!("Following operation {op}")
+            ></progress>
         })}
         {move || h.path.get().and_then(Result::ok).map(|p| {
             let invoked = p.invoked_ns;
