@@ -195,6 +195,9 @@ impl Ctx<'_> {
         self.world.metrics.sent();
         let op = self.world.log_history.send(self.me, partition, value, self.world.now);
         self.work_for_sends([op]);
+        if let Some(f) = self.world.follow.as_mut() {
+            f.carries(Followed::KafkaSends, op, Carrier::PendingIn { partition });
+        }
         op
     }
 
@@ -203,6 +206,9 @@ impl Ctx<'_> {
         self.world.metrics.completed(outcome, self.world.now - invoked_at);
         if let Some(i) = index {
             self.world.log_history.complete_send(i, outcome, offset, self.world.now);
+            if let (Some(f), Some(partition)) = (self.world.follow.as_mut(), self.world.log_history.partition_of(i)) {
+                f.uncarries(Followed::KafkaSends, i, Carrier::PendingIn { partition });
+            }
         }
     }
 

@@ -73,6 +73,10 @@ pub enum Carrier {
     /// A write a write-behind `server` has acknowledged and not yet sent
     /// to the database, by key (a later write to the key replaces it).
     Unflushed { server: NodeId, key: u32 },
+    /// A Kafka send not yet resolved (queued, retried or in flight), by
+    /// its partition: what changes the partition's leader meanwhile (a
+    /// broker fenced, a new leader taking over) is a step of its path.
+    PendingIn { partition: u32 },
 }
 
 /// A step of an operation's path.
@@ -208,6 +212,13 @@ impl Follow {
     /// sender and id; the followed one among them, else the first open).
     pub(crate) fn work_for_requests(&mut self, me: NodeId, mut requests: impl Iterator<Item = (NodeId, RequestId)>) {
         self.current = requests.find_map(|(from, id)| self.open.get(&(from, me, id)).copied());
+    }
+
+    /// Operation `op` of `history` no longer travels as `data` (if it did).
+    pub(crate) fn uncarries(&mut self, history: Followed, op: OpIndex, data: Carrier) {
+        if history == self.history && self.carried.get(&data) == Some(&op) {
+            self.carried.remove(&data);
+        }
     }
 
     /// The operation being worked for travels as `data` from here; if it

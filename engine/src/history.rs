@@ -247,6 +247,14 @@ impl LogHistory {
         }
     }
 
+    /// The partition send `index` went to (none for a poll).
+    pub fn partition_of(&self, index: u32) -> Option<u32> {
+        match self.ops.get(index as usize)?.event {
+            LogEvent::Send { partition, .. } => Some(partition),
+            LogEvent::Poll { .. } => None,
+        }
+    }
+
     /// A poll invoked at `invoke` that returned `records` now.
     pub fn poll(&mut self, node: NodeId, group: Option<u32>, records: Vec<(u32, u64, u64)>, invoke: Time, now: Time) {
         if self.full() {

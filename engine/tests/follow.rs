@@ -8,7 +8,7 @@ use engine::history::{LogEvent, Outcome};
 use engine::kafka::wire::KafkaWire;
 use engine::message::{CacheCmd, Message, NodeId, ReplCmd, RequestId};
 use engine::sim::op_following::OpFollowing;
-use engine::trace::{TraceEvent, What};
+use engine::trace::{Note, TraceEvent, What};
 use engine::Simulation;
 use std::collections::BTreeMap;
 
@@ -175,6 +175,16 @@ fn check_kafka(name: &str, scenario: engine::Scenario) {
     let mut steps = vec![0u32; ops.len()];
     let mut produced: BTreeMap<(NodeId, NodeId, u64), OpIndex> = BTreeMap::new();
     for e in sim.trace().events() {
+        // A partition's leader or ISR change on a send's path is its
+        // partition's.
+        if let (
+            What::Note { note: Note::KafkaLeader { partition, .. } | Note::KafkaIsr { partition, .. }, .. },
+            Some(&op),
+        ) = (e.what, tagged.get(&e.n))
+        {
+            let LogEvent::Send { partition: sent_to, .. } = ops[op as usize].event else { panic!("{name}: a poll") };
+            assert_eq!(partition, sent_to, "{name}: event {} at {} ({:?}) of send {op}", e.n, e.time, e.what);
+        }
         let Some((from, to, msg)) = message(e) else { continue };
         let op = tagged.get(&e.n).copied();
         let what = || format!("{name}: event {} at {} ({:?}) of send {op:?}", e.n, e.time, e.what);
@@ -424,6 +434,35 @@ fn a_write_stalled_by_cut_off_followers_is_answered_after_the_isr_shrinks() {
         texts.contains(&"Fetch answer p0: 1 record, high watermark 477 from b1 to b3 blocked by a partition"),
         "{texts:#?}"
     );
+}
+
+/// A send queued while its partition's leader is down waits for the
+/// controller: the fencing of the old leader and the new leader taking
+/// over are steps of its path (and the other partitions' new leaders are
+/// not).
+#[test]
+fn a_send_waiting_through_a_failover_shows_the_fence_and_its_new_leader() {
+    let scenario = load_example("kafka-three-brokers.json");
+    let mut sim = Simulation::new(&scenario).unwrap();
+    sim.run_until(scenario.duration.nanos);
+    let slowest = sim.slowest_op().unwrap();
+    let path = Simulation::new(&scenario).unwrap().follow_op(slowest, scenario.duration.nanos).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    assert!(
+        path.headline.starts_with("producer: send of record 5127 to partition 3, invoked at 10.003s"),
+        "{}",
+        path.headline
+    );
+    assert!(
+        texts[0].starts_with("producer: queued in the producer's buffer: it does not know the partition's leader yet")
+    );
+    assert_eq!(texts[1], "ctl2: kafka: broker b1 fenced: no heartbeat for broker.session.timeout.ms (9s)");
+    assert!(texts[2].starts_with("b2: kafka: leader of partition 3 in leader epoch 1, ISR [b2, b3]"), "{texts:#?}");
+    assert!(texts[3].starts_with("b2 receives Produce p3: "), "{texts:#?}");
+    assert_eq!(texts.iter().filter(|t| t.contains("kafka: leader of partition")).count(), 1, "{texts:#?}");
+    // The controller's other work (the metadata it sends the brokers) is
+    // not the send's.
+    assert!(texts.iter().all(|t| !t.contains("metadata log entry")), "{texts:#?}");
 }
 
 #[test]

@@ -368,7 +368,12 @@ impl KafkaBroker {
                     self.cluster.groups.iter().map(|g| self.cluster.topics[g.topic].config.partitions).collect();
                 self.state.coordinator = Some(Coordinator::load(&self.disk.logs[i], groups));
             }
+            // A step of the sends pending in the partition: where they go
+            // now.
+            let was = ctx.current_op();
+            ctx.work_for_carried([Carrier::PendingIn { partition: p }]);
             ctx.note(Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr, before });
+            ctx.resume_op(was);
             self.leader_progress(ctx, p);
             return;
         }

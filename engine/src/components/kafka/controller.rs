@@ -11,6 +11,7 @@ use super::{BrokerLiveness, Cluster, ControllerView, PartitionView};
 use crate::components::raft_member::RaftMember;
 use crate::context::Ctx;
 use crate::failure_detector::{Detector, Liveness};
+use crate::follow::Carrier;
 use crate::kafka::controller::{alter_partition, fence, unfence};
 use crate::kafka::metadata::{BrokerSet, MetadataImage, MetadataRecord};
 use crate::kafka::wire::{KafkaError, KafkaWire};
@@ -147,6 +148,18 @@ impl KafkaController {
                     MetadataRecord::FenceBroker { broker, incarnation } => {
                         self.state.fenced_at[broker as usize] = index;
                         if active {
+                            // A step of the sends pending in a partition it
+                            // leads or follows in sync: it changes their
+                            // leader or ISR.
+                            let was = ctx.current_op();
+                            if ctx.following() {
+                                let parts = self.state.image.partitions.iter().enumerate();
+                                ctx.work_for_carried(
+                                    parts
+                                        .filter(|(_, m)| m.isr & (1 << broker) != 0)
+                                        .map(|(p, _)| Carrier::PendingIn { partition: p as u32 }),
+                                );
+                            }
                             // Fencing a broker already fenced: it restarted
                             // and registered again.
                             ctx.note(if self.state.image.is_fenced(broker) {
@@ -155,6 +168,7 @@ impl KafkaController {
                                 let restarted = self.state.image.incarnations[broker as usize] != incarnation;
                                 Note::KafkaFence { broker, fenced: true, restarted }
                             });
+                            ctx.resume_op(was);
                         }
                     }
                     MetadataRecord::UnfenceBroker { broker } if active => {
