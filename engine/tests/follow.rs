@@ -465,6 +465,29 @@ fn a_send_waiting_through_a_failover_shows_the_fence_and_its_new_leader() {
     assert!(texts.iter().all(|t| !t.contains("metadata log entry")), "{texts:#?}");
 }
 
+/// A step said again and again (a follower's fetch blocked by a partition
+/// every 1.5 s) is one step that says how often and when last, so the
+/// path of an acks=all write held 21 s while the ISR is below
+/// min.insync.replicas stays readable.
+#[test]
+fn a_step_repeated_is_folded_into_its_first() {
+    let sim = Simulation::new(&load_example("kafka-isr-shrink.json")).unwrap();
+    let path = sim.follow_op(12014, 75 * SEC).unwrap();
+    assert!(path.headline.ends_with("acknowledged at offset 8003 at 61.004s, after 21.015s"), "{}", path.headline);
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    let blocked: Vec<&str> = texts.iter().copied().filter(|t| t.contains("blocked by a partition")).collect();
+    assert_eq!(
+        blocked,
+        [
+            "replica Fetch p0 from offset 8005 (leader epoch 0) from b2 to b1 blocked by a partition (14 times, the last at +19.509s)",
+            "replica Fetch p0 from offset 8005 (leader epoch 0) from b3 to b1 blocked by a partition (13 times, the last at +19.506s)",
+        ]
+    );
+    let distinct: std::collections::BTreeSet<&str> = texts.iter().copied().collect();
+    assert_eq!(distinct.len(), texts.len(), "{texts:#?}");
+    assert_eq!(texts.len(), 16, "{texts:#?}");
+}
+
 #[test]
 fn a_commit_in_consumer_offsets_is_described_as_one() {
     let mut sim = Simulation::new(&load_example("kafka-rebalance-duplicates.json")).unwrap();

@@ -9,6 +9,8 @@ use crate::history::{LogEvent, LogRecord, OpRecord, Outcome, Span};
 use crate::kafka::wire;
 use crate::time::{format_time, format_time_short, Time, NANOS_PER_SEC};
 use crate::trace_view::TraceLine;
+use std::collections::btree_map::Entry;
+use std::collections::BTreeMap;
 
 /// How long after an operation completes its path is still followed:
 /// what the system goes on doing for it (a replica applying the write, a
@@ -194,7 +196,8 @@ impl Simulation {
             Followed::Clients => self.describe_op(&self.world.history.ops()[op as usize]),
             Followed::KafkaSends => self.describe_send(&self.world.log_history.ops()[op as usize]),
         };
-        let steps = follow.events().iter().filter(|(o, _)| *o == op).map(|(_, s)| self.step_line(s)).collect();
+        let steps = follow.events().iter().filter(|(o, _)| *o == op).map(|(_, s)| self.step_line(s));
+        let steps = fold_repeats(steps, invoke);
         Some(OpPath {
             op,
             history,
@@ -207,6 +210,34 @@ impl Simulation {
             until: self.now(),
         })
     }
+}
+
+/// Folds each step that says exactly what an earlier one said (a
+/// follower's fetch blocked by a partition again every 1.5 s) into that
+/// one, which then says how many times it happened and when last, as
+/// times since `invoke`.
+fn fold_repeats(steps: impl Iterator<Item = TraceLine>, invoke: Time) -> Vec<TraceLine> {
+    let mut kept: Vec<TraceLine> = Vec::new();
+    // (kind, text) -> (its place in `kept`, how many times, the last).
+    let mut seen: BTreeMap<(&'static str, String), (usize, u32, Time)> = BTreeMap::new();
+    for step in steps {
+        match seen.entry((step.event, step.text.clone())) {
+            Entry::Occupied(mut e) => {
+                let (_, times, last) = e.get_mut();
+                *times += 1;
+                *last = step.t_ns;
+            }
+            Entry::Vacant(e) => {
+                e.insert((kept.len(), 1, step.t_ns));
+                kept.push(step);
+            }
+        }
+    }
+    for (at, times, last) in seen.into_values().filter(|&(_, times, _)| times > 1) {
+        let since = format_time_short(last.saturating_sub(invoke));
+        kept[at].text.push_str(&format!(" ({times} times, the last at +{since})"));
+    }
+    kept
 }
 
 impl Simulation {
