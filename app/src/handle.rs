@@ -351,8 +351,13 @@ impl LabHandle {
         let Some((done, progress)) = self.with_lab(|l| (l.continue_path(time_left), l.path_progress())) else {
             return false;
         };
-        if let Some((path, faults)) = done {
-            self.path.set(Some(path.map(|p| PathView::new(&p, faults))));
+        match (done, self.following.get_untracked(), progress) {
+            (Some((path, faults)), _, _) => self.path.set(Some(path.map(|p| PathView::new(&p, faults)))),
+            // The lab stopped it: its run changed.
+            (None, Some((op, _)), None) => self.path.set(Some(Err(format!(
+                "Following operation {op} stopped: the run changed (a fault was added, moved or deleted). Follow it again to see its path in this run."
+            )))),
+            _ => {}
         }
         if self.following.with_untracked(|f| *f != progress) {
             self.following.set(progress);

@@ -355,6 +355,8 @@ impl Lab {
         self.replaced(sim);
         self.playing = false;
         self.seeking = Some(here);
+        // Another run: a path being followed would be the old one's.
+        self.path_following = None;
         Ok(())
     }
 
@@ -369,6 +371,7 @@ impl Lab {
         self.furthest = at;
         self.sim.run_through(at);
         self.moved_on();
+        self.path_following = None;
         Ok(())
     }
 
@@ -479,6 +482,11 @@ mod tests {
         // Stopped: nothing comes.
         lab.start_path(2995).unwrap();
         lab.stop_path();
+        assert_eq!(lab.continue_path(|| true), None);
+        // Nor once the run has changed (a fault added now).
+        lab.start_path(2995).unwrap();
+        lab.toggle_crash("web1").unwrap();
+        assert_eq!(lab.path_progress(), None);
         assert_eq!(lab.continue_path(|| true), None);
     }
 
