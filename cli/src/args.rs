@@ -12,14 +12,15 @@ usage:
       scenario's seed; --until how much simulated time to run (e.g. 30s,
       1500ms; default: the scenario's duration); --trace writes every event
       as JSON lines; --history writes the client history for `check`.
-  clusterlab path <scenario.json> <operation|slowest> [--seed N]
+  clusterlab path <scenario.json> <operation|slowest|latest-failed> [--seed N]
       Follows one client operation through the system and prints its path:
       each message sent on its behalf (delivered or dropped) and each note a
       node made while working for it, with the time since it was invoked.
       <operation> is its place in the client history (from 0, as in the
       --history file); in a scenario whose clients are Kafka producers and
       consumers, a producer's send, by its place in the Kafka history.
-      `slowest` picks the completed one that took longest.
+      `slowest` picks the completed one that took longest, `latest-failed`
+      the last invoked of those that failed or got no answer.
   clusterlab nemesis <scenario.json> [--faults partition,majorities-ring,kill,pause,clock]
                      [--targets a,b,...] [--from D] [--until D] [--interval D] [--seed N]
       Adds random faults to a scenario, Jepsen's way, and prints it: every
@@ -75,6 +76,7 @@ pub struct CheckArgs {
 pub enum OpChoice {
     Index(u32),
     Slowest,
+    LatestFailed,
 }
 
 #[derive(Debug, PartialEq)]
@@ -271,13 +273,15 @@ fn parse_path(args: &[String]) -> Result<PathArgs, String> {
             Arg::Positional(a) => positionals.push(a.clone()),
         }
     }
-    let [scenario, op] = <[String; 2]>::try_from(positionals)
-        .map_err(|_| "path needs a scenario file and an operation (a number from 0, or `slowest`)".to_string())?;
+    let [scenario, op] = <[String; 2]>::try_from(positionals).map_err(|_| {
+        "path needs a scenario file and an operation (a number from 0, `slowest` or `latest-failed`)".to_string()
+    })?;
     let op = match op.as_str() {
         "slowest" => OpChoice::Slowest,
+        "latest-failed" => OpChoice::LatestFailed,
         n => OpChoice::Index(n.parse().map_err(|_| {
             format!(
-                "the operation is its place in the client history (a number from 0 to {}) or `slowest`, got `{n}`",
+                "the operation is its place in the client history (a number from 0 to {}), `slowest` or `latest-failed`, got `{n}`",
                 u32::MAX
             )
         })?),
@@ -341,6 +345,10 @@ mod tests {
         assert_eq!(
             p(&["path", "s.json", "slowest"]).unwrap(),
             Command::Path(PathArgs { scenario: "s.json".into(), op: OpChoice::Slowest, seed: None })
+        );
+        assert_eq!(
+            p(&["path", "s.json", "latest-failed"]).unwrap(),
+            Command::Path(PathArgs { scenario: "s.json".into(), op: OpChoice::LatestFailed, seed: None })
         );
         assert!(p(&["path", "s.json"]).unwrap_err().starts_with("path needs a scenario file and an operation"));
         assert!(p(&["path", "s.json", "-1"]).unwrap_err().contains("unknown option `-1`"));

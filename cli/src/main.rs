@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! clusterlab run <scenario.json> [--seed N] [--until <duration>] [--trace <file.jsonl>]
-//! clusterlab path <scenario.json> <operation|slowest> [--seed N]
+//! clusterlab path <scenario.json> <operation|slowest|latest-failed> [--seed N]
 //! clusterlab nemesis <scenario.json> [--faults F,..] [--targets N,..] [--from D] [--until D] [--interval D] [--seed N]
 //! clusterlab validate <scenario.json>...
 //! clusterlab haproxy-cfg <scenario.json> <node>
@@ -225,12 +225,16 @@ fn path(a: &PathArgs) -> Result<(), String> {
     let seed = a.seed.unwrap_or(scenario.seed);
     let start = Simulation::with_seed(&scenario, seed).map_err(|e| format!("{}: {e}", source(&a.scenario)))?;
     let end = scenario.duration.nanos;
+    let picked = |pick: fn(&Simulation) -> Option<u32>, none: &str| {
+        let mut sim = start.clone();
+        sim.run_through(end);
+        pick(&sim).ok_or_else(|| none.to_string())
+    };
     let op = match a.op {
         OpChoice::Index(i) => i,
-        OpChoice::Slowest => {
-            let mut sim = start.clone();
-            sim.run_through(end);
-            sim.slowest_op().ok_or("no operation completed in this run")?
+        OpChoice::Slowest => picked(Simulation::slowest_op, "no operation completed in this run")?,
+        OpChoice::LatestFailed => {
+            picked(Simulation::latest_failed_op, "no operation failed or went unanswered in this run")?
         }
     };
     let path = start.follow_op(op, end)?;

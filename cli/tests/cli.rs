@@ -345,6 +345,16 @@ fn path_follows_one_operation_and_names_what_is_wrong() {
     let out = clusterlab(&["path", &example("abandoned-queue.json"), "slowest"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("lb: queued in the backend"), "{text}");
+    // `latest-failed`: one that got no answer, the last invoked.
+    let out = clusterlab(&["path", &example("server-crash-failover.json"), "latest-failed"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().next().unwrap().contains("no answer (timed out)"), "{text}");
+    let out = clusterlab(&["path", &example("web-three-servers.json"), "latest-failed"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "clusterlab: no operation failed or went unanswered in this run\n"
+    );
     // An operation the run does not have.
     let out = clusterlab(&["path", &file, "99999999"]);
     assert_eq!(out.status.code(), Some(1));
