@@ -106,6 +106,30 @@ impl Ctx<'_> {
         }
     }
 
+    /// What follows is for a Kafka send pending in one of `partitions`
+    /// (the first found), when sends are followed.
+    pub fn work_for_pending(&mut self, partitions: impl IntoIterator<Item = u32>) {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.work_for_pending(partitions.into_iter());
+        }
+    }
+
+    /// Kafka client `to` is told `leader` (and its leader epoch) of
+    /// `partition` now: news to it is a step of its send pending there;
+    /// else what follows is for operation `asked` (the request's), when
+    /// sends are followed.
+    pub fn leader_told(
+        &mut self,
+        asked: Option<crate::follow::OpIndex>,
+        to: NodeId,
+        partition: u32,
+        leader: (Option<NodeId>, u32),
+    ) {
+        if let Some(f) = self.world.follow.as_mut() {
+            f.leader_told(asked, to, partition, leader);
+        }
+    }
+
     /// What follows is for one of these Kafka sends (a batch's records;
     /// their places in the Kafka history), when sends are followed.
     pub fn work_for_sends(&mut self, ops: impl IntoIterator<Item = Option<u32>>) {
@@ -195,8 +219,9 @@ impl Ctx<'_> {
         self.world.metrics.sent();
         let op = self.world.log_history.send(self.me, partition, value, self.world.now);
         self.work_for_sends([op]);
+        let producer = self.me;
         if let Some(f) = self.world.follow.as_mut() {
-            f.carries(Followed::KafkaSends, op, Carrier::PendingIn { partition });
+            f.carries(Followed::KafkaSends, op, Carrier::PendingIn { partition, producer });
         }
         op
     }
@@ -206,8 +231,9 @@ impl Ctx<'_> {
         self.world.metrics.completed(outcome, self.world.now - invoked_at);
         if let Some(i) = index {
             self.world.log_history.complete_send(i, outcome, offset, self.world.now);
+            let producer = self.me;
             if let (Some(f), Some(partition)) = (self.world.follow.as_mut(), self.world.log_history.partition_of(i)) {
-                f.uncarries(Followed::KafkaSends, i, Carrier::PendingIn { partition });
+                f.uncarries(Followed::KafkaSends, i, Carrier::PendingIn { partition, producer });
             }
         }
     }

@@ -74,9 +74,10 @@ pub enum Carrier {
     /// to the database, by key (a later write to the key replaces it).
     Unflushed { server: NodeId, key: u32 },
     /// A Kafka send not yet resolved (queued, retried or in flight), by
-    /// its partition: what changes the partition's leader meanwhile (a
-    /// broker fenced, a new leader taking over) is a step of its path.
-    PendingIn { partition: u32 },
+    /// its partition and producer: what changes the partition's leader
+    /// meanwhile (a broker fenced, a new leader taking over, the metadata
+    /// answer that tells the producer) is a step of its path.
+    PendingIn { partition: u32, producer: NodeId },
 }
 
 /// A step of an operation's path.
@@ -132,6 +133,10 @@ pub struct Follow {
     open: BTreeMap<(NodeId, NodeId, RequestId), OpIndex>,
     /// What carries an operation inside a system.
     carried: BTreeMap<Carrier, OpIndex>,
+    /// The leader (and leader epoch) each Kafka client was last told of
+    /// each partition, by (client, partition): a metadata answer that
+    /// tells it something new is a step of its sends pending there.
+    told: BTreeMap<(NodeId, u32), (Option<NodeId>, u32)>,
     events: Vec<(OpIndex, Step)>,
     /// Where in `events` each operation's queued step at a node is, until
     /// it leaves that queue.
@@ -185,6 +190,7 @@ impl Follow {
             scheduled: BTreeMap::new(),
             open: BTreeMap::new(),
             carried: BTreeMap::new(),
+            told: BTreeMap::new(),
             events: Vec::new(),
             waiting: BTreeMap::new(),
             missed: 0,
@@ -243,6 +249,32 @@ impl Follow {
     /// found), if any.
     pub(crate) fn work_for_carried(&mut self, mut data: impl Iterator<Item = Carrier>) {
         self.current = data.find_map(|d| self.carried.get(&d).copied());
+    }
+
+    /// What follows is for a send pending in one of `partitions` (of any
+    /// producer; the first found), if any.
+    pub(crate) fn work_for_pending(&mut self, mut partitions: impl Iterator<Item = u32>) {
+        let carried = &self.carried;
+        self.current = partitions.find_map(|partition| {
+            let all =
+                Carrier::PendingIn { partition, producer: 0 }..=Carrier::PendingIn { partition, producer: NodeId::MAX };
+            carried.range(all).next().map(|(_, &op)| op)
+        });
+    }
+
+    /// Kafka client `to` is told `leader` of `partition` (a metadata
+    /// answer, sent now for operation `asked`): if that is news to it, the
+    /// answer is for its send pending there, if any; else for `asked`.
+    pub(crate) fn leader_told(
+        &mut self,
+        asked: Option<OpIndex>,
+        to: NodeId,
+        partition: u32,
+        leader: (Option<NodeId>, u32),
+    ) {
+        let news = self.told.insert((to, partition), leader) != Some(leader);
+        let pending = self.carried.get(&Carrier::PendingIn { partition, producer: to }).copied();
+        self.current = if news { pending.or(asked) } else { asked };
     }
 
     /// Which operation `msg`, sent now from `from` to `to`, belongs to.

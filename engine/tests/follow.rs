@@ -437,9 +437,10 @@ fn a_write_stalled_by_cut_off_followers_is_answered_after_the_isr_shrinks() {
 }
 
 /// A send queued while its partition's leader is down waits for the
-/// controller: the fencing of the old leader and the new leader taking
-/// over are steps of its path (and the other partitions' new leaders are
-/// not).
+/// controller: the fencing of the old leader, the new leader taking over
+/// and the metadata answer that tells the producer are steps of its path
+/// (the other partitions' new leaders, and answers that repeat what the
+/// producer was told before, are not).
 #[test]
 fn a_send_waiting_through_a_failover_shows_the_fence_and_its_new_leader() {
     let scenario = load_example("kafka-three-brokers.json");
@@ -458,8 +459,10 @@ fn a_send_waiting_through_a_failover_shows_the_fence_and_its_new_leader() {
     );
     assert_eq!(texts[1], "ctl2: kafka: broker b1 fenced: no heartbeat for broker.session.timeout.ms (9s)");
     assert!(texts[2].starts_with("b2: kafka: leader of partition 3 in leader epoch 1, ISR [b2, b3]"), "{texts:#?}");
-    assert!(texts[3].starts_with("b2 receives Produce p3: "), "{texts:#?}");
+    assert!(texts[3].starts_with("producer receives Metadata: p3 led by b2 (epoch 1) from "), "{texts:#?}");
+    assert!(texts[4].starts_with("b2 receives Produce p3: "), "{texts:#?}");
     assert_eq!(texts.iter().filter(|t| t.contains("kafka: leader of partition")).count(), 1, "{texts:#?}");
+    assert_eq!(texts.iter().filter(|t| t.contains("Metadata")).count(), 1, "{texts:#?}");
     // The controller's other work (the metadata it sends the brokers) is
     // not the send's.
     assert!(texts.iter().all(|t| !t.contains("metadata log entry")), "{texts:#?}");

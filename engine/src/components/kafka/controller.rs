@@ -11,7 +11,6 @@ use super::{BrokerLiveness, Cluster, ControllerView, PartitionView};
 use crate::components::raft_member::RaftMember;
 use crate::context::Ctx;
 use crate::failure_detector::{Detector, Liveness};
-use crate::follow::Carrier;
 use crate::kafka::controller::{alter_partition, fence, unfence};
 use crate::kafka::metadata::{BrokerSet, MetadataImage, MetadataRecord};
 use crate::kafka::wire::{KafkaError, KafkaWire};
@@ -154,10 +153,8 @@ impl KafkaController {
                             let was = ctx.current_op();
                             if ctx.following() {
                                 let parts = self.state.image.partitions.iter().enumerate();
-                                ctx.work_for_carried(
-                                    parts
-                                        .filter(|(_, m)| m.isr & (1 << broker) != 0)
-                                        .map(|(p, _)| Carrier::PendingIn { partition: p as u32 }),
+                                ctx.work_for_pending(
+                                    parts.filter(|(_, m)| m.isr & (1 << broker) != 0).map(|(p, _)| p as u32),
                                 );
                             }
                             // Fencing a broker already fenced: it restarted
