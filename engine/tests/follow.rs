@@ -520,6 +520,27 @@ fn a_write_behind_write_is_followed_to_the_flush_that_persists_it() {
     assert!(path.steps.last().unwrap().text.starts_with("writer receives response"));
 }
 
+/// A read forwarded to a leader that has died waits at its follower
+/// until the follower's election timeout runs out: the follower's new
+/// role and term are steps of the read's path, and they explain its 503
+/// (a new term drops the reads the old leader had not confirmed).
+#[test]
+fn a_raft_members_new_term_is_a_step_of_the_requests_waiting_there() {
+    let scenario = load_example("raft-kv-leader-crash.json");
+    let path = Simulation::new(&scenario).unwrap().follow_op(364, scenario.duration.nanos).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    assert!(
+        texts[1].starts_with("MsgReadIndex: read #")
+            && texts[1].ends_with("from kv2 to kv1 not received: the process is down")
+    );
+    let n = texts.len();
+    assert!(texts[n - 3].starts_with("kv2: raft: pre-candidate in term 1 (its election timeout ran out"), "{texts:#?}");
+    assert_eq!(texts[n - 2], "kv2: raft: candidate in term 2 (pre-votes from 2 of 3)");
+    assert!(texts[n - 1].starts_with("c2 receives response #") && texts[n - 1].contains(" 503 from kv2"), "{texts:#?}");
+    // Its leadership, won after the read was answered, is not.
+    assert!(texts.iter().all(|t| !t.contains("leader in term 2")), "{texts:#?}");
+}
+
 #[test]
 fn a_raft_write_is_answered_once_a_quorum_has_acknowledged_its_entry() {
     let sim = Simulation::new(&load_example("raft-kv-five.json")).unwrap();

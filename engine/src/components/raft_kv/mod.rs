@@ -227,10 +227,20 @@ impl RaftKv {
                 self.state.ready.push((index, w));
             }
         }
+        // A change of this member's role or term is a step of the
+        // requests waiting here (it may fail or delay them).
+        let was = ctx.current_op();
+        if ctx.following() {
+            let s = &self.state;
+            let waiting = s.reads.values().chain(s.writes.values()).chain(s.ready.iter().map(|(_, w)| w));
+            ctx.work_for_requests(waiting.map(|w| (w.client, w.id)));
+        }
+        let new_term = self.member.note_role(ctx);
+        ctx.resume_op(was);
         // A new term drops the reads the old leader had not confirmed
         // (etcd answers them with an error): a read has no effect, so
         // refusing it is safe.
-        if self.member.note_role(ctx) {
+        if new_term {
             for (_, w) in std::mem::take(&mut self.state.reads) {
                 Self::answer(ctx, w, Status::ServiceUnavailable, None);
             }
