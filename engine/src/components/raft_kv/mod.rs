@@ -229,14 +229,17 @@ impl RaftKv {
         }
         // A change of this member's role or term is a step of the
         // requests waiting here (it may fail or delay them).
-        let was = ctx.current_op();
-        if ctx.following() {
+        let new_term = if ctx.following() {
+            let was = ctx.current_op();
             let s = &self.state;
             let waiting = s.reads.values().chain(s.writes.values()).chain(s.ready.iter().map(|(_, w)| w));
             ctx.work_for_requests(waiting.map(|w| (w.client, w.id)));
-        }
-        let new_term = self.member.note_role(ctx);
-        ctx.resume_op(was);
+            let new_term = self.member.note_role(ctx);
+            ctx.resume_op(was);
+            new_term
+        } else {
+            self.member.note_role(ctx)
+        };
         // A new term drops the reads the old leader had not confirmed
         // (etcd answers them with an error): a read has no effect, so
         // refusing it is safe.
