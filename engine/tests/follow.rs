@@ -305,6 +305,23 @@ fn a_follower_read_is_confirmed_by_the_leaders_heartbeats() {
     assert!(texts.last().unwrap().starts_with("c2 receives response"), "{texts:#?}");
 }
 
+/// A server marked DOWN while a request is on it is a step of the
+/// request's path: here the load balancer goes on retrying web2 after it
+/// is DOWN (HAProxy retries the same server unless `option redispatch`).
+#[test]
+fn a_server_marked_down_is_a_step_of_the_requests_on_it() {
+    let scenario = load_example("server-crash-failover.json");
+    let path = Simulation::new(&scenario).unwrap().follow_op(3670, 30 * SEC).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    let down = texts.iter().position(|t| t.starts_with("lb: server web2 is DOWN, reason: Layer4 connection problem"));
+    let first = texts.iter().position(|t| *t == "lb: connection to web2 failed (attempt 1); retrying");
+    let second = texts.iter().position(|t| *t == "lb: connection to web2 failed (attempt 2); retrying");
+    assert!(first < down && down < second && first.is_some(), "{texts:#?}");
+    // The health checks before it change nothing for the request: not
+    // on its path.
+    assert!(texts.iter().all(|t| !t.contains("health check of web2 failed")), "{texts:#?}");
+}
+
 #[test]
 fn following_from_a_later_state_gives_the_same_path_and_refuses_what_came_before() {
     let scenario = load_example("server-crash-failover.json");

@@ -1064,11 +1064,32 @@ impl LoadBalancer {
     /// A server was marked DOWN, with `health` left, for `reason`: no more
     /// traffic, its warm-up ends, its queue goes elsewhere.
     fn went_down(&mut self, ctx: &mut Ctx, server: usize, health: u32, reason: CheckResult) {
+        // A step of the requests on the server or waiting for it (when
+        // following): those queued go elsewhere, those it holds may be
+        // ended.
+        let (was, on_it) =
+            if ctx.following() { (ctx.current_op(), self.requests_on(server)) } else { (None, Vec::new()) };
         self.mark_down(ctx, server);
+        if ctx.following() {
+            ctx.work_for_requests(on_it);
+        }
         ctx.note(Note::ServerDown { server: self.servers[server].node, health, reason });
         if self.servers[server].eff.shutdown_sessions {
             self.shut_down_sessions(ctx, server);
         }
+        ctx.resume_op(was);
+    }
+
+    /// The requests queued for `server`, connecting to it, held by it or
+    /// about to try it again: (client, the client's request id).
+    fn requests_on(&self, server: usize) -> Vec<(NodeId, RequestId)> {
+        let on = |phase: &Phase| match *phase {
+            Phase::Queued { server: s, .. } => s == Some(server),
+            Phase::Connecting { server: s }
+            | Phase::Established { server: s, .. }
+            | Phase::TurnAround { server: s, .. } => s == server,
+        };
+        self.state.conns.iter().flatten().filter(|c| on(&c.phase)).map(|c| (c.client, c.client_req)).collect()
     }
 
     /// Out of the rotation: its warm-up ends, its queue goes elsewhere.
