@@ -322,6 +322,42 @@ fn a_server_marked_down_is_a_step_of_the_requests_on_it() {
     assert!(texts.iter().all(|t| !t.contains("health check of web2 failed")), "{texts:#?}");
 }
 
+/// A server coming UP is a step of the requests in its backend's queue
+/// (every server was full): it takes them. `abandoned-queue` with web2
+/// crashed in the rush and restarted.
+#[test]
+fn a_server_coming_up_is_a_step_of_the_requests_queued_in_its_backend() {
+    let path = format!("{}/scenarios/abandoned-queue.json", env!("CARGO_MANIFEST_DIR"));
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["duration"] = serde_json::json!("20s");
+    v["faults"] = serde_json::json!([
+        { "at": "12s", "action": "crash", "node": "web2" },
+        { "at": "15s", "action": "restart", "node": "web2" },
+    ]);
+    let (sim, tagged) = followed_run("abandoned-queue with web2 restarted", scenario(v.clone()), 20 * SEC);
+    let up = sim.trace().events().iter().find(|e| matches!(e.what, What::Note { note: Note::ServerUp { .. }, .. }));
+    let up = up.expect("web2 came back UP");
+    assert!(tagged.contains_key(&up.n), "the UP note is a step of a queued request");
+    // Followed one at a time, the requests invoked in the second before
+    // it (their clients have not given up yet): the first with the note
+    // was waiting in the backend queue then.
+    let mut before = Simulation::new(&scenario(v)).unwrap();
+    before.run_until(up.time - 1_500 * MS);
+    let recent = sim.history().ops().iter().enumerate().filter(|(_, r)| r.invoke + SEC > up.time && r.invoke < up.time);
+    let with_up = recent.take(200).find_map(|(op, _)| {
+        let path = before.clone().follow_op(op as u32, 20 * SEC).unwrap();
+        let texts: Vec<String> = path.steps.iter().map(|s| s.text.clone()).collect();
+        let at_up = texts.iter().position(|t| t.starts_with("lb: server web2 is UP"))?;
+        Some((path, at_up, texts))
+    });
+    let (path, at_up, texts) = with_up.expect("a request queued when web2 came UP has it on its path");
+    let queued = texts.iter().position(|t| t.starts_with("lb: queued in the backend: no server can take it now"));
+    assert!(queued.is_some_and(|q| q < at_up), "{texts:#?}");
+    // Still waiting then.
+    let left = path.steps[queued.unwrap()].until_ns;
+    assert!(left.is_none_or(|t| t >= up.time), "{texts:#?}");
+}
+
 #[test]
 fn following_from_a_later_state_gives_the_same_path_and_refuses_what_came_before() {
     let scenario = load_example("server-crash-failover.json");

@@ -1306,7 +1306,18 @@ impl LoadBalancer {
         match transition {
             Transition::WentDown => self.went_down(ctx, server, health, reason),
             Transition::WentUp => {
+                // A step of the requests in its backend's queue (when
+                // following): it may take them now.
+                let was = ctx.current_op();
+                if ctx.following() {
+                    let b = self.servers[server].backend;
+                    let queued = self.state.conns.iter().flatten();
+                    let queued =
+                        queued.filter(|c| c.backend == b && matches!(c.phase, Phase::Queued { server: None, .. }));
+                    ctx.work_for_requests(queued.map(|c| (c.client, c.client_req)).collect::<Vec<_>>());
+                }
                 ctx.note(Note::ServerUp { server: node, health, reason });
+                ctx.resume_op(was);
                 self.mark_up(ctx, server);
             }
             Transition::Unchanged if !passed => ctx.note(Note::CheckFailed { server: node, health, reason }),
