@@ -27,7 +27,7 @@ use crate::kafka::wire::KafkaWire;
 use crate::kafka::Acks;
 use crate::message::{Message, NodeId, RequestId};
 use crate::time::Time;
-use crate::trace::{TraceEvent, What};
+use crate::trace::{NodeChange, TraceEvent, What};
 use std::collections::BTreeMap;
 
 /// The most events kept for one followed operation (a path is tens of
@@ -306,12 +306,29 @@ impl Follow {
     }
 
     /// Keeps a trace event that belongs to `op`: messages, drops and
-    /// notes (timers and the rest say less than what they cause).
+    /// notes (timers and the rest say less than what they cause; a node's
+    /// crash, pause or resume is the step of the requests it holds,
+    /// [`Follow::record_held`]).
     pub(crate) fn record(&mut self, op: OpIndex, event: &TraceEvent) {
         if !matches!(event.what, What::Deliver { .. } | What::Drop { .. } | What::Note { .. }) {
             return;
         }
         self.keep(op, Step::Event(*event));
+    }
+
+    /// A node crashed, paused or resumed (`event`): a step of the requests
+    /// it holds (sent to it and not answered), but for `done`, whose step
+    /// it is already.
+    pub(crate) fn record_held(&mut self, event: &TraceEvent, done: Option<OpIndex>) {
+        let What::Node { node, change: NodeChange::Crashed | NodeChange::Paused | NodeChange::Resumed } = event.what
+        else {
+            return;
+        };
+        let held: std::collections::BTreeSet<OpIndex> =
+            self.open.iter().filter(|((_, to, _), &op)| *to == node && Some(op) != done).map(|(_, &op)| op).collect();
+        for op in held {
+            self.keep(op, Step::Event(*event));
+        }
     }
 
     /// The request being worked for waits in `node`'s `queue`.

@@ -101,8 +101,12 @@ impl World {
 
     /// Records a trace event that belongs to operation `op`.
     pub fn record_for(&mut self, time: Time, what: What, op: Option<OpIndex>) {
-        if let (Some(f), Some(op)) = (self.follow.as_mut(), op) {
-            f.record(op, &TraceEvent { n: self.trace.total(), time, what });
+        if let Some(f) = self.follow.as_mut() {
+            let event = TraceEvent { n: self.trace.total(), time, what };
+            if let Some(op) = op {
+                f.record(op, &event);
+            }
+            f.record_held(&event, op);
         }
         self.trace.record(time, what);
     }

@@ -358,6 +358,24 @@ fn a_server_coming_up_is_a_step_of_the_requests_queued_in_its_backend() {
     assert!(left.is_none_or(|t| t >= up.time), "{texts:#?}");
 }
 
+/// A node that crashes holding a request: its crash is a step of the
+/// request's path (the semi-synchronous primary waiting for a replica's
+/// acknowledgement, cut off from both, then killed).
+#[test]
+fn a_crash_is_a_step_of_the_requests_the_node_holds() {
+    let scenario = load_example("db-semi-sync-failover.json");
+    let path = Simulation::new(&scenario).unwrap().follow_op(2158, scenario.duration.nanos).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(texts.iter().filter(|t| t.ends_with("blocked by a partition")).count(), 2, "{texts:#?}");
+    let crashed = texts.iter().position(|t| *t == "db1 crashed").expect("db1's crash on the path");
+    assert_eq!(path.steps[crashed].event, "node");
+    assert!(texts[crashed + 1].starts_with("connection closed by the sender of request #"), "{texts:#?}");
+    // A node that does not hold it: its crash is not a step.
+    let scenario = load_example("server-crash-failover.json");
+    let path = Simulation::new(&scenario).unwrap().follow_op(2995, 30 * SEC).unwrap();
+    assert!(path.steps.iter().all(|s| s.text != "web2 crashed"), "{:#?}", path.steps);
+}
+
 #[test]
 fn following_from_a_later_state_gives_the_same_path_and_refuses_what_came_before() {
     let scenario = load_example("server-crash-failover.json");
