@@ -21,7 +21,7 @@ pub struct PathStep {
     /// When it happened in the run.
     pub at_ns: Time,
     pub text: String,
-    /// `deliver`, `drop`, `note` or `queued`, for the style.
+    /// `deliver`, `drop`, `note`, `node` (a crash, pause or resume) or `queued`, for the style.
     pub event: &'static str,
 }
 
