@@ -101,14 +101,23 @@ impl World {
 
     /// Records a trace event that belongs to operation `op`.
     pub fn record_for(&mut self, time: Time, what: What, op: Option<OpIndex>) {
-        if let Some(f) = self.follow.as_mut() {
-            let event = TraceEvent { n: self.trace.total(), time, what };
-            if let Some(op) = op {
-                f.record(op, &event);
-            }
-            f.record_held(&event, op);
+        if self.follow.is_some() {
+            self.record_followed(time, what, op);
         }
         self.trace.record(time, what);
+    }
+
+    /// What following keeps of a trace event. Out of line: a normal run
+    /// does not follow, and `record_for` is on every event's path.
+    #[inline(never)]
+    fn record_followed(&mut self, time: Time, what: What, op: Option<OpIndex>) {
+        let n = self.trace.total();
+        let Some(f) = self.follow.as_mut() else { return };
+        let event = TraceEvent { n, time, what };
+        if let Some(op) = op {
+            f.record(op, &event);
+        }
+        f.record_held(&event, op);
     }
 
     /// Schedules a timer. If the queue is full the run halts and the id
