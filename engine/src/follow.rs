@@ -135,7 +135,8 @@ pub struct Follow {
     carried: BTreeMap<Carrier, OpIndex>,
     /// The leader (and leader epoch) each Kafka client was last told of
     /// each partition, by (client, partition): a metadata answer that
-    /// tells it something new is a step of its sends pending there.
+    /// tells it something new is a step of its sends pending there. At
+    /// most one entry per client and partition of the scenario.
     told: BTreeMap<(NodeId, u32), (Option<NodeId>, u32)>,
     events: Vec<(OpIndex, Step)>,
     /// Where in `events` each operation's queued step at a node is, until
