@@ -5,7 +5,7 @@
 // (it keeps the first 100,000: limits.history_ops), each followed
 // BENCH_RUNS times. For each: the time from the click to the path shown,
 // and the longest gap between animation frames meanwhile (how long the
-// page could not answer).
+// page could not answer). Then seeking 60 s back from the end, timed.
 //
 //   node scripts/bench-follow-long.mjs        (after trunk build --release)
 //   BENCH_RUNS=3 BENCH_SECONDS=300 BENCH_SCENARIO=raft-kv-five node scripts/bench-follow-long.mjs
@@ -100,6 +100,34 @@ try {
   // to simulate again, from the checkpoint before it.
   const late = last;
   console.log(`follow operation ${late} of ${last + 1}: ${await timeFollowing('Follow', () => number.fill(String(late)))}`);
+
+  // Seeking 60 s back from the end, as bench-ui.mjs does at 80 s: the
+  // time from the scrubber's change to the view showing the moment.
+  const seeks = [];
+  const shown = (t) => document.querySelector('[data-testid=seeking]')?.textContent === '' && Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) === t;
+  for (let i = 0; i < runs; i++) {
+    await page.getByTestId('scrubber').fill(String(seconds * 10));
+    await page.waitForFunction(shown, seconds, { polling: 'raf', timeout: 300_000 });
+    seeks.push(
+      await page.evaluate(
+        ([value, t]) =>
+          new Promise((resolve) => {
+            const slider = document.querySelector('[data-testid=scrubber]');
+            const start = performance.now();
+            slider.value = String(value);
+            slider.dispatchEvent(new Event('change', { bubbles: true }));
+            const check = () => {
+              const s = Number(document.querySelector('[data-testid=sim-time]').dataset.seconds);
+              if (s === t && document.querySelector('[data-testid=seeking]').textContent === '') resolve(performance.now() - start);
+              else requestAnimationFrame(check);
+            };
+            requestAnimationFrame(check);
+          }),
+        [(seconds - 60) * 10, seconds - 60],
+      ),
+    );
+  }
+  console.log(`seek ${seconds} s -> ${seconds - 60} s: median ${median(seeks).toFixed(0)} ms (of ${seeks.map((t) => t.toFixed(0)).join(', ')} ms)`);
 } finally {
   await browser.close();
   server.close();
