@@ -114,19 +114,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// Kafka client `to` is told `leader` (and its leader epoch) of
-    /// `partition` now: news to it is a step of its send pending there;
-    /// else what follows is for operation `asked` (the request's), when
-    /// sends are followed.
-    pub fn leader_told(
-        &mut self,
-        asked: Option<crate::follow::OpIndex>,
-        to: NodeId,
-        partition: u32,
-        leader: (Option<NodeId>, u32),
-    ) {
+    /// The message this producer is handling tells it something new
+    /// about `partition`'s leader: a step of its send pending there too,
+    /// when sends are followed.
+    pub fn news_for_pending(&mut self, partition: u32) {
+        let producer = self.me;
         if let Some(f) = self.world.follow.as_mut() {
-            f.leader_told(asked, to, partition, leader);
+            f.news_for_pending(producer, partition);
         }
     }
 

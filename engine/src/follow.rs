@@ -133,11 +133,8 @@ pub struct Follow {
     open: BTreeMap<(NodeId, NodeId, RequestId), OpIndex>,
     /// What carries an operation inside a system.
     carried: BTreeMap<Carrier, OpIndex>,
-    /// The leader (and leader epoch) each Kafka client was last told of
-    /// each partition, by (client, partition): a metadata answer that
-    /// tells it something new is a step of its sends pending there. At
-    /// most one entry per client and partition of the scenario.
-    told: BTreeMap<(NodeId, u32), (Option<NodeId>, u32)>,
+    /// The message being delivered, if one is (set as it is recorded).
+    delivering: Option<TraceEvent>,
     events: Vec<(OpIndex, Step)>,
     /// Where in `events` each operation's queued step at a node is, until
     /// it leaves that queue.
@@ -191,7 +188,7 @@ impl Follow {
             scheduled: BTreeMap::new(),
             open: BTreeMap::new(),
             carried: BTreeMap::new(),
-            told: BTreeMap::new(),
+            delivering: None,
             events: Vec::new(),
             waiting: BTreeMap::new(),
             missed: 0,
@@ -263,19 +260,15 @@ impl Follow {
         });
     }
 
-    /// Kafka client `to` is told `leader` of `partition` (a metadata
-    /// answer, sent now for operation `asked`): if that is news to it, the
-    /// answer is for its send pending there, if any; else for `asked`.
-    pub(crate) fn leader_told(
-        &mut self,
-        asked: Option<OpIndex>,
-        to: NodeId,
-        partition: u32,
-        leader: (Option<NodeId>, u32),
-    ) {
-        let news = self.told.insert((to, partition), leader) != Some(leader);
-        let pending = self.carried.get(&Carrier::PendingIn { partition, producer: to }).copied();
-        self.current = if news { pending.or(asked) } else { asked };
+    /// The message being delivered to Kafka producer `producer` tells it
+    /// something new about `partition`'s leader: a step of its send
+    /// pending there too, if any.
+    pub(crate) fn news_for_pending(&mut self, producer: NodeId, partition: u32) {
+        let Some(event) = self.delivering else { return };
+        let Some(&op) = self.carried.get(&Carrier::PendingIn { partition, producer }) else { return };
+        if self.current != Some(op) {
+            self.keep(op, Step::Event(event));
+        }
     }
 
     /// Which operation `msg`, sent now from `from` to `to`, belongs to.
@@ -310,6 +303,12 @@ impl Follow {
     /// notes (timers and the rest say less than what they cause; a node's
     /// crash, pause or resume is the step of the requests it holds,
     /// [`Follow::record_held`]).
+    /// A trace event was recorded: the message being delivered, if it is
+    /// one (for [`Follow::news_for_pending`]).
+    pub(crate) fn recorded(&mut self, event: &TraceEvent) {
+        self.delivering = matches!(event.what, What::Deliver { .. }).then_some(*event);
+    }
+
     pub(crate) fn record(&mut self, op: OpIndex, event: &TraceEvent) {
         if !matches!(event.what, What::Deliver { .. } | What::Drop { .. } | What::Note { .. }) {
             return;

@@ -114,6 +114,7 @@ impl World {
         let n = self.trace.total();
         let Some(f) = self.follow.as_mut() else { return };
         let event = TraceEvent { n, time, what };
+        f.recorded(&event);
         if let Some(op) = op {
             f.record(op, &event);
         }

@@ -534,6 +534,11 @@ fn a_send_waiting_through_a_failover_shows_the_fence_and_its_new_leader() {
     assert!(texts[4].starts_with("b2 receives Produce p3: "), "{texts:#?}");
     assert_eq!(texts.iter().filter(|t| t.contains("kafka: leader of partition")).count(), 1, "{texts:#?}");
     assert_eq!(texts.iter().filter(|t| t.contains("Metadata")).count(), 1, "{texts:#?}");
+    // The same from a later state (the lab's checkpoint): what is news to
+    // the producer is its own state, not when following began.
+    let mut later = Simulation::new(&scenario).unwrap();
+    later.run_until(9 * SEC);
+    assert_eq!(later.follow_op(slowest, scenario.duration.nanos).unwrap(), path);
     // The controller's other work (the metadata it sends the brokers) is
     // not the send's.
     assert!(texts.iter().all(|t| !t.contains("metadata log entry")), "{texts:#?}");

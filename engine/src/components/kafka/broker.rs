@@ -1029,16 +1029,11 @@ impl Process for KafkaBroker {
                 self.on_produce(ctx, from, id, partition, first_seq, count, producer_epoch, acks)
             }
             KafkaWire::MetadataRequest => {
-                let asked = ctx.current_op();
                 for (p, meta) in self.disk.image.partitions.iter().enumerate() {
                     let leader = meta.leader.map(|b| self.cluster.brokers[b as usize]);
-                    // A leader new to the client is a step of its sends
-                    // waiting in that partition.
-                    ctx.leader_told(asked, from, p as u32, (leader, meta.leader_epoch));
                     let w = KafkaWire::PartitionLeader { partition: p as u32, leader, leader_epoch: meta.leader_epoch };
                     Self::send(ctx, from, w);
                 }
-                ctx.resume_op(asked);
             }
             KafkaWire::BrokerHeartbeatReply { ok, active, committed } => {
                 self.on_heartbeat_reply(ctx, from, ok, active, committed)

@@ -106,6 +106,10 @@ impl Part {
 struct Volatile {
     parts: Vec<Part>,
     leaders: Vec<Option<NodeId>>,
+    /// Each partition's leader and leader epoch as the last metadata
+    /// answer told (`leaders` forgets a leader after an error; this
+    /// does not): an answer that differs is news.
+    told: Vec<Option<(Option<NodeId>, u32)>>,
     next_id: u64,
     /// The producer epoch: bumped after a batch is given up, so brokers
     /// accept the gap it leaves in the sequence (KIP-360).
@@ -493,7 +497,12 @@ impl KafkaProducer {
 impl Process for KafkaProducer {
     fn on_start(&mut self, ctx: &mut Ctx) {
         let n = self.partitions as usize;
-        self.state = Volatile { parts: vec![Part::default(); n], leaders: vec![None; n], ..Volatile::default() };
+        self.state = Volatile {
+            parts: vec![Part::default(); n],
+            leaders: vec![None; n],
+            told: vec![None; n],
+            ..Volatile::default()
+        };
         self.refresh_metadata(ctx);
         let start = self.config.start.nanos.saturating_sub(ctx.monotonic().max(0) as u64);
         ctx.set_timer(start, Timer::NextArrival);
@@ -510,12 +519,18 @@ impl Process for KafkaProducer {
                 // with a network error (and is retried).
                 self.disconnected(ctx, from, None);
             }
-            Message::Kafka(KafkaWire::PartitionLeader { partition, leader, .. }) => {
+            Message::Kafka(KafkaWire::PartitionLeader { partition, leader, leader_epoch }) => {
                 if partition + 1 == self.cluster_partitions {
                     self.state.metadata.answered(ctx);
                 }
                 let Some(p) = self.local(partition) else { return };
                 self.state.leaders[p as usize] = leader;
+                // News (not a repeat of the last answer) is a step of the
+                // send waiting there.
+                let told = Some((leader, leader_epoch));
+                if std::mem::replace(&mut self.state.told[p as usize], told) != told {
+                    ctx.news_for_pending(partition);
+                }
                 // (Without a leader this only expires what is too old.)
                 self.drain(ctx, p);
             }
