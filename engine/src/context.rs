@@ -226,8 +226,10 @@ impl Ctx<'_> {
         if let Some(i) = index {
             self.world.log_history.complete_send(i, outcome, offset, self.world.now);
             let producer = self.me;
-            if let (Some(f), Some(partition)) = (self.world.follow.as_mut(), self.world.log_history.partition_of(i)) {
-                f.uncarries(Followed::KafkaSends, i, Carrier::PendingIn { partition, producer });
+            if let Some(f) = self.world.follow.as_mut() {
+                if let Some(partition) = self.world.log_history.partition_of(i) {
+                    f.uncarries(Followed::KafkaSends, i, Carrier::PendingIn { partition, producer });
+                }
             }
         }
     }

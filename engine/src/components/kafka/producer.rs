@@ -92,6 +92,10 @@ struct Part {
     in_flight: Vec<Sent>,
     /// Batches to send again, the next first (ahead of `queue`).
     retries: VecDeque<Retry>,
+    /// The leader and leader epoch the last metadata answer told
+    /// (`Volatile::leaders` forgets a leader after an error; this does
+    /// not): an answer that differs is news.
+    told: Option<(Option<NodeId>, u32)>,
 }
 
 impl Part {
@@ -106,10 +110,6 @@ impl Part {
 struct Volatile {
     parts: Vec<Part>,
     leaders: Vec<Option<NodeId>>,
-    /// Each partition's leader and leader epoch as the last metadata
-    /// answer told (`leaders` forgets a leader after an error; this
-    /// does not): an answer that differs is news.
-    told: Vec<Option<(Option<NodeId>, u32)>>,
     next_id: u64,
     /// The producer epoch: bumped after a batch is given up, so brokers
     /// accept the gap it leaves in the sequence (KIP-360).
@@ -497,12 +497,7 @@ impl KafkaProducer {
 impl Process for KafkaProducer {
     fn on_start(&mut self, ctx: &mut Ctx) {
         let n = self.partitions as usize;
-        self.state = Volatile {
-            parts: vec![Part::default(); n],
-            leaders: vec![None; n],
-            told: vec![None; n],
-            ..Volatile::default()
-        };
+        self.state = Volatile { parts: vec![Part::default(); n], leaders: vec![None; n], ..Volatile::default() };
         self.refresh_metadata(ctx);
         let start = self.config.start.nanos.saturating_sub(ctx.monotonic().max(0) as u64);
         ctx.set_timer(start, Timer::NextArrival);
@@ -528,7 +523,8 @@ impl Process for KafkaProducer {
                 // News (not a repeat of the last answer) is a step of the
                 // send waiting there.
                 let told = Some((leader, leader_epoch));
-                if std::mem::replace(&mut self.state.told[p as usize], told) != told {
+                let news = std::mem::replace(&mut self.state.parts[p as usize].told, told) != told;
+                if news && ctx.following() {
                     ctx.news_for_pending(partition);
                 }
                 // (Without a leader this only expires what is too old.)
