@@ -348,11 +348,16 @@ impl LabHandle {
     /// Follows the request path panel's operation on within `time_left()`;
     /// true while it is followed.
     fn continue_path(&self, time_left: impl FnMut() -> bool) -> bool {
-        let Some((done, progress)) = self.with_lab(|l| (l.continue_path(time_left), l.path_progress())) else {
+        let Some((done, progress)) = self.with_lab(|l| {
+            let done = l
+                .continue_path(time_left)
+                .map(|path| path.map(|p| PathView::new(&p, l.sim.fault_schedule().cloned().collect())));
+            (done, l.path_progress())
+        }) else {
             return false;
         };
         match (done, self.following.get_untracked(), progress) {
-            (Some((path, faults)), _, _) => self.path.set(Some(path.map(|p| PathView::new(&p, faults)))),
+            (Some(path), _, _) => self.path.set(Some(path)),
             // The lab stopped it: its run changed.
             (None, Some((op, _)), None) => self.path.set(Some(Err(format!(
                 "Following operation {op} stopped: the run changed (a fault was added, moved or deleted). Follow it again to see its path in this run."

@@ -5,7 +5,7 @@
 use crate::checkpoints::Checkpoints;
 use crate::event_log::EventLog;
 use engine::consistency::ConsistencyView;
-use engine::fault::{Fault, ScheduledFault};
+use engine::fault::Fault;
 use engine::follow::Followed;
 use engine::node::Status;
 use engine::sim::final_reads::FinalReads;
@@ -56,15 +56,9 @@ pub struct Lab {
     /// (`engine::sim::final_reads`), made once for that moment (the run's
     /// generation and event count), and the verdicts judged with them.
     final_reads: Option<((u64, u64), FinalReads)>,
-    /// The request path panel's operation, while it is followed again.
-    path_following: Option<PathFollowing>,
-}
-
-/// An operation being followed again, from a checkpoint.
-struct PathFollowing {
-    job: OpFollowing,
-    /// The run's fault schedule when it started: the path is that run's.
-    faults: Vec<ScheduledFault>,
+    /// The request path panel's operation, while it is followed again
+    /// (a change to the fault schedule stops it: another run).
+    path_following: Option<OpFollowing>,
 }
 
 /// A new generation number.
@@ -262,8 +256,7 @@ impl Lab {
     /// to a second of work, which at once would freeze the page.
     pub fn start_path(&mut self, op: u32) -> Result<(), String> {
         self.path_following = None;
-        let job = self.path_from_checkpoint(op)?;
-        self.path_following = Some(PathFollowing { job, faults: self.sim.fault_schedule().cloned().collect() });
+        self.path_following = Some(self.path_from_checkpoint(op)?);
         Ok(())
     }
 
@@ -300,17 +293,13 @@ impl Lab {
         OpFollowing::new(start, op, self.sim.now())
     }
 
-    /// Follows on within `time_left()`. Once done: the path, and the fault
-    /// schedule of the run it was followed in.
-    pub fn continue_path(
-        &mut self,
-        mut time_left: impl FnMut() -> bool,
-    ) -> Option<(Result<OpPath, String>, Vec<ScheduledFault>)> {
-        let following = self.path_following.as_mut()?;
+    /// Follows on within `time_left()`; the path once done (of this run:
+    /// a change to its fault schedule stops following).
+    pub fn continue_path(&mut self, mut time_left: impl FnMut() -> bool) -> Option<Result<OpPath, String>> {
+        let job = self.path_following.as_mut()?;
         while time_left() {
-            if following.job.advance(CHUNK_EVENTS) {
-                let done = self.path_following.take()?;
-                return Some((done.job.path(), done.faults));
+            if job.advance(CHUNK_EVENTS) {
+                return self.path_following.take().map(|job| job.path());
             }
         }
         None
@@ -318,7 +307,7 @@ impl Lab {
 
     /// The operation being followed and how far, 0 to 1.
     pub fn path_progress(&self) -> Option<(u32, f64)> {
-        let job = &self.path_following.as_ref()?.job;
+        let job = self.path_following.as_ref()?;
         let (covered, most) = job.progress();
         Some((job.op(), covered as f64 / most.max(1) as f64))
     }
@@ -431,7 +420,7 @@ mod tests {
     /// Operation `op`'s path, followed at once.
     fn path_of(lab: &mut Lab, op: u32) -> Result<OpPath, String> {
         lab.start_path(op)?;
-        lab.continue_path(|| true).unwrap().0
+        lab.continue_path(|| true).unwrap()
     }
 
     #[test]
@@ -457,7 +446,7 @@ mod tests {
         let from_zero = Simulation::new(&scenario).unwrap().follow_op(2995, now).unwrap();
         lab.start_path(2995).unwrap();
         let (mut frames, mut before) = (0, 0.0);
-        let (path, faults) = loop {
+        let path = loop {
             // A frame: one piece of following, then the run plays on.
             let mut pieces = 0;
             if let Some(done) = lab.continue_path(|| {
@@ -475,9 +464,10 @@ mod tests {
         };
         assert!(frames > 1, "{frames} frames");
         assert!(lab.sim.now() > now);
-        // Up to the moment it was asked for, in the run it was asked in.
+        // Up to the moment it was asked for, in the run it was asked in
+        // (whose fault schedule the panel files it under).
         assert_eq!(path.unwrap(), from_zero);
-        assert_eq!(faults, scenario.faults);
+        assert!(lab.sim.fault_schedule().eq(scenario.faults.iter()));
         assert_eq!(lab.path_progress(), None);
         // Stopped: nothing comes.
         lab.start_path(2995).unwrap();

@@ -106,12 +106,35 @@ impl Ctx<'_> {
         }
     }
 
-    /// What follows is for a Kafka send pending in one of `partitions`
-    /// (the first found), when sends are followed.
-    pub fn work_for_pending(&mut self, partitions: impl IntoIterator<Item = u32>) {
-        if let Some(f) = self.world.follow.as_mut() {
-            f.work_for_pending(partitions.into_iter());
+    /// Runs `f` (a note, say) as a step of the followed one among the
+    /// requests sent to this node that `requests` lists, then works for
+    /// what it worked for before; when nothing is followed, only runs `f`
+    /// (and lists nothing).
+    pub fn for_requests<R, I: IntoIterator<Item = (NodeId, crate::message::RequestId)>>(
+        &mut self,
+        requests: impl FnOnce() -> I,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
+        if !self.following() {
+            return f(self);
         }
+        let was = self.current_op();
+        self.work_for_requests(requests());
+        let r = f(self);
+        self.resume_op(was);
+        r
+    }
+
+    /// Runs `f` (a note, say) as a step of a Kafka send pending in one of
+    /// `partitions` (the first found), then works for what it worked for
+    /// before; when nothing is followed, only runs `f`.
+    pub fn for_pending<R>(&mut self, partitions: impl IntoIterator<Item = u32>, f: impl FnOnce(&mut Self) -> R) -> R {
+        let Some(follow) = self.world.follow.as_mut() else { return f(self) };
+        let was = follow.current;
+        follow.work_for_pending(partitions.into_iter());
+        let r = f(self);
+        self.resume_op(was);
+        r
     }
 
     /// The message this producer is handling tells it something new

@@ -332,11 +332,14 @@ impl KafkaBroker {
                         };
                         // The note is a step of the writes waiting for
                         // the ISR (it may let them be answered).
-                        ctx.work_for_requests(part.waiting.values().filter_map(|w| match *w {
-                            Waiter::Produce(producer, id, _) => Some((producer, id)),
-                            Waiter::Commit { .. } => None,
-                        }));
-                        ctx.note(Note::KafkaIsr { partition: p, isr: meta.isr, was: set_of(&ls.isr), change });
+                        let waiting = || {
+                            part.waiting.values().filter_map(|w| match *w {
+                                Waiter::Produce(producer, id, _) => Some((producer, id)),
+                                Waiter::Commit { .. } => None,
+                            })
+                        };
+                        let note = Note::KafkaIsr { partition: p, isr: meta.isr, was: set_of(&ls.isr), change };
+                        ctx.for_requests(waiting, |ctx| ctx.note(note));
                     }
                     ls.isr_answered(&self.disk.logs[i], Some(meta.isr()), now);
                     part.alter_sent = false;
@@ -370,10 +373,8 @@ impl KafkaBroker {
             }
             // A step of the sends pending in the partition: where they go
             // now.
-            let was = ctx.current_op();
-            ctx.work_for_pending([p]);
-            ctx.note(Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr, before });
-            ctx.resume_op(was);
+            let note = Note::KafkaLeader { partition: p, leader_epoch: meta.leader_epoch, isr: meta.isr, before };
+            ctx.for_pending([p], |ctx| ctx.note(note));
             self.leader_progress(ctx, p);
             return;
         }

@@ -147,25 +147,20 @@ impl KafkaController {
                     MetadataRecord::FenceBroker { broker, incarnation } => {
                         self.state.fenced_at[broker as usize] = index;
                         if active {
-                            // A step of the sends pending in a partition it
-                            // leads or follows in sync: it changes their
-                            // leader or ISR.
-                            let was = ctx.current_op();
-                            if ctx.following() {
-                                let parts = self.state.image.partitions.iter().enumerate();
-                                ctx.work_for_pending(
-                                    parts.filter(|(_, m)| m.isr & (1 << broker) != 0).map(|(p, _)| p as u32),
-                                );
-                            }
                             // Fencing a broker already fenced: it restarted
                             // and registered again.
-                            ctx.note(if self.state.image.is_fenced(broker) {
+                            let note = if self.state.image.is_fenced(broker) {
                                 Note::KafkaRegistered { broker }
                             } else {
                                 let restarted = self.state.image.incarnations[broker as usize] != incarnation;
                                 Note::KafkaFence { broker, fenced: true, restarted }
-                            });
-                            ctx.resume_op(was);
+                            };
+                            // A step of the sends pending in a partition it
+                            // leads or follows in sync: it changes their
+                            // leader or ISR.
+                            let parts = self.state.image.partitions.iter().enumerate();
+                            let in_sync = parts.filter(|(_, m)| m.isr & (1 << broker) != 0).map(|(p, _)| p as u32);
+                            ctx.for_pending(in_sync, |ctx| ctx.note(note));
                         }
                     }
                     MetadataRecord::UnfenceBroker { broker } if active => {

@@ -115,6 +115,19 @@ enum Phase {
     TurnAround { server: usize, redispatch: bool },
 }
 
+impl Phase {
+    /// The server it is queued for, connecting to, held by or about to
+    /// try again (none in the backend queue).
+    fn server(&self) -> Option<usize> {
+        match *self {
+            Phase::Queued { server, .. } => server,
+            Phase::Connecting { server } | Phase::Established { server, .. } | Phase::TurnAround { server, .. } => {
+                Some(server)
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Conn {
     client: NodeId,
@@ -1067,29 +1080,25 @@ impl LoadBalancer {
         // A step of the requests on the server or waiting for it (when
         // following): those queued go elsewhere, those it holds may be
         // ended.
-        let (was, on_it) =
-            if ctx.following() { (ctx.current_op(), self.requests_on(server)) } else { (None, Vec::new()) };
+        // (Listed before `mark_down` sends the queued ones elsewhere.)
+        let on_it: Vec<_> =
+            if ctx.following() { self.requests(|c| c.phase.server() == Some(server)).collect() } else { Vec::new() };
         self.mark_down(ctx, server);
-        if ctx.following() {
-            ctx.work_for_requests(on_it);
-        }
-        ctx.note(Note::ServerDown { server: self.servers[server].node, health, reason });
-        if self.servers[server].eff.shutdown_sessions {
-            self.shut_down_sessions(ctx, server);
-        }
-        ctx.resume_op(was);
+        ctx.for_requests(
+            || on_it,
+            |ctx| {
+                ctx.note(Note::ServerDown { server: self.servers[server].node, health, reason });
+                if self.servers[server].eff.shutdown_sessions {
+                    self.shut_down_sessions(ctx, server);
+                }
+            },
+        );
     }
 
-    /// The requests queued for `server`, connecting to it, held by it or
-    /// about to try it again: (client, the client's request id).
-    fn requests_on(&self, server: usize) -> Vec<(NodeId, RequestId)> {
-        let on = |phase: &Phase| match *phase {
-            Phase::Queued { server: s, .. } => s == Some(server),
-            Phase::Connecting { server: s }
-            | Phase::Established { server: s, .. }
-            | Phase::TurnAround { server: s, .. } => s == server,
-        };
-        self.state.conns.iter().flatten().filter(|c| on(&c.phase)).map(|c| (c.client, c.client_req)).collect()
+    /// The requests of the streams `which` picks: (client, the client's
+    /// request id).
+    fn requests<'a>(&'a self, which: impl Fn(&Conn) -> bool + 'a) -> impl Iterator<Item = (NodeId, RequestId)> + 'a {
+        self.state.conns.iter().flatten().filter(move |c| which(c)).map(|c| (c.client, c.client_req))
     }
 
     /// Out of the rotation: its warm-up ends, its queue goes elsewhere.
@@ -1308,16 +1317,10 @@ impl LoadBalancer {
             Transition::WentUp => {
                 // A step of the requests in its backend's queue (when
                 // following): it may take them now.
-                let was = ctx.current_op();
-                if ctx.following() {
-                    let b = self.servers[server].backend;
-                    let queued = self.state.conns.iter().flatten();
-                    let queued =
-                        queued.filter(|c| c.backend == b && matches!(c.phase, Phase::Queued { server: None, .. }));
-                    ctx.work_for_requests(queued.map(|c| (c.client, c.client_req)).collect::<Vec<_>>());
-                }
-                ctx.note(Note::ServerUp { server: node, health, reason });
-                ctx.resume_op(was);
+                let b = self.servers[server].backend;
+                let queued =
+                    || self.requests(|c| c.backend == b && matches!(c.phase, Phase::Queued { server: None, .. }));
+                ctx.for_requests(queued, |ctx| ctx.note(Note::ServerUp { server: node, health, reason }));
                 self.mark_up(ctx, server);
             }
             Transition::Unchanged if !passed => ctx.note(Note::CheckFailed { server: node, health, reason }),

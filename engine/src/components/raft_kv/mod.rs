@@ -229,17 +229,12 @@ impl RaftKv {
         }
         // A change of this member's role or term is a step of the
         // requests waiting here (it may fail or delay them).
-        let new_term = if ctx.following() {
-            let was = ctx.current_op();
-            let s = &self.state;
-            let waiting = s.reads.values().chain(s.writes.values()).chain(s.ready.iter().map(|(_, w)| w));
-            ctx.work_for_requests(waiting.map(|w| (w.client, w.id)));
-            let new_term = self.member.note_role(ctx);
-            ctx.resume_op(was);
-            new_term
-        } else {
-            self.member.note_role(ctx)
+        let s = &self.state;
+        let waiting = || {
+            let all = s.reads.values().chain(s.writes.values()).chain(s.ready.iter().map(|(_, w)| w));
+            all.map(|w| (w.client, w.id))
         };
+        let new_term = ctx.for_requests(waiting, |ctx| self.member.note_role(ctx));
         // A new term drops the reads the old leader had not confirmed
         // (etcd answers them with an error): a read has no effect, so
         // refusing it is safe.
