@@ -1288,7 +1288,16 @@ fn random_draws_choose_like_haproxy() {
 
 /// Sends one command to HAProxy's admin socket and returns its answer.
 fn admin(socket: &Path, command: &str) -> String {
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).expect("connect to the stats socket");
+    // A connect failed once in a local run while stats were polled every
+    // 20 ms (the cause was not found): retry until the deadline.
+    let start = Instant::now();
+    let mut conn = loop {
+        match std::os::unix::net::UnixStream::connect(socket) {
+            Ok(conn) => break conn,
+            Err(e) if start.elapsed() > DEADLINE => panic!("connect to the stats socket {}: {e}", socket.display()),
+            Err(_) => thread::sleep(WallDuration::from_millis(5)),
+        }
+    };
     conn.set_read_timeout(Some(DEADLINE)).unwrap();
     conn.write_all(format!("{command}\n").as_bytes()).unwrap();
     let mut answer = String::new();
