@@ -4,6 +4,26 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { appTest, gotoApp } from './harness.mjs';
 
+/** Controls that stick out of their panel sideways (a button cut off at a
+ * panel's edge does not widen the page, so the page check misses it). */
+function controlsOutOfPanels(page) {
+  return page.evaluate(() => {
+    const out = [];
+    for (const panel of document.querySelectorAll('section, aside')) {
+      const edge = panel.getBoundingClientRect();
+      for (const el of panel.querySelectorAll('button, input, select, textarea, label')) {
+        if (el.closest('section, aside') !== panel) continue;
+        const r = el.getBoundingClientRect();
+        if (r.width === 0) continue;
+        if (r.right > edge.right + 0.5 || r.left < edge.left - 0.5) {
+          out.push(`${panel.className || panel.tagName}: ${el.tagName.toLowerCase()} "${(el.textContent || el.getAttribute('aria-label') || '').trim().slice(0, 40)}" ${Math.round(r.left)}..${Math.round(r.right)} outside ${Math.round(edge.left)}..${Math.round(edge.right)}`);
+        }
+      }
+    }
+    return out;
+  });
+}
+
 const sizes = [
   ['a 1280x720 laptop', { viewport: { width: 1280, height: 720 } }],
   ['a tablet held upright', { viewport: { width: 820, height: 1180 }, hasTouch: true, isMobile: true }],
@@ -18,6 +38,7 @@ for (const [name, contextOptions] of sizes) {
     // Nothing sticks out sideways.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+    assert.deepEqual(await controlsOutOfPanels(page), []);
     // The whole cluster is on screen without scrolling, and big enough to hit.
     const box = await node.boundingBox();
     assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= contextOptions.viewport.width && box.y + box.height <= contextOptions.viewport.height, JSON.stringify(box));
@@ -51,6 +72,7 @@ for (const [name, contextOptions] of sizes) {
     await node.waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+    assert.deepEqual(await controlsOutOfPanels(page), []);
     // The lesson text and the cluster are both there; a node is still big
     // enough to hit.
     assert.ok(await column.isVisible());
