@@ -76,6 +76,18 @@ pub enum Fault<N = String> {
     RestoreLink {
         between: [N; 2],
     },
+    /// Stall one link in both directions: messages that reach its far end
+    /// wait there, in order, instead of being delivered (a connection that
+    /// stops moving: nothing is lost, nothing arrives). Bounded by
+    /// `limits.held_backlog`.
+    HoldLink {
+        between: [N; 2],
+    },
+    /// Deliver everything a held link holds, at once and in the order it
+    /// arrived; the link works again.
+    ReleaseLink {
+        between: [N; 2],
+    },
     /// Set a node's wall clock `offset` away from true time, and make its
     /// clocks run `drift_ppm` parts per million fast (or slow, if negative).
     /// Replaces any earlier skew of that node (unset fields are 0).
@@ -132,9 +144,12 @@ impl<N: PartialEq> Fault<N> {
             Fault::PartitionOneWay { from, .. } if from.contains(name) => "from",
             Fault::PartitionOneWay { .. } => "to",
             Fault::Heal {} => "",
-            Fault::CutLink { .. } | Fault::HealLink { .. } | Fault::DegradeLink { .. } | Fault::RestoreLink { .. } => {
-                "between"
-            }
+            Fault::CutLink { .. }
+            | Fault::HealLink { .. }
+            | Fault::DegradeLink { .. }
+            | Fault::RestoreLink { .. }
+            | Fault::HoldLink { .. }
+            | Fault::ReleaseLink { .. } => "between",
             Fault::ReplicaOf { node, .. } if node != name => "primary",
             Fault::Crash { .. }
             | Fault::Restart { .. }
@@ -174,6 +189,8 @@ impl<N> Fault<N> {
                 duplicate: *duplicate,
             },
             Fault::RestoreLink { between: [a, b] } => Fault::RestoreLink { between: [f(a)?, f(b)?] },
+            Fault::HoldLink { between: [a, b] } => Fault::HoldLink { between: [f(a)?, f(b)?] },
+            Fault::ReleaseLink { between: [a, b] } => Fault::ReleaseLink { between: [f(a)?, f(b)?] },
             Fault::SkewClock { node, offset, drift_ppm } => {
                 Fault::SkewClock { node: f(node)?, offset: *offset, drift_ppm: *drift_ppm }
             }
@@ -242,6 +259,8 @@ impl<N> Fault<N> {
             Fault::Resume { .. } => "resume",
             Fault::DegradeLink { .. } => "degrade_link",
             Fault::RestoreLink { .. } => "restore_link",
+            Fault::HoldLink { .. } => "hold_link",
+            Fault::ReleaseLink { .. } => "release_link",
             Fault::SkewClock { .. } => "skew_clock",
             Fault::SlowNode { .. } => "slow_node",
             Fault::Promote { .. } => "promote",
@@ -293,6 +312,8 @@ impl<N: fmt::Display> fmt::Display for Fault<N> {
                 Ok(())
             }
             Fault::RestoreLink { between: [a, b] } => write!(f, "restore link {a} - {b}"),
+            Fault::HoldLink { between: [a, b] } => write!(f, "hold link {a} - {b}"),
+            Fault::ReleaseLink { between: [a, b] } => write!(f, "release link {a} - {b}"),
             Fault::SkewClock { node, offset, drift_ppm } => {
                 write!(f, "skew {node}'s clock by {offset}, drift {drift_ppm} ppm")
             }

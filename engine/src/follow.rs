@@ -310,7 +310,7 @@ impl Follow {
     }
 
     pub(crate) fn record(&mut self, op: OpIndex, event: &TraceEvent) {
-        if !matches!(event.what, What::Deliver { .. } | What::Drop { .. } | What::Note { .. }) {
+        if !matches!(event.what, What::Deliver { .. } | What::Drop { .. } | What::Hold { .. } | What::Note { .. }) {
             return;
         }
         self.keep(op, Step::Event(*event));

@@ -35,6 +35,7 @@ pub mod distribution;
 pub mod failure_detector;
 pub mod fault;
 pub mod follow;
+pub mod held_links;
 pub mod history;
 pub mod json_fields;
 pub mod kafka;

@@ -124,8 +124,11 @@ pub enum DropReason {
     BufferFull,
     /// A request that rode on a connection attempt whose SYN-ACK never got
     /// back: the handshake did not complete, so the request was never sent
-    /// (the sender times out connecting). Last, for the trace hashes.
+    /// (the sender times out connecting).
     NotConnected,
+    /// A held link already held `limits.held_backlog` messages. New kinds
+    /// go last, for the trace hashes.
+    HoldFull,
 }
 
 /// One direction of a declared link, with its live state.

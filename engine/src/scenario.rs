@@ -271,6 +271,10 @@ pub struct Limits {
     /// `buffer_full`). Its timers always wait.
     #[serde(default = "default_paused")]
     pub paused_backlog: usize,
+    /// Messages a held link (`hold_link`) keeps, both directions together;
+    /// more are dropped (traced as `hold_full`).
+    #[serde(default = "default_held")]
+    pub held_backlog: usize,
 }
 
 fn default_trace() -> usize {
@@ -285,6 +289,9 @@ fn default_pending() -> usize {
 fn default_paused() -> usize {
     10_000
 }
+fn default_held() -> usize {
+    10_000
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -293,6 +300,7 @@ impl Default for Limits {
             history_ops: default_history(),
             pending_events: default_pending(),
             paused_backlog: default_paused(),
+            held_backlog: default_held(),
         }
     }
 }
@@ -1051,6 +1059,7 @@ impl Scenario {
             ("history_ops", l.history_ops, MAX_HISTORY),
             ("pending_events", l.pending_events, MAX_PENDING),
             ("paused_backlog", l.paused_backlog, MAX_PENDING),
+            ("held_backlog", l.held_backlog, MAX_PENDING),
         ] {
             if v > max {
                 return err(format!("limits.{name}"), format!("must be at most {max}, got {v}"));
@@ -1327,6 +1336,8 @@ impl Scenario {
             | Fault::HealLink { between: [a, b] }
             | Fault::DegradeLink { between: [a, b], .. }
             | Fault::RestoreLink { between: [a, b] }
+            | Fault::HoldLink { between: [a, b] }
+            | Fault::ReleaseLink { between: [a, b] }
                 if !is_linked(*a, *b) =>
             {
                 return Err((

@@ -19,6 +19,7 @@ use crate::fault::{Fault, ScheduledFault};
 use crate::history::History;
 use crate::message::{Message, MsgKind, NodeId, PathId};
 use crate::metrics::{LoadGauge, Metrics, Summary};
+use crate::held_links::HeldMessage;
 use crate::network::{DropReason, Network};
 use crate::node::{Deferred, Node, Runtime, Status};
 use crate::queue::{Event, EventQueue, Scheduled};
@@ -183,6 +184,7 @@ impl Simulation {
             now: 0,
             queue: EventQueue::new(limits.pending_events),
             network: Network::new(seed, n, &links),
+            held: Default::default(),
             trace: Trace::new(limits.trace_events),
             metrics: Metrics::new(scenario.metrics.interval.nanos, scenario.metrics.keep_intervals),
             history: History::new(limits.history_ops),
@@ -466,6 +468,19 @@ impl Simulation {
 
     fn deliver(&mut self, from: NodeId, to: NodeId, sent_at: Time, msg: Message) {
         let now = self.world.now;
+        // A held link keeps the message at its end; the release delivers
+        // it through here again (where a cut may then stop it).
+        if self.world.held.is_held(from, to) {
+            let op = self.world.current_op();
+            let kept = HeldMessage { from, to, sent_at, msg, op };
+            let what = if self.world.held.keep(kept, self.scenario.limits.held_backlog) {
+                What::Hold { from, to, sent_at, msg }
+            } else {
+                What::Drop { from, to, sent_at, msg, reason: DropReason::HoldFull }
+            };
+            self.world.record(now, what);
+            return;
+        }
         if self.world.network.is_blocked(from, to) {
             self.world.record(now, What::Drop { from, to, sent_at, msg, reason: DropReason::Partition });
             return;
@@ -590,6 +605,11 @@ impl Simulation {
             ref f @ Fault::DegradeLink { between: [a, b], .. } => {
                 net.degrade(a, b, &f.degradation().expect("a degrade fault"))
             }
+            Fault::HoldLink { between: [a, b] } => self.world.held.hold(a, b),
+            Fault::ReleaseLink { between: [a, b] } => {
+                let held = self.world.held.release(a, b);
+                self.deliver_held(held);
+            }
             Fault::Crash { node, host_down } => {
                 let i = node as usize;
                 if !matches!(self.nodes[i].rt.status, Status::Crashed { .. }) {
@@ -653,6 +673,16 @@ impl Simulation {
                 self.change(node as usize, NodeChange::Slowed);
             }
         }
+    }
+
+    /// Delivers messages a held link kept, now and in order, each for the
+    /// operation it was sent for.
+    pub(crate) fn deliver_held(&mut self, held: impl IntoIterator<Item = HeldMessage>) {
+        for m in held {
+            self.world.set_current_op(m.op);
+            self.deliver(m.from, m.to, m.sent_at, m.msg);
+        }
+        self.world.set_current_op(None);
     }
 
     /// Resumes paused node `i`: what arrived while it was paused is handled

@@ -504,6 +504,14 @@ pub enum What {
     },
     /// A metrics interval closed.
     Tick,
+    /// A message reached the end of a held link (`hold_link`) and waits
+    /// there until the link is released. Last, for the trace hashes.
+    Hold {
+        from: NodeId,
+        to: NodeId,
+        sent_at: Time,
+        msg: Message,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -166,8 +166,22 @@ impl Simulation {
                     DropReason::NoRoute => "not sent: no link",
                     DropReason::BufferFull => "dropped: the paused node's buffer is full",
                     DropReason::NotConnected => "never sent: the connection's SYN-ACK did not get back",
+                    DropReason::HoldFull => "dropped: the held link already holds limits.held_backlog messages",
                 };
                 line.text = format!("{} from {} to {} {why}", self.describe_msg(&msg), name(from), name(to));
+                line.from = Some(name(from));
+                line.to = Some(name(to));
+            }
+            What::Hold { from, to, sent_at, msg } => {
+                line.event = "hold";
+                line.sent_ns = Some(sent_at);
+                line.kind = Some(msg.kind());
+                line.text = format!(
+                    "{} from {} to {} held: the link is held, it waits until released",
+                    self.describe_msg(&msg),
+                    name(from),
+                    name(to)
+                );
                 line.from = Some(name(from));
                 line.to = Some(name(to));
             }

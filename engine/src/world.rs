@@ -19,6 +19,8 @@ pub struct World {
     pub now: Time,
     pub queue: EventQueue,
     pub network: Network,
+    /// Links held by `hold_link`, and what waits at them.
+    pub held: crate::held_links::HeldLinks,
     pub trace: Trace,
     pub metrics: Metrics,
     pub history: History,

@@ -284,3 +284,109 @@ fn a_run_through_its_duration_includes_what_happens_at_the_end() {
     assert_eq!(sim.metrics().series().len(), 3);
     assert!(matches!(sim.node_state(1).status, Status::Crashed { .. }));
 }
+
+/// Hold and release events in the kept trace, as (time, from, to, sent_at).
+fn held(sim: &engine::Simulation) -> Vec<(u64, u32, u32, u64)> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Hold { from, to, sent_at, .. } => Some((e.time, from, to, sent_at)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn hold_then_release(release: &str) -> serde_json::Value {
+    let mut v = client_server(100.0);
+    v["faults"] = json!([
+        { "at": "1s", "action": "hold_link", "between": ["c", "s"] },
+        { "at": release, "action": "release_link", "between": ["s", "c"] }
+    ]);
+    v
+}
+
+#[test]
+fn a_held_link_loses_nothing_and_delivers_it_all_in_order_on_release() {
+    let mut sim = sim(hold_then_release("1300ms"));
+    sim.run_until(2 * SEC);
+    let release = 1300 * MS;
+    // Nothing crosses while the link is held, in either direction.
+    assert_eq!(deliveries(&sim, "c", "s", SEC + MS, release), 0);
+    assert_eq!(deliveries(&sim, "s", "c", SEC + MS, release), 0);
+    // What reached the held link waited there: the 30 requests sent in
+    // the hold and the answers on the wire when it began.
+    let kept = held(&sim);
+    let requests = kept.iter().filter(|h| h.1 == 0).count();
+    assert_eq!(requests, 30, "{kept:?}");
+    assert!(kept.iter().all(|h| h.0 > SEC && h.0 < release));
+    // The release delivers every one of them at once, in the order they
+    // arrived (each with the time it was sent).
+    let at_release: Vec<(u32, u32, u64)> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| e.time == release)
+        .filter_map(|e| match e.what {
+            What::Deliver { from, to, sent_at, .. } => Some((from, to, sent_at)),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<(u32, u32, u64)> = kept.iter().map(|h| (h.1, h.2, h.3)).collect();
+    assert_eq!(at_release, expected);
+    // Nothing was lost: every request got its answer, the held ones late.
+    let m = sim.metrics().summary(sim.now());
+    assert_eq!((m.counts.timeouts, m.counts.errors), (0, 0), "{:?}", m.counts);
+    let slowest = sim.history().ops().iter().filter_map(|o| Some(o.complete? - o.invoke)).max().unwrap();
+    assert!(slowest >= 299 * MS, "{slowest}");
+    // After the release the link works as before.
+    assert!(deliveries(&sim, "c", "s", release + 10 * MS, 2 * SEC) >= 65);
+}
+
+#[test]
+fn what_a_held_link_releases_meets_the_network_as_it_is_then() {
+    // Cut while held: the release drops what it held, as a partition does.
+    let mut v = hold_then_release("1200ms");
+    v["faults"].as_array_mut().unwrap().insert(1, json!({ "at": "1100ms", "action": "cut_link", "between": ["c", "s"] }));
+    let mut cut = sim(v);
+    cut.run_until(1300 * MS);
+    let kept = held(&cut).len();
+    let dropped_on_release = cut
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| {
+            e.time == 1200 * MS
+                && matches!(e.what, What::Drop { reason: engine::network::DropReason::Partition, .. })
+        })
+        .count();
+    assert!(kept >= 10, "{kept}");
+    assert_eq!(dropped_on_release, kept);
+
+    // A bounded hold: past limits.held_backlog a message is dropped.
+    let mut v = hold_then_release("1300ms");
+    v["limits"] = json!({ "held_backlog": 5 });
+    let mut sim = sim(v);
+    sim.run_until(1300 * MS);
+    let full = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(e.what, What::Drop { reason: engine::network::DropReason::HoldFull, .. }))
+        .count();
+    assert_eq!(held(&sim).len(), 5);
+    assert!(full >= 25, "{full}");
+}
+
+#[test]
+fn a_copy_taken_during_a_hold_goes_on_as_the_run_does() {
+    let v = hold_then_release("1300ms");
+    let mut straight = sim(v.clone());
+    straight.run_until(2 * SEC);
+    let mut first = sim(v);
+    first.run_until(1150 * MS);
+    let mut copy = first.clone();
+    copy.run_until(2 * SEC);
+    assert!(!held(&copy).is_empty());
+    assert_eq!(copy.trace_hash(), straight.trace_hash());
+}

@@ -634,3 +634,27 @@ fn a_raft_write_is_answered_once_a_quorum_has_acknowledged_its_entry() {
     let answered = texts.iter().position(|t| t.starts_with("c1 receives response #648019969 200")).unwrap();
     assert!(answered > acks[1], "{texts:#?}");
 }
+
+/// A request held at a held link: its wait there is a step, and the
+/// release delivers it as the next.
+#[test]
+fn a_held_link_is_a_step_of_the_request_it_holds() {
+    let mut v = client_server(100.0);
+    v["faults"] = serde_json::json!([
+        { "at": "1s", "action": "hold_link", "between": ["c", "s"] },
+        { "at": "1300ms", "action": "release_link", "between": ["c", "s"] }
+    ]);
+    let mut probe = sim(v.clone());
+    probe.run_until(2 * SEC);
+    let op = probe.history().ops().iter().position(|o| o.invoke > 1100 * MS).unwrap() as OpIndex;
+    let path = sim(v).follow_op(op, 2 * SEC).unwrap();
+    let texts: Vec<&str> = path.steps.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(path.steps.len(), 4, "{texts:#?}");
+    assert_eq!(path.steps[0].event, "hold");
+    assert!(texts[0].ends_with(" from c to s held: the link is held, it waits until released"), "{texts:#?}");
+    assert_eq!(path.steps[1].t_ns, 1300 * MS);
+    assert!(texts[1].starts_with("s receives request #"), "{texts:#?}");
+    // The release brings every held request at once: it queues.
+    assert!(texts[2].starts_with("s: queued: all 2 workers are busy"), "{texts:#?}");
+    assert!(texts[3].starts_with("c receives response #"), "{texts:#?}");
+}

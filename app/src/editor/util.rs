@@ -41,7 +41,9 @@ pub(crate) fn unlink(doc: &mut Scenario, a: &str, b: &str) {
         Fault::CutLink { between }
         | Fault::HealLink { between }
         | Fault::DegradeLink { between, .. }
-        | Fault::RestoreLink { between } => !same_pair(between, a, b),
+        | Fault::RestoreLink { between }
+        | Fault::HoldLink { between }
+        | Fault::ReleaseLink { between } => !same_pair(between, a, b),
         _ => true,
     });
 }

@@ -23,6 +23,8 @@ const ACTIONS: &[&str] = &[
     "resume",
     "degrade_link",
     "restore_link",
+    "hold_link",
+    "release_link",
     "skew_clock",
     "promote",
     "slow_node",
@@ -59,6 +61,8 @@ fn fault(f: &mut Fields) -> Result<Fault, Error> {
             &["between", "latency", "jitter", "loss", "duplicate"],
         ),
         "restore_link" => (Fault::RestoreLink { between: f.required("between")? }, &["between"]),
+        "hold_link" => (Fault::HoldLink { between: f.required("between")? }, &["between"]),
+        "release_link" => (Fault::ReleaseLink { between: f.required("between")? }, &["between"]),
         "skew_clock" => (
             Fault::SkewClock {
                 node: f.required("node")?,
@@ -151,6 +155,8 @@ mod tests {
                 duplicate: None,
             },
             Fault::RestoreLink { between: ["a".into(), "b".into()] },
+            Fault::HoldLink { between: ["a".into(), "b".into()] },
+            Fault::ReleaseLink { between: ["a".into(), "b".into()] },
             Fault::SkewClock { node: "a".into(), offset: Offset { nanos: -150_000_000 }, drift_ppm: 20 },
             Fault::Promote { node: "a".into() },
             Fault::SlowNode { node: "a".into(), factor: 3.5 },

@@ -87,6 +87,8 @@ impl Simulation {
         let start = c.world.now;
         c.world.queue.drop_faults();
         c.world.network.heal_all();
+        let held = c.world.held.release_all();
+        c.deliver_held(held);
         for i in 0..c.nodes.len() {
             if c.nodes[i].rt.status == Status::Paused {
                 c.resume(i);
