@@ -193,6 +193,7 @@ pub fn draft_snapshot(doc: &Scenario, problem: &str, before: &Snapshot) -> Snaps
                 by,
                 cut: false,
                 degraded: false,
+                held: None,
             })
         })
         .collect();

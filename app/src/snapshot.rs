@@ -59,6 +59,8 @@ pub struct LinkView {
     pub by: f64,
     pub cut: bool,
     pub degraded: bool,
+    /// Held (`hold_link`): the messages waiting at its ends.
+    pub held: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -465,6 +467,7 @@ pub fn take(lab: &Lab) -> Snapshot {
         })
         .collect();
     let net = sim.network();
+    let held = sim.held_links();
     let mut links = Vec::new();
     for l in net.links().iter().filter(|l| l.from < l.to) {
         let (a, b) = (l.from as usize, l.to as usize);
@@ -477,6 +480,7 @@ pub fn take(lab: &Lab) -> Snapshot {
             by: pos[b].1,
             cut: net.is_blocked(l.from, l.to) || net.is_blocked(l.to, l.from),
             degraded: l.degraded.is_some(),
+            held: held.is_held(l.from, l.to).then(|| held.waiting(l.from, l.to)),
         });
     }
     let now = sim.now();
@@ -686,6 +690,25 @@ mod tests {
         assert_eq!(web2.state, "crashed");
         let lb = s.nodes.iter().find(|n| n.name == "lb").unwrap();
         assert_eq!(lb.badge.split(" · ").next(), Some("2/3 UP"));
+    }
+
+    #[test]
+    fn a_held_link_shows_what_waits_at_it_until_released() {
+        let ex = examples::find(examples::DEFAULT).unwrap();
+        let mut lab = Lab::new(ex.id, &Scenario::from_json(ex.json).unwrap()).unwrap();
+        lab.playing = true;
+        lab.advance(100.0, || true);
+        let between = || ["lb".to_string(), "web2".to_string()];
+        let link = |s: &Snapshot| s.links.iter().find(|l| l.a == "lb" && l.b == "web2").unwrap().held;
+        assert_eq!(link(&take(&lab)), None);
+        lab.inject(engine::fault::Fault::HoldLink { between: between() }).unwrap();
+        for _ in 0..5 {
+            lab.advance(100.0, || true);
+        }
+        let waiting = link(&take(&lab)).expect("held");
+        assert!(waiting >= 20, "{waiting}");
+        lab.inject(engine::fault::Fault::ReleaseLink { between: between() }).unwrap();
+        assert_eq!(link(&take(&lab)), None);
     }
 
     #[test]

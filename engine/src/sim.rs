@@ -16,10 +16,10 @@ use crate::components::{Component, Kind};
 use crate::consistency::{Consistency, ConsistencyView};
 use crate::context::Ctx;
 use crate::fault::{Fault, ScheduledFault};
+use crate::held_links::HeldMessage;
 use crate::history::History;
 use crate::message::{Message, MsgKind, NodeId, PathId};
 use crate::metrics::{LoadGauge, Metrics, Summary};
-use crate::held_links::HeldMessage;
 use crate::network::{DropReason, Network};
 use crate::node::{Deferred, Node, Runtime, Status};
 use crate::queue::{Event, EventQueue, Scheduled};
@@ -820,6 +820,10 @@ impl Simulation {
 
     pub fn network(&self) -> &Network {
         &self.world.network
+    }
+    /// The links held by `hold_link`, and what waits at each.
+    pub fn held_links(&self) -> &crate::held_links::HeldLinks {
+        &self.world.held
     }
     pub fn pending_events(&self) -> usize {
         self.world.queue.len()

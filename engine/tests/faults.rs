@@ -347,7 +347,10 @@ fn a_held_link_loses_nothing_and_delivers_it_all_in_order_on_release() {
 fn what_a_held_link_releases_meets_the_network_as_it_is_then() {
     // Cut while held: the release drops what it held, as a partition does.
     let mut v = hold_then_release("1200ms");
-    v["faults"].as_array_mut().unwrap().insert(1, json!({ "at": "1100ms", "action": "cut_link", "between": ["c", "s"] }));
+    v["faults"]
+        .as_array_mut()
+        .unwrap()
+        .insert(1, json!({ "at": "1100ms", "action": "cut_link", "between": ["c", "s"] }));
     let mut cut = sim(v);
     cut.run_until(1300 * MS);
     let kept = held(&cut).len();
@@ -356,8 +359,7 @@ fn what_a_held_link_releases_meets_the_network_as_it_is_then() {
         .events()
         .iter()
         .filter(|e| {
-            e.time == 1200 * MS
-                && matches!(e.what, What::Drop { reason: engine::network::DropReason::Partition, .. })
+            e.time == 1200 * MS && matches!(e.what, What::Drop { reason: engine::network::DropReason::Partition, .. })
         })
         .count();
     assert!(kept >= 10, "{kept}");

@@ -66,6 +66,10 @@ appTest('every fault kind from the faults panel lands in the log and on the time
   await press('Restore', 'restore link lb - web2');
   await press('Cut', 'cut link lb - web2');
   await press('Heal', 'heal link lb - web2');
+  await press('Hold', 'hold link lb - web2');
+  await until(page, () => document.querySelector('[data-link="lb-web2"]').closest('.link').classList.contains('held'));
+  await press('Release', 'release link lb - web2');
+  await until(page, () => !document.querySelector('[data-link="lb-web2"]').closest('.link').classList.contains('held'));
   // An operator's `set server ... state` on the load balancer.
   await page.locator('[data-node="lb"]').click();
   await faults.getByTestId('admin-server').selectOption({ label: 'lb_servers/web2 (ready)' });
@@ -101,6 +105,31 @@ appTest('every fault kind from the faults panel lands in the log and on the time
   await faults.getByRole('button', exact('Set weight')).click();
   await page.locator('.notice', { hasText: 'Weight: `heavy` is not a weight' }).waitFor();
   assert.equal(await page.locator('.fault-list li').count(), expected.length);
+});
+
+appTest('a held link shows what waits at it and delivers it all on release', async ({ page }) => {
+  await gotoApp(page);
+  await page.locator('[data-node="web2"]').waitFor();
+  const faults = page.locator('section.faults');
+  await faults.getByTestId('fault-link').selectOption({ label: 'lb – web2' });
+  await faults.getByRole('button', exact('Hold')).click();
+  // The requests the load balancer sends web2 pile up at the link (about
+  // 100 a second: 20 is a wait longer than any request takes otherwise).
+  const waiting = () => {
+    const m = /^held · (\d+)$/.exec(document.querySelector('[data-link="lb-web2"]').closest('.link').querySelector('.cut-mark').textContent);
+    return m ? Number(m[1]) : -1;
+  };
+  await page.waitForFunction(`(${waiting})() >= 20`, null, { timeout: 30_000, polling: 100 });
+  await faults.getByRole('button', exact('Release')).click();
+  await page.locator('.events li', { hasText: 'fault: release link lb - web2' }).first().waitFor();
+  await page.waitForFunction(`(${waiting})() === -1`, null, { timeout: 30_000, polling: 100 });
+  // Held, not lost: once they are answered, the slowest request so far
+  // is one that waited there.
+  const released = Number(await page.getByTestId('sim-time').getAttribute('data-seconds'));
+  await until(page, (t) => Number(document.querySelector('[data-testid=sim-time]').dataset.seconds) > t + 0.5, released);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', exact('Slowest so far')).click();
+  await page.locator('.path-steps li', { hasText: 'held: the link is held, it waits until released' }).first().waitFor();
 });
 
 appTest('the timeline moves and deletes faults; the run is rebuilt to the same moment', async ({ page }) => {

@@ -258,6 +258,8 @@ pub fn FaultsPanel() -> impl IntoView {
                 <button on:click=move |_| with_link(&|between| Some(Fault::RestoreLink { between }))>"Restore"</button>
                 <button on:click=move |_| with_link(&|between| Some(Fault::CutLink { between }))>"Cut"</button>
                 <button on:click=move |_| with_link(&|between| Some(Fault::HealLink { between }))>"Heal"</button>
+                <button on:click=move |_| with_link(&|between| Some(Fault::HoldLink { between })) title="Stall the link: what reaches its end waits there, nothing is lost">"Hold"</button>
+                <button on:click=move |_| with_link(&|between| Some(Fault::ReleaseLink { between })) title="Deliver everything the held link holds, at once and in order">"Release"</button>
             </div>
         </fieldset>
         <fieldset class="nemesis">

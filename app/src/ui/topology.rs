@@ -158,10 +158,12 @@ pub fn Topology() -> impl IntoView {
                     // One subscriber of the snapshot per link: the link's
                     // views below follow this memo, and run again only when
                     // the link changes.
-                    let link_state =
-                        Memo::new(move |_| snap.with(|s| s.links.get(i).map_or((false, false), |l| (l.cut, l.degraded))));
+                    let link_state = Memo::new(move |_| {
+                        snap.with(|s| s.links.get(i).map_or((false, false, None), |l| (l.cut, l.degraded, l.held)))
+                    });
                     let cut = move || link_state.get().0;
                     let degraded = move || link_state.get().1;
+                    let held = move || link_state.get().2;
                     let label = {
                         let (a, b) = (a.clone(), b.clone());
                         move || {
@@ -179,7 +181,7 @@ pub fn Topology() -> impl IntoView {
                     let toggle_key = toggle.clone();
                     let title = label.clone();
                     view! {
-                        <g class="link" class:cut=cut class:degraded=degraded>
+                        <g class="link" class:cut=cut class:degraded=degraded class:held=move || held().is_some()>
                             <line class="wire" x1=move || a1().0 y1=move || a2().1 x2=move || b1().0 y2=move || b2().1 />
                             <line
                                 class="hit"
@@ -199,7 +201,11 @@ pub fn Topology() -> impl IntoView {
                                 <title>{title}</title>
                             </line>
                             <text class="cut-mark" x=(ax + bx) / 2.0 y=(ay + by) / 2.0 - 6.0>
-                                {move || if cut() { "cut" } else { "" }}
+                                {move || match held() {
+                                    _ if cut() => "cut".to_string(),
+                                    Some(n) => format!("held · {n}"),
+                                    None => String::new(),
+                                }}
                             </text>
                         </g>
                     }
