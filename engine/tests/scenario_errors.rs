@@ -129,6 +129,15 @@ fn dangling_references_are_named() {
         err(lb_three(json!([{ "at": "1s", "action": "cut_link", "between": ["s1", "s2"] }]))),
         "faults[0].between: no link joins `s1` and `s2`"
     );
+    assert_eq!(
+        err(lb_three(json!([{ "at": "1s", "action": "crash", "node": "s1" },
+                              { "at": "2s", "action": "hold_link", "between": ["s3", "s2"] }]))),
+        "faults[1].between: no link joins `s3` and `s2`"
+    );
+    assert_eq!(
+        err(lb_three(json!([{ "at": "1s", "action": "release_link", "between": ["lb"] }]))),
+        "faults[0].between: invalid length 1, expected an array of length 2"
+    );
 }
 
 #[test]
