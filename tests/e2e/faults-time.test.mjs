@@ -120,6 +120,8 @@ appTest('a held link shows what waits at it and delivers it all on release', asy
     return m ? Number(m[1]) : -1;
   };
   await page.waitForFunction(`(${waiting})() >= 20`, null, { timeout: 30_000, polling: 100 });
+  // Screen readers hear it in the link's name.
+  assert.match(await page.locator('[data-link="lb-web2"]').getAttribute('aria-label'), /^Cut the link between lb and web2 \(held: \d+ messages waiting\)$/);
   await faults.getByRole('button', exact('Release')).click();
   await page.locator('.events li', { hasText: 'fault: release link lb - web2' }).first().waitFor();
   await page.waitForFunction(`(${waiting})() === -1`, null, { timeout: 30_000, polling: 100 });

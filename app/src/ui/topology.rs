@@ -167,10 +167,12 @@ pub fn Topology() -> impl IntoView {
                     let label = {
                         let (a, b) = (a.clone(), b.clone());
                         move || {
+                            // The mark on the wire is drawn, not read: say it here too.
+                            let held = held().map(|n| format!(" (held: {n} messages waiting)")).unwrap_or_default();
                             if cut() {
-                                format!("Heal the cut link between {a} and {b}")
+                                format!("Heal the cut link between {a} and {b}{held}")
                             } else {
-                                format!("Cut the link between {a} and {b}")
+                                format!("Cut the link between {a} and {b}{held}")
                             }
                         }
                     };
