@@ -343,3 +343,20 @@ fn disconnecting_drops_the_faults_on_that_link() {
     assert_eq!(d.faults.len(), 1);
     assert_eq!(d.validate(), Ok(()));
 }
+
+#[test]
+fn disconnecting_removes_the_faults_scheduled_on_that_link_and_only_those() {
+    use engine::fault::{Fault, ScheduledFault};
+    let mut doc = every_kind();
+    let at = |ms| engine::Duration::from_millis(ms);
+    let on = |a: &str, b: &str| [a.to_string(), b.to_string()];
+    doc.faults = vec![
+        ScheduledFault { at: at(100), fault: Fault::HoldLink { between: on("web1", "db1") } },
+        ScheduledFault { at: at(200), fault: Fault::ReleaseLink { between: on("db1", "web1") } },
+        ScheduledFault { at: at(300), fault: Fault::CutLink { between: on("web1", "db1") } },
+        ScheduledFault { at: at(400), fault: Fault::HoldLink { between: on("lb", "web1") } },
+    ];
+    let d = disconnect(&doc, "web1", "db1").unwrap();
+    assert_eq!(d.faults, vec![ScheduledFault { at: at(400), fault: Fault::HoldLink { between: on("lb", "web1") } }]);
+    engine::Simulation::new(&d).expect("the scenario still checks");
+}
