@@ -47,7 +47,9 @@ fn answer_id(msg: &Message) -> Option<RequestId> {
 
 fn message(e: &TraceEvent) -> Option<(NodeId, NodeId, Message)> {
     match e.what {
-        What::Deliver { from, to, msg, .. } | What::Drop { from, to, msg, .. } => Some((from, to, msg)),
+        What::Deliver { from, to, msg, .. } | What::Drop { from, to, msg, .. } | What::Hold { from, to, msg, .. } => {
+            Some((from, to, msg))
+        }
         _ => None,
     }
 }
@@ -144,6 +146,34 @@ fn every_example_attributes_each_message_to_its_operation() {
         } else {
             check(&name, scenario);
         }
+    }
+}
+
+/// Held links hold messages of every kind, and release them in bursts:
+/// each still belongs to the operation it was sent for (a load balancer's
+/// link held, then the Raft members on either side of a partition held
+/// instead of cut).
+#[test]
+fn held_links_attribute_each_message_to_its_operation() {
+    let hold = |scenario: &mut engine::Scenario, pairs: &[[&str; 2]], from: u64, to: u64| {
+        for (at, fault) in [(from, "hold_link"), (to, "release_link")] {
+            for [a, b] in pairs {
+                let f = serde_json::json!({ "at": format!("{at}ms"), "action": fault, "between": [a, b] });
+                scenario.faults.push(serde_json::from_value(f).unwrap());
+            }
+        }
+    };
+    let mut web = load_example("web-three-servers.json");
+    hold(&mut web, &[["lb", "web2"]], 2_000, 3_500);
+    let mut raft = load_example("raft-kv-partitioned-leader.json");
+    raft.faults.clear();
+    let across: Vec<[&str; 2]> = ["kv1", "kv2"].iter().flat_map(|&a| ["kv3", "kv4", "kv5"].map(|b| [a, b])).collect();
+    hold(&mut raft, &across, 4_000, 9_000);
+    for (name, scenario) in [("web-three-servers held", web), ("raft-kv-partitioned-leader held", raft)] {
+        let (sim, _) = followed_run(name, scenario.clone(), 12 * SEC);
+        let held = sim.trace().events().iter().filter(|e| matches!(e.what, What::Hold { .. })).count();
+        assert!(held > 100, "{name}: {held} held");
+        check(name, scenario);
     }
 }
 
