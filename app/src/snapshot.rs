@@ -480,7 +480,7 @@ pub fn take(lab: &Lab) -> Snapshot {
             by: pos[b].1,
             cut: net.is_blocked(l.from, l.to) || net.is_blocked(l.to, l.from),
             degraded: l.degraded.is_some(),
-            held: held.is_held(l.from, l.to).then(|| held.waiting(l.from, l.to)),
+            held: held.waiting(l.from, l.to),
         });
     }
     let now = sim.now();

@@ -65,9 +65,10 @@ impl HeldLinks {
         true
     }
 
-    /// Messages waiting at the link between `a` and `b` (0 if not held).
-    pub fn waiting(&self, a: NodeId, b: NodeId) -> usize {
-        self.find(a, b).map_or(0, |i| self.links[i].1.len())
+    /// Messages waiting at the link between `a` and `b`; `None` if it is
+    /// not held.
+    pub fn waiting(&self, a: NodeId, b: NodeId) -> Option<usize> {
+        self.find(a, b).ok().map(|i| self.links[i].1.len())
     }
 
     /// Ends the hold of the link between `a` and `b`: what it held, in
@@ -101,10 +102,10 @@ mod tests {
         for (from, to, t) in [(0, 1, 5), (1, 0, 6), (0, 1, 7)] {
             assert!(h.keep(held(from, to, t), 10));
         }
-        assert_eq!(h.waiting(0, 1), 3);
+        assert_eq!(h.waiting(0, 1), Some(3));
         let out: Vec<Time> = h.release(0, 1).iter().map(|m| m.sent_at).collect();
         assert_eq!(out, [5, 6, 7]);
-        assert!(!h.is_held(0, 1));
+        assert!(!h.is_held(0, 1) && h.waiting(0, 1).is_none());
         assert!(h.release(0, 1).is_empty());
     }
 
@@ -114,7 +115,7 @@ mod tests {
         h.hold(0, 1);
         assert!(h.keep(held(0, 1, 1), 2) && h.keep(held(1, 0, 2), 2));
         assert!(!h.keep(held(0, 1, 3), 2));
-        assert_eq!(h.waiting(1, 0), 2);
+        assert_eq!(h.waiting(1, 0), Some(2));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Each fault does what the real thing does.
 mod common;
 use common::*;
+use engine::network::DropReason;
 use engine::node::Status;
 use engine::sim::Detail;
 use engine::trace::What;
@@ -261,12 +262,7 @@ fn timers_of_a_paused_node_wait_even_past_the_message_buffer() {
     let mut sim = sim(v);
     sim.run_through(3 * SEC);
     // Messages to the paused server were dropped (buffer 0) ...
-    let full = sim
-        .trace()
-        .events()
-        .iter()
-        .filter(|e| matches!(e.what, What::Drop { reason: engine::network::DropReason::BufferFull, .. }))
-        .count();
+    let full = drops(&sim, DropReason::BufferFull).count();
     assert!(full >= 190, "{full}");
     // ... but the requests in service finished on resume: no worker is stuck.
     assert_eq!(sim.node_state(1).busy, 0);
@@ -283,6 +279,11 @@ fn a_run_through_its_duration_includes_what_happens_at_the_end() {
     assert_eq!(sim.now(), 3 * SEC);
     assert_eq!(sim.metrics().series().len(), 3);
     assert!(matches!(sim.node_state(1).status, Status::Crashed { .. }));
+}
+
+/// Drops for `reason` in the kept trace.
+fn drops(sim: &engine::Simulation, reason: DropReason) -> impl Iterator<Item = &engine::trace::TraceEvent> {
+    sim.trace().events().iter().filter(move |e| matches!(e.what, What::Drop { reason: r, .. } if r == reason))
 }
 
 /// Hold and release events in the kept trace, as (time, from, to, sent_at).
@@ -354,14 +355,7 @@ fn what_a_held_link_releases_meets_the_network_as_it_is_then() {
     let mut cut = sim(v);
     cut.run_until(1300 * MS);
     let kept = held(&cut).len();
-    let dropped_on_release = cut
-        .trace()
-        .events()
-        .iter()
-        .filter(|e| {
-            e.time == 1200 * MS && matches!(e.what, What::Drop { reason: engine::network::DropReason::Partition, .. })
-        })
-        .count();
+    let dropped_on_release = drops(&cut, DropReason::Partition).filter(|e| e.time == 1200 * MS).count();
     assert!(kept >= 10, "{kept}");
     assert_eq!(dropped_on_release, kept);
 
@@ -370,12 +364,7 @@ fn what_a_held_link_releases_meets_the_network_as_it_is_then() {
     v["limits"] = json!({ "held_backlog": 5 });
     let mut sim = sim(v);
     sim.run_until(1300 * MS);
-    let full = sim
-        .trace()
-        .events()
-        .iter()
-        .filter(|e| matches!(e.what, What::Drop { reason: engine::network::DropReason::HoldFull, .. }))
-        .count();
+    let full = drops(&sim, DropReason::HoldFull).count();
     assert_eq!(held(&sim).len(), 5);
     assert!(full >= 25, "{full}");
 }
