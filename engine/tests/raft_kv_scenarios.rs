@@ -58,6 +58,35 @@ fn run(s: &Scenario) -> Simulation {
     sim
 }
 
+/// The five members' views at the first moment, within a second of the
+/// run's end, when they hold one log (the same length, all of it committed
+/// and applied, all 5 keys) in one term and follow `leader`. Writes go on to
+/// the end, so an append may be in flight at any given moment: this waits
+/// (bounded) for one with none.
+fn one_log(sim: &mut Simulation, leader: &str) -> Vec<RaftKvView> {
+    let members = ["kv1", "kv2", "kv3", "kv4", "kv5"];
+    let leader = sim.node_id(leader);
+    let converged = |sim: &Simulation| {
+        let views: Vec<_> = members.iter().map(|n| view(sim, n)).collect();
+        let same = views.iter().all(|v| {
+            v.commit == views[0].commit
+                && v.last_index == views[0].last_index
+                && v.applied == v.commit
+                && v.term == views[0].term
+                && v.leader == leader
+                && v.keys == 5
+        });
+        (same, views)
+    };
+    let give_up = sim.now() + SEC;
+    while !converged(sim).0 && sim.now() < give_up {
+        sim.run_until(sim.now() + MS);
+    }
+    let (same, views) = converged(sim);
+    assert!(same, "no moment of one log in the second after the run: {views:?}");
+    views
+}
+
 /// Per term: the members that were candidates and the members that led.
 #[derive(Debug, Default)]
 struct Term {
@@ -270,26 +299,7 @@ fn a_cut_off_leader_steps_down_and_its_uncommitted_entries_are_replaced() {
 
     // Everyone converges on one log, and the history is linearizable
     // (reads go through ReadIndex: the cut-off leader cannot confirm any).
-    // Writes go on to the end, so an append may be in flight at any given
-    // moment: wait (bounded) for one with none.
-    let converged = |sim: &Simulation| {
-        let views: Vec<_> = minority.iter().chain(&majority).map(|n| view(sim, n)).collect();
-        let same = views.iter().all(|v| {
-            v.commit == views[0].commit
-                && v.last_index == views[0].last_index
-                && v.applied == v.commit
-                && v.term == views[0].term
-                && v.leader == sim.node_id(&new.1)
-                && v.keys == 5
-        });
-        (same, views)
-    };
-    let give_up = sim.now() + SEC;
-    while !converged(&sim).0 && sim.now() < give_up {
-        sim.run_until(sim.now() + MS);
-    }
-    let (same, views) = converged(&sim);
-    assert!(same, "no moment of one log in the second after the run: {views:?}");
+    let views = one_log(&mut sim, &new.1);
     assert!(views[0].commit > *stranded.last().unwrap(), "{views:?}");
     let v = sim.check_consistency().clone();
     assert_eq!(v.linearizability.expect("checked").linearizable, Linearizable::Yes);
@@ -323,6 +333,94 @@ fn without_check_quorum_the_cut_off_leader_keeps_leading() {
         .count();
     assert_eq!(refused, 0, "a leader refuses nothing: its requests time out");
     assert_eq!(sim.check_consistency().linearizability.clone().unwrap().linearizable, Linearizable::Yes);
+}
+
+/// `raft-kv-held-leader`: the leader's links to every other member are
+/// held for five seconds, so nothing is lost, only late. The others elect a
+/// leader in a higher term; at the release, the old leader's messages of its
+/// old term reach members of the new one and are refused by their term,
+/// disturbing nobody, and the old leader learns the new term.
+#[test]
+fn a_held_leaders_late_messages_are_refused_by_their_term() {
+    let s = load_example("raft-kv-held-leader.json");
+    let hold = fault_at(&s, |f| matches!(f, Fault::HoldLink { .. }));
+    let release = fault_at(&s, |f| matches!(f, Fault::ReleaseLink { .. }));
+    let others = ["kv2", "kv3", "kv4", "kv5"];
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(hold);
+    let old = view(&sim, "kv1");
+    assert_eq!(old.role, "leader", "kv1 leads when its links are held: {old:?}");
+    let old_term = old.term;
+    // Just before the release, messages wait on every held link (kv1's
+    // heartbeats at least, every tick).
+    sim.run_until(release);
+    let before = view(&sim, "kv1");
+    assert!(before.last_index > before.commit + 10, "kv1 appended entries it could not commit: {before:?}");
+    let kv1 = sim.node_id("kv1").unwrap();
+    for o in others {
+        let waiting = sim.held_links().waiting(kv1, sim.node_id(o).unwrap());
+        assert!(waiting.is_some_and(|n| n > 30), "kv1 - {o}: {waiting:?}");
+    }
+    sim.run_through(s.duration.nanos);
+
+    // During the hold: kv1 steps down by CheckQuorum in its own term, and
+    // the others elect a leader in a higher term.
+    let changes = roles(&sim);
+    let during = |c: &&(u64, String, Role, u64)| c.0 > hold && c.0 < release;
+    let down = changes.iter().filter(during).find(|c| c.1 == "kv1").expect("kv1 steps down while held");
+    assert!(down.2 != Role::Leader && down.3 == old_term && down.0 < hold + 2 * SEC, "{down:?}");
+    let new = changes.iter().filter(during).find(|c| c.2 == Role::Leader).expect("a new leader while held").clone();
+    assert!(others.contains(&new.1.as_str()) && new.3 > old_term, "{new:?}");
+
+    // At the release, kv1's messages of its old term, sent while held,
+    // arrive at members of the new term: appends (of entries the others
+    // never had), heartbeats and pre-vote requests, seconds late.
+    let msgs = raft_messages(&sim);
+    let late: Vec<_> =
+        msgs.iter().filter(|(at, sent, from, ..)| *at == Some(release) && from == "kv1" && *sent >= hold).collect();
+    let appends =
+        |to: &str| late.iter().filter(|m| m.3 == to && matches!(m.4.kind, MsgType::App | MsgType::Heartbeat)).count();
+    for o in others {
+        let n = appends(o);
+        assert!(n > 30, "kv1 to {o}: {n} late appends and heartbeats");
+        assert!(late.iter().any(|m| m.3 == o && m.4.kind == MsgType::App && m.4.aux > 0), "an entry among them");
+        assert!(late.iter().any(|m| m.3 == o && m.4.kind == MsgType::PreVote), "a pre-vote request among them");
+        // Each append or heartbeat is answered at once with the newer term
+        // and nothing else (etcd: a MsgAppResp that only carries the term).
+        let answers = msgs
+            .iter()
+            .filter(|(_, sent, from, to, w)| *sent == release && from == o && to == "kv1" && w.kind == MsgType::AppResp)
+            .collect::<Vec<_>>();
+        assert_eq!(answers.len(), n, "{o} answers each late append: {answers:?}");
+        assert!(answers.iter().all(|m| u64::from(m.4.term) == new.3 && m.4.index == 0), "{answers:?}");
+    }
+    assert!(late.iter().all(|m| u64::from(m.4.term) == old_term || m.4.kind == MsgType::PreVote), "{late:?}");
+    // They disturb nobody: no member of the new term changes role or term
+    // at the release, while kv1 learns the new term there.
+    assert!(!changes.iter().any(|c| c.0 == release && c.1 != "kv1"), "{changes:?}");
+    assert!(changes.iter().any(|c| c.0 == release && c.1 == "kv1" && c.2 == Role::Follower && c.3 == new.3));
+    // The requests kv4 had forwarded to kv1 before the election waited at
+    // the hold; kv1, knowing no leader at the release, drops them: it
+    // forwards nothing then.
+    let forwarded_late = msgs
+        .iter()
+        .filter(|(at, sent, from, to, w)| {
+            *at == Some(release) && *sent < new.0 && from == "kv4" && to == "kv1" && w.kind == MsgType::Prop
+        })
+        .count();
+    assert!(forwarded_late > 5, "{forwarded_late} forwarded proposals held");
+    assert!(
+        !msgs.iter().any(|m| m.1 == release && m.2 == "kv1" && matches!(m.4.kind, MsgType::Prop | MsgType::ReadIndex)),
+        "kv1 forwarded a late request"
+    );
+
+    // One log in the end (kv1's uncommitted entries replaced by the new
+    // leader's), and a linearizable history.
+    let views = one_log(&mut sim, &new.1);
+    assert!(views[0].commit > before.last_index, "{views:?}");
+    let v = sim.check_consistency().clone();
+    assert_eq!(v.linearizability.expect("checked").linearizable, Linearizable::Yes);
+    assert_eq!(v.anomalies.total(), 0, "{:?}", v.anomalies);
 }
 
 /// The non-`Ok` client operations invoked in `[from, to)` that got an
