@@ -1,8 +1,11 @@
 //! The event log: the trace's meaningful events (faults, crashes, servers
-//! going DOWN and UP, refusals) as sentences, bounded, with repeats folded
+//! going DOWN and UP, refusals, messages dropped at a full bound) as
+//! sentences, bounded, with repeats folded
 //! so a screen reader is not flooded and the rare lines (a fault, a
 //! failover) are not pushed out by the frequent ones.
 
+use engine::message::NodeId;
+use engine::network::DropReason;
 use engine::time::Time;
 use engine::trace::What;
 use engine::Simulation;
@@ -65,12 +68,38 @@ fn next_line_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A message dropped because a bound was reached, in words that fold:
+/// the same text for every such drop at one place, so the log counts them
+/// on one line (`×N`). Other drops are the network's ordinary losses: the
+/// request paths and the trace show those.
+fn bound_drop(sim: &Simulation, from: NodeId, to: NodeId, reason: DropReason) -> Option<String> {
+    let limits = &sim.scenario().limits;
+    let (from, to) = (sim.node_name(from), sim.node_name(to));
+    match reason {
+        DropReason::HoldFull => Some(format!(
+            "the held link {from} - {to} is full (limits.held_backlog: {}): a message to {to} dropped",
+            limits.held_backlog
+        )),
+        DropReason::BufferFull => Some(format!(
+            "{to} is paused and its receive buffer is full (limits.paused_backlog: {}): a message dropped",
+            limits.paused_backlog
+        )),
+        _ => None,
+    }
+}
+
 impl EventLog {
     /// Reads the trace events recorded since the last call.
     pub fn pull(&mut self, sim: &Simulation) {
         let (missed, events) = sim.trace().since(self.cursor);
         self.missed += missed;
         for e in events {
+            if let What::Drop { from, to, reason, .. } = e.what {
+                if let Some(text) = bound_drop(sim, from, to, reason) {
+                    self.push(e.time, text, "bad", Some(sim.node_name(to).to_string()));
+                }
+                continue;
+            }
             let class = match e.what {
                 What::Fault { .. } => "fault",
                 What::Node { .. } => "node",

@@ -194,6 +194,7 @@ pub fn draft_snapshot(doc: &Scenario, problem: &str, before: &Snapshot) -> Snaps
                 cut: false,
                 degraded: false,
                 held: None,
+                held_full: false,
             })
         })
         .collect();

@@ -61,6 +61,8 @@ pub struct LinkView {
     pub degraded: bool,
     /// Held (`hold_link`): the messages waiting at its ends.
     pub held: Option<usize>,
+    /// Held and full (`limits.held_backlog`): what else arrives is dropped.
+    pub held_full: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -468,9 +470,11 @@ pub fn take(lab: &Lab) -> Snapshot {
         .collect();
     let net = sim.network();
     let held = sim.held_links();
+    let held_backlog = sim.scenario().limits.held_backlog;
     let mut links = Vec::new();
     for l in net.links().iter().filter(|l| l.from < l.to) {
         let (a, b) = (l.from as usize, l.to as usize);
+        let waiting = held.waiting(l.from, l.to);
         links.push(LinkView {
             a: sim.node_name(l.from).to_string(),
             b: sim.node_name(l.to).to_string(),
@@ -480,7 +484,8 @@ pub fn take(lab: &Lab) -> Snapshot {
             by: pos[b].1,
             cut: net.is_blocked(l.from, l.to) || net.is_blocked(l.to, l.from),
             degraded: l.degraded.is_some(),
-            held: held.waiting(l.from, l.to),
+            held: waiting,
+            held_full: waiting.is_some_and(|n| n >= held_backlog),
         });
     }
     let now = sim.now();
@@ -707,8 +712,67 @@ mod tests {
         }
         let waiting = link(&take(&lab)).expect("held");
         assert!(waiting >= 20, "{waiting}");
+        assert!(!take(&lab).links.iter().any(|l| l.held_full), "far from limits.held_backlog");
         lab.inject(engine::fault::Fault::ReleaseLink { between: between() }).unwrap();
         assert_eq!(link(&take(&lab)), None);
+    }
+
+    #[test]
+    fn a_held_link_at_its_bound_says_it_is_full_and_the_log_counts_what_it_drops() {
+        let ex = examples::find(examples::DEFAULT).unwrap();
+        let mut scenario = Scenario::from_json(ex.json).unwrap();
+        scenario.limits.held_backlog = 5;
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.playing = true;
+        lab.advance(100.0, || true);
+        lab.inject(engine::fault::Fault::HoldLink { between: ["lb".to_string(), "web2".to_string()] }).unwrap();
+        for _ in 0..5 {
+            lab.advance(100.0, || true);
+        }
+        let s = take(&lab);
+        let link = s.links.iter().find(|l| l.a == "lb" && l.b == "web2").unwrap();
+        assert_eq!((link.held, link.held_full), (Some(5), true));
+        // Every drop at the bound on one line per direction, counted.
+        let full: Vec<_> = lab.log.lines().filter(|l| l.text.starts_with("the held link")).collect();
+        assert_eq!(
+            full.iter().map(|l| l.text.as_str()).next(),
+            Some("the held link lb - web2 is full (limits.held_backlog: 5): a message to web2 dropped"),
+            "{full:?}"
+        );
+        assert!(full.iter().all(|l| l.class == "bad"), "{full:?}");
+        let counted: u32 = full.iter().map(|l| l.repeat).sum();
+        let dropped = lab
+            .sim
+            .trace()
+            .events()
+            .iter()
+            .filter(|e| {
+                matches!(e.what, engine::trace::What::Drop { reason: engine::network::DropReason::HoldFull, .. })
+            })
+            .count();
+        assert!(dropped > 10 && counted as usize == dropped, "{counted} counted, {dropped} dropped");
+    }
+
+    #[test]
+    fn the_log_counts_what_a_paused_node_drops_past_its_receive_buffer() {
+        let ex = examples::find(examples::DEFAULT).unwrap();
+        let mut scenario = Scenario::from_json(ex.json).unwrap();
+        scenario.limits.paused_backlog = 3;
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.playing = true;
+        lab.advance(100.0, || true);
+        lab.inject(engine::fault::Fault::Pause { node: "web2".to_string() }).unwrap();
+        for _ in 0..5 {
+            lab.advance(100.0, || true);
+        }
+        let full: Vec<_> = lab.log.lines().filter(|l| l.text.contains("receive buffer")).collect();
+        assert_eq!(full.len(), 1, "{full:?}");
+        assert_eq!(
+            full[0].text,
+            "web2 is paused and its receive buffer is full (limits.paused_backlog: 3): a message dropped"
+        );
+        assert_eq!((full[0].class, full[0].node.as_deref()), ("bad", Some("web2")));
+        assert!(full[0].repeat > 5, "{:?}", full[0]);
     }
 
     #[test]

@@ -134,6 +134,22 @@ appTest('a held link shows what waits at it and delivers it all on release', asy
   await page.locator('.path-steps li', { hasText: 'held: the link is held, it waits until released' }).first().waitFor();
 });
 
+appTest('a held link at its bound says it is full, and the log counts what it drops', async ({ page }) => {
+  const scenario = JSON.parse(fs.readFileSync(path.join(root, 'engine', 'scenarios', 'web-three-servers.json'), 'utf8'));
+  scenario.limits = { ...scenario.limits, held_backlog: 5 };
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clusterlab-')), 'small-hold.json');
+  fs.writeFileSync(file, JSON.stringify(scenario));
+  await gotoApp(page);
+  await page.getByTestId('import').setInputFiles(file);
+  await page.locator('[data-node="web2"]').waitFor();
+  const faults = page.locator('section.faults');
+  await faults.getByTestId('fault-link').selectOption({ label: 'lb – web2' });
+  await faults.getByRole('button', exact('Hold')).click();
+  await until(page, () => document.querySelector('[data-link="lb-web2"]')?.closest('.link').querySelector('.cut-mark').textContent === 'held · 5 · full');
+  assert.equal(await page.locator('[data-link="lb-web2"]').getAttribute('aria-label'), 'Cut the link between lb and web2 (held: 5 messages waiting, full: more are dropped)');
+  await page.locator('.events li', { hasText: 'the held link lb - web2 is full (limits.held_backlog: 5): a message to web2 dropped' }).first().waitFor();
+});
+
 appTest('the timeline moves and deletes faults; the run is rebuilt to the same moment', async ({ page }) => {
   await gotoApp(page);
   await page.getByRole('slider', { name: /^Speed/ }).fill('6');

@@ -159,7 +159,9 @@ pub fn Topology() -> impl IntoView {
                     // views below follow this memo, and run again only when
                     // the link changes.
                     let link_state = Memo::new(move |_| {
-                        snap.with(|s| s.links.get(i).map_or((false, false, None), |l| (l.cut, l.degraded, l.held)))
+                        snap.with(|s| {
+                            s.links.get(i).map_or((false, false, None), |l| (l.cut, l.degraded, l.held.map(|n| (n, l.held_full))))
+                        })
                     });
                     let cut = move || link_state.get().0;
                     let degraded = move || link_state.get().1;
@@ -168,7 +170,11 @@ pub fn Topology() -> impl IntoView {
                         let (a, b) = (a.clone(), b.clone());
                         move || {
                             // The mark on the wire is drawn, not read: say it here too.
-                            let held = held().map(|n| format!(" (held: {n} messages waiting)")).unwrap_or_default();
+                            let held = match held() {
+                                Some((n, true)) => format!(" (held: {n} messages waiting, full: more are dropped)"),
+                                Some((n, false)) => format!(" (held: {n} messages waiting)"),
+                                None => String::new(),
+                            };
                             if cut() {
                                 format!("Heal the cut link between {a} and {b}{held}")
                             } else {
@@ -205,7 +211,8 @@ pub fn Topology() -> impl IntoView {
                             <text class="cut-mark" x=(ax + bx) / 2.0 y=(ay + by) / 2.0 - 6.0>
                                 {move || match held() {
                                     _ if cut() => "cut".to_string(),
-                                    Some(n) => format!("held · {n}"),
+                                    Some((n, true)) => format!("held · {n} · full"),
+                                    Some((n, false)) => format!("held · {n}"),
                                     None => String::new(),
                                 }}
                             </text>
