@@ -112,7 +112,8 @@ impl EventLog {
                     | engine::trace::Note::CheckFailed { .. }
                     | engine::trace::Note::ErrorLimit { .. }
                     | engine::trace::Note::KafkaRequestTimeout { .. }
-                    | engine::trace::Note::CommandRefused => "bad",
+                    | engine::trace::Note::CommandRefused
+                    | engine::trace::Note::RaftRefused { .. } => "bad",
                     engine::trace::Note::UseBackend { .. } => "route",
                     _ => "note",
                 },

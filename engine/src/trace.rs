@@ -339,6 +339,28 @@ pub enum Note {
     /// could not reach the process: it is down, so its host refused the
     /// connection. (Last: see above.)
     CommandRefused,
+    /// A Raft member turned a request away because one of its bounds was
+    /// reached (`limit`): a client's request got 503, a proposal forwarded
+    /// to the leader was dropped (its client times out). (Last: see above.)
+    RaftRefused {
+        bound: RaftBound,
+        limit: u32,
+    },
+}
+
+/// The bound that made a Raft member turn a request away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RaftBound {
+    /// The log holds `max_log_entries` entries (it is not compacted).
+    MaxLogEntries,
+    /// `max_pending_reads` reads wait for the leader's confirmation.
+    MaxPendingReads,
+    /// `max_pending` of the member's clients' requests wait.
+    MaxPending,
+    /// The run has filed the most store writes it keeps
+    /// (`world::MAX_COMMANDS`).
+    Commands,
 }
 
 impl Note {
@@ -399,6 +421,7 @@ impl Note {
             Note::ServerWeight { .. } => "server_weight",
             Note::BackupSessionsShutDown { .. } => "backup_sessions_shut_down",
             Note::CommandRefused => "command_refused",
+            Note::RaftRefused { .. } => "raft_refused",
         }
     }
 
@@ -706,6 +729,7 @@ mod tests {
             Note::ServerWeight { .. } => 51,
             Note::BackupSessionsShutDown { .. } => 52,
             Note::CommandRefused => 53,
+            Note::RaftRefused { .. } => 54,
         }
     }
 
@@ -785,6 +809,7 @@ mod tests {
             Note::ServerWeight { server: 1, weight: 0 },
             Note::BackupSessionsShutDown { server: 1, backup: 2, sessions: 1 },
             Note::CommandRefused,
+            Note::RaftRefused { bound: RaftBound::MaxLogEntries, limit: 1 },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -13,7 +13,7 @@ use crate::raft::{MsgType, RoleCause};
 use crate::scenario::ComponentSpec;
 use crate::sim::Simulation;
 use crate::time::{format_time_short, Time};
-use crate::trace::{AbortReason, LinkDown, NodeChange, Note, ReplicaDrop, TraceEvent, What};
+use crate::trace::{AbortReason, LinkDown, NodeChange, Note, RaftBound, ReplicaDrop, TraceEvent, What};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -316,6 +316,16 @@ impl Simulation {
             Note::CommandRefused => {
                 "the operator's command was refused: the process is down (connection refused)".to_string()
             }
+            Note::RaftRefused { bound, limit } => match bound {
+                RaftBound::MaxLogEntries => format!(
+                    "raft: a write refused: the log holds max_log_entries ({limit}) entries (the lab does not compact logs)"
+                ),
+                RaftBound::MaxPendingReads => {
+                    format!("raft: a read refused: max_pending_reads ({limit}) reads already wait for confirmation")
+                }
+                RaftBound::MaxPending => format!("raft: a request refused: max_pending ({limit}) requests already wait"),
+                RaftBound::Commands => format!("raft: a write refused: the run has filed its most writes ({limit})"),
+            },
             Note::BackupSessionsShutDown { server, backup, sessions } => {
                 let held = match sessions {
                     1 => "the request it held gets".to_string(),

@@ -4,9 +4,10 @@
 mod common;
 use checker::Linearizable;
 use common::*;
+use engine::history::Outcome;
 use engine::raft::Role;
 use engine::sim::Detail;
-use engine::trace::What;
+use engine::trace::{Note, RaftBound, What};
 use engine::Simulation;
 use serde_json::{json, Value};
 
@@ -134,4 +135,88 @@ fn a_group_must_be_consistent_and_linked() {
         err(v),
         "nodes[2].reads: lease reads need check_quorum: true (a leader must step down when cut off), as in etcd"
     );
+}
+
+/// Three members and one client writing to `kv1`, with `extra` set on
+/// every member.
+fn three_members_writing(extra: Value, rate: u32) -> Value {
+    let member = |name: &str| {
+        let mut m = json!({ "name": name, "type": "raft_kv", "members": ["kv1", "kv2", "kv3"] });
+        m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        m
+    };
+    json!({
+        "version": 1, "seed": 1, "duration": "6s",
+        "nodes": [
+            { "name": "c1", "type": "client", "target": "kv1", "timeout": "1s",
+              "workload": { "kind": "open_loop", "rate": rate }, "ops": { "read_fraction": 0.0, "keys": 10 } },
+            member("kv1"), member("kv2"), member("kv3")
+        ],
+        "links": [
+            { "between": ["c1", "kv1"] },
+            { "between": ["kv1", "kv2"] }, { "between": ["kv1", "kv3"] }, { "between": ["kv2", "kv3"] }
+        ]
+    })
+}
+
+/// The bounds a member turns requests away at, each noted (the event log
+/// shows the note) with the bound's name and value.
+fn refusals(sim: &Simulation) -> Vec<(String, RaftBound, u32)> {
+    sim.trace()
+        .events()
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Note { node, note: Note::RaftRefused { bound, limit } } => {
+                Some((sim.node_name(node).to_string(), bound, limit))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_full_log_turns_writes_away_and_says_so() {
+    let s = scenario(three_members_writing(json!({ "max_log_entries": 100 }), 100));
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(s.duration.nanos);
+    let refused = refusals(&sim);
+    assert!(refused.len() > 100, "{} refusals", refused.len());
+    assert!(refused.iter().all(|r| r.1 == RaftBound::MaxLogEntries && r.2 == 100), "{refused:?}");
+    for name in ["kv1", "kv2", "kv3"] {
+        let last = match sim.node_state(sim.node_id(name).unwrap()).detail {
+            Detail::RaftKv(v) => v.last_index,
+            other => panic!("{other:?}"),
+        };
+        assert!(last <= 100, "{name}: {last} entries");
+    }
+    // The line the event log shows.
+    let note =
+        sim.trace().events().iter().find(|e| matches!(e.what, What::Note { note: Note::RaftRefused { .. }, .. }));
+    let line = sim.trace_line(note.unwrap()).text;
+    assert!(
+        line.ends_with(
+            ": raft: a write refused: the log holds max_log_entries (100) entries (the lab does not compact logs)"
+        ),
+        "{line}"
+    );
+    // Without the bound nothing is refused.
+    let plain = scenario(three_members_writing(json!({}), 100));
+    let mut sim = Simulation::new(&plain).unwrap();
+    sim.run_through(plain.duration.nanos);
+    assert_eq!(refusals(&sim), vec![]);
+}
+
+#[test]
+fn a_member_with_max_pending_requests_waiting_refuses_more_and_says_so() {
+    // Each write waits a few milliseconds for its commit; at 300 a second
+    // two often wait at once.
+    let s = scenario(three_members_writing(json!({ "max_pending": 1 }), 300));
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(s.duration.nanos);
+    let refused = refusals(&sim);
+    assert!(refused.len() > 10, "{} refusals", refused.len());
+    assert!(refused.iter().all(|r| r == &("kv1".to_string(), RaftBound::MaxPending, 1)), "{refused:?}");
+    let c1 = sim.node_id("c1").unwrap();
+    let failed = sim.history().ops().iter().filter(|o| o.node == c1 && o.outcome == Outcome::Fail).count();
+    assert!(failed >= refused.len(), "{failed} failed, {} refused", refused.len());
 }

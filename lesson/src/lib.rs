@@ -109,6 +109,7 @@ pub const EVENTS: &[&str] = &[
     "server_weight",
     "backup_sessions_shut_down",
     "command_refused",
+    "raft_refused",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -8,10 +8,10 @@ use crate::components::raft_kv::wire::{self, CommandId};
 use crate::context::Ctx;
 use crate::follow::Carrier;
 use crate::message::{Message, NodeId, RaftWire, Timer};
-use crate::raft::{Config, MsgType, PeerId, Persisted, Raft, Role, RoleCause};
+use crate::raft::{Config, Dropped, MsgType, PeerId, Persisted, Raft, Role, RoleCause};
 use crate::rng::Rng;
 use crate::time::Time;
-use crate::trace::Note;
+use crate::trace::{Note, RaftBound};
 
 #[derive(Clone, Debug)]
 pub struct RaftMember {
@@ -84,11 +84,26 @@ impl RaftMember {
     /// member or this one is down. What Raft drops (a forwarded proposal
     /// with no leader to take it) is lost, as in etcd: its client times
     /// out.
-    pub fn receive(&mut self, from: NodeId, w: &RaftWire) -> bool {
+    pub fn receive(&mut self, ctx: &mut Ctx, from: NodeId, w: &RaftWire) -> bool {
         let Some(peer) = self.members.iter().position(|&n| n == from) else { return false };
         let Some(raft) = self.raft.as_mut() else { return false };
-        let _ = raft.step(wire::decode(w, peer as PeerId, self.me));
+        if let Err(dropped) = raft.step(wire::decode(w, peer as PeerId, self.me)) {
+            self.note_refused(ctx, dropped);
+        }
         true
+    }
+
+    /// Notes a request Raft turned away because one of its bounds was
+    /// reached. (One dropped for want of a leader is not noted: the role
+    /// notes say there is none.)
+    pub fn note_refused(&self, ctx: &mut Ctx, dropped: Dropped) {
+        let Some(r) = &self.raft else { return };
+        let (bound, limit) = match dropped {
+            Dropped::LogFull => (RaftBound::MaxLogEntries, r.config().max_log_entries),
+            Dropped::TooManyReads => (RaftBound::MaxPendingReads, r.config().max_pending_reads),
+            Dropped::NoLeader => return,
+        };
+        ctx.note(Note::RaftRefused { bound, limit: limit as u32 });
     }
 
     pub fn tick(&mut self) {

@@ -310,7 +310,7 @@ impl Process for KafkaController {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
             // `receive` steps the message (false: not stepped at all).
-            Message::Raft(w) if self.member.receive(from, &w) => {
+            Message::Raft(w) if self.member.receive(ctx, from, &w) => {
                 self.after_step(ctx);
                 self.decide(ctx);
             }

@@ -15,7 +15,8 @@ use crate::follow::Carrier;
 use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::raft::{Dropped, Message as RaftMsg, PeerId, Role, RoleCause};
+use crate::raft::{Message as RaftMsg, PeerId, Role, RoleCause};
+use crate::trace::{Note, RaftBound};
 use config::{RaftKvConfig, Reads};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -156,6 +157,7 @@ impl RaftKv {
             )
         };
         if self.pending() >= self.config.max_pending {
+            ctx.note(Note::RaftRefused { bound: RaftBound::MaxPending, limit: self.config.max_pending as u32 });
             return refuse(ctx);
         }
         let me = self.member.me;
@@ -175,12 +177,17 @@ impl RaftKv {
                     Ok(()) => {
                         self.state.reads.insert(context, Waiting { client, id: req.id, key, since: ctx.monotonic() });
                     }
-                    Err(_) => refuse(ctx),
+                    Err(dropped) => {
+                        self.member.note_refused(ctx, dropped);
+                        refuse(ctx)
+                    }
                 }
             }
             Op::Write { key, value } => {
                 let seq = self.next_seq;
                 let Some(command) = ctx.intern_command(KvCommand { key, value, origin: ctx.me(), seq }) else {
+                    let limit = crate::world::MAX_COMMANDS as u32;
+                    ctx.note(Note::RaftRefused { bound: RaftBound::Commands, limit });
                     return refuse(ctx);
                 };
                 ctx.carried_by(Carrier::Raft(u64::from(command)));
@@ -190,7 +197,10 @@ impl RaftKv {
                         self.state.writes.insert(seq, Waiting { client, id: req.id, key, since: ctx.monotonic() });
                     }
                     // Not in any log: certainly not done.
-                    Err(Dropped::NoLeader | Dropped::LogFull | Dropped::TooManyReads) => refuse(ctx),
+                    Err(dropped) => {
+                        self.member.note_refused(ctx, dropped);
+                        refuse(ctx)
+                    }
                 }
             }
         }
@@ -287,7 +297,7 @@ impl Process for RaftKv {
         match msg {
             Message::Request(req) => self.on_request(ctx, from, req),
             // `receive` steps the message (false: not stepped at all).
-            Message::Raft(w) if self.member.receive(from, &w) => {
+            Message::Raft(w) if self.member.receive(ctx, from, &w) => {
                 self.after_step(ctx);
             }
             _ => {}
