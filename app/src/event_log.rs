@@ -101,7 +101,7 @@ impl EventLog {
                 continue;
             }
             let class = match e.what {
-                What::Fault { .. } => "fault",
+                What::Fault { .. } | What::Release { .. } => "fault",
                 What::Node { .. } => "node",
                 What::Note { note, .. } => match note {
                     engine::trace::Note::ServerDown { .. }

@@ -608,6 +608,8 @@ impl Simulation {
             Fault::HoldLink { between: [a, b] } => self.world.held.hold(a, b),
             Fault::ReleaseLink { between: [a, b] } => {
                 let held = self.world.held.release(a, b);
+                let messages = held.len() as u32;
+                self.world.record(now, What::Release { a, b, messages });
                 self.deliver_held(held);
             }
             Fault::Crash { node, host_down } => {

@@ -535,6 +535,14 @@ pub enum What {
         sent_at: Time,
         msg: Message,
     },
+    /// A held link between `a` and `b` was released: the `messages` it
+    /// held go on now, in the order they reached it (each then a `deliver`
+    /// or a `drop`). Last, for the trace hashes.
+    Release {
+        a: NodeId,
+        b: NodeId,
+        messages: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -185,6 +185,18 @@ impl Simulation {
                 line.from = Some(name(from));
                 line.to = Some(name(to));
             }
+            What::Release { a, b, messages } => {
+                line.event = "release";
+                line.text = match messages {
+                    0 => format!("released link {} - {}: it held nothing", name(a), name(b)),
+                    1 => format!("released link {} - {}: the message it held goes on", name(a), name(b)),
+                    n => format!(
+                        "released link {} - {}: the {n} messages it held go on, in the order they reached it",
+                        name(a),
+                        name(b)
+                    ),
+                };
+            }
             What::Timer { node, timer } => {
                 line.event = "timer";
                 line.text = format!("{}: timer {timer:?}", name(node));

@@ -335,6 +335,17 @@ fn a_held_link_loses_nothing_and_delivers_it_all_in_order_on_release() {
         .collect();
     let expected: Vec<(u32, u32, u64)> = kept.iter().map(|h| (h.1, h.2, h.3)).collect();
     assert_eq!(at_release, expected);
+    // The release says how many it let through, before they go (the
+    // event log shows the line).
+    let release_event = sim.trace().events().iter().find(|e| matches!(e.what, What::Release { .. })).unwrap();
+    let first_delivery =
+        sim.trace().events().iter().find(|e| e.time == release && matches!(e.what, What::Deliver { .. }));
+    assert!(release_event.time == release && release_event.n < first_delivery.unwrap().n);
+    assert!(matches!(release_event.what, What::Release { messages, .. } if messages as usize == kept.len()));
+    assert_eq!(
+        sim.trace_line(release_event).text,
+        format!("released link s - c: the {} messages it held go on, in the order they reached it", kept.len())
+    );
     // Nothing was lost: every request got its answer, the held ones late.
     let m = sim.metrics().summary(sim.now());
     assert_eq!((m.counts.timeouts, m.counts.errors), (0, 0), "{:?}", m.counts);

@@ -124,6 +124,7 @@ appTest('a held link shows what waits at it and delivers it all on release', asy
   assert.match(await page.locator('[data-link="lb-web2"]').getAttribute('aria-label'), /^Cut the link between lb and web2 \(held: \d+ messages waiting\)$/);
   await faults.getByRole('button', exact('Release')).click();
   await page.locator('.events li', { hasText: 'fault: release link lb - web2' }).first().waitFor();
+  await page.locator('.events li', { hasText: /released link lb - web2: the \d+ messages it held go on, in the order they reached it/ }).first().waitFor();
   await page.waitForFunction(`(${waiting})() === -1`, null, { timeout: 30_000, polling: 100 });
   // Held, not lost: once they are answered, the slowest request so far
   // is one that waited there.
