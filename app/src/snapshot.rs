@@ -328,6 +328,12 @@ pub fn take(lab: &Lab) -> Snapshot {
                         "log".to_string(),
                         format!("{} entries · commit {} · applied {}", v.last_index, v.commit, v.applied),
                     ));
+                    if v.snapshot > 0 {
+                        details.push((
+                            "snapshot".to_string(),
+                            format!("up to {} · log kept from {}", v.snapshot, v.first_index),
+                        ));
+                    }
                     details.push(("keys".to_string(), v.keys.to_string()));
                     details.push((
                         "waiting requests".to_string(),
@@ -773,6 +779,20 @@ mod tests {
         );
         assert_eq!((full[0].class, full[0].node.as_deref()), ("bad", Some("web2")));
         assert!(full[0].repeat > 5, "{:?}", full[0]);
+    }
+
+    #[test]
+    fn a_raft_member_shows_its_snapshot_and_where_its_log_now_starts() {
+        let mut lab = lab_of("raft-kv-five");
+        let row = |lab: &Lab| {
+            let s = take(lab);
+            let kv2 = s.nodes.iter().find(|n| n.name == "kv2").unwrap();
+            kv2.details.iter().find(|(k, _)| k == "snapshot").map(|(_, v)| v.clone())
+        };
+        lab.sim.run_until(12 * NANOS_PER_SEC);
+        assert_eq!(row(&lab), None, "fewer than snapshot_count (10,000) entries applied");
+        lab.sim.run_until(14 * NANOS_PER_SEC);
+        assert_eq!(row(&lab).as_deref(), Some("up to 10001 · log kept from 5002"));
     }
 
     #[test]

@@ -220,6 +220,23 @@ impl Ctx<'_> {
         self.world.commands[id as usize]
     }
 
+    /// Files a Raft store's snapshot data; its handle.
+    pub fn keep_kv_snapshot(&mut self, store: std::sync::Arc<crate::components::raft_kv::KvStore>) -> u64 {
+        let id = self.world.next_kv_snapshot;
+        self.world.next_kv_snapshot += 1;
+        self.world.kv_snapshots.insert(id, store);
+        id
+    }
+
+    /// A snapshot's data, if its owner still keeps it.
+    pub fn kv_snapshot(&self, id: u64) -> Option<std::sync::Arc<crate::components::raft_kv::KvStore>> {
+        self.world.kv_snapshots.get(&id).cloned()
+    }
+
+    pub fn drop_kv_snapshot(&mut self, id: u64) {
+        self.world.kv_snapshots.remove(&id);
+    }
+
     /// Files a Kafka metadata record in the run's table; `None` when the
     /// table is full.
     pub fn intern_metadata(&mut self, record: crate::kafka::metadata::MetadataRecord) -> Option<u32> {

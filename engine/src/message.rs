@@ -774,6 +774,7 @@ fn describe_raft(w: &RaftWire) -> String {
         T::ReadIndex => format!("{name}: read #{}", w.payload),
         T::ReadIndexResp => format!("{name} term {t}: read #{} at index {i}", w.payload),
         T::Prop => format!("{name}: forwarded proposal (command {})", w.payload.saturating_sub(1)),
+        T::Snap => format!("{name} term {t}: snapshot up to ({i}, term {lt})"),
         T::Hup | T::Beat | T::CheckQuorum => name.to_string(),
     }
 }

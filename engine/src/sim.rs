@@ -191,6 +191,8 @@ impl Simulation {
             paths: Vec::new(),
             commands: Vec::new(),
             metadata: Vec::new(),
+            kv_snapshots: Default::default(),
+            next_kv_snapshot: 0,
             log_history: crate::history::LogHistory::new(limits.history_ops),
             halted: None,
             follow: None,

@@ -346,13 +346,21 @@ pub enum Note {
         bound: RaftBound,
         limit: u32,
     },
+    /// A Raft member took a snapshot of its state machine at `index` and
+    /// compacted its log up to `compacted`; or, with `sent_by`, loaded
+    /// that leader's snapshot in place of its log. (Last: see above.)
+    RaftSnapshot {
+        index: u64,
+        compacted: u64,
+        sent_by: Option<NodeId>,
+    },
 }
 
 /// The bound that made a Raft member turn a request away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RaftBound {
-    /// The log holds `max_log_entries` entries (it is not compacted).
+    /// The log holds `max_log_entries` entries not yet compacted.
     MaxLogEntries,
     /// `max_pending_reads` reads wait for the leader's confirmation.
     MaxPendingReads,
@@ -422,6 +430,7 @@ impl Note {
             Note::BackupSessionsShutDown { .. } => "backup_sessions_shut_down",
             Note::CommandRefused => "command_refused",
             Note::RaftRefused { .. } => "raft_refused",
+            Note::RaftSnapshot { .. } => "raft_snapshot",
         }
     }
 
@@ -738,6 +747,7 @@ mod tests {
             Note::BackupSessionsShutDown { .. } => 52,
             Note::CommandRefused => 53,
             Note::RaftRefused { .. } => 54,
+            Note::RaftSnapshot { .. } => 55,
         }
     }
 
@@ -818,6 +828,7 @@ mod tests {
             Note::BackupSessionsShutDown { server: 1, backup: 2, sessions: 1 },
             Note::CommandRefused,
             Note::RaftRefused { bound: RaftBound::MaxLogEntries, limit: 1 },
+            Note::RaftSnapshot { index: 2, compacted: 1, sent_by: None },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

@@ -329,15 +329,22 @@ impl Simulation {
                 "the operator's command was refused: the process is down (connection refused)".to_string()
             }
             Note::RaftRefused { bound, limit } => match bound {
-                RaftBound::MaxLogEntries => format!(
-                    "raft: a write refused: the log holds max_log_entries ({limit}) entries (the lab does not compact logs)"
-                ),
+                RaftBound::MaxLogEntries => {
+                    format!("raft: a write refused: the log holds max_log_entries ({limit}) entries not yet compacted")
+                }
                 RaftBound::MaxPendingReads => {
                     format!("raft: a read refused: max_pending_reads ({limit}) reads already wait for confirmation")
                 }
                 RaftBound::MaxPending => format!("raft: a request refused: max_pending ({limit}) requests already wait"),
                 RaftBound::Commands => format!("raft: a write refused: the run has filed its most writes ({limit})"),
             },
+            Note::RaftSnapshot { index, compacted, sent_by: None } => {
+                format!("raft: snapshot at index {index}; log compacted up to {compacted}")
+            }
+            Note::RaftSnapshot { index, sent_by: Some(leader), .. } => format!(
+                "raft: loaded {}'s snapshot up to index {index} (the entries it lacked were compacted away)",
+                name(leader)
+            ),
             Note::BackupSessionsShutDown { server, backup, sessions } => {
                 let held = match sessions {
                     1 => "the request it held gets".to_string(),

@@ -32,6 +32,10 @@ pub struct World {
     /// Every record a Kafka controller wrote to its metadata log, by id
     /// (bounded by `MAX_COMMANDS`).
     pub metadata: Vec<crate::kafka::metadata::MetadataRecord>,
+    /// The Raft stores' snapshots, by handle (see `crate::components::raft_kv`):
+    /// each member keeps its newest two, so the table is bounded.
+    pub kv_snapshots: std::collections::BTreeMap<u64, std::sync::Arc<crate::components::raft_kv::KvStore>>,
+    pub next_kv_snapshot: u64,
     /// Kafka clients' sends and polls.
     pub log_history: LogHistory,
     /// Set when a limit stopped the run; the run makes no further progress.

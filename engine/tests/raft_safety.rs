@@ -8,9 +8,12 @@
 //! runner): per schedule a group of 3 or 5 members, ticks every 100 ms of
 //! each member's own clock (clocks run at 0.5x to 2x), message delays of
 //! 1 to 60 ms (so messages reorder), loss, duplication, partitions, and
-//! crashes with restarts from the persisted term, vote and log.
+//! crashes with restarts from the persisted term, vote and log. In half
+//! the schedules members snapshot their state machine every few entries
+//! and compact their logs, so followers that fall behind catch up from the
+//! leader's snapshot (`MsgSnap`), lost or duplicated like any message.
 
-use engine::raft::{Config, Entry, Message, PeerId, Persisted, Raft, ReadOnlyOption, Role};
+use engine::raft::{Config, Entry, Message, MsgType, PeerId, Persisted, Raft, ReadOnlyOption, Role};
 use engine::rng::Rng;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -73,6 +76,15 @@ struct World {
     faults_end: u64,
     /// The next proposal's value when the faults ended.
     heal_value: u64,
+    /// Snapshots: every how many applied entries (none: never), and how
+    /// many entries the log keeps before one.
+    snapshot_every: Option<u64>,
+    snapshot_keep: u64,
+    /// Every snapshot's content (the applied entries, from index 1), by
+    /// handle.
+    snapshots: Vec<Vec<(u64, u64)>>,
+    /// Snapshots loaded from a leader's `MsgSnap`.
+    loaded: usize,
 }
 
 impl World {
@@ -92,12 +104,17 @@ impl World {
         let members = (0..n)
             .map(|i| Member {
                 raft: Some(Raft::new(i as PeerId, n, config.clone(), Rng::stream(seed, 100 + i as u64))),
-                disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() },
+                disk: Persisted::new(),
                 rate: rng.between(50, 200),
                 applied: Vec::new(),
                 incarnation: 0,
             })
             .collect();
+        // From a stream of its own: the schedules' other draws stay as
+        // they were before snapshots.
+        let mut snap_rng = Rng::stream(seed, 1);
+        let snapshot_every = snap_rng.chance(0.5).then(|| snap_rng.between(3, 30));
+        let snapshot_keep = snap_rng.below(6);
         let loss = [0.0, 0.01, 0.1, 0.3][rng.below(4) as usize];
         let duplicate = [0.0, 0.05][rng.below(2) as usize];
         let mut w = World {
@@ -117,6 +134,10 @@ impl World {
             committed: Vec::new(),
             faults_end: 4_000 * MS,
             heal_value: u64::MAX,
+            snapshot_every,
+            snapshot_keep,
+            snapshots: Vec::new(),
+            loaded: 0,
         };
         for i in 0..n {
             let first = w.rng.between(1, TICK_MS);
@@ -221,10 +242,26 @@ impl World {
 
     fn after_step(&mut self, id: PeerId) {
         let Some(r) = self.members[id as usize].raft.as_mut() else { return };
+        let restored = r.take_restored();
         let applied = r.take_committed();
         let (role, term) = (r.role, r.term);
+        let first = r.log.first_index();
         let log_entries: Vec<Entry<u64>> = if role == Role::Leader { r.log.entries().to_vec() } else { Vec::new() };
         let m = &mut self.members[id as usize];
+        if let Some(s) = restored {
+            // A snapshot (the leader's, or its own at a restart) replaces
+            // the state machine: it must hold exactly the committed entries.
+            let content = &self.snapshots[s.data as usize];
+            assert_eq!(content.len() as u64, s.index);
+            for (i, &(t, d)) in content.iter().enumerate() {
+                if let Some(&(ct, cd)) = self.committed.get(i) {
+                    if (ct, cd.unwrap_or(0)) != (t, d) {
+                        self.fail(format!("member {id} loaded a snapshot with ({t}, {d}) at index {}", i + 1));
+                    }
+                }
+            }
+            m.applied = content.clone();
+        }
         for e in &applied {
             m.applied.push((e.term, e.data.unwrap_or(0)));
         }
@@ -251,9 +288,11 @@ impl World {
                 None => {
                     self.leaders.insert(term, id);
                     // Leader completeness: a new leader holds every entry
-                    // committed before its term.
-                    for (i, &(t, d)) in self.committed.iter().enumerate() {
-                        let held = log_entries.get(i).map(|e| (e.term, e.data));
+                    // committed before its term (those it compacted, in
+                    // its snapshot: its state machine applied them, checked
+                    // above).
+                    for (i, &(t, d)) in self.committed.iter().enumerate().skip(first as usize - 1) {
+                        let held = log_entries.get(i + 1 - first as usize).map(|e| (e.term, e.data));
                         if held != Some((t, d)) {
                             self.fail(format!(
                                 "leader {id} of term {term} lacks committed entry {} ({t}, {d:?}), has {held:?}",
@@ -264,20 +303,33 @@ impl World {
                 }
             }
         }
+        if let Some(every) = self.snapshot_every {
+            let m = &mut self.members[id as usize];
+            let r = m.raft.as_mut().expect("running");
+            assert_eq!(m.applied.len() as u64, r.log.applied, "member {id}'s state machine");
+            if r.log.applied > r.snapshot().map_or(0, |s| s.index) + every {
+                self.snapshots.push(m.applied.clone());
+                r.create_snapshot(r.log.applied, self.snapshots.len() as u64 - 1, self.snapshot_keep);
+            }
+        }
         self.send_all(id);
     }
 
     fn check_log_matching(&self) {
-        let logs: Vec<&[Entry<u64>]> = self.members.iter().map(|m| m.disk.entries.as_slice()).collect();
+        // Each log from its first held index (compaction drops a prefix).
+        let logs: Vec<(u64, &[Entry<u64>])> =
+            self.members.iter().map(|m| (m.disk.compacted.0, m.disk.entries.as_slice())).collect();
         for a in 0..logs.len() {
             for b in a + 1..logs.len() {
-                let (la, lb) = (logs[a], logs[b]);
-                let common = la.len().min(lb.len());
+                let ((oa, la), (ob, lb)) = (logs[a], logs[b]);
+                let from = oa.max(ob) + 1;
+                let to = (oa + la.len() as u64).min(ob + lb.len() as u64);
+                let at = |o: u64, l: &[Entry<u64>], i: u64| l[(i - o - 1) as usize].clone();
                 // The highest index where both have an entry of the same
-                // term: everything up to it must be identical.
-                if let Some(top) = (0..common).rev().find(|&i| la[i].term == lb[i].term) {
-                    if la[..=top] != lb[..=top] {
-                        self.fail(format!("logs of {a} and {b} agree on entry {} but differ before it", top + 1));
+                // term: everything held by both up to it must be identical.
+                if let Some(top) = (from..=to).rev().find(|&i| at(oa, la, i).term == at(ob, lb, i).term) {
+                    if (from..=top).any(|i| at(oa, la, i) != at(ob, lb, i)) {
+                        self.fail(format!("logs of {a} and {b} agree on entry {top} but differ before it"));
                     }
                 }
             }
@@ -306,6 +358,11 @@ impl World {
                 }
                 Ev::Deliver(m) => {
                     let to = m.to;
+                    if m.kind == MsgType::Snap
+                        && m.index > self.members[to as usize].raft.as_ref().map_or(u64::MAX, |r| r.log.committed)
+                    {
+                        self.loaded += 1;
+                    }
                     if let Some(r) = self.members[to as usize].raft.as_mut() {
                         let _ = r.step(m);
                         self.after_step(to);
@@ -440,20 +497,25 @@ impl World {
     }
 }
 
-fn run_seed(seed: u64) -> usize {
+/// The elections held, and the snapshots members took from a leader.
+fn run_seed(seed: u64) -> (usize, usize) {
     let mut w = World::new(seed);
     w.run();
-    w.leaders.len()
+    (w.leaders.len(), w.loaded)
 }
 
 #[test]
 fn safety_and_liveness_over_10000_fault_schedules() {
-    let mut elections = 0;
+    let (mut elections, mut loaded) = (0, 0);
     for seed in 0..SCHEDULES {
-        elections += run_seed(seed);
+        let (e, l) = run_seed(seed);
+        elections += e;
+        loaded += l;
     }
-    // The schedules did make elections happen, many of them.
+    // The schedules did make elections happen, many of them, and followers
+    // catch up from snapshots.
     assert!(elections as u64 > 3 * SCHEDULES / 2, "{elections} elections");
+    assert!(loaded as u64 > SCHEDULES / 10, "{loaded} snapshots loaded");
 }
 
 /// Replays the seed in `RAFT_SEED` (a no-op without it).

@@ -110,6 +110,7 @@ pub const EVENTS: &[&str] = &[
     "backup_sessions_shut_down",
     "command_refused",
     "raft_refused",
+    "raft_snapshot",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

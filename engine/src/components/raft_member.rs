@@ -30,13 +30,7 @@ pub struct RaftMember {
 
 impl RaftMember {
     pub fn new(me: PeerId, members: Vec<NodeId>) -> RaftMember {
-        RaftMember {
-            me,
-            members,
-            disk: Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() },
-            raft: None,
-            reported: None,
-        }
+        RaftMember { me, members, disk: Persisted::new(), raft: None, reported: None }
     }
 
     /// (Re)starts the state machine from the disk, with randomness of its

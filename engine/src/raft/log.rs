@@ -1,33 +1,48 @@
-//! The replicated log (etcd's `raftLog` without compaction): entries from
-//! index 1, the commit index, and how far the caller has applied.
+//! The replicated log (etcd's `raftLog`): the entries after the last
+//! compaction, the commit index, and how far the caller has applied.
+//! Compaction (etcd's `Compact`) drops a prefix the state machine has
+//! applied and a snapshot holds; the log keeps the index and term of the
+//! last entry it dropped, to check the appends that follow it.
 
 use super::message::Entry;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RaftLog<C> {
-    /// `entries[i]` has index `i + 1`.
+    /// `entries[i]` has index `offset + i + 1`.
     entries: Vec<Entry<C>>,
+    /// The last compacted index (0: nothing compacted), and its term.
+    offset: u64,
+    offset_term: u64,
     pub committed: u64,
     pub applied: u64,
 }
 
 impl<C: Clone> RaftLog<C> {
     pub fn new() -> RaftLog<C> {
-        RaftLog { entries: Vec::new(), committed: 0, applied: 0 }
+        RaftLog { entries: Vec::new(), offset: 0, offset_term: 0, committed: 0, applied: 0 }
     }
 
     /// A log restored from what was persisted (entries and commit index);
     /// nothing is applied yet.
     pub fn restore(entries: Vec<Entry<C>>, committed: u64) -> RaftLog<C> {
-        debug_assert!(entries.iter().enumerate().all(|(i, e)| e.index == i as u64 + 1));
-        assert!(committed <= entries.len() as u64, "commit index beyond the log");
-        RaftLog { entries, committed, applied: 0 }
+        RaftLog::restore_compacted(0, 0, entries, committed)
     }
 
+    /// A log restored from what was persisted after a compaction at
+    /// `offset` (of term `offset_term`): applied up to `offset`, which a
+    /// snapshot holds.
+    pub fn restore_compacted(offset: u64, offset_term: u64, entries: Vec<Entry<C>>, committed: u64) -> RaftLog<C> {
+        debug_assert!(entries.iter().enumerate().all(|(i, e)| e.index == offset + i as u64 + 1));
+        assert!(committed >= offset && committed <= offset + entries.len() as u64, "commit index beyond the log");
+        RaftLog { entries, offset, offset_term, committed, applied: offset }
+    }
+
+    /// The entries after the last compaction.
     pub fn entries(&self) -> &[Entry<C>] {
         &self.entries
     }
 
+    /// Entries held (not compacted).
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -36,20 +51,51 @@ impl<C: Clone> RaftLog<C> {
         self.entries.is_empty()
     }
 
+    /// The last compacted index and its term ((0, 0): none).
+    pub fn compacted(&self) -> (u64, u64) {
+        (self.offset, self.offset_term)
+    }
+
+    /// The first index the log still holds.
+    pub fn first_index(&self) -> u64 {
+        self.offset + 1
+    }
+
     pub fn last_index(&self) -> u64 {
-        self.entries.len() as u64
+        self.offset + self.entries.len() as u64
     }
 
     pub fn last_term(&self) -> u64 {
-        self.entries.last().map_or(0, |e| e.term)
+        self.entries.last().map_or(self.offset_term, |e| e.term)
     }
 
-    /// The term of the entry at `index`: 0 for index 0, `None` beyond the end.
+    /// The term of the entry at `index`: the compaction point's for it
+    /// (0 for index 0), `None` before it (compacted) or beyond the end.
     pub fn term(&self, index: u64) -> Option<u64> {
-        match index {
-            0 => Some(0),
-            i => self.entries.get(i as usize - 1).map(|e| e.term),
+        if index == self.offset {
+            return Some(self.offset_term);
         }
+        let i = index.checked_sub(self.offset + 1)?;
+        self.entries.get(i as usize).map(|e| e.term)
+    }
+
+    /// Drops the entries up to `index` (applied, and held by a snapshot).
+    pub fn compact(&mut self, index: u64) {
+        if index <= self.offset {
+            return;
+        }
+        assert!(index <= self.applied, "compacting {index} beyond the applied index {}", self.applied);
+        self.offset_term = self.term(index).expect("an applied entry is in the log");
+        self.entries.drain(..(index - self.offset) as usize);
+        self.offset = index;
+    }
+
+    /// Replaces the whole log with a snapshot's point (`index`, `term`):
+    /// committed and applied up to it (etcd's `raftLog.restore`).
+    pub fn restore_snapshot(&mut self, index: u64, term: u64) {
+        self.entries.clear();
+        (self.offset, self.offset_term) = (index, term);
+        (self.committed, self.applied) = (index, index);
     }
 
     pub fn match_term(&self, index: u64, term: u64) -> bool {
@@ -72,7 +118,7 @@ impl<C: Clone> RaftLog<C> {
         let last_new = index + ents.len() as u64;
         if let Some(conflict) = self.find_conflict(ents) {
             assert!(conflict > self.committed, "entry {conflict} conflicts with committed entry {}", self.committed);
-            self.entries.truncate(conflict as usize - 1);
+            self.entries.truncate((conflict - self.offset) as usize - 1);
             let from = (conflict - index - 1) as usize;
             self.entries.extend_from_slice(&ents[from..]);
         }
@@ -110,18 +156,19 @@ impl<C: Clone> RaftLog<C> {
         }
     }
 
-    /// Up to `max` entries from `from` on.
+    /// Up to `max` entries from `from` on (from the first held one if
+    /// `from` was compacted).
     pub fn slice(&self, from: u64, max: usize) -> Vec<Entry<C>> {
-        let start = (from.max(1) - 1) as usize;
+        let start = (from.max(self.offset + 1) - self.offset - 1) as usize;
         let end = self.entries.len().min(start.saturating_add(max));
         self.entries.get(start..end).map_or_else(Vec::new, <[Entry<C>]>::to_vec)
     }
 
     /// Committed entries not yet applied; marks them applied.
     pub fn take_committed(&mut self) -> &[Entry<C>] {
-        let from = self.applied as usize;
+        let from = (self.applied - self.offset) as usize;
         self.applied = self.committed;
-        &self.entries[from..self.committed as usize]
+        &self.entries[from..(self.committed - self.offset) as usize]
     }
 }
 
@@ -175,6 +222,30 @@ mod tests {
         assert!(l.is_up_to_date(3, 2));
         assert!(!l.is_up_to_date(2, 2));
         assert!(!l.is_up_to_date(9, 1));
+    }
+
+    #[test]
+    fn a_compacted_log_keeps_its_indexes_and_the_term_of_its_last_dropped_entry() {
+        let mut l = log(&[1, 1, 2, 2, 3]);
+        l.commit_to(4);
+        assert_eq!(l.take_committed().len(), 4);
+        l.compact(3);
+        assert_eq!((l.first_index(), l.last_index(), l.len()), (4, 5, 2));
+        assert_eq!((l.term(2), l.term(3), l.term(4), l.term(6)), (None, Some(2), Some(2), None));
+        assert_eq!(terms(&l), [2, 3]);
+        assert_eq!(l.slice(1, 10).len(), 2, "from the first held entry");
+        // Appends check against the compaction point and index on from it.
+        assert_eq!(l.maybe_append(3, 2, 4, &[e(2, 4), e(4, 5), e(4, 6)]), Some(6));
+        assert_eq!((terms(&l), l.last_term()), (vec![2, 4, 4], 4));
+        l.commit_to(6);
+        assert_eq!(l.take_committed().iter().map(|e| e.index).collect::<Vec<_>>(), [5, 6]);
+        // Restored after a restart, applied up to the compaction point.
+        let r = RaftLog::restore_compacted(3, 2, l.entries().to_vec(), 6);
+        assert_eq!((r.applied, r.last_index(), r.term(3)), (3, 6, Some(2)));
+        // A snapshot replaces everything.
+        l.restore_snapshot(10, 5);
+        assert_eq!((l.first_index(), l.last_index(), l.last_term(), l.committed, l.applied), (11, 10, 5, 10, 10));
+        assert!(l.is_up_to_date(10, 5) && !l.is_up_to_date(9, 5));
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub enum MsgType {
     /// A linearizable read request; `context` identifies it.
     ReadIndex,
     ReadIndexResp,
+    /// The leader's snapshot, to a follower that needs entries the leader
+    /// has compacted away: `index` and `log_term` are its point, `context`
+    /// the caller's handle of its data. (Last, for the trace hashes.)
+    Snap,
 }
 
 impl MsgType {
@@ -42,6 +46,7 @@ impl MsgType {
             MsgType::HeartbeatResp => "MsgHeartbeatResp",
             MsgType::ReadIndex => "MsgReadIndex",
             MsgType::ReadIndexResp => "MsgReadIndexResp",
+            MsgType::Snap => "MsgSnap",
         }
     }
 }
@@ -70,7 +75,8 @@ pub struct Message<C> {
     pub commit: u64,
     pub reject: bool,
     pub reject_hint: u64,
-    /// A read request's id, carried by heartbeats confirming it.
+    /// A read request's id, carried by heartbeats confirming it; a
+    /// snapshot's data handle (`Snap`).
     pub context: u64,
 }
 

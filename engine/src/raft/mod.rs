@@ -29,7 +29,7 @@ pub use cause::RoleCause;
 pub use config::{Config, ReadOnlyOption};
 pub use log::RaftLog;
 pub use message::{Entry, Message, MsgType};
-pub use node::{Dropped, Persisted, Raft, ReadState, Role};
+pub use node::{Dropped, Persisted, Raft, ReadState, Role, Snapshot};
 pub use progress::{Progress, ProgressState};
 
 /// A member of a Raft group: its position in the group's member list.

@@ -50,15 +50,41 @@ pub struct ReadState {
     pub context: u64,
 }
 
-/// What survives a crash: etcd writes the hard state (term, vote, commit)
-/// and new entries to stable storage before sending any message, so at any
-/// moment between steps the disk holds exactly this.
+/// A snapshot of the state machine: everything up to `index` (of `term`)
+/// applied; `data` is the caller's handle of its contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub index: u64,
+    pub term: u64,
+    pub data: u64,
+}
+
+/// What survives a crash: etcd writes the hard state (term, vote, commit),
+/// new entries and snapshots to stable storage before sending any message,
+/// so at any moment between steps the disk holds exactly this.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Persisted<C> {
     pub term: u64,
     pub vote: Option<PeerId>,
     pub commit: u64,
+    /// The entries after `compacted` (index, term): the last entry dropped
+    /// by a compaction ((0, 0): none).
     pub entries: Vec<Entry<C>>,
+    pub compacted: (u64, u64),
+    pub snapshot: Option<Snapshot>,
+}
+
+impl<C> Persisted<C> {
+    /// An empty disk.
+    pub fn new() -> Persisted<C> {
+        Persisted { term: 0, vote: None, commit: 0, entries: Vec::new(), compacted: (0, 0), snapshot: None }
+    }
+}
+
+impl<C> Default for Persisted<C> {
+    fn default() -> Self {
+        Persisted::new()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -88,6 +114,12 @@ pub struct Raft<C> {
     read_only: ReadOnly<C>,
     /// Reads that arrived before this leader committed an entry of its term.
     pending_reads: Vec<Message<C>>,
+    /// The latest snapshot: the leader sends it to a follower that needs
+    /// compacted entries.
+    snapshot: Option<Snapshot>,
+    /// A snapshot the state machine must load before applying further
+    /// entries (one from the leader, or the disk's at a restart).
+    restored: Option<Snapshot>,
     rng: Rng,
     msgs: Vec<Message<C>>,
     read_states: Vec<ReadState>,
@@ -96,18 +128,24 @@ pub struct Raft<C> {
 impl<C: Clone> Raft<C> {
     /// A fresh member `id` of a group of `members`.
     pub fn new(id: PeerId, members: usize, config: Config, rng: Rng) -> Raft<C> {
-        Raft::restart(id, members, config, Persisted { term: 0, vote: None, commit: 0, entries: Vec::new() }, rng)
+        Raft::restart(id, members, config, Persisted::new(), rng)
     }
 
     /// A member starting from what it had persisted: a follower, with its
-    /// term, vote and log; nothing applied yet.
+    /// term, vote and log; nothing applied yet but its snapshot, which the
+    /// state machine loads first ([`Self::take_restored`]).
     pub fn restart(id: PeerId, members: usize, config: Config, disk: Persisted<C>, rng: Rng) -> Raft<C> {
         assert!((id as usize) < members && members > 0, "member {id} of {members}");
+        let (offset, offset_term) = disk.compacted;
+        let mut log = RaftLog::restore_compacted(offset, offset_term, disk.entries, disk.commit);
+        if let Some(s) = disk.snapshot {
+            log.applied = s.index;
+        }
         let mut r = Raft {
             id,
             term: disk.term,
             vote: disk.vote,
-            log: RaftLog::restore(disk.entries, disk.commit),
+            log,
             role: Role::Follower,
             cause: RoleCause::Start,
             lead: None,
@@ -118,6 +156,8 @@ impl<C: Clone> Raft<C> {
             randomized_election_timeout: config.election_tick,
             read_only: ReadOnly::new(),
             pending_reads: Vec::new(),
+            snapshot: disk.snapshot,
+            restored: disk.snapshot,
             rng,
             msgs: Vec::new(),
             read_states: Vec::new(),
@@ -138,7 +178,45 @@ impl<C: Clone> Raft<C> {
 
     /// What is on this member's disk now.
     pub fn persisted(&self) -> Persisted<C> {
-        Persisted { term: self.term, vote: self.vote, commit: self.log.committed, entries: self.log.entries().to_vec() }
+        Persisted {
+            term: self.term,
+            vote: self.vote,
+            commit: self.log.committed,
+            entries: self.log.entries().to_vec(),
+            compacted: self.log.compacted(),
+            snapshot: self.snapshot,
+        }
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        self.snapshot
+    }
+
+    /// A snapshot the state machine must load now, before the committed
+    /// entries that follow it.
+    pub fn take_restored(&mut self) -> Option<Snapshot> {
+        self.restored.take()
+    }
+
+    /// The latest snapshot's data is now under the caller's handle `data`
+    /// (a member keeps its own copy of the leader's).
+    pub fn adopt_snapshot_data(&mut self, data: u64) {
+        if let Some(s) = self.snapshot.as_mut() {
+            s.data = data;
+        }
+    }
+
+    /// The caller took a snapshot of its state machine at `index` (applied):
+    /// it becomes the one sent to followers that need compacted entries,
+    /// and the log drops what lies more than `keep` entries before it
+    /// (etcd's `CreateSnapshot`, then `Compact(index - SnapshotCatchUpEntries)`,
+    /// so that a follower a little behind still gets entries).
+    pub fn create_snapshot(&mut self, index: u64, data: u64, keep: u64) {
+        assert!(index <= self.log.applied, "a snapshot at {index} beyond the applied {}", self.log.applied);
+        let term = self.log.term(index).expect("the snapshot's point is in the log");
+        self.snapshot = Some(Snapshot { index, term, data });
+        self.log.compact(index.saturating_sub(keep));
     }
 
     pub fn progress(&self, peer: PeerId) -> Option<&Progress> {
@@ -394,7 +472,7 @@ impl<C: Clone> Raft<C> {
                 // Pre-votes never change a term, asked or granted.
                 MsgType::PreVote => {}
                 MsgType::PreVoteResp if !m.reject => {}
-                MsgType::App | MsgType::Heartbeat => {
+                MsgType::App | MsgType::Heartbeat | MsgType::Snap => {
                     self.become_follower(m.term, Some(m.from), RoleCause::HigherTerm { from: m.from, kind: m.kind })
                 }
                 _ => self.become_follower(m.term, None, RoleCause::HigherTerm { from: m.from, kind: m.kind }),
@@ -525,9 +603,18 @@ impl<C: Clone> Raft<C> {
                 } else {
                     let was_paused = self.progress[from].is_paused();
                     if self.progress[from].maybe_update(m.index) {
-                        match self.progress[from].state {
-                            ProgressState::Probe => self.progress[from].become_replicate(),
-                            ProgressState::Replicate => self.progress[from].free_le(m.index),
+                        let first = self.log.first_index();
+                        let p = &mut self.progress[from];
+                        match p.state {
+                            ProgressState::Probe => p.become_replicate(),
+                            ProgressState::Replicate => p.free_le(m.index),
+                            // The snapshot arrived, and the log holds what
+                            // follows it.
+                            ProgressState::Snapshot if p.matched + 1 >= first => {
+                                p.become_probe();
+                                p.become_replicate();
+                            }
+                            ProgressState::Snapshot => {}
                         }
                         if self.maybe_commit() {
                             self.bcast_append();
@@ -543,6 +630,12 @@ impl<C: Clone> Raft<C> {
                 let p = &mut self.progress[from];
                 p.recent_active = true;
                 p.probe_sent = false;
+                // A follower that answers heartbeats but not the snapshot
+                // did not get it: etcd's transport reports a failed send
+                // (`ReportSnapshot`), and the leader probes again.
+                if p.state == ProgressState::Snapshot && p.matched < p.pending_snapshot {
+                    p.become_probe();
+                }
                 if p.state == ProgressState::Replicate && p.is_paused() {
                     p.free_first_one();
                 }
@@ -574,6 +667,10 @@ impl<C: Clone> Raft<C> {
             MsgType::Heartbeat => {
                 self.become_follower(m.term, Some(m.from), RoleCause::LeaderOfTerm { from: m.from, kind: m.kind });
                 self.handle_heartbeat(m);
+            }
+            MsgType::Snap => {
+                self.become_follower(m.term, Some(m.from), RoleCause::LeaderOfTerm { from: m.from, kind: m.kind });
+                self.handle_snapshot(m);
             }
             k if k == my_resp => match self.poll(m.from, m.kind, !m.reject) {
                 VoteResult::Won => {
@@ -614,6 +711,11 @@ impl<C: Clone> Raft<C> {
                 self.lead = Some(m.from);
                 self.handle_heartbeat(m);
             }
+            MsgType::Snap => {
+                self.election_elapsed = 0;
+                self.lead = Some(m.from);
+                self.handle_snapshot(m);
+            }
             MsgType::ReadIndexResp => self.read_states.push(ReadState { index: m.index, context: m.context }),
             _ => {}
         }
@@ -632,6 +734,27 @@ impl<C: Clone> Raft<C> {
             r.index = m.index;
             r.reject = true;
             r.reject_hint = m.index.min(self.log.last_index());
+        }
+        self.send(r);
+    }
+
+    /// A snapshot from the leader (etcd's `handleSnapshot` and `restore`):
+    /// loaded unless the log already holds its point; the answer says how
+    /// far the log now goes.
+    fn handle_snapshot(&mut self, m: Message<C>) {
+        let s = Snapshot { index: m.index, term: m.log_term, data: m.context };
+        let mut r = Message::new(MsgType::AppResp, self.id, m.from);
+        if s.index <= self.log.committed {
+            r.index = self.log.committed;
+        } else if self.log.match_term(s.index, s.term) {
+            // The log has it: only the commit index moves.
+            self.log.commit_to(s.index);
+            r.index = self.log.committed;
+        } else {
+            self.log.restore_snapshot(s.index, s.term);
+            self.snapshot = Some(s);
+            self.restored = Some(s);
+            r.index = self.log.last_index();
         }
         self.send(r);
     }
@@ -697,6 +820,9 @@ impl<C: Clone> Raft<C> {
             return false;
         }
         let prev = pr.next - 1;
+        if prev < self.log.compacted().0 {
+            return self.send_snapshot(to);
+        }
         let Some(log_term) = self.log.term(prev) else {
             return false;
         };
@@ -712,6 +838,21 @@ impl<C: Clone> Raft<C> {
             self.progress[to as usize].sent(last.index);
         }
         m.entries = entries;
+        self.send(m);
+        true
+    }
+
+    /// Sends `to` the latest snapshot (etcd's `maybeSendSnapshot`), unless
+    /// it has not been heard from lately.
+    fn send_snapshot(&mut self, to: PeerId) -> bool {
+        let Some(s) = self.snapshot else { return false };
+        let p = &mut self.progress[to as usize];
+        if !p.recent_active {
+            return false;
+        }
+        p.become_snapshot(s.index);
+        let mut m = Message::new(MsgType::Snap, self.id, to);
+        (m.index, m.log_term, m.context) = (s.index, s.term, s.data);
         self.send(m);
         true
     }

@@ -10,6 +10,9 @@ pub enum ProgressState {
     /// The follower is known to match: stream appends, up to the in-flight
     /// limit.
     Replicate,
+    /// The follower needs entries compacted away: a snapshot was sent;
+    /// nothing more until it is acknowledged.
+    Snapshot,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +26,8 @@ pub struct Progress {
     pub probe_sent: bool,
     /// Heard from since the last check-quorum round.
     pub recent_active: bool,
+    /// In `Snapshot`: the index of the snapshot sent.
+    pub pending_snapshot: u64,
     /// In `Replicate`: the last index of each append in flight.
     inflights: VecDeque<u64>,
     max_inflight: usize,
@@ -36,6 +41,7 @@ impl Progress {
             state: ProgressState::Probe,
             probe_sent: false,
             recent_active: false,
+            pending_snapshot: 0,
             inflights: VecDeque::new(),
             max_inflight,
         }
@@ -45,6 +51,7 @@ impl Progress {
         match self.state {
             ProgressState::Probe => self.probe_sent,
             ProgressState::Replicate => self.inflights.len() >= self.max_inflight,
+            ProgressState::Snapshot => true,
         }
     }
 
@@ -55,12 +62,20 @@ impl Progress {
     fn reset_state(&mut self, state: ProgressState) {
         self.state = state;
         self.probe_sent = false;
+        self.pending_snapshot = 0;
         self.inflights.clear();
     }
 
     pub fn become_probe(&mut self) {
+        // After a snapshot, probe from beyond it (etcd's `BecomeProbe`).
+        let after = if self.state == ProgressState::Snapshot { self.pending_snapshot + 1 } else { 0 };
         self.reset_state(ProgressState::Probe);
-        self.next = self.matched + 1;
+        self.next = (self.matched + 1).max(after);
+    }
+
+    pub fn become_snapshot(&mut self, index: u64) {
+        self.reset_state(ProgressState::Snapshot);
+        self.pending_snapshot = index;
     }
 
     pub fn become_replicate(&mut self) {
@@ -76,6 +91,7 @@ impl Progress {
                 self.inflights.push_back(last);
             }
             ProgressState::Probe => self.probe_sent = true,
+            ProgressState::Snapshot => {}
         }
     }
 
@@ -114,7 +130,7 @@ impl Progress {
                 self.next = self.matched + 1;
                 true
             }
-            ProgressState::Probe => {
+            ProgressState::Probe | ProgressState::Snapshot => {
                 if self.next.saturating_sub(1) != rejected {
                     return false;
                 }

@@ -49,6 +49,15 @@ pub struct RaftKvConfig {
     /// The log's limit; beyond it proposals are refused.
     #[serde(default = "default_log")]
     pub max_log_entries: usize,
+    /// Entries applied between two snapshots of the state machine (etcd's
+    /// `--snapshot-count`; 10,000 since etcd 3.6).
+    #[serde(default = "default_snapshot_count")]
+    pub snapshot_count: u64,
+    /// Entries the log keeps before a snapshot's point, for followers a
+    /// little behind (etcd's `--experimental-snapshot-catchup-entries`);
+    /// one further behind gets the snapshot.
+    #[serde(default = "default_catchup")]
+    pub snapshot_catchup_entries: u64,
     /// How long a member waits for a request's commit or confirmation
     /// before giving up. Unset: etcd's, 5 s plus two election timeouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,6 +82,12 @@ fn default_pending() -> usize {
 fn default_log() -> usize {
     100_000
 }
+fn default_snapshot_count() -> u64 {
+    10_000
+}
+fn default_catchup() -> u64 {
+    5_000
+}
 
 pub const MAX_MEMBERS: usize = 9;
 
@@ -90,6 +105,13 @@ impl RaftKvConfig {
         }
         if self.max_pending == 0 || self.max_pending > 1_000_000 {
             return err("max_pending", format!("max_pending must be 1 to 1000000, got {}", self.max_pending));
+        }
+        for (f, v) in
+            [("snapshot_count", self.snapshot_count), ("snapshot_catchup_entries", self.snapshot_catchup_entries)]
+        {
+            if v == 0 || v > 1_000_000 {
+                return err(f, format!("{f} must be 1 to 1000000, got {v}"));
+            }
         }
         if self.reads == Reads::Lease && !self.check_quorum {
             return err(

@@ -15,11 +15,14 @@ use crate::follow::Carrier;
 use crate::message::{Message, NodeId, Op, Request, RequestId, Response, Status, Timer};
 use crate::node::Process;
 use crate::queue::TimerId;
-use crate::raft::{Message as RaftMsg, PeerId, Role, RoleCause};
+use crate::raft::{Message as RaftMsg, MsgType, PeerId, Role, RoleCause};
 use crate::trace::{Note, RaftBound};
 use config::{RaftKvConfig, Reads};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// The state machine: each key's value.
+pub type KvStore = BTreeMap<u32, u64>;
 
 /// A client's write as the log carries it: the member that took it
 /// (`origin`) answers the client once it applies it.
@@ -43,8 +46,9 @@ struct Waiting {
 /// What a crash loses.
 #[derive(Clone, Debug, Default)]
 struct Volatile {
-    /// The state machine, rebuilt from the log after a restart.
-    store: BTreeMap<u32, u64>,
+    /// The state machine, rebuilt from the snapshot and the log after a
+    /// restart.
+    store: KvStore,
     /// Writes this member took, by sequence number.
     writes: BTreeMap<u32, Waiting>,
     /// Reads waiting for their confirmation, by context.
@@ -63,6 +67,11 @@ pub struct RaftKv {
     /// taken for a new one with the same number.
     next_seq: u32,
     next_read: u64,
+    /// The handles of the snapshots this member keeps on disk, newest
+    /// last: the newest, which its Raft log starts from, and the one
+    /// before, which may be on its way to a follower. Older ones are
+    /// deleted (etcd keeps `--max-snapshots`, 5; two are enough here).
+    snapshots: Vec<u64>,
     state: Volatile,
 }
 
@@ -76,6 +85,10 @@ pub struct RaftKvView {
     pub last_index: u64,
     pub commit: u64,
     pub applied: u64,
+    /// The latest snapshot's index (0: none), and the first index the log
+    /// still holds (compaction drops the entries before it).
+    pub snapshot: u64,
+    pub first_index: u64,
     pub keys: usize,
     pub pending_writes: usize,
     pub pending_reads: usize,
@@ -95,7 +108,14 @@ pub struct RaftKvView {
 impl RaftKv {
     /// Member `me` (an index into `members`) of the group.
     pub fn new(config: RaftKvConfig, me: PeerId, members: Vec<NodeId>) -> RaftKv {
-        RaftKv { config, member: RaftMember::new(me, members), next_seq: 0, next_read: 0, state: Volatile::default() }
+        RaftKv {
+            config,
+            member: RaftMember::new(me, members),
+            next_seq: 0,
+            next_read: 0,
+            snapshots: Vec::new(),
+            state: Volatile::default(),
+        }
     }
 
     pub fn view(&self) -> RaftKvView {
@@ -110,6 +130,8 @@ impl RaftKv {
                 last_index: r.log.last_index(),
                 commit: r.log.committed,
                 applied: r.log.applied,
+                snapshot: r.snapshot().map_or(0, |s| s.index),
+                first_index: r.log.first_index(),
                 keys: self.state.store.len(),
                 pending_writes: self.state.writes.len(),
                 pending_reads: self.state.reads.len() + self.state.ready.len(),
@@ -128,9 +150,11 @@ impl RaftKv {
                 term: disk.term,
                 leader: None,
                 vote: disk.vote.map(node),
-                last_index: disk.entries.len() as u64,
+                last_index: disk.compacted.0 + disk.entries.len() as u64,
                 commit: disk.commit,
                 applied: 0,
+                snapshot: disk.snapshot.map_or(0, |s| s.index),
+                first_index: disk.compacted.0 + 1,
                 keys: 0,
                 pending_writes: 0,
                 pending_reads: 0,
@@ -138,6 +162,15 @@ impl RaftKv {
                 timer: (0, 0),
                 heard_from: None,
             },
+        }
+    }
+
+    /// Keeps snapshot `id` as the newest; deletes what is older than the
+    /// one before it.
+    fn keep(snapshots: &mut Vec<u64>, ctx: &mut Ctx, id: u64) {
+        snapshots.push(id);
+        while snapshots.len() > 2 {
+            ctx.drop_kv_snapshot(snapshots.remove(0));
         }
     }
 
@@ -217,6 +250,19 @@ impl RaftKv {
                 self.state.ready.push((rs.index, w));
             }
         }
+        // A snapshot first: the leader's, or this member's own at a restart.
+        if let Some(s) = raft.take_restored() {
+            let store = ctx.kv_snapshot(s.data).expect("a snapshot is loaded only while it is kept");
+            self.state.store = KvStore::clone(&store);
+            if self.snapshots.last() != Some(&s.data) {
+                // The leader's: this member keeps a copy of its own.
+                let id = ctx.keep_kv_snapshot(store);
+                raft.adopt_snapshot_data(id);
+                Self::keep(&mut self.snapshots, ctx, id);
+                let sent_by = raft.lead.map(|p| self.member.members[p as usize]);
+                ctx.note(Note::RaftSnapshot { index: s.index, compacted: s.index, sent_by });
+            }
+        }
         for e in raft.log.take_committed() {
             let Some(id) = e.data else { continue };
             let cmd = ctx.command(id);
@@ -228,6 +274,16 @@ impl RaftKv {
             }
         }
         let applied = raft.log.applied;
+        // etcd's server snapshots its state machine once `--snapshot-count`
+        // entries have been applied since the last snapshot, and compacts
+        // the log up to `--experimental-snapshot-catchup-entries` before it.
+        let last = raft.snapshot().map_or(0, |s| s.index);
+        if applied > last + self.config.snapshot_count {
+            let id = ctx.keep_kv_snapshot(std::sync::Arc::new(self.state.store.clone()));
+            raft.create_snapshot(applied, id, self.config.snapshot_catchup_entries);
+            Self::keep(&mut self.snapshots, ctx, id);
+            ctx.note(Note::RaftSnapshot { index: applied, compacted: raft.log.compacted().0, sent_by: None });
+        }
         let ready = std::mem::take(&mut self.state.ready);
         for (index, w) in ready {
             if index <= applied {
@@ -296,6 +352,9 @@ impl Process for RaftKv {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, msg: Message) {
         match msg {
             Message::Request(req) => self.on_request(ctx, from, req),
+            // A snapshot its sender no longer keeps: the transfer fails
+            // (the leader sends its newer one when it learns so).
+            Message::Raft(w) if w.kind == MsgType::Snap && ctx.kv_snapshot(w.payload).is_none() => {}
             // `receive` steps the message (false: not stepped at all).
             Message::Raft(w) if self.member.receive(ctx, from, &w) => {
                 self.after_step(ctx);

@@ -78,7 +78,9 @@ mod tests {
         (hb.term, hb.commit, hb.context) = (3, 6, 99);
         let mut prop = Message::propose(2, 5);
         (prop.from, prop.to) = (2, 1);
-        for m in [app, empty, probe, resp, hb, prop] {
+        let mut snap = Message::new(MsgType::Snap, 1, 2);
+        (snap.term, snap.index, snap.log_term, snap.context) = (3, 20_000, 2, 9);
+        for m in [app, empty, probe, resp, hb, prop, snap] {
             assert_eq!(decode(&encode(&m), m.from, m.to), m);
         }
         // No bigger than the largest message already on the wire (the Redis
