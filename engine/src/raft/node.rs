@@ -632,9 +632,13 @@ impl<C: Clone> Raft<C> {
                 p.probe_sent = false;
                 // A follower that answers heartbeats but not the snapshot
                 // did not get it: etcd's transport reports a failed send
-                // (`ReportSnapshot`), and the leader probes again.
+                // (`ReportSnapshot`), and the leader probes again. (The
+                // first answer may overtake the snapshot's: two.)
                 if p.state == ProgressState::Snapshot && p.matched < p.pending_snapshot {
-                    p.become_probe();
+                    p.heartbeats_since_snapshot += 1;
+                    if p.heartbeats_since_snapshot >= 2 {
+                        p.become_probe();
+                    }
                 }
                 if p.state == ProgressState::Replicate && p.is_paused() {
                     p.free_first_one();

@@ -26,8 +26,10 @@ pub struct Progress {
     pub probe_sent: bool,
     /// Heard from since the last check-quorum round.
     pub recent_active: bool,
-    /// In `Snapshot`: the index of the snapshot sent.
+    /// In `Snapshot`: the index of the snapshot sent, and the heartbeats
+    /// answered since.
     pub pending_snapshot: u64,
+    pub heartbeats_since_snapshot: u32,
     /// In `Replicate`: the last index of each append in flight.
     inflights: VecDeque<u64>,
     max_inflight: usize,
@@ -42,6 +44,7 @@ impl Progress {
             probe_sent: false,
             recent_active: false,
             pending_snapshot: 0,
+            heartbeats_since_snapshot: 0,
             inflights: VecDeque::new(),
             max_inflight,
         }
@@ -63,6 +66,7 @@ impl Progress {
         self.state = state;
         self.probe_sent = false;
         self.pending_snapshot = 0;
+        self.heartbeats_since_snapshot = 0;
         self.inflights.clear();
     }
 

@@ -549,7 +549,7 @@ fn a_follower_behind_a_compacted_log_gets_the_leaders_snapshot_and_catches_up() 
 }
 
 #[test]
-fn a_lost_snapshot_is_sent_again_once_the_follower_answers_a_heartbeat() {
+fn a_lost_snapshot_is_sent_again_once_the_follower_answers_two_heartbeats() {
     let mut net = Net::new(3, plain());
     net.campaign(0);
     net.isolate(2);
