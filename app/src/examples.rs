@@ -42,6 +42,7 @@ pub const EXAMPLES: &[Example] = &[
     Example { id: "raft-kv-partitioned-leader", json: example!("raft-kv-partitioned-leader") },
     Example { id: "raft-kv-partial-partition", json: example!("raft-kv-partial-partition") },
     Example { id: "raft-kv-held-leader", json: example!("raft-kv-held-leader") },
+    Example { id: "raft-kv-snapshot-catchup", json: example!("raft-kv-snapshot-catchup") },
     Example { id: "kafka-three-brokers", json: example!("kafka-three-brokers") },
     Example { id: "kafka-acks1-loss", json: example!("kafka-acks1-loss") },
     Example { id: "kafka-isr-shrink", json: example!("kafka-isr-shrink") },

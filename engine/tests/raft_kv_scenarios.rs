@@ -1,8 +1,11 @@
 //! The Raft teaching examples (issue 5), each checked for what it teaches:
 //! `raft-kv-split-vote` (two candidates split a term's votes, a later term
-//! elects a leader) and `raft-kv-partitioned-leader` (a leader cut off from
+//! elects a leader), `raft-kv-partitioned-leader` (a leader cut off from
 //! the majority steps down, the majority elects another, the old leader's
-//! uncommitted entries are replaced after the heal).
+//! uncommitted entries are replaced after the heal), `raft-kv-held-leader`
+//! (a deposed leader's late messages are refused by their term) and
+//! `raft-kv-snapshot-catchup` (a member back from a long crash loads the
+//! leader's snapshot).
 mod common;
 use checker::Linearizable;
 use common::*;
@@ -12,7 +15,7 @@ use engine::history::Outcome;
 use engine::message::{Message, Op, RaftWire};
 use engine::raft::{MsgType, Role};
 use engine::sim::Detail;
-use engine::trace::What;
+use engine::trace::{Note, What};
 use engine::{Scenario, Simulation};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,10 +63,10 @@ fn run(s: &Scenario) -> Simulation {
 
 /// The five members' views at the first moment, within a second of the
 /// run's end, when they hold one log (the same length, all of it committed
-/// and applied, all 5 keys) in one term and follow `leader`. Writes go on to
+/// and applied, all `keys` keys) in one term and follow `leader`. Writes go on to
 /// the end, so an append may be in flight at any given moment: this waits
 /// (bounded) for one with none.
-fn one_log(sim: &mut Simulation, leader: &str) -> Vec<RaftKvView> {
+fn one_log(sim: &mut Simulation, leader: &str, keys: usize) -> Vec<RaftKvView> {
     let members = ["kv1", "kv2", "kv3", "kv4", "kv5"];
     let leader = sim.node_id(leader);
     let converged = |sim: &Simulation| {
@@ -74,7 +77,7 @@ fn one_log(sim: &mut Simulation, leader: &str) -> Vec<RaftKvView> {
                 && v.applied == v.commit
                 && v.term == views[0].term
                 && v.leader == leader
-                && v.keys == 5
+                && v.keys == keys
         });
         (same, views)
     };
@@ -299,7 +302,7 @@ fn a_cut_off_leader_steps_down_and_its_uncommitted_entries_are_replaced() {
 
     // Everyone converges on one log, and the history is linearizable
     // (reads go through ReadIndex: the cut-off leader cannot confirm any).
-    let views = one_log(&mut sim, &new.1);
+    let views = one_log(&mut sim, &new.1, 5);
     assert!(views[0].commit > *stranded.last().unwrap(), "{views:?}");
     let v = sim.check_consistency().clone();
     assert_eq!(v.linearizability.expect("checked").linearizable, Linearizable::Yes);
@@ -416,7 +419,7 @@ fn a_held_leaders_late_messages_are_refused_by_their_term() {
 
     // One log in the end (kv1's uncommitted entries replaced by the new
     // leader's), and a linearizable history.
-    let views = one_log(&mut sim, &new.1);
+    let views = one_log(&mut sim, &new.1, 5);
     assert!(views[0].commit > before.last_index, "{views:?}");
     let v = sim.check_consistency().clone();
     assert_eq!(v.linearizability.expect("checked").linearizable, Linearizable::Yes);
@@ -501,4 +504,63 @@ fn with_pre_vote_a_partial_partition_deposes_nobody() {
     assert!(after.iter().all(|c| c.3 == 1), "nobody leaves term 1: {after:?}");
     assert_eq!(view(&sim, "kv1").role, "leader");
     assert_eq!(failed_between(&sim, cut, s.duration.nanos), 0);
+}
+
+/// `raft-kv-snapshot-catchup`: a member down for 20 s comes back needing
+/// entries every member has compacted away; the leader sends its snapshot
+/// and appends the rest. With more entries kept, appends alone do it.
+#[test]
+fn a_member_back_after_compaction_catches_up_from_the_leaders_snapshot() {
+    let s = load_example("raft-kv-snapshot-catchup.json");
+    let restart = fault_at(&s, |f| matches!(f, Fault::Restart { .. }));
+    let crash = fault_at(&s, |f| matches!(f, Fault::Crash { .. }));
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(crash);
+    let behind = view(&sim, "kv5").last_index;
+    sim.run_until(restart);
+    // Every member that ran on has compacted past what kv5 holds.
+    for n in ["kv1", "kv2", "kv3", "kv4"] {
+        let v = view(&sim, n);
+        assert!(v.first_index > behind + 1 && v.snapshot >= 20_000, "{n}: {v:?} (kv5 holds up to {behind})");
+    }
+    let committed = view(&sim, "kv1").commit;
+    sim.run_through(restart + 100 * MS);
+    // kv5 got kv1's snapshot and loaded it, then appends.
+    let msgs = raft_messages(&sim);
+    let snaps: Vec<_> = msgs.iter().filter(|m| m.3 == "kv5" && m.4.kind == MsgType::Snap).collect();
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert!(snaps[0].0.is_some_and(|t| t > restart) && snaps[0].2 == "kv1", "{snaps:?}");
+    let loaded: Vec<String> = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(e.what, What::Note { note: Note::RaftSnapshot { sent_by: Some(_), .. }, .. }))
+        .map(|e| sim.trace_line(e).text)
+        .collect();
+    assert_eq!(
+        loaded,
+        [format!(
+            "kv5: raft: loaded kv1's snapshot up to index {} (the entries it lacked were compacted away)",
+            snaps[0].4.index
+        )]
+    );
+    let kv5 = view(&sim, "kv5");
+    assert!(kv5.applied >= committed && kv5.keys == 1000, "{kv5:?}");
+    sim.run_through(s.duration.nanos);
+    one_log(&mut sim, "kv1", 1000);
+    assert_eq!(sim.check_consistency().linearizability.clone().unwrap().linearizable, Linearizable::Yes);
+
+    // Keeping 25,000 entries before each snapshot, kv1 still holds what
+    // kv5 lacks: no snapshot is sent.
+    let mut v = example_json("raft-kv-snapshot-catchup.json");
+    for n in v["nodes"].as_array_mut().unwrap() {
+        if n["type"] == "raft_kv" {
+            n["snapshot_catchup_entries"] = Value::from(25_000);
+        }
+    }
+    let s = scenario(v);
+    let mut sim = Simulation::new(&s).unwrap();
+    sim.run_through(restart + 500 * MS);
+    assert!(!raft_messages(&sim).iter().any(|m| m.4.kind == MsgType::Snap));
+    assert!(view(&sim, "kv5").applied >= committed);
 }
