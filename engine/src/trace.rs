@@ -347,12 +347,16 @@ pub enum Note {
         limit: u32,
     },
     /// A Raft member took a snapshot of its state machine at `index` and
-    /// compacted its log up to `compacted`; or, with `sent_by`, loaded
-    /// that leader's snapshot in place of its log. (Last: see above.)
+    /// compacted its log up to `compacted`. (Last: see above.)
     RaftSnapshot {
         index: u64,
         compacted: u64,
-        sent_by: Option<NodeId>,
+    },
+    /// A Raft follower loaded the snapshot `leader` sent it (up to
+    /// `index`) in place of its log. (Last: see above.)
+    RaftSnapshotLoaded {
+        index: u64,
+        leader: NodeId,
     },
 }
 
@@ -431,6 +435,7 @@ impl Note {
             Note::CommandRefused => "command_refused",
             Note::RaftRefused { .. } => "raft_refused",
             Note::RaftSnapshot { .. } => "raft_snapshot",
+            Note::RaftSnapshotLoaded { .. } => "raft_snapshot_loaded",
         }
     }
 
@@ -748,6 +753,7 @@ mod tests {
             Note::CommandRefused => 53,
             Note::RaftRefused { .. } => 54,
             Note::RaftSnapshot { .. } => 55,
+            Note::RaftSnapshotLoaded { .. } => 56,
         }
     }
 
@@ -828,7 +834,8 @@ mod tests {
             Note::BackupSessionsShutDown { server: 1, backup: 2, sessions: 1 },
             Note::CommandRefused,
             Note::RaftRefused { bound: RaftBound::MaxLogEntries, limit: 1 },
-            Note::RaftSnapshot { index: 2, compacted: 1, sent_by: None },
+            Note::RaftSnapshot { index: 2, compacted: 1 },
+            Note::RaftSnapshotLoaded { index: 2, leader: 1 },
         ];
         for (i, note) in samples.iter().enumerate() {
             assert_eq!(place(note), i);

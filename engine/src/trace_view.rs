@@ -338,10 +338,10 @@ impl Simulation {
                 RaftBound::MaxPending => format!("raft: a request refused: max_pending ({limit}) requests already wait"),
                 RaftBound::Commands => format!("raft: a write refused: the run has filed its most writes ({limit})"),
             },
-            Note::RaftSnapshot { index, compacted, sent_by: None } => {
+            Note::RaftSnapshot { index, compacted } => {
                 format!("raft: snapshot at index {index}; log compacted up to {compacted}")
             }
-            Note::RaftSnapshot { index, sent_by: Some(leader), .. } => format!(
+            Note::RaftSnapshotLoaded { index, leader } => format!(
                 "raft: loaded {}'s snapshot up to index {index} (the entries it lacked were compacted away)",
                 name(leader)
             ),

@@ -261,9 +261,7 @@ fn a_member_back_after_the_log_was_compacted_loads_the_leaders_snapshot() {
         .trace()
         .events()
         .iter()
-        .filter(
-            |e| matches!(e.what, What::Note { node, note: Note::RaftSnapshot { sent_by: Some(_), .. } } if node == kv3),
-        )
+        .filter(|e| matches!(e.what, What::Note { node, note: Note::RaftSnapshotLoaded { .. } } if node == kv3))
         .map(|e| sim.trace_line(e).text)
         .collect();
     assert!(

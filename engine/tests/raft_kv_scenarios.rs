@@ -534,7 +534,7 @@ fn a_member_back_after_compaction_catches_up_from_the_leaders_snapshot() {
         .trace()
         .events()
         .iter()
-        .filter(|e| matches!(e.what, What::Note { note: Note::RaftSnapshot { sent_by: Some(_), .. }, .. }))
+        .filter(|e| matches!(e.what, What::Note { note: Note::RaftSnapshotLoaded { .. }, .. }))
         .map(|e| sim.trace_line(e).text)
         .collect();
     assert_eq!(

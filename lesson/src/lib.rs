@@ -111,6 +111,7 @@ pub const EVENTS: &[&str] = &[
     "command_refused",
     "raft_refused",
     "raft_snapshot",
+    "raft_snapshot_loaded",
 ];
 
 /// Checks what lessons refer to outside themselves and each other: the

@@ -259,8 +259,9 @@ impl RaftKv {
                 let id = ctx.keep_kv_snapshot(store);
                 raft.adopt_snapshot_data(id);
                 Self::keep(&mut self.snapshots, ctx, id);
-                let sent_by = raft.lead.map(|p| self.member.members[p as usize]);
-                ctx.note(Note::RaftSnapshot { index: s.index, compacted: s.index, sent_by });
+                if let Some(leader) = raft.lead.map(|p| self.member.members[p as usize]) {
+                    ctx.note(Note::RaftSnapshotLoaded { index: s.index, leader });
+                }
             }
         }
         for e in raft.log.take_committed() {
@@ -282,7 +283,7 @@ impl RaftKv {
             let id = ctx.keep_kv_snapshot(std::sync::Arc::new(self.state.store.clone()));
             raft.create_snapshot(applied, id, self.config.snapshot_catchup_entries);
             Self::keep(&mut self.snapshots, ctx, id);
-            ctx.note(Note::RaftSnapshot { index: applied, compacted: raft.log.compacted().0, sent_by: None });
+            ctx.note(Note::RaftSnapshot { index: applied, compacted: raft.log.compacted().0 });
         }
         let ready = std::mem::take(&mut self.state.ready);
         for (index, w) in ready {
