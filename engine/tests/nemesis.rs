@@ -8,7 +8,7 @@ use common::*;
 use engine::fault::nemesis::{Nemesis, NemesisFault};
 use engine::fault::Fault;
 use engine::history::Outcome;
-use engine::{Duration, Scenario, Simulation};
+use engine::{Duration, Scenario};
 
 /// `s` with its own faults replaced by a nemesis's, striking `targets`
 /// (default: every node but the clients) from 1 s until 3 s before the end.
@@ -31,12 +31,6 @@ fn with_nemesis(
     let added = nemesis.add_to(&mut s).unwrap();
     assert!(added >= 4, "seed {seed}: only {added} faults planned");
     s
-}
-
-fn run(s: &Scenario) -> Simulation {
-    let mut sim = Simulation::new(s).unwrap();
-    sim.run_through(s.duration.nanos);
-    sim
 }
 
 #[test]

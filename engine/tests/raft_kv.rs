@@ -6,7 +6,6 @@ use checker::Linearizable;
 use common::*;
 use engine::history::Outcome;
 use engine::raft::Role;
-use engine::sim::Detail;
 use engine::trace::{Note, RaftBound, What};
 use engine::Simulation;
 use serde_json::{json, Value};
@@ -31,13 +30,7 @@ fn a_crashed_leader_is_replaced_and_the_history_stays_linearizable() {
     assert_eq!(v.linearizability.unwrap().linearizable, Linearizable::Yes);
     assert_eq!(v.anomalies.total(), 0);
     // Everyone caught up, kv1 included, and agrees on the data.
-    let views: Vec<_> = ["kv1", "kv2", "kv3"]
-        .iter()
-        .map(|n| match sim.node_state(sim.node_id(n).unwrap()).detail {
-            Detail::RaftKv(v) => v,
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let views: Vec<_> = ["kv1", "kv2", "kv3"].iter().map(|n| raft_view(&sim, n)).collect();
     assert!(views.iter().all(|v| v.commit == views[0].commit && v.applied == v.commit && v.keys == 5), "{views:?}");
     assert!(views[0].commit > 300, "writes went on after the crash: {views:?}");
     // kv2 forwarded c2's writes to the dead kv1 until it noticed: they are
@@ -176,17 +169,12 @@ fn refusals(sim: &Simulation) -> Vec<(String, RaftBound, u32)> {
 
 #[test]
 fn a_full_log_turns_writes_away_and_says_so() {
-    let s = scenario(three_members_writing(json!({ "max_log_entries": 100 }), 100));
-    let mut sim = Simulation::new(&s).unwrap();
-    sim.run_through(s.duration.nanos);
+    let sim = run(&scenario(three_members_writing(json!({ "max_log_entries": 100 }), 100)));
     let refused = refusals(&sim);
     assert!(refused.len() > 100, "{} refusals", refused.len());
     assert!(refused.iter().all(|r| r.1 == RaftBound::MaxLogEntries && r.2 == 100), "{refused:?}");
     for name in ["kv1", "kv2", "kv3"] {
-        let last = match sim.node_state(sim.node_id(name).unwrap()).detail {
-            Detail::RaftKv(v) => v.last_index,
-            other => panic!("{other:?}"),
-        };
+        let last = raft_view(&sim, name).last_index;
         assert!(last <= 100, "{name}: {last} entries");
     }
     // The line the event log shows.
@@ -198,19 +186,15 @@ fn a_full_log_turns_writes_away_and_says_so() {
         "{line}"
     );
     // Without the bound nothing is refused.
-    let plain = scenario(three_members_writing(json!({}), 100));
-    let mut sim = Simulation::new(&plain).unwrap();
-    sim.run_through(plain.duration.nanos);
-    assert_eq!(refusals(&sim), vec![]);
+    let plain = run(&scenario(three_members_writing(json!({}), 100)));
+    assert_eq!(refusals(&plain), vec![]);
 }
 
 #[test]
 fn a_member_with_max_pending_requests_waiting_refuses_more_and_says_so() {
     // Each write waits a few milliseconds for its commit; at 300 a second
     // two often wait at once.
-    let s = scenario(three_members_writing(json!({ "max_pending": 1 }), 300));
-    let mut sim = Simulation::new(&s).unwrap();
-    sim.run_through(s.duration.nanos);
+    let sim = run(&scenario(three_members_writing(json!({ "max_pending": 1 }), 300)));
     let refused = refusals(&sim);
     assert!(refused.len() > 10, "{} refusals", refused.len());
     assert!(refused.iter().all(|r| r == &("kv1".to_string(), RaftBound::MaxPending, 1)), "{refused:?}");
@@ -231,16 +215,10 @@ fn a_member_back_after_the_log_was_compacted_loads_the_leaders_snapshot() {
         { "at": "2s", "action": "crash", "node": "kv3" },
         { "at": "4s", "action": "restart", "node": "kv3" }
     ]);
-    let s = scenario(v);
-    let mut sim = Simulation::new(&s).unwrap();
-    sim.run_through(s.duration.nanos);
-    let view = |sim: &Simulation, n: &str| match sim.node_state(sim.node_id(n).unwrap()).detail {
-        Detail::RaftKv(v) => v,
-        other => panic!("{other:?}"),
-    };
+    let mut sim = run(&scenario(v));
     // Every member snapshots and compacts as it goes.
     for n in ["kv1", "kv2", "kv3"] {
-        let v = view(&sim, n);
+        let v = raft_view(&sim, n);
         assert!(v.snapshot > 600 && v.first_index == v.snapshot - 49, "{n}: {v:?}");
         assert!(v.last_index - v.first_index < 400, "{n}'s log is bounded: {v:?}");
     }
@@ -270,7 +248,7 @@ fn a_member_back_after_the_log_was_compacted_loads_the_leaders_snapshot() {
         "{loaded:?}"
     );
     // The same store everywhere, and a linearizable history.
-    let views: Vec<_> = ["kv1", "kv2", "kv3"].iter().map(|n| view(&sim, n)).collect();
+    let views: Vec<_> = ["kv1", "kv2", "kv3"].iter().map(|n| raft_view(&sim, n)).collect();
     assert!(views.iter().all(|v| v.keys == views[0].keys && v.keys == 10), "{views:?}");
     let verdict = sim.check_consistency().clone();
     assert_eq!(verdict.linearizability.unwrap().linearizable, Linearizable::Yes);

@@ -14,7 +14,6 @@ use engine::fault::Fault;
 use engine::history::Outcome;
 use engine::message::{Message, Op, RaftWire};
 use engine::raft::{MsgType, Role};
-use engine::sim::Detail;
 use engine::trace::{Note, What};
 use engine::{Scenario, Simulation};
 use serde_json::Value;
@@ -38,13 +37,6 @@ fn raft_messages(sim: &Simulation) -> Vec<(Option<u64>, u64, String, String, Raf
         .collect()
 }
 
-fn view(sim: &Simulation, name: &str) -> RaftKvView {
-    match sim.node_state(sim.node_id(name).unwrap()).detail {
-        Detail::RaftKv(v) => v,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
 /// When the scenario's first fault matching `pick` happens.
 fn fault_at(s: &Scenario, pick: impl Fn(&Fault) -> bool) -> u64 {
     s.faults.iter().find(|f| pick(&f.fault)).expect("the fault is in the scenario").at.nanos
@@ -53,12 +45,6 @@ fn fault_at(s: &Scenario, pick: impl Fn(&Fault) -> bool) -> u64 {
 fn example_json(name: &str) -> Value {
     let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-fn run(s: &Scenario) -> Simulation {
-    let mut sim = Simulation::new(s).unwrap();
-    sim.run_through(s.duration.nanos);
-    sim
 }
 
 /// The five members' views at the first moment, within a second of the
@@ -70,7 +56,7 @@ fn one_log(sim: &mut Simulation, leader: &str, keys: usize) -> Vec<RaftKvView> {
     let members = ["kv1", "kv2", "kv3", "kv4", "kv5"];
     let leader = sim.node_id(leader);
     let converged = |sim: &Simulation| {
-        let views: Vec<_> = members.iter().map(|n| view(sim, n)).collect();
+        let views: Vec<_> = members.iter().map(|n| raft_view(sim, n)).collect();
         let same = views.iter().all(|v| {
             v.commit == views[0].commit
                 && v.last_index == views[0].last_index
@@ -170,7 +156,7 @@ fn a_split_vote_leaves_a_term_without_leader_and_a_later_term_elects_one() {
     let lin = v.linearizability.expect("checked");
     assert_eq!(lin.linearizable, Linearizable::Yes);
     assert_eq!(v.anomalies.total(), 0, "{:?}", v.anomalies);
-    let views: Vec<_> = ["kv1", "kv2", "kv3", "kv4"].iter().map(|n| view(&sim, n)).collect();
+    let views: Vec<_> = ["kv1", "kv2", "kv3", "kv4"].iter().map(|n| raft_view(&sim, n)).collect();
     // Each member has applied what it knows committed, at most a heartbeat
     // behind the leader (the run ends with writes going on).
     let top = views.iter().map(|v| v.commit).max().unwrap();
@@ -215,18 +201,18 @@ fn a_cut_off_leader_steps_down_and_its_uncommitted_entries_are_replaced() {
     // What the majority side holds when the partition begins: nothing kv1
     // appends afterwards can reach it.
     sim.run_through(cut);
-    let held = majority.iter().map(|n| view(&sim, n).last_index).max().unwrap();
-    let old = view(&sim, "kv1");
+    let held = majority.iter().map(|n| raft_view(&sim, n).last_index).max().unwrap();
+    let old = raft_view(&sim, "kv1");
     assert_eq!(old.role, "leader", "kv1 leads when it is cut off: {old:?}");
     let old_term = old.term;
     // Just before the heal: kv1 has entries it could not commit, and has
     // committed nothing the majority did not hold.
     sim.run_until(heal);
-    let before_heal = view(&sim, "kv1");
+    let before_heal = raft_view(&sim, "kv1");
     assert!(before_heal.commit <= held, "kv1 committed {} with the majority holding {held}", before_heal.commit);
     assert!(before_heal.last_index > before_heal.commit + 10, "uncommitted entries on kv1: {before_heal:?}");
     assert_eq!(before_heal.term, old_term, "with PreVote, the cut-off members never raise their term");
-    assert_eq!(view(&sim, "kv2").term, old_term);
+    assert_eq!(raft_view(&sim, "kv2").term, old_term);
     sim.run_through(s.duration.nanos);
 
     let changes = roles(&sim);
@@ -351,13 +337,13 @@ fn a_held_leaders_late_messages_are_refused_by_their_term() {
     let others = ["kv2", "kv3", "kv4", "kv5"];
     let mut sim = Simulation::new(&s).unwrap();
     sim.run_through(hold);
-    let old = view(&sim, "kv1");
+    let old = raft_view(&sim, "kv1");
     assert_eq!(old.role, "leader", "kv1 leads when its links are held: {old:?}");
     let old_term = old.term;
     // Just before the release, messages wait on every held link (kv1's
     // heartbeats at least, every tick).
     sim.run_until(release);
-    let before = view(&sim, "kv1");
+    let before = raft_view(&sim, "kv1");
     assert!(before.last_index > before.commit + 10, "kv1 appended entries it could not commit: {before:?}");
     let kv1 = sim.node_id("kv1").unwrap();
     for o in others {
@@ -449,15 +435,15 @@ fn a_partial_partition_raises_the_cut_off_followers_term_and_the_heal_deposes_th
     let heal = fault_at(&s, |f| matches!(f, Fault::HealLink { .. }));
     let mut sim = Simulation::new(&s).unwrap();
     sim.run_through(cut);
-    let old = view(&sim, "kv1");
+    let old = raft_view(&sim, "kv1");
     assert_eq!(old.role, "leader", "kv1 leads when the link is cut: {old:?}");
     sim.run_until(heal);
     // Only kv3 moved during the cut: candidacies in rising terms, none won.
     for n in ["kv1", "kv2", "kv4", "kv5"] {
-        assert_eq!(view(&sim, n).term, old.term, "{n} stays in term {} during the cut", old.term);
+        assert_eq!(raft_view(&sim, n).term, old.term, "{n} stays in term {} during the cut", old.term);
     }
-    assert_eq!(view(&sim, "kv1").role, "leader");
-    let kv3_term = view(&sim, "kv3").term;
+    assert_eq!(raft_view(&sim, "kv1").role, "leader");
+    let kv3_term = raft_view(&sim, "kv3").term;
     assert!(kv3_term >= old.term + 4, "kv3's term climbs while cut off: {kv3_term}");
     sim.run_through(s.duration.nanos);
     let changes = roles(&sim);
@@ -502,7 +488,7 @@ fn with_pre_vote_a_partial_partition_deposes_nobody() {
     assert!(after.iter().any(|c| c.1 == "kv3" && c.2 == Role::PreCandidate), "{after:?}");
     assert!(after.iter().all(|c| c.1 == "kv3" && matches!(c.2, Role::PreCandidate | Role::Follower)), "{after:?}");
     assert!(after.iter().all(|c| c.3 == 1), "nobody leaves term 1: {after:?}");
-    assert_eq!(view(&sim, "kv1").role, "leader");
+    assert_eq!(raft_view(&sim, "kv1").role, "leader");
     assert_eq!(failed_between(&sim, cut, s.duration.nanos), 0);
 }
 
@@ -516,14 +502,14 @@ fn a_member_back_after_compaction_catches_up_from_the_leaders_snapshot() {
     let crash = fault_at(&s, |f| matches!(f, Fault::Crash { .. }));
     let mut sim = Simulation::new(&s).unwrap();
     sim.run_through(crash);
-    let behind = view(&sim, "kv5").last_index;
+    let behind = raft_view(&sim, "kv5").last_index;
     sim.run_until(restart);
     // Every member that ran on has compacted past what kv5 holds.
     for n in ["kv1", "kv2", "kv3", "kv4"] {
-        let v = view(&sim, n);
+        let v = raft_view(&sim, n);
         assert!(v.first_index > behind + 1 && v.snapshot >= 20_000, "{n}: {v:?} (kv5 holds up to {behind})");
     }
-    let committed = view(&sim, "kv1").commit;
+    let committed = raft_view(&sim, "kv1").commit;
     sim.run_through(restart + 100 * MS);
     // kv5 got kv1's snapshot and loaded it, then appends.
     let msgs = raft_messages(&sim);
@@ -544,7 +530,7 @@ fn a_member_back_after_compaction_catches_up_from_the_leaders_snapshot() {
             snaps[0].4.index
         )]
     );
-    let kv5 = view(&sim, "kv5");
+    let kv5 = raft_view(&sim, "kv5");
     assert!(kv5.applied >= committed && kv5.keys == 1000, "{kv5:?}");
     sim.run_through(s.duration.nanos);
     one_log(&mut sim, "kv1", 1000);
@@ -562,5 +548,5 @@ fn a_member_back_after_compaction_catches_up_from_the_leaders_snapshot() {
     let mut sim = Simulation::new(&s).unwrap();
     sim.run_through(restart + 500 * MS);
     assert!(!raft_messages(&sim).iter().any(|m| m.4.kind == MsgType::Snap));
-    assert!(view(&sim, "kv5").applied >= committed);
+    assert!(raft_view(&sim, "kv5").applied >= committed);
 }

@@ -53,6 +53,21 @@ pub fn sim(v: Value) -> Simulation {
     Simulation::new(&scenario(v)).expect("valid")
 }
 
+/// `s` run through its whole duration.
+pub fn run(s: &Scenario) -> Simulation {
+    let mut sim = Simulation::new(s).unwrap();
+    sim.run_through(s.duration.nanos);
+    sim
+}
+
+/// What the Raft store member `name` shows.
+pub fn raft_view(sim: &Simulation, name: &str) -> engine::components::raft_kv::RaftKvView {
+    match sim.node_state(sim.node_id(name).unwrap()).detail {
+        engine::sim::Detail::RaftKv(v) => v,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
 pub fn load_example(name: &str) -> Scenario {
     let path = format!("{}/scenarios/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
