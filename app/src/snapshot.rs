@@ -725,16 +725,8 @@ mod tests {
 
     #[test]
     fn a_held_link_at_its_bound_says_it_is_full_and_the_log_counts_what_it_drops() {
-        let ex = examples::find(examples::DEFAULT).unwrap();
-        let mut scenario = Scenario::from_json(ex.json).unwrap();
-        scenario.limits.held_backlog = 5;
-        let mut lab = Lab::new(ex.id, &scenario).unwrap();
-        lab.playing = true;
-        lab.advance(100.0, || true);
-        lab.inject(engine::fault::Fault::HoldLink { between: ["lb".to_string(), "web2".to_string()] }).unwrap();
-        for _ in 0..5 {
-            lab.advance(100.0, || true);
-        }
+        let between = ["lb".to_string(), "web2".to_string()];
+        let lab = default_lab_after(|l| l.held_backlog = 5, engine::fault::Fault::HoldLink { between });
         let s = take(&lab);
         let link = s.links.iter().find(|l| l.a == "lb" && l.b == "web2").unwrap();
         assert_eq!((link.held, link.held_full), (Some(5), true));
@@ -761,16 +753,7 @@ mod tests {
 
     #[test]
     fn the_log_counts_what_a_paused_node_drops_past_its_receive_buffer() {
-        let ex = examples::find(examples::DEFAULT).unwrap();
-        let mut scenario = Scenario::from_json(ex.json).unwrap();
-        scenario.limits.paused_backlog = 3;
-        let mut lab = Lab::new(ex.id, &scenario).unwrap();
-        lab.playing = true;
-        lab.advance(100.0, || true);
-        lab.inject(engine::fault::Fault::Pause { node: "web2".to_string() }).unwrap();
-        for _ in 0..5 {
-            lab.advance(100.0, || true);
-        }
+        let lab = default_lab_after(|l| l.paused_backlog = 3, engine::fault::Fault::Pause { node: "web2".to_string() });
         let full: Vec<_> = lab.log.lines().filter(|l| l.text.contains("receive buffer")).collect();
         assert_eq!(full.len(), 1, "{full:?}");
         assert_eq!(
@@ -807,6 +790,22 @@ mod tests {
         sim.run_until(75 * s + 1);
         assert_eq!(chart_window(&sim), [15 * s, 75 * s]);
         assert_eq!(points(&sim).first().map(|p| p.end_ns), Some(16 * s));
+    }
+
+    /// The default example with `limits` changed, played 0.1 s, then
+    /// `fault`, then 0.5 s more.
+    fn default_lab_after(limits: impl FnOnce(&mut engine::scenario::Limits), fault: engine::fault::Fault) -> Lab {
+        let ex = examples::find(examples::DEFAULT).unwrap();
+        let mut scenario = Scenario::from_json(ex.json).unwrap();
+        limits(&mut scenario.limits);
+        let mut lab = Lab::new(ex.id, &scenario).unwrap();
+        lab.playing = true;
+        lab.advance(100.0, || true);
+        lab.inject(fault).unwrap();
+        for _ in 0..5 {
+            lab.advance(100.0, || true);
+        }
+        lab
     }
 
     fn lab_of(id: &str) -> Lab {
