@@ -507,14 +507,20 @@ fn a_candidate_that_hears_from_the_leader_of_its_term_names_it() {
     assert_eq!(net.nodes[2].cause, RoleCause::LeaderOfTerm { from: 0, kind: MsgType::Heartbeat });
 }
 
-#[test]
-fn a_follower_behind_a_compacted_log_gets_the_leaders_snapshot_and_catches_up() {
+/// Three members, 0 leading, 2 cut off while 0 commits `proposals` writes.
+fn follower_2_left_behind(proposals: u64) -> Net {
     let mut net = Net::new(3, plain());
     net.campaign(0);
     net.isolate(2);
-    for v in 0..20 {
+    for v in 0..proposals {
         net.propose(0, v).unwrap();
     }
+    net
+}
+
+#[test]
+fn a_follower_behind_a_compacted_log_gets_the_leaders_snapshot_and_catches_up() {
+    let mut net = follower_2_left_behind(20);
     // The leader applies, snapshots at 21 (data handle 7) and keeps 5
     // entries before it; follower 1 does the same at its own pace.
     let l = &mut net.nodes[0];
@@ -550,12 +556,7 @@ fn a_follower_behind_a_compacted_log_gets_the_leaders_snapshot_and_catches_up() 
 
 #[test]
 fn a_lost_snapshot_is_sent_again_once_the_follower_answers_two_heartbeats() {
-    let mut net = Net::new(3, plain());
-    net.campaign(0);
-    net.isolate(2);
-    for v in 0..10 {
-        net.propose(0, v).unwrap();
-    }
+    let mut net = follower_2_left_behind(10);
     let l = &mut net.nodes[0];
     l.take_committed();
     l.create_snapshot(11, 3, 0);
