@@ -7,7 +7,7 @@ use common::*;
 use engine::history::Outcome;
 use engine::raft::Role;
 use engine::trace::{Note, RaftBound, What};
-use engine::Simulation;
+use engine::{Scenario, Simulation};
 use serde_json::{json, Value};
 
 #[test]
@@ -252,4 +252,22 @@ fn a_member_back_after_the_log_was_compacted_loads_the_leaders_snapshot() {
     assert!(views.iter().all(|v| v.keys == views[0].keys && v.keys == 10), "{views:?}");
     let verdict = sim.check_consistency().clone();
     assert_eq!(verdict.linearizability.unwrap().linearizable, Linearizable::Yes);
+}
+
+/// Bad snapshot settings are refused, naming the member and the field.
+#[test]
+fn bad_snapshot_settings_name_the_field() {
+    let err = |extra: Value| Scenario::from_value(three_members_writing(extra, 10)).expect_err("refused").to_string();
+    assert_eq!(
+        err(json!({ "snapshot_count": 0 })),
+        "nodes[1].snapshot_count: snapshot_count must be 1 to 1000000, got 0"
+    );
+    assert_eq!(
+        err(json!({ "snapshot_catchup_entries": 2_000_000 })),
+        "nodes[1].snapshot_catchup_entries: snapshot_catchup_entries must be 1 to 1000000, got 2000000"
+    );
+    assert_eq!(
+        err(json!({ "snapshot_count": "often" })),
+        "nodes[1].snapshot_count: invalid type: string \"often\", expected u64"
+    );
 }
